@@ -1,0 +1,75 @@
+//! The master<->agent protocol (Corral's own; Mesos uses libprocess messages here).
+//!
+//! - The agent calls `POST /internal/v1/agent/subscribe` with [`AgentSubscribe`]; the master
+//!   answers 200 with a RecordIO stream of [`AgentCommand`]s that starts with `Registered`
+//!   and carries `Ping`s every few seconds. When the stream breaks the agent re-subscribes with
+//!   its id and the tasks it runs; the master treats the agent as disconnected meanwhile.
+//! - The agent calls `POST /internal/v1/agent/update` with a [`StatusUpdateMessage`] (202) for
+//!   every status update until the master relays the framework's acknowledgement as an
+//!   `Acknowledge` command.
+
+use serde::{Deserialize, Serialize};
+
+use super::v1::{AgentId, AgentInfo, FrameworkId, FrameworkInfo, KillPolicy, TaskId, TaskInfo};
+use super::v1::{Task, TaskStatus};
+
+pub const SUBSCRIBE_PATH: &str = "/internal/v1/agent/subscribe";
+pub const UPDATE_PATH: &str = "/internal/v1/agent/update";
+
+/// How often the master pings an agent over its stream; an agent that hears nothing for
+/// three intervals reconnects.
+pub const PING_INTERVAL_SECS: u64 = 5;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentSubscribe {
+    /// Absent on first registration; the master assigns one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<AgentId>,
+    /// hostname, port (of the agent's HTTP API), total resources and attributes.
+    pub info: AgentInfo,
+    /// Tasks the agent runs now, with their latest states (empty on first registration).
+    #[serde(default)]
+    pub tasks: Vec<Task>,
+    /// Frameworks of those tasks, so a master that lost them can rebuild its view.
+    #[serde(default)]
+    pub frameworks: Vec<FrameworkInfo>,
+    pub version: String,
+    /// Why the agent runs without cgroups, if it does (shown to operators).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub isolation_note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AgentCommand {
+    /// First record of every stream.
+    Registered { agent_id: AgentId },
+    RunTask {
+        framework: FrameworkInfo,
+        task: TaskInfo,
+    },
+    KillTask {
+        framework_id: FrameworkId,
+        task_id: TaskId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        kill_policy: Option<KillPolicy>,
+    },
+    /// The framework acknowledged this update; the agent drops it and sends the task's next.
+    Acknowledge {
+        framework_id: FrameworkId,
+        task_id: TaskId,
+        uuid: String,
+    },
+    /// Kill every task of the framework and forget it.
+    ShutdownFramework { framework_id: FrameworkId },
+    /// Keep-alive.
+    Ping,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusUpdateMessage {
+    pub agent_id: AgentId,
+    pub framework_id: FrameworkId,
+    /// Carries `uuid` (base64) for acknowledgement.
+    pub status: TaskStatus,
+}

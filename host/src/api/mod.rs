@@ -1,0 +1,13 @@
+//! Wire formats: the Mesos v1 JSON types (field names from include/mesos/v1/*.proto), the
+//! scheduler and operator call/event envelopes, RecordIO framing, the master<->agent protocol,
+//! and JSON error responses.
+
+pub mod agent_protocol;
+pub mod error;
+pub mod operator;
+pub mod recordio;
+pub mod scheduler;
+pub mod v1;
+
+/// The version reported by `GET /version` and the operator API.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,34 @@
+//! Where the master keeps hard state: one key per object under a prefix. [`StateStore`] has
+//! an embedded backend (redb, for `corral dev` and single masters); etcd comes with HA.
+
+use futures::future::BoxFuture;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("state store at {location} cannot be opened: {reason}")]
+    Open { location: String, reason: String },
+    #[error("state store read of '{key}' failed: {reason}")]
+    Read { key: String, reason: String },
+    #[error("state store write failed: {reason}")]
+    Write { reason: String },
+    #[error("value under '{key}' does not parse: {reason}")]
+    Corrupt { key: String, reason: String },
+}
+
+/// One write of an atomic batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteOp {
+    Put { key: String, value: Vec<u8> },
+    Delete { key: String },
+}
+
+/// A small key-value store. Batches are atomic: all of `apply` lands or none does.
+pub trait StateStore: Send + Sync {
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, StateError>>;
+    /// Every key starting with `prefix`, in key order.
+    fn list<'a>(
+        &'a self,
+        prefix: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<(String, Vec<u8>)>, StateError>>;
+    fn apply<'a>(&'a self, ops: Vec<WriteOp>) -> BoxFuture<'a, Result<(), StateError>>;
+}
