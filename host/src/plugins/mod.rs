@@ -6,6 +6,8 @@ pub mod allocator;
 pub mod bindings;
 pub mod convert;
 pub mod error;
+pub mod engine;
 pub mod executor;
 
+pub use engine::{PluginEngine, PluginKind, PluginLimits};
 pub use error::PluginError;
