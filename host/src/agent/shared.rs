@@ -234,9 +234,9 @@ impl AgentShared {
 
     fn acknowledge(&self, framework_id: &FrameworkId, task_id: &TaskId, uuid: &str) {
         match self.updates.acknowledge(framework_id, task_id, uuid) {
-            AckOutcome::Acknowledged(status) => {
-                tracing::debug!("{} of task {task_id} acknowledged", status.state);
-                if status.state.is_terminal() {
+            AckOutcome::Acknowledged(state) => {
+                tracing::debug!("{state} of task {task_id} acknowledged");
+                if state.is_terminal() {
                     let mut table = lock(&self.tasks);
                     table.tasks.remove(&(framework_id.clone(), task_id.clone()));
                     table.forget_framework_if_idle(framework_id);

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::checkpoint::{self, CheckpointError, path_component};
 use super::lock;
-use crate::api::v1::{FrameworkId, TaskId, TaskStatus};
+use crate::api::v1::{FrameworkId, TaskId, TaskState, TaskStatus};
 
 /// One task's pending updates as they are stored on disk.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -33,8 +33,8 @@ type Key = (FrameworkId, TaskId);
 /// What an acknowledgement did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AckOutcome {
-    /// The head was acknowledged and removed.
-    Acknowledged(TaskStatus),
+    /// The head was acknowledged and removed; it had this state.
+    Acknowledged(TaskState),
     /// The uuid is not the head of that task's queue (a duplicate or a stale ack).
     Ignored,
 }
@@ -150,7 +150,7 @@ impl StatusUpdateManager {
         } else {
             self.persist(&key, queues.get(&key));
         }
-        AckOutcome::Acknowledged(acked)
+        AckOutcome::Acknowledged(acked.state)
     }
 
     /// The heads that are due (never sent, or sent more than `retry` ago), marked as sent now.
@@ -243,7 +243,6 @@ fn list_json_files(dir: &Path) -> Result<Vec<PathBuf>, CheckpointError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::v1::TaskState;
 
     fn status(task: &str, state: TaskState, uuid: &str) -> TaskStatus {
         TaskStatus {

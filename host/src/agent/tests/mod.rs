@@ -1,0 +1,11 @@
+//! Agent tests against a fake master (the two internal endpoints) and a fake executor
+//! instance that behaves like the command executor; processes are real.
+
+mod fake_executor;
+mod fake_master;
+mod http_api;
+mod registration;
+mod support;
+mod task_failures;
+mod task_lifecycle;
+mod updates;
