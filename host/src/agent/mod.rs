@@ -87,6 +87,29 @@ pub async fn run(
     config: AgentConfig,
     executor: ExecutorFactory,
 ) -> Result<AgentHandle, AgentError> {
+    start(config, executor, Tuning::default()).await
+}
+
+/// Timings that production takes from the protocol and tests shorten.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Tuning {
+    /// A stream silent this long is taken as broken.
+    pub stream_silence: Duration,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Tuning {
+            stream_silence: Duration::from_secs(3 * crate::api::agent_protocol::PING_INTERVAL_SECS),
+        }
+    }
+}
+
+pub(crate) async fn start(
+    config: AgentConfig,
+    executor: ExecutorFactory,
+    tuning: Tuning,
+) -> Result<AgentHandle, AgentError> {
     let work_dir_error = |reason: String| AgentError::WorkDir {
         path: config.work_dir.display().to_string(),
         reason,
@@ -146,14 +169,13 @@ pub async fn run(
         updates_changed: Notify::new(),
         shutdown: stop_rx.clone(),
         runners: Mutex::new(tokio::task::JoinSet::new()),
+        tuning,
     });
 
     let router = http::router(shared.clone());
     let mut server_stop = stop_rx;
     let server = tokio::spawn(async move {
-        let stopped = async move {
-            let _ = server_stop.wait_for(|stop| *stop).await;
-        };
+        let stopped = async move { stopped(&mut server_stop).await };
         if let Err(e) = axum::serve(listener, router)
             .with_graceful_shutdown(stopped)
             .await
@@ -181,8 +203,11 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// Resolves once the agent is told to stop (or its handle is gone).
+/// Resolves once the agent is told to stop. A dropped handle never stops it.
 async fn stopped(shutdown: &mut watch::Receiver<bool>) {
     // The guard `wait_for` returns is not Send; drop it before the caller goes on.
-    let _ = shutdown.wait_for(|stop| *stop).await.map(|_| ());
+    let told = shutdown.wait_for(|stop| *stop).await.map(|_| ()).is_ok();
+    if !told {
+        std::future::pending::<()>().await;
+    }
 }

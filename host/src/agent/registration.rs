@@ -1,6 +1,6 @@
 //! The registration loop: subscribe to the master, follow its stream of commands, and
 //! re-subscribe (with the saved id and the current tasks) whenever the stream ends, fails or
-//! falls silent. Logs once per change of state, not once per retry.
+//! falls silent (3 x PING_INTERVAL_SECS). Logs once per change of state, not once per retry.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,7 +8,7 @@ use std::time::Duration;
 use futures::StreamExt;
 
 use super::shared::AgentShared;
-use crate::api::agent_protocol::{AgentCommand, PING_INTERVAL_SECS, SUBSCRIBE_PATH};
+use crate::api::agent_protocol::{AgentCommand, SUBSCRIBE_PATH};
 use crate::api::recordio::Decoder;
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
@@ -84,7 +84,7 @@ async fn follow_stream(shared: &Arc<AgentShared>) -> StreamEnd {
         let body = response.text().await.unwrap_or_default();
         return StreamEnd::Refused { status, body };
     }
-    let silence = Duration::from_secs(3 * PING_INTERVAL_SECS);
+    let silence = shared.tuning.stream_silence;
     let mut stream = response.bytes_stream();
     let mut decoder = Decoder::default();
     loop {

@@ -38,6 +38,7 @@ pub struct AgentShared {
     pub updates_changed: Notify,
     pub shutdown: watch::Receiver<bool>,
     pub runners: Mutex<tokio::task::JoinSet<()>>,
+    pub tuning: super::Tuning,
 }
 
 impl AgentShared {

@@ -124,3 +124,50 @@ async fn keeps_serving_while_the_master_is_unreachable() {
     assert_eq!(state["id"], serde_json::Value::Null);
     agent.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_silent_stream_is_taken_as_broken() {
+    // The fake master never pings; with a short silence limit the agent must reconnect.
+    let master = FakeMaster::start(true).await;
+    let work = tempfile::tempdir().expect("temp dir");
+    let tuning = crate::agent::Tuning {
+        stream_silence: Duration::from_millis(300),
+    };
+    let agent = crate::agent::start(
+        config(&master, work.path(), RETRY),
+        super::fake_executor::factory(),
+        tuning,
+    )
+    .await
+    .expect("agent starts");
+    master
+        .wait_until("a re-subscription after silence", |m| {
+            m.subscriptions().len() >= 2
+        })
+        .await;
+    assert_eq!(
+        master.subscriptions()[1].agent_id,
+        Some(AgentId::new(ASSIGNED_ID))
+    );
+    agent.shutdown().await;
+}
+
+#[tokio::test]
+async fn dropping_the_handle_does_not_stop_the_agent() {
+    let master = FakeMaster::start(true).await;
+    let work = tempfile::tempdir().expect("temp dir");
+    let agent = registered_agent(&master, work.path(), RETRY).await;
+    let addr = agent.addr;
+    drop(agent);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let health = reqwest::get(format!("http://{addr}/health"))
+        .await
+        .expect("agent still serves");
+    assert_eq!(health.status(), 200);
+    master.send(shell_task("after-drop", "after-drop", "true", None));
+    master
+        .wait_until("the task to finish", |m| {
+            m.states_of("after-drop").contains(&TaskState::TaskFinished)
+        })
+        .await;
+}
