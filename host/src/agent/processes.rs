@@ -47,12 +47,12 @@ fn open_log(sandbox: &Path, name: &str) -> std::io::Result<std::fs::File> {
 
 /// Starts `command` in `sandbox` as the leader of a new process group. With `shell` the value
 /// runs under `/bin/sh -c`; otherwise it is the program, `arguments[0]` its argv[0] (as Mesos
-/// does) and `arguments[1..]` its arguments.
+/// does) and `arguments[1..]` its arguments. Returns the child and its pid (= its pgid).
 pub fn spawn(
     command: &CommandInfo,
     sandbox: &Path,
     env: &TaskEnvironment,
-) -> Result<tokio::process::Child, String> {
+) -> Result<(tokio::process::Child, u32), String> {
     let mut cmd = if command.shell {
         let mut c = tokio::process::Command::new("/bin/sh");
         c.arg("-c").arg(&command.value);
@@ -92,8 +92,14 @@ pub fn spawn(
     } else {
         format!("{:?}", command.value)
     };
-    cmd.spawn()
-        .map_err(|e| format!("cannot start {shown}: {e}"))
+    let child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot start {shown}: {e}"))?;
+    // A child that has not been waited for always has its pid.
+    let pid = child
+        .id()
+        .ok_or_else(|| format!("{shown} started without a process id"))?;
+    Ok((child, pid))
 }
 
 /// Waits for the process and says how it ended.
@@ -195,7 +201,7 @@ mod tests {
             "/bin/sh",
             &["my-name", "-c", "echo $0 $GREETING $MESOS_TASK_ID"],
         );
-        let child = spawn(&cmd, dir.path(), &env(dir.path())).expect("spawns");
+        let (child, _) = spawn(&cmd, dir.path(), &env(dir.path())).expect("spawns");
         assert_eq!(
             wait(child).await,
             ExitOutcome {
@@ -219,8 +225,7 @@ mod tests {
     async fn group_signal_reaches_children() {
         let dir = tempfile::tempdir().expect("temp dir");
         let cmd = command(true, "sleep 100 & echo $! > child; wait", &[]);
-        let child = spawn(&cmd, dir.path(), &env(dir.path())).expect("spawns");
-        let pgid = child.id().expect("has a pid");
+        let (child, pgid) = spawn(&cmd, dir.path(), &env(dir.path())).expect("spawns");
         let child_pid_file = dir.path().join("child");
         for _ in 0..100 {
             if std::fs::read_to_string(&child_pid_file).is_ok_and(|s| s.ends_with('\n')) {

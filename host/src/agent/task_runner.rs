@@ -288,12 +288,7 @@ impl TaskRunner {
             processes::spawn(&spawn.command, &self.sandbox, &env)
         };
         let inbox = self.inbox_tx.clone();
-        match started.and_then(|child| {
-            child
-                .id()
-                .map(|pid| (child, pid))
-                .ok_or_else(|| "exited at once".into())
-        }) {
+        match started {
             Ok((child, pid)) => {
                 self.processes.insert(id, pid);
                 tokio::spawn(async move {
