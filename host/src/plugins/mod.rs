@@ -4,6 +4,7 @@
 
 pub mod allocator;
 pub mod bindings;
+pub mod builtin;
 pub mod convert;
 pub mod error;
 pub mod engine;
