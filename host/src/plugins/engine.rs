@@ -228,8 +228,10 @@ impl PluginEngine {
 }
 
 /// Epoch interruption for deadlines, the component model on, and instances allocated on
-/// demand (see the note on pooling in the report: instantiating on demand is cheap next to
-/// spawning the task's process).
+/// demand. The pooling allocator does not pay here: instantiating the `command` executor on
+/// demand takes ~40-60 us (pooling: ~27 us), next to ~1 ms to spawn the task's process,
+/// while a pool reserves address space for its largest plugin in every slot and caps how
+/// many instances may be live at once.
 fn engine_config() -> wasmtime::Config {
     let mut config = wasmtime::Config::new();
     config.wasm_component_model(true);

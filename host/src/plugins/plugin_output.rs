@@ -10,6 +10,9 @@ use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
 
 /// How much of stderr is kept for error messages.
 const TAIL_BYTES: usize = 2048;
+/// Rust's panic hint, which means nothing to someone reading the host's log.
+const BACKTRACE_HINT: &str =
+    "note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace";
 
 /// One plugin output stream. Clones share the kept tail.
 #[derive(Clone)]
@@ -52,6 +55,7 @@ impl PluginOutput {
         let tail = self.tail.as_ref()?.lock().ok()?;
         let text = String::from_utf8_lossy(&tail);
         let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        let joined = joined.replace(BACKTRACE_HINT, "").trim().to_string();
         (!joined.is_empty()).then_some(joined)
     }
 
@@ -120,6 +124,8 @@ mod tests {
         let mut err = PluginOutput::stderr("p".into());
         err.write(Bytes::from(vec![b'x'; 5000])).expect("write");
         err.write(Bytes::from_static(b"\npanicked at lib.rs:3:\nboom\n"))
+            .expect("write");
+        err.write(Bytes::from(format!("{BACKTRACE_HINT}\n")))
             .expect("write");
         let text = err.tail_text().expect("kept");
         assert!(text.ends_with("panicked at lib.rs:3: boom"), "{text}");
