@@ -5,6 +5,7 @@
 pub mod allocator;
 pub mod answer_check;
 pub mod bindings;
+pub mod builtin;
 pub mod clock;
 pub mod convert;
 pub mod engine;
