@@ -46,6 +46,9 @@ impl AgentHandle {
 }
 
 /// Starts the agent's HTTP server and its registration loop with the master.
-pub async fn run(_config: AgentConfig, _executor: ExecutorFactory) -> Result<AgentHandle, AgentError> {
+pub async fn run(
+    _config: AgentConfig,
+    _executor: ExecutorFactory,
+) -> Result<AgentHandle, AgentError> {
     todo!("implemented by the agent work")
 }
