@@ -3,6 +3,14 @@
 
 use futures::future::BoxFuture;
 
+#[cfg(test)]
+mod conformance;
+pub mod memory;
+pub mod redb_store;
+
+pub use memory::MemoryStore;
+pub use redb_store::RedbStore;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
     #[error("state store at {location} cannot be opened: {reason}")]
