@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use futures::future::BoxFuture;
 
-use super::{StateError, StateStore, WriteOp};
+use super::{Entries, StateError, StateStore, WriteOp};
 
 #[derive(Debug, Default)]
 pub struct MemoryStore {
@@ -33,10 +33,7 @@ impl StateStore for MemoryStore {
         Box::pin(async move { Ok(value) })
     }
 
-    fn list<'a>(
-        &'a self,
-        prefix: &'a str,
-    ) -> BoxFuture<'a, Result<Vec<(String, Vec<u8>)>, StateError>> {
+    fn list<'a>(&'a self, prefix: &'a str) -> BoxFuture<'a, Result<Entries, StateError>> {
         let found = self
             .entries()
             .range(prefix.to_string()..)

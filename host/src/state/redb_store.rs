@@ -7,7 +7,7 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use redb::{Database, ReadableDatabase, TableDefinition};
 
-use super::{StateError, StateStore, WriteOp};
+use super::{Entries, StateError, StateStore, WriteOp};
 
 const TABLE: TableDefinition<&str, &[u8]> = TableDefinition::new("corral");
 
@@ -74,7 +74,7 @@ fn read(db: &Database, key: &str) -> Result<Option<Vec<u8>>, StateError> {
     Ok(value.map(|v| v.value().to_vec()))
 }
 
-fn scan(db: &Database, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StateError> {
+fn scan(db: &Database, prefix: &str) -> Result<Entries, StateError> {
     let fail = |e: &dyn std::fmt::Display| StateError::Read {
         key: format!("{prefix}*"),
         reason: e.to_string(),
@@ -129,10 +129,7 @@ impl StateStore for RedbStore {
         ))
     }
 
-    fn list<'a>(
-        &'a self,
-        prefix: &'a str,
-    ) -> BoxFuture<'a, Result<Vec<(String, Vec<u8>)>, StateError>> {
+    fn list<'a>(&'a self, prefix: &'a str) -> BoxFuture<'a, Result<Entries, StateError>> {
         let db = self.db.clone();
         let owned = prefix.to_string();
         Box::pin(blocking(
