@@ -89,4 +89,17 @@ async fn operator_api_version_health_and_metrics() {
     assert!(metrics.contains("corral_master_agents{state=\"connected\"} 1"));
     assert!(metrics.contains("corral_master_offers_sent_total 1"));
     assert!(metrics.contains("corral_master_allocation_cycles_total"));
+    assert!(metrics.contains("corral_master_tasks"), "{metrics}");
+    let allocator = m
+        .client
+        .get(format!("{}/allocator", m.base))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(allocator.status().as_u16(), 200);
+    assert_eq!(
+        allocator.text().await.expect("text"),
+        "{}",
+        "the test policy's inspect"
+    );
 }

@@ -262,3 +262,54 @@ async fn a_disconnected_framework_gets_403_and_a_resubscription_fails_the_old_st
         (403, "Framework is not subscribed")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscribe_honours_the_accept_header() {
+    let m = master().await;
+    let url = format!("{}/api/v1/scheduler", m.base);
+    let body =
+        json!({"type": "SUBSCRIBE", "subscribe": {"framework_info": {"user": "u", "name": "f"}}})
+            .to_string();
+    let response = m
+        .client
+        .post(&url)
+        .header("Content-Type", "application/json")
+        .header("Accept", "application/x-protobuf")
+        .body(body.clone())
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status().as_u16(), 406);
+    assert!(message(&response.text().await.expect("body")).contains("JSON"));
+    let response = m
+        .client
+        .post(&url)
+        .header("Content-Type", "application/json")
+        .header("Accept", "application/recordio")
+        .header("Message-Accept", "application/json")
+        .body(body)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status().as_u16(), 200);
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(String::from)
+    };
+    assert_eq!(
+        header("content-type").as_deref(),
+        Some("application/recordio")
+    );
+    assert_eq!(
+        header("message-content-type").as_deref(),
+        Some("application/json")
+    );
+    let mut events = super::http_client::Records::<crate::api::scheduler::Event>::new(response);
+    assert_eq!(
+        events.next().await.map(|e| e.kind),
+        Some(EventType::Subscribed)
+    );
+}
