@@ -1,1 +1,40 @@
-fn main() {}
+//! The `corral` binary: parses the command line, sets up logging to stderr, runs the command.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use corral::cli::{Cli, exit_code_for, run};
+use tracing_subscriber::EnvFilter;
+
+fn init_logging(level: &str) -> anyhow::Result<()> {
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(text) if !text.trim().is_empty() => {
+            EnvFilter::try_new(&text).with_context(|| format!("bad RUST_LOG '{text}'"))?
+        }
+        _ => EnvFilter::try_new(level).with_context(|| format!("bad --log-level '{level}'"))?,
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match init_logging(&cli.log_level) {
+        Ok(()) => run(cli).await,
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            exit_code_for(&error)
+        }
+    }
+}

@@ -3,6 +3,14 @@
 
 use futures::future::BoxFuture;
 
+#[cfg(test)]
+mod conformance;
+pub mod memory;
+pub mod redb_store;
+
+pub use memory::MemoryStore;
+pub use redb_store::RedbStore;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
     #[error("state store at {location} cannot be opened: {reason}")]
@@ -22,13 +30,13 @@ pub enum WriteOp {
     Delete { key: String },
 }
 
+/// Keys with their values, in key order.
+pub type Entries = Vec<(String, Vec<u8>)>;
+
 /// A small key-value store. Batches are atomic: all of `apply` lands or none does.
 pub trait StateStore: Send + Sync {
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, StateError>>;
     /// Every key starting with `prefix`, in key order.
-    fn list<'a>(
-        &'a self,
-        prefix: &'a str,
-    ) -> BoxFuture<'a, Result<Vec<(String, Vec<u8>)>, StateError>>;
+    fn list<'a>(&'a self, prefix: &'a str) -> BoxFuture<'a, Result<Entries, StateError>>;
     fn apply<'a>(&'a self, ops: Vec<WriteOp>) -> BoxFuture<'a, Result<(), StateError>>;
 }

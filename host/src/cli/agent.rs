@@ -1,0 +1,80 @@
+//! `corral agent`: runs an agent that registers with a master, until Ctrl-C or SIGTERM.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+
+use super::master_address::{MasterAddress, MasterArg};
+use super::server_defaults::{PLUGIN_LIMITS, check_agent_flags, default_work_dir, hostname};
+use super::signals::shutdown_requested;
+use crate::agent::AgentConfig;
+use crate::plugins::PluginEngine;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct AgentArgs {
+    #[command(flatten)]
+    pub master: MasterArg,
+    /// Address to listen on (0.0.0.0 for every interface).
+    #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    pub ip: IpAddr,
+    #[arg(long, default_value_t = 5051)]
+    pub port: u16,
+    /// Hostname to advertise; the machine's by default.
+    #[arg(long)]
+    pub hostname: Option<String>,
+    /// Sandboxes and checkpoints. Default: $XDG_STATE_HOME/corral/agent, else ./.corral-agent.
+    #[arg(long)]
+    pub work_dir: Option<PathBuf>,
+    /// e.g. "cpus:2;mem:1024;ports:[31000-32000]"; detected from the machine by default.
+    #[arg(long)]
+    pub resources: Option<String>,
+    /// e.g. "rack:r1;zone:z2".
+    #[arg(long)]
+    pub attributes: Option<String>,
+    /// Executor: a built-in name or a path to a .wasm executor component.
+    #[arg(long, default_value = "command", value_name = "NAME|FILE")]
+    pub executor: String,
+    /// Resend an unacknowledged status update after this long.
+    #[arg(long, default_value_t = 10_000)]
+    pub status_update_retry_ms: u64,
+}
+
+pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
+    let master = MasterAddress::parse(&args.master.master)?;
+    check_agent_flags(args.resources.as_deref(), args.attributes.as_deref())?;
+    if args.status_update_retry_ms == 0 {
+        bail!("--status-update-retry-ms must be at least 1");
+    }
+    let engine = PluginEngine::new().context("cannot start the plugin engine")?;
+    let executor = engine
+        .executor_factory(&args.executor, PLUGIN_LIMITS)
+        .with_context(|| format!("cannot load the executor '{}'", args.executor))?;
+    let config = AgentConfig {
+        master: master.to_string(),
+        listen: SocketAddr::new(args.ip, args.port),
+        hostname: args.hostname.clone().unwrap_or_else(|| hostname(args.ip)),
+        work_dir: args
+            .work_dir
+            .clone()
+            .unwrap_or_else(|| default_work_dir("agent")),
+        resources: args.resources.clone(),
+        attributes: args.attributes.clone(),
+        executor: args.executor.clone(),
+        status_update_retry: Duration::from_millis(args.status_update_retry_ms),
+    };
+    let agent = crate::agent::run(config, executor)
+        .await
+        .context("cannot start the agent")?;
+    println!(
+        "corral agent listening on http://{}, registering with the master at {master}",
+        agent.addr
+    );
+    tokio::select! {
+        () = agent.wait() => bail!("the agent stopped unexpectedly"),
+        () = shutdown_requested() => {}
+    }
+    Ok(ExitCode::SUCCESS)
+}

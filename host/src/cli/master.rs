@@ -1,0 +1,76 @@
+//! `corral master`: runs a master until Ctrl-C or SIGTERM.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+
+use super::server_defaults::{
+    HEARTBEAT_INTERVAL, PLUGIN_LIMITS, default_work_dir, hostname, open_store, parse_state,
+};
+use super::signals::shutdown_requested;
+use crate::master::{MasterConfig, StateSpec};
+use crate::plugins::PluginEngine;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct MasterArgs {
+    /// Address to listen on (0.0.0.0 for every interface).
+    #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    pub ip: IpAddr,
+    #[arg(long, default_value_t = 5050)]
+    pub port: u16,
+    /// Hostname to advertise; the machine's by default.
+    #[arg(long)]
+    pub hostname: Option<String>,
+    /// Registry: file://PATH (embedded redb) or memory. Default: file://WORK_DIR/registry.redb.
+    #[arg(long, value_name = "file://PATH|memory")]
+    pub state: Option<String>,
+    /// Allocation policy: a built-in name or a path to a .wasm allocator component.
+    #[arg(long, default_value = "drf", value_name = "NAME|FILE")]
+    pub allocator: String,
+    /// Default: $XDG_STATE_HOME/corral/master, else ./.corral-master.
+    #[arg(long)]
+    pub work_dir: Option<PathBuf>,
+    #[arg(long, default_value_t = 1000)]
+    pub allocation_interval_ms: u64,
+}
+
+pub async fn run(args: MasterArgs) -> anyhow::Result<ExitCode> {
+    let state = match &args.state {
+        Some(text) => parse_state(text)?,
+        None => {
+            let work_dir = args
+                .work_dir
+                .clone()
+                .unwrap_or_else(|| default_work_dir("master"));
+            StateSpec::File(work_dir.join("registry.redb"))
+        }
+    };
+    if args.allocation_interval_ms == 0 {
+        bail!("--allocation-interval-ms must be at least 1");
+    }
+    let engine = PluginEngine::new().context("cannot start the plugin engine")?;
+    let allocator = engine
+        .allocator_factory(&args.allocator, "", PLUGIN_LIMITS)
+        .with_context(|| format!("cannot load the allocator '{}'", args.allocator))?;
+    let store = open_store(&state)?;
+    let config = MasterConfig {
+        listen: SocketAddr::new(args.ip, args.port),
+        hostname: args.hostname.clone().unwrap_or_else(|| hostname(args.ip)),
+        state,
+        allocator: args.allocator.clone(),
+        allocation_interval: Duration::from_millis(args.allocation_interval_ms),
+        heartbeat_interval: HEARTBEAT_INTERVAL,
+    };
+    let master = crate::master::run(config, allocator, store)
+        .await
+        .context("cannot start the master")?;
+    println!("corral master listening on http://{}", master.addr);
+    tokio::select! {
+        () = master.wait() => bail!("the master stopped unexpectedly"),
+        () = shutdown_requested() => {}
+    }
+    Ok(ExitCode::SUCCESS)
+}

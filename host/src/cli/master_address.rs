@@ -1,0 +1,116 @@
+//! The `--master` flag shared by every command that talks to a master: `HOST:PORT`, from the
+//! flag, else `$CORRAL_MASTER`, else 127.0.0.1:5050.
+
+use super::client_error::ClientError;
+
+pub const DEFAULT_MASTER: &str = "127.0.0.1:5050";
+const DEFAULT_PORT: u16 = 5050;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct MasterArg {
+    /// The master, as HOST:PORT.
+    #[arg(long, env = "CORRAL_MASTER", default_value = DEFAULT_MASTER, value_name = "HOST:PORT")]
+    pub master: String,
+}
+
+/// A master's `host:port`, checked once so every URL built from it is well formed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MasterAddress {
+    authority: String,
+}
+
+impl MasterAddress {
+    /// Accepts `host:port`, `host` (port 5050) and `http://host:port/`.
+    pub fn parse(text: &str) -> Result<Self, ClientError> {
+        let bad = |reason: &str| ClientError::BadAddress {
+            text: text.to_string(),
+            reason: reason.to_string(),
+        };
+        let trimmed = text.trim();
+        if trimmed.starts_with("https://") {
+            return Err(bad("https is not supported yet"));
+        }
+        let rest = trimmed.strip_prefix("http://").unwrap_or(trimmed);
+        let rest = rest.trim_end_matches('/');
+        if rest.is_empty() {
+            return Err(bad("it is empty"));
+        }
+        if rest.contains('/') || rest.contains(char::is_whitespace) {
+            return Err(bad("it holds a path or spaces"));
+        }
+        // An IPv6 literal keeps its brackets: [::1]:5050.
+        let (host, port) = match rest.rfind(':') {
+            Some(i) if !rest.starts_with('[') || rest[..i].ends_with(']') => {
+                (&rest[..i], Some(&rest[i + 1..]))
+            }
+            _ => (rest, None),
+        };
+        if host.is_empty() {
+            return Err(bad("the host is missing"));
+        }
+        let port = match port {
+            None => DEFAULT_PORT,
+            Some(p) => p
+                .parse::<u16>()
+                .ok()
+                .filter(|p| *p != 0)
+                .ok_or_else(|| bad("the port is not a number from 1 to 65535"))?,
+        };
+        Ok(MasterAddress {
+            authority: format!("{host}:{port}"),
+        })
+    }
+
+    /// `http://host:port` followed by `path` (which starts with '/').
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.authority)
+    }
+}
+
+impl std::fmt::Display for MasterAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.authority)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_the_usual_spellings() {
+        for (text, want) in [
+            ("127.0.0.1:5050", "127.0.0.1:5050"),
+            ("  master.example:6000 ", "master.example:6000"),
+            ("http://10.0.0.1:5050/", "10.0.0.1:5050"),
+            ("localhost", "localhost:5050"),
+            ("[::1]:7000", "[::1]:7000"),
+            ("[::1]", "[::1]:5050"),
+        ] {
+            let addr = MasterAddress::parse(text).expect("valid address");
+            assert_eq!(addr.to_string(), want, "parsing {text:?}");
+        }
+        assert_eq!(
+            MasterAddress::parse("h:1")
+                .expect("valid")
+                .url("/api/v1/scheduler"),
+            "http://h:1/api/v1/scheduler"
+        );
+    }
+
+    #[test]
+    fn refuses_what_is_not_an_address() {
+        for text in [
+            "",
+            "host:notaport",
+            "host:0",
+            "host:70000",
+            ":5050",
+            "https://h:1",
+            "h:1/x",
+        ] {
+            let err = MasterAddress::parse(text).expect_err("must be refused");
+            assert!(err.to_string().contains("HOST:PORT"), "{err}");
+        }
+    }
+}
