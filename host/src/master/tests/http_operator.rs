@@ -4,11 +4,11 @@ use serde_json::{Value, json};
 
 use super::harness::agent_subscribe;
 use super::http_client::start_master;
-use super::test_store::TestStore;
+use crate::state::memory::MemoryStore;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operator_api_version_health_and_metrics() {
-    let m = start_master(Arc::new(TestStore::default())).await;
+    let m = start_master(Arc::new(MemoryStore::new())).await;
     let mut fw = m.subscribe(json!({"user": "u", "name": "ops"})).await;
     let mut agent = m
         .agent_subscribe(&agent_subscribe(None, "cpus:2;mem:256"))

@@ -8,10 +8,10 @@ use crate::api::v1::{Id, TaskId, TaskState, TaskStatus};
 
 use super::harness::{agent_subscribe, base64_uuid};
 use super::http_client::{TestMaster, start_master};
-use super::test_store::TestStore;
+use crate::state::memory::MemoryStore;
 
 async fn master() -> TestMaster {
-    start_master(Arc::new(TestStore::default())).await
+    start_master(Arc::new(MemoryStore::new())).await
 }
 
 fn message(body: &str) -> String {

@@ -12,7 +12,6 @@ mod core_offers;
 mod core_tasks;
 
 mod http_client;
-mod test_store;
 
 mod http_agents;
 mod http_operator;
