@@ -1,1 +1,28 @@
+//! Harness for Corral's end-to-end tests: real `corral` processes on free loopback ports, a
+//! raw Mesos v1 scheduler client that speaks JSON exactly as other Mesos clients do (it does
+//! not use Corral's own types, so it checks the wire format), and operator API helpers.
 
+pub mod cluster;
+pub mod scheduler;
+
+pub use cluster::{Cluster, Process, corral_bin, free_port, plugin_wasm};
+pub use scheduler::{Framework, framework_info, operator, scalar, task};
+
+/// Polls `check` every 100 ms until it returns `Some`, or fails after `secs` seconds with
+/// `what` in the message.
+pub async fn eventually<T, F, Fut>(secs: u64, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        if tokio::time::Instant::now() > deadline {
+            panic!("timed out after {secs} s waiting for {what}");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

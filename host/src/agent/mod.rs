@@ -1,9 +1,27 @@
 //! The agent: registers with the master, runs tasks through the executor plugin, and
 //! delivers their status updates reliably.
 
+mod checkpoint;
+mod http;
+mod processes;
+mod registration;
+mod resources_detect;
+mod shared;
+mod status_updates;
+mod task_runner;
+mod tasks;
+#[cfg(test)]
+mod tests;
+mod update_sender;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
+
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
 
 #[derive(Debug, Clone)]
 pub struct AgentConfig {
@@ -22,7 +40,9 @@ pub struct AgentConfig {
     pub status_update_retry: Duration,
 }
 
+use crate::api::v1::AgentInfo;
 use crate::plugins::executor::ExecutorFactory;
+use shared::AgentShared;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AgentError {
@@ -34,18 +54,135 @@ pub enum AgentError {
     Resources(#[from] crate::resources::ParseError),
 }
 
-/// A running agent.
+/// A running agent. Dropping it does not stop it; call `shutdown`.
 pub struct AgentHandle {
     pub addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    shared: Arc<AgentShared>,
+    server: JoinHandle<()>,
+    loops: Vec<JoinHandle<()>>,
 }
 
 impl AgentHandle {
+    /// Resolves when the agent stops (it normally runs until the process ends).
     pub async fn wait(self) {
-        todo!("implemented by the agent work")
+        let _ = self.server.await;
+    }
+
+    /// Stops the agent: the HTTP server, the registration loop, the update sender and every
+    /// task (their processes are killed; pending status updates stay checkpointed).
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for task in self.loops {
+            let _ = task.await;
+        }
+        let mut runners = std::mem::take(&mut *lock(&self.shared.runners));
+        while runners.join_next().await.is_some() {}
+        let _ = self.server.await;
     }
 }
 
 /// Starts the agent's HTTP server and its registration loop with the master.
-pub async fn run(_config: AgentConfig, _executor: ExecutorFactory) -> Result<AgentHandle, AgentError> {
-    todo!("implemented by the agent work")
+pub async fn run(
+    config: AgentConfig,
+    executor: ExecutorFactory,
+) -> Result<AgentHandle, AgentError> {
+    let work_dir_error = |reason: String| AgentError::WorkDir {
+        path: config.work_dir.display().to_string(),
+        reason,
+    };
+    std::fs::create_dir_all(&config.work_dir).map_err(|e| work_dir_error(e.to_string()))?;
+    let detected = resources_detect::detect(&config.work_dir);
+    let resources = resources_detect::total_resources(&detected, config.resources.as_deref())?;
+    let attributes = match config.attributes.as_deref() {
+        Some(text) => crate::resources::parse_attributes(text)?,
+        None => Vec::new(),
+    };
+    let agent_id =
+        checkpoint::read_agent_id(&config.work_dir).map_err(|e| work_dir_error(e.to_string()))?;
+    let updates = status_updates::StatusUpdateManager::load(&config.work_dir)
+        .map_err(|e| work_dir_error(e.to_string()))?;
+
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| AgentError::Listen {
+            addr: config.listen,
+            reason: e.to_string(),
+        })?;
+    let addr = listener.local_addr().map_err(|e| AgentError::Listen {
+        addr: config.listen,
+        reason: e.to_string(),
+    })?;
+    let http = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .build()
+        .map_err(|e| AgentError::Listen {
+            addr,
+            reason: format!("cannot build the HTTP client: {e}"),
+        })?;
+
+    let (stop, stop_rx) = watch::channel(false);
+    let info = AgentInfo {
+        hostname: config.hostname.clone(),
+        port: Some(u32::from(addr.port())),
+        resources,
+        attributes,
+        id: None,
+    };
+    tracing::info!(
+        "agent on {addr}, work dir {}, resources {}",
+        config.work_dir.display(),
+        crate::resources::Resources::from_list(&info.resources).summary()
+    );
+    let shared = Arc::new(AgentShared {
+        config,
+        info,
+        agent_id: Mutex::new(agent_id),
+        tasks: Mutex::new(tasks::TaskTable::default()),
+        updates,
+        executor,
+        http,
+        registered: AtomicBool::new(false),
+        updates_changed: Notify::new(),
+        shutdown: stop_rx.clone(),
+        runners: Mutex::new(tokio::task::JoinSet::new()),
+    });
+
+    let router = http::router(shared.clone());
+    let mut server_stop = stop_rx;
+    let server = tokio::spawn(async move {
+        let stopped = async move {
+            let _ = server_stop.wait_for(|stop| *stop).await;
+        };
+        if let Err(e) = axum::serve(listener, router)
+            .with_graceful_shutdown(stopped)
+            .await
+        {
+            tracing::error!("agent HTTP server failed: {e}");
+        }
+    });
+    let loops = vec![
+        tokio::spawn(registration::run(shared.clone())),
+        tokio::spawn(update_sender::run(shared.clone())),
+    ];
+    Ok(AgentHandle {
+        addr,
+        stop,
+        shared,
+        server,
+        loops,
+    })
+}
+
+/// Locks a mutex; a panic elsewhere while it was held does not stop the agent.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Resolves once the agent is told to stop (or its handle is gone).
+async fn stopped(shutdown: &mut watch::Receiver<bool>) {
+    // The guard `wait_for` returns is not Send; drop it before the caller goes on.
+    let _ = shutdown.wait_for(|stop| *stop).await.map(|_| ());
 }

@@ -24,10 +24,36 @@ pub struct MasterConfig {
     pub heartbeat_interval: Duration,
 }
 
+mod accept;
+mod agent_api;
+mod agents;
+pub mod allocation;
+mod calls;
+pub mod core;
+mod frameworks;
+mod offers;
+mod operator_api;
+pub mod registry;
+mod router;
+mod scheduler_api;
+pub mod shell;
+mod streams;
+mod task_validation;
+mod tasks;
+mod views;
+
+#[cfg(test)]
+mod tests;
+
 use std::sync::Arc;
 
+use crate::api::v1::{Address, MasterInfo};
 use crate::plugins::allocator::AllocatorFactory;
 use crate::state::StateStore;
+
+use self::core::MasterCore;
+use allocation::AllocatorDriver;
+use shell::Shared;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MasterError {
@@ -43,20 +69,115 @@ pub enum MasterError {
 pub struct MasterHandle {
     /// The address actually bound (the port may have been 0).
     pub addr: SocketAddr,
+    shared: Arc<Shared>,
+    server: tokio::task::JoinHandle<()>,
 }
 
 impl MasterHandle {
     /// Resolves when the master stops (it normally runs until the process ends).
     pub async fn wait(self) {
-        todo!("implemented by the master work")
+        if let Err(error) = self.server.await {
+            tracing::error!(%error, "the master's HTTP server task failed");
+        }
+    }
+
+    /// Stops serving: every stream ends, the loops stop, nothing more is written to the
+    /// registry. Frameworks and agents are not treated as disconnected (a restarted master
+    /// on the same registry takes them back).
+    pub fn shutdown(&self) {
+        self.shared.stop();
     }
 }
 
 /// Starts the master's HTTP server and allocation loop.
 pub async fn run(
-    _config: MasterConfig,
-    _allocator: AllocatorFactory,
-    _store: Arc<dyn StateStore>,
+    config: MasterConfig,
+    allocator: AllocatorFactory,
+    store: Arc<dyn StateStore>,
 ) -> Result<MasterHandle, MasterError> {
-    todo!("implemented by the master work")
+    let listen_error = |reason: String| MasterError::Listen {
+        addr: config.listen,
+        reason,
+    };
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| listen_error(e.to_string()))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| listen_error(e.to_string()))?;
+
+    let mut core = MasterCore::new(master_info(&config.hostname, addr));
+    let recovered = registry::load(store.as_ref()).await?;
+    let now = shell::now_ms();
+    tracing::info!(
+        frameworks = recovered.frameworks.len(),
+        agents = recovered.agents.len(),
+        "registry loaded"
+    );
+    for framework in recovered.frameworks {
+        core.recover_framework(now, framework);
+    }
+    for agent in recovered.agents {
+        core.recover_agent(now, agent);
+    }
+    // The first instance is made off the async threads: instantiating a component may take
+    // a moment.
+    let driver = tokio::task::spawn_blocking(move || AllocatorDriver::new(allocator))
+        .await
+        .map_err(|e| crate::plugins::PluginError::Instantiate {
+            plugin: "allocator".into(),
+            reason: e.to_string(),
+        })??;
+
+    let writer = registry::spawn_writer(store);
+    let shared = Shared::new(
+        core,
+        driver,
+        writer,
+        config.heartbeat_interval,
+        config.allocation_interval,
+    );
+    tokio::spawn(shared.clone().allocation_loop());
+    tokio::spawn(shared.clone().timer_loop());
+
+    let app = router::router(shared.clone());
+    let mut stop = shared.stop_signal();
+    let server = tokio::spawn(async move {
+        let stopped = async move {
+            let _ = stop.wait_for(|stopping| *stopping).await;
+        };
+        if let Err(error) = axum::serve(listener, app)
+            .with_graceful_shutdown(stopped)
+            .await
+        {
+            tracing::error!(%error, "the master's HTTP server stopped");
+        }
+    });
+    tracing::info!(%addr, "master listening");
+    Ok(MasterHandle {
+        addr,
+        shared,
+        server,
+    })
+}
+
+/// `MasterInfo` as Mesos fills it: `ip` is the IPv4 address as the C `in_addr` reads on a
+/// little-endian host (127.0.0.1 is 16777343).
+fn master_info(hostname: &str, addr: SocketAddr) -> MasterInfo {
+    let ip = match addr.ip() {
+        std::net::IpAddr::V4(v4) => u32::from_le_bytes(v4.octets()),
+        std::net::IpAddr::V6(_) => 0,
+    };
+    MasterInfo {
+        id: uuid::Uuid::new_v4().to_string(),
+        ip,
+        port: u32::from(addr.port()),
+        hostname: Some(hostname.to_string()),
+        version: Some(crate::api::VERSION.to_string()),
+        address: Some(Address {
+            hostname: Some(hostname.to_string()),
+            ip: Some(addr.ip().to_string()),
+            port: u32::from(addr.port()),
+        }),
+    }
 }

@@ -46,7 +46,7 @@ pub mod hook {
     });
 }
 
-/// The shared WIT types (`corral:plugin/types`).
-pub use allocator::corral::plugin::types;
 /// The `corral:plugin/host` import every plugin may use.
 pub use allocator::corral::plugin::host as host_api;
+/// The shared WIT types (`corral:plugin/types`).
+pub use allocator::corral::plugin::types;

@@ -13,7 +13,7 @@ pub enum PluginError {
         found: String,
         expected: String,
     },
-    #[error("plugin {plugin} is not a {expected} plugin (it exports: {found})")]
+    #[error("plugin {plugin} is not a plugin of kind {expected} (it exports: {found})")]
     WrongKind {
         plugin: String,
         expected: String,

@@ -3,11 +3,22 @@
 //! typed Rust calls with errors instead of traps.
 
 pub mod allocator;
+pub mod answer_check;
 pub mod bindings;
+pub mod builtin;
+pub mod clock;
 pub mod convert;
-pub mod error;
 pub mod engine;
+mod epoch;
+pub mod error;
 pub mod executor;
+mod loader;
+mod plugin_output;
+mod sandbox;
+pub mod wasm_allocator;
+pub mod wasm_executor;
 
+pub use clock::{ManualClock, PluginClock, SystemClock};
 pub use engine::{PluginEngine, PluginKind, PluginLimits};
+pub use epoch::EPOCH_TICK;
 pub use error::PluginError;

@@ -171,8 +171,15 @@ impl Resources {
                 round_scalar(have - want) >= 0.0
             }
             ValueType::Ranges => ranges::contains(
-                &mine.ranges.as_ref().map(|x| x.range.clone()).unwrap_or_default(),
-                &r.ranges.as_ref().map(|x| x.range.clone()).unwrap_or_default(),
+                &mine
+                    .ranges
+                    .as_ref()
+                    .map(|x| x.range.clone())
+                    .unwrap_or_default(),
+                &r.ranges
+                    .as_ref()
+                    .map(|x| x.range.clone())
+                    .unwrap_or_default(),
             ),
             ValueType::Set => {
                 let have = mine.set.as_ref().map(|s| &s.item[..]).unwrap_or(&[]);
@@ -243,7 +250,12 @@ pub fn describe(r: &Resource) -> String {
             let parts: Vec<String> = r
                 .ranges
                 .as_ref()
-                .map(|x| x.range.iter().map(|g| format!("{}-{}", g.begin, g.end)).collect())
+                .map(|x| {
+                    x.range
+                        .iter()
+                        .map(|g| format!("{}-{}", g.begin, g.end))
+                        .collect()
+                })
                 .unwrap_or_default();
             format!("[{}]", parts.join(","))
         }
@@ -265,7 +277,12 @@ fn combine(into: &mut Resource, r: &Resource) {
         }
         ValueType::Ranges => {
             let mut all = into.ranges.take().map(|x| x.range).unwrap_or_default();
-            all.extend(r.ranges.as_ref().map(|x| x.range.clone()).unwrap_or_default());
+            all.extend(
+                r.ranges
+                    .as_ref()
+                    .map(|x| x.range.clone())
+                    .unwrap_or_default(),
+            );
             into.ranges = Some(Ranges {
                 range: ranges::merge(all),
             });
@@ -293,7 +310,11 @@ fn remove_part(from: &mut Resource, r: &Resource) {
         }
         ValueType::Ranges => {
             let have = from.ranges.take().map(|x| x.range).unwrap_or_default();
-            let take: Vec<Range> = r.ranges.as_ref().map(|x| x.range.clone()).unwrap_or_default();
+            let take: Vec<Range> = r
+                .ranges
+                .as_ref()
+                .map(|x| x.range.clone())
+                .unwrap_or_default();
             from.ranges = Some(Ranges {
                 range: ranges::subtract(have, &take),
             });

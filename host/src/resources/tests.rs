@@ -44,11 +44,26 @@ fn sets_are_subtracted_by_item() {
 
 #[test]
 fn parse_errors_are_clear() {
-    assert!(matches!(parse_resources("cpus"), Err(ParseError::NotNamePair(_))));
-    assert!(matches!(parse_resources("cpus:x"), Err(ParseError::BadValue { .. })));
-    assert!(matches!(parse_resources("cpus:-1"), Err(ParseError::NegativeScalar { .. })));
-    assert!(matches!(parse_resources("cpus(eng:1"), Err(ParseError::BadRole(_))));
-    assert!(matches!(parse_resources("ports:[5-1]"), Err(ParseError::BadValue { .. })));
+    assert!(matches!(
+        parse_resources("cpus"),
+        Err(ParseError::NotNamePair(_))
+    ));
+    assert!(matches!(
+        parse_resources("cpus:x"),
+        Err(ParseError::BadValue { .. })
+    ));
+    assert!(matches!(
+        parse_resources("cpus:-1"),
+        Err(ParseError::NegativeScalar { .. })
+    ));
+    assert!(matches!(
+        parse_resources("cpus(eng:1"),
+        Err(ParseError::BadRole(_))
+    ));
+    assert!(matches!(
+        parse_resources("ports:[5-1]"),
+        Err(ParseError::BadValue { .. })
+    ));
 }
 
 #[test]

@@ -1,0 +1,377 @@
+//! One task's actor: drives its executor plugin instance (launch, then one call per event)
+//! and carries out the actions it answers with. A plugin error or a `done` without a
+//! terminal status fails the task and kills what it still runs; the agent keeps serving.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+use tokio::task::AbortHandle;
+
+use super::processes::{self, ProcessTable, TaskEnvironment};
+use super::shared::AgentShared;
+use super::tasks::{StatusFields, new_status};
+use crate::api::v1::{self, FrameworkId, Label, Labels, StatusSource, TaskState, reason};
+use crate::plugins::PluginError;
+use crate::plugins::convert::{task_state_from_wit, task_to_wit};
+use crate::plugins::executor::{
+    Action, CheckResult, Event, ExecutorInstance, ProcessExit, SpawnFailure, SpawnProcess, Status,
+};
+
+/// What reaches a runner: from the agent (kill), its process waiters and its timers.
+#[derive(Debug)]
+pub enum RunnerInput {
+    Kill(u64),
+    Event(Event),
+    /// A timer fired; `generation` tells a stale firing from a timer set again since.
+    TimerFired {
+        id: u32,
+        generation: u64,
+    },
+}
+
+enum Flow {
+    Continue,
+    Finished,
+}
+
+pub struct TaskRunner {
+    shared: Arc<AgentShared>,
+    framework_id: FrameworkId,
+    task: v1::TaskInfo,
+    container_id: String,
+    sandbox: PathBuf,
+    instance: Option<Box<dyn ExecutorInstance>>,
+    plugin: String,
+    processes: ProcessTable,
+    timers: HashMap<u32, (u64, AbortHandle)>,
+    next_generation: u64,
+    inbox_tx: UnboundedSender<RunnerInput>,
+    inbox: UnboundedReceiver<RunnerInput>,
+    terminal_sent: bool,
+}
+
+impl TaskRunner {
+    /// The runner and the sender that reaches its inbox.
+    pub fn new(
+        shared: Arc<AgentShared>,
+        framework_id: FrameworkId,
+        task: v1::TaskInfo,
+        container_id: String,
+        sandbox: PathBuf,
+    ) -> (Self, UnboundedSender<RunnerInput>) {
+        let (inbox_tx, inbox) = unbounded_channel();
+        let runner = TaskRunner {
+            plugin: shared.config.executor.clone(),
+            shared,
+            framework_id,
+            task,
+            container_id,
+            sandbox,
+            instance: None,
+            processes: ProcessTable::default(),
+            timers: HashMap::new(),
+            next_generation: 0,
+            inbox_tx: inbox_tx.clone(),
+            inbox,
+            terminal_sent: false,
+        };
+        (runner, inbox_tx)
+    }
+
+    pub async fn run(mut self) {
+        let mut shutdown = self.shared.shutdown.clone();
+        let mut flow = self.start().await;
+        while let Flow::Continue = flow {
+            tokio::select! {
+                input = self.inbox.recv() => {
+                    let Some(input) = input else { break };
+                    flow = self.deliver(input).await;
+                }
+                _ = super::stopped(&mut shutdown) => {
+                    // The agent stops: its tasks stop with it (recovery is a later issue).
+                    self.processes.kill_all();
+                    break;
+                }
+            }
+        }
+        for (_, (_, timer)) in self.timers.drain() {
+            timer.abort();
+        }
+        self.instance = None;
+        self.shared
+            .runner_finished(&self.framework_id, &self.task.task_id);
+    }
+
+    /// Prepares the sandbox, makes the executor instance and launches the task.
+    async fn start(&mut self) -> Flow {
+        if let Err(e) = std::fs::create_dir_all(&self.sandbox) {
+            let message = format!("cannot create sandbox {}: {e}", self.sandbox.display());
+            self.fail(message, reason::CONTAINER_LAUNCH_FAILED);
+            return Flow::Finished;
+        }
+        let factory = self.shared.executor.clone();
+        let made = tokio::task::spawn_blocking(move || factory()).await;
+        let instance = match made {
+            Ok(Ok(instance)) => instance,
+            Ok(Err(e)) => {
+                self.fail(e.to_string(), reason::EXECUTOR_TERMINATED);
+                return Flow::Finished;
+            }
+            Err(e) => {
+                let message = format!(
+                    "executor plugin {} panicked while starting: {e}",
+                    self.plugin
+                );
+                self.fail(message, reason::EXECUTOR_TERMINATED);
+                return Flow::Finished;
+            }
+        };
+        self.plugin = instance.plugin_name().to_string();
+        self.instance = Some(instance);
+        let task = task_to_wit(
+            &self.task,
+            &self.framework_id.value,
+            &self.container_id,
+            &self.sandbox.display().to_string(),
+        );
+        let answer = self.call("launch", move |i| i.launch(&task)).await;
+        self.handle_answer(answer)
+    }
+
+    async fn deliver(&mut self, input: RunnerInput) -> Flow {
+        let event = match input {
+            RunnerInput::Kill(grace_ms) => Event::Kill(grace_ms),
+            RunnerInput::Event(event) => event,
+            RunnerInput::TimerFired { id, generation } => {
+                if self.timers.get(&id).is_none_or(|(g, _)| *g != generation) {
+                    return Flow::Continue; // cancelled or set again meanwhile
+                }
+                self.timers.remove(&id);
+                Event::TimerFired(id)
+            }
+        };
+        let answer = self.call("on-event", move |i| i.on_event(&event)).await;
+        self.handle_answer(answer)
+    }
+
+    /// Runs one plugin call off the async threads (a call may take up to its deadline).
+    async fn call<F>(&mut self, call: &str, f: F) -> Result<Vec<Action>, PluginError>
+    where
+        F: FnOnce(&mut dyn ExecutorInstance) -> Result<Vec<Action>, PluginError> + Send + 'static,
+    {
+        let Some(mut instance) = self.instance.take() else {
+            return Err(PluginError::Poisoned {
+                plugin: self.plugin.clone(),
+            });
+        };
+        match tokio::task::spawn_blocking(move || {
+            let answer = f(instance.as_mut());
+            (instance, answer)
+        })
+        .await
+        {
+            Ok((instance, answer)) => {
+                self.instance = Some(instance);
+                answer
+            }
+            Err(e) => Err(PluginError::Failed {
+                plugin: self.plugin.clone(),
+                call: call.to_string(),
+                message: format!("the host adapter panicked: {e}"),
+            }),
+        }
+    }
+
+    fn handle_answer(&mut self, answer: Result<Vec<Action>, PluginError>) -> Flow {
+        let actions = match answer {
+            Ok(actions) => actions,
+            Err(e) => {
+                tracing::error!("task {}: {e}", self.task.task_id);
+                self.fail(e.to_string(), reason::EXECUTOR_TERMINATED);
+                return Flow::Finished;
+            }
+        };
+        let mut done = false;
+        for action in actions {
+            match action {
+                Action::Done => done = true,
+                other => self.carry_out(other),
+            }
+        }
+        if !done {
+            return Flow::Continue;
+        }
+        if self.terminal_sent {
+            self.processes.kill_all();
+        } else {
+            let message = format!(
+                "executor plugin {} ended the task without a terminal status",
+                self.plugin
+            );
+            self.fail(message, reason::EXECUTOR_TERMINATED);
+        }
+        Flow::Finished
+    }
+
+    fn carry_out(&mut self, action: Action) {
+        match action {
+            Action::Spawn(spawn) => self.spawn(spawn),
+            Action::SendStatus(status) => self.send_status(status),
+            Action::Signal(s) => match self.processes.group(s.id) {
+                Some(pgid) => {
+                    if let Err(e) = processes::signal_group(pgid, s.signal) {
+                        tracing::debug!(
+                            "signal {} to process {} of task {}: {e}",
+                            s.signal,
+                            s.id,
+                            self.task.task_id
+                        );
+                    }
+                }
+                None => tracing::warn!(
+                    "executor plugin {} signalled unknown process {} of task {}",
+                    self.plugin,
+                    s.id,
+                    self.task.task_id
+                ),
+            },
+            Action::SetTimer(timer) => {
+                self.next_generation += 1;
+                let generation = self.next_generation;
+                let inbox = self.inbox_tx.clone();
+                let id = timer.id;
+                let handle = tokio::spawn(async move {
+                    tokio::time::sleep(std::time::Duration::from_millis(timer.after_ms)).await;
+                    let _ = inbox.send(RunnerInput::TimerFired { id, generation });
+                });
+                if let Some((_, old)) = self.timers.insert(id, (generation, handle.abort_handle()))
+                {
+                    old.abort();
+                }
+            }
+            Action::CancelTimer(id) => {
+                if let Some((_, timer)) = self.timers.remove(&id) {
+                    timer.abort();
+                }
+            }
+            Action::Check(check) => {
+                tracing::warn!(
+                    "task {}: health checks are not supported yet",
+                    self.task.task_id
+                );
+                let _ = self
+                    .inbox_tx
+                    .send(RunnerInput::Event(Event::CheckFinished(CheckResult {
+                        id: check.id,
+                        healthy: false,
+                        message: "health checks are not supported yet".to_string(),
+                    })));
+            }
+            Action::Done => {}
+        }
+    }
+
+    fn spawn(&mut self, spawn: SpawnProcess) {
+        let id = spawn.id;
+        let env = TaskEnvironment {
+            sandbox: self.sandbox.display().to_string(),
+            task_id: self.task.task_id.value.clone(),
+            framework_id: self.framework_id.value.clone(),
+            agent_id: self.shared.agent_id().map(|a| a.value).unwrap_or_default(),
+            container_id: self.container_id.clone(),
+        };
+        let started = if self.processes.group(id).is_some() {
+            Err(format!("process id {id} is already used by this task"))
+        } else {
+            processes::spawn(&spawn.command, &self.sandbox, &env)
+        };
+        let inbox = self.inbox_tx.clone();
+        match started.and_then(|child| {
+            child
+                .id()
+                .map(|pid| (child, pid))
+                .ok_or_else(|| "exited at once".into())
+        }) {
+            Ok((child, pid)) => {
+                self.processes.insert(id, pid);
+                tokio::spawn(async move {
+                    let outcome = processes::wait(child).await;
+                    let _ = inbox.send(RunnerInput::Event(Event::Exited(ProcessExit {
+                        id,
+                        code: outcome.code,
+                        signal: outcome.signal,
+                    })));
+                });
+            }
+            Err(message) => {
+                tracing::warn!("task {}: {message}", self.task.task_id);
+                let _ = inbox.send(RunnerInput::Event(Event::SpawnFailed(SpawnFailure {
+                    id,
+                    message,
+                })));
+            }
+        }
+    }
+
+    fn send_status(&mut self, status: Status) {
+        let state = task_state_from_wit(status.state);
+        if self.terminal_sent {
+            tracing::warn!(
+                "executor plugin {} sent {state} for task {} after its terminal status; ignored",
+                self.plugin,
+                self.task.task_id
+            );
+            return;
+        }
+        let labels = (!status.labels.is_empty()).then(|| Labels {
+            labels: status
+                .labels
+                .into_iter()
+                .map(|l| Label {
+                    key: l.key,
+                    value: Some(l.value),
+                })
+                .collect(),
+        });
+        let fields = StatusFields {
+            message: status.message,
+            reason: status.reason,
+            healthy: status.healthy,
+            labels,
+        };
+        let update = new_status(
+            &self.task.task_id,
+            state,
+            StatusSource::SourceExecutor,
+            self.shared.agent_id(),
+            fields,
+        );
+        if self.shared.submit_status(&self.framework_id, update) && state.is_terminal() {
+            self.terminal_sent = true;
+        }
+    }
+
+    /// Fails the task (unless it already ended) and kills everything it still runs.
+    fn fail(&mut self, message: String, why: &str) {
+        self.processes.kill_all();
+        if self.terminal_sent {
+            return;
+        }
+        let fields = StatusFields {
+            message: Some(message),
+            reason: Some(why.to_string()),
+            ..Default::default()
+        };
+        let update = new_status(
+            &self.task.task_id,
+            TaskState::TaskFailed,
+            StatusSource::SourceAgent,
+            self.shared.agent_id(),
+            fields,
+        );
+        self.shared.submit_status(&self.framework_id, update);
+        self.terminal_sent = true;
+    }
+}

@@ -1,0 +1,197 @@
+//! The v1 operator API (`POST /api/v1`, also `/api/v1/operator`), `GET /version`,
+//! `GET /health` and `GET /metrics`.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+
+use crate::api::VERSION;
+use crate::api::error::{ApiError, parse_json};
+use crate::api::operator::{
+    GetHealth, GetVersion, OperatorCall, OperatorCallType, OperatorResponse, VersionInfo,
+};
+
+use super::core::MasterCore;
+use super::shell::Shared;
+
+pub async fn operator(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let protobuf = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-protobuf"));
+    if protobuf {
+        return ApiError::unsupported_media(
+            "Corral speaks the v1 API in JSON only: send 'Content-Type: application/json'",
+        )
+        .into_response();
+    }
+    let call: OperatorCall = match parse_json(&body) {
+        Ok(call) => call,
+        Err(error) => return error.into_response(),
+    };
+    match answer(&shared, call.kind) {
+        Ok(response) => Json(response).into_response(),
+        Err(error) => error.into_response(),
+    }
+}
+
+fn answer(shared: &Shared, kind: OperatorCallType) -> Result<OperatorResponse, ApiError> {
+    let mut response = OperatorResponse::empty(kind);
+    match kind {
+        OperatorCallType::GetHealth => response.get_health = Some(GetHealth { healthy: true }),
+        OperatorCallType::GetVersion => response.get_version = Some(version()),
+        OperatorCallType::GetState => {
+            response.get_state = Some(shared.with_core(|core, _| core.get_state()));
+        }
+        OperatorCallType::GetAgents => {
+            response.get_agents = Some(shared.with_core(|core, _| core.get_agents()));
+        }
+        OperatorCallType::GetFrameworks => {
+            response.get_frameworks = Some(shared.with_core(|core, _| core.get_frameworks()));
+        }
+        OperatorCallType::GetTasks => {
+            response.get_tasks = Some(shared.with_core(|core, _| core.get_tasks()));
+        }
+        OperatorCallType::GetExecutors => response.get_executors = Some(Default::default()),
+        other => {
+            let name = serde_json::to_value(other)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_else(|| format!("{other:?}"));
+            return Err(ApiError::bad_request(format!(
+                "Operator call {name} is not supported yet"
+            )));
+        }
+    }
+    Ok(response)
+}
+
+fn version() -> GetVersion {
+    GetVersion {
+        version_info: VersionInfo {
+            version: VERSION.to_string(),
+        },
+    }
+}
+
+pub async fn get_version() -> Response {
+    Json(serde_json::json!({ "version": VERSION })).into_response()
+}
+
+pub async fn get_health() -> Response {
+    StatusCode::OK.into_response()
+}
+
+pub async fn get_metrics(State(shared): State<Arc<Shared>>) -> Response {
+    let text = shared.with_core(|core, _| metrics_text(core));
+    let mut response = text.into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4"),
+    );
+    response
+}
+
+/// A few gauges and counters in the Prometheus text format.
+pub fn metrics_text(core: &MasterCore) -> String {
+    let mut out = String::new();
+    let state = core.get_state();
+    let frameworks = &state.get_frameworks.frameworks;
+    let connected = frameworks.iter().filter(|f| f.connected).count();
+    gauge_header(
+        &mut out,
+        "corral_master_frameworks",
+        "Frameworks the master knows.",
+    );
+    let _ = writeln!(
+        out,
+        "corral_master_frameworks{{state=\"connected\"}} {connected}"
+    );
+    let _ = writeln!(
+        out,
+        "corral_master_frameworks{{state=\"disconnected\"}} {}",
+        frameworks.len() - connected
+    );
+    let agents = &state.get_agents;
+    let active = agents.agents.iter().filter(|a| a.active).count();
+    gauge_header(&mut out, "corral_master_agents", "Agents the master knows.");
+    let _ = writeln!(out, "corral_master_agents{{state=\"connected\"}} {active}");
+    let _ = writeln!(
+        out,
+        "corral_master_agents{{state=\"disconnected\"}} {}",
+        agents.agents.len() - active + agents.recovered_agents.len()
+    );
+    gauge_header(
+        &mut out,
+        "corral_master_tasks",
+        "Tasks by state (active and remembered).",
+    );
+    for (state, count) in core.task_counts() {
+        let _ = writeln!(out, "corral_master_tasks{{state=\"{state}\"}} {count}");
+    }
+    gauge_header(
+        &mut out,
+        "corral_master_outstanding_offers",
+        "Offers not yet answered.",
+    );
+    let _ = writeln!(
+        out,
+        "corral_master_outstanding_offers {}",
+        core.offers().count()
+    );
+    let c = core.counters();
+    for (name, help, value) in [
+        ("offers_sent", "Offers sent to frameworks.", c.offers_sent),
+        ("offers_rescinded", "Offers rescinded.", c.offers_rescinded),
+        (
+            "allocation_cycles",
+            "Allocation cycles run.",
+            c.allocation_cycles,
+        ),
+        (
+            "allocator_errors",
+            "Allocator calls that failed.",
+            c.allocator_errors,
+        ),
+        (
+            "allocator_replays",
+            "Fresh allocator instances replayed.",
+            c.allocator_replays,
+        ),
+        (
+            "invalid_grants",
+            "Allocator grants dropped as invalid.",
+            c.invalid_grants,
+        ),
+        ("tasks_launched", "Tasks sent to agents.", c.tasks_launched),
+        (
+            "tasks_invalid",
+            "Tasks refused with TASK_ERROR.",
+            c.tasks_invalid,
+        ),
+        (
+            "frameworks_removed",
+            "Frameworks removed.",
+            c.frameworks_removed,
+        ),
+    ] {
+        let _ = writeln!(out, "# HELP corral_master_{name}_total {help}");
+        let _ = writeln!(out, "# TYPE corral_master_{name}_total counter");
+        let _ = writeln!(out, "corral_master_{name}_total {value}");
+    }
+    out
+}
+
+fn gauge_header(out: &mut String, name: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} gauge");
+}

@@ -1,0 +1,243 @@
+//! The thin shell around the core: one lock over the core and the stream outlets, effect
+//! dispatch, the allocation loop and the timer. Handlers call [`Shared::with_core`].
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::{Notify, mpsc, watch};
+
+use crate::api::agent_protocol::AgentCommand;
+use crate::api::scheduler::Event;
+use crate::state::WriteOp;
+
+use super::allocation::AllocatorDriver;
+use super::core::{Effect, MasterCore, StreamId};
+
+/// Coalesces bursts of changes into one allocation cycle.
+const ALLOCATION_BATCH_DELAY: Duration = Duration::from_millis(20);
+/// How often timers (failover timeouts) are checked.
+const TICK_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Where effects go: one channel per open stream.
+#[derive(Default)]
+struct Outlets {
+    frameworks: HashMap<StreamId, mpsc::UnboundedSender<Event>>,
+    agents: HashMap<StreamId, mpsc::UnboundedSender<AgentCommand>>,
+}
+
+struct Inner {
+    core: MasterCore,
+    outlets: Outlets,
+}
+
+pub struct Shared {
+    inner: Mutex<Inner>,
+    driver: Arc<Mutex<AllocatorDriver>>,
+    wake_allocation: Notify,
+    registry: mpsc::UnboundedSender<Vec<WriteOp>>,
+    stop: watch::Sender<bool>,
+    pub heartbeat_interval: Duration,
+    pub allocation_interval: Duration,
+}
+
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// A lock that survives a panic in another holder: the core's state is still the best
+/// information the master has.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Shared {
+    pub fn new(
+        core: MasterCore,
+        driver: AllocatorDriver,
+        registry: mpsc::UnboundedSender<Vec<WriteOp>>,
+        heartbeat_interval: Duration,
+        allocation_interval: Duration,
+    ) -> Arc<Self> {
+        Arc::new(Shared {
+            inner: Mutex::new(Inner {
+                core,
+                outlets: Outlets::default(),
+            }),
+            driver: Arc::new(Mutex::new(driver)),
+            wake_allocation: Notify::new(),
+            registry,
+            stop: watch::channel(false).0,
+            heartbeat_interval,
+            allocation_interval,
+        })
+    }
+
+    /// Runs `f` on the core with the current time, then carries out its effects.
+    pub fn with_core<R>(&self, f: impl FnOnce(&mut MasterCore, u64) -> R) -> R {
+        let mut inner = lock(&self.inner);
+        let result = f(&mut inner.core, now_ms());
+        self.dispatch(&mut inner);
+        result
+    }
+
+    fn dispatch(&self, inner: &mut Inner) {
+        for effect in inner.core.take_effects() {
+            match effect {
+                Effect::Event { stream, event } => {
+                    if let Some(tx) = inner.outlets.frameworks.get(&stream) {
+                        let _ = tx.send(event);
+                    }
+                }
+                Effect::CloseStream { stream } => {
+                    inner.outlets.frameworks.remove(&stream);
+                }
+                Effect::Command { stream, command } => {
+                    if let Some(tx) = inner.outlets.agents.get(&stream) {
+                        let _ = tx.send(command);
+                    }
+                }
+                Effect::Persist(ops) => {
+                    if self.registry.send(ops).is_err() {
+                        tracing::warn!("registry writer stopped; a write is lost");
+                    }
+                }
+            }
+        }
+        if inner.core.take_wants_allocation() {
+            self.wake_allocation.notify_one();
+        }
+    }
+
+    /// Opens a framework stream and runs `f` (the SUBSCRIBE) in the same critical section,
+    /// so the stream's first event is the one `f` queues. On error the outlet is removed.
+    pub fn open_framework_stream<R, E>(
+        &self,
+        f: impl FnOnce(&mut MasterCore, u64, StreamId) -> Result<R, E>,
+    ) -> Result<(StreamId, R, mpsc::UnboundedReceiver<Event>), E> {
+        let stream = uuid::Uuid::new_v4();
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut inner = lock(&self.inner);
+        inner.outlets.frameworks.insert(stream, tx);
+        let result = f(&mut inner.core, now_ms(), stream);
+        if result.is_err() {
+            inner.outlets.frameworks.remove(&stream);
+        }
+        self.dispatch(&mut inner);
+        result.map(|r| (stream, r, rx))
+    }
+
+    /// Opens an agent stream and runs `f` (the registration) with it, as above.
+    pub fn open_agent_stream<R, E>(
+        &self,
+        f: impl FnOnce(&mut MasterCore, u64, StreamId) -> Result<R, E>,
+    ) -> Result<(StreamId, R, mpsc::UnboundedReceiver<AgentCommand>), E> {
+        let stream = uuid::Uuid::new_v4();
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut inner = lock(&self.inner);
+        inner.outlets.agents.insert(stream, tx);
+        let result = f(&mut inner.core, now_ms(), stream);
+        if result.is_err() {
+            inner.outlets.agents.remove(&stream);
+        }
+        self.dispatch(&mut inner);
+        result.map(|r| (stream, r, rx))
+    }
+
+    /// A framework stream ended (client gone, or the core closed it).
+    pub fn framework_stream_closed(&self, stream: StreamId) {
+        if self.stopping() {
+            return;
+        }
+        let mut inner = lock(&self.inner);
+        inner.outlets.frameworks.remove(&stream);
+        let now = now_ms();
+        inner.core.framework_stream_closed(now, stream);
+        self.dispatch(&mut inner);
+    }
+
+    /// An agent stream ended.
+    pub fn agent_stream_closed(&self, stream: StreamId) {
+        if self.stopping() {
+            return;
+        }
+        let mut inner = lock(&self.inner);
+        inner.outlets.agents.remove(&stream);
+        inner.core.agent_stream_closed(stream);
+        self.dispatch(&mut inner);
+    }
+
+    pub fn stopping(&self) -> bool {
+        *self.stop.borrow()
+    }
+
+    pub fn stop_signal(&self) -> watch::Receiver<bool> {
+        self.stop.subscribe()
+    }
+
+    /// Stops the loops and ends every open stream; the core's state is left as it was (a
+    /// stop is not a disconnection of everyone).
+    pub fn stop(&self) {
+        self.stop.send_replace(true);
+        let mut inner = lock(&self.inner);
+        inner.outlets.frameworks.clear();
+        inner.outlets.agents.clear();
+    }
+
+    /// The allocator's own view (JSON), for operators.
+    pub fn allocator_inspect(&self) -> Option<String> {
+        lock(&self.driver).inspect()
+    }
+
+    /// One allocation cycle: events out of the core, the policy run on a blocking thread (it
+    /// is a synchronous, deadline-bounded wasm call), grants back into the core.
+    pub async fn allocation_cycle(&self) {
+        let replay = lock(&self.driver).needs_replay();
+        let input = self.with_core(|core, now| core.begin_cycle(now, replay));
+        let driver = self.driver.clone();
+        let output = tokio::task::spawn_blocking(move || lock(&driver).run(input)).await;
+        match output {
+            Ok(output) => self.with_core(|core, _| core.finish_cycle(output)),
+            Err(error) => {
+                // The policy panicked (a native one; wasm traps are errors): start afresh.
+                tracing::error!(%error, "allocation cycle panicked; the allocator is replayed");
+                lock(&self.driver).reset();
+            }
+        }
+    }
+
+    /// Runs allocation cycles every `allocation_interval` and soon after changes.
+    pub async fn allocation_loop(self: Arc<Self>) {
+        let mut stop = self.stop_signal();
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(self.allocation_interval) => {}
+                _ = self.wake_allocation.notified() => {
+                    tokio::time::sleep(ALLOCATION_BATCH_DELAY).await;
+                }
+                _ = stop.changed() => return,
+            }
+            if self.stopping() {
+                return;
+            }
+            self.allocation_cycle().await;
+        }
+    }
+
+    /// Checks timers (failover timeouts) every second.
+    pub async fn timer_loop(self: Arc<Self>) {
+        let mut stop = self.stop_signal();
+        let mut ticker = tokio::time::interval(TICK_INTERVAL);
+        loop {
+            tokio::select! {
+                _ = ticker.tick() => self.with_core(|core, now| core.tick(now)),
+                _ = stop.changed() => return,
+            }
+        }
+    }
+}

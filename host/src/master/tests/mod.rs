@@ -1,0 +1,12 @@
+//! Tests of the master: the core driven in-process with a simulated clock and a native test
+//! allocator (`core_*`), and the HTTP API against a real master on a free port (`http_*`).
+
+mod harness;
+mod test_allocator;
+
+mod core_accept;
+mod core_agents;
+mod core_allocator;
+mod core_frameworks;
+mod core_offers;
+mod core_tasks;

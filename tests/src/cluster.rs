@@ -1,0 +1,288 @@
+//! Starting and stopping real `corral` processes.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// The `corral` binary of this build: `$CORRAL_BIN`, else `target/<profile>/corral` next to
+/// the test executable (which lives in `target/<profile>/deps/`).
+pub fn corral_bin() -> PathBuf {
+    if let Ok(path) = std::env::var("CORRAL_BIN") {
+        return PathBuf::from(path);
+    }
+    let exe = std::env::current_exe().expect("test executable path");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test executable is in target/<profile>/deps");
+    let bin = profile_dir.join("corral");
+    assert!(
+        bin.exists(),
+        "{} does not exist: run `cargo build -p corral` first (scripts/test.sh does)",
+        bin.display()
+    );
+    bin
+}
+
+/// A built plugin component (e.g. "loop_allocator"), from the plugins build that
+/// host/build.rs runs.
+pub fn plugin_wasm(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let target = exe
+        .ancestors()
+        .nth(3)
+        .expect("test executable is in target/<profile>/deps");
+    let path = target
+        .join("wasm-plugins")
+        .join("wasm32-wasip2")
+        .join("release")
+        .join(format!("{name}.wasm"));
+    assert!(path.exists(), "{} was not built", path.display());
+    path
+}
+
+/// A port that was free a moment ago.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind an ephemeral port")
+}
+
+/// A child process that is killed when dropped; its stderr goes to a log file so a failing
+/// test can show it.
+pub struct Process {
+    pub name: String,
+    child: Option<Child>,
+    pub log: PathBuf,
+    args: Vec<String>,
+}
+
+impl Process {
+    pub fn start(name: &str, args: &[String], log_dir: &Path) -> Process {
+        let log = log_dir.join(format!("{name}.log"));
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .expect("open log file");
+        let child = Command::new(corral_bin())
+            .args(args)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().expect("clone log handle"))
+            .stderr(file)
+            .spawn()
+            .expect("spawn corral");
+        Process {
+            name: name.to_string(),
+            child: Some(child),
+            log,
+            args: args.to_vec(),
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(|c| c.id()).unwrap_or(0)
+    }
+
+    /// SIGKILL, as a crash would.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the same command again (after `kill9`).
+    pub fn restart(&mut self) {
+        self.kill9();
+        let log_dir = self.log.parent().expect("log dir").to_path_buf();
+        *self = Process::start(&self.name.clone(), &self.args.clone(), &log_dir);
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// A master and its agents, each a real process, with a temporary work dir.
+pub struct Cluster {
+    pub master: Process,
+    pub master_addr: String,
+    pub agents: Vec<Process>,
+    pub agent_addrs: Vec<String>,
+    pub dir: tempfile::TempDir,
+}
+
+impl Cluster {
+    /// `corral master` with an in-memory registry, plus extra flags.
+    pub async fn master(extra: &[&str]) -> Cluster {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = free_port();
+        let mut args: Vec<String> = vec![
+            "master".into(),
+            "--ip".into(),
+            "127.0.0.1".into(),
+            "--port".into(),
+            port.to_string(),
+            "--state".into(),
+            "memory".into(),
+            "--allocation-interval-ms".into(),
+            "200".into(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let master = Process::start("master", &args, dir.path());
+        let cluster = Cluster {
+            master,
+            master_addr: format!("127.0.0.1:{port}"),
+            agents: Vec::new(),
+            agent_addrs: Vec::new(),
+            dir,
+        };
+        cluster.wait_healthy(&cluster.master_addr.clone()).await;
+        cluster
+    }
+
+    /// Adds `corral agent` with the given resources and extra flags, and waits until the
+    /// master lists it.
+    pub async fn add_agent(&mut self, resources: &str, extra: &[&str]) -> usize {
+        let index = self.agents.len();
+        let port = free_port();
+        let work = self.dir.path().join(format!("agent{index}"));
+        let mut args: Vec<String> = vec![
+            "agent".into(),
+            "--master".into(),
+            self.master_addr.clone(),
+            "--ip".into(),
+            "127.0.0.1".into(),
+            "--port".into(),
+            port.to_string(),
+            "--work-dir".into(),
+            work.display().to_string(),
+            "--resources".into(),
+            resources.into(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let before = self.active_agents().await;
+        self.agents
+            .push(Process::start(&format!("agent{index}"), &args, self.dir.path()));
+        let addr = format!("127.0.0.1:{port}");
+        self.agent_addrs.push(addr.clone());
+        self.wait_healthy(&addr).await;
+        let master = self.master_addr.clone();
+        crate::eventually(30, "the agent to register", || {
+            let master = master.clone();
+            async move {
+                let n = count_active_agents(&master).await;
+                (n > before).then_some(())
+            }
+        })
+        .await;
+        index
+    }
+
+    /// `corral dev` (master and agent in one process).
+    pub async fn dev(resources: &str) -> Cluster {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = free_port();
+        let agent_port = free_port();
+        let args: Vec<String> = vec![
+            "dev".into(),
+            "--port".into(),
+            port.to_string(),
+            "--agent-port".into(),
+            agent_port.to_string(),
+            "--work-dir".into(),
+            dir.path().join("dev").display().to_string(),
+            "--resources".into(),
+            resources.into(),
+        ];
+        let master = Process::start("dev", &args, dir.path());
+        let cluster = Cluster {
+            master,
+            master_addr: format!("127.0.0.1:{port}"),
+            agents: Vec::new(),
+            agent_addrs: vec![format!("127.0.0.1:{agent_port}")],
+            dir,
+        };
+        cluster.wait_healthy(&cluster.master_addr.clone()).await;
+        let master = cluster.master_addr.clone();
+        crate::eventually(30, "the dev agent to register", || {
+            let master = master.clone();
+            async move { (count_active_agents(&master).await > 0).then_some(()) }
+        })
+        .await;
+        cluster
+    }
+
+    async fn wait_healthy(&self, addr: &str) {
+        let url = format!("http://{addr}/health");
+        let logs = self.master.log.clone();
+        crate::eventually(60, &format!("{url} to answer"), || {
+            let url = url.clone();
+            async move {
+                let ok = reqwest::get(&url)
+                    .await
+                    .map(|r| r.status().is_success())
+                    .unwrap_or(false);
+                ok.then_some(())
+            }
+        })
+        .await;
+        let _ = logs;
+    }
+
+    pub async fn active_agents(&self) -> usize {
+        count_active_agents(&self.master_addr).await
+    }
+
+    /// Runs `corral <args>` against this cluster's master and returns (exit code, stdout,
+    /// stderr).
+    pub fn cli(&self, args: &[&str]) -> (i32, String, String) {
+        let out = Command::new(corral_bin())
+            .args(args)
+            .env("CORRAL_MASTER", &self.master_addr)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run corral");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// All process logs, for assertion messages.
+    pub fn logs(&self) -> String {
+        let mut out = format!("--- {} ---\n{}", self.master.name, self.master.log_text());
+        for a in &self.agents {
+            out.push_str(&format!("\n--- {} ---\n{}", a.name, a.log_text()));
+        }
+        out
+    }
+}
+
+async fn count_active_agents(master: &str) -> usize {
+    let Ok(v) = crate::operator(master, "GET_AGENTS").await else {
+        return 0;
+    };
+    v["get_agents"]["agents"]
+        .as_array()
+        .map(|a| a.iter().filter(|x| x["active"] == Value::Bool(true)).count())
+        .unwrap_or(0)
+}
+
+/// Gives a child process time to flush logs before a test reads them.
+pub fn settle() {
+    std::thread::sleep(Duration::from_millis(200));
+}
