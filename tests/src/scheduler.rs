@@ -176,6 +176,37 @@ impl Framework {
         e["update"]["status"].clone()
     }
 
+    /// Collects updates (acknowledging them) until every task in `want` has reached its
+    /// state, in whatever order they arrive; returns the matching statuses by task id.
+    pub async fn task_states(
+        &mut self,
+        want: &[(&str, &str)],
+        secs: u64,
+    ) -> std::collections::HashMap<String, Value> {
+        let mut seen = std::collections::HashMap::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+        while seen.len() < want.len() {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let Some(event) = self.next_event(left.as_secs().max(1)).await else {
+                panic!("only {seen:?} of {want:?} within {secs} s");
+            };
+            if event["type"] != "UPDATE" {
+                continue;
+            }
+            let status = event["update"]["status"].clone();
+            self.ack(&status).await;
+            for (id, state) in want {
+                if status["task_id"]["value"] == *id && status["state"] == *state {
+                    seen.insert(id.to_string(), status.clone());
+                }
+            }
+            if tokio::time::Instant::now() > deadline {
+                panic!("only {seen:?} of {want:?} within {secs} s");
+            }
+        }
+        seen
+    }
+
     /// ACKNOWLEDGE an update if it carries a uuid.
     pub async fn ack(&self, status: &Value) {
         if let Some(uuid) = status.get("uuid") {

@@ -11,7 +11,11 @@ use corral_e2e::{Cluster, Framework, framework_info, scalar, task};
 use serde_json::json;
 
 async fn run_framework(master: String, name: &'static str, cpus: f64, mem: f64) -> usize {
-    let mut fw = Framework::subscribe(&master, framework_info(name, json!({}))).await;
+    // A long failover timeout: when the first loop ends and its stream closes, its tasks must
+    // stay, or the other framework would get the freed resources.
+    let mut fw =
+        Framework::subscribe(&master, framework_info(name, json!({"failover_timeout": 3600.0})))
+            .await;
     let mut launched = 0usize;
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(12);
     while tokio::time::Instant::now() < deadline {

@@ -23,12 +23,15 @@ async fn tasks_finish_fail_with_their_exit_code_and_are_killed() {
     ];
     assert_eq!(fw.launch(&offer, tasks, 5.0).await, 202);
 
-    let finished = fw.task_state("ok", "TASK_FINISHED", 20).await;
-    assert!(finished["uuid"].is_string(), "agent updates carry a uuid: {finished}");
-    let failed = fw.task_state("bad", "TASK_FAILED", 20).await;
-    let message = failed["message"].as_str().unwrap_or_default();
-    assert!(message.contains('7'), "exit code in the message: {failed}");
-    fw.task_state("long", "TASK_RUNNING", 20).await;
+    let states = fw
+        .task_states(
+            &[("ok", "TASK_FINISHED"), ("bad", "TASK_FAILED"), ("long", "TASK_RUNNING")],
+            20,
+        )
+        .await;
+    assert!(states["ok"]["uuid"].is_string(), "agent updates carry a uuid: {}", states["ok"]);
+    let message = states["bad"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains('7'), "exit code in the message: {}", states["bad"]);
 
     let (code, _) = fw
         .call(json!({"type": "KILL", "kill": {"task_id": {"value": "long"}}}))

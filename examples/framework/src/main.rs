@@ -128,7 +128,10 @@ impl Framework {
                     })
                 })
                 .collect();
-            println!("launching {count} task(s) on {}", offer["hostname"]);
+            println!(
+                "launching {count} task(s) on {}",
+                offer["hostname"].as_str().unwrap_or("?")
+            );
             scheduler.launch(&offer_id, tasks).await?;
         }
         if self.launched == self.options.tasks && !self.suppressed {
@@ -144,7 +147,7 @@ impl Framework {
         let task_id = status["task_id"]["value"].as_str().unwrap_or_default();
         let state = status["state"].as_str().unwrap_or_default();
         let message = status["message"].as_str().unwrap_or_default();
-        println!("{task_id}  {state}  {message}");
+        println!("{}", format!("{task_id}  {state}  {message}").trim_end());
         if let Some(known) = self.states.get_mut(task_id) {
             *known = state.to_string();
         }

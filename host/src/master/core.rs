@@ -24,6 +24,8 @@ use super::allocation::AllocatorEvent;
 pub type StreamId = uuid::Uuid;
 
 /// What the shell must do after a call into the core.
+// Effects live only between a core call and their dispatch; boxing would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     /// Send an event on a framework's subscription stream.

@@ -1,4 +1,19 @@
 //! The master: frameworks, agents, offers, tasks and the allocation loop.
+//!
+//! The flow:
+//! - `core.rs` is a state machine (`MasterCore`): HTTP calls, agent messages and
+//!   timers go in with an explicit `now`; effects come out (events for framework streams,
+//!   commands for agent streams, registry writes) and allocator events are queued.
+//!   Its methods are split by concern: `frameworks.rs`, `agents.rs`, `offers.rs`,
+//!   `accept.rs` (+ `task_validation.rs`), `tasks.rs`, `calls.rs`, `views.rs`.
+//! - `allocation.rs` owns the policy instance: each cycle it applies the queued events (or
+//!   replays the whole state into a fresh instance after a poisoning error) and calls
+//!   `allocate`; `offers.rs` checks every grant against the master's own accounting before
+//!   it becomes an offer.
+//! - `shell.rs` is the thin async layer: one lock over the core and the stream outlets,
+//!   effect dispatch, the allocation loop (every interval and soon after changes) and the
+//!   timer. `streams.rs`, `scheduler_api.rs`, `operator_api.rs`, `agent_api.rs` and
+//!   `router.rs` are the HTTP surface; `registry.rs` reads and writes the StateStore.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

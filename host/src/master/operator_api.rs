@@ -104,9 +104,7 @@ pub async fn get_metrics(State(shared): State<Arc<Shared>>) -> Response {
 /// A few gauges and counters in the Prometheus text format.
 pub fn metrics_text(core: &MasterCore) -> String {
     let mut out = String::new();
-    let state = core.get_state();
-    let frameworks = &state.get_frameworks.frameworks;
-    let connected = frameworks.iter().filter(|f| f.connected).count();
+    let connected = core.frameworks.values().filter(|f| f.connected()).count();
     gauge_header(
         &mut out,
         "corral_master_frameworks",
@@ -119,16 +117,15 @@ pub fn metrics_text(core: &MasterCore) -> String {
     let _ = writeln!(
         out,
         "corral_master_frameworks{{state=\"disconnected\"}} {}",
-        frameworks.len() - connected
+        core.frameworks.len() - connected
     );
-    let agents = &state.get_agents;
-    let active = agents.agents.iter().filter(|a| a.active).count();
+    let active = core.agents.values().filter(|a| a.connected()).count();
     gauge_header(&mut out, "corral_master_agents", "Agents the master knows.");
     let _ = writeln!(out, "corral_master_agents{{state=\"connected\"}} {active}");
     let _ = writeln!(
         out,
         "corral_master_agents{{state=\"disconnected\"}} {}",
-        agents.agents.len() - active + agents.recovered_agents.len()
+        core.agents.len() - active
     );
     gauge_header(
         &mut out,
@@ -189,6 +186,25 @@ pub fn metrics_text(core: &MasterCore) -> String {
         let _ = writeln!(out, "corral_master_{name}_total {value}");
     }
     out
+}
+
+/// `GET /allocator`: the allocation policy's own view (JSON), for operators and the web UI.
+pub async fn get_allocator(State(shared): State<Arc<Shared>>) -> Response {
+    // The policy may be mid-cycle (a blocking wasm call): wait off the async threads.
+    let view = tokio::task::spawn_blocking(move || shared.allocator_inspect()).await;
+    match view {
+        Ok(Some(json)) => {
+            let mut response = json.into_response();
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            response
+        }
+        _ => {
+            ApiError::unavailable("The allocator has no usable instance right now").into_response()
+        }
+    }
 }
 
 fn gauge_header(out: &mut String, name: &str, help: &str) {

@@ -20,5 +20,6 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/version", get(operator_api::get_version))
         .route("/health", get(operator_api::get_health))
         .route("/metrics", get(operator_api::get_metrics))
+        .route("/allocator", get(operator_api::get_allocator))
         .with_state(shared)
 }

@@ -2,19 +2,21 @@
 //! that component is the kind of plugin asked for, built against the WIT version this host
 //! speaks.
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 
+use super::builtin::builtin;
 use super::engine::{PluginKind, WIT_PACKAGE, WIT_VERSION};
 use super::error::PluginError;
 
 /// Resolves `spec` to a plugin name and its component bytes: a built-in name, else a path to
 /// a `.wasm` file (named after the file's stem).
-pub(crate) fn read_spec(spec: &str) -> Result<(String, Vec<u8>), PluginError> {
-    if let Some(bytes) = builtin_bytes(spec) {
-        return Ok((spec.to_string(), bytes));
+pub(crate) fn read_spec(spec: &str) -> Result<(String, Cow<'static, [u8]>), PluginError> {
+    if let Some(bytes) = builtin(spec) {
+        return Ok((spec.to_string(), Cow::Borrowed(bytes)));
     }
     let path = Path::new(spec);
     let looks_like_path = spec.contains(std::path::MAIN_SEPARATOR)
@@ -32,12 +34,7 @@ pub(crate) fn read_spec(spec: &str) -> Result<(String, Vec<u8>), PluginError> {
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| spec.to_string());
-    Ok((name, bytes))
-}
-
-/// The built-in plugins compiled into the binary (none until `builtin.rs` lands).
-fn builtin_bytes(_name: &str) -> Option<Vec<u8>> {
-    None
+    Ok((name, Cow::Owned(bytes)))
 }
 
 pub(crate) fn sha256(bytes: &[u8]) -> [u8; 32] {

@@ -99,7 +99,7 @@ pub async fn run(args: ExecuteArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     // Left without context: an unreachable master must stay a bare `ClientError` so the
     // binary prints one line and exits 2.
-    let (client, events) = SchedulerClient::subscribe(&master, framework_info(&args)).await?;
+    let (client, mut events) = SchedulerClient::subscribe(&master, framework_info(&args)).await?;
     println!(
         "Subscribed to {master} as framework {}; running {} task(s) of {} each: {}",
         client.framework_id(),
@@ -115,8 +115,12 @@ pub async fn run(args: ExecuteArgs) -> anyhow::Result<ExitCode> {
         suppressed: false,
         told_offers_too_small: false,
     };
-    let outcome = execution.event_loop(events).await;
-    execution.finish(outcome, started).await
+    let outcome = execution.event_loop(&mut events).await;
+    // The subscription stays open through TEARDOWN: closing it first would make the master
+    // drop the framework on its own (failover_timeout 0) and refuse the TEARDOWN.
+    let code = execution.finish(outcome, started).await;
+    drop(events);
+    code
 }
 
 fn framework_info(args: &ExecuteArgs) -> FrameworkInfo {
@@ -152,7 +156,7 @@ struct Execution {
 }
 
 impl Execution {
-    async fn event_loop(&mut self, mut events: EventStream) -> Outcome {
+    async fn event_loop(&mut self, events: &mut EventStream) -> Outcome {
         let interrupted = shutdown_requested();
         tokio::pin!(interrupted);
         let mut kill_check = tokio::time::interval(KILL_CHECK_INTERVAL);

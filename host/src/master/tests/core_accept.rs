@@ -156,7 +156,8 @@ fn a_bad_offer_in_the_call_recovers_the_valid_ones_and_drops_tasks_for_partition
 
 #[test]
 fn each_invalid_task_gets_task_error_with_a_clear_message() {
-    let cases: Vec<(&str, Box<dyn Fn(&Id) -> TaskInfo>)> = vec![
+    type MakeTask = Box<dyn Fn(&Id) -> TaskInfo>;
+    let cases: Vec<(&str, MakeTask)> = vec![
         (
             "Task uses invalid agent other while agent",
             Box::new(|a: &Id| {

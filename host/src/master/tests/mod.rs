@@ -10,3 +10,9 @@ mod core_allocator;
 mod core_frameworks;
 mod core_offers;
 mod core_tasks;
+
+mod http_client;
+
+mod http_agents;
+mod http_operator;
+mod http_scheduler;
