@@ -174,8 +174,11 @@ impl Cluster {
         ];
         args.extend(extra.iter().map(|s| s.to_string()));
         let before = self.active_agents().await;
-        self.agents
-            .push(Process::start(&format!("agent{index}"), &args, self.dir.path()));
+        self.agents.push(Process::start(
+            &format!("agent{index}"),
+            &args,
+            self.dir.path(),
+        ));
         let addr = format!("127.0.0.1:{port}");
         self.agent_addrs.push(addr.clone());
         self.wait_healthy(&addr).await;
@@ -278,7 +281,11 @@ async fn count_active_agents(master: &str) -> usize {
     };
     v["get_agents"]["agents"]
         .as_array()
-        .map(|a| a.iter().filter(|x| x["active"] == Value::Bool(true)).count())
+        .map(|a| {
+            a.iter()
+                .filter(|x| x["active"] == Value::Bool(true))
+                .count()
+        })
         .unwrap_or(0)
 }
 

@@ -161,7 +161,10 @@ impl Framework {
         let e = self
             .wait_for(secs, true, "OFFERS", |e| e["type"] == "OFFERS")
             .await;
-        e["offers"]["offers"].as_array().cloned().unwrap_or_default()
+        e["offers"]["offers"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// The status of the next UPDATE for `task_id` in `state` (acknowledging all updates).

@@ -12,7 +12,10 @@ async fn agent_ids(master: &str) -> Vec<(String, bool)> {
             list.iter()
                 .map(|a| {
                     (
-                        a["agent_info"]["id"]["value"].as_str().unwrap_or_default().to_string(),
+                        a["agent_info"]["id"]["value"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_string(),
                         a["active"] == Value::Bool(true),
                     )
                 })
@@ -50,17 +53,31 @@ async fn unacknowledged_updates_are_resent_until_acknowledged() {
     cluster
         .add_agent("cpus:1;mem:512", &["--status-update-retry-ms", "300"])
         .await;
-    let mut fw = Framework::subscribe(&cluster.master_addr, framework_info("no-acks", json!({}))).await;
+    let mut fw =
+        Framework::subscribe(&cluster.master_addr, framework_info("no-acks", json!({}))).await;
     let offer = fw.offers(10).await.remove(0);
-    assert_eq!(fw.launch(&offer, vec![task("t", &offer, "sleep 30", 0.1, 32.0)], 5.0).await, 202);
+    assert_eq!(
+        fw.launch(&offer, vec![task("t", &offer, "sleep 30", 0.1, 32.0)], 5.0)
+            .await,
+        202
+    );
 
     // Do not acknowledge: the first update must come again with the same uuid, and no later
     // update of that task may overtake it.
-    let first = fw.wait_for(10, false, "first update", |e| e["type"] == "UPDATE").await;
+    let first = fw
+        .wait_for(10, false, "first update", |e| e["type"] == "UPDATE")
+        .await;
     let uuid = first["update"]["status"]["uuid"].clone();
     assert!(uuid.is_string(), "{first}");
-    let again = fw.wait_for(10, false, "the same update again", |e| e["type"] == "UPDATE").await;
-    assert_eq!(again["update"]["status"]["uuid"], uuid, "resent in order: {again}");
+    let again = fw
+        .wait_for(10, false, "the same update again", |e| {
+            e["type"] == "UPDATE"
+        })
+        .await;
+    assert_eq!(
+        again["update"]["status"]["uuid"], uuid,
+        "resent in order: {again}"
+    );
 
     // Acknowledge: the next state arrives with a new uuid.
     fw.ack(&first["update"]["status"]).await;

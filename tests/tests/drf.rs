@@ -13,13 +13,17 @@ use serde_json::json;
 async fn run_framework(master: String, name: &'static str, cpus: f64, mem: f64) -> usize {
     // A long failover timeout: when the first loop ends and its stream closes, its tasks must
     // stay, or the other framework would get the freed resources.
-    let mut fw =
-        Framework::subscribe(&master, framework_info(name, json!({"failover_timeout": 3600.0})))
-            .await;
+    let mut fw = Framework::subscribe(
+        &master,
+        framework_info(name, json!({"failover_timeout": 3600.0})),
+    )
+    .await;
     let mut launched = 0usize;
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(12);
     while tokio::time::Instant::now() < deadline {
-        let Some(event) = fw.next_event(1).await else { continue };
+        let Some(event) = fw.next_event(1).await else {
+            continue;
+        };
         if event["type"] == "UPDATE" {
             fw.ack(&event["update"]["status"]).await;
             continue;
@@ -27,7 +31,11 @@ async fn run_framework(master: String, name: &'static str, cpus: f64, mem: f64) 
         if event["type"] != "OFFERS" {
             continue;
         }
-        for offer in event["offers"]["offers"].as_array().cloned().unwrap_or_default() {
+        for offer in event["offers"]["offers"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+        {
             if scalar(&offer, "cpus") >= cpus && scalar(&offer, "mem") >= mem {
                 launched += 1;
                 let id = format!("{name}-{launched}");
@@ -50,5 +58,10 @@ async fn drf_splits_an_agent_by_dominant_share() {
     let mem = tokio::spawn(run_framework(master, "mem", 0.25, 1024.0));
     let cpu = cpu.await.expect("cpu framework");
     let mem = mem.await.expect("mem framework");
-    assert_eq!((cpu, mem), (3, 3), "DRF gives each framework 3 tasks\n{}", cluster.logs());
+    assert_eq!(
+        (cpu, mem),
+        (3, 3),
+        "DRF gives each framework 3 tasks\n{}",
+        cluster.logs()
+    );
 }

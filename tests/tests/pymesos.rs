@@ -6,9 +6,11 @@ use std::path::PathBuf;
 use corral_e2e::Cluster;
 
 fn python() -> PathBuf {
-    let venv = std::env::var("CORRAL_PY_VENV").map(PathBuf::from).unwrap_or_else(|_| {
-        PathBuf::from(std::env::var("HOME").expect("HOME")).join(".cache/corral/pyvenv")
-    });
+    let venv = std::env::var("CORRAL_PY_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(std::env::var("HOME").expect("HOME")).join(".cache/corral/pyvenv")
+        });
     let python = venv.join("bin/python");
     assert!(
         python.exists(),

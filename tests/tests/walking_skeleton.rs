@@ -22,8 +22,16 @@ async fn execute_runs_twenty_tasks_through_offers_and_the_cli_shows_them() {
         "--command",
         "echo hi",
     ]);
-    assert_eq!(code, 0, "execute failed\nstdout:\n{out}\nstderr:\n{err}\n{}", cluster.logs());
-    assert!(out.contains("TASK_FINISHED"), "progress shows states:\n{out}");
+    assert_eq!(
+        code,
+        0,
+        "execute failed\nstdout:\n{out}\nstderr:\n{err}\n{}",
+        cluster.logs()
+    );
+    assert!(
+        out.contains("TASK_FINISHED"),
+        "progress shows states:\n{out}"
+    );
 
     let (code, tasks_json, _) = cluster.cli(&["tasks", "--json"]);
     assert_eq!(code, 0);
@@ -40,7 +48,10 @@ async fn execute_runs_twenty_tasks_through_offers_and_the_cli_shows_them() {
     assert!(table.contains("TASK_FINISHED"), "tasks table:\n{table}");
     let (code, agents, _) = cluster.cli(&["agents"]);
     assert_eq!(code, 0);
-    assert!(agents.lines().count() >= 2, "agents table has a header and a row:\n{agents}");
+    assert!(
+        agents.lines().count() >= 2,
+        "agents table has a header and a row:\n{agents}"
+    );
     let (code, frameworks, _) = cluster.cli(&["frameworks", "--json"]);
     assert_eq!(code, 0);
     let _: Value = serde_json::from_str(&frameworks).expect("frameworks --json is JSON");
@@ -51,12 +62,24 @@ async fn execute_exits_nonzero_with_the_reason_when_a_command_fails() {
     let cluster = Cluster::dev(RESOURCES).await;
     let master = cluster.master_addr.clone();
     let (code, out, err) = cluster.cli(&[
-        "execute", "--master", &master, "--instances", "2", "--command", "exit 3",
+        "execute",
+        "--master",
+        &master,
+        "--instances",
+        "2",
+        "--command",
+        "exit 3",
     ]);
-    assert_ne!(code, 0, "a failing command must fail execute:\n{out}\n{err}");
+    assert_ne!(
+        code, 0,
+        "a failing command must fail execute:\n{out}\n{err}"
+    );
     let text = format!("{out}{err}");
     assert!(text.contains("TASK_FAILED"), "{text}");
-    assert!(text.contains("status 3"), "the exit code is reported: {text}");
+    assert!(
+        text.contains("status 3"),
+        "the exit code is reported: {text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -68,5 +91,8 @@ async fn cli_reports_an_unreachable_master_clearly() {
         .expect("run corral");
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains(&port.to_string()), "the error names the address: {err}");
+    assert!(
+        err.contains(&port.to_string()),
+        "the error names the address: {err}"
+    );
 }

@@ -112,7 +112,7 @@ impl AgentShared {
     pub fn handle_command(self: &Arc<Self>, command: AgentCommand) {
         match command {
             AgentCommand::Registered { agent_id } => self.set_registered(agent_id),
-            AgentCommand::RunTask { framework, task } => self.run_task(framework, task),
+            AgentCommand::RunTask { framework, task } => self.run_task(*framework, *task),
             AgentCommand::KillTask {
                 framework_id,
                 task_id,

@@ -44,9 +44,10 @@ pub struct AgentSubscribe {
 pub enum AgentCommand {
     /// First record of every stream.
     Registered { agent_id: AgentId },
+    /// Boxed: a task is far larger than the other commands.
     RunTask {
-        framework: FrameworkInfo,
-        task: TaskInfo,
+        framework: Box<FrameworkInfo>,
+        task: Box<TaskInfo>,
     },
     KillTask {
         framework_id: FrameworkId,

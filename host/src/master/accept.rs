@@ -213,8 +213,8 @@ impl MasterCore {
             "launching task");
         self.counters.tasks_launched += 1;
         let command = AgentCommand::RunTask {
-            framework: framework_info,
-            task: info,
+            framework: Box::new(framework_info),
+            task: Box::new(info),
         };
         if !self.send_command(&agent_id, command) {
             tracing::warn!(agent = %agent_id, "agent disconnected between offer and launch");

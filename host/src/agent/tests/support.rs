@@ -69,13 +69,13 @@ pub async fn wait_registered(agent: &AgentHandle) {
 
 pub fn shell_task(id: &str, name: &str, command: &str, grace: Option<Duration>) -> AgentCommand {
     AgentCommand::RunTask {
-        framework: FrameworkInfo {
+        framework: Box::new(FrameworkInfo {
             user: "test".into(),
             name: "agent tests".into(),
             id: Some(FrameworkId::new(FRAMEWORK)),
             ..Default::default()
-        },
-        task: TaskInfo {
+        }),
+        task: Box::new(TaskInfo {
             name: name.into(),
             task_id: TaskId::new(id),
             agent_id: AgentId::new(super::fake_master::ASSIGNED_ID),
@@ -90,7 +90,7 @@ pub fn shell_task(id: &str, name: &str, command: &str, grace: Option<Duration>) 
                 }),
             }),
             ..Default::default()
-        },
+        }),
     }
 }
 
