@@ -38,6 +38,8 @@ pub struct AgentConfig {
     pub executor: String,
     /// How long to wait for an acknowledgement before resending a status update.
     pub status_update_retry: Duration,
+    /// cgroups or posix, and the cgroup parent and pids limit.
+    pub isolation: crate::isolation::IsolationConfig,
 }
 
 use crate::api::v1::AgentInfo;
@@ -52,6 +54,8 @@ pub enum AgentError {
     WorkDir { path: String, reason: String },
     #[error("bad --resources or --attributes: {0}")]
     Resources(#[from] crate::resources::ParseError),
+    #[error(transparent)]
+    Isolation(#[from] crate::isolation::IsolationError),
 }
 
 /// A running agent. Dropping it does not stop it; call `shutdown`.
@@ -78,6 +82,7 @@ impl AgentHandle {
         }
         let mut runners = std::mem::take(&mut *lock(&self.shared.runners));
         while runners.join_next().await.is_some() {}
+        self.shared.isolator.release(&self.shared.cgroup_name());
         let _ = self.server.await;
     }
 }
@@ -126,6 +131,8 @@ pub(crate) async fn start(
     let updates = status_updates::StatusUpdateManager::load(&config.work_dir)
         .map_err(|e| work_dir_error(e.to_string()))?;
 
+    let isolator = crate::isolation::Isolator::start(&config.isolation)?;
+
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| AgentError::Listen {
@@ -157,6 +164,7 @@ pub(crate) async fn start(
         config.work_dir.display(),
         crate::resources::Resources::from_list(&info.resources).summary()
     );
+    tracing::info!("isolation: {}", isolator.describe());
     let shared = Arc::new(AgentShared {
         config,
         info,
@@ -170,6 +178,7 @@ pub(crate) async fn start(
         shutdown: stop_rx.clone(),
         runners: Mutex::new(tokio::task::JoinSet::new()),
         tuning,
+        isolator,
     });
 
     let router = http::router(shared.clone());

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::process::Stdio;
 
+use crate::isolation::JoinFiles;
 use crate::plugins::bindings::types::CommandInfo;
 
 /// The facts a task's processes see in their environment.
@@ -47,11 +48,14 @@ fn open_log(sandbox: &Path, name: &str) -> std::io::Result<std::fs::File> {
 
 /// Starts `command` in `sandbox` as the leader of a new process group. With `shell` the value
 /// runs under `/bin/sh -c`; otherwise it is the program, `arguments[0]` its argv[0] (as Mesos
-/// does) and `arguments[1..]` its arguments. Returns the child and its pid (= its pgid).
+/// does) and `arguments[1..]` its arguments. With `cgroups` the process joins them after the
+/// fork and before it execs, so the command runs limited from its first instruction.
+/// Returns the child and its pid (= its pgid).
 pub fn spawn(
     command: &CommandInfo,
     sandbox: &Path,
     env: &TaskEnvironment,
+    cgroups: Option<&JoinFiles>,
 ) -> Result<(tokio::process::Child, u32), String> {
     let mut cmd = if command.shell {
         let mut c = tokio::process::Command::new("/bin/sh");
@@ -86,6 +90,22 @@ pub fn spawn(
     // Set last so a task cannot misreport where it runs.
     for (name, value) in env.variables() {
         cmd.env(name, value);
+    }
+    if let Some(files) = cgroups {
+        let fds = files.fds();
+        // SAFETY: the closure runs in the forked child and only calls write(2), which is
+        // async-signal-safe; the fds stay open in the parent until spawn returns and are
+        // close-on-exec, so the command does not inherit them.
+        unsafe {
+            cmd.pre_exec(move || {
+                for fd in &fds {
+                    if libc::write(*fd, b"0".as_ptr().cast(), 1) != 1 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                }
+                Ok(())
+            });
+        }
     }
     let shown = if command.shell {
         format!("/bin/sh -c {:?}", command.value)
@@ -201,7 +221,7 @@ mod tests {
             "/bin/sh",
             &["my-name", "-c", "echo $0 $GREETING $MESOS_TASK_ID"],
         );
-        let (child, _) = spawn(&cmd, dir.path(), &env(dir.path())).expect("spawns");
+        let (child, _) = spawn(&cmd, dir.path(), &env(dir.path()), None).expect("spawns");
         assert_eq!(
             wait(child).await,
             ExitOutcome {
@@ -217,7 +237,7 @@ mod tests {
     async fn missing_program_is_a_spawn_error() {
         let dir = tempfile::tempdir().expect("temp dir");
         let cmd = command(false, "/no/such/program", &[]);
-        let err = spawn(&cmd, dir.path(), &env(dir.path())).expect_err("cannot spawn");
+        let err = spawn(&cmd, dir.path(), &env(dir.path()), None).expect_err("cannot spawn");
         assert!(err.contains("/no/such/program"), "{err}");
     }
 
@@ -225,7 +245,7 @@ mod tests {
     async fn group_signal_reaches_children() {
         let dir = tempfile::tempdir().expect("temp dir");
         let cmd = command(true, "sleep 100 & echo $! > child; wait", &[]);
-        let (child, pgid) = spawn(&cmd, dir.path(), &env(dir.path())).expect("spawns");
+        let (child, pgid) = spawn(&cmd, dir.path(), &env(dir.path()), None).expect("spawns");
         let child_pid_file = dir.path().join("child");
         for _ in 0..100 {
             if std::fs::read_to_string(&child_pid_file).is_ok_and(|s| s.ends_with('\n')) {

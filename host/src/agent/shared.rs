@@ -39,11 +39,18 @@ pub struct AgentShared {
     pub shutdown: watch::Receiver<bool>,
     pub runners: Mutex<tokio::task::JoinSet<()>>,
     pub tuning: super::Tuning,
+    pub isolator: crate::isolation::Isolator,
 }
 
 impl AgentShared {
     pub fn agent_id(&self) -> Option<AgentId> {
         lock(&self.agent_id).clone()
+    }
+
+    /// The agent's cgroup under the isolation root: its id, once it has one.
+    pub fn cgroup_name(&self) -> String {
+        self.agent_id()
+            .map_or_else(|| "unregistered".to_string(), |id| id.value)
     }
 
     pub fn is_shutting_down(&self) -> bool {
@@ -80,9 +87,7 @@ impl AgentShared {
             agent_id,
             info,
             version: crate::api::VERSION.to_string(),
-            isolation_note: Some(
-                "no isolator yet: tasks run as plain processes without resource limits".into(),
-            ),
+            isolation_note: self.isolator.fallback_note(),
         }
     }
 

@@ -12,6 +12,7 @@ use tokio::task::AbortHandle;
 use super::processes::{self, ProcessTable, TaskEnvironment};
 use super::shared::AgentShared;
 use super::tasks::{StatusFields, new_status};
+use crate::isolation::{Container, Limits};
 use crate::api::v1::{self, FrameworkId, Label, Labels, StatusSource, TaskState, reason};
 use crate::plugins::PluginError;
 use crate::plugins::convert::{task_state_from_wit, task_to_wit};
@@ -50,6 +51,8 @@ pub struct TaskRunner {
     inbox_tx: UnboundedSender<RunnerInput>,
     inbox: UnboundedReceiver<RunnerInput>,
     terminal_sent: bool,
+    /// The task's cgroups; `None` under posix isolation or before the launch.
+    container: Option<Container>,
 }
 
 impl TaskRunner {
@@ -76,6 +79,7 @@ impl TaskRunner {
             inbox_tx: inbox_tx.clone(),
             inbox,
             terminal_sent: false,
+            container: None,
         };
         (runner, inbox_tx)
     }
@@ -100,6 +104,7 @@ impl TaskRunner {
             timer.abort();
         }
         self.instance = None;
+        self.destroy_container().await;
         self.shared
             .runner_finished(&self.framework_id, &self.task.task_id);
     }
@@ -110,6 +115,9 @@ impl TaskRunner {
             let message = format!("cannot create sandbox {}: {e}", self.sandbox.display());
             self.fail(message, reason::CONTAINER_LAUNCH_FAILED);
             return Flow::Finished;
+        }
+        if let Err(flow) = self.create_container() {
+            return flow;
         }
         let factory = self.shared.executor.clone();
         let made = tokio::task::spawn_blocking(move || factory()).await;
@@ -140,9 +148,70 @@ impl TaskRunner {
         self.handle_answer(answer)
     }
 
+    /// Creates the task's cgroups with the limits its resources ask for. A task below the
+    /// memory floor is refused with TASK_ERROR; a cgroup failure fails it.
+    fn create_container(&mut self) -> Result<(), Flow> {
+        let pids = self.shared.config.isolation.pids_limit;
+        let limits = match Limits::for_task(&self.task.resources, pids) {
+            Ok(limits) => limits,
+            Err(message) => {
+                self.refuse(message);
+                return Err(Flow::Finished);
+            }
+        };
+        let agent = self.shared.cgroup_name();
+        match self
+            .shared
+            .isolator
+            .create(&agent, &self.container_id, &limits)
+        {
+            Ok(container) => {
+                self.container = container;
+                Ok(())
+            }
+            Err(e) => {
+                let message = format!("cannot create the task's cgroups: {e}");
+                tracing::error!("task {}: {message}", self.task.task_id);
+                self.fail(message, reason::CONTAINER_LAUNCH_FAILED);
+                Err(Flow::Finished)
+            }
+        }
+    }
+
+    /// The container's memory limit in MB if the OOM killer has killed one of its processes.
+    fn memory_limit_hit(&self) -> Option<f64> {
+        let container = self.container.as_ref()?;
+        container
+            .oom_killed()
+            .then(|| container.mem_limit_mb().unwrap_or(0.0))
+    }
+
+    /// Kills what is left in the task's cgroups and removes them.
+    async fn destroy_container(&mut self) {
+        let Some(container) = self.container.take() else {
+            return;
+        };
+        let task_id = self.task.task_id.clone();
+        let destroyed = tokio::task::spawn_blocking(move || container.destroy()).await;
+        match destroyed {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!("task {task_id}: cannot remove its cgroups: {e}"),
+            Err(e) => tracing::error!("task {task_id}: removing its cgroups panicked: {e}"),
+        }
+    }
+
     async fn deliver(&mut self, input: RunnerInput) -> Flow {
         let event = match input {
             RunnerInput::Kill(grace_ms) => Event::Kill(grace_ms),
+            RunnerInput::Event(event @ Event::Exited(_)) => {
+                if let Some(limit) = self.memory_limit_hit() {
+                    let message = format!("Memory limit of {limit} MB exceeded");
+                    tracing::info!("task {}: {message}", self.task.task_id);
+                    self.fail(message, reason::CONTAINER_LIMITATION_MEMORY);
+                    return Flow::Finished;
+                }
+                event
+            }
             RunnerInput::Event(event) => event,
             RunnerInput::TimerFired { id, generation } => {
                 if self.timers.get(&id).is_none_or(|(g, _)| *g != generation) {
@@ -282,10 +351,13 @@ impl TaskRunner {
             agent_id: self.shared.agent_id().map(|a| a.value).unwrap_or_default(),
             container_id: self.container_id.clone(),
         };
-        let started = if self.processes.group(id).is_some() {
-            Err(format!("process id {id} is already used by this task"))
-        } else {
-            processes::spawn(&spawn.command, &self.sandbox, &env)
+        let join = self.container.as_ref().map(Container::join_files).transpose();
+        let started = match join {
+            _ if self.processes.group(id).is_some() => {
+                Err(format!("process id {id} is already used by this task"))
+            }
+            Err(e) => Err(format!("cannot put the process in the task's cgroups: {e}")),
+            Ok(join) => processes::spawn(&spawn.command, &self.sandbox, &env, join.as_ref()),
         };
         let inbox = self.inbox_tx.clone();
         match started {
@@ -350,6 +422,16 @@ impl TaskRunner {
 
     /// Fails the task (unless it already ended) and kills everything it still runs.
     fn fail(&mut self, message: String, why: &str) {
+        self.end(TaskState::TaskFailed, message, why);
+    }
+
+    /// Refuses a task that cannot run as asked (TASK_ERROR, as Mesos answers invalid tasks).
+    fn refuse(&mut self, message: String) {
+        tracing::warn!("task {}: {message}", self.task.task_id);
+        self.end(TaskState::TaskError, message, reason::TASK_INVALID);
+    }
+
+    fn end(&mut self, state: TaskState, message: String, why: &str) {
         self.processes.kill_all();
         if self.terminal_sent {
             return;
@@ -361,7 +443,7 @@ impl TaskRunner {
         };
         let update = new_status(
             &self.task.task_id,
-            TaskState::TaskFailed,
+            state,
             StatusSource::SourceAgent,
             self.shared.agent_id(),
             fields,

@@ -11,6 +11,7 @@ use super::master_address::{MasterAddress, MasterArg};
 use super::server_defaults::{PLUGIN_LIMITS, check_agent_flags, default_work_dir, hostname};
 use super::signals::shutdown_requested;
 use crate::agent::AgentConfig;
+use crate::isolation::{IsolationConfig, IsolationMode};
 use crate::plugins::PluginEngine;
 
 #[derive(Debug, Clone, clap::Args)]
@@ -40,6 +41,12 @@ pub struct AgentArgs {
     /// Resend an unacknowledged status update after this long.
     #[arg(long, default_value_t = 10_000)]
     pub status_update_retry_ms: u64,
+    /// Task isolation: cgroups, posix (plain processes), or auto (cgroups where usable).
+    #[arg(long, default_value_t = IsolationMode::Auto, value_name = "cgroups|posix|auto")]
+    pub isolation: IsolationMode,
+    /// The most processes and threads one task may have (cgroups isolation).
+    #[arg(long, default_value_t = crate::isolation::pids::DEFAULT_LIMIT)]
+    pub pids_limit: u64,
 }
 
 pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
@@ -47,6 +54,9 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
     check_agent_flags(args.resources.as_deref(), args.attributes.as_deref())?;
     if args.status_update_retry_ms == 0 {
         bail!("--status-update-retry-ms must be at least 1");
+    }
+    if args.pids_limit == 0 {
+        bail!("--pids-limit must be at least 1");
     }
     let engine = PluginEngine::new().context("cannot start the plugin engine")?;
     let executor = engine
@@ -64,6 +74,11 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
         attributes: args.attributes.clone(),
         executor: args.executor.clone(),
         status_update_retry: Duration::from_millis(args.status_update_retry_ms),
+        isolation: IsolationConfig {
+            mode: args.isolation,
+            pids_limit: args.pids_limit,
+            ..IsolationConfig::default()
+        },
     };
     let agent = crate::agent::run(config, executor)
         .await

@@ -14,6 +14,7 @@ use super::server_defaults::{
 };
 use super::signals::shutdown_requested;
 use crate::agent::AgentConfig;
+use crate::isolation::{IsolationConfig, IsolationMode};
 use crate::master::{MasterConfig, StateSpec};
 use crate::plugins::PluginEngine;
 use crate::state::RedbStore;
@@ -45,6 +46,9 @@ pub struct DevArgs {
     pub allocator: String,
     #[arg(long, default_value_t = 1000)]
     pub allocation_interval_ms: u64,
+    /// Task isolation: cgroups, posix (plain processes), or auto (cgroups where usable).
+    #[arg(long, default_value_t = IsolationMode::Auto, value_name = "cgroups|posix|auto")]
+    pub isolation: IsolationMode,
 }
 
 pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
@@ -90,6 +94,10 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
         attributes: args.attributes.clone(),
         executor: "command".into(),
         status_update_retry: STATUS_UPDATE_RETRY,
+        isolation: IsolationConfig {
+            mode: args.isolation,
+            ..IsolationConfig::default()
+        },
     };
     let agent = crate::agent::run(agent_config, executor)
         .await

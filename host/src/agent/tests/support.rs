@@ -23,6 +23,10 @@ pub fn config(master: &FakeMaster, work_dir: &Path, retry: Duration) -> AgentCon
         attributes: Some("rack:r1".into()),
         executor: fake_executor::PLUGIN.into(),
         status_update_retry: retry,
+        isolation: crate::isolation::IsolationConfig {
+            mode: crate::isolation::IsolationMode::Posix,
+            ..Default::default()
+        },
     }
 }
 

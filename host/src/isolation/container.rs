@@ -1,0 +1,218 @@
+//! One container's cgroup(s): created with its limits, joined by the task's processes before
+//! they exec, read for usage and OOM kills, and destroyed (processes killed, dirs removed).
+
+use std::os::fd::{AsRawFd, RawFd};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::memory::MemoryUsage;
+use super::{Hierarchy, IsolationError, Limits, Version, cpu, memory, pids, read_file};
+
+/// How long destroy keeps killing a container's processes before it gives up.
+const DESTROY_ATTEMPTS: u32 = 300;
+const DESTROY_PAUSE: Duration = Duration::from_millis(10);
+
+/// Usage of one container, from its cgroup.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct ContainerUsage {
+    pub cpu_time_ns: u64,
+    pub memory: MemoryUsage,
+    pub pids: u64,
+}
+
+#[derive(Debug)]
+pub struct Container {
+    version: Version,
+    /// The cgroup of each controller (all the same directory on v2).
+    cpu: PathBuf,
+    cpuacct: PathBuf,
+    memory: PathBuf,
+    pids: PathBuf,
+    mem_limit_mb: Option<f64>,
+}
+
+/// Open `cgroup.procs` files; a forked child joins by writing "0" (itself) to each.
+pub struct JoinFiles(Vec<std::fs::File>);
+
+impl JoinFiles {
+    pub fn fds(&self) -> Vec<RawFd> {
+        self.0.iter().map(AsRawFd::as_raw_fd).collect()
+    }
+}
+
+impl Container {
+    pub(super) fn create(
+        hierarchy: &Hierarchy,
+        relative: &Path,
+        limits: &Limits,
+    ) -> Result<Container, IsolationError> {
+        let container = match hierarchy {
+            Hierarchy::V1(m) => Container {
+                version: Version::V1,
+                cpu: m.cpu.join(relative),
+                cpuacct: m.cpuacct.join(relative),
+                memory: m.memory.join(relative),
+                pids: m.pids.join(relative),
+                mem_limit_mb: limits.mem_mb,
+            },
+            Hierarchy::V2(mount) => {
+                let dir = mount.join(relative);
+                Container {
+                    version: Version::V2,
+                    cpu: dir.clone(),
+                    cpuacct: dir.clone(),
+                    memory: dir.clone(),
+                    pids: dir,
+                    mem_limit_mb: limits.mem_mb,
+                }
+            }
+        };
+        for dir in container.dirs() {
+            super::make_dir(dir)?;
+        }
+        if let Err(e) = container.apply(limits) {
+            // Leave nothing behind for a container that never ran.
+            let _ = container.destroy();
+            return Err(e);
+        }
+        Ok(container)
+    }
+
+    fn apply(&self, limits: &Limits) -> Result<(), IsolationError> {
+        if let Some(cpus) = limits.cpus {
+            cpu::apply(self.version, &self.cpu, cpus)?;
+        }
+        if let Some(mem) = limits.mem_mb {
+            memory::apply(self.version, &self.memory, (mem * 1024.0 * 1024.0) as u64)?;
+        }
+        pids::apply(&self.pids, limits.pids)
+    }
+
+    /// The distinct cgroup directories (co-mounted v1 controllers share one).
+    fn dirs(&self) -> Vec<&Path> {
+        let mut dirs: Vec<&Path> = Vec::new();
+        for dir in [&self.cpu, &self.cpuacct, &self.memory, &self.pids] {
+            if !dirs.contains(&dir.as_path()) {
+                dirs.push(dir);
+            }
+        }
+        dirs
+    }
+
+    /// The memory cgroup, where tests and operators look for the limit.
+    pub fn memory_dir(&self) -> &Path {
+        &self.memory
+    }
+
+    pub fn cpuacct_dir(&self) -> &Path {
+        &self.cpuacct
+    }
+
+    pub fn pids_dir(&self) -> &Path {
+        &self.pids
+    }
+
+    pub fn mem_limit_mb(&self) -> Option<f64> {
+        self.mem_limit_mb
+    }
+
+    /// Opens the `cgroup.procs` files a new process writes itself into before it execs.
+    pub fn join_files(&self) -> Result<JoinFiles, IsolationError> {
+        self.dirs()
+            .into_iter()
+            .map(|dir| {
+                let path = dir.join("cgroup.procs");
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&path)
+                    .map_err(|source| IsolationError::Io {
+                        op: "cannot open",
+                        path,
+                        source,
+                    })
+            })
+            .collect::<Result<_, _>>()
+            .map(JoinFiles)
+    }
+
+    pub fn usage(&self) -> Result<ContainerUsage, IsolationError> {
+        Ok(ContainerUsage {
+            cpu_time_ns: cpu::usage_ns(self.version, &self.cpuacct)?,
+            memory: memory::usage(self.version, &self.memory)?,
+            pids: pids::current(&self.pids)?,
+        })
+    }
+
+    /// Whether the OOM killer has killed any of the container's processes.
+    pub fn oom_killed(&self) -> bool {
+        match memory::oom_kills(self.version, &self.memory) {
+            Ok(kills) => kills > 0,
+            Err(e) => {
+                tracing::warn!("cannot tell whether a container hit its memory limit: {e}");
+                false
+            }
+        }
+    }
+
+    /// The pids of the container's processes (in any of its cgroups).
+    pub fn processes(&self) -> Vec<i32> {
+        let mut all = Vec::new();
+        for dir in self.dirs() {
+            let Ok(text) = read_file(&dir.join("cgroup.procs")) else {
+                continue;
+            };
+            for pid in text.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
+                if !all.contains(&pid) {
+                    all.push(pid);
+                }
+            }
+        }
+        all
+    }
+
+    /// Kills every process left in the container and removes its cgroups. Blocks (up to a
+    /// few seconds while processes die); call it off the async threads.
+    pub fn destroy(&self) -> Result<(), IsolationError> {
+        let kill_file = self.pids.join("cgroup.kill");
+        for _ in 0..DESTROY_ATTEMPTS {
+            let left = self.processes();
+            if left.is_empty() && self.remove_dirs().is_ok() {
+                return Ok(());
+            }
+            if self.version == Version::V2 && kill_file.exists() {
+                let _ = std::fs::write(&kill_file, "1");
+            }
+            for pid in left {
+                if pid > 1 {
+                    // SAFETY: kill has no memory-safety preconditions; pid is a process of
+                    // this container (never 0, 1 or a negative group).
+                    unsafe { libc::kill(pid, libc::SIGKILL) };
+                }
+            }
+            std::thread::sleep(DESTROY_PAUSE);
+        }
+        self.remove_dirs()
+    }
+
+    fn remove_dirs(&self) -> Result<(), IsolationError> {
+        for dir in self.dirs() {
+            match std::fs::remove_dir(dir) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(_) if !self.processes().is_empty() => {
+                    return Err(IsolationError::Busy {
+                        path: dir.to_path_buf(),
+                    });
+                }
+                Err(source) => {
+                    return Err(IsolationError::Io {
+                        op: "cannot remove",
+                        path: dir.to_path_buf(),
+                        source,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,56 @@
+//! The memory controller: a hard limit with no swap beyond it, usage (rss and page cache),
+//! and the OOM-kill counter that tells a task killed for exceeding its limit.
+
+use std::path::Path;
+
+use super::{IsolationError, Version, stat_value, write_file};
+
+/// Memory use of a cgroup, in bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct MemoryUsage {
+    pub rss_bytes: u64,
+    pub cache_bytes: u64,
+}
+
+pub fn apply(version: Version, dir: &Path, limit_bytes: u64) -> Result<(), IsolationError> {
+    let limit = limit_bytes.to_string();
+    match version {
+        Version::V1 => {
+            // memsw (memory + swap) must not be below the memory limit: set that first.
+            write_file(&dir.join("memory.limit_in_bytes"), &limit)?;
+            let memsw = dir.join("memory.memsw.limit_in_bytes");
+            if memsw.exists() {
+                write_file(&memsw, &limit)?;
+            }
+            Ok(())
+        }
+        Version::V2 => {
+            write_file(&dir.join("memory.max"), &limit)?;
+            let swap = dir.join("memory.swap.max");
+            if swap.exists() {
+                write_file(&swap, "0")?;
+            }
+            Ok(())
+        }
+    }
+}
+
+pub fn usage(version: Version, dir: &Path) -> Result<MemoryUsage, IsolationError> {
+    let stat = dir.join("memory.stat");
+    let (rss, cache) = match version {
+        Version::V1 => ("rss", "cache"),
+        Version::V2 => ("anon", "file"),
+    };
+    Ok(MemoryUsage {
+        rss_bytes: stat_value(&stat, rss)?,
+        cache_bytes: stat_value(&stat, cache)?,
+    })
+}
+
+/// How many processes of the cgroup the OOM killer has killed.
+pub fn oom_kills(version: Version, dir: &Path) -> Result<u64, IsolationError> {
+    match version {
+        Version::V1 => stat_value(&dir.join("memory.oom_control"), "oom_kill"),
+        Version::V2 => stat_value(&dir.join("memory.events"), "oom_kill"),
+    }
+}
