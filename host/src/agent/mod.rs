@@ -3,7 +3,7 @@
 
 mod checkpoint;
 mod http;
-mod processes;
+pub(crate) mod processes;
 mod registration;
 mod resources_detect;
 mod shared;

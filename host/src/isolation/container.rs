@@ -99,6 +99,10 @@ impl Container {
         dirs
     }
 
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
     /// The memory cgroup, where tests and operators look for the limit.
     pub fn memory_dir(&self) -> &Path {
         &self.memory
