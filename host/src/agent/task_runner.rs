@@ -12,8 +12,8 @@ use tokio::task::AbortHandle;
 use super::processes::{self, ProcessTable, TaskEnvironment};
 use super::shared::AgentShared;
 use super::tasks::{StatusFields, new_status};
-use crate::isolation::{Container, Limits};
 use crate::api::v1::{self, FrameworkId, Label, Labels, StatusSource, TaskState, reason};
+use crate::isolation::{Container, Limits};
 use crate::plugins::PluginError;
 use crate::plugins::convert::{task_state_from_wit, task_to_wit};
 use crate::plugins::executor::{
@@ -351,7 +351,11 @@ impl TaskRunner {
             agent_id: self.shared.agent_id().map(|a| a.value).unwrap_or_default(),
             container_id: self.container_id.clone(),
         };
-        let join = self.container.as_ref().map(Container::join_files).transpose();
+        let join = self
+            .container
+            .as_ref()
+            .map(Container::join_files)
+            .transpose();
         let started = match join {
             _ if self.processes.group(id).is_some() => {
                 Err(format!("process id {id} is already used by this task"))

@@ -240,16 +240,44 @@ impl Isolator {
         }
     }
 
+    /// The container cgroups left under the agent's parent, in every hierarchy.
+    pub fn containers_left(&self, agent: &str) -> Vec<PathBuf> {
+        self.mounts()
+            .iter()
+            .flat_map(|m| std::fs::read_dir(m.join(self.root()).join(path_component(agent))))
+            .flat_map(|entries| entries.flatten())
+            .map(|e| e.path())
+            .filter(|p| p.is_dir())
+            .collect()
+    }
+
+    fn mounts(&self) -> Vec<&Path> {
+        match self {
+            Isolator::Cgroups {
+                hierarchy: Hierarchy::V1(m),
+                ..
+            } => vec![&m.cpu, &m.cpuacct, &m.memory, &m.pids],
+            Isolator::Cgroups {
+                hierarchy: Hierarchy::V2(mount),
+                ..
+            } => vec![mount],
+            Isolator::Posix { .. } => Vec::new(),
+        }
+    }
+
+    fn root(&self) -> &Path {
+        match self {
+            Isolator::Cgroups { root, .. } => root,
+            Isolator::Posix { .. } => Path::new(""),
+        }
+    }
+
     /// Removes the agent's (empty) parent cgroups and the root if no other agent uses it.
     pub fn release(&self, agent: &str) {
-        let Isolator::Cgroups { hierarchy, root } = self else {
+        let Isolator::Cgroups { root, .. } = self else {
             return;
         };
-        let mounts: Vec<&Path> = match hierarchy {
-            Hierarchy::V1(m) => vec![&m.cpu, &m.cpuacct, &m.memory, &m.pids],
-            Hierarchy::V2(mount) => vec![mount],
-        };
-        for mount in mounts {
+        for mount in self.mounts() {
             // Busy or already gone: another agent or a live container keeps it.
             let _ = std::fs::remove_dir(mount.join(root).join(path_component(agent)));
             let _ = std::fs::remove_dir(mount.join(root));

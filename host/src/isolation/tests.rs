@@ -2,6 +2,7 @@
 //! read, and nothing is left behind. Each test uses its own cgroup root.
 
 use std::path::{Path, PathBuf};
+
 use std::time::{Duration, Instant};
 
 use super::*;
@@ -11,7 +12,6 @@ use crate::plugins::bindings::types::CommandInfo;
 /// An isolator under a root of its own; removes the root when dropped.
 struct TestCgroups {
     isolator: Isolator,
-    root: PathBuf,
 }
 
 impl Drop for TestCgroups {
@@ -34,7 +34,7 @@ fn cgroups() -> Option<TestCgroups> {
         pids_limit: 50,
     };
     let isolator = Isolator::start(&config).expect("root can use cgroups here");
-    Some(TestCgroups { isolator, root })
+    Some(TestCgroups { isolator })
 }
 
 fn limits(resources: &str, pids: u64) -> Limits {
@@ -69,29 +69,7 @@ async fn run_in(
 }
 
 fn cgroup_dirs_left(t: &TestCgroups) -> Vec<PathBuf> {
-    let mounts: Vec<PathBuf> = match &t.isolator {
-        Isolator::Cgroups {
-            hierarchy: Hierarchy::V1(m),
-            ..
-        } => vec![
-            m.cpu.clone(),
-            m.cpuacct.clone(),
-            m.memory.clone(),
-            m.pids.clone(),
-        ],
-        Isolator::Cgroups {
-            hierarchy: Hierarchy::V2(mount),
-            ..
-        } => vec![mount.clone()],
-        Isolator::Posix { .. } => Vec::new(),
-    };
-    mounts
-        .iter()
-        .flat_map(|m| std::fs::read_dir(m.join(&t.root).join("agent")).into_iter())
-        .flat_map(|entries| entries.flatten())
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .collect()
+    t.isolator.containers_left("agent")
 }
 
 #[test]
@@ -122,16 +100,27 @@ async fn a_process_joins_before_it_runs_and_the_cgroup_goes_away() {
     .expect("limit readable");
     assert_eq!(limit.trim(), (64 * 1024 * 1024).to_string());
     // The command reads its own cgroup: it was in it from its first instruction.
-    let (child, pid) = run_in(&container, sandbox.path(), "cat /proc/self/cgroup; sleep 30").await;
+    let (child, pid) = run_in(
+        &container,
+        sandbox.path(),
+        "cat /proc/self/cgroup; sleep 30",
+    )
+    .await;
     let deadline = Instant::now() + Duration::from_secs(5);
     while !std::fs::read_to_string(sandbox.path().join("stdout")).is_ok_and(|s| s.contains("c1")) {
-        assert!(Instant::now() < deadline, "the task never printed its cgroup");
+        assert!(
+            Instant::now() < deadline,
+            "the task never printed its cgroup"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(container.processes().contains(&(pid as i32)));
     let usage = container.usage().expect("usage readable");
     assert!(usage.pids >= 2, "sh and sleep: {usage:?}");
-    assert!(usage.memory.rss_bytes + usage.memory.cache_bytes > 0, "{usage:?}");
+    assert!(
+        usage.memory.rss_bytes + usage.memory.cache_bytes > 0,
+        "{usage:?}"
+    );
     assert!(!container.oom_killed());
 
     container.destroy().expect("destroyed");
@@ -192,6 +181,9 @@ async fn a_fork_bomb_stops_at_the_pids_limit() {
     container.destroy().expect("destroyed");
     processes::wait(child).await;
     assert!(highest >= 45, "the bomb only reached {highest} processes");
-    assert!(stderr.contains("fork") || stderr.contains("esource"), "{stderr}");
+    assert!(
+        stderr.contains("fork") || stderr.contains("esource"),
+        "{stderr}"
+    );
     assert_eq!(cgroup_dirs_left(&t), Vec::<PathBuf>::new());
 }

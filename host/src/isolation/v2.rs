@@ -77,8 +77,11 @@ mod tests {
             .expect("written");
         let err = check_controllers(dir.path()).expect_err("cpu and pids missing");
         assert!(err.contains("cpu, pids"), "{err}");
-        std::fs::write(dir.path().join("cgroup.controllers"), "cpu io memory pids\n")
-            .expect("written");
+        std::fs::write(
+            dir.path().join("cgroup.controllers"),
+            "cpu io memory pids\n",
+        )
+        .expect("written");
         check_controllers(dir.path()).expect("all offered");
     }
 }

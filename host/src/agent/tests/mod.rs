@@ -1,6 +1,7 @@
 //! Agent tests against a fake master (the two internal endpoints) and a fake executor
 //! instance that behaves like the command executor; processes are real.
 
+mod cgroups;
 mod fake_executor;
 mod fake_master;
 mod http_api;
