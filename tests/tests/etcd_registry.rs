@@ -36,16 +36,23 @@ async fn a_master_restarted_on_the_same_etcd_remembers_agents_and_frameworks() {
     let agents = operator(&cluster.master_addr, "GET_AGENTS")
         .await
         .expect("GET_AGENTS");
-    let agent_id = ids(&agents["get_agents"]["agents"], &["agent_info", "id", "value"])
-        .pop()
-        .expect("one agent");
+    let agent_id = ids(
+        &agents["get_agents"]["agents"],
+        &["agent_info", "id", "value"],
+    )
+    .pop()
+    .expect("one agent");
 
     let info = framework_info("etcd-survivor", json!({"failover_timeout": 300.0}));
     let mut fw = Framework::subscribe(&cluster.master_addr, info.clone()).await;
     let offer = fw.offers(10).await.remove(0);
     assert_eq!(
-        fw.launch(&offer, vec![task("sleeper", &offer, "sleep 300", 0.1, 32.0)], 5.0)
-            .await,
+        fw.launch(
+            &offer,
+            vec![task("sleeper", &offer, "sleep 300", 0.1, 32.0)],
+            5.0
+        )
+        .await,
         202
     );
     fw.task_state("sleeper", "TASK_RUNNING", 20).await;
@@ -109,7 +116,8 @@ async fn a_master_restarted_on_the_same_etcd_remembers_agents_and_frameworks() {
         })
         .await;
     assert_eq!(
-        update["update"]["status"]["state"], "TASK_RUNNING",
+        update["update"]["status"]["state"],
+        "TASK_RUNNING",
         "{update}\n{}",
         cluster.logs()
     );

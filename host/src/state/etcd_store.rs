@@ -301,7 +301,10 @@ mod tests {
         let listed = a.list("agents/").await.expect("list");
         assert_eq!(listed.len(), 300, "every key over several pages");
         assert!(listed.windows(2).all(|w| w[0].0 < w[1].0), "key order");
-        assert_eq!(listed[0].0, "agents/0-000", "keys come back without the prefix");
+        assert_eq!(
+            listed[0].0, "agents/0-000",
+            "keys come back without the prefix"
+        );
         assert!(b.list("").await.expect("list b").is_empty());
         assert_eq!(b.get("agents/0-000").await.expect("get"), None);
     }
@@ -330,7 +333,11 @@ mod tests {
             .await
             .expect("a value of exactly the limit is stored");
         assert_eq!(
-            store.get("plugins/max").await.expect("get").map(|v| v.len()),
+            store
+                .get("plugins/max")
+                .await
+                .expect("get")
+                .map(|v| v.len()),
             Some(MAX_VALUE_BYTES)
         );
     }
