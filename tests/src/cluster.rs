@@ -127,6 +127,11 @@ pub struct Cluster {
 impl Cluster {
     /// `corral master` with an in-memory registry, plus extra flags.
     pub async fn master(extra: &[&str]) -> Cluster {
+        Cluster::master_with_state("memory", extra).await
+    }
+
+    /// `corral master --state <state>` (e.g. `etcd://127.0.0.1:2379`), plus extra flags.
+    pub async fn master_with_state(state: &str, extra: &[&str]) -> Cluster {
         let dir = tempfile::tempdir().expect("temp dir");
         let port = free_port();
         let mut args: Vec<String> = vec![
@@ -136,7 +141,7 @@ impl Cluster {
             "--port".into(),
             port.to_string(),
             "--state".into(),
-            "memory".into(),
+            state.into(),
             "--allocation-interval-ms".into(),
             "200".into(),
         ];
@@ -228,7 +233,8 @@ impl Cluster {
         cluster
     }
 
-    async fn wait_healthy(&self, addr: &str) {
+    /// Waits until `addr` answers `/health` (e.g. after restarting the master).
+    pub async fn wait_healthy(&self, addr: &str) {
         let url = format!("http://{addr}/health");
         let logs = self.master.log.clone();
         crate::eventually(60, &format!("{url} to answer"), || {

@@ -3,9 +3,11 @@
 //! not use Corral's own types, so it checks the wire format), and operator API helpers.
 
 pub mod cluster;
+pub mod etcd;
 pub mod scheduler;
 
 pub use cluster::{Cluster, Process, corral_bin, free_port, plugin_wasm};
+pub use etcd::Etcd;
 pub use scheduler::{Framework, framework_info, operator, scalar, task};
 
 /// Polls `check` every 100 ms until it returns `Some`, or fails after `secs` seconds with

@@ -24,8 +24,10 @@ pub struct MasterArgs {
     /// Hostname to advertise; the machine's by default.
     #[arg(long)]
     pub hostname: Option<String>,
-    /// Registry: file://PATH (embedded redb) or memory. Default: file://WORK_DIR/registry.redb.
-    #[arg(long, value_name = "file://PATH|memory")]
+    /// Registry: file://PATH (embedded redb), memory, or an etcd cluster as
+    /// etcd://HOST:PORT[,HOST:PORT...][/PREFIX] (keys under /PREFIX/, default /corral/; an
+    /// unreachable etcd is retried for 30 s). Default: file://WORK_DIR/registry.redb.
+    #[arg(long, value_name = "file://PATH|memory|etcd://HOST:PORT,...")]
     pub state: Option<String>,
     /// Allocation policy: a built-in name or a path to a .wasm allocator component.
     #[arg(long, default_value = "drf", value_name = "NAME|FILE")]
@@ -55,7 +57,7 @@ pub async fn run(args: MasterArgs) -> anyhow::Result<ExitCode> {
     let allocator = engine
         .allocator_factory(&args.allocator, "", PLUGIN_LIMITS)
         .with_context(|| format!("cannot load the allocator '{}'", args.allocator))?;
-    let store = open_store(&state)?;
+    let store = open_store(&state).await?;
     let config = MasterConfig {
         listen: SocketAddr::new(args.ip, args.port),
         hostname: args.hostname.clone().unwrap_or_else(|| hostname(args.ip)),

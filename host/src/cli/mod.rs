@@ -4,6 +4,7 @@
 mod agent;
 pub mod client_error;
 mod dev;
+mod etcd_state;
 mod execute;
 mod list;
 mod master;

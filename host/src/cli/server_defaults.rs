@@ -47,7 +47,7 @@ pub fn reachable(addr: SocketAddr) -> SocketAddr {
     }
 }
 
-/// Parses `--state`: `file://PATH` or `memory`.
+/// Parses `--state`: `file://PATH`, `memory` or `etcd://H:P[,H:P...][/PREFIX/]`.
 pub fn parse_state(text: &str) -> anyhow::Result<StateSpec> {
     let text = text.trim();
     if text == "memory" {
@@ -59,18 +59,28 @@ pub fn parse_state(text: &str) -> anyhow::Result<StateSpec> {
         }
         return Ok(StateSpec::File(PathBuf::from(path)));
     }
-    if text.starts_with("etcd://") {
-        bail!("--state etcd://... is not supported yet; use file://PATH or memory");
+    if let Some(rest) = text.strip_prefix("etcd://") {
+        return super::etcd_state::parse_etcd(rest);
     }
-    bail!("--state must be file://PATH or memory, got '{text}'")
+    bail!("--state must be file://PATH, memory or etcd://HOST:PORT, got '{text}'")
 }
 
-pub fn open_store(spec: &StateSpec) -> anyhow::Result<Arc<dyn StateStore>> {
+/// Opens the registry; an etcd that does not answer yet is retried for a bounded time.
+pub async fn open_store(spec: &StateSpec) -> anyhow::Result<Arc<dyn StateStore>> {
     Ok(match spec {
         StateSpec::Memory => Arc::new(MemoryStore::new()),
         StateSpec::File(path) => {
             Arc::new(RedbStore::open(path).with_context(|| "cannot open the master's registry")?)
         }
+        StateSpec::Etcd { endpoints, prefix } => Arc::new(
+            super::etcd_state::connect_with_retry(
+                endpoints,
+                prefix,
+                super::etcd_state::CONNECT_PATIENCE,
+            )
+            .await
+            .context("cannot open the master's registry")?,
+        ),
     })
 }
 
@@ -101,7 +111,11 @@ mod tests {
             parse_state("file://rel/r.redb").expect("relative file"),
             StateSpec::File(PathBuf::from("rel/r.redb"))
         );
-        for bad in ["file://", "etcd://127.0.0.1:2379", "/tmp/r.redb", "mem"] {
+        assert!(matches!(
+            parse_state("etcd://127.0.0.1:2379").expect("etcd"),
+            StateSpec::Etcd { .. }
+        ));
+        for bad in ["file://", "etcd://127.0.0.1", "/tmp/r.redb", "mem"] {
             let err = parse_state(bad).expect_err("refused");
             assert!(err.to_string().contains("--state"), "{err}");
         }

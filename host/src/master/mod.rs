@@ -26,6 +26,11 @@ pub enum StateSpec {
     File(PathBuf),
     /// In memory only (tests).
     Memory,
+    /// An etcd cluster (`host:port` each); every key under `prefix`.
+    Etcd {
+        endpoints: Vec<String>,
+        prefix: String,
+    },
 }
 
 #[derive(Debug, Clone)]

@@ -1,13 +1,17 @@
 //! Where the master keeps hard state: one key per object under a prefix. [`StateStore`] has
-//! an embedded backend (redb, for `corral dev` and single masters); etcd comes with HA.
+//! an embedded backend (redb, for `corral dev` and single masters) and etcd (for HA).
 
 use futures::future::BoxFuture;
 
 #[cfg(test)]
 mod conformance;
+pub mod etcd_store;
+#[cfg(test)]
+mod etcd_test_server;
 pub mod memory;
 pub mod redb_store;
 
+pub use etcd_store::EtcdStore;
 pub use memory::MemoryStore;
 pub use redb_store::RedbStore;
 

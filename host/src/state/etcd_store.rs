@@ -1,0 +1,395 @@
+//! The etcd [`StateStore`] (v3 API): every key lives under a prefix (default `/corral/`),
+//! `list` is one consistent range read, `apply` is one transaction.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use etcd_client::{ConnectOptions, GetOptions, KvClient, Txn, TxnOp};
+use futures::future::BoxFuture;
+
+use super::{Entries, StateError, StateStore, WriteOp};
+
+/// Where keys go when no prefix is given.
+pub const DEFAULT_PREFIX: &str = "/corral/";
+/// etcd refuses requests over 1.5 MiB; one value is held well under that so a batch of a
+/// few small writes next to it still fits.
+pub const MAX_VALUE_BYTES: usize = 1024 * 1024;
+/// A whole transaction must stay under etcd's request limit (1.5 MiB) too.
+const MAX_TXN_BYTES: usize = 1536 * 1024 - 4096;
+/// etcd's default `--max-txn-ops`.
+pub const MAX_TXN_OPS: usize = 128;
+/// Keys per range read; pages are read at one revision so `list` stays one snapshot.
+const PAGE: i64 = 256;
+/// A page of PAGE values of up to MAX_VALUE_BYTES each must decode.
+const MAX_RESPONSE_BYTES: usize = 300 * 1024 * 1024;
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub struct EtcdStore {
+    kv: KvClient,
+    /// The endpoints as given, comma-separated, for error messages.
+    endpoints: String,
+    prefix: String,
+}
+
+impl std::fmt::Debug for EtcdStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EtcdStore")
+            .field("endpoints", &self.endpoints)
+            .field("prefix", &self.prefix)
+            .finish()
+    }
+}
+
+impl EtcdStore {
+    /// Connects to the cluster (`host:port` or `http://host:port` each) and checks that it
+    /// answers, so an unreachable etcd is an error here rather than at the first write.
+    pub async fn connect(endpoints: &[String], prefix: &str) -> Result<Self, StateError> {
+        let joined = endpoints.join(",");
+        let open_error = |reason: String| StateError::Open {
+            location: format!("etcd://{joined}"),
+            reason,
+        };
+        if endpoints.is_empty() {
+            return Err(open_error("no endpoints given".into()));
+        }
+        let urls: Vec<String> = endpoints
+            .iter()
+            .map(|e| {
+                if e.contains("://") {
+                    e.clone()
+                } else {
+                    format!("http://{e}")
+                }
+            })
+            .collect();
+        let options = ConnectOptions::new()
+            .with_connect_timeout(CONNECT_TIMEOUT)
+            .with_timeout(REQUEST_TIMEOUT);
+        let client = tokio::time::timeout(
+            CONNECT_TIMEOUT * 2,
+            etcd_client::Client::connect(&urls, Some(options)),
+        )
+        .await
+        .map_err(|_| open_error("no answer to connect".into()))?
+        .map_err(|e| open_error(e.to_string()))?;
+        let store = EtcdStore {
+            kv: client
+                .kv_client()
+                .max_decoding_message_size(MAX_RESPONSE_BYTES),
+            endpoints: joined.clone(),
+            prefix: prefix.to_string(),
+        };
+        // The channel connects lazily: one read proves a member answers.
+        let mut kv = store.kv.clone();
+        let probe = kv.get(prefix, Some(GetOptions::new().with_count_only()));
+        match tokio::time::timeout(CONNECT_TIMEOUT * 2, probe).await {
+            Ok(Ok(_)) => Ok(store),
+            Ok(Err(e)) => Err(open_error(e.to_string())),
+            Err(_) => Err(open_error(format!(
+                "no answer within {} s",
+                (CONNECT_TIMEOUT * 2).as_secs()
+            ))),
+        }
+    }
+
+    pub fn endpoints(&self) -> &str {
+        &self.endpoints
+    }
+
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    fn failure(&self, e: impl std::fmt::Display) -> String {
+        format!("etcd at {}: {e}", self.endpoints)
+    }
+
+    async fn read(&self, key: &str) -> Result<Option<Vec<u8>>, StateError> {
+        let fail = |reason| StateError::Read {
+            key: key.to_string(),
+            reason,
+        };
+        let mut kv = self.kv.clone();
+        let mut response = kv
+            .get(format!("{}{key}", self.prefix), None)
+            .await
+            .map_err(|e| fail(self.failure(e)))?;
+        Ok(response
+            .take_kvs()
+            .into_iter()
+            .next()
+            .map(|entry| entry.value().to_vec()))
+    }
+
+    async fn scan(&self, prefix: &str) -> Result<Entries, StateError> {
+        let fail = |reason| StateError::Read {
+            key: format!("{prefix}*"),
+            reason,
+        };
+        let full = format!("{}{prefix}", self.prefix);
+        let range_end = prefix_end(full.as_bytes());
+        let mut kv = self.kv.clone();
+        let mut out = Vec::new();
+        // etcd reads an empty key with a range end as "from the first key" only as "\0".
+        let mut from: Vec<u8> = if full.is_empty() {
+            vec![0]
+        } else {
+            full.clone().into_bytes()
+        };
+        let mut revision = 0;
+        loop {
+            let mut options = GetOptions::new().with_limit(PAGE).with_revision(revision);
+            options = match &range_end {
+                Some(end) => options.with_range(end.clone()),
+                None => options.with_from_key(),
+            };
+            let mut page = kv
+                .get(from.clone(), Some(options))
+                .await
+                .map_err(|e| fail(self.failure(e)))?;
+            if revision == 0 {
+                revision = page.header().map(|h| h.revision()).unwrap_or(0);
+            }
+            let more = page.more();
+            let entries = page.take_kvs();
+            let Some(last) = entries.last().map(|e| e.key().to_vec()) else {
+                break;
+            };
+            for entry in entries {
+                let key = std::str::from_utf8(entry.key()).map_err(|e| StateError::Corrupt {
+                    key: String::from_utf8_lossy(entry.key()).into_owned(),
+                    reason: self.failure(format!("key is not UTF-8: {e}")),
+                })?;
+                let key = key.strip_prefix(&self.prefix).unwrap_or(key);
+                out.push((key.to_string(), entry.value().to_vec()));
+            }
+            if !more {
+                break;
+            }
+            // The next page starts just after the last key seen.
+            from = last;
+            from.push(0);
+        }
+        Ok(out)
+    }
+
+    async fn write(&self, ops: Vec<WriteOp>) -> Result<(), StateError> {
+        let fail = |reason| StateError::Write { reason };
+        let ops = last_op_per_key(ops);
+        if ops.is_empty() {
+            return Ok(());
+        }
+        if ops.len() > MAX_TXN_OPS {
+            return Err(fail(self.failure(format!(
+                "a batch of {} writes is over etcd's {MAX_TXN_OPS} per transaction",
+                ops.len()
+            ))));
+        }
+        let mut total = 0;
+        let mut txn_ops = Vec::with_capacity(ops.len());
+        for op in ops {
+            match op {
+                WriteOp::Put { key, value } => {
+                    if value.len() > MAX_VALUE_BYTES {
+                        return Err(fail(self.failure(format!(
+                            "the value under '{key}' is {} bytes, over the limit of {MAX_VALUE_BYTES}",
+                            value.len()
+                        ))));
+                    }
+                    total += key.len() + value.len();
+                    txn_ops.push(TxnOp::put(format!("{}{key}", self.prefix), value, None));
+                }
+                WriteOp::Delete { key } => {
+                    total += key.len();
+                    txn_ops.push(TxnOp::delete(format!("{}{key}", self.prefix), None));
+                }
+            }
+        }
+        if total > MAX_TXN_BYTES {
+            return Err(fail(self.failure(format!(
+                "a batch of {total} bytes is over etcd's request limit"
+            ))));
+        }
+        let mut kv = self.kv.clone();
+        kv.txn(Txn::new().and_then(txn_ops))
+            .await
+            .map_err(|e| fail(self.failure(e)))?;
+        Ok(())
+    }
+}
+
+/// etcd refuses a transaction that names one key twice; only the last op on each key
+/// decides the outcome, so keep that one (in the order the last ops came).
+fn last_op_per_key(ops: Vec<WriteOp>) -> Vec<WriteOp> {
+    let key = |op: &WriteOp| match op {
+        WriteOp::Put { key, .. } | WriteOp::Delete { key } => key.clone(),
+    };
+    let mut last: HashMap<String, usize> = HashMap::new();
+    for (i, op) in ops.iter().enumerate() {
+        last.insert(key(op), i);
+    }
+    ops.into_iter()
+        .enumerate()
+        .filter(|(i, op)| last.get(&key(op)) == Some(i))
+        .map(|(_, op)| op)
+        .collect()
+}
+
+/// The smallest key after every key starting with `prefix` (etcd's prefix range end);
+/// `None` when there is none (an empty prefix or all 0xff bytes): read to the end.
+fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
+}
+
+impl StateStore for EtcdStore {
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, StateError>> {
+        Box::pin(self.read(key))
+    }
+
+    fn list<'a>(&'a self, prefix: &'a str) -> BoxFuture<'a, Result<Entries, StateError>> {
+        Box::pin(self.scan(prefix))
+    }
+
+    fn apply<'a>(&'a self, ops: Vec<WriteOp>) -> BoxFuture<'a, Result<(), StateError>> {
+        Box::pin(self.write(ops))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::etcd_test_server::EtcdServer;
+    use super::*;
+
+    async fn store(server: &EtcdServer, prefix: &str) -> EtcdStore {
+        EtcdStore::connect(std::slice::from_ref(&server.endpoint), prefix)
+            .await
+            .expect("connect to the test etcd")
+    }
+
+    fn put(key: &str, value: Vec<u8>) -> WriteOp {
+        WriteOp::Put {
+            key: key.into(),
+            value,
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn etcd_store_conforms() {
+        let server = EtcdServer::start();
+        super::super::conformance::check(&store(&server, DEFAULT_PREFIX).await).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn prefixes_keep_stores_apart_and_long_lists_page() {
+        let server = EtcdServer::start();
+        let a = store(&server, "/a/").await;
+        let b = store(&server, "/b/").await;
+        for batch in 0..3 {
+            let ops = (0..100)
+                .map(|i| put(&format!("agents/{batch}-{i:03}"), vec![b'x'; 10]))
+                .collect();
+            a.apply(ops).await.expect("batch of 100");
+        }
+        let listed = a.list("agents/").await.expect("list");
+        assert_eq!(listed.len(), 300, "every key over several pages");
+        assert!(listed.windows(2).all(|w| w[0].0 < w[1].0), "key order");
+        assert_eq!(
+            listed[0].0, "agents/0-000",
+            "keys come back without the prefix"
+        );
+        assert!(b.list("").await.expect("list b").is_empty());
+        assert_eq!(b.get("agents/0-000").await.expect("get"), None);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_value_over_the_limit_is_refused_naming_the_key() {
+        let server = EtcdServer::start();
+        let store = store(&server, DEFAULT_PREFIX).await;
+        let err = store
+            .apply(vec![
+                put("plugins/small", b"kept out too".to_vec()),
+                put("plugins/huge", vec![0; MAX_VALUE_BYTES + 1]),
+            ])
+            .await
+            .expect_err("a value over 1 MiB is refused");
+        let text = err.to_string();
+        assert!(text.contains("plugins/huge"), "names the key: {text}");
+        assert!(text.contains(&server.endpoint), "names etcd: {text}");
+        assert_eq!(
+            store.get("plugins/small").await.expect("get"),
+            None,
+            "nothing of the refused batch landed"
+        );
+        store
+            .apply(vec![put("plugins/max", vec![7; MAX_VALUE_BYTES])])
+            .await
+            .expect("a value of exactly the limit is stored");
+        assert_eq!(
+            store
+                .get("plugins/max")
+                .await
+                .expect("get")
+                .map(|v| v.len()),
+            Some(MAX_VALUE_BYTES)
+        );
+    }
+
+    #[tokio::test]
+    async fn nothing_listening_is_a_quick_clear_error() {
+        let port = unused_port();
+        let endpoint = format!("127.0.0.1:{port}");
+        let started = std::time::Instant::now();
+        let err = EtcdStore::connect(std::slice::from_ref(&endpoint), DEFAULT_PREFIX)
+            .await
+            .expect_err("nothing listens there");
+        assert!(
+            started.elapsed() < Duration::from_secs(6),
+            "failed within seconds, took {:?}",
+            started.elapsed()
+        );
+        let text = err.to_string();
+        assert!(text.contains(&endpoint), "names the endpoint: {text}");
+    }
+
+    /// A loopback port with nothing listening on it (the listener is closed at once).
+    fn unused_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("bind an ephemeral port")
+    }
+
+    #[test]
+    fn prefix_end_is_the_next_key_after_the_prefix() {
+        assert_eq!(prefix_end(b"/corral/"), Some(b"/corral0".to_vec()));
+        assert_eq!(prefix_end(b"a\xff"), Some(b"b".to_vec()));
+        assert_eq!(prefix_end(b""), None);
+        assert_eq!(prefix_end(b"\xff\xff"), None);
+    }
+
+    #[test]
+    fn only_the_last_op_on_a_key_is_kept() {
+        let put = |k: &str, v: &str| WriteOp::Put {
+            key: k.into(),
+            value: v.into(),
+        };
+        let ops = vec![
+            put("a", "1"),
+            put("b", "1"),
+            WriteOp::Delete { key: "a".into() },
+            put("b", "2"),
+        ];
+        assert_eq!(
+            last_op_per_key(ops),
+            vec![WriteOp::Delete { key: "a".into() }, put("b", "2")]
+        );
+    }
+}
