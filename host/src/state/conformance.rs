@@ -129,6 +129,13 @@ pub async fn check(store: &dyn StateStore) {
 /// always see both keys equal.
 async fn readers_never_see_half_a_batch(store: &dyn StateStore) {
     const ROUNDS: usize = 200;
+    // The pair exists before the race starts, and the reader reads until the writer is done:
+    // a slow (fsyncing) writer must not let the reader finish before any batch lands.
+    store
+        .apply(vec![put("pair/a", "start"), put("pair/b", "start")])
+        .await
+        .expect("first pair write");
+    let writing = std::sync::atomic::AtomicBool::new(true);
     let writer = async {
         for i in 0..ROUNDS {
             let value = i.to_string();
@@ -137,10 +144,12 @@ async fn readers_never_see_half_a_batch(store: &dyn StateStore) {
                 .await
                 .expect("pair write");
         }
+        writing.store(false, std::sync::atomic::Ordering::SeqCst);
     };
     let reader = async {
         let mut seen = 0;
-        for _ in 0..ROUNDS {
+        loop {
+            let still_writing = writing.load(std::sync::atomic::Ordering::SeqCst);
             let pair = store.list("pair/").await.expect("pair read");
             match pair.as_slice() {
                 [] => {}
@@ -149,6 +158,9 @@ async fn readers_never_see_half_a_batch(store: &dyn StateStore) {
                     seen += 1;
                 }
                 other => panic!("a reader saw half of a batch: {other:?}"),
+            }
+            if !still_writing {
+                break;
             }
             tokio::task::yield_now().await;
         }
