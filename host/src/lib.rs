@@ -3,6 +3,7 @@
 
 pub mod agent;
 pub mod api;
+pub mod bench;
 pub mod cli;
 pub mod isolation;
 pub mod master;

@@ -2,6 +2,7 @@
 //! `agent::run`; client commands use only the HTTP APIs any user could call.
 
 mod agent;
+mod bench;
 pub mod client_error;
 mod dev;
 mod etcd_state;
@@ -51,6 +52,8 @@ pub enum Command {
     Frameworks(list::ListArgs),
     /// List the tasks, active and completed.
     Tasks(list::ListArgs),
+    /// Benchmarks run in memory (`corral bench allocator`).
+    Bench(bench::BenchArgs),
     /// Print the version.
     Version,
 }
@@ -64,6 +67,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Agents(args) => list::agents(args).await,
         Command::Frameworks(args) => list::frameworks(args).await,
         Command::Tasks(args) => list::tasks(args).await,
+        Command::Bench(args) => bench::run_bench(args).await,
         Command::Version => {
             println!("corral {}", crate::api::VERSION);
             Ok(ExitCode::SUCCESS)

@@ -1,0 +1,3 @@
+//! Benchmarks that the `corral bench` command runs in memory, with no cluster.
+
+pub mod allocator;

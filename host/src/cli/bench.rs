@@ -1,0 +1,140 @@
+//! `corral bench allocator`: times allocation cycles of an allocator policy as a WebAssembly
+//! component and compiled natively, on Mesos' DeclineOffers benchmark shape, in memory.
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+
+use super::table::Table;
+use crate::bench::allocator::{CycleTimes, Shape, run};
+use crate::plugins::native_allocator::NativeAllocator;
+use crate::plugins::{PluginEngine, PluginLimits};
+
+/// Limits for the component under benchmark: the master's one-second deadline would cut
+/// the large shapes short, and the point is to measure, not to police.
+const BENCH_LIMITS: PluginLimits = PluginLimits {
+    call_deadline: Duration::from_secs(600),
+    memory_bytes: 2 << 30,
+};
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    pub target: BenchTarget,
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum BenchTarget {
+    /// Time allocation cycles, WASM vs native, with every framework declining every offer.
+    Allocator(AllocatorArgs),
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct AllocatorArgs {
+    /// Agent counts to run, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1000,5000,10000")]
+    pub agents: Vec<usize>,
+    /// Framework counts to run with each agent count, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "100,1000")]
+    pub frameworks: Vec<usize>,
+    /// The policy; it needs a native build in the host, which only `drf` has.
+    #[arg(long, default_value = "drf")]
+    pub policy: String,
+    /// Timed cycles per shape (after the first cycle and one warm-up); the median is shown.
+    #[arg(long, default_value_t = 5)]
+    pub cycles: usize,
+}
+
+pub async fn run_bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    match args.target {
+        BenchTarget::Allocator(args) => tokio::task::spawn_blocking(move || allocator(args))
+            .await
+            .context("the benchmark thread failed")?,
+    }
+}
+
+fn allocator(args: AllocatorArgs) -> anyhow::Result<ExitCode> {
+    if args.policy != "drf" {
+        bail!(
+            "no native build of policy '{}' to compare with; only 'drf' has one",
+            args.policy
+        );
+    }
+    if args.cycles == 0 || args.agents.contains(&0) || args.frameworks.contains(&0) {
+        bail!("--cycles, --agents and --frameworks must be positive");
+    }
+    let engine = PluginEngine::new().context("cannot start the plugin engine")?;
+    let factory = engine
+        .allocator_factory(&args.policy, "", BENCH_LIMITS)
+        .context("cannot load the allocator component")?;
+    println!(
+        "allocation cycle (median of {} after a warm-up) and first cycle, policy {}",
+        args.cycles, args.policy
+    );
+    let header = [
+        "agents",
+        "frameworks",
+        "wasm ms",
+        "native ms",
+        "wasm/native",
+        "first wasm ms",
+        "first native ms",
+        "first wasm/native",
+        "grants",
+    ];
+    let mut table = Table::new(header);
+    for &agents in &args.agents {
+        for &frameworks in &args.frameworks {
+            let shape = Shape { agents, frameworks };
+            let mut wasm = factory().context("cannot instantiate the component")?;
+            let wasm_times = run(wasm.as_mut(), shape, args.cycles)
+                .with_context(|| format!("WASM run at {agents} x {frameworks}"))?;
+            drop(wasm);
+            let mut native = NativeAllocator::new(&args.policy, drf::Drf::default(), "")?;
+            let native_times = run(&mut native, shape, args.cycles)
+                .with_context(|| format!("native run at {agents} x {frameworks}"))?;
+            if (wasm_times.first_grants, wasm_times.last_grants)
+                != (native_times.first_grants, native_times.last_grants)
+            {
+                bail!(
+                    "WASM and native disagree at {agents} x {frameworks}: {wasm_times:?} vs {native_times:?}"
+                );
+            }
+            let row = row(shape, &wasm_times, &native_times);
+            // Each shape can take a while: show its line as soon as it is done.
+            eprintln!("{}", row.join("  "));
+            std::io::stderr().flush().ok();
+            table.row(row);
+        }
+    }
+    print!("{}", table.render(""));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn row(shape: Shape, wasm: &CycleTimes, native: &CycleTimes) -> Vec<String> {
+    vec![
+        shape.agents.to_string(),
+        shape.frameworks.to_string(),
+        ms(wasm.median),
+        ms(native.median),
+        ratio(wasm.median, native.median),
+        ms(wasm.first),
+        ms(native.first),
+        ratio(wasm.first, native.first),
+        format!("{}/{}", wasm.first_grants, wasm.last_grants),
+    ]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1}", d.as_secs_f64() * 1000.0)
+}
+
+fn ratio(a: Duration, b: Duration) -> String {
+    if b.is_zero() {
+        "-".to_string()
+    } else {
+        format!("{:.2}", a.as_secs_f64() / b.as_secs_f64())
+    }
+}
