@@ -1,8 +1,8 @@
 use super::*;
 use crate::plugins::native_allocator::NativeAllocator;
 
-fn native_drf() -> NativeAllocator<drf::Drf> {
-    NativeAllocator::new("drf (native)", drf::Drf::default(), "").expect("default config")
+fn native_drf() -> NativeAllocator<drf_core::Drf> {
+    NativeAllocator::new("drf (native)", drf_core::Drf::default(), "").expect("default config")
 }
 
 #[test]

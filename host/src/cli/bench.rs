@@ -92,7 +92,7 @@ fn allocator(args: AllocatorArgs) -> anyhow::Result<ExitCode> {
             let wasm_times = run(wasm.as_mut(), shape, args.cycles)
                 .with_context(|| format!("WASM run at {agents} x {frameworks}"))?;
             drop(wasm);
-            let mut native = NativeAllocator::new(&args.policy, drf::Drf::default(), "")?;
+            let mut native = NativeAllocator::new(&args.policy, drf_core::Drf::default(), "")?;
             let native_times = run(&mut native, shape, args.cycles)
                 .with_context(|| format!("native run at {agents} x {frameworks}"))?;
             if (wasm_times.first_grants, wasm_times.last_grants)

@@ -82,7 +82,7 @@ fn native_and_wasm_drf_grant_the_same_resources() {
         .expect("drf component loads");
     let mut wasm = factory().expect("wasm instance");
     let mut native =
-        NativeAllocator::new("drf", drf::Drf::default(), "").expect("native drf inits");
+        NativeAllocator::new("drf", drf_core::Drf::default(), "").expect("native drf inits");
 
     let from_wasm = drive(wasm.as_mut());
     let from_native = drive(&mut native);
@@ -103,7 +103,7 @@ fn native_and_wasm_drf_grant_the_same_resources() {
 
 #[test]
 fn native_init_refuses_a_bad_configuration_like_the_component() {
-    let error = NativeAllocator::new("drf", drf::Drf::default(), "{\"nope\": 1}")
+    let error = NativeAllocator::new("drf", drf_core::Drf::default(), "{\"nope\": 1}")
         .err()
         .expect("unknown field refused");
     assert!(
