@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 
+use super::machine_args::MachineArgs;
 use super::master_address::{MasterAddress, MasterArg};
-use super::server_defaults::{PLUGIN_LIMITS, check_agent_flags, default_work_dir, hostname};
+use super::server_defaults::{PLUGIN_LIMITS, default_work_dir, hostname};
 use super::signals::shutdown_requested;
 use crate::agent::AgentConfig;
-use crate::isolation::{IsolationConfig, IsolationMode};
 use crate::plugins::PluginEngine;
 
 #[derive(Debug, Clone, clap::Args)]
@@ -29,34 +29,21 @@ pub struct AgentArgs {
     /// Sandboxes and checkpoints. Default: $XDG_STATE_HOME/corral/agent, else ./.corral-agent.
     #[arg(long)]
     pub work_dir: Option<PathBuf>,
-    /// e.g. "cpus:2;mem:1024;ports:[31000-32000]"; detected from the machine by default.
-    #[arg(long)]
-    pub resources: Option<String>,
-    /// e.g. "rack:r1;zone:z2".
-    #[arg(long)]
-    pub attributes: Option<String>,
+    #[command(flatten)]
+    pub machine: MachineArgs,
     /// Executor: a built-in name or a path to a .wasm executor component.
     #[arg(long, default_value = "command", value_name = "NAME|FILE")]
     pub executor: String,
     /// Resend an unacknowledged status update after this long.
     #[arg(long, default_value_t = 10_000)]
     pub status_update_retry_ms: u64,
-    /// Task isolation: cgroups, posix (plain processes), or auto (cgroups where usable).
-    #[arg(long, default_value_t = IsolationMode::Auto, value_name = "cgroups|posix|auto")]
-    pub isolation: IsolationMode,
-    /// The most processes and threads one task may have (cgroups isolation).
-    #[arg(long, default_value_t = crate::isolation::pids::DEFAULT_LIMIT)]
-    pub pids_limit: u64,
 }
 
 pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
     let master = MasterAddress::parse(&args.master.master)?;
-    check_agent_flags(args.resources.as_deref(), args.attributes.as_deref())?;
+    args.machine.check()?;
     if args.status_update_retry_ms == 0 {
         bail!("--status-update-retry-ms must be at least 1");
-    }
-    if args.pids_limit == 0 {
-        bail!("--pids-limit must be at least 1");
     }
     let engine = PluginEngine::new().context("cannot start the plugin engine")?;
     let executor = engine
@@ -70,15 +57,11 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
             .work_dir
             .clone()
             .unwrap_or_else(|| default_work_dir("agent")),
-        resources: args.resources.clone(),
-        attributes: args.attributes.clone(),
+        resources: args.machine.resources.clone(),
+        attributes: args.machine.attributes.clone(),
         executor: args.executor.clone(),
         status_update_retry: Duration::from_millis(args.status_update_retry_ms),
-        isolation: IsolationConfig {
-            mode: args.isolation,
-            pids_limit: args.pids_limit,
-            ..IsolationConfig::default()
-        },
+        isolation: args.machine.isolation_config(),
     };
     let agent = crate::agent::run(config, executor)
         .await

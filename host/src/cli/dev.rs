@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 
+use super::machine_args::MachineArgs;
 use super::server_defaults::{
-    HEARTBEAT_INTERVAL, PLUGIN_LIMITS, check_agent_flags, default_work_dir, hostname, reachable,
+    HEARTBEAT_INTERVAL, PLUGIN_LIMITS, default_work_dir, hostname, reachable,
 };
 use super::signals::shutdown_requested;
 use crate::agent::AgentConfig;
-use crate::isolation::{IsolationConfig, IsolationMode};
 use crate::master::{MasterConfig, StateSpec};
 use crate::plugins::PluginEngine;
 use crate::state::RedbStore;
@@ -35,24 +35,17 @@ pub struct DevArgs {
     /// Registry and sandboxes. Default: $XDG_STATE_HOME/corral/dev, else ./.corral-dev.
     #[arg(long)]
     pub work_dir: Option<PathBuf>,
-    /// The agent's resources, e.g. "cpus:4;mem:4096"; detected from the machine by default.
-    #[arg(long)]
-    pub resources: Option<String>,
-    /// The agent's attributes, e.g. "rack:r1".
-    #[arg(long)]
-    pub attributes: Option<String>,
+    #[command(flatten)]
+    pub machine: MachineArgs,
     /// Allocation policy: a built-in name or a path to a .wasm allocator component.
     #[arg(long, default_value = "drf", value_name = "NAME|FILE")]
     pub allocator: String,
     #[arg(long, default_value_t = 1000)]
     pub allocation_interval_ms: u64,
-    /// Task isolation: cgroups, posix (plain processes), or auto (cgroups where usable).
-    #[arg(long, default_value_t = IsolationMode::Auto, value_name = "cgroups|posix|auto")]
-    pub isolation: IsolationMode,
 }
 
 pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
-    check_agent_flags(args.resources.as_deref(), args.attributes.as_deref())?;
+    args.machine.check()?;
     if args.allocation_interval_ms == 0 {
         bail!("--allocation-interval-ms must be at least 1");
     }
@@ -90,14 +83,11 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
         listen: SocketAddr::new(args.ip, args.agent_port),
         hostname: host,
         work_dir: work_dir.join("agent"),
-        resources: args.resources.clone(),
-        attributes: args.attributes.clone(),
+        resources: args.machine.resources.clone(),
+        attributes: args.machine.attributes.clone(),
         executor: "command".into(),
         status_update_retry: STATUS_UPDATE_RETRY,
-        isolation: IsolationConfig {
-            mode: args.isolation,
-            ..IsolationConfig::default()
-        },
+        isolation: args.machine.isolation_config(),
     };
     let agent = crate::agent::run(agent_config, executor)
         .await

@@ -8,6 +8,7 @@ mod dev;
 mod etcd_state;
 mod execute;
 mod list;
+mod machine_args;
 mod master;
 pub mod master_address;
 pub mod operator_client;
