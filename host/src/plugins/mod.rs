@@ -13,6 +13,7 @@ mod epoch;
 pub mod error;
 pub mod executor;
 mod loader;
+pub mod manifest;
 pub mod native_allocator;
 mod plugin_output;
 mod sandbox;
