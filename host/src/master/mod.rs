@@ -53,7 +53,10 @@ pub mod core;
 mod frameworks;
 mod offers;
 mod operator_api;
+mod quota;
 pub mod registry;
+mod reservations;
+pub mod roles;
 mod router;
 mod scheduler_api;
 pub mod shell;
@@ -134,6 +137,9 @@ pub async fn run(
         agents = recovered.agents.len(),
         "registry loaded"
     );
+    core.recover_weights(recovered.weights);
+    core.recover_quotas(recovered.quotas);
+    core.recover_reservations(recovered.reservations);
     for framework in recovered.frameworks {
         core.recover_framework(now, framework);
     }
