@@ -17,4 +17,5 @@ mod http_client;
 
 mod http_agents;
 mod http_operator;
+mod http_roles;
 mod http_scheduler;
