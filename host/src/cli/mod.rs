@@ -12,6 +12,7 @@ mod machine_args;
 mod master;
 pub mod master_address;
 pub mod operator_client;
+mod roles;
 pub mod scheduler_client;
 mod server_defaults;
 pub mod signals;
@@ -53,6 +54,13 @@ pub enum Command {
     Frameworks(list::ListArgs),
     /// List the tasks, active and completed.
     Tasks(list::ListArgs),
+    /// List the roles (weight, quota, allocation, reservations, share), or set a role's
+    /// weight or quota.
+    Roles(roles::RolesArgs),
+    /// Reserve an agent's resources for a role: AGENT_ID "cpus(eng):1;mem(eng):256".
+    Reserve(roles::ReserveArgs),
+    /// Release a dynamic reservation: AGENT_ID "cpus(eng):1".
+    Unreserve(roles::ReserveArgs),
     /// Benchmarks run in memory (`corral bench allocator`).
     Bench(bench::BenchArgs),
     /// Print the version.
@@ -68,6 +76,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Agents(args) => list::agents(args).await,
         Command::Frameworks(args) => list::frameworks(args).await,
         Command::Tasks(args) => list::tasks(args).await,
+        Command::Roles(args) => roles::roles(args).await,
+        Command::Reserve(args) => roles::reservation(args, true).await,
+        Command::Unreserve(args) => roles::reservation(args, false).await,
         Command::Bench(args) => bench::run_bench(args).await,
         Command::Version => {
             println!("corral {}", crate::api::VERSION);

@@ -43,7 +43,10 @@ pub async fn operator(
         Ok(payload) => payload,
         Err(error) => return error.into_response(),
     };
-    match answer(&shared, call.kind, payload) {
+    let kind = call.kind;
+    match answer(&shared, kind, payload) {
+        // As Mesos: calls that change something answer 200 with no body.
+        Ok(_) if changes_state(kind) => StatusCode::OK.into_response(),
         Ok(response) => Json(response).into_response(),
         Err(error) => error.into_response(),
     }
@@ -115,6 +118,16 @@ fn answer(
         }
     }
     Ok(response)
+}
+
+fn changes_state(kind: OperatorCallType) -> bool {
+    matches!(
+        kind,
+        OperatorCallType::UpdateWeights
+            | OperatorCallType::UpdateQuota
+            | OperatorCallType::ReserveResources
+            | OperatorCallType::UnreserveResources
+    )
 }
 
 fn missing(field: &str) -> ApiError {
