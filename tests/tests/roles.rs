@@ -185,6 +185,17 @@ async fn reservations_go_only_to_their_role_and_survive_a_master_restart() {
     assert_eq!(weights["get_weights"]["weight_infos"][0]["weight"], 2.5);
     let quota = operator(&master, "GET_QUOTA").await.expect("GET_QUOTA");
     assert_eq!(quota["get_quota"]["status"]["configs"][0]["role"], "eng");
+    // The fresh allocator instance was given them (its inspect JSON, GET /allocator).
+    eventually(20, "the allocator to know eng's weight and quota", || {
+        let url = format!("http://{master}/allocator");
+        async move {
+            let view: Value = reqwest::get(&url).await.ok()?.json().await.ok()?;
+            let known = view["weights"]["eng"] == 2.5
+                && view["quotas"]["eng"]["limits"]["mem"] == 1024.0;
+            known.then_some(())
+        }
+    })
+    .await;
 
     // After the restart, "*" still gets only the unreserved part: 4 - 1 cpus, 2048 - 640 mem.
     let mut star = Framework::subscribe(&master, multi_role("star2", &["*"], json!({}))).await;
