@@ -54,7 +54,11 @@ async fn run_tasks(master: String, name: &'static str, role: &'static str, secs:
         if event["type"] != "OFFERS" {
             continue;
         }
-        for offer in event["offers"]["offers"].as_array().cloned().unwrap_or_default() {
+        for offer in event["offers"]["offers"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+        {
             if scalar(&offer, "cpus") >= 1.0 && scalar(&offer, "mem") >= 64.0 {
                 launched += 1;
                 let t = task(&format!("{name}-{launched}"), &offer, "sleep 60", 1.0, 64.0);
@@ -86,7 +90,10 @@ async fn a_role_weighted_3_gets_about_three_times_the_tasks() {
     );
     let (code, out, _) = cluster.cli(&["roles"]);
     assert_eq!(code, 0);
-    let heavy_line = out.lines().find(|l| l.starts_with("heavy")).unwrap_or_default();
+    let heavy_line = out
+        .lines()
+        .find(|l| l.starts_with("heavy"))
+        .unwrap_or_default();
     assert!(heavy_line.split_whitespace().nth(1) == Some("3"), "{out}");
 }
 
@@ -101,7 +108,10 @@ async fn reservations_go_only_to_their_role_and_survive_a_master_restart() {
     // A framework of role "*" never sees the statically reserved cpu.
     let mut star = Framework::subscribe(&master, multi_role("star", &["*"], json!({}))).await;
     let offer = star.offers(20).await.remove(0);
-    assert_eq!(reserved_roles(&offer), vec!["*"; reserved_roles(&offer).len()]);
+    assert_eq!(
+        reserved_roles(&offer),
+        vec!["*"; reserved_roles(&offer).len()]
+    );
     assert_eq!(scalar(&offer, "cpus"), 4.0, "{offer}");
     assert_eq!(star.decline(&offer, 3600.0).await, 202);
 
@@ -134,10 +144,21 @@ async fn reservations_go_only_to_their_role_and_survive_a_master_restart() {
     assert!(roles.iter().filter(|r| *r == "eng").count() >= 2, "{offer}");
 
     // The operator: weight, quota, a reservation of its own, and refusals.
-    let agent_id = offer["agent_id"]["value"].as_str().unwrap_or_default().to_string();
+    let agent_id = offer["agent_id"]["value"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     for args in [
         vec!["roles", "weight", "eng", "2.5"],
-        vec!["roles", "quota", "eng", "--guarantee", "cpus:1", "--limit", "cpus:3;mem:1024"],
+        vec![
+            "roles",
+            "quota",
+            "eng",
+            "--guarantee",
+            "cpus:1",
+            "--limit",
+            "cpus:3;mem:1024",
+        ],
         vec!["reserve", &agent_id, "mem(ops):128", "--principal", "admin"],
     ] {
         let (code, out, err) = cluster.cli(&args);
@@ -146,9 +167,18 @@ async fn reservations_go_only_to_their_role_and_survive_a_master_restart() {
     let (code, _, err) = cluster.cli(&["roles", "weight", "eng", "-1"]);
     assert_ne!(code, 0);
     assert!(err.contains("'eng'") && err.contains("-1"), "{err}");
-    let (code, _, err) = cluster.cli(&["unreserve", &agent_id, "mem(ops):128", "--principal", "mallory"]);
+    let (code, _, err) = cluster.cli(&[
+        "unreserve",
+        &agent_id,
+        "mem(ops):128",
+        "--principal",
+        "mallory",
+    ]);
     assert_ne!(code, 0);
-    assert!(err.contains("admin"), "the refusal names the reservation's principal: {err}");
+    assert!(
+        err.contains("admin"),
+        "the refusal names the reservation's principal: {err}"
+    );
     let (code, _, err) = cluster.cli(&["reserve", &agent_id, "cpus(ops):100"]);
     assert_ne!(code, 0);
     assert!(err.contains("cpus:100"), "{err}");
@@ -190,8 +220,8 @@ async fn reservations_go_only_to_their_role_and_survive_a_master_restart() {
         let url = format!("http://{master}/allocator");
         async move {
             let view: Value = reqwest::get(&url).await.ok()?.json().await.ok()?;
-            let known = view["weights"]["eng"] == 2.5
-                && view["quotas"]["eng"]["limits"]["mem"] == 1024.0;
+            let known =
+                view["weights"]["eng"] == 2.5 && view["quotas"]["eng"]["limits"]["mem"] == 1024.0;
             known.then_some(())
         }
     })
