@@ -301,6 +301,18 @@ fn reserve_in_an_accept_then_launch_on_it_then_unreserve() {
         1,
         "the task runs on reserved cpus"
     );
+    // GET_FRAMEWORKS: the task holds the reserved cpus, allocated to role eng.
+    let entry = h.core.get_frameworks().frameworks.remove(0);
+    assert_eq!(
+        Resources::from_list(&entry.allocated_resources).summary(),
+        "cpus(eng):0.5; mem:128"
+    );
+    assert!(
+        entry
+            .allocated_resources
+            .iter()
+            .all(|r| { r.allocation_info.as_ref().and_then(|a| a.role.as_deref()) == Some("eng") })
+    );
     h.allocate();
     let calls = h.knobs.lock().expect("knobs").calls.clone();
     assert!(
