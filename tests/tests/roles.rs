@@ -234,3 +234,22 @@ async fn reservations_go_only_to_their_role_and_survive_a_master_restart() {
     assert_eq!(scalar(&offer, "cpus"), 3.0, "{offer}");
     assert_eq!(scalar(&offer, "mem"), 1408.0, "{offer}");
 }
+
+/// Quota enforcement belongs to the allocation policy; today's drf records quota (see its
+/// GET /allocator view) but does not cap a role at its limit yet. Run with `--ignored` once
+/// it does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "drf does not enforce quota limits yet (plugins/drf-core)"]
+async fn a_role_never_gets_more_than_its_quota_limit() {
+    let mut cluster = Cluster::master(&["--allocator", "drf"]).await;
+    let (code, out, err) = cluster.cli(&["roles", "quota", "capped", "--limit", "cpus:2"]);
+    assert_eq!(code, 0, "{out}{err}");
+    cluster.add_agent("cpus:4;mem:4096;disk:1024", &[]).await;
+    let launched = run_tasks(cluster.master_addr.clone(), "fc", "capped", 8).await;
+    assert_eq!(
+        launched,
+        2,
+        "a cpus:2 limit allows two 1-cpu tasks\n{}",
+        cluster.logs()
+    );
+}
