@@ -279,14 +279,6 @@ async fn recover_container(shared: &Arc<AgentShared>, checkpoint: ContainerCheck
     );
     tracing::info!("recovering task {task_id} of framework {framework_id}: {decision:?}");
 
-    let mut table = lock(&shared.tasks);
-    table
-        .frameworks
-        .entry(framework_id.clone())
-        .or_insert_with(|| FrameworkEntry {
-            info: checkpoint.framework.clone(),
-            shutting_down: false,
-        });
     let cleanup = shared.config.recovery.mode == RecoverMode::Cleanup;
     let mut entry = TaskEntry {
         framework_id: framework_id.clone(),
@@ -315,28 +307,40 @@ async fn recover_container(shared: &Arc<AgentShared>, checkpoint: ContainerCheck
                 let _ = inbox.send(RunnerInput::Kill(0));
             }
             entry.runner = Some(inbox);
-            table
-                .tasks
-                .insert((framework_id.clone(), task_id.clone()), entry);
-            shared.checkpoint_container(&table, &framework_id, &task_id);
-            drop(table);
+            add_entry(shared, &checkpoint, entry);
             lock(&shared.runners).spawn(runner.run());
             true
         }
         (Decision::End(ending), _) => {
-            table.tasks.insert((framework_id, task_id.clone()), entry);
-            drop(table);
+            add_entry(shared, &checkpoint, entry);
             submit_ending(shared, &checkpoint, ending);
             destroy(container, format!("task {task_id}")).await;
             false
         }
         _ => {
-            table.tasks.insert((framework_id, task_id.clone()), entry);
-            drop(table);
+            add_entry(shared, &checkpoint, entry);
             destroy(container, format!("task {task_id}")).await;
             false
         }
     }
+}
+
+/// Puts a recovered task (and its framework) in the agent's table and checkpoints it.
+fn add_entry(shared: &AgentShared, checkpoint: &ContainerCheckpoint, entry: TaskEntry) {
+    let framework_id = entry.framework_id.clone();
+    let task_id = entry.info.task_id.clone();
+    let mut table = lock(&shared.tasks);
+    table
+        .frameworks
+        .entry(framework_id.clone())
+        .or_insert_with(|| FrameworkEntry {
+            info: checkpoint.framework.clone(),
+            shutting_down: false,
+        });
+    table
+        .tasks
+        .insert((framework_id.clone(), task_id.clone()), entry);
+    shared.checkpoint_container(&table, &framework_id, &task_id);
 }
 
 /// Removes this agent's container cgroups that no checkpoint names (left by a crash between

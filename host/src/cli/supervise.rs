@@ -36,3 +36,34 @@ pub fn run(args: &SuperviseArgs) -> ExitCode {
     );
     ExitCode::from(u8::try_from(code & 0xff).unwrap_or(1))
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use crate::cli::{Cli, Command};
+
+    #[test]
+    fn the_agent_s_command_line_parses_with_hyphens_in_argv0_and_arguments() {
+        let cli = Cli::try_parse_from([
+            "corral",
+            "supervise",
+            "--exit-file",
+            "/tmp/exit-1",
+            "--status-fd",
+            "3",
+            "--argv0=-weird",
+            "--",
+            "/bin/echo",
+            "-n",
+            "--help",
+        ])
+        .expect("parses");
+        let Command::Supervise(args) = cli.command else {
+            panic!("not supervise");
+        };
+        assert_eq!(args.status_fd, 3);
+        assert_eq!(args.argv0.as_deref(), Some(std::ffi::OsStr::new("-weird")));
+        assert_eq!(args.command, ["/bin/echo", "-n", "--help"]);
+    }
+}
