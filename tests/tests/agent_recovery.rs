@@ -11,14 +11,19 @@ use serde_json::{Value, json};
 
 const SLEEPERS: usize = 20;
 
-/// The container cgroups of an agent (v1 memory hierarchy, or v2), if cgroups are in use.
-fn container_cgroups(agent_id: &str) -> Option<Vec<PathBuf>> {
+/// The agent's cgroup (v1 memory hierarchy, or v2), if cgroups are in use.
+fn agent_cgroup(agent_id: &str) -> Option<PathBuf> {
     let parents = [
         Path::new("/sys/fs/cgroup/memory/corral").join(agent_id),
         Path::new("/sys/fs/cgroup/corral").join(agent_id),
     ];
-    let parent = parents.iter().find(|p| p.is_dir())?;
-    let dirs = std::fs::read_dir(parent)
+    parents.into_iter().find(|p| p.is_dir())
+}
+
+/// The container cgroups of an agent, if cgroups are in use.
+fn container_cgroups(agent_id: &str) -> Option<Vec<PathBuf>> {
+    let parent = agent_cgroup(agent_id)?;
+    let dirs = std::fs::read_dir(&parent)
         .expect("read the agent's cgroup")
         .flatten()
         .map(|e| e.path())
@@ -84,23 +89,29 @@ async fn collect_updates(
     seen
 }
 
+/// How many distinct tasks (ids starting with `prefix`) have an update in `state` (an
+/// unacknowledged update may come again, so duplicates are not counted).
 fn count_in(statuses: &[Value], prefix: &str, state: &str) -> usize {
     statuses
         .iter()
-        .filter(|s| {
-            s["state"] == state
-                && s["task_id"]["value"]
-                    .as_str()
-                    .is_some_and(|id| id.starts_with(prefix))
-        })
-        .count()
+        .filter(|s| s["state"] == state)
+        .filter_map(|s| s["task_id"]["value"].as_str())
+        .filter(|id| id.starts_with(prefix))
+        .collect::<std::collections::BTreeSet<_>>()
+        .len()
 }
 
-fn state_of(statuses: &[Value], id: &str) -> Option<Value> {
+/// The task's terminal update, if it came.
+fn terminal_of(statuses: &[Value], id: &str) -> Option<Value> {
     statuses
         .iter()
-        .rev()
-        .find(|s| s["task_id"]["value"] == id)
+        .find(|s| {
+            s["task_id"]["value"] == id
+                && !matches!(
+                    s["state"].as_str(),
+                    Some("TASK_STAGING" | "TASK_STARTING" | "TASK_RUNNING")
+                )
+        })
         .cloned()
 }
 
@@ -176,10 +187,10 @@ async fn kill9_of_the_agent_loses_none_of_twenty_running_tasks() {
     cluster.agents[0].restart();
 
     let after = collect_updates(&mut fw, 60, "the two exits reported", |seen| {
-        state_of(seen, "exit-3").is_some() && state_of(seen, "exit-0").is_some()
+        terminal_of(seen, "exit-3").is_some() && terminal_of(seen, "exit-0").is_some()
     })
     .await;
-    let failed = state_of(&after, "exit-3").expect("exit-3 reported");
+    let failed = terminal_of(&after, "exit-3").expect("exit-3 reported");
     assert_eq!(failed["state"], "TASK_FAILED", "{failed}");
     assert!(
         failed["message"]
@@ -187,7 +198,7 @@ async fn kill9_of_the_agent_loses_none_of_twenty_running_tasks() {
             .is_some_and(|m| m.contains("status 3")),
         "the message names the exit code: {failed}"
     );
-    let finished = state_of(&after, "exit-0").expect("exit-0 reported");
+    let finished = terminal_of(&after, "exit-0").expect("exit-0 reported");
     assert_eq!(finished["state"], "TASK_FINISHED", "{finished}");
 
     // The master keeps the sleepers RUNNING once the agent is back.
@@ -282,6 +293,11 @@ async fn recover_cleanup_kills_the_tasks_it_finds() {
 
     cluster.agents[0].kill9();
     assert!(alive(pid), "the task outlives its agent");
+    // A container cgroup that no checkpoint names (a crash right after creating one).
+    let stale = agent_cgroup(&agent_id).map(|parent| parent.join("stale-container"));
+    if let Some(stale) = &stale {
+        std::fs::create_dir(stale).expect("create a stale cgroup");
+    }
     cluster.agents[0].restart_with(&["--recover", "cleanup"]);
     let killed = fw.task_state("t", "TASK_KILLED", 30).await;
     assert_eq!(killed["task_id"]["value"], "t");
@@ -290,7 +306,7 @@ async fn recover_cleanup_kills_the_tasks_it_finds() {
     })
     .await;
     let id = agent_id.clone();
-    corral_e2e::eventually(10, "no container cgroup left", || {
+    corral_e2e::eventually(10, "no container cgroup left, stale ones included", || {
         let id = id.clone();
         async move {
             container_cgroups(&id)
@@ -299,6 +315,9 @@ async fn recover_cleanup_kills_the_tasks_it_finds() {
         }
     })
     .await;
+    if let Some(stale) = &stale {
+        assert!(!stale.exists(), "{} was removed", stale.display());
+    }
     cluster.agents[0].kill9();
     remove_agent_cgroups(&agent_id);
 }
