@@ -2,12 +2,16 @@
 //! delivers their status updates reliably.
 
 mod checkpoint;
+mod container_checkpoint;
 mod http;
 pub(crate) mod processes;
+mod recovered_task;
+mod recovery;
 mod registration;
 mod resources_detect;
 mod shared;
 mod status_updates;
+pub mod supervisor;
 mod task_runner;
 mod tasks;
 #[cfg(test)]
@@ -40,6 +44,31 @@ pub struct AgentConfig {
     pub status_update_retry: Duration,
     /// cgroups or posix, and the cgroup parent and pids limit.
     pub isolation: crate::isolation::IsolationConfig,
+    /// `--recover` and the binary that supervises tasks.
+    pub recovery: RecoveryConfig,
+}
+
+pub use recovery::RecoverMode;
+
+/// How tasks survive an agent restart.
+#[derive(Debug, Clone, Default)]
+pub struct RecoveryConfig {
+    pub mode: RecoverMode,
+    /// The `corral` binary whose hidden `supervise` command runs each task, so that its exit
+    /// status survives the agent. `None` runs tasks as the agent's direct children (the
+    /// in-process tests): they are still reattached after a restart, but an exit while the
+    /// agent is down is reported without its exit code.
+    pub supervisor: Option<PathBuf>,
+}
+
+impl RecoveryConfig {
+    /// Tasks supervised by this very binary.
+    pub fn supervised_by_this_binary(mode: RecoverMode) -> RecoveryConfig {
+        RecoveryConfig {
+            mode,
+            supervisor: std::env::current_exe().ok(),
+        }
+    }
 }
 
 use crate::api::v1::AgentInfo;
@@ -180,6 +209,9 @@ pub(crate) async fn start(
         tuning,
         isolator,
     });
+
+    // Before registering: the subscription reports the recovered tasks.
+    recovery::recover(&shared).await;
 
     let router = http::router(shared.clone());
     let mut server_stop = stop_rx;

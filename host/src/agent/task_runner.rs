@@ -9,12 +9,15 @@ use std::sync::Arc;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::task::AbortHandle;
 
+use super::container_checkpoint::{self, ProcessCheckpoint};
 use super::processes::{self, ProcessTable, TaskEnvironment};
 use super::shared::AgentShared;
+use super::supervisor;
 use super::tasks::{StatusFields, new_status};
 use crate::api::v1::{self, FrameworkId, Label, Labels, StatusSource, TaskState, reason};
-use crate::isolation::{Container, Limits};
+use crate::isolation::{Container, JoinFiles, Limits};
 use crate::plugins::PluginError;
+use crate::plugins::bindings::types::CommandInfo;
 use crate::plugins::convert::{task_state_from_wit, task_to_wit};
 use crate::plugins::executor::{
     Action, CheckResult, Event, ExecutorInstance, ProcessExit, SpawnFailure, SpawnProcess, Status,
@@ -94,7 +97,7 @@ impl TaskRunner {
                     flow = self.deliver(input).await;
                 }
                 _ = super::stopped(&mut shutdown) => {
-                    // The agent stops: its tasks stop with it (recovery is a later issue).
+                    // A clean stop takes its tasks with it; after a crash they are recovered.
                     self.processes.kill_all();
                     break;
                 }
@@ -167,6 +170,8 @@ impl TaskRunner {
         {
             Ok(container) => {
                 self.container = container;
+                self.shared
+                    .save_container(&self.framework_id, &self.task.task_id);
                 Ok(())
             }
             Err(e) => {
@@ -361,14 +366,17 @@ impl TaskRunner {
                 Err(format!("process id {id} is already used by this task"))
             }
             Err(e) => Err(format!("cannot put the process in the task's cgroups: {e}")),
-            Ok(join) => processes::spawn(&spawn.command, &self.sandbox, &env, join.as_ref()),
+            Ok(join) => self.start_process(id, &spawn.command, &env, join.as_ref()),
         };
         let inbox = self.inbox_tx.clone();
         match started {
-            Ok((child, pid)) => {
-                self.processes.insert(id, pid);
+            Ok((child, pgid, exit_file)) => {
+                self.processes.insert(id, pgid);
                 tokio::spawn(async move {
-                    let outcome = processes::wait(child).await;
+                    let outcome = match exit_file {
+                        Some(exit_file) => supervisor::wait(child, exit_file).await,
+                        None => processes::wait(child).await,
+                    };
                     let _ = inbox.send(RunnerInput::Event(Event::Exited(ProcessExit {
                         id,
                         code: outcome.code,
@@ -384,6 +392,46 @@ impl TaskRunner {
                 })));
             }
         }
+    }
+
+    /// Starts one of the task's processes under a supervisor when the agent has one (so its
+    /// exit status survives an agent crash), else as a direct child. The first process (the
+    /// task's command) is checkpointed for recovery. Returns the child to wait for, the
+    /// process group to signal, and where the supervisor records the exit.
+    fn start_process(
+        &mut self,
+        id: u32,
+        command: &CommandInfo,
+        env: &TaskEnvironment,
+        join: Option<&JoinFiles>,
+    ) -> Result<(tokio::process::Child, u32, Option<PathBuf>), String> {
+        let (child, pgid, supervisor_pid, exit_file) = match &self.shared.config.recovery.supervisor
+        {
+            Some(binary) => {
+                let exit_file = container_checkpoint::exit_file(
+                    &self.shared.config.work_dir,
+                    &self.container_id,
+                    id,
+                );
+                let s = supervisor::spawn(binary, &exit_file, command, &self.sandbox, env, join)?;
+                (s.child, s.pgid, s.supervisor_pid, Some(exit_file))
+            }
+            None => {
+                let (child, pid) = processes::spawn(command, &self.sandbox, env, join)?;
+                (child, pid, pid, None)
+            }
+        };
+        if let Some(supervisor_start) = supervisor::start_time(supervisor_pid) {
+            let process = ProcessCheckpoint {
+                id,
+                supervisor_pid,
+                supervisor_start,
+                pgid,
+            };
+            self.shared
+                .record_process(&self.framework_id, &self.task.task_id, process);
+        }
+        Ok((child, pgid, exit_file))
     }
 
     fn send_status(&mut self, status: Status) {

@@ -22,6 +22,10 @@ pub struct MachineArgs {
     /// The most processes and threads one task may have (cgroups isolation).
     #[arg(long, default_value_t = crate::isolation::pids::DEFAULT_LIMIT)]
     pub pids_limit: u64,
+    /// What a restarted agent does with the tasks it finds running: reconnect (keep them)
+    /// or cleanup (kill them).
+    #[arg(long, default_value_t = crate::agent::RecoverMode::Reconnect, value_name = "reconnect|cleanup")]
+    pub recover: crate::agent::RecoverMode,
 }
 
 impl MachineArgs {

@@ -16,6 +16,7 @@ mod roles;
 pub mod scheduler_client;
 mod server_defaults;
 pub mod signals;
+mod supervise;
 pub mod table;
 
 use std::process::ExitCode;
@@ -65,6 +66,17 @@ pub enum Command {
     Bench(bench::BenchArgs),
     /// Print the version.
     Version,
+    /// Run one task's command and record its exit status (started by the agent).
+    #[command(hide = true)]
+    Supervise(supervise::SuperviseArgs),
+}
+
+/// Runs the commands that need no async runtime (`supervise`); `None` for the others.
+pub fn run_without_runtime(cli: &Cli) -> Option<ExitCode> {
+    match &cli.command {
+        Command::Supervise(args) => Some(supervise::run(args)),
+        _ => None,
+    }
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -80,6 +92,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Reserve(args) => roles::reservation(args, true).await,
         Command::Unreserve(args) => roles::reservation(args, false).await,
         Command::Bench(args) => bench::run_bench(args).await,
+        Command::Supervise(args) => Ok(supervise::run(&args)),
         Command::Version => {
             println!("corral {}", crate::api::VERSION);
             Ok(ExitCode::SUCCESS)

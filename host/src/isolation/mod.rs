@@ -240,6 +240,25 @@ impl Isolator {
         }
     }
 
+    /// The cgroups of a container that an earlier run of this agent created, if they are
+    /// still there (after a restart); `None` under posix isolation or when they are gone.
+    pub fn adopt(
+        &self,
+        agent: &str,
+        container_id: &str,
+        mem_limit_mb: Option<f64>,
+    ) -> Option<Container> {
+        match self {
+            Isolator::Posix { .. } => None,
+            Isolator::Cgroups { hierarchy, root } => {
+                let relative = root
+                    .join(path_component(agent))
+                    .join(path_component(container_id));
+                Container::adopt(hierarchy, &relative, mem_limit_mb)
+            }
+        }
+    }
+
     /// The container cgroups left under the agent's parent, in every hierarchy.
     pub fn containers_left(&self, agent: &str) -> Vec<PathBuf> {
         self.mounts()

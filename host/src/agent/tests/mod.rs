@@ -5,6 +5,7 @@ mod cgroups;
 mod fake_executor;
 mod fake_master;
 mod http_api;
+mod recovery;
 mod registration;
 mod support;
 mod task_failures;
