@@ -88,6 +88,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
         executor: "command".into(),
         status_update_retry: STATUS_UPDATE_RETRY,
         isolation: args.machine.isolation_config(),
+        isolators: args.machine.isolators(&engine)?,
     };
     let agent = crate::agent::run(agent_config, executor)
         .await

@@ -22,6 +22,18 @@ pub struct MachineArgs {
     /// The most processes and threads one task may have (cgroups isolation).
     #[arg(long, default_value_t = crate::isolation::pids::DEFAULT_LIMIT)]
     pub pids_limit: u64,
+    /// Isolator plugins, in order: built-in names ("gpu") or .wasm files with their manifest
+    /// beside them (FILE.toml). Their discovered resources join the agent's.
+    #[arg(long, value_delimiter = ',', value_name = "NAME|FILE")]
+    pub isolator: Vec<String>,
+    /// Configuration per isolator: a JSON object keyed by the names given to --isolator,
+    /// e.g. '{"gpu": {}}'; each plugin's `init` gets its entry as JSON (or "" when absent).
+    #[arg(long, value_name = "JSON")]
+    pub isolator_config: Option<String>,
+    /// Isolators see devices and files below this directory ("/dev/nvidia0" is
+    /// DIR/dev/nvidia0); a fake tree in tests.
+    #[arg(long, default_value = "/", value_name = "DIR")]
+    pub discovery_root: std::path::PathBuf,
 }
 
 impl MachineArgs {
@@ -32,6 +44,37 @@ impl MachineArgs {
             bail!("--pids-limit must be at least 1");
         }
         Ok(())
+    }
+
+    /// Loads the `--isolator` plugins with their `--isolator-config` entries; a plugin that
+    /// cannot be loaded or rejects its configuration stops the start with its name.
+    pub fn isolators(
+        &self,
+        engine: &crate::plugins::PluginEngine,
+    ) -> anyhow::Result<crate::plugins::isolator::IsolatorSet> {
+        let configs: serde_json::Map<String, serde_json::Value> = match &self.isolator_config {
+            None => serde_json::Map::new(),
+            Some(text) => serde_json::from_str(text).map_err(|e| {
+                anyhow::anyhow!(
+                    "--isolator-config must be a JSON object keyed by isolator name: {e}"
+                )
+            })?,
+        };
+        if let Some(unknown) = configs.keys().find(|k| !self.isolator.contains(k)) {
+            bail!("--isolator-config names '{unknown}', which is not given to --isolator");
+        }
+        let mut plugins = Vec::new();
+        for spec in &self.isolator {
+            let config = configs.get(spec).map(|v| v.to_string()).unwrap_or_default();
+            let plugin = engine
+                .isolator(spec, &config, &self.discovery_root)
+                .map_err(|e| anyhow::anyhow!("cannot load the isolator '{spec}': {e}"))?;
+            plugins.push(plugin);
+        }
+        Ok(crate::plugins::isolator::IsolatorSet::new(
+            plugins,
+            self.discovery_root.clone(),
+        ))
     }
 
     pub fn isolation_config(&self) -> IsolationConfig {

@@ -10,6 +10,8 @@ mod execute;
 mod list;
 mod machine_args;
 mod master;
+mod plugin;
+mod plugin_new;
 pub mod master_address;
 pub mod operator_client;
 pub mod scheduler_client;
@@ -55,6 +57,8 @@ pub enum Command {
     Tasks(list::ListArgs),
     /// Benchmarks run in memory (`corral bench allocator`).
     Bench(bench::BenchArgs),
+    /// Plugin author commands (`corral plugin new`).
+    Plugin(plugin::PluginArgs),
     /// Print the version.
     Version,
 }
@@ -69,6 +73,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Frameworks(args) => list::frameworks(args).await,
         Command::Tasks(args) => list::tasks(args).await,
         Command::Bench(args) => bench::run_bench(args).await,
+        Command::Plugin(args) => plugin::run(args).await,
         Command::Version => {
             println!("corral {}", crate::api::VERSION);
             Ok(ExitCode::SUCCESS)
