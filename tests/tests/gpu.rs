@@ -13,8 +13,10 @@ const NVIDIA_MAJOR: u32 = 195;
 
 fn can_run() -> bool {
     let root = unsafe { libc::geteuid() } == 0;
-    let devices = std::fs::read_to_string("/proc/self/mounts")
-        .is_ok_and(|m| m.lines().any(|l| l.contains(" cgroup ") && l.contains("devices")));
+    let devices = std::fs::read_to_string("/proc/self/mounts").is_ok_and(|m| {
+        m.lines()
+            .any(|l| l.contains(" cgroup ") && l.contains("devices"))
+    });
     if !(root && devices) {
         eprintln!("skipped: needs root and the cgroup v1 devices controller");
     }
@@ -26,7 +28,13 @@ fn mknod(path: &Path, minor: u32) {
     let dev = libc::makedev(NVIDIA_MAJOR, minor);
     // SAFETY: mknod with a valid NUL-terminated path.
     let rc = unsafe { libc::mknod(c.as_ptr(), libc::S_IFCHR | 0o666, dev) };
-    assert_eq!(rc, 0, "mknod {}: {}", path.display(), std::io::Error::last_os_error());
+    assert_eq!(
+        rc,
+        0,
+        "mknod {}: {}",
+        path.display(),
+        std::io::Error::last_os_error()
+    );
 }
 
 /// dev/nvidia0..3, nvidiactl (minor 255), nvidia-uvm, and one information file per GPU.
@@ -36,7 +44,9 @@ fn fake_gpus(root: &Path) {
         mknod(&root.join(format!("dev/nvidia{minor}")), minor);
         let dir = root.join(format!("proc/driver/nvidia/gpus/0000:0{minor}:00.0"));
         std::fs::create_dir_all(&dir).expect("gpu dir");
-        let info = format!("Model: \t Tesla T4\nGPU UUID: \t GPU-fake-{minor}\nDevice Minor: \t {minor}\n");
+        let info = format!(
+            "Model: \t Tesla T4\nGPU UUID: \t GPU-fake-{minor}\nDevice Minor: \t {minor}\n"
+        );
         std::fs::write(dir.join("information"), info).expect("information");
     }
     mknod(&root.join("dev/nvidiactl"), 255);
@@ -96,13 +106,22 @@ async fn gpus_are_offered_assigned_whole_and_isolated() {
         .await;
 
     // A framework without GPU_RESOURCES never sees gpus.
-    let mut plain = Framework::subscribe(&cluster.master_addr, framework_info("plain", json!({}))).await;
+    let mut plain =
+        Framework::subscribe(&cluster.master_addr, framework_info("plain", json!({}))).await;
     for _ in 0..3 {
         let Some(event) = plain.next_event(1).await else {
             continue;
         };
-        for offer in event["offers"]["offers"].as_array().cloned().unwrap_or_default() {
-            assert_eq!(scalar(&offer, "gpus"), 0.0, "gpus offered without GPU_RESOURCES");
+        for offer in event["offers"]["offers"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+        {
+            assert_eq!(
+                scalar(&offer, "gpus"),
+                0.0,
+                "gpus offered without GPU_RESOURCES"
+            );
             plain.decline(&offer, 3600.0).await;
         }
     }
@@ -115,10 +134,17 @@ async fn gpus_are_offered_assigned_whole_and_isolated() {
     let half = with_gpus(task("half", &offer, "true", 0.1, 32.0), 0.5);
     let tasks = vec![probe("t1", &offer, p, o), probe("t2", &offer, p, o), half];
     assert_eq!(fw.launch(&offer, tasks, 0.0).await, 202);
-    let want = [("t1", "TASK_RUNNING"), ("t2", "TASK_RUNNING"), ("half", "TASK_ERROR")];
+    let want = [
+        ("t1", "TASK_RUNNING"),
+        ("t2", "TASK_RUNNING"),
+        ("half", "TASK_ERROR"),
+    ];
     let states = fw.task_states(&want, 30).await;
     let error = states["half"]["message"].as_str().unwrap_or_default();
-    assert!(error.contains("'gpus' resource must be an unsigned integer"), "{error}");
+    assert!(
+        error.contains("'gpus' resource must be an unsigned integer"),
+        "{error}"
+    );
 
     let read = |id: &str| {
         let path = out.path().join(id);
@@ -127,22 +153,34 @@ async fn gpus_are_offered_assigned_whole_and_isolated() {
     let t1 = eventually(20, "t1's report", || read("t1")).await;
     let t2 = eventually(20, "t2's report", || read("t2")).await;
     let ids = |report: &str| -> Vec<String> {
-        let line = report.lines().find_map(|l| l.strip_prefix("cuda=")).expect("cuda line");
+        let line = report
+            .lines()
+            .find_map(|l| l.strip_prefix("cuda="))
+            .expect("cuda line");
         line.split(',').map(str::to_string).collect()
     };
     let (ids1, ids2) = (ids(&t1), ids(&t2));
     assert_eq!(ids1.len(), 2, "{t1}");
     assert_eq!(ids2.len(), 2, "{t2}");
-    assert!(ids1.iter().all(|id| !ids2.contains(id)), "t1 {ids1:?} and t2 {ids2:?} share");
+    assert!(
+        ids1.iter().all(|id| !ids2.contains(id)),
+        "t1 {ids1:?} and t2 {ids2:?} share"
+    );
     for (report, ids) in [(&t1, &ids1), (&t2, &ids2)] {
         for n in 0..4 {
             let mine = ids.contains(&format!("GPU-fake-{n}"));
             // Its own nodes pass the devices cgroup (and then find no driver); others do not.
-            assert_eq!(report.contains(&format!("denied{n}")), !mine, "gpu {n}: {report}");
-            assert!(!report.contains(&format!("open{n}")), "no driver behind {n}: {report}");
+            assert_eq!(
+                report.contains(&format!("denied{n}")),
+                !mine,
+                "gpu {n}: {report}"
+            );
+            assert!(
+                !report.contains(&format!("open{n}")),
+                "no driver behind {n}: {report}"
+            );
         }
     }
-
 }
 
 /// An agent with one fixture isolator: every task fails naming it, and the agent serves on.
@@ -157,16 +195,26 @@ async fn isolator_fails_tasks(fixture: &str, plugin: &str, expected: &str) {
     std::fs::copy(manifest, wasm.with_extension("toml")).expect("copy manifest");
     let mut cluster = Cluster::master(&[]).await;
     let spec = wasm.display().to_string();
-    cluster.add_agent("cpus:1;mem:512", &["--isolator", &spec]).await;
-    let mut fw = Framework::subscribe(&cluster.master_addr, framework_info("victim", json!({}))).await;
+    cluster
+        .add_agent("cpus:1;mem:512", &["--isolator", &spec])
+        .await;
+    let mut fw =
+        Framework::subscribe(&cluster.master_addr, framework_info("victim", json!({}))).await;
     for round in 0..2 {
         let offer = fw.offers(20).await.remove(0);
         let id = format!("t{round}");
-        assert_eq!(fw.launch(&offer, vec![task(&id, &offer, "true", 0.1, 32.0)], 0.0).await, 202);
+        assert_eq!(
+            fw.launch(&offer, vec![task(&id, &offer, "true", 0.1, 32.0)], 0.0)
+                .await,
+            202
+        );
         let failed = fw.task_state(&id, "TASK_FAILED", 20).await;
         let message = failed["message"].as_str().unwrap_or_default();
         assert!(message.contains(plugin), "names the plugin: {failed}");
-        assert!(message.contains(expected), "says why ({expected}): {failed}");
+        assert!(
+            message.contains(expected),
+            "says why ({expected}): {failed}"
+        );
     }
     let health = reqwest::get(format!("http://{}/health", cluster.agent_addrs[0]))
         .await
@@ -176,7 +224,12 @@ async fn isolator_fails_tasks(fixture: &str, plugin: &str, expected: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plan_outside_the_manifest_fails_the_task_naming_plugin_and_refusal() {
-    isolator_fails_tasks("sda_isolator", "sda-isolator", "device /dev/sda is not granted").await;
+    isolator_fails_tasks(
+        "sda_isolator",
+        "sda-isolator",
+        "device /dev/sda is not granted",
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

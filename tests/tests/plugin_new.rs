@@ -46,17 +46,28 @@ fn every_kind_scaffolds_a_crate_that_builds_into_a_component() {
             .arg(&crate_dir)
             .output()
             .expect("run corral plugin new");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         for file in ["Cargo.toml", "src/lib.rs", "manifest.toml", "README.md"] {
             assert!(crate_dir.join(file).is_file(), "{kind}: no {file}");
         }
-        cargo(&crate_dir, &["build", "--release", "--target", "wasm32-wasip2"]);
+        cargo(
+            &crate_dir,
+            &["build", "--release", "--target", "wasm32-wasip2"],
+        );
         let wasm = scaffold_target()
             .join("wasm32-wasip2/release")
             .join(format!("my_{kind}.wasm"));
         let bytes = std::fs::read(&wasm).expect("the component was built");
         assert_eq!(&bytes[..4], b"\0asm");
-        assert_eq!(&bytes[6..8], &[1, 0], "{kind}: a component, not a core module");
+        assert_eq!(
+            &bytes[6..8],
+            &[1, 0],
+            "{kind}: a component, not a core module"
+        );
     }
     cargo(&dir.path().join("my-isolator"), &["test"]);
 

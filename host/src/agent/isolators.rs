@@ -136,8 +136,12 @@ fn apply_cgroups(
         prepared.devices = Some(devices);
     }
     for (plugin, setting) in settings {
-        apply_setting(relative, setting)
-            .map_err(|e| format!("isolator plugin {plugin}: cgroup setting {}: {e}", setting.key))?;
+        apply_setting(relative, setting).map_err(|e| {
+            format!(
+                "isolator plugin {plugin}: cgroup setting {}: {e}",
+                setting.key
+            )
+        })?;
     }
     Ok(())
 }

@@ -228,10 +228,9 @@ impl TaskRunner {
             return;
         };
         let container_id = self.container_id.clone();
-        let _ = tokio::task::spawn_blocking(move || {
-            super::isolators::cleanup(prepared, &container_id)
-        })
-        .await;
+        let _ =
+            tokio::task::spawn_blocking(move || super::isolators::cleanup(prepared, &container_id))
+                .await;
     }
 
     /// The container's memory limit in MB if the OOM killer has killed one of its processes.
@@ -415,7 +414,9 @@ impl TaskRunner {
         // Isolator plugins: their environment and the devices cgroup.
         let mut command = spawn.command;
         if let Some(prepared) = &self.isolation {
-            command.environment.extend(prepared.environment.iter().cloned());
+            command
+                .environment
+                .extend(prepared.environment.iter().cloned());
             if let Some(devices) = &prepared.devices {
                 join = match (join, devices.join_file()) {
                     (Ok(files), Ok(Some(file))) => {

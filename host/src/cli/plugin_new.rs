@@ -28,10 +28,21 @@ pub struct NewArgs {
 const BUILD_SDK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../sdk");
 
 pub fn run(args: NewArgs) -> anyhow::Result<ExitCode> {
-    let dir = args.dir.clone().unwrap_or_else(|| PathBuf::from(&args.name));
+    let dir = args
+        .dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(&args.name));
     let files = scaffold(&args.kind, &args.name, args.sdk.as_deref())?;
-    if dir.exists() && dir.read_dir().map(|mut d| d.next().is_some()).unwrap_or(true) {
-        bail!("{} exists and is not empty; choose another --dir", dir.display());
+    if dir.exists()
+        && dir
+            .read_dir()
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(true)
+    {
+        bail!(
+            "{} exists and is not empty; choose another --dir",
+            dir.display()
+        );
     }
     for (relative, text) in &files {
         let path = dir.join(relative);
@@ -53,7 +64,11 @@ pub fn run(args: NewArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// The crate's files (path relative to the crate, contents).
-pub fn scaffold(kind: &str, name: &str, sdk: Option<&Path>) -> anyhow::Result<Vec<(PathBuf, String)>> {
+pub fn scaffold(
+    kind: &str,
+    name: &str,
+    sdk: Option<&Path>,
+) -> anyhow::Result<Vec<(PathBuf, String)>> {
     let valid = name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
         && name
             .chars()
@@ -66,7 +81,9 @@ pub fn scaffold(kind: &str, name: &str, sdk: Option<&Path>) -> anyhow::Result<Ve
         "allocator" => include_str!("plugin_templates/allocator.rs.txt"),
         "executor" => include_str!("plugin_templates/executor.rs.txt"),
         "hook" => include_str!("plugin_templates/hook.rs.txt"),
-        other => bail!("unknown plugin kind '{other}': expected allocator, executor, isolator or hook"),
+        other => {
+            bail!("unknown plugin kind '{other}': expected allocator, executor, isolator or hook")
+        }
     };
     let sdk_dependency = match sdk {
         Some(path) => format!("{{ path = {:?} }}", path.display().to_string()),
@@ -148,10 +165,19 @@ mod tests {
     fn every_kind_scaffolds_a_manifest_the_host_accepts() {
         for kind in ["allocator", "executor", "isolator", "hook"] {
             let files = scaffold(kind, "my-plugin", Some(Path::new("/sdk"))).expect(kind);
-            let manifest = &files.iter().find(|(p, _)| p.ends_with("manifest.toml")).expect("manifest").1;
-            let parsed = crate::plugins::manifest::Manifest::parse(manifest).expect("valid manifest");
+            let manifest = &files
+                .iter()
+                .find(|(p, _)| p.ends_with("manifest.toml"))
+                .expect("manifest")
+                .1;
+            let parsed =
+                crate::plugins::manifest::Manifest::parse(manifest).expect("valid manifest");
             assert_eq!(parsed.plugin_kind().interface(), kind);
-            let lib = &files.iter().find(|(p, _)| p.ends_with("lib.rs")).expect("lib").1;
+            let lib = &files
+                .iter()
+                .find(|(p, _)| p.ends_with("lib.rs"))
+                .expect("lib")
+                .1;
             assert!(!lib.contains("{{"), "placeholders left in {kind}");
         }
     }

@@ -156,13 +156,19 @@ mod tests {
     #[test]
     fn finds_the_devices_mount() {
         let text = "cgroup /sys/fs/cgroup/devices cgroup rw,relatime,devices 0 0\n";
-        assert_eq!(v1_mount(text), Some(PathBuf::from("/sys/fs/cgroup/devices")));
+        assert_eq!(
+            v1_mount(text),
+            Some(PathBuf::from("/sys/fs/cgroup/devices"))
+        );
         assert_eq!(v1_mount("cgroup2 /sys/fs/cgroup cgroup2 rw 0 0\n"), None);
     }
 
     #[test]
     fn rules_come_from_the_node() {
-        assert_eq!(rule_for(Path::new("/dev/null"), "rw").expect("null"), "c 1:3 rw");
+        assert_eq!(
+            rule_for(Path::new("/dev/null"), "rw").expect("null"),
+            "c 1:3 rw"
+        );
         let file = tempfile::NamedTempFile::new().expect("temp file");
         let err = rule_for(file.path(), "rw").unwrap_err();
         assert!(err.contains("not a device node"), "{err}");

@@ -2,8 +2,8 @@ use super::*;
 use crate::plugins::manifest::Manifest;
 
 fn grants(root: &Path) -> Arc<CapabilityGrants> {
-    let manifest = Manifest::parse(include_str!("../../../plugins/gpu/manifest.toml"))
-        .expect("gpu manifest");
+    let manifest =
+        Manifest::parse(include_str!("../../../plugins/gpu/manifest.toml")).expect("gpu manifest");
     CapabilityGrants::new(manifest, root.to_path_buf())
 }
 
@@ -30,12 +30,25 @@ fn devices_are_listed_below_the_root_within_the_grant() {
         g.devices("/dev/nvidia[0-9]*").expect("granted"),
         ["/dev/nvidia0", "/dev/nvidia1"]
     );
-    assert_eq!(g.devices("/dev/nvidiactl").expect("granted"), ["/dev/nvidiactl"]);
-    assert!(g.devices("/dev/nvidia-uvm").expect("granted, absent").is_empty());
+    assert_eq!(
+        g.devices("/dev/nvidiactl").expect("granted"),
+        ["/dev/nvidiactl"]
+    );
+    assert!(
+        g.devices("/dev/nvidia-uvm")
+            .expect("granted, absent")
+            .is_empty()
+    );
     let err = g.devices("/dev/sda").unwrap_err();
-    assert!(err.contains("/dev/sda") && err.contains("capabilities.devices"), "{err}");
+    assert!(
+        err.contains("/dev/sda") && err.contains("capabilities.devices"),
+        "{err}"
+    );
     let err = g.devices("/dev/*").unwrap_err();
-    assert!(err.contains("not granted"), "a glob reaching /dev/sda is refused: {err}");
+    assert!(
+        err.contains("not granted"),
+        "a glob reaching /dev/sda is refused: {err}"
+    );
     assert!(g.devices("/etc/*").is_err());
 }
 
@@ -51,7 +64,10 @@ fn reads_only_granted_paths() {
     assert_eq!(info, b"Device Minor: 0\n");
     let err = g.read_file("/etc/shadow").unwrap_err();
     assert!(err.contains("capabilities.read_paths"), "{err}");
-    assert!(g.read_file(&format!("{gpus}/../../../../etc/shadow")).is_err());
+    assert!(
+        g.read_file(&format!("{gpus}/../../../../etc/shadow"))
+            .is_err()
+    );
     assert!(g.list_dir("/").is_err());
 }
 

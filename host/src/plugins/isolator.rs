@@ -83,8 +83,7 @@ pub fn check_plan(manifest: &Manifest, plan: &LaunchPlan) -> Vec<String> {
                 rule.path, manifest.capabilities.devices
             ));
         }
-        if rule.access.is_empty() || !rule.access.chars().all(|c| matches!(c, 'r' | 'w' | 'm'))
-        {
+        if rule.access.is_empty() || !rule.access.chars().all(|c| matches!(c, 'r' | 'w' | 'm')) {
             refusals.push(format!(
                 "device {}: access {:?} is not made of r, w and m",
                 rule.path, rule.access

@@ -84,7 +84,9 @@ impl WasmIsolator {
             self.sandbox = None;
             let mut fresh = self.instantiate()?;
             fresh
-                .call("discover", |b, s| b.corral_plugin_isolator().call_discover(s))?
+                .call("discover", |b, s| {
+                    b.corral_plugin_isolator().call_discover(s)
+                })?
                 .map_err(|m| fresh.failed("discover", m))?;
             let containers: Vec<RecoveredContainer> = self
                 .live
@@ -99,7 +101,10 @@ impl WasmIsolator {
                     b.corral_plugin_isolator().call_recover(s, &containers)
                 })?
                 .map_err(|m| fresh.failed("recover", m))?;
-            tracing::warn!(plugin = &*self.name, "replaced the isolator instance after a failure");
+            tracing::warn!(
+                plugin = &*self.name,
+                "replaced the isolator instance after a failure"
+            );
             self.sandbox = Some(fresh);
         }
         self.sandbox.as_mut().ok_or_else(|| PluginError::Poisoned {
@@ -119,7 +124,9 @@ impl IsolatorPlugin for WasmIsolator {
 
     fn discover(&mut self) -> Result<Vec<Resource>, PluginError> {
         let sandbox = self.live_sandbox()?;
-        let answer = sandbox.call("discover", |b, s| b.corral_plugin_isolator().call_discover(s))?;
+        let answer = sandbox.call("discover", |b, s| {
+            b.corral_plugin_isolator().call_discover(s)
+        })?;
         answer.map_err(|m| sandbox.failed("discover", m))
     }
 
@@ -138,7 +145,8 @@ impl IsolatorPlugin for WasmIsolator {
     fn prepare(&mut self, container_id: &str, task: &TaskInfo) -> Result<LaunchPlan, PluginError> {
         let sandbox = self.live_sandbox()?;
         let answer = sandbox.call("prepare", |b, s| {
-            b.corral_plugin_isolator().call_prepare(s, container_id, task)
+            b.corral_plugin_isolator()
+                .call_prepare(s, container_id, task)
         })?;
         let plan = answer.map_err(|m| sandbox.failed("prepare", m))?;
         self.live.insert(container_id.to_string(), task.clone());

@@ -85,7 +85,10 @@ fn a_config_the_gpu_isolator_rejects_is_refused_at_load() {
         .isolator("gpu", "{\"nope\":1}", dir.path())
         .err()
         .expect("refused");
-    assert!(matches!(err, PluginError::Failed { ref call, .. } if call == "init"), "{err}");
+    assert!(
+        matches!(err, PluginError::Failed { ref call, .. } if call == "init"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -8,8 +8,7 @@
 use std::collections::BTreeMap;
 
 use corral_sdk::isolator::{
-    DeviceRule, EnvVar, Isolator, LaunchPlan, RecoveredContainer, Resource, TaskInfo,
-    capabilities,
+    DeviceRule, EnvVar, Isolator, LaunchPlan, RecoveredContainer, Resource, TaskInfo, capabilities,
 };
 
 mod information;

@@ -51,7 +51,10 @@ fn task(gpus: f64) -> TaskInfo {
         framework_id: "f".into(),
         agent_id: "a".into(),
         container_id: "c".into(),
-        resources: vec![Resource::scalar("cpus", 1.0), Resource::scalar("gpus", gpus)],
+        resources: vec![
+            Resource::scalar("cpus", 1.0),
+            Resource::scalar("gpus", gpus),
+        ],
         command: None,
         labels: vec![],
         kill_grace_period_ms: None,
@@ -96,19 +99,37 @@ fn no_gpus_means_no_gpus_resource() {
 fn prepare_assigns_whole_free_gpus_and_cleanup_frees_them() {
     let (mut isolator, root) = discovered(4);
     let first = isolator.prepare("c1".into(), task(2.0)).expect("two GPUs");
-    assert_eq!(env_of(&first, "CUDA_VISIBLE_DEVICES"), "GPU-uuid-0,GPU-uuid-1");
-    assert_eq!(env_of(&first, "NVIDIA_VISIBLE_DEVICES"), "GPU-uuid-0,GPU-uuid-1");
+    assert_eq!(
+        env_of(&first, "CUDA_VISIBLE_DEVICES"),
+        "GPU-uuid-0,GPU-uuid-1"
+    );
+    assert_eq!(
+        env_of(&first, "NVIDIA_VISIBLE_DEVICES"),
+        "GPU-uuid-0,GPU-uuid-1"
+    );
     let paths: Vec<&str> = first.devices.iter().map(|d| d.path.as_str()).collect();
     assert_eq!(
         paths,
-        ["/dev/nvidia0", "/dev/nvidia1", "/dev/nvidiactl", "/dev/nvidia-uvm"]
+        [
+            "/dev/nvidia0",
+            "/dev/nvidia1",
+            "/dev/nvidiactl",
+            "/dev/nvidia-uvm"
+        ]
     );
-    let second = isolator.prepare("c2".into(), task(2.0)).expect("the other two");
-    assert_eq!(env_of(&second, "CUDA_VISIBLE_DEVICES"), "GPU-uuid-2,GPU-uuid-3");
+    let second = isolator
+        .prepare("c2".into(), task(2.0))
+        .expect("the other two");
+    assert_eq!(
+        env_of(&second, "CUDA_VISIBLE_DEVICES"),
+        "GPU-uuid-2,GPU-uuid-3"
+    );
     let err = isolator.prepare("c3".into(), task(1.0)).unwrap_err();
     assert!(err.contains("only 0 of 4 are free"), "{err}");
     isolator.cleanup("c1".into()).expect("cleanup");
-    let third = isolator.prepare("c3".into(), task(1.0)).expect("a freed GPU");
+    let third = isolator
+        .prepare("c3".into(), task(1.0))
+        .expect("a freed GPU");
     assert_eq!(env_of(&third, MINORS_VAR), "0");
     cleanup(&root);
 }
