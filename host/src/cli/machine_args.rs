@@ -85,3 +85,49 @@ impl MachineArgs {
         }
     }
 }
+
+#[cfg(test)]
+mod isolator_flag_tests {
+    use super::*;
+
+    fn args(isolator: &[&str], config: Option<&str>) -> MachineArgs {
+        MachineArgs {
+            resources: None,
+            attributes: None,
+            isolation: IsolationMode::Posix,
+            pids_limit: 10,
+            isolator: isolator.iter().map(|s| s.to_string()).collect(),
+            isolator_config: config.map(str::to_string),
+            discovery_root: std::env::temp_dir(),
+        }
+    }
+
+    fn error(args: &MachineArgs) -> String {
+        let engine = crate::plugins::PluginEngine::new().expect("engine");
+        match args.isolators(&engine) {
+            Ok(_) => panic!("accepted {args:?}"),
+            Err(e) => format!("{e:#}"),
+        }
+    }
+
+    #[test]
+    fn bad_isolator_flags_are_refused_with_what_is_wrong() {
+        let unknown = error(&args(&["nvidia"], None));
+        assert!(unknown.contains("'nvidia'"), "{unknown}");
+        let not_json = error(&args(&["gpu"], Some("{gpu")));
+        assert!(not_json.contains("JSON object"), "{not_json}");
+        let stray = error(&args(&["gpu"], Some(r#"{"fpga": {}}"#)));
+        assert!(stray.contains("'fpga'"), "{stray}");
+        let rejected = error(&args(&["gpu"], Some(r#"{"gpu": {"x": 1}}"#)));
+        assert!(rejected.contains("init"), "{rejected}");
+    }
+
+    #[test]
+    fn the_gpu_isolator_loads_with_an_empty_config() {
+        let engine = crate::plugins::PluginEngine::new().expect("engine");
+        let set = args(&["gpu"], Some(r#"{"gpu": {}}"#))
+            .isolators(&engine)
+            .expect("loads");
+        assert_eq!(set.plugins.len(), 1);
+    }
+}
