@@ -30,7 +30,8 @@ pub const SAFE_RULES: &[&str] = &[
 
 /// One device a plugin's plan allows, as the devices cgroup writes it.
 pub fn rule_for(node: &Path, access: &str) -> Result<String, String> {
-    let meta = std::fs::metadata(node).map_err(|e| format!("{}: {e}", node.display()))?;
+    // Not following links: a granted name must not lead to another device's numbers.
+    let meta = std::fs::symlink_metadata(node).map_err(|e| format!("{}: {e}", node.display()))?;
     let kind = if meta.file_type().is_char_device() {
         'c'
     } else if meta.file_type().is_block_device() {
@@ -172,5 +173,9 @@ mod tests {
         let file = tempfile::NamedTempFile::new().expect("temp file");
         let err = rule_for(file.path(), "rw").unwrap_err();
         assert!(err.contains("not a device node"), "{err}");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let link = dir.path().join("nvidia0");
+        std::os::unix::fs::symlink("/dev/null", &link).expect("symlink");
+        assert!(rule_for(&link, "rw").is_err(), "a link is not followed");
     }
 }
