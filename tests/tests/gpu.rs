@@ -53,6 +53,26 @@ fn fake_gpus(root: &Path) {
     mknod(&root.join("dev/nvidia-uvm"), 254);
 }
 
+/// Container cgroups under any directory named after the agent, a few levels down.
+fn containers_left(dir: &Path, agent_id: &str, depth: u32) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut left = Vec::new();
+    for entry in entries.flatten().filter(|e| e.path().is_dir()) {
+        if entry.file_name() == agent_id {
+            let inside = std::fs::read_dir(entry.path())
+                .into_iter()
+                .flatten()
+                .flatten();
+            left.extend(inside.map(|e| e.path()).filter(|p| p.is_dir()));
+        } else if depth < 3 {
+            left.extend(containers_left(&entry.path(), agent_id, depth + 1));
+        }
+    }
+    left
+}
+
 fn with_gpus(mut task: Value, gpus: f64) -> Value {
     task["resources"]
         .as_array_mut()
@@ -181,6 +201,29 @@ async fn gpus_are_offered_assigned_whole_and_isolated() {
             );
         }
     }
+
+    // Killed, the tasks leave no devices cgroup behind.
+    let agent_id = offer["agent_id"]["value"]
+        .as_str()
+        .expect("agent id")
+        .to_string();
+    let devices = Path::new("/sys/fs/cgroup/devices");
+    assert_eq!(
+        containers_left(devices, &agent_id, 0).len(),
+        2,
+        "one devices cgroup per running GPU task"
+    );
+    for id in ["t1", "t2"] {
+        let kill = json!({"type": "KILL", "kill": {"task_id": {"value": id}, "agent_id": offer["agent_id"]}});
+        assert_eq!(fw.call(kill).await.0, 202);
+    }
+    fw.task_states(&[("t1", "TASK_KILLED"), ("t2", "TASK_KILLED")], 30)
+        .await;
+    eventually(10, "the containers' devices cgroups to go", || {
+        let left = containers_left(Path::new("/sys/fs/cgroup/devices"), &agent_id, 0);
+        async move { left.is_empty().then_some(()) }
+    })
+    .await;
 }
 
 /// An agent with one fixture isolator: every task fails naming it, and the agent serves on.
