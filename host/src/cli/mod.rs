@@ -12,6 +12,8 @@ mod machine_args;
 mod master;
 pub mod master_address;
 pub mod operator_client;
+mod plugin;
+mod plugin_new;
 mod roles;
 pub mod scheduler_client;
 mod server_defaults;
@@ -64,6 +66,8 @@ pub enum Command {
     Unreserve(roles::ReserveArgs),
     /// Benchmarks run in memory (`corral bench allocator`).
     Bench(bench::BenchArgs),
+    /// Plugin author commands (`corral plugin new`).
+    Plugin(plugin::PluginArgs),
     /// Print the version.
     Version,
     /// Run one task's command and record its exit status (started by the agent).
@@ -93,6 +97,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Unreserve(args) => roles::reservation(args, false).await,
         Command::Bench(args) => bench::run_bench(args).await,
         Command::Supervise(args) => Ok(supervise::run(&args)),
+        Command::Plugin(args) => plugin::run(args).await,
         Command::Version => {
             println!("corral {}", crate::api::VERSION);
             Ok(ExitCode::SUCCESS)

@@ -28,6 +28,7 @@ pub fn config(master: &FakeMaster, work_dir: &Path, retry: Duration) -> AgentCon
             ..Default::default()
         },
         recovery: Default::default(),
+        isolators: Default::default(),
     }
 }
 
