@@ -25,6 +25,11 @@ pub fn router(shared: Arc<AgentShared>) -> Router {
         .route("/version", get(version))
         .route("/state", get(state))
         .route("/api/v1", post(api_v1))
+        .route(
+            "/monitor/statistics",
+            get(super::containers_api::monitor_statistics),
+        )
+        .merge(super::files_api::routes())
         .with_state(shared)
 }
 
@@ -92,7 +97,7 @@ async fn api_v1(
     State(shared): State<Arc<AgentShared>>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Json<OperatorResponse>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     if let Some(kind) = headers.get(header::CONTENT_TYPE) {
         let kind = kind.to_str().unwrap_or_default();
         if !kind.starts_with("application/json") {
@@ -100,6 +105,9 @@ async fn api_v1(
                 "Expecting 'Content-Type' of application/json, got '{kind}'"
             )));
         }
+    }
+    if let Some(answer) = super::operator_extras::answer(&shared, &body).await {
+        return answer;
     }
     let call: OperatorCall = parse_json(&body)?;
     let mut response = OperatorResponse::empty(call.kind);
@@ -133,5 +141,5 @@ async fn api_v1(
             )));
         }
     }
-    Ok(Json(response))
+    Ok(axum::response::IntoResponse::into_response(Json(response)))
 }

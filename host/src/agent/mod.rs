@@ -2,7 +2,11 @@
 //! delivers their status updates reliably.
 
 mod checkpoint;
+mod containers_api;
+mod files_api;
+pub(crate) mod health_checks;
 mod http;
+mod operator_extras;
 pub(crate) mod processes;
 mod registration;
 mod resources_detect;
