@@ -1,7 +1,9 @@
 //! Task sandboxes over HTTP, as Mesos' `/files` endpoints and the agent operator calls
 //! LIST_FILES and READ_FILE. A path is the absolute sandbox directory the agent reports for a
-//! task (`/state` `tasks[].sandbox`), or a file below it. A path with `..`, or one that leaves
-//! its sandbox through a symlink, is refused; a path in no known sandbox is 404.
+//! task (`/state` `tasks[].sandbox`), or a file below it; sandboxes of tasks the agent has
+//! forgotten stay reachable under `/state` `sandbox_root` (`<root>/<framework>/<task>/<container>`).
+//! A path with `..`, or one that leaves its sandbox through a symlink, is refused; a path in
+//! no sandbox is 404.
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
@@ -68,9 +70,16 @@ pub struct Resolved {
     pub real: PathBuf,
 }
 
-/// Checks `path` against the task sandboxes the agent knows.
+/// Where every task sandbox of the agent lives (`<root>/<framework>/<task>/<container>`).
+pub fn sandbox_root(shared: &AgentShared) -> PathBuf {
+    shared.config.work_dir.join("sandboxes")
+}
+
+/// Checks `path` against the task sandboxes the agent knows, and the sandbox root, which
+/// keeps the sandboxes of tasks that ended and were forgotten.
 pub fn resolve(shared: &AgentShared, path: Option<&str>) -> Result<Resolved, ApiError> {
-    let sandboxes: Vec<PathBuf> = shared.task_places().into_iter().map(|p| p.3).collect();
+    let mut sandboxes: Vec<PathBuf> = shared.task_places().into_iter().map(|p| p.3).collect();
+    sandboxes.push(sandbox_root(shared));
     resolve_in(&sandboxes, path)
 }
 

@@ -52,6 +52,8 @@ pub struct AgentState {
     pub attributes: Vec<Attribute>,
     pub tasks: Vec<TaskView>,
     pub pending_status_updates: usize,
+    /// Where task sandboxes live, for `/files` (ended tasks' too).
+    pub sandbox_root: String,
 }
 
 /// A task as Mesos describes it, plus where it runs on this agent.
@@ -90,6 +92,9 @@ async fn state(State(shared): State<Arc<AgentShared>>) -> Json<AgentState> {
         attributes: shared.info.attributes.clone(),
         tasks,
         pending_status_updates: shared.updates.pending_count(),
+        sandbox_root: super::files_api::sandbox_root(&shared)
+            .display()
+            .to_string(),
     })
 }
 

@@ -2,6 +2,7 @@
 //! `agent::run`; client commands use only the HTTP APIs any user could call.
 
 mod agent;
+mod agent_lookup;
 mod bench;
 pub mod client_error;
 mod dev;
@@ -16,6 +17,8 @@ pub mod scheduler_client;
 mod server_defaults;
 pub mod signals;
 pub mod table;
+mod task_logs;
+mod top;
 
 use std::process::ExitCode;
 
@@ -53,6 +56,10 @@ pub enum Command {
     Frameworks(list::ListArgs),
     /// List the tasks, active and completed.
     Tasks(list::ListArgs),
+    /// A task's sandbox: `corral task logs ID [--follow] [--stderr]`.
+    Task(task_logs::TaskArgs),
+    /// Live usage of running tasks (cpu, memory, processes); `--once` prints one sample.
+    Top(top::TopArgs),
     /// Benchmarks run in memory (`corral bench allocator`).
     Bench(bench::BenchArgs),
     /// Print the version.
@@ -68,6 +75,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Agents(args) => list::agents(args).await,
         Command::Frameworks(args) => list::frameworks(args).await,
         Command::Tasks(args) => list::tasks(args).await,
+        Command::Task(args) => task_logs::run(args).await,
+        Command::Top(args) => top::run(args).await,
         Command::Bench(args) => bench::run_bench(args).await,
         Command::Version => {
             println!("corral {}", crate::api::VERSION);

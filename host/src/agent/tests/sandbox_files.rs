@@ -206,6 +206,19 @@ async fn unknown_paths_are_404_and_escapes_are_refused() {
     );
     let (status, _) = get(&agent, "/files/browse", &[]).await;
     assert_eq!(status, 400, "a path is required");
+    // The agent's own files beside the sandboxes are not served.
+    let meta = work.path().join("meta").display().to_string();
+    let (status, _) = get(&agent, "/files/browse", &[("path", &meta)]).await;
+    assert_eq!(status, 404);
+    // The sandbox root lists the frameworks' sandboxes (ended tasks' stay reachable there).
+    let root = agent_state(&agent).await["sandbox_root"]
+        .as_str()
+        .expect("sandbox_root")
+        .to_string();
+    assert!(sandbox.starts_with(&root), "{sandbox} under {root}");
+    let (status, listing) = get(&agent, "/files/browse", &[("path", &root)]).await;
+    assert_eq!(status, 200);
+    assert_eq!(listing[0]["path"], format!("{root}/{FRAMEWORK}"));
 
     let dotdot = format!("{sandbox}/../../../../../../etc/passwd");
     let (status, body) = get(&agent, "/files/read", &[("path", &dotdot)]).await;
