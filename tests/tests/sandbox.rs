@@ -132,7 +132,7 @@ async fn a_task_failing_its_http_check_is_killed_and_reported_unhealthy() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_tcp_check_against_a_web_server_reports_healthy() {
+async fn tcp_and_command_checks_report_healthy_and_top_lists_the_tasks() {
     let cluster = cluster().await;
     let mut fw = Framework::subscribe(&cluster.master_addr, framework_info("web", json!({}))).await;
     let offer = fw.offers(10).await.remove(0);
@@ -155,15 +155,43 @@ async fn a_tcp_check_against_a_web_server_reports_healthy() {
             "consecutive_failures": 3,
         }),
     );
-    assert_eq!(fw.launch(&offer, vec![web], 5.0).await, 202);
-    let healthy = fw
-        .wait_for(30, true, "web TASK_RUNNING healthy=true", |e| {
-            e["type"] == "UPDATE"
-                && e["update"]["status"]["task_id"]["value"] == "web"
-                && e["update"]["status"]["healthy"] == true
-        })
-        .await;
-    assert_eq!(healthy["update"]["status"]["state"], "TASK_RUNNING");
+    // A COMMAND check runs in the task's sandbox (and cgroups).
+    let ready = with_health_check(
+        task("ready", &offer, "touch ready; sleep 100", 0.1, 32.0),
+        json!({
+            "type": "COMMAND",
+            "command": {"shell": true, "value": "test -f ready"},
+            "delay_seconds": 0.2,
+            "interval_seconds": 0.3,
+            "grace_period_seconds": 20.0,
+        }),
+    );
+    assert_eq!(fw.launch(&offer, vec![web, ready], 5.0).await, 202);
+    let mut healthy = std::collections::HashSet::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    while healthy.len() < 2 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "healthy so far: {healthy:?}"
+        );
+        let Some(event) = fw.next_event(5).await else {
+            continue;
+        };
+        if event["type"] != "UPDATE" {
+            continue;
+        }
+        let status = event["update"]["status"].clone();
+        fw.ack(&status).await;
+        if status["healthy"] == true {
+            assert_eq!(status["state"], "TASK_RUNNING");
+            healthy.insert(
+                status["task_id"]["value"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            );
+        }
+    }
 
     // The same task in `corral top --once`, with its memory limit.
     let (code, top, err) = cli(&cluster, &["top", "--once"]).await;

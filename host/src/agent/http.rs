@@ -1,5 +1,6 @@
-//! The agent's HTTP API: `/health`, `/version`, `/state`, and the v1 agent API at
-//! `POST /api/v1` for GET_HEALTH, GET_VERSION and GET_TASKS.
+//! The agent's HTTP API: `/health`, `/version`, `/state`, `/files/*`, `/monitor/statistics`,
+//! and the v1 agent API at `POST /api/v1` for GET_HEALTH, GET_VERSION, GET_TASKS,
+//! GET_CONTAINERS, LIST_FILES and READ_FILE.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -142,7 +143,7 @@ async fn api_v1(
                 .and_then(|v| v.as_str().map(String::from))
                 .unwrap_or_else(|| format!("{other:?}"));
             return Err(ApiError::bad_request(format!(
-                "{name} is not supported by the agent (it answers GET_HEALTH, GET_VERSION, GET_TASKS)"
+                "{name} is not supported by the agent (it answers GET_HEALTH, GET_VERSION, GET_TASKS, GET_CONTAINERS, LIST_FILES, READ_FILE)"
             )));
         }
     }
