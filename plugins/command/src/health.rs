@@ -86,7 +86,8 @@ impl HealthPolicy {
             self.ever_healthy = true;
             return self.report(true);
         }
-        let in_grace = now_ms.saturating_sub(self.launched_ms) < millis(self.check.grace_period_seconds);
+        let in_grace =
+            now_ms.saturating_sub(self.launched_ms) < millis(self.check.grace_period_seconds);
         if !self.ever_healthy && in_grace {
             return Verdict::Quiet;
         }

@@ -77,7 +77,11 @@ fn result(executor: &mut CommandExecutor, id: u32, healthy: bool) -> Vec<Action>
         .on_event(Event::CheckFinished(CheckResult {
             id,
             healthy,
-            message: if healthy { "ok".into() } else { "refused".into() },
+            message: if healthy {
+                "ok".into()
+            } else {
+                "refused".into()
+            },
         }))
         .expect("result")
 }
@@ -112,9 +116,16 @@ fn health_is_reported_when_it_changes_only() {
     let (mut executor, _) = launched(check(3, 0.0));
     let first = attempt(&mut executor);
     assert_eq!(first.check, check(3, 0.0));
-    assert_eq!(result(&mut executor, first.id, true), [health_update(true, "ok"), NEXT]);
+    assert_eq!(
+        result(&mut executor, first.id, true),
+        [health_update(true, "ok"), NEXT]
+    );
     let second = attempt(&mut executor);
-    assert_eq!(result(&mut executor, second.id, true), [NEXT], "no change, no update");
+    assert_eq!(
+        result(&mut executor, second.id, true),
+        [NEXT],
+        "no change, no update"
+    );
     let third = attempt(&mut executor);
     assert_eq!(
         result(&mut executor, third.id, false),
@@ -179,27 +190,44 @@ fn failures_within_the_grace_period_are_ignored() {
     let (mut executor, _) = launched(check(1, 10.0));
     advance(1_000);
     let first = attempt(&mut executor);
-    assert_eq!(result(&mut executor, first.id, false), [NEXT], "ignored in grace");
+    assert_eq!(
+        result(&mut executor, first.id, false),
+        [NEXT],
+        "ignored in grace"
+    );
     advance(2_000);
     let second = attempt(&mut executor);
-    assert_eq!(result(&mut executor, second.id, false), [NEXT], "still in grace");
+    assert_eq!(
+        result(&mut executor, second.id, false),
+        [NEXT],
+        "still in grace"
+    );
     advance(8_000);
     let third = attempt(&mut executor);
     let actions = result(&mut executor, third.id, false);
     assert_eq!(actions[0], health_update(false, "refused"));
-    assert_eq!(actions[1], Action::SendStatus(Status::new(TaskState::Killing)));
+    assert_eq!(
+        actions[1],
+        Action::SendStatus(Status::new(TaskState::Killing))
+    );
 }
 
 #[test]
 fn the_grace_period_ends_at_the_first_success() {
     let (mut executor, _) = launched(check(1, 60.0));
     let first = attempt(&mut executor);
-    assert_eq!(result(&mut executor, first.id, true), [health_update(true, "ok"), NEXT]);
+    assert_eq!(
+        result(&mut executor, first.id, true),
+        [health_update(true, "ok"), NEXT]
+    );
     advance(2_000);
     let second = attempt(&mut executor);
     let actions = result(&mut executor, second.id, false);
     assert_eq!(actions[0], health_update(false, "refused"));
-    assert_eq!(actions[1], Action::SendStatus(Status::new(TaskState::Killing)));
+    assert_eq!(
+        actions[1],
+        Action::SendStatus(Status::new(TaskState::Killing))
+    );
 }
 
 #[test]
@@ -211,8 +239,15 @@ fn stale_results_and_overlapping_timers_are_ignored() {
         [],
         "no second attempt while one runs"
     );
-    assert_eq!(result(&mut executor, first.id + 7, false), [], "unknown check id");
-    assert_eq!(result(&mut executor, first.id, true), [health_update(true, "ok"), NEXT]);
+    assert_eq!(
+        result(&mut executor, first.id + 7, false),
+        [],
+        "unknown check id"
+    );
+    assert_eq!(
+        result(&mut executor, first.id, true),
+        [health_update(true, "ok"), NEXT]
+    );
 }
 
 #[test]

@@ -12,11 +12,11 @@
 //! and a task that fails too many checks in a row is killed: TASK_KILLED with healthy=false.
 
 pub mod health;
+#[cfg(test)]
+mod health_tests;
 mod signals;
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod health_tests;
 
 use corral_sdk::executor::{
     Action, CheckResult, Event, Executor, ProcessExit, SendSignal, SpawnFailure, SpawnProcess,
