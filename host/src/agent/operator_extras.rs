@@ -40,8 +40,27 @@ struct ReadFileCall {
 struct ReadFileArgs {
     path: String,
     #[serde(default)]
-    offset: u64,
-    length: Option<u64>,
+    offset: Uint64,
+    length: Option<Uint64>,
+}
+
+/// A uint64 as JSON writes it: a number, or a string (protobuf's JSON mapping).
+#[derive(Debug, Deserialize, Default, Clone, Copy)]
+#[serde(try_from = "serde_json::Value")]
+struct Uint64(u64);
+
+impl TryFrom<serde_json::Value> for Uint64 {
+    type Error = String;
+    fn try_from(value: serde_json::Value) -> Result<Self, String> {
+        let parsed = match &value {
+            serde_json::Value::Number(n) => n.as_u64(),
+            serde_json::Value::String(s) => s.parse().ok(),
+            _ => None,
+        };
+        parsed
+            .map(Uint64)
+            .ok_or_else(|| format!("expected a non-negative integer, got {value}"))
+    }
 }
 
 /// Mesos' `FileInfo` as JSON: mtime as a TimeInfo, mode as the raw st_mode.
@@ -111,7 +130,7 @@ fn read_file(shared: &AgentShared, body: &[u8]) -> Result<serde_json::Value, Api
         .read_file
         .ok_or_else(|| ApiError::bad_request("Expecting 'read_file' to be present"))?;
     let resolved = files_api::resolve(shared, Some(&args.path))?;
-    let (data, size) = files_api::read_range(&resolved, args.offset, args.length)?;
+    let (data, size) = files_api::read_range(&resolved, args.offset.0, args.length.map(|l| l.0))?;
     // protobuf JSON writes `bytes` as base64.
     let data = base64::engine::general_purpose::STANDARD.encode(data);
     Ok(json!({"type": "READ_FILE", "read_file": {"size": size, "data": data}}))

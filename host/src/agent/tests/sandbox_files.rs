@@ -167,6 +167,25 @@ async fn list_files_and_read_file_calls() {
         .expect("valid base64");
     assert_eq!(data, b"world");
 
+    let (status, read) = call(
+        &agent,
+        json!({"type": "READ_FILE",
+               "read_file": {"path": format!("{sandbox}/stdout"), "offset": "0", "length": "5"}}),
+    )
+    .await;
+    assert_eq!(
+        status, 200,
+        "uint64 as strings, as protobuf JSON writes them: {read}"
+    );
+    assert_eq!(read["read_file"]["data"], "aGVsbG8=", "base64 of 'hello'");
+    let (status, _) = call(
+        &agent,
+        json!({"type": "READ_FILE",
+               "read_file": {"path": format!("{sandbox}/stdout"), "offset": -3}}),
+    )
+    .await;
+    assert_eq!(status, 400);
+
     let (status, missing) = call(
         &agent,
         json!({"type": "READ_FILE", "read_file": {"path": format!("{sandbox}/nothing")}}),
