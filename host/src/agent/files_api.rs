@@ -171,9 +171,24 @@ async fn download(
             resolved.virtual_path.display()
         )));
     }
-    let data = tokio::fs::read(&resolved.real)
+    let mut file = tokio::fs::File::open(&resolved.real)
         .await
-        .map_err(|e| ApiError::not_found(format!("cannot read: {e}")))?;
+        .map_err(|e| ApiError::not_found(format!("cannot open: {e}")))?;
+    // Streamed in chunks: a task's log may be larger than the agent wants to hold.
+    let body = async_stream::stream! {
+        use tokio::io::AsyncReadExt;
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            match file.read(&mut buf).await {
+                Ok(0) => break,
+                Ok(n) => yield Ok::<_, std::io::Error>(axum::body::Bytes::copy_from_slice(&buf[..n])),
+                Err(e) => {
+                    yield Err(e);
+                    break;
+                }
+            }
+        }
+    };
     let name = resolved
         .virtual_path
         .file_name()
@@ -187,7 +202,7 @@ async fn download(
                 format!("attachment; filename=\"{name}\""),
             ),
         ],
-        data,
+        axum::body::Body::from_stream(body),
     )
         .into_response())
 }

@@ -128,6 +128,22 @@ async fn browse_and_read_a_sandbox() {
         .expect("agent answers");
     assert_eq!(download.status(), 200);
     assert_eq!(download.text().await.expect("body"), "oops\n");
+
+    // Larger than one chunk of the stream.
+    let big: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(format!("{sandbox}/big.bin"), &big).expect("write");
+    let url = reqwest::Url::parse_with_params(
+        &format!("http://{}/files/download", agent.addr),
+        &[("path", &format!("{sandbox}/big.bin"))],
+    )
+    .expect("a URL");
+    let body = reqwest::get(url)
+        .await
+        .expect("agent answers")
+        .bytes()
+        .await
+        .expect("body");
+    assert_eq!(body.as_ref(), big.as_slice());
 }
 
 #[tokio::test]
