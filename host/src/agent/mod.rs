@@ -3,8 +3,12 @@
 
 mod checkpoint;
 mod container_checkpoint;
+mod containers_api;
+mod files_api;
+pub(crate) mod health_checks;
 mod http;
 mod isolators;
+mod operator_extras;
 pub(crate) mod processes;
 mod recovered_task;
 mod recovery;

@@ -20,7 +20,7 @@ use crate::plugins::PluginError;
 use crate::plugins::bindings::types::CommandInfo;
 use crate::plugins::convert::{task_state_from_wit, task_to_wit};
 use crate::plugins::executor::{
-    Action, CheckResult, Event, ExecutorInstance, ProcessExit, SpawnFailure, SpawnProcess, Status,
+    Action, Event, ExecutorInstance, ProcessExit, SpawnFailure, SpawnProcess, Status,
 };
 
 /// What reaches a runner: from the agent (kill), its process waiters and its timers.
@@ -386,17 +386,22 @@ impl TaskRunner {
                 }
             }
             Action::Check(check) => {
-                tracing::warn!(
-                    "task {}: health checks are not supported yet",
-                    self.task.task_id
-                );
-                let _ = self
-                    .inbox_tx
-                    .send(RunnerInput::Event(Event::CheckFinished(CheckResult {
-                        id: check.id,
-                        healthy: false,
-                        message: "health checks are not supported yet".to_string(),
-                    })));
+                let place = super::health_checks::CheckPlace {
+                    sandbox: self.sandbox.clone(),
+                    env: TaskEnvironment {
+                        sandbox: self.sandbox.display().to_string(),
+                        task_id: self.task.task_id.value.clone(),
+                        framework_id: self.framework_id.value.clone(),
+                        agent_id: self.shared.agent_id().map(|a| a.value).unwrap_or_default(),
+                        container_id: self.container_id.clone(),
+                    },
+                    cgroups: self
+                        .container
+                        .as_ref()
+                        .map(Container::join_files)
+                        .transpose(),
+                };
+                super::health_checks::start(check, place, self.inbox_tx.clone());
             }
             Action::Done => {}
         }

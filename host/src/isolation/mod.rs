@@ -9,6 +9,7 @@ pub mod memory;
 pub mod pids;
 #[cfg(test)]
 mod tests;
+pub mod usage;
 pub mod v1;
 pub mod v2;
 
