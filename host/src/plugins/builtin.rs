@@ -11,6 +11,9 @@ pub const BUILTIN_ALLOCATORS: &[&str] = &["drf"];
 /// Executors available by name.
 pub const BUILTIN_EXECUTORS: &[&str] = &["command"];
 
+/// Hooks available by name (`--hook labels`).
+pub const BUILTIN_HOOKS: &[&str] = &["labels", "admission"];
+
 /// Misbehaving plugins for tests, by name.
 pub const FIXTURES: &[&str] = &[
     "loop-allocator",
@@ -18,6 +21,7 @@ pub const FIXTURES: &[&str] = &[
     "trap-allocator",
     "huge-allocator",
     "trap-executor",
+    "bad-hook",
 ];
 
 macro_rules! component {
@@ -33,12 +37,17 @@ static MEMBOMB_ALLOCATOR: &[u8] = component!("membomb_allocator");
 static TRAP_ALLOCATOR: &[u8] = component!("trap_allocator");
 static HUGE_ALLOCATOR: &[u8] = component!("huge_allocator");
 static TRAP_EXECUTOR: &[u8] = component!("trap_executor");
+static LABELS: &[u8] = component!("labels");
+static ADMISSION: &[u8] = component!("admission");
+static BAD_HOOK: &[u8] = component!("bad_hook");
 
 /// The component of a built-in allocator or executor ("drf", "command").
 pub fn builtin(name: &str) -> Option<&'static [u8]> {
     match name {
         "drf" => Some(DRF),
         "command" => Some(COMMAND),
+        "labels" => Some(LABELS),
+        "admission" => Some(ADMISSION),
         _ => None,
     }
 }
@@ -46,7 +55,8 @@ pub fn builtin(name: &str) -> Option<&'static [u8]> {
 /// The component of a misbehaving test plugin (see [`FIXTURES`]):
 /// `loop-allocator` (`allocate` never returns), `membomb-allocator` (`allocate` allocates
 /// without bound), `trap-allocator` (`allocate` panics), `huge-allocator` (`inspect` returns
-/// 100 MB) and `trap-executor` (`launch` panics). Every other call of theirs behaves.
+/// 100 MB), `trap-executor` (`launch` panics) and `bad-hook` (misbehaves as its config
+/// `HOW:CALL` says: loop, trap, huge, fail or deny in one export). Every other call of theirs behaves.
 pub fn fixture(name: &str) -> Option<&'static [u8]> {
     match name {
         "loop-allocator" => Some(LOOP_ALLOCATOR),
@@ -54,6 +64,7 @@ pub fn fixture(name: &str) -> Option<&'static [u8]> {
         "trap-allocator" => Some(TRAP_ALLOCATOR),
         "huge-allocator" => Some(HUGE_ALLOCATOR),
         "trap-executor" => Some(TRAP_EXECUTOR),
+        "bad-hook" => Some(BAD_HOOK),
         _ => None,
     }
 }

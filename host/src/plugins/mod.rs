@@ -12,13 +12,17 @@ pub mod engine;
 mod epoch;
 pub mod error;
 pub mod executor;
+pub mod hook;
+pub mod hook_chain;
 mod loader;
 pub mod manifest;
 pub mod native_allocator;
 mod plugin_output;
+pub mod quarantine;
 mod sandbox;
 pub mod wasm_allocator;
 pub mod wasm_executor;
+pub mod wasm_hook;
 
 pub use clock::{ManualClock, PluginClock, SystemClock};
 pub use engine::{PluginEngine, PluginKind, PluginLimits};
