@@ -37,6 +37,8 @@ pub struct AgentArgs {
     /// Resend an unacknowledged status update after this long.
     #[arg(long, default_value_t = 10_000)]
     pub status_update_retry_ms: u64,
+    #[command(flatten)]
+    pub hooks: super::hook_args::HookArgs,
 }
 
 pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
@@ -49,6 +51,7 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
     let executor = engine
         .executor_factory(&args.executor, PLUGIN_LIMITS)
         .with_context(|| format!("cannot load the executor '{}'", args.executor))?;
+    let hooks = args.hooks.load(&engine)?;
     let config = AgentConfig {
         master: master.to_string(),
         listen: SocketAddr::new(args.ip, args.port),
@@ -62,6 +65,7 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
         executor: args.executor.clone(),
         status_update_retry: Duration::from_millis(args.status_update_retry_ms),
         isolation: args.machine.isolation_config(),
+        hooks,
     };
     let agent = crate::agent::run(config, executor)
         .await

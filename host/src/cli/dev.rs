@@ -42,6 +42,8 @@ pub struct DevArgs {
     pub allocator: String,
     #[arg(long, default_value_t = 1000)]
     pub allocation_interval_ms: u64,
+    #[command(flatten)]
+    pub hooks: super::hook_args::HookArgs,
 }
 
 pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
@@ -62,6 +64,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
     let executor = engine
         .executor_factory("command", PLUGIN_LIMITS)
         .context("cannot load the command executor")?;
+    let hooks = args.hooks.load(&engine)?;
 
     let registry = work_dir.join("master").join("registry.redb");
     let store = RedbStore::open(&registry).context("cannot open the master's registry")?;
@@ -72,6 +75,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
         allocator: args.allocator.clone(),
         allocation_interval: Duration::from_millis(args.allocation_interval_ms),
         heartbeat_interval: HEARTBEAT_INTERVAL,
+        hooks: hooks.clone(),
     };
     let master = crate::master::run(master_config, allocator, std::sync::Arc::new(store))
         .await
@@ -88,6 +92,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
         executor: "command".into(),
         status_update_retry: STATUS_UPDATE_RETRY,
         isolation: args.machine.isolation_config(),
+        hooks,
     };
     let agent = crate::agent::run(agent_config, executor)
         .await

@@ -7,6 +7,7 @@ pub mod client_error;
 mod dev;
 mod etcd_state;
 mod execute;
+mod hook_args;
 mod list;
 mod machine_args;
 mod master;

@@ -190,6 +190,48 @@ impl HookChain {
             .collect()
     }
 
+    /// Per hook, in the Prometheus text format: calls, failures, and
+    /// `corral_plugin_quarantined{kind="hook",plugin=...}` (1 while quarantined).
+    pub fn write_metrics(&self, out: &mut String) {
+        use std::fmt::Write;
+        if self.is_empty() {
+            return;
+        }
+        let status = self.status();
+        let series: [(&str, &str, &str, fn(&QuarantineState) -> u64); 3] = [
+            (
+                "corral_hook_calls_total",
+                "counter",
+                "Calls into each hook.",
+                |s| s.calls,
+            ),
+            (
+                "corral_hook_failures_total",
+                "counter",
+                "Failed hook calls.",
+                |s| s.failures,
+            ),
+            (
+                "corral_plugin_quarantined",
+                "gauge",
+                "1 while a plugin is quarantined after consecutive failures.",
+                |s| u64::from(s.quarantined.is_some()),
+            ),
+        ];
+        for (name, kind, help, value) in series {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} {kind}");
+            for hook in &status {
+                let plugin = hook.plugin.replace(['\\', '"', '\n'], "_");
+                let _ = writeln!(
+                    out,
+                    "{name}{{kind=\"hook\",plugin=\"{plugin}\"}} {}",
+                    value(&hook.state)
+                );
+            }
+        }
+    }
+
     /// Master, before a task is accepted. Each hook sees the task as the hooks before it
     /// decorated it; the decorations are applied to `task` (a label or variable with the
     /// same key is replaced).
@@ -285,14 +327,14 @@ impl Link {
 
     /// Calls the hook. `Err(None)`: it failed fail-open (logged, go on undecorated);
     /// `Err(Some(reason))`: it failed fail-closed (deny with the reason).
-    fn call<R>(
+    fn call<R: Send>(
         &self,
         point: &str,
-        f: impl FnOnce(&mut dyn HookInstance) -> Result<R, PluginError>,
+        f: impl FnOnce(&mut dyn HookInstance) -> Result<R, PluginError> + Send,
     ) -> Result<R, Option<String>> {
         let error = match self.quarantine.refused() {
             Some(reason) => reason,
-            None => match self.call_instance(f) {
+            None => match off_async_threads(|| self.call_instance(f)) {
                 Ok(answer) => {
                     self.quarantine.record_success();
                     return Ok(answer);
@@ -322,7 +364,7 @@ impl Link {
 
     fn call_instance<R>(
         &self,
-        f: impl FnOnce(&mut dyn HookInstance) -> Result<R, PluginError>,
+        f: impl FnOnce(&mut dyn HookInstance) -> Result<R, PluginError> + Send,
     ) -> Result<R, PluginError> {
         let mut slot = self.instance.lock().unwrap_or_else(|p| p.into_inner());
         let instance = match slot.as_mut() {
@@ -338,6 +380,24 @@ impl Link {
             *slot = None;
         }
         answer
+    }
+}
+
+/// Runs a wasm call where WASI's blocking host calls (a plugin writing to stderr, reading
+/// the clock) may block: WASI's sync bindings enter tokio themselves and panic on a runtime
+/// worker thread. On a multi-thread runtime the worker becomes a blocking thread for the
+/// call; on a current-thread runtime the call runs on a scoped thread.
+fn off_async_threads<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        Ok(_) => std::thread::scope(|scope| match scope.spawn(f).join() {
+            Ok(answer) => answer,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }),
+        Err(_) => f(),
     }
 }
 

@@ -27,6 +27,7 @@ pub fn config(master: &FakeMaster, work_dir: &Path, retry: Duration) -> AgentCon
             mode: crate::isolation::IsolationMode::Posix,
             ..Default::default()
         },
+        hooks: Default::default(),
     }
 }
 
