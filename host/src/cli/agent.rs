@@ -39,6 +39,8 @@ pub struct AgentArgs {
     pub status_update_retry_ms: u64,
     #[command(flatten)]
     pub hooks: super::hook_args::HookArgs,
+    #[command(flatten)]
+    pub trust: super::plugin_keys::PluginTrustArgs,
 }
 
 pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
@@ -48,9 +50,11 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
         bail!("--status-update-retry-ms must be at least 1");
     }
     let engine = PluginEngine::new().context("cannot start the plugin engine")?;
+    args.trust.apply(&engine)?;
     let executor = engine
         .executor_factory(&args.executor, PLUGIN_LIMITS)
         .with_context(|| format!("cannot load the executor '{}'", args.executor))?;
+    let executor = args.hooks.guard_executor(executor);
     let hooks = args.hooks.load(&engine)?;
     let config = AgentConfig {
         master: master.to_string(),

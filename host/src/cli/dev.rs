@@ -44,6 +44,8 @@ pub struct DevArgs {
     pub allocation_interval_ms: u64,
     #[command(flatten)]
     pub hooks: super::hook_args::HookArgs,
+    #[command(flatten)]
+    pub trust: super::plugin_keys::PluginTrustArgs,
 }
 
 pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
@@ -58,12 +60,14 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
     let host = hostname(args.ip);
 
     let engine = PluginEngine::new().context("cannot start the plugin engine")?;
+    args.trust.apply(&engine)?;
     let allocator = engine
         .allocator_factory(&args.allocator, "", PLUGIN_LIMITS)
         .with_context(|| format!("cannot load the allocator '{}'", args.allocator))?;
     let executor = engine
         .executor_factory("command", PLUGIN_LIMITS)
         .context("cannot load the command executor")?;
+    let executor = args.hooks.guard_executor(executor);
     let hooks = args.hooks.load(&engine)?;
 
     let registry = work_dir.join("master").join("registry.redb");

@@ -32,6 +32,14 @@ impl HookArgs {
         Ok(specs)
     }
 
+    /// The executor, quarantined after --plugin-quarantine-after consecutive failures.
+    pub fn guard_executor(
+        &self,
+        executor: crate::plugins::executor::ExecutorFactory,
+    ) -> crate::plugins::executor::ExecutorFactory {
+        crate::plugins::quarantine::guard_executor(executor, Some(self.plugin_quarantine_after))
+    }
+
     /// Loads every hook now, so a bad one stops the start with its reason.
     pub fn load(&self, engine: &PluginEngine) -> anyhow::Result<HookChain> {
         let specs = self.specs()?;

@@ -39,6 +39,8 @@ pub struct MasterArgs {
     pub allocation_interval_ms: u64,
     #[command(flatten)]
     pub hooks: super::hook_args::HookArgs,
+    #[command(flatten)]
+    pub trust: super::plugin_keys::PluginTrustArgs,
 }
 
 pub async fn run(args: MasterArgs) -> anyhow::Result<ExitCode> {
@@ -56,6 +58,7 @@ pub async fn run(args: MasterArgs) -> anyhow::Result<ExitCode> {
         bail!("--allocation-interval-ms must be at least 1");
     }
     let engine = PluginEngine::new().context("cannot start the plugin engine")?;
+    args.trust.apply(&engine)?;
     let allocator = engine
         .allocator_factory(&args.allocator, "", PLUGIN_LIMITS)
         .with_context(|| format!("cannot load the allocator '{}'", args.allocator))?;

@@ -13,6 +13,7 @@ mod machine_args;
 mod master;
 pub mod master_address;
 pub mod operator_client;
+mod plugin_keys;
 pub mod scheduler_client;
 mod server_defaults;
 pub mod signals;
@@ -56,6 +57,8 @@ pub enum Command {
     Tasks(list::ListArgs),
     /// Benchmarks run in memory (`corral bench allocator`).
     Bench(bench::BenchArgs),
+    /// Plugin publisher keys and signatures (`keygen`, `sign`).
+    Plugin(plugin_keys::PluginArgs),
     /// Print the version.
     Version,
 }
@@ -70,6 +73,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Frameworks(args) => list::frameworks(args).await,
         Command::Tasks(args) => list::tasks(args).await,
         Command::Bench(args) => bench::run_bench(args).await,
+        Command::Plugin(args) => plugin_keys::run(args),
         Command::Version => {
             println!("corral {}", crate::api::VERSION);
             Ok(ExitCode::SUCCESS)

@@ -20,6 +20,7 @@ pub mod native_allocator;
 mod plugin_output;
 pub mod quarantine;
 mod sandbox;
+pub mod signature;
 pub mod wasm_allocator;
 pub mod wasm_executor;
 pub mod wasm_hook;
@@ -28,3 +29,6 @@ pub use clock::{ManualClock, PluginClock, SystemClock};
 pub use engine::{PluginEngine, PluginKind, PluginLimits};
 pub use epoch::EPOCH_TICK;
 pub use error::PluginError;
+
+#[cfg(test)]
+mod load_refusal_tests;

@@ -3,9 +3,13 @@
 //! treated as failed (fail-open: skipped; fail-closed: denies); an executor's launches are
 //! refused with the reason.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
+
+use super::bindings::types::TaskInfo;
+use super::error::PluginError;
+use super::executor::{Action, Event, ExecutorFactory, ExecutorInstance};
 
 /// The failure count and verdict of one plugin. `after: None` never quarantines.
 #[derive(Debug)]
@@ -77,6 +81,61 @@ impl Quarantine {
     }
 }
 
+/// An executor factory whose plugin is quarantined after `after` consecutive failed calls
+/// (instantiate, launch or on-event, across tasks): then launches are refused with the reason.
+pub fn guard_executor(factory: ExecutorFactory, after: Option<u32>) -> ExecutorFactory {
+    if after.filter(|n| *n > 0).is_none() {
+        return factory;
+    }
+    let quarantine: Arc<Quarantine> = Arc::new(Quarantine::new("executor", after));
+    Arc::new(move || {
+        if let Some(reason) = quarantine.refused() {
+            return Err(PluginError::Quarantined { reason });
+        }
+        match factory() {
+            Ok(inner) => Ok(Box::new(GuardedExecutor {
+                inner,
+                quarantine: quarantine.clone(),
+            }) as Box<dyn ExecutorInstance>),
+            Err(e) => {
+                quarantine.record_failure(&e.to_string());
+                Err(e)
+            }
+        }
+    })
+}
+
+struct GuardedExecutor {
+    inner: Box<dyn ExecutorInstance>,
+    quarantine: Arc<Quarantine>,
+}
+
+impl GuardedExecutor {
+    fn record<T>(&self, answer: Result<T, PluginError>) -> Result<T, PluginError> {
+        match &answer {
+            Ok(_) => self.quarantine.record_success(),
+            Err(e) => self.quarantine.record_failure(&e.to_string()),
+        }
+        answer
+    }
+}
+
+impl ExecutorInstance for GuardedExecutor {
+    fn plugin_name(&self) -> &str {
+        self.inner.plugin_name()
+    }
+
+    fn launch(&mut self, task: &TaskInfo) -> Result<Vec<Action>, PluginError> {
+        let answer = self.inner.launch(task);
+        self.record(answer)
+    }
+
+    fn on_event(&mut self, event: &Event) -> Result<Vec<Action>, PluginError> {
+        let answer = self.inner.on_event(event);
+        self.record(answer)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,5 +164,31 @@ mod tests {
         }
         assert_eq!(q.refused(), None);
         assert_eq!(Quarantine::new("p", Some(0)).after, None);
+    }
+
+    #[test]
+    fn an_executor_that_keeps_trapping_has_its_launches_refused_with_the_reason() {
+        let engine = crate::plugins::PluginEngine::new().expect("engine");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("trap-executor.wasm");
+        let bytes = crate::plugins::builtin::fixture("trap-executor").expect("fixture");
+        std::fs::write(&path, bytes).expect("write");
+        let spec = path.display().to_string();
+        let factory = engine
+            .executor_factory(&spec, crate::plugins::PluginLimits::EXECUTOR)
+            .expect("loads");
+        let guarded = guard_executor(factory, Some(2));
+        let task = crate::plugins::convert::task_to_wit(&Default::default(), "f", "c", "/tmp");
+        for _ in 0..2 {
+            let mut executor = guarded().expect("not quarantined yet");
+            let err = executor.launch(&task).unwrap_err();
+            assert!(err.to_string().contains("trapped"), "{err}");
+        }
+        let refused = guarded().err().expect("quarantined");
+        let text = refused.to_string();
+        assert!(
+            text.contains("quarantined after 2 consecutive failures"),
+            "{text}"
+        );
     }
 }
