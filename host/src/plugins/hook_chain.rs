@@ -124,6 +124,14 @@ impl std::fmt::Debug for HookChain {
     }
 }
 
+/// A metric's name, type, help and value for one hook.
+type MetricSeries = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&QuarantineState) -> u64,
+);
+
 /// The outcome of `on-launch` over the chain.
 #[derive(Debug, Clone, PartialEq)]
 pub enum LaunchVerdict {
@@ -198,7 +206,7 @@ impl HookChain {
             return;
         }
         let status = self.status();
-        let series: [(&str, &str, &str, fn(&QuarantineState) -> u64); 3] = [
+        let series: [MetricSeries; 3] = [
             (
                 "corral_hook_calls_total",
                 "counter",
