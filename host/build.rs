@@ -27,6 +27,7 @@ const COMPONENTS: &[&str] = &[
     "labels",
     "admission",
     "bad_hook",
+    "loop_executor",
 ];
 
 /// Variables the outer cargo sets that would change the nested build.

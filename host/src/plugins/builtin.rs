@@ -22,6 +22,7 @@ pub const FIXTURES: &[&str] = &[
     "huge-allocator",
     "trap-executor",
     "bad-hook",
+    "loop-executor",
 ];
 
 macro_rules! component {
@@ -40,6 +41,7 @@ static TRAP_EXECUTOR: &[u8] = component!("trap_executor");
 static LABELS: &[u8] = component!("labels");
 static ADMISSION: &[u8] = component!("admission");
 static BAD_HOOK: &[u8] = component!("bad_hook");
+static LOOP_EXECUTOR: &[u8] = component!("loop_executor");
 
 /// The component of a built-in allocator or executor ("drf", "command").
 pub fn builtin(name: &str) -> Option<&'static [u8]> {
@@ -56,7 +58,7 @@ pub fn builtin(name: &str) -> Option<&'static [u8]> {
 /// `loop-allocator` (`allocate` never returns), `membomb-allocator` (`allocate` allocates
 /// without bound), `trap-allocator` (`allocate` panics), `huge-allocator` (`inspect` returns
 /// 100 MB), `trap-executor` (`launch` panics) and `bad-hook` (misbehaves as its config
-/// `HOW:CALL` says: loop, trap, huge, fail or deny in one export). Every other call of theirs behaves.
+/// `HOW:CALL` says: loop, trap, huge, fail or deny in one export) and `loop-executor` (`launch`, or `on-event`, never returns). Every other call of theirs behaves.
 pub fn fixture(name: &str) -> Option<&'static [u8]> {
     match name {
         "loop-allocator" => Some(LOOP_ALLOCATOR),
@@ -65,6 +67,7 @@ pub fn fixture(name: &str) -> Option<&'static [u8]> {
         "huge-allocator" => Some(HUGE_ALLOCATOR),
         "trap-executor" => Some(TRAP_EXECUTOR),
         "bad-hook" => Some(BAD_HOOK),
+        "loop-executor" => Some(LOOP_EXECUTOR),
         _ => None,
     }
 }

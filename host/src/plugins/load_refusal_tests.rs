@@ -19,6 +19,39 @@ fn load(wat_text: &str) -> PluginError {
     }
 }
 
+/// Not a load refusal, but the same sandbox promise for the other per-task plugin kind: an
+/// executor that loops in `launch` or `on-event` is stopped by its deadline.
+#[test]
+fn an_executor_that_loops_in_launch_or_on_event_is_stopped_by_its_deadline() {
+    use super::executor::{Event, ProcessExit};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("loop-executor.wasm");
+    let bytes = super::builtin::fixture("loop-executor").expect("fixture");
+    std::fs::write(&path, bytes).expect("write fixture");
+    let engine = PluginEngine::new().expect("engine");
+    let factory = engine
+        .executor_factory(&path.display().to_string(), super::PluginLimits::EXECUTOR)
+        .expect("loads");
+    let mut info = crate::api::v1::TaskInfo::default();
+    let task = super::convert::task_to_wit(&info, "f", "c", "/tmp");
+    let err = factory().expect("instance").launch(&task).unwrap_err();
+    assert!(matches!(err, PluginError::Timeout { .. }), "{err}");
+    info.name = "loop-on-event".into();
+    let task = super::convert::task_to_wit(&info, "f", "c", "/tmp");
+    let mut executor = factory().expect("instance");
+    executor.launch(&task).expect("launch answers");
+    let exit = Event::Exited(ProcessExit {
+        id: 1,
+        code: Some(0),
+        signal: None,
+    });
+    let err = executor.on_event(&exit).unwrap_err();
+    assert!(
+        err.to_string().contains("on-event exceeded its deadline"),
+        "{err}"
+    );
+}
+
 #[test]
 fn an_import_the_host_does_not_provide_is_refused_at_load_naming_it() {
     let err = load(include_str!(
