@@ -42,7 +42,12 @@ pub struct PluginArgs {
 }
 
 pub fn run(args: PluginArgs) -> anyhow::Result<ExitCode> {
-    match args.command {
+    run_command(args.command)
+}
+
+/// For a `corral plugin` enum that flattens [`PluginKeysCommand`] into its own subcommands.
+pub fn run_command(command: PluginKeysCommand) -> anyhow::Result<ExitCode> {
+    match command {
         PluginKeysCommand::Keygen { out, comment } => keygen(&out, &comment),
         PluginKeysCommand::Sign {
             file,
