@@ -27,6 +27,10 @@ const COMPONENTS: &[&str] = &[
     "gpu",
     "sda_isolator",
     "trap_isolator",
+    "labels",
+    "admission",
+    "bad_hook",
+    "loop_executor",
 ];
 
 /// Variables the outer cargo sets that would change the nested build.

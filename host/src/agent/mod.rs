@@ -49,6 +49,8 @@ pub struct AgentConfig {
     pub status_update_retry: Duration,
     /// cgroups or posix, and the cgroup parent and pids limit.
     pub isolation: crate::isolation::IsolationConfig,
+    /// Hooks run at `on-run` and `on-status` (empty: none).
+    pub hooks: crate::plugins::hook_chain::HookChain,
     /// Isolator plugins (`--isolator`), asked for resources at start and for a launch plan
     /// before each task.
     pub isolators: crate::plugins::isolator::IsolatorSet,

@@ -23,6 +23,9 @@ use crate::plugins::executor::{
     Action, Event, ExecutorInstance, ProcessExit, SpawnFailure, SpawnProcess, Status,
 };
 
+/// The agent's hook points (issue 6).
+mod hooks;
+
 /// What reaches a runner: from the agent (kill), its process waiters and its timers.
 #[derive(Debug)]
 pub enum RunnerInput {
@@ -149,6 +152,11 @@ impl TaskRunner {
         };
         self.plugin = instance.plugin_name().to_string();
         self.instance = Some(instance);
+        // Hooks (issue 6): environment for the task's processes, or a refusal.
+        if let Err(message) = self.run_hooks().await {
+            self.fail(message, reason::CONTAINER_LAUNCH_FAILED);
+            return Flow::Finished;
+        }
         let task = task_to_wit(
             &self.task,
             &self.framework_id.value,
@@ -538,13 +546,14 @@ impl TaskRunner {
             healthy: status.healthy,
             labels,
         };
-        let update = new_status(
+        let mut update = new_status(
             &self.task.task_id,
             state,
             StatusSource::SourceExecutor,
             self.shared.agent_id(),
             fields,
         );
+        self.status_hooks(&mut update);
         if self.shared.submit_status(&self.framework_id, update) && state.is_terminal() {
             self.terminal_sent = true;
         }
@@ -571,13 +580,14 @@ impl TaskRunner {
             reason: Some(why.to_string()),
             ..Default::default()
         };
-        let update = new_status(
+        let mut update = new_status(
             &self.task.task_id,
             state,
             StatusSource::SourceAgent,
             self.shared.agent_id(),
             fields,
         );
+        self.status_hooks(&mut update);
         self.shared.submit_status(&self.framework_id, update);
         self.terminal_sent = true;
     }

@@ -561,6 +561,7 @@ impl Filters {
 /// Mesos reasons used by Corral, as their proto names.
 pub mod reason {
     pub const TASK_INVALID: &str = "REASON_TASK_INVALID";
+    pub const TASK_UNAUTHORIZED: &str = "REASON_TASK_UNAUTHORIZED";
     pub const INVALID_OFFERS: &str = "REASON_INVALID_OFFERS";
     pub const COMMAND_EXECUTOR_FAILED: &str = "REASON_COMMAND_EXECUTOR_FAILED";
     pub const EXECUTOR_TERMINATED: &str = "REASON_EXECUTOR_TERMINATED";

@@ -37,6 +37,10 @@ pub struct AgentArgs {
     /// Resend an unacknowledged status update after this long.
     #[arg(long, default_value_t = 10_000)]
     pub status_update_retry_ms: u64,
+    #[command(flatten)]
+    pub hooks: super::hook_args::HookArgs,
+    #[command(flatten)]
+    pub trust: super::plugin_keys::PluginTrustArgs,
 }
 
 pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
@@ -46,9 +50,12 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
         bail!("--status-update-retry-ms must be at least 1");
     }
     let engine = PluginEngine::new().context("cannot start the plugin engine")?;
+    args.trust.apply(&engine)?;
     let executor = engine
         .executor_factory(&args.executor, PLUGIN_LIMITS)
         .with_context(|| format!("cannot load the executor '{}'", args.executor))?;
+    let executor = args.hooks.guard_executor(executor);
+    let hooks = args.hooks.load(&engine)?;
     let config = AgentConfig {
         master: master.to_string(),
         listen: SocketAddr::new(args.ip, args.port),
@@ -64,6 +71,7 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
         isolation: args.machine.isolation_config(),
         recovery: crate::agent::RecoveryConfig::supervised_by_this_binary(args.machine.recover),
         isolators: args.machine.isolators(&engine)?,
+        hooks,
     };
     let agent = crate::agent::run(config, executor)
         .await

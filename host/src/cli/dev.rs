@@ -42,6 +42,10 @@ pub struct DevArgs {
     pub allocator: String,
     #[arg(long, default_value_t = 1000)]
     pub allocation_interval_ms: u64,
+    #[command(flatten)]
+    pub hooks: super::hook_args::HookArgs,
+    #[command(flatten)]
+    pub trust: super::plugin_keys::PluginTrustArgs,
 }
 
 pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
@@ -56,12 +60,15 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
     let host = hostname(args.ip);
 
     let engine = PluginEngine::new().context("cannot start the plugin engine")?;
+    args.trust.apply(&engine)?;
     let allocator = engine
         .allocator_factory(&args.allocator, "", PLUGIN_LIMITS)
         .with_context(|| format!("cannot load the allocator '{}'", args.allocator))?;
     let executor = engine
         .executor_factory("command", PLUGIN_LIMITS)
         .context("cannot load the command executor")?;
+    let executor = args.hooks.guard_executor(executor);
+    let hooks = args.hooks.load(&engine)?;
 
     let registry = work_dir.join("master").join("registry.redb");
     let store = RedbStore::open(&registry).context("cannot open the master's registry")?;
@@ -72,6 +79,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
         allocator: args.allocator.clone(),
         allocation_interval: Duration::from_millis(args.allocation_interval_ms),
         heartbeat_interval: HEARTBEAT_INTERVAL,
+        hooks: hooks.clone(),
     };
     let master = crate::master::run(master_config, allocator, std::sync::Arc::new(store))
         .await
@@ -90,6 +98,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
         isolation: args.machine.isolation_config(),
         recovery: crate::agent::RecoveryConfig::supervised_by_this_binary(args.machine.recover),
         isolators: args.machine.isolators(&engine)?,
+        hooks,
     };
     let agent = crate::agent::run(agent_config, executor)
         .await

@@ -37,6 +37,10 @@ pub struct MasterArgs {
     pub work_dir: Option<PathBuf>,
     #[arg(long, default_value_t = 1000)]
     pub allocation_interval_ms: u64,
+    #[command(flatten)]
+    pub hooks: super::hook_args::HookArgs,
+    #[command(flatten)]
+    pub trust: super::plugin_keys::PluginTrustArgs,
 }
 
 pub async fn run(args: MasterArgs) -> anyhow::Result<ExitCode> {
@@ -54,9 +58,11 @@ pub async fn run(args: MasterArgs) -> anyhow::Result<ExitCode> {
         bail!("--allocation-interval-ms must be at least 1");
     }
     let engine = PluginEngine::new().context("cannot start the plugin engine")?;
+    args.trust.apply(&engine)?;
     let allocator = engine
         .allocator_factory(&args.allocator, "", PLUGIN_LIMITS)
         .with_context(|| format!("cannot load the allocator '{}'", args.allocator))?;
+    let hooks = args.hooks.load(&engine)?;
     let store = open_store(&state).await?;
     let config = MasterConfig {
         listen: SocketAddr::new(args.ip, args.port),
@@ -65,6 +71,7 @@ pub async fn run(args: MasterArgs) -> anyhow::Result<ExitCode> {
         allocator: args.allocator.clone(),
         allocation_interval: Duration::from_millis(args.allocation_interval_ms),
         heartbeat_interval: HEARTBEAT_INTERVAL,
+        hooks,
     };
     let master = crate::master::run(config, allocator, store)
         .await

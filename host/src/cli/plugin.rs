@@ -13,10 +13,13 @@ pub struct PluginArgs {
 pub enum PluginCommand {
     /// Create a plugin crate that builds into a component with one command.
     New(super::plugin_new::NewArgs),
+    #[command(flatten)]
+    Keys(super::plugin_keys::PluginKeysCommand),
 }
 
 pub async fn run(args: PluginArgs) -> anyhow::Result<ExitCode> {
     match args.command {
         PluginCommand::New(args) => super::plugin_new::run(args),
+        PluginCommand::Keys(command) => super::plugin_keys::run_command(command),
     }
 }

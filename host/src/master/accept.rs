@@ -64,7 +64,7 @@ impl MasterCore {
                 continue;
             }
             let tasks = operation.launch.map(|l| l.task_infos).unwrap_or_default();
-            for task in tasks {
+            for mut task in tasks {
                 let Some(framework) = self.frameworks.get(framework_id) else {
                     return;
                 };
@@ -73,6 +73,16 @@ impl MasterCore {
                 ids_in_call.insert(task.task_id.clone());
                 match validate_task(&task, duplicate, &taken.agent_id, &taken.role, &remaining) {
                     Ok(resources) => {
+                        // Hooks (issue 6): decorate the task, or deny it with TASK_ERROR.
+                        if let Err(message) =
+                            self.launch_hooks(framework_id, &mut task, &taken.role)
+                        {
+                            let why = reason::TASK_UNAUTHORIZED;
+                            let status =
+                                master_status(now_ms, &task, TaskState::TaskError, why, message);
+                            self.send_event(framework_id, Event::update(status));
+                            continue;
+                        }
                         remaining.subtract_all(&resources);
                         self.launch(framework_id, task, &taken.role, resources);
                     }

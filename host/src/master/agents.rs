@@ -31,6 +31,10 @@ impl MasterCore {
             Some(_) => return Err(ApiError::bad_request("Agent id must not be empty")),
             None => self.new_agent_id(),
         };
+        let mut decorated = subscribe.info.clone();
+        decorated.id = Some(id.clone());
+        // Hooks (issue 6): resources and attributes to add, or a refusal (before any change).
+        self.agent_register_hooks(&mut decorated)?;
         let previous = self.agents.get(&id).cloned();
         if previous.as_ref().is_some_and(|a| a.connected()) {
             // A newer stream replaces a live one: forget what the allocator knew of the old
@@ -40,8 +44,7 @@ impl MasterCore {
             }
             self.allocator(AllocatorEvent::RemoveAgent(id.value.clone()));
         }
-        let mut info = subscribe.info;
-        info.id = Some(id.clone());
+        let info = decorated;
         let agent = Agent {
             total: Resources::from_list(&info.resources),
             info,

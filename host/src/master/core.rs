@@ -190,6 +190,8 @@ pub struct MasterCore {
     pending_allocator: Vec<AllocatorEvent>,
     effects: Vec<Effect>,
     wants_allocation: bool,
+    /// Hooks run at launch and agent registration (issue 6; empty: none).
+    pub(super) hooks: crate::plugins::hook_chain::HookChain,
 }
 
 impl MasterCore {
@@ -213,6 +215,7 @@ impl MasterCore {
             pending_allocator: Vec::new(),
             effects: Vec::new(),
             wants_allocation: false,
+            hooks: Default::default(),
         }
     }
 

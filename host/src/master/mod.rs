@@ -42,6 +42,8 @@ pub struct MasterConfig {
     pub allocator: String,
     pub allocation_interval: Duration,
     pub heartbeat_interval: Duration,
+    /// Hooks run at `on-launch` and `on-agent-register` (empty: none).
+    pub hooks: crate::plugins::hook_chain::HookChain,
 }
 
 mod accept;
@@ -51,6 +53,7 @@ pub mod allocation;
 mod calls;
 pub mod core;
 mod frameworks;
+mod hooks;
 mod offers;
 mod operator_api;
 mod quota;
@@ -130,6 +133,7 @@ pub async fn run(
         .map_err(|e| listen_error(e.to_string()))?;
 
     let mut core = MasterCore::new(master_info(&config.hostname, addr));
+    core.hooks = config.hooks.clone();
     let recovered = registry::load(store.as_ref()).await?;
     let now = shell::now_ms();
     tracing::info!(

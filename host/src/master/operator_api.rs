@@ -244,6 +244,7 @@ pub fn metrics_text(core: &MasterCore) -> String {
         let _ = writeln!(out, "# TYPE corral_master_{name}_total counter");
         let _ = writeln!(out, "corral_master_{name}_total {value}");
     }
+    core.hooks.write_metrics(&mut out);
     out
 }
 

@@ -13,6 +13,8 @@ pub const BUILTIN_EXECUTORS: &[&str] = &["command"];
 
 /// Isolators available by name (`--isolator gpu`).
 pub const BUILTIN_ISOLATORS: &[&str] = &["gpu"];
+/// Hooks available by name (`--hook labels`).
+pub const BUILTIN_HOOKS: &[&str] = &["labels", "admission"];
 
 /// Misbehaving plugins for tests, by name.
 pub const FIXTURES: &[&str] = &[
@@ -23,6 +25,8 @@ pub const FIXTURES: &[&str] = &[
     "trap-executor",
     "sda-isolator",
     "trap-isolator",
+    "bad-hook",
+    "loop-executor",
 ];
 
 macro_rules! component {
@@ -48,12 +52,18 @@ static SDA_ISOLATOR_MANIFEST: &str =
     include_str!("../../../plugins/fixtures/sda-isolator/manifest.toml");
 static TRAP_ISOLATOR_MANIFEST: &str =
     include_str!("../../../plugins/fixtures/trap-isolator/manifest.toml");
+static LABELS: &[u8] = component!("labels");
+static ADMISSION: &[u8] = component!("admission");
+static BAD_HOOK: &[u8] = component!("bad_hook");
+static LOOP_EXECUTOR: &[u8] = component!("loop_executor");
 
 /// The component of a built-in allocator or executor ("drf", "command").
 pub fn builtin(name: &str) -> Option<&'static [u8]> {
     match name {
         "drf" => Some(DRF),
         "command" => Some(COMMAND),
+        "labels" => Some(LABELS),
+        "admission" => Some(ADMISSION),
         "gpu" => Some(GPU),
         _ => None,
     }
@@ -73,8 +83,10 @@ pub fn builtin_manifest(name: &str) -> Option<&'static str> {
 /// `loop-allocator` (`allocate` never returns), `membomb-allocator` (`allocate` allocates
 /// without bound), `trap-allocator` (`allocate` panics), `huge-allocator` (`inspect` returns
 /// 100 MB), `trap-executor` (`launch` panics), `sda-isolator` (plans ask for `/dev/sda`,
-/// which its manifest does not grant) and `trap-isolator` (`prepare` panics). Every other
-/// call of theirs behaves.
+/// which its manifest does not grant), `trap-isolator` (`prepare` panics), `bad-hook`
+/// (misbehaves as its config `HOW:CALL` says: loop, trap, huge, fail or deny in one export)
+/// and `loop-executor` (`launch`, or `on-event`, never returns). Every other call of theirs
+/// behaves.
 pub fn fixture(name: &str) -> Option<&'static [u8]> {
     match name {
         "loop-allocator" => Some(LOOP_ALLOCATOR),
@@ -84,6 +96,8 @@ pub fn fixture(name: &str) -> Option<&'static [u8]> {
         "trap-executor" => Some(TRAP_EXECUTOR),
         "sda-isolator" => Some(SDA_ISOLATOR),
         "trap-isolator" => Some(TRAP_ISOLATOR),
+        "bad-hook" => Some(BAD_HOOK),
+        "loop-executor" => Some(LOOP_EXECUTOR),
         _ => None,
     }
 }

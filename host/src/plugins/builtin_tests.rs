@@ -8,6 +8,7 @@ use wasmtime::{Config, Engine};
 const ALLOCATOR: &str = "corral:plugin/allocator@0.1.0";
 const EXECUTOR: &str = "corral:plugin/executor@0.1.0";
 const ISOLATOR: &str = "corral:plugin/isolator@0.1.0";
+const HOOK: &str = "corral:plugin/hook@0.1.0";
 
 /// (name, bytes, the interface it must export).
 fn all() -> Vec<(&'static str, &'static [u8], &'static str)> {
@@ -21,11 +22,16 @@ fn all() -> Vec<(&'static str, &'static [u8], &'static str)> {
     for name in BUILTIN_ISOLATORS {
         all.push((*name, builtin(name).expect("listed isolator"), ISOLATOR));
     }
+    for name in BUILTIN_HOOKS {
+        all.push((*name, builtin(name).expect("listed hook"), HOOK));
+    }
     for name in FIXTURES {
         let kind = if name.ends_with("-executor") {
             EXECUTOR
         } else if name.ends_with("-isolator") {
             ISOLATOR
+        } else if name.ends_with("-hook") {
+            HOOK
         } else {
             ALLOCATOR
         };

@@ -103,6 +103,8 @@ struct EngineInner {
     /// Compiled components by sha256 of their bytes.
     components: Mutex<HashMap<[u8; 32], Component>>,
     clock: Arc<dyn PluginClock>,
+    /// Signature checks for plugin files read from disk (unset: none).
+    trust: std::sync::OnceLock<super::signature::TrustPolicy>,
 }
 
 /// A component that passed the load checks, ready to instantiate.
@@ -142,6 +144,7 @@ impl PluginEngine {
                 linker,
                 components: Mutex::new(HashMap::new()),
                 clock,
+                trust: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -221,9 +224,26 @@ impl PluginEngine {
         Ok(Box::new(isolator))
     }
 
+    /// Checks signatures of plugin files loaded from now on (built-ins are part of the binary
+    /// and always trusted). Set once, before loading plugins; `false` if one was already set.
+    pub fn set_trust_policy(&self, policy: super::signature::TrustPolicy) -> bool {
+        self.inner.trust.set(policy).is_ok()
+    }
+
     /// Resolves `spec`, compiles (or finds in the cache) and checks the component.
     pub(crate) fn load(&self, spec: &str, kind: PluginKind) -> Result<LoadedPlugin, PluginError> {
         let (name, bytes) = super::loader::read_spec(spec)?;
+        if let (std::borrow::Cow::Owned(wasm), Some(policy)) = (&bytes, self.inner.trust.get()) {
+            let signed_by = policy
+                .check_file(&name, std::path::Path::new(spec), wasm)
+                .map_err(|e| PluginError::Signature {
+                    plugin: name.clone(),
+                    reason: e.to_string(),
+                })?;
+            if let Some(key) = signed_by {
+                tracing::info!(plugin = %name, %key, "plugin signature verified");
+            }
+        }
         let component = self.compile(&name, &bytes)?;
         super::loader::check_interfaces(&self.inner.engine, &name, &component, kind)?;
         let pre = self.inner.linker.instantiate_pre(&component).map_err(|e| {

@@ -55,6 +55,10 @@ pub enum PluginError {
     Poisoned { plugin: String },
     #[error("no built-in plugin named '{0}'")]
     UnknownBuiltin(String),
+    #[error("plugin {plugin} is refused: {reason}")]
+    Signature { plugin: String, reason: String },
+    #[error("{reason}")]
+    Quarantined { reason: String },
     #[error("cannot read plugin file {path}: {reason}")]
     Io { path: String, reason: String },
 }

@@ -13,18 +13,26 @@ pub mod engine;
 mod epoch;
 pub mod error;
 pub mod executor;
+pub mod hook;
+pub mod hook_chain;
 pub mod isolator;
 mod isolator_manifest;
 mod loader;
 pub mod manifest;
 pub mod native_allocator;
 mod plugin_output;
+pub mod quarantine;
 mod sandbox;
+pub mod signature;
 pub mod wasm_allocator;
 pub mod wasm_executor;
+pub mod wasm_hook;
 pub mod wasm_isolator;
 
 pub use clock::{ManualClock, PluginClock, SystemClock};
 pub use engine::{PluginEngine, PluginKind, PluginLimits};
 pub use epoch::EPOCH_TICK;
 pub use error::PluginError;
+
+#[cfg(test)]
+mod load_refusal_tests;

@@ -29,6 +29,7 @@ pub fn config(master: &FakeMaster, work_dir: &Path, retry: Duration) -> AgentCon
         },
         recovery: Default::default(),
         isolators: Default::default(),
+        hooks: Default::default(),
     }
 }
 

@@ -36,6 +36,7 @@ pub async fn start_master(store: Arc<dyn StateStore>) -> TestMaster {
         allocator: "test".into(),
         allocation_interval: Duration::from_millis(200),
         heartbeat_interval: Duration::from_millis(300),
+        hooks: Default::default(),
     };
     let handle = run(config, factory(knobs()), store)
         .await
