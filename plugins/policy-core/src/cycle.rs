@@ -189,11 +189,10 @@ pub fn run(cluster: &mut Cluster, order: &mut dyn Order, spec: &CycleSpec, now: 
     for &stage in stages {
         for &agent in spec.agents {
             let mut tried: Vec<(FwIx, RoleIx)> = Vec::new();
-            loop {
-                let Some(a) = cluster.agent(agent) else { break };
-                if !cluster.options.allocatable(&a.free) {
-                    break;
-                }
+            // An agent with nothing worth offering is skipped at once.
+            while let Some(a) = cluster.agent(agent)
+                && cluster.options.allocatable(&a.free)
+            {
                 let mut chosen: Option<(FwIx, RoleIx, Resources)> = None;
                 {
                     let cluster_ref: &Cluster = cluster;
