@@ -176,6 +176,12 @@ impl Cluster {
 
     /// Counts `resources` as held by `framework` under `role` on `agent` (free not refreshed).
     fn hold(&mut self, agent: AgentIx, framework: FwIx, role: RoleIx, resources: &[Resource]) {
+        self.hold_bag(agent, framework, role, &Resources::from_list(resources));
+    }
+
+    /// [`Cluster::hold`] for resources already normalized (a grant), without re-normalizing.
+    fn hold_bag(&mut self, agent: AgentIx, framework: FwIx, role: RoleIx, bag: &Resources) {
+        let resources = bag.as_slice();
         let scalars = self.scalars_of(resources);
         self.roles.add_held(role, &scalars, 1.0);
         if let Some(Some(fw)) = self.frameworks.get_mut(framework) {
@@ -191,7 +197,7 @@ impl Cluster {
                 None => a.held.push(Held {
                     framework,
                     role,
-                    resources: Resources::from_list(resources),
+                    resources: bag.clone(),
                 }),
             }
         }
@@ -199,9 +205,14 @@ impl Cluster {
 
     /// Records a grant made by a cycle: held, and no longer free.
     pub fn grant(&mut self, agent: AgentIx, framework: FwIx, role: RoleIx, offer: &Resources) {
-        self.hold(agent, framework, role, offer.as_slice());
+        self.hold_bag(agent, framework, role, offer);
         if let Some(Some(a)) = self.agents.get_mut(agent) {
-            a.free.subtract_all(offer.as_slice());
+            if a.free == *offer {
+                // The whole agent (the usual grant): nothing to subtract entry by entry.
+                a.free = Resources::new();
+            } else {
+                a.free.subtract_all(offer.as_slice());
+            }
         }
     }
 

@@ -179,6 +179,15 @@ pub fn run(cluster: &mut Cluster, order: &mut dyn Order, spec: &CycleSpec, now: 
     }
     let mut quota = QuotaState::new(cluster, spec.quota);
     let mut counts = vec![0usize; cluster.frameworks.len()];
+    // With a bound per framework, the cycle ends once every framework that may be offered
+    // anything has reached it (binpack), instead of walking the rest of the agents.
+    let wanting = cluster
+        .frameworks
+        .iter()
+        .flatten()
+        .filter(|f| f.wanting_roles(&cluster.roles).next().is_some())
+        .count();
+    let mut saturated = 0usize;
     let mut grants = Vec::new();
     let unmet = quota.active && quota.lacking.iter().any(|l| !l.is_zero());
     let stages: &[Stage] = if unmet {
@@ -188,6 +197,9 @@ pub fn run(cluster: &mut Cluster, order: &mut dyn Order, spec: &CycleSpec, now: 
     };
     for &stage in stages {
         for &agent in spec.agents {
+            if spec.grants_per_framework.is_some() && saturated >= wanting {
+                break;
+            }
             let mut tried: Vec<(FwIx, RoleIx)> = Vec::new();
             // An agent with nothing worth offering is skipped at once.
             while let Some(a) = cluster.agent(agent)
@@ -239,6 +251,9 @@ pub fn run(cluster: &mut Cluster, order: &mut dyn Order, spec: &CycleSpec, now: 
                 }
                 order.granted(cluster, fw, role);
                 counts[fw] += 1;
+                if spec.grants_per_framework == Some(counts[fw]) {
+                    saturated += 1;
+                }
                 if let (Some(a), Some(f)) = (cluster.agent(agent), cluster.framework(fw)) {
                     grants.push(Grant {
                         agent_id: a.id.clone(),

@@ -64,8 +64,10 @@ impl Filters {
     /// True when an unexpired filter covers all of `offer` on this agent.
     pub fn refuses(&self, agent: AgentIx, offer: &Resources, now: u64) -> bool {
         self.by_agent.get(&agent).is_some_and(|list| {
-            list.iter()
-                .any(|f| f.until > now && f.resources.contains(offer.as_slice()))
+            list.iter().any(|f| {
+                // The usual case, an offer of exactly what was declined, without allocating.
+                f.until > now && (f.resources == *offer || f.resources.contains(offer.as_slice()))
+            })
         })
     }
 
