@@ -125,6 +125,8 @@ proptest! {
         frameworks in 1usize..4,
         tasks in 2usize..16,
     ) {
+        // Room for every task (1 cpu each) with half the cluster to spare.
+        prop_assume!(frameworks * tasks <= agents * 4);
         let touched = |name: &str| -> Result<usize, String> {
             let mut host = Host::new(policy(name));
             for i in 0..agents {
