@@ -18,6 +18,8 @@ const WASM_TARGET: &str = "wasm32-wasip2";
 /// Every component the host embeds, by file stem (cargo turns `-` into `_`).
 const COMPONENTS: &[&str] = &[
     "drf",
+    "priority",
+    "binpack",
     "command",
     "loop_allocator",
     "membomb_allocator",

@@ -9,6 +9,7 @@ use anyhow::{Context, bail};
 
 use super::table::Table;
 use crate::bench::allocator::{CycleTimes, Shape, run};
+use crate::plugins::allocator::AllocatorPolicy;
 use crate::plugins::native_allocator::NativeAllocator;
 use crate::plugins::{PluginEngine, PluginLimits};
 
@@ -39,7 +40,7 @@ pub struct AllocatorArgs {
     /// Framework counts to run with each agent count, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "100,1000")]
     pub frameworks: Vec<usize>,
-    /// The policy; it needs a native build in the host, which only `drf` has.
+    /// The built-in policy: drf, priority or binpack (each also compiled into the host).
     #[arg(long, default_value = "drf")]
     pub policy: String,
     /// Timed cycles per shape (after the first cycle and one warm-up); the median is shown.
@@ -56,9 +57,10 @@ pub async fn run_bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn allocator(args: AllocatorArgs) -> anyhow::Result<ExitCode> {
-    if args.policy != "drf" {
+    if native(&args.policy).is_none() {
         bail!(
-            "no native build of policy '{}' to compare with; only 'drf' has one",
+            "no native build of policy '{}' to compare with; the built-ins are drf, priority \
+             and binpack",
             args.policy
         );
     }
@@ -92,8 +94,10 @@ fn allocator(args: AllocatorArgs) -> anyhow::Result<ExitCode> {
             let wasm_times = run(wasm.as_mut(), shape, args.cycles)
                 .with_context(|| format!("WASM run at {agents} x {frameworks}"))?;
             drop(wasm);
-            let mut native = NativeAllocator::new(&args.policy, drf_core::Drf::default(), "")?;
-            let native_times = run(&mut native, shape, args.cycles)
+            let Some(mut native) = native(&args.policy) else {
+                bail!("no native build of policy '{}'", args.policy);
+            };
+            let native_times = run(native.as_mut(), shape, args.cycles)
                 .with_context(|| format!("native run at {agents} x {frameworks}"))?;
             if (wasm_times.first_grants, wasm_times.last_grants)
                 != (native_times.first_grants, native_times.last_grants)
@@ -111,6 +115,24 @@ fn allocator(args: AllocatorArgs) -> anyhow::Result<ExitCode> {
     }
     print!("{}", table.render(""));
     Ok(ExitCode::SUCCESS)
+}
+
+/// The policy's code compiled into the host, with its default configuration.
+fn native(policy: &str) -> Option<Box<dyn AllocatorPolicy>> {
+    fn boxed<A: corral_sdk::allocator::Allocator + Send + 'static>(
+        name: &str,
+        policy: A,
+    ) -> Option<Box<dyn AllocatorPolicy>> {
+        NativeAllocator::new(name, policy, "")
+            .ok()
+            .map(|p| Box::new(p) as Box<dyn AllocatorPolicy>)
+    }
+    match policy {
+        "drf" => boxed(policy, drf_core::Drf::default()),
+        "priority" => boxed(policy, priority_core::Priority::default()),
+        "binpack" => boxed(policy, binpack_core::Binpack::default()),
+        _ => None,
+    }
 }
 
 fn row(shape: Shape, wasm: &CycleTimes, native: &CycleTimes) -> Vec<String> {

@@ -32,6 +32,9 @@ pub struct MasterArgs {
     /// Allocation policy: a built-in name or a path to a .wasm allocator component.
     #[arg(long, default_value = "drf", value_name = "NAME|FILE")]
     pub allocator: String,
+    /// The allocator's configuration, JSON given to its `init` (see docs/policies.md).
+    #[arg(long, default_value = "", value_name = "JSON")]
+    pub allocator_config: String,
     /// Default: $XDG_STATE_HOME/corral/master, else ./.corral-master.
     #[arg(long)]
     pub work_dir: Option<PathBuf>,
@@ -60,7 +63,7 @@ pub async fn run(args: MasterArgs) -> anyhow::Result<ExitCode> {
     let engine = PluginEngine::new().context("cannot start the plugin engine")?;
     args.trust.apply(&engine)?;
     let allocator = engine
-        .allocator_factory(&args.allocator, "", PLUGIN_LIMITS)
+        .allocator_factory(&args.allocator, &args.allocator_config, PLUGIN_LIMITS)
         .with_context(|| format!("cannot load the allocator '{}'", args.allocator))?;
     let hooks = args.hooks.load(&engine)?;
     let store = open_store(&state).await?;

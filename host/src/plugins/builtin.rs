@@ -5,8 +5,9 @@
 //! The misbehaving fixtures (plugins/fixtures) are embedded too: they are small (tens of KB)
 //! and any test, in this crate or outside it, can load them by name.
 
-/// Allocators available by name (`--allocator drf`).
-pub const BUILTIN_ALLOCATORS: &[&str] = &["drf"];
+/// Allocators available by name (`--allocator drf`): hierarchical weighted DRF (the
+/// default), capacity-scheduler queues (`priority`) and fullest-agents-first (`binpack`).
+pub const BUILTIN_ALLOCATORS: &[&str] = &["drf", "priority", "binpack"];
 
 /// Executors available by name.
 pub const BUILTIN_EXECUTORS: &[&str] = &["command"];
@@ -36,6 +37,8 @@ macro_rules! component {
 }
 
 static DRF: &[u8] = component!("drf");
+static PRIORITY: &[u8] = component!("priority");
+static BINPACK: &[u8] = component!("binpack");
 static COMMAND: &[u8] = component!("command");
 static LOOP_ALLOCATOR: &[u8] = component!("loop_allocator");
 static MEMBOMB_ALLOCATOR: &[u8] = component!("membomb_allocator");
@@ -57,10 +60,13 @@ static ADMISSION: &[u8] = component!("admission");
 static BAD_HOOK: &[u8] = component!("bad_hook");
 static LOOP_EXECUTOR: &[u8] = component!("loop_executor");
 
-/// The component of a built-in allocator or executor ("drf", "command").
+/// The component of a built-in allocator or executor ("drf", "priority", "binpack",
+/// "command").
 pub fn builtin(name: &str) -> Option<&'static [u8]> {
     match name {
         "drf" => Some(DRF),
+        "priority" => Some(PRIORITY),
+        "binpack" => Some(BINPACK),
         "command" => Some(COMMAND),
         "labels" => Some(LABELS),
         "admission" => Some(ADMISSION),

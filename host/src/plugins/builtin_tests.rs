@@ -86,7 +86,7 @@ fn unknown_names_are_not_builtin() {
         builtin("loop-allocator").is_none(),
         "fixtures are not built-ins"
     );
-    assert!(builtin("binpack").is_none());
+    assert!(builtin("fifo").is_none());
     assert!(fixture("drf").is_none());
 }
 

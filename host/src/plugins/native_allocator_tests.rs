@@ -112,3 +112,47 @@ fn native_init_refuses_a_bad_configuration_like_the_component() {
         "{error}"
     );
 }
+
+/// The same scenario for the other built-in policies, with a configuration for priority.
+fn same_in_both<A: corral_sdk::allocator::Allocator + Send>(name: &str, native: A, config: &str) {
+    let engine = PluginEngine::new().expect("engine");
+    let factory = engine
+        .allocator_factory(name, config, PluginLimits::ALLOCATOR)
+        .unwrap_or_else(|e| panic!("{name} component loads: {e}"));
+    let mut wasm = factory().expect("wasm instance");
+    let mut native = NativeAllocator::new(name, native, config).expect("native inits");
+    let from_wasm = drive(wasm.as_mut());
+    assert!(
+        from_wasm.iter().map(Vec::len).sum::<usize>() >= 5,
+        "{name}: the scenario grants something: {from_wasm:?}"
+    );
+    assert_eq!(drive(&mut native), from_wasm, "{name}");
+    let view = wasm.inspect().expect("wasm inspect");
+    assert_eq!(native.inspect().expect("native inspect"), view, "{name}");
+    assert!(view.contains(&format!("\"policy\":\"{name}\"")), "{view}");
+}
+
+#[test]
+fn native_and_wasm_priority_and_binpack_grant_the_same_resources() {
+    same_in_both(
+        "priority",
+        priority_core::Priority::default(),
+        r#"{"queues": {"eng": {"guarantee": 0.3, "cap": 0.6, "order": "priority"}},
+            "framework_priority": {"f3": 5}}"#,
+    );
+    same_in_both("binpack", binpack_core::Binpack::default(), "");
+}
+
+#[test]
+fn a_priority_configuration_out_of_range_is_refused_at_load() {
+    let engine = PluginEngine::new().expect("engine");
+    let error = engine
+        .allocator_factory(
+            "priority",
+            r#"{"queues": {"prod": {"guarantee": 0.9, "cap": 0.5}}}"#,
+            PluginLimits::ALLOCATOR,
+        )
+        .err()
+        .expect("guarantee above cap is refused");
+    assert!(error.to_string().contains("above its cap"), "{error}");
+}

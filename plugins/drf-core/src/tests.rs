@@ -1,6 +1,6 @@
 //! The DRF policy driven natively through the same calls the host makes.
 
-use corral_sdk::allocator::{Allocation, Allocator, Grant};
+use corral_sdk::allocator::{Allocation, Allocator, Grant, Quota};
 use corral_sdk::resources::Resources;
 use corral_sdk::types::{AgentInfo, FrameworkInfo, Resource};
 
@@ -350,11 +350,12 @@ fn weights_divide_shares() {
     drf.add_framework(framework("f1", &["light"], &[]), true);
     drf.add_framework(framework("f2", &["heavy"], &[]), true);
     drf.set_weight("heavy".into(), 2.0);
-    // a3: f1 holds 1/4 (key 1/4), f2 holds 1/4 but weighs 2 (key 1/8), so f2 wins where equal
-    // weights would tie and pick f1. a4: 1/4 against 2/4 / 2, a tie again, so f1 by id.
+    // Roles are compared first, ties by role name: a1 to heavy (both 0, "heavy" < "light"),
+    // a2 to light (0 against 1/4 / 2), a3 to heavy (1/8 against 1/4), a4 to heavy (2/4 / 2
+    // ties with 1/4, by name). Heavy ends with 3 of 4 agents, light with 1.
     assert_eq!(
         pairs(&drf.allocate(NOW)),
-        [("a1", "f1"), ("a2", "f2"), ("a3", "f2"), ("a4", "f1")]
+        [("a1", "f2"), ("a2", "f1"), ("a3", "f2"), ("a4", "f2")]
     );
 }
 
@@ -432,4 +433,128 @@ fn inspect_shows_frameworks_shares_and_agents() {
     assert_eq!(f1["filters"][0]["agent_id"], "a2");
     assert_eq!(view["agents"][1]["available"]["cpus"], 4.0);
     assert_eq!(view["agents"][0]["available"], serde_json::json!({}));
+}
+
+fn quota(role: &str, guarantees: &[(&str, f64)], limits: &[(&str, f64)]) -> Quota {
+    let list = |items: &[(&str, f64)]| {
+        items
+            .iter()
+            .map(|(n, v)| Resource::scalar(*n, *v))
+            .collect()
+    };
+    Quota {
+        role: role.into(),
+        guarantees: list(guarantees),
+        limits: list(limits),
+    }
+}
+
+/// Grants per framework id.
+fn count(grants: &[Grant], framework: &str) -> usize {
+    grants
+        .iter()
+        .filter(|g| g.framework_id == framework)
+        .count()
+}
+
+#[test]
+fn a_parent_role_counts_its_childrens_allocations() {
+    // eng has two child roles, ops one framework. Per level: eng (both children) against ops,
+    // so ops gets as much as eng/a and eng/b together.
+    let agents: Vec<_> = (1..=8)
+        .map(|i| agent(&format!("a{i}"), 4.0, 4096.0))
+        .collect();
+    let mut drf = drf_with(&agents, &[]);
+    drf.add_framework(framework("fa", &["eng/a"], &[]), true);
+    drf.add_framework(framework("fb", &["eng/b"], &[]), true);
+    drf.add_framework(framework("fo", &["ops"], &[]), true);
+    let grants = drf.allocate(NOW);
+    assert_eq!(count(&grants, "fo"), 4, "{:?}", pairs(&grants));
+    assert_eq!(count(&grants, "fa"), 2);
+    assert_eq!(count(&grants, "fb"), 2);
+    assert!(
+        grants
+            .iter()
+            .any(|g| g.role == "eng/a" && g.framework_id == "fa")
+    );
+}
+
+#[test]
+fn a_guarantee_is_met_before_other_roles_get_spare_resources() {
+    // Four agents of 4 cpus. "prod" is guaranteed 12 cpus; by share alone "batch" (first by
+    // name) would get half. The guarantee is met first, then batch gets the rest.
+    let agents: Vec<_> = (1..=4)
+        .map(|i| agent(&format!("a{i}"), 4.0, 4096.0))
+        .collect();
+    let mut drf = drf_with(&agents, &[]);
+    drf.add_framework(framework("b", &["batch"], &[]), true);
+    drf.add_framework(framework("p", &["prod"], &[]), true);
+    drf.set_quota(quota("prod", &[("cpus", 12.0)], &[]));
+    let grants = drf.allocate(NOW);
+    let cpus = |fw: &str| -> f64 {
+        grants
+            .iter()
+            .filter(|g| g.framework_id == fw)
+            .map(|g| Resources::from_list(&g.resources).scalar("cpus"))
+            .sum()
+    };
+    assert_eq!(cpus("p"), 12.0, "{grants:?}");
+    assert_eq!(cpus("b"), 4.0);
+}
+
+#[test]
+fn unmet_guarantees_keep_headroom_from_other_roles() {
+    // prod is guaranteed 8 cpus but its framework refused everything: batch may take only
+    // what leaves 8 cpus unallocated.
+    let agents: Vec<_> = (1..=4)
+        .map(|i| agent(&format!("a{i}"), 4.0, 4096.0))
+        .collect();
+    let mut drf = drf_with(&agents, &[]);
+    drf.add_framework(framework("b", &["batch"], &[]), true);
+    drf.set_quota(quota("prod", &[("cpus", 8.0)], &[]));
+    let grants = drf.allocate(NOW);
+    let cpus: f64 = grants
+        .iter()
+        .map(|g| Resources::from_list(&g.resources).scalar("cpus"))
+        .sum();
+    assert_eq!(cpus, 8.0, "{grants:?}");
+}
+
+#[test]
+fn a_role_never_gets_past_its_limit_nor_does_its_subtree() {
+    let agents: Vec<_> = (1..=4)
+        .map(|i| agent(&format!("a{i}"), 4.0, 4096.0))
+        .collect();
+    let mut drf = drf_with(&agents, &[]);
+    drf.add_framework(framework("f1", &["eng/a"], &[]), true);
+    drf.add_framework(framework("f2", &["eng/b"], &[]), true);
+    drf.set_quota(quota("eng", &[], &[("cpus", 6.0)]));
+    let grants = drf.allocate(NOW);
+    let cpus: f64 = grants
+        .iter()
+        .map(|g| Resources::from_list(&g.resources).scalar("cpus"))
+        .sum();
+    assert_eq!(cpus, 6.0, "{grants:?}");
+    assert!(drf.allocate(NOW + 1).is_empty(), "eng is at its limit");
+    // Raising the limit lets more through.
+    drf.set_quota(quota("eng", &[], &[("cpus", 8.0)]));
+    assert_eq!(drf.allocate(NOW + 2).len(), 1);
+}
+
+#[test]
+fn frameworks_within_a_role_go_by_their_share_there() {
+    let mut drf = drf_with(&[], &[]);
+    drf.add_framework(framework("f1", &["web"], &[]), true);
+    drf.add_framework(framework("f2", &["web"], &[]), true);
+    drf.add_agent(
+        agent("a1", 4.0, 4096.0),
+        vec![Allocation {
+            framework_id: "f1".into(),
+            role: "web".into(),
+            resources: vec![Resource::scalar("cpus", 1.0)],
+        }],
+    );
+    drf.add_agent(agent("a2", 4.0, 4096.0), vec![]);
+    let grants = drf.allocate(NOW);
+    assert_eq!(pairs(&grants), [("a1", "f2"), ("a2", "f1")]);
 }
