@@ -7,12 +7,14 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 
+use super::etcd_state::{CONNECT_PATIENCE, connect_with_retry};
 use super::server_defaults::{
     HEARTBEAT_INTERVAL, PLUGIN_LIMITS, default_work_dir, hostname, open_store, parse_state,
 };
 use super::signals::shutdown_requested;
 use crate::master::{MasterConfig, StateSpec};
 use crate::plugins::PluginEngine;
+use crate::state::Election;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct MasterArgs {
@@ -37,6 +39,10 @@ pub struct MasterArgs {
     pub work_dir: Option<PathBuf>,
     #[arg(long, default_value_t = 1000)]
     pub allocation_interval_ms: u64,
+    /// With an etcd registry: the leader lease's TTL in seconds (at least 2). A dead leader
+    /// is replaced after about this long; a leader cut off from etcd stops acting by then.
+    #[arg(long, default_value_t = 5)]
+    pub leader_lease_secs: u64,
 }
 
 pub async fn run(args: MasterArgs) -> anyhow::Result<ExitCode> {
@@ -57,7 +63,9 @@ pub async fn run(args: MasterArgs) -> anyhow::Result<ExitCode> {
     let allocator = engine
         .allocator_factory(&args.allocator, "", PLUGIN_LIMITS)
         .with_context(|| format!("cannot load the allocator '{}'", args.allocator))?;
-    let store = open_store(&state).await?;
+    if args.leader_lease_secs < 2 {
+        bail!("--leader-lease-secs must be at least 2");
+    }
     let config = MasterConfig {
         listen: SocketAddr::new(args.ip, args.port),
         hostname: args.hostname.clone().unwrap_or_else(|| hostname(args.ip)),
@@ -66,13 +74,27 @@ pub async fn run(args: MasterArgs) -> anyhow::Result<ExitCode> {
         allocation_interval: Duration::from_millis(args.allocation_interval_ms),
         heartbeat_interval: HEARTBEAT_INTERVAL,
     };
-    let master = crate::master::run(config, allocator, store)
-        .await
-        .context("cannot start the master")?;
+    let master = match &config.state {
+        // Several masters may share an etcd registry: they elect one leader.
+        StateSpec::Etcd { endpoints, prefix } => {
+            let store = connect_with_retry(endpoints, prefix, CONNECT_PATIENCE)
+                .await
+                .context("cannot open the master's registry")?;
+            let lease = Duration::from_secs(args.leader_lease_secs);
+            let election = Election::connect(endpoints, prefix, lease)
+                .await
+                .context("cannot reach etcd for the leader election")?;
+            crate::master::leader::run(config, allocator, store, election).await
+        }
+        _ => {
+            let store = open_store(&config.state).await?;
+            crate::master::run(config, allocator, store).await
+        }
+    }
+    .context("cannot start the master")?;
     println!("corral master listening on http://{}", master.addr);
-    tokio::select! {
-        () = master.wait() => bail!("the master stopped unexpectedly"),
-        () = shutdown_requested() => {}
+    if !master.serve_until(shutdown_requested()).await {
+        bail!("the master stopped unexpectedly");
     }
     Ok(ExitCode::SUCCESS)
 }
