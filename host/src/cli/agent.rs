@@ -40,7 +40,12 @@ pub struct AgentArgs {
 }
 
 pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
-    let master = MasterAddress::parse(&args.master.master)?;
+    // Several masters (HA): the agent follows whichever leads.
+    let master = MasterAddress::parse_list(&args.master.master)?
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
     args.machine.check()?;
     if args.status_update_retry_ms == 0 {
         bail!("--status-update-retry-ms must be at least 1");
@@ -50,7 +55,7 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
         .executor_factory(&args.executor, PLUGIN_LIMITS)
         .with_context(|| format!("cannot load the executor '{}'", args.executor))?;
     let config = AgentConfig {
-        master: master.to_string(),
+        master: master.clone(),
         listen: SocketAddr::new(args.ip, args.port),
         hostname: args.hostname.clone().unwrap_or_else(|| hostname(args.ip)),
         work_dir: args

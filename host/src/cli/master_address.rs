@@ -61,6 +61,11 @@ impl MasterAddress {
         })
     }
 
+    /// A comma-separated list of masters (an HA cluster), each as [`MasterAddress::parse`].
+    pub fn parse_list(text: &str) -> Result<Vec<Self>, ClientError> {
+        text.split(',').map(Self::parse).collect()
+    }
+
     /// `http://host:port` followed by `path` (which starts with '/').
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.authority)

@@ -213,9 +213,9 @@ fn step_down(leadership: &Leadership) {
 async fn follow_leader(leadership: Arc<Leadership>, election: Arc<Election>) {
     let mut stop = leadership.stop.subscribe();
     loop {
-        if !leadership.is_leading()
-            && let Ok(leader) = election.leader().await
-        {
+        if !leadership.is_leading() {
+            // When etcd cannot say (no quorum), nobody is known to lead: no stale redirects.
+            let leader = election.leader().await.ok().flatten();
             *write(&leadership.leader) = leader;
         }
         tokio::select! {
