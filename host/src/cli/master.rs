@@ -12,7 +12,7 @@ use super::server_defaults::{
     HEARTBEAT_INTERVAL, PLUGIN_LIMITS, default_work_dir, hostname, open_store, parse_state,
 };
 use super::signals::shutdown_requested;
-use crate::master::{MasterConfig, StateSpec};
+use crate::master::{MasterConfig, PartitionConfig, StateSpec};
 use crate::plugins::PluginEngine;
 use crate::state::Election;
 
@@ -43,6 +43,36 @@ pub struct MasterArgs {
     /// is replaced after about this long; a leader cut off from etcd stops acting by then.
     #[arg(long, default_value_t = 5)]
     pub leader_lease_secs: u64,
+    /// How long the master waits for an agent to answer a ping (`15secs`, `500ms`, `2mins`;
+    /// a bare number is seconds).
+    #[arg(long, default_value = "15secs", value_parser = parse_duration)]
+    pub agent_ping_timeout: Duration,
+    /// Pings an agent may miss in a row before it is marked unreachable.
+    #[arg(long, default_value_t = 5)]
+    pub max_agent_ping_timeouts: u32,
+}
+
+/// A Mesos-style duration: a number with `ms`, `secs`/`s` or `mins`, or a bare number of
+/// seconds.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("'{text}' is not a duration such as 15secs or 500ms"))?;
+    let seconds = match unit.trim() {
+        "ms" => value / 1000.0,
+        "" | "s" | "secs" => value,
+        "mins" => value * 60.0,
+        other => return Err(format!("unknown unit '{other}' (use ms, secs or mins)")),
+    };
+    if !(seconds > 0.0 && seconds.is_finite()) {
+        return Err(format!("'{text}' must be more than zero"));
+    }
+    Ok(Duration::from_secs_f64(seconds))
 }
 
 pub async fn run(args: MasterArgs) -> anyhow::Result<ExitCode> {
@@ -74,6 +104,13 @@ pub async fn run(args: MasterArgs) -> anyhow::Result<ExitCode> {
         allocation_interval: Duration::from_millis(args.allocation_interval_ms),
         heartbeat_interval: HEARTBEAT_INTERVAL,
     };
+    if args.max_agent_ping_timeouts == 0 {
+        bail!("--max-agent-ping-timeouts must be at least 1");
+    }
+    let partitions = PartitionConfig {
+        ping_timeout: args.agent_ping_timeout,
+        max_ping_timeouts: args.max_agent_ping_timeouts,
+    };
     let master = match &config.state {
         // Several masters may share an etcd registry: they elect one leader.
         StateSpec::Etcd { endpoints, prefix } => {
@@ -84,11 +121,11 @@ pub async fn run(args: MasterArgs) -> anyhow::Result<ExitCode> {
             let election = Election::connect(endpoints, prefix, lease)
                 .await
                 .context("cannot reach etcd for the leader election")?;
-            crate::master::leader::run(config, allocator, store, election).await
+            crate::master::leader::run(config, partitions, allocator, store, election).await
         }
         _ => {
             let store = open_store(&config.state).await?;
-            crate::master::run(config, allocator, store).await
+            crate::master::run_with(config, partitions, allocator, store).await
         }
     }
     .context("cannot start the master")?;

@@ -95,6 +95,9 @@ impl MasterCore {
         for mut task in reported {
             let framework_id = task.framework_id.clone();
             seen.insert((framework_id.clone(), task.task_id.clone()));
+            if self.reported_after_partition(now_ms, agent_id, &task) {
+                continue;
+            }
             if !self.frameworks.contains_key(&framework_id) {
                 if self.is_completed_framework(&framework_id) {
                     shutdown.insert(framework_id);

@@ -184,6 +184,7 @@ pub struct MasterCore {
     pending_allocator: Vec<AllocatorEvent>,
     effects: Vec<Effect>,
     wants_allocation: bool,
+    pub(super) partitions: super::partitions::PartitionState,
 }
 
 impl MasterCore {
@@ -204,6 +205,7 @@ impl MasterCore {
             pending_allocator: Vec::new(),
             effects: Vec::new(),
             wants_allocation: false,
+            partitions: Default::default(),
         }
     }
 

@@ -23,7 +23,9 @@ use crate::plugins::allocator::AllocatorFactory;
 use crate::state::{Election, EtcdStore};
 
 use super::shell::Shared;
-use super::{MasterConfig, MasterError, MasterHandle, Stopper, router, start_core};
+use super::{
+    MasterConfig, MasterError, MasterHandle, PartitionConfig, Stopper, router, start_core,
+};
 
 /// How often a follower asks etcd who leads (for its redirects).
 const LEADER_POLL: Duration = Duration::from_millis(300);
@@ -76,6 +78,7 @@ fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 /// Starts an elected master: HTTP at once, then campaigns in the background.
 pub async fn run(
     config: MasterConfig,
+    partitions: PartitionConfig,
     allocator: AllocatorFactory,
     store: EtcdStore,
     election: Election,
@@ -103,6 +106,7 @@ pub async fn run(
         election,
         store,
         config,
+        partitions,
         allocator,
         addr,
     ));
@@ -139,6 +143,7 @@ async fn campaign_loop(
     election: Arc<Election>,
     store: EtcdStore,
     config: MasterConfig,
+    partitions: PartitionConfig,
     allocator: AllocatorFactory,
     addr: SocketAddr,
 ) {
@@ -168,7 +173,7 @@ async fn campaign_loop(
         failing = false;
         let (deposed_tx, mut deposed) = watch::channel(false);
         let fenced = Arc::new(store.fenced(term.key.clone(), term.revision, deposed_tx));
-        let shared = match start_core(&config, allocator.clone(), fenced, addr).await {
+        let shared = match start_core(&config, partitions, allocator.clone(), fenced, addr).await {
             Ok(shared) => shared,
             Err(error) => {
                 tracing::error!(%error, "elected, but cannot load the registry; resigning");

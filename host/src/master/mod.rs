@@ -54,6 +54,7 @@ mod frameworks;
 pub mod leader;
 mod offers;
 mod operator_api;
+pub mod partitions;
 pub mod registry;
 mod router;
 mod scheduler_api;
@@ -138,9 +139,22 @@ impl MasterHandle {
     }
 }
 
-/// Starts the master's HTTP server and allocation loop.
+pub use partitions::PartitionConfig;
+
+/// Starts the master's HTTP server and allocation loop (agents pinged as Mesos does by
+/// default).
 pub async fn run(
     config: MasterConfig,
+    allocator: AllocatorFactory,
+    store: Arc<dyn StateStore>,
+) -> Result<MasterHandle, MasterError> {
+    run_with(config, PartitionConfig::default(), allocator, store).await
+}
+
+/// [`run`] with how agents are pinged.
+pub async fn run_with(
+    config: MasterConfig,
+    partitions: PartitionConfig,
     allocator: AllocatorFactory,
     store: Arc<dyn StateStore>,
 ) -> Result<MasterHandle, MasterError> {
@@ -155,7 +169,7 @@ pub async fn run(
         .local_addr()
         .map_err(|e| listen_error(e.to_string()))?;
 
-    let shared = start_core(&config, allocator, store, addr).await?;
+    let shared = start_core(&config, partitions, allocator, store, addr).await?;
     let app = router::router(shared.clone());
     let mut stop = shared.stop_signal();
     let server = tokio::spawn(async move {
@@ -181,6 +195,7 @@ pub async fn run(
 /// single master does at start and an elected one each time it wins.
 pub(crate) async fn start_core(
     config: &MasterConfig,
+    partitions: PartitionConfig,
     allocator: AllocatorFactory,
     store: Arc<dyn StateStore>,
     addr: SocketAddr,
@@ -218,6 +233,7 @@ pub(crate) async fn start_core(
     );
     tokio::spawn(shared.clone().allocation_loop());
     tokio::spawn(shared.clone().timer_loop());
+    tokio::spawn(partitions::ping_loop(shared.clone(), partitions));
     Ok(shared)
 }
 

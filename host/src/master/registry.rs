@@ -117,7 +117,7 @@ mod tests {
     fn agent(i: usize) -> AgentInfo {
         AgentInfo {
             hostname: format!("host-{i}"),
-            id: Some(Id::new(&format!("agent-{i:04}"))),
+            id: Some(Id::new(format!("agent-{i:04}"))),
             ..AgentInfo::default()
         }
     }
