@@ -94,4 +94,27 @@ async fn a_paused_agent_is_unreachable_then_reconciled() {
         Some("TASK_RUNNING"),
         "the partition-aware task was never touched"
     );
+
+    // The operator marks the agent gone: its task is gone, and it may not come back.
+    let agent_id = back["agent_id"]["value"]
+        .as_str()
+        .expect("agent id")
+        .to_string();
+    let response = reqwest::Client::new()
+        .post(format!("http://{}/api/v1", cluster.master_addr))
+        .json(&json!({"type": "MARK_AGENT_GONE",
+            "mark_agent_gone": {"agent_id": {"value": agent_id}}}))
+        .send()
+        .await
+        .expect("MARK_AGENT_GONE");
+    assert_eq!(response.status().as_u16(), 200);
+    aware
+        .task_state("aware-task", "TASK_GONE_BY_OPERATOR", 10)
+        .await;
+    corral_e2e::eventually(20, "the gone agent to be refused", || {
+        let log = cluster.agents[0].log_text();
+        async move { log.contains("marked gone").then_some(()) }
+    })
+    .await;
+    assert_eq!(cluster.active_agents().await, 0, "{}", cluster.logs());
 }

@@ -57,6 +57,7 @@ pub async fn run(shared: Arc<AgentShared>) {
     let mut backoff = FIRST_BACKOFF;
     // Whether the last attempt failed, so repeated failures are logged once.
     let mut failing = false;
+    let mut refused_logged = false;
     loop {
         let master = &masters[next % masters.len()];
         next += 1;
@@ -77,8 +78,11 @@ pub async fn run(shared: Arc<AgentShared>) {
             );
             backoff = FIRST_BACKOFF;
             failing = true;
-        } else if !failing {
+            refused_logged = false;
+        } else if !failing || matches!(outcome, StreamEnd::Refused { .. }) && !refused_logged {
+            // A refusal (e.g. an agent marked gone) is worth saying even mid-retry, once.
             tracing::warn!("cannot register with the master at {master}: {outcome}; retrying");
+            refused_logged |= matches!(outcome, StreamEnd::Refused { .. });
             failing = true;
         } else {
             tracing::debug!("registration attempt failed: {outcome}");

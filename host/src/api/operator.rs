@@ -23,6 +23,7 @@ pub enum OperatorCallType {
     Subscribe,
     GetWeights,
     GetQuota,
+    MarkAgentGone,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

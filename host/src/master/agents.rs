@@ -25,6 +25,13 @@ impl MasterCore {
         if subscribe.info.hostname.trim().is_empty() {
             return Err(ApiError::bad_request("Agent info must have a hostname"));
         }
+        if let Some(id) = &subscribe.agent_id
+            && self.is_gone(id)
+        {
+            return Err(ApiError::forbidden(format!(
+                "Agent '{id}' was marked gone and may not register again"
+            )));
+        }
         let reregistering = subscribe.agent_id.is_some();
         let id = match subscribe.agent_id.clone() {
             Some(id) if !id.value.is_empty() => id,

@@ -51,6 +51,7 @@ pub mod allocation;
 mod calls;
 pub mod core;
 mod frameworks;
+mod gone;
 pub mod leader;
 mod offers;
 mod operator_api;
@@ -69,7 +70,7 @@ mod tests;
 
 use std::sync::Arc;
 
-use crate::api::v1::{Address, MasterInfo};
+use crate::api::v1::{Address, Id, MasterInfo};
 use crate::plugins::allocator::AllocatorFactory;
 use crate::state::StateStore;
 
@@ -213,6 +214,9 @@ pub(crate) async fn start_core(
     }
     for agent in recovered.agents {
         core.recover_agent(now, agent);
+    }
+    for (key, _) in store.list(gone::GONE_PREFIX).await? {
+        core.recover_gone(Id::new(&key[gone::GONE_PREFIX.len()..]));
     }
     // The first instance is made off the async threads: instantiating a component may take
     // a moment.

@@ -38,6 +38,9 @@ pub async fn operator(
         Ok(call) => call,
         Err(error) => return error.into_response(),
     };
+    if call.kind == OperatorCallType::MarkAgentGone {
+        return super::gone::mark_agent_gone_call(&shared, &body);
+    }
     match answer(&shared, call.kind) {
         Ok(response) => Json(response).into_response(),
         Err(error) => error.into_response(),

@@ -48,6 +48,8 @@ pub struct PartitionState {
     /// Tasks of non-partition-aware frameworks reported TASK_LOST when their agent became
     /// unreachable: killed if the agent comes back with them.
     lost: BTreeSet<(FrameworkId, TaskId)>,
+    /// Agents the operator marked gone: refused if they come back.
+    pub(super) gone: BTreeSet<AgentId>,
 }
 
 impl MasterCore {
