@@ -3,6 +3,7 @@
 
 mod agent;
 mod bench;
+mod bench_failover;
 pub mod client_error;
 mod dev;
 mod etcd_state;

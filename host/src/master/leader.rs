@@ -28,7 +28,9 @@ use super::{
 };
 
 /// How often a follower asks etcd who leads (for its redirects).
-const LEADER_POLL: Duration = Duration::from_millis(300);
+const LEADER_POLL: Duration = Duration::from_millis(100);
+/// How long a follower holds a request while nobody leads, waiting for an election.
+const ELECTION_WAIT: Duration = Duration::from_secs(5);
 /// Pause after a failed campaign (etcd unreachable) before the next.
 const RETRY: Duration = Duration::from_secs(1);
 
@@ -38,7 +40,7 @@ pub struct Leadership {
     advertised: String,
     leading: RwLock<Option<Leading>>,
     /// The last leader etcd named (`host:port`), for redirects.
-    leader: RwLock<Option<String>>,
+    leader: watch::Sender<Option<String>>,
     stop: watch::Sender<bool>,
 }
 
@@ -60,7 +62,8 @@ impl Leadership {
 
     /// The leader's `host:port` when another master leads.
     fn other_leader(&self) -> Option<String> {
-        read(&self.leader)
+        self.leader
+            .borrow()
             .clone()
             .filter(|leader| *leader != self.advertised)
     }
@@ -96,7 +99,7 @@ pub async fn run(
     let leadership = Arc::new(Leadership {
         advertised: format!("{}:{}", config.hostname, addr.port()),
         leading: RwLock::new(None),
-        leader: RwLock::new(None),
+        leader: watch::channel(None).0,
         stop: watch::channel(false).0,
     });
     let election = Arc::new(election);
@@ -186,7 +189,9 @@ async fn campaign_loop(
             router: router::router(shared.clone()),
             shared: shared.clone(),
         });
-        *write(&leadership.leader) = Some(leadership.advertised.clone());
+        leadership
+            .leader
+            .send_replace(Some(leadership.advertised.clone()));
         tracing::info!(
             revision = term.revision,
             "elected: this master leads as {}",
@@ -211,7 +216,7 @@ fn step_down(leadership: &Leadership) {
     if let Some(leading) = write(&leadership.leading).take() {
         leading.shared.stop();
     }
-    write(&leadership.leader).take();
+    leadership.leader.send_replace(None);
 }
 
 /// Keeps `leader` current for redirects.
@@ -221,7 +226,11 @@ async fn follow_leader(leadership: Arc<Leadership>, election: Arc<Election>) {
         if !leadership.is_leading() {
             // When etcd cannot say (no quorum), nobody is known to lead: no stale redirects.
             let leader = election.leader().await.ok().flatten();
-            *write(&leadership.leader) = leader;
+            leadership.leader.send_if_modified(|known| {
+                let changed = *known != leader;
+                *known = leader;
+                changed
+            });
         }
         tokio::select! {
             _ = tokio::time::sleep(LEADER_POLL) => {}
@@ -249,7 +258,7 @@ async fn dispatch(State(leadership): State<Arc<Leadership>>, request: Request) -
         .path_and_query()
         .map(|p| p.as_str())
         .unwrap_or("/");
-    redirect_to(&leadership, path)
+    redirect_to(&leadership, path).await
 }
 
 /// `GET /master/redirect`: 307 to the leading master (this one included).
@@ -257,10 +266,20 @@ async fn redirect(State(leadership): State<Arc<Leadership>>) -> Response {
     if leadership.is_leading() {
         return temporary_redirect(&leadership.advertised, "");
     }
-    redirect_to(&leadership, "")
+    redirect_to(&leadership, "").await
 }
 
-fn redirect_to(leadership: &Leadership, path: &str) -> Response {
+/// A redirect to the leader. While nobody leads (an election under way) the request waits
+/// up to [`ELECTION_WAIT`] for one, so clients reach the new leader as soon as it is elected
+/// instead of backing off.
+async fn redirect_to(leadership: &Leadership, path: &str) -> Response {
+    let mut known = leadership.leader.subscribe();
+    let settled =
+        |_: &Option<String>| leadership.is_leading() || leadership.other_leader().is_some();
+    let _ = tokio::time::timeout(ELECTION_WAIT, known.wait_for(settled)).await;
+    if leadership.is_leading() {
+        return temporary_redirect(&leadership.advertised, path);
+    }
     match leadership.other_leader() {
         Some(leader) => temporary_redirect(&leader, path),
         None => (
