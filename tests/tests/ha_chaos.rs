@@ -125,6 +125,29 @@ async fn killing_the_leader_elects_another_and_loses_no_task() {
         assert_eq!(text.lines().count(), 1, "{id} started once, not {text:?}");
     }
 
+    // `corral` commands given every master (the dead one first) find the new leader.
+    let out = std::process::Command::new(corral_e2e::corral_bin())
+        .args([
+            "agents",
+            "--json",
+            "--master",
+            &format!("{leader},{}", cluster.master_list()),
+        ])
+        .output()
+        .expect("run corral agents");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed: Value = serde_json::from_str(&stdout).expect("JSON");
+    assert_eq!(
+        listed["get_agents"]["agents"].as_array().map(Vec::len),
+        Some(3),
+        "{stdout}"
+    );
+
     // The killed leader comes back as a follower and names the new leader.
     cluster.masters[old].restart();
     let leader_now = cluster.wait_leader(None, 20).await;
