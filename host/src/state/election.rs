@@ -20,6 +20,11 @@ pub const ELECTION_NAME: &str = "leader";
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub struct Election {
+    /// The election's own runtime thread: the etcd connection and the lease keep-alive run
+    /// there, so a master whose main threads are busy (a re-registration storm holding the
+    /// core) still keeps its lease alive.
+    runtime: Option<tokio::runtime::Runtime>,
+    handle: tokio::runtime::Handle,
     /// No request timeout: a campaign waits as long as another master leads.
     election: ElectionClient,
     lease: LeaseClient,
@@ -56,6 +61,15 @@ impl Drop for Term {
     }
 }
 
+impl Drop for Election {
+    fn drop(&mut self) {
+        // Dropping a runtime may block, which async code must not; let it wind down alone.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
 impl Election {
     /// Connects to etcd for elections on `prefix` with leases of `ttl` (whole seconds, at
     /// least 2: etcd's own minimum is about 1.5 s).
@@ -85,12 +99,24 @@ impl Election {
             .with_keep_alive_while_idle(true)
             // A member cut off from its cluster's quorum refuses rather than hangs.
             .with_require_leader(true);
-        let client =
-            tokio::time::timeout(ANSWER_TIMEOUT * 2, Client::connect(&urls, Some(options)))
-                .await
-                .map_err(|_| open_error("no answer to connect".into()))?
-                .map_err(|e| open_error(e.to_string()))?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("corral-election")
+            .enable_all()
+            .build()
+            .map_err(|e| open_error(format!("cannot start the election thread: {e}")))?;
+        // Connected from the election's runtime, so the connection's tasks live there.
+        let connect = runtime.spawn(async move {
+            tokio::time::timeout(ANSWER_TIMEOUT * 2, Client::connect(&urls, Some(options))).await
+        });
+        let client = connect
+            .await
+            .map_err(|e| open_error(e.to_string()))?
+            .map_err(|_| open_error("no answer to connect".into()))?
+            .map_err(|e| open_error(e.to_string()))?;
         Ok(Election {
+            handle: runtime.handle().clone(),
+            runtime: Some(runtime),
             election: client.election_client(),
             lease: client.lease_client(),
             name: format!("{prefix}{ELECTION_NAME}"),
@@ -117,7 +143,9 @@ impl Election {
         let lease_id = granted.id();
         // Keep the lease alive while waiting too: a campaign can wait for a long time.
         let (lost_tx, lost) = watch::channel(false);
-        let keep_alive = tokio::spawn(keep_alive(lease.clone(), lease_id, self.ttl, lost_tx));
+        let keep_alive = self
+            .handle
+            .spawn(keep_alive(lease.clone(), lease_id, self.ttl, lost_tx));
         let mut election = self.election.clone();
         let campaign = election.campaign(self.name.clone(), value, lease_id);
         let mut watch_lost = lost.clone();
