@@ -83,6 +83,7 @@ impl MasterCore {
         let allocations = self.allocations_on(&id);
         self.allocator(AllocatorEvent::AddAgent(snapshot, allocations));
         self.persist_agent(&id);
+        self.agent_back_from_partition(&id);
         self.request_allocation();
         Ok(id)
     }

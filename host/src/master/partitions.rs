@@ -20,8 +20,9 @@ use crate::api::agent_protocol::AgentCommand;
 use crate::api::v1::{AgentId, FrameworkId, Task, TaskId, TaskState, reason};
 
 use super::allocation::AllocatorEvent;
-use super::core::{MasterCore, StreamId};
+use super::core::{Effect, MasterCore, StreamId};
 use super::shell::Shared;
+use crate::state::WriteOp;
 
 /// Mesos' v1 name for a task status sent when its agent re-registers.
 const AGENT_REREGISTERED: &str = "REASON_AGENT_REREGISTERED";
@@ -50,7 +51,12 @@ pub struct PartitionState {
     lost: BTreeSet<(FrameworkId, TaskId)>,
     /// Agents the operator marked gone: refused if they come back.
     pub(super) gone: BTreeSet<AgentId>,
+    /// Agents marked unreachable (also under `unreachable/<id>` in the registry).
+    unreachable: BTreeSet<AgentId>,
 }
+
+/// Registry keys of agents marked unreachable; the value is when (ms since the epoch).
+pub const UNREACHABLE_PREFIX: &str = "unreachable/";
 
 impl MasterCore {
     /// Every connected agent: its id, stream and `host:port`.
@@ -77,6 +83,11 @@ impl MasterCore {
             _ => return false,
         }
         tracing::warn!(agent = %agent_id, "agent unreachable: it missed its pings");
+        self.partitions.unreachable.insert(agent_id.clone());
+        self.effect(Effect::Persist(vec![WriteOp::Put {
+            key: format!("{UNREACHABLE_PREFIX}{agent_id}"),
+            value: now_ms.to_string().into_bytes(),
+        }]));
         for offer_id in self.offers_on_agent(agent_id) {
             self.rescind_offer(&offer_id, false);
         }
@@ -112,6 +123,16 @@ impl MasterCore {
             );
         }
         true
+    }
+
+    /// An agent registered: if it was unreachable, it no longer is.
+    pub(super) fn agent_back_from_partition(&mut self, agent_id: &AgentId) {
+        if self.partitions.unreachable.remove(agent_id) {
+            tracing::info!(agent = %agent_id, "unreachable agent is back");
+            self.effect(Effect::Persist(vec![WriteOp::Delete {
+                key: format!("{UNREACHABLE_PREFIX}{agent_id}"),
+            }]));
+        }
     }
 
     /// A re-registering agent reports `task`: settles tasks the partition changed. Returns
