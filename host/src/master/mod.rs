@@ -56,7 +56,10 @@ pub mod leader;
 mod offers;
 mod operator_api;
 pub mod partitions;
+mod quota;
 pub mod registry;
+mod reservations;
+pub mod roles;
 mod router;
 mod scheduler_api;
 pub mod shell;
@@ -209,6 +212,9 @@ pub(crate) async fn start_core(
         agents = recovered.agents.len(),
         "registry loaded"
     );
+    core.recover_weights(recovered.weights);
+    core.recover_quotas(recovered.quotas);
+    core.recover_reservations(recovered.reservations);
     for framework in recovered.frameworks {
         core.recover_framework(now, framework);
     }

@@ -10,10 +10,13 @@ mod core_allocator;
 mod core_frameworks;
 mod core_offers;
 mod core_partitions;
+mod core_reservations;
+mod core_roles;
 mod core_tasks;
 
 mod http_client;
 
 mod http_agents;
 mod http_operator;
+mod http_roles;
 mod http_scheduler;
