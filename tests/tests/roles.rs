@@ -239,7 +239,6 @@ async fn reservations_go_only_to_their_role_and_survive_a_master_restart() {
 /// GET /allocator view) but does not cap a role at its limit yet. Run with `--ignored` once
 /// it does.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "drf does not enforce quota limits yet (plugins/drf-core)"]
 async fn a_role_never_gets_more_than_its_quota_limit() {
     let mut cluster = Cluster::master(&["--allocator", "drf"]).await;
     let (code, out, err) = cluster.cli(&["roles", "quota", "capped", "--limit", "cpus:2"]);

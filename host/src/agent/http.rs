@@ -87,7 +87,7 @@ async fn state(State(shared): State<Arc<AgentShared>>) -> Json<AgentState> {
         hostname: shared.info.hostname.clone(),
         port: shared.info.port,
         version: crate::api::VERSION.to_string(),
-        master: shared.config.master.clone(),
+        master: shared.master_now(),
         registered: shared.registered.load(Ordering::SeqCst),
         resources: shared.info.resources.clone(),
         attributes: shared.info.attributes.clone(),

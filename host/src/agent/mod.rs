@@ -34,7 +34,7 @@ use tokio::task::JoinHandle;
 
 #[derive(Debug, Clone)]
 pub struct AgentConfig {
-    /// "host:port" of the master.
+    /// "host:port" of the master, or several comma-separated (HA: the leader is followed).
     pub master: String,
     pub listen: SocketAddr,
     pub hostname: String,
@@ -209,13 +209,14 @@ pub(crate) async fn start(
     );
     tracing::info!("isolation: {}", isolator.describe());
     let shared = Arc::new(AgentShared {
-        config,
         info,
         agent_id: Mutex::new(agent_id),
         tasks: Mutex::new(tasks::TaskTable::default()),
         updates,
         executor,
         http,
+        master_now: Mutex::new(registration::masters(&config.master)[0].clone()),
+        config,
         registered: AtomicBool::new(false),
         updates_changed: Notify::new(),
         shutdown: stop_rx.clone(),

@@ -1,6 +1,10 @@
 //! The registration loop: subscribe to the master, follow its stream of commands, and
 //! re-subscribe (with the saved id and the current tasks) whenever the stream ends, fails or
 //! falls silent (3 x PING_INTERVAL_SECS). Logs once per change of state, not once per retry.
+//!
+//! `--master` may list several masters: each attempt goes to the next one, and a follower's
+//! `307 Temporary Redirect` leads to the leader (the HTTP client follows it), whose address
+//! is then used for status updates too.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,14 +35,34 @@ enum StreamEnd {
     Stopping,
 }
 
+/// The masters in a `--master` list (comma-separated `host:port`s); never empty.
+pub fn masters(list: &str) -> Vec<String> {
+    let masters: Vec<String> = list
+        .split(',')
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+        .map(String::from)
+        .collect();
+    if masters.is_empty() {
+        vec![list.to_string()]
+    } else {
+        masters
+    }
+}
+
 pub async fn run(shared: Arc<AgentShared>) {
+    let masters = masters(&shared.config.master);
+    let mut next = 0;
     let mut shutdown = shared.shutdown.clone();
     let mut backoff = FIRST_BACKOFF;
     // Whether the last attempt failed, so repeated failures are logged once.
     let mut failing = false;
+    let mut refused_logged = false;
     loop {
+        let master = &masters[next % masters.len()];
+        next += 1;
         let outcome = tokio::select! {
-            outcome = follow_stream(&shared) => outcome,
+            outcome = follow_stream(&shared, master) => outcome,
             _ = super::stopped(&mut shutdown) => StreamEnd::Stopping,
         };
         let was_registered = shared
@@ -50,15 +74,15 @@ pub async fn run(shared: Arc<AgentShared>) {
         if was_registered {
             tracing::warn!(
                 "lost the master at {}: {outcome}; reconnecting",
-                shared.config.master
+                shared.master_now()
             );
             backoff = FIRST_BACKOFF;
             failing = true;
-        } else if !failing {
-            tracing::warn!(
-                "cannot register with the master at {}: {outcome}; retrying",
-                shared.config.master
-            );
+            refused_logged = false;
+        } else if !failing || matches!(outcome, StreamEnd::Refused { .. }) && !refused_logged {
+            // A refusal (e.g. an agent marked gone) is worth saying even mid-retry, once.
+            tracing::warn!("cannot register with the master at {master}: {outcome}; retrying");
+            refused_logged |= matches!(outcome, StreamEnd::Refused { .. });
             failing = true;
         } else {
             tracing::debug!("registration attempt failed: {outcome}");
@@ -72,8 +96,8 @@ pub async fn run(shared: Arc<AgentShared>) {
 }
 
 /// One subscription, from the POST to the end of its stream.
-async fn follow_stream(shared: &Arc<AgentShared>) -> StreamEnd {
-    let url = format!("http://{}{SUBSCRIBE_PATH}", shared.config.master);
+async fn follow_stream(shared: &Arc<AgentShared>, master: &str) -> StreamEnd {
+    let url = format!("http://{master}{SUBSCRIBE_PATH}");
     let body = shared.subscribe_message();
     let response = match shared.http.post(&url).json(&body).send().await {
         Ok(r) => r,
@@ -83,6 +107,18 @@ async fn follow_stream(shared: &Arc<AgentShared>) -> StreamEnd {
         let status = response.status().as_u16();
         let body = response.text().await.unwrap_or_default();
         return StreamEnd::Refused { status, body };
+    }
+    // Where the redirects (if any) ended: the leader.
+    let leader = response.url();
+    if let Some(host) = leader.host_str() {
+        let now = match leader.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_string(),
+        };
+        *shared
+            .master_now
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = now;
     }
     let silence = shared.tuning.stream_silence;
     let mut stream = response.bytes_stream();
@@ -108,7 +144,7 @@ async fn follow_stream(shared: &Arc<AgentShared>) -> StreamEnd {
                     {
                         tracing::info!(
                             "registered with the master at {} as agent {agent_id}",
-                            shared.config.master
+                            shared.master_now()
                         );
                     }
                     shared.handle_command(command);

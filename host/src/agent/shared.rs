@@ -33,6 +33,9 @@ pub struct AgentShared {
     pub updates: StatusUpdateManager,
     pub executor: ExecutorFactory,
     pub http: reqwest::Client,
+    /// `host:port` of the master this agent follows now (the leader, once registered);
+    /// `config.master` may list several.
+    pub master_now: Mutex<String>,
     /// Whether the master has registered us on the current stream.
     pub registered: AtomicBool,
     /// Wakes the update sender: a new update, an acknowledgement or a registration.
@@ -44,6 +47,11 @@ pub struct AgentShared {
 }
 
 impl AgentShared {
+    /// `host:port` of the master the agent talks to now.
+    pub fn master_now(&self) -> String {
+        lock(&self.master_now).clone()
+    }
+
     pub fn agent_id(&self) -> Option<AgentId> {
         lock(&self.agent_id).clone()
     }

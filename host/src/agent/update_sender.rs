@@ -39,7 +39,7 @@ async fn send_all(shared: &Arc<AgentShared>, due: Vec<(FrameworkId, TaskStatus)>
     let Some(agent_id) = shared.agent_id() else {
         return;
     };
-    let url = format!("http://{}{UPDATE_PATH}", shared.config.master);
+    let url = format!("http://{}{UPDATE_PATH}", shared.master_now());
     let sends = due.into_iter().map(|(framework_id, status)| {
         let message = StatusUpdateMessage {
             agent_id: agent_id.clone(),

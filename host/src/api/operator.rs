@@ -27,6 +27,7 @@ pub enum OperatorCallType {
     UpdateQuota,
     ReserveResources,
     UnreserveResources,
+    MarkAgentGone,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

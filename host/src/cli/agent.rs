@@ -44,7 +44,12 @@ pub struct AgentArgs {
 }
 
 pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
-    let master = MasterAddress::parse(&args.master.master)?;
+    // Several masters (HA): the agent follows whichever leads.
+    let master = MasterAddress::parse_list(&args.master.master)?
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
     args.machine.check()?;
     if args.status_update_retry_ms == 0 {
         bail!("--status-update-retry-ms must be at least 1");
@@ -57,7 +62,7 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
     let executor = args.hooks.guard_executor(executor);
     let hooks = args.hooks.load(&engine)?;
     let config = AgentConfig {
-        master: master.to_string(),
+        master: master.clone(),
         listen: SocketAddr::new(args.ip, args.port),
         hostname: args.hostname.clone().unwrap_or_else(|| hostname(args.ip)),
         work_dir: args

@@ -30,6 +30,9 @@ pub struct BenchArgs {
 pub enum BenchTarget {
     /// Time allocation cycles, WASM vs native, with every framework declining every offer.
     Allocator(AllocatorArgs),
+    /// Kill -9 the leading master under many simulated agents; time the new leader's
+    /// election and every agent's re-registration.
+    Failover(super::bench_failover::FailoverArgs),
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -53,6 +56,7 @@ pub async fn run_bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         BenchTarget::Allocator(args) => tokio::task::spawn_blocking(move || allocator(args))
             .await
             .context("the benchmark thread failed")?,
+        BenchTarget::Failover(args) => super::bench_failover::failover(args).await,
     }
 }
 

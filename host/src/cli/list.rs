@@ -21,10 +21,10 @@ pub struct ListArgs {
     pub json: bool,
 }
 
-fn client(args: &ListArgs) -> anyhow::Result<OperatorClient> {
-    Ok(OperatorClient::new(MasterAddress::parse(
-        &args.master.master,
-    )?)?)
+async fn client(args: &ListArgs) -> anyhow::Result<OperatorClient> {
+    Ok(OperatorClient::new(
+        MasterAddress::pick(&args.master.master).await?,
+    )?)
 }
 
 fn print_json(raw: &serde_json::Value) -> anyhow::Result<ExitCode> {
@@ -37,7 +37,10 @@ fn missing(field: &str) -> anyhow::Error {
 }
 
 pub async fn agents(args: ListArgs) -> anyhow::Result<ExitCode> {
-    let (response, raw) = client(&args)?.call(OperatorCallType::GetAgents).await?;
+    let (response, raw) = client(&args)
+        .await?
+        .call(OperatorCallType::GetAgents)
+        .await?;
     if args.json {
         return print_json(&raw);
     }
@@ -47,7 +50,7 @@ pub async fn agents(args: ListArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub async fn frameworks(args: ListArgs) -> anyhow::Result<ExitCode> {
-    let client = client(&args)?;
+    let client = client(&args).await?;
     let (response, raw) = client.call(OperatorCallType::GetFrameworks).await?;
     if args.json {
         return print_json(&raw);
@@ -63,7 +66,10 @@ pub async fn frameworks(args: ListArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub async fn tasks(args: ListArgs) -> anyhow::Result<ExitCode> {
-    let (response, raw) = client(&args)?.call(OperatorCallType::GetTasks).await?;
+    let (response, raw) = client(&args)
+        .await?
+        .call(OperatorCallType::GetTasks)
+        .await?;
     if args.json {
         return print_json(&raw);
     }

@@ -7,12 +7,14 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 
+use super::etcd_state::{CONNECT_PATIENCE, connect_with_retry};
 use super::server_defaults::{
     HEARTBEAT_INTERVAL, PLUGIN_LIMITS, default_work_dir, hostname, open_store, parse_state,
 };
 use super::signals::shutdown_requested;
-use crate::master::{MasterConfig, StateSpec};
+use crate::master::{MasterConfig, PartitionConfig, StateSpec};
 use crate::plugins::PluginEngine;
+use crate::state::Election;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct MasterArgs {
@@ -44,6 +46,40 @@ pub struct MasterArgs {
     pub hooks: super::hook_args::HookArgs,
     #[command(flatten)]
     pub trust: super::plugin_keys::PluginTrustArgs,
+    /// With an etcd registry: the leader lease's TTL in seconds (at least 2). A dead leader
+    /// is replaced after about this long; a leader cut off from etcd stops acting by then.
+    #[arg(long, default_value_t = 5)]
+    pub leader_lease_secs: u64,
+    /// How long the master waits for an agent to answer a ping (`15secs`, `500ms`, `2mins`;
+    /// a bare number is seconds).
+    #[arg(long, default_value = "15secs", value_parser = parse_duration)]
+    pub agent_ping_timeout: Duration,
+    /// Pings an agent may miss in a row before it is marked unreachable.
+    #[arg(long, default_value_t = 5)]
+    pub max_agent_ping_timeouts: u32,
+}
+
+/// A Mesos-style duration: a number with `ms`, `secs`/`s` or `mins`, or a bare number of
+/// seconds.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("'{text}' is not a duration such as 15secs or 500ms"))?;
+    let seconds = match unit.trim() {
+        "ms" => value / 1000.0,
+        "" | "s" | "secs" => value,
+        "mins" => value * 60.0,
+        other => return Err(format!("unknown unit '{other}' (use ms, secs or mins)")),
+    };
+    if !(seconds > 0.0 && seconds.is_finite()) {
+        return Err(format!("'{text}' must be more than zero"));
+    }
+    Ok(Duration::from_secs_f64(seconds))
 }
 
 pub async fn run(args: MasterArgs) -> anyhow::Result<ExitCode> {
@@ -66,7 +102,9 @@ pub async fn run(args: MasterArgs) -> anyhow::Result<ExitCode> {
         .allocator_factory(&args.allocator, &args.allocator_config, PLUGIN_LIMITS)
         .with_context(|| format!("cannot load the allocator '{}'", args.allocator))?;
     let hooks = args.hooks.load(&engine)?;
-    let store = open_store(&state).await?;
+    if args.leader_lease_secs < 2 {
+        bail!("--leader-lease-secs must be at least 2");
+    }
     let config = MasterConfig {
         listen: SocketAddr::new(args.ip, args.port),
         hostname: args.hostname.clone().unwrap_or_else(|| hostname(args.ip)),
@@ -76,13 +114,34 @@ pub async fn run(args: MasterArgs) -> anyhow::Result<ExitCode> {
         heartbeat_interval: HEARTBEAT_INTERVAL,
         hooks,
     };
-    let master = crate::master::run(config, allocator, store)
-        .await
-        .context("cannot start the master")?;
+    if args.max_agent_ping_timeouts == 0 {
+        bail!("--max-agent-ping-timeouts must be at least 1");
+    }
+    let partitions = PartitionConfig {
+        ping_timeout: args.agent_ping_timeout,
+        max_ping_timeouts: args.max_agent_ping_timeouts,
+    };
+    let master = match &config.state {
+        // Several masters may share an etcd registry: they elect one leader.
+        StateSpec::Etcd { endpoints, prefix } => {
+            let store = connect_with_retry(endpoints, prefix, CONNECT_PATIENCE)
+                .await
+                .context("cannot open the master's registry")?;
+            let lease = Duration::from_secs(args.leader_lease_secs);
+            let election = Election::connect(endpoints, prefix, lease)
+                .await
+                .context("cannot reach etcd for the leader election")?;
+            crate::master::leader::run(config, partitions, allocator, store, election).await
+        }
+        _ => {
+            let store = open_store(&config.state).await?;
+            crate::master::run_with(config, partitions, allocator, store).await
+        }
+    }
+    .context("cannot start the master")?;
     println!("corral master listening on http://{}", master.addr);
-    tokio::select! {
-        () = master.wait() => bail!("the master stopped unexpectedly"),
-        () = shutdown_requested() => {}
+    if !master.serve_until(shutdown_requested()).await {
+        bail!("the master stopped unexpectedly");
     }
     Ok(ExitCode::SUCCESS)
 }

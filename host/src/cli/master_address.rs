@@ -8,8 +8,9 @@ const DEFAULT_PORT: u16 = 5050;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct MasterArg {
-    /// The master, as HOST:PORT.
-    #[arg(long, env = "CORRAL_MASTER", default_value = DEFAULT_MASTER, value_name = "HOST:PORT")]
+    /// The master, as HOST:PORT; several comma-separated for an HA cluster (the leader is
+    /// found and followed).
+    #[arg(long, env = "CORRAL_MASTER", default_value = DEFAULT_MASTER, value_name = "HOST:PORT[,...]")]
     pub master: String,
 }
 
@@ -59,6 +60,44 @@ impl MasterAddress {
         Ok(MasterAddress {
             authority: format!("{host}:{port}"),
         })
+    }
+
+    /// A comma-separated list of masters (an HA cluster), each as [`MasterAddress::parse`].
+    pub fn parse_list(text: &str) -> Result<Vec<Self>, ClientError> {
+        text.split(',').map(Self::parse).collect()
+    }
+
+    /// The master to talk to from `--master`: one address as is; from a list (an HA cluster)
+    /// the leader named by the first master whose `/master/redirect` answers, else the
+    /// first master that answers at all, else the first. Followers also redirect each call.
+    pub async fn pick(text: &str) -> Result<Self, ClientError> {
+        let masters = Self::parse_list(text)?;
+        if let [only] = masters.as_slice() {
+            return Ok(only.clone());
+        }
+        let Ok(http) = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(2))
+            .build()
+        else {
+            return Ok(masters[0].clone());
+        };
+        let mut answering = None;
+        for master in &masters {
+            let Ok(response) = http.get(master.url("/master/redirect")).send().await else {
+                continue;
+            };
+            let leader = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|l| l.to_str().ok())
+                .and_then(|l| Self::parse(l).ok());
+            if let Some(leader) = leader {
+                return Ok(leader);
+            }
+            answering.get_or_insert_with(|| master.clone());
+        }
+        Ok(answering.unwrap_or_else(|| masters[0].clone()))
     }
 
     /// `http://host:port` followed by `path` (which starts with '/').

@@ -4,6 +4,7 @@
 mod agent;
 mod agent_lookup;
 mod bench;
+mod bench_failover;
 pub mod client_error;
 mod dev;
 mod etcd_state;

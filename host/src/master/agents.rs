@@ -25,6 +25,13 @@ impl MasterCore {
         if subscribe.info.hostname.trim().is_empty() {
             return Err(ApiError::bad_request("Agent info must have a hostname"));
         }
+        if let Some(id) = &subscribe.agent_id
+            && self.is_gone(id)
+        {
+            return Err(ApiError::forbidden(format!(
+                "Agent '{id}' was marked gone and may not register again"
+            )));
+        }
         let reregistering = subscribe.agent_id.is_some();
         let id = match subscribe.agent_id.clone() {
             Some(id) if !id.value.is_empty() => id,
@@ -80,6 +87,7 @@ impl MasterCore {
         let allocations = self.allocations_on(&id);
         self.allocator(AllocatorEvent::AddAgent(snapshot, allocations));
         self.persist_agent(&id);
+        self.agent_back_from_partition(&id);
         self.request_allocation();
         Ok(id)
     }
@@ -99,6 +107,9 @@ impl MasterCore {
         for mut task in reported {
             let framework_id = task.framework_id.clone();
             seen.insert((framework_id.clone(), task.task_id.clone()));
+            if self.reported_after_partition(now_ms, agent_id, &task) {
+                continue;
+            }
             if !self.frameworks.contains_key(&framework_id) {
                 if self.is_completed_framework(&framework_id) {
                     shutdown.insert(framework_id);

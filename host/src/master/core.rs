@@ -192,6 +192,7 @@ pub struct MasterCore {
     wants_allocation: bool,
     /// Hooks run at launch and agent registration (issue 6; empty: none).
     pub(super) hooks: crate::plugins::hook_chain::HookChain,
+    pub(super) partitions: super::partitions::PartitionState,
 }
 
 impl MasterCore {
@@ -216,6 +217,7 @@ impl MasterCore {
             effects: Vec::new(),
             wants_allocation: false,
             hooks: Default::default(),
+            partitions: Default::default(),
         }
     }
 

@@ -53,9 +53,12 @@ pub mod allocation;
 mod calls;
 pub mod core;
 mod frameworks;
+mod gone;
 mod hooks;
+pub mod leader;
 mod offers;
 mod operator_api;
+pub mod partitions;
 mod quota;
 pub mod registry;
 mod reservations;
@@ -73,7 +76,7 @@ mod tests;
 
 use std::sync::Arc;
 
-use crate::api::v1::{Address, MasterInfo};
+use crate::api::v1::{Address, Id, MasterInfo};
 use crate::plugins::allocator::AllocatorFactory;
 use crate::state::StateStore;
 
@@ -95,8 +98,15 @@ pub enum MasterError {
 pub struct MasterHandle {
     /// The address actually bound (the port may have been 0).
     pub addr: SocketAddr,
-    shared: Arc<Shared>,
+    stopper: Stopper,
     server: tokio::task::JoinHandle<()>,
+}
+
+/// What `shutdown` stops: the one core of a single master, or an elected master's
+/// campaign and whatever core it runs.
+enum Stopper {
+    Single(Arc<Shared>),
+    Elected(Arc<leader::Leadership>),
 }
 
 impl MasterHandle {
@@ -107,17 +117,51 @@ impl MasterHandle {
         }
     }
 
+    /// Serves until `signal` resolves, then shuts down and waits a moment for that (an
+    /// elected master resigns its term, so another leads at once). False when the server
+    /// stopped by itself first.
+    pub async fn serve_until(mut self, signal: impl std::future::Future<Output = ()>) -> bool {
+        tokio::select! {
+            result = &mut self.server => {
+                if let Err(error) = result {
+                    tracing::error!(%error, "the master's HTTP server task failed");
+                }
+                return false;
+            }
+            () = signal => {}
+        }
+        self.shutdown();
+        let _ = tokio::time::timeout(Duration::from_secs(3), &mut self.server).await;
+        true
+    }
+
     /// Stops serving: every stream ends, the loops stop, nothing more is written to the
     /// registry. Frameworks and agents are not treated as disconnected (a restarted master
     /// on the same registry takes them back).
     pub fn shutdown(&self) {
-        self.shared.stop();
+        match &self.stopper {
+            Stopper::Single(shared) => shared.stop(),
+            Stopper::Elected(leadership) => leadership.stop(),
+        }
     }
 }
 
-/// Starts the master's HTTP server and allocation loop.
+pub use partitions::PartitionConfig;
+
+/// Starts the master's HTTP server and allocation loop (agents pinged as Mesos does by
+/// default).
 pub async fn run(
     config: MasterConfig,
+    allocator: AllocatorFactory,
+    store: Arc<dyn StateStore>,
+) -> Result<MasterHandle, MasterError> {
+    run_with(config, PartitionConfig::default(), allocator, store).await
+}
+
+/// [`run`] with how agents are pinged.
+pub async fn run_with(
+    config: MasterConfig,
+    partitions: PartitionConfig,
     allocator: AllocatorFactory,
     store: Arc<dyn StateStore>,
 ) -> Result<MasterHandle, MasterError> {
@@ -132,6 +176,37 @@ pub async fn run(
         .local_addr()
         .map_err(|e| listen_error(e.to_string()))?;
 
+    let shared = start_core(&config, partitions, allocator, store, addr).await?;
+    let app = router::router(shared.clone());
+    let mut stop = shared.stop_signal();
+    let server = tokio::spawn(async move {
+        let stopped = async move {
+            let _ = stop.wait_for(|stopping| *stopping).await;
+        };
+        if let Err(error) = axum::serve(listener, app)
+            .with_graceful_shutdown(stopped)
+            .await
+        {
+            tracing::error!(%error, "the master's HTTP server stopped");
+        }
+    });
+    tracing::info!(%addr, "master listening");
+    Ok(MasterHandle {
+        addr,
+        stopper: Stopper::Single(shared),
+        server,
+    })
+}
+
+/// Loads the registry into a fresh core and starts the allocation and timer loops: what a
+/// single master does at start and an elected one each time it wins.
+pub(crate) async fn start_core(
+    config: &MasterConfig,
+    partitions: PartitionConfig,
+    allocator: AllocatorFactory,
+    store: Arc<dyn StateStore>,
+    addr: SocketAddr,
+) -> Result<Arc<Shared>, MasterError> {
     let mut core = MasterCore::new(master_info(&config.hostname, addr));
     core.hooks = config.hooks.clone();
     let recovered = registry::load(store.as_ref()).await?;
@@ -149,6 +224,9 @@ pub async fn run(
     }
     for agent in recovered.agents {
         core.recover_agent(now, agent);
+    }
+    for (key, _) in store.list(gone::GONE_PREFIX).await? {
+        core.recover_gone(Id::new(&key[gone::GONE_PREFIX.len()..]));
     }
     // The first instance is made off the async threads: instantiating a component may take
     // a moment.
@@ -169,26 +247,8 @@ pub async fn run(
     );
     tokio::spawn(shared.clone().allocation_loop());
     tokio::spawn(shared.clone().timer_loop());
-
-    let app = router::router(shared.clone());
-    let mut stop = shared.stop_signal();
-    let server = tokio::spawn(async move {
-        let stopped = async move {
-            let _ = stop.wait_for(|stopping| *stopping).await;
-        };
-        if let Err(error) = axum::serve(listener, app)
-            .with_graceful_shutdown(stopped)
-            .await
-        {
-            tracing::error!(%error, "the master's HTTP server stopped");
-        }
-    });
-    tracing::info!(%addr, "master listening");
-    Ok(MasterHandle {
-        addr,
-        shared,
-        server,
-    })
+    tokio::spawn(partitions::ping_loop(shared.clone(), partitions));
+    Ok(shared)
 }
 
 /// `MasterInfo` as Mesos fills it: `ip` is the IPv4 address as the C `in_addr` reads on a

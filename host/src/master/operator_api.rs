@@ -39,6 +39,9 @@ pub async fn operator(
         Ok(call) => call,
         Err(error) => return error.into_response(),
     };
+    if call.kind == OperatorCallType::MarkAgentGone {
+        return super::gone::mark_agent_gone_call(&shared, &body);
+    }
     let payload: OperatorCallPayload = match parse_json(&body) {
         Ok(payload) => payload,
         Err(error) => return error.into_response(),

@@ -4,6 +4,7 @@
 //! beside them: `weights/<role>` (`{"weight": W}`), `quota/<role>` (QuotaConfig JSON) and
 //! `reservations/<agent-id>` (the agent's dynamically reserved resources, a JSON list).
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
@@ -133,19 +134,94 @@ fn parse<T: serde::de::DeserializeOwned>(key: &str, value: &[u8]) -> Option<T> {
     }
 }
 
-/// Applies registry writes in order on a background task; batches that arrive together are
-/// written as one. A failed write is logged; the master keeps serving from memory.
+/// The most writes one registry transaction carries: etcd refuses transactions over 128
+/// operations (its default `--max-txn-ops`), so a storm of queued writes goes out as several
+/// transactions, in order.
+pub const MAX_BATCH_OPS: usize = 100;
+
+/// Applies registry writes in order on a background task; writes that queue up while one
+/// transaction is in flight go out together, at most [`MAX_BATCH_OPS`] at a time (a queued
+/// group larger than that is split). A failed write is logged; the master keeps serving from
+/// memory.
 pub fn spawn_writer(store: Arc<dyn StateStore>) -> mpsc::UnboundedSender<Vec<WriteOp>> {
     let (tx, mut rx) = mpsc::unbounded_channel::<Vec<WriteOp>>();
     tokio::spawn(async move {
-        while let Some(mut batch) = rx.recv().await {
-            while let Ok(more) = rx.try_recv() {
-                batch.extend(more);
+        let mut pending: VecDeque<WriteOp> = VecDeque::new();
+        loop {
+            if pending.is_empty() {
+                match rx.recv().await {
+                    Some(first) => pending.extend(first),
+                    None => return,
+                }
             }
+            while pending.len() < MAX_BATCH_OPS {
+                match rx.try_recv() {
+                    Ok(more) => pending.extend(more),
+                    Err(_) => break,
+                }
+            }
+            let take = pending.len().min(MAX_BATCH_OPS);
+            let batch: Vec<WriteOp> = pending.drain(..take).collect();
             if let Err(error) = store.apply(batch).await {
                 tracing::error!(%error, "registry write failed");
             }
         }
     });
     tx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::v1::AgentInfo;
+    use crate::state::EtcdStore;
+    use crate::state::etcd_test_server::EtcdServer;
+
+    fn agent(i: usize) -> AgentInfo {
+        AgentInfo {
+            hostname: format!("host-{i}"),
+            id: Some(Id::new(format!("agent-{i:04}"))),
+            ..AgentInfo::default()
+        }
+    }
+
+    /// A re-registration storm: hundreds of agent writes queued at once must all land in
+    /// etcd (which refuses transactions over 128 ops), and later writes win over earlier ones.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_storm_of_writes_lands_in_etcd_in_order() {
+        let server = EtcdServer::start();
+        let store: Arc<dyn StateStore> = Arc::new(
+            EtcdStore::connect(std::slice::from_ref(&server.endpoint), "/storm/")
+                .await
+                .expect("connect"),
+        );
+        let writer = spawn_writer(store.clone());
+        for i in 0..300 {
+            writer.send(vec![put_agent(&agent(i))]).expect("queue");
+        }
+        // One group bigger than a transaction, and a rewrite of agent 7 after its first write.
+        let big: Vec<WriteOp> = (300..450).map(|i| put_agent(&agent(i))).collect();
+        writer.send(big).expect("queue");
+        let mut renamed = agent(7);
+        renamed.hostname = "renamed".into();
+        writer.send(vec![put_agent(&renamed)]).expect("queue");
+
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+        let recovered = loop {
+            let recovered = load(store.as_ref()).await.expect("load");
+            if recovered.agents.len() == 450 && recovered.agents[7].hostname == "renamed" {
+                break recovered;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "only {} of 450 agents landed",
+                recovered.agents.len()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        };
+        assert_eq!(
+            recovered.agents[449].id.as_ref().map(|i| i.value.as_str()),
+            Some("agent-0449")
+        );
+    }
 }

@@ -172,6 +172,11 @@ impl Shared {
         self.dispatch(&mut inner);
     }
 
+    /// Ends an agent's stream from the master's side (the agent re-registers when it hears).
+    pub fn close_agent_stream(&self, stream: StreamId) {
+        lock(&self.inner).outlets.agents.remove(&stream);
+    }
+
     pub fn stopping(&self) -> bool {
         *self.stop.borrow()
     }

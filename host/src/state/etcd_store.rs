@@ -4,8 +4,9 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use etcd_client::{ConnectOptions, GetOptions, KvClient, Txn, TxnOp};
+use etcd_client::{Compare, CompareOp, ConnectOptions, GetOptions, KvClient, Txn, TxnOp};
 use futures::future::BoxFuture;
+use tokio::sync::watch;
 
 use super::{Entries, StateError, StateStore, WriteOp};
 
@@ -25,6 +26,7 @@ const MAX_RESPONSE_BYTES: usize = 300 * 1024 * 1024;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
+#[derive(Clone)]
 pub struct EtcdStore {
     kv: KvClient,
     /// The endpoints as given, comma-separated, for error messages.
@@ -174,11 +176,39 @@ impl EtcdStore {
         Ok(out)
     }
 
+    /// This store's view for the leader of one term: every write is a transaction that
+    /// lands only while `election_key` still has create revision `revision` (the leader's
+    /// own election key). A refused write sets `deposed` and fails with
+    /// [`StateError::Fenced`], so a deposed leader never overwrites its successor's registry.
+    pub fn fenced(
+        &self,
+        election_key: Vec<u8>,
+        revision: i64,
+        deposed: watch::Sender<bool>,
+    ) -> FencedEtcdStore {
+        FencedEtcdStore {
+            store: self.clone(),
+            election_key,
+            revision,
+            deposed,
+        }
+    }
+
     async fn write(&self, ops: Vec<WriteOp>) -> Result<(), StateError> {
+        self.write_when(ops, None).await.map(|_| ())
+    }
+
+    /// Writes `ops` in one transaction, guarded by `guard` when given; returns whether the
+    /// guard held (always true without one).
+    async fn write_when(
+        &self,
+        ops: Vec<WriteOp>,
+        guard: Option<Compare>,
+    ) -> Result<bool, StateError> {
         let fail = |reason| StateError::Write { reason };
         let ops = last_op_per_key(ops);
         if ops.is_empty() {
-            return Ok(());
+            return Ok(true);
         }
         if ops.len() > MAX_TXN_OPS {
             return Err(fail(self.failure(format!(
@@ -211,11 +241,58 @@ impl EtcdStore {
                 "a batch of {total} bytes is over etcd's request limit"
             ))));
         }
+        let mut txn = Txn::new();
+        if let Some(guard) = guard {
+            txn = txn.when([guard]);
+        }
         let mut kv = self.kv.clone();
-        kv.txn(Txn::new().and_then(txn_ops))
+        let response = kv
+            .txn(txn.and_then(txn_ops))
             .await
             .map_err(|e| fail(self.failure(e)))?;
-        Ok(())
+        Ok(response.succeeded())
+    }
+}
+
+/// An [`EtcdStore`] whose writes are fenced by the leader's election key (see
+/// [`EtcdStore::fenced`]).
+pub struct FencedEtcdStore {
+    store: EtcdStore,
+    election_key: Vec<u8>,
+    revision: i64,
+    deposed: watch::Sender<bool>,
+}
+
+impl FencedEtcdStore {
+    async fn write(&self, ops: Vec<WriteOp>) -> Result<(), StateError> {
+        let guard =
+            Compare::create_revision(self.election_key.clone(), CompareOp::Equal, self.revision);
+        if self.store.write_when(ops, Some(guard)).await? {
+            return Ok(());
+        }
+        self.deposed.send_replace(true);
+        Err(StateError::Fenced {
+            reason: format!(
+                "the election key {} of revision {} is gone at etcd {}",
+                String::from_utf8_lossy(&self.election_key),
+                self.revision,
+                self.store.endpoints
+            ),
+        })
+    }
+}
+
+impl StateStore for FencedEtcdStore {
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, StateError>> {
+        Box::pin(self.store.read(key))
+    }
+
+    fn list<'a>(&'a self, prefix: &'a str) -> BoxFuture<'a, Result<Entries, StateError>> {
+        Box::pin(self.store.scan(prefix))
+    }
+
+    fn apply<'a>(&'a self, ops: Vec<WriteOp>) -> BoxFuture<'a, Result<(), StateError>> {
+        Box::pin(self.write(ops))
     }
 }
 

@@ -5,13 +5,15 @@ use futures::future::BoxFuture;
 
 #[cfg(test)]
 mod conformance;
+pub mod election;
 pub mod etcd_store;
 #[cfg(test)]
-mod etcd_test_server;
+pub(crate) mod etcd_test_server;
 pub mod memory;
 pub mod redb_store;
 
-pub use etcd_store::EtcdStore;
+pub use election::{Election, Term};
+pub use etcd_store::{EtcdStore, FencedEtcdStore};
 pub use memory::MemoryStore;
 pub use redb_store::RedbStore;
 
@@ -25,6 +27,11 @@ pub enum StateError {
     Write { reason: String },
     #[error("value under '{key}' does not parse: {reason}")]
     Corrupt { key: String, reason: String },
+    /// A fenced write found that this master no longer holds the election key.
+    #[error("registry write refused: this master is no longer the leader ({reason})")]
+    Fenced { reason: String },
+    #[error("leader election failed: {reason}")]
+    Election { reason: String },
 }
 
 /// One write of an atomic batch.

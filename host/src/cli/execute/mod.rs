@@ -88,7 +88,7 @@ enum Outcome {
 }
 
 pub async fn run(args: ExecuteArgs) -> anyhow::Result<ExitCode> {
-    let master = MasterAddress::parse(&args.master.master)?;
+    let master = MasterAddress::pick(&args.master.master).await?;
     let shape = args.shape()?;
     if args.instances == 0 {
         bail!("--instances must be at least 1");

@@ -9,6 +9,7 @@ mod core_agents;
 mod core_allocator;
 mod core_frameworks;
 mod core_offers;
+mod core_partitions;
 mod core_reservations;
 mod core_roles;
 mod core_tasks;

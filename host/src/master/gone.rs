@@ -1,0 +1,114 @@
+//! Operator `MARK_AGENT_GONE`: the agent is removed for good. Its tasks become
+//! TASK_GONE_BY_OPERATOR, it is recorded under `gone/<id>` in the registry, and if it comes
+//! back (with that id) its registration is refused.
+
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+use crate::api::error::ApiError;
+use crate::api::v1::{AgentId, FrameworkId, Id, TaskId, TaskState};
+use crate::state::WriteOp;
+
+use super::allocation::AllocatorEvent;
+use super::core::{Effect, MasterCore, StreamId};
+use super::registry::AGENTS_PREFIX;
+use super::shell::Shared;
+
+pub const GONE_PREFIX: &str = "gone/";
+const REASON_GONE_BY_OPERATOR: &str = "REASON_AGENT_REMOVED_BY_OPERATOR";
+
+impl MasterCore {
+    pub fn is_gone(&self, agent_id: &AgentId) -> bool {
+        self.partitions.gone.contains(agent_id)
+    }
+
+    /// An agent the registry records as gone (at start).
+    pub fn recover_gone(&mut self, agent_id: AgentId) {
+        self.agents.remove(&agent_id);
+        self.partitions.gone.insert(agent_id);
+    }
+
+    /// Removes the agent for good; returns the stream it was connected on, if any.
+    pub fn mark_agent_gone(
+        &mut self,
+        now_ms: u64,
+        agent_id: &AgentId,
+    ) -> Result<Option<StreamId>, ApiError> {
+        if self.is_gone(agent_id) {
+            return Ok(None);
+        }
+        let Some(agent) = self.agents.remove(agent_id) else {
+            return Err(ApiError::not_found(format!(
+                "Agent '{agent_id}' is not known"
+            )));
+        };
+        tracing::warn!(agent = %agent_id, "agent marked gone by the operator");
+        for offer_id in self.offers_on_agent(agent_id) {
+            self.rescind_offer(&offer_id, false);
+        }
+        if agent.stream.is_some() {
+            self.allocator(AllocatorEvent::RemoveAgent(agent_id.value.clone()));
+        }
+        let on_agent: Vec<(FrameworkId, TaskId)> = self
+            .frameworks
+            .iter()
+            .flat_map(|(framework_id, f)| {
+                f.tasks
+                    .values()
+                    .filter(|r| &r.task.agent_id == agent_id && !r.task.state.is_terminal())
+                    .map(move |r| (framework_id.clone(), r.task.task_id.clone()))
+            })
+            .collect();
+        for (framework_id, task_id) in on_agent {
+            self.master_update(
+                now_ms,
+                &framework_id,
+                &task_id,
+                TaskState::TaskGoneByOperator,
+                REASON_GONE_BY_OPERATOR,
+                "Agent was marked gone by the operator",
+                false,
+            );
+        }
+        self.partitions.gone.insert(agent_id.clone());
+        self.effect(Effect::Persist(vec![
+            WriteOp::Delete {
+                key: format!("{AGENTS_PREFIX}{agent_id}"),
+            },
+            WriteOp::Put {
+                key: format!("{GONE_PREFIX}{agent_id}"),
+                value: b"{}".to_vec(),
+            },
+        ]));
+        Ok(agent.stream)
+    }
+}
+
+/// `{"type": "MARK_AGENT_GONE", "mark_agent_gone": {"agent_id": {"value": "..."}}}`.
+pub fn mark_agent_gone_call(shared: &Arc<Shared>, body: &[u8]) -> Response {
+    let call: Value = match serde_json::from_slice(body) {
+        Ok(call) => call,
+        Err(e) => return ApiError::bad_request(format!("Invalid JSON: {e}")).into_response(),
+    };
+    let Some(id) = call["mark_agent_gone"]["agent_id"]["value"]
+        .as_str()
+        .filter(|id| !id.is_empty())
+    else {
+        return ApiError::bad_request("MARK_AGENT_GONE needs mark_agent_gone.agent_id.value")
+            .into_response();
+    };
+    let agent_id: AgentId = Id::new(id);
+    match shared.with_core(|core, now| core.mark_agent_gone(now, &agent_id)) {
+        Ok(stream) => {
+            if let Some(stream) = stream {
+                shared.close_agent_stream(stream);
+            }
+            // As Mesos: 200 with no body.
+            StatusCode::OK.into_response()
+        }
+        Err(error) => error.into_response(),
+    }
+}

@@ -1,0 +1,299 @@
+//! An elected master (registry in etcd): it serves HTTP at once as a follower, campaigns,
+//! and runs a core only while it leads. Followers answer the scheduler, operator and agent
+//! APIs with `307 Temporary Redirect` to the leader (as Mesos does), or 503 while nobody
+//! leads; `/health` and `/master/redirect` answer on every master.
+//!
+//! A term ends when the lease cannot be kept alive within its TTL or a registry write is
+//! fenced off (another master leads): the core stops at once (no allocation, every framework
+//! and agent stream closed, so they go find the new leader) and the master campaigns again.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tokio::sync::watch;
+use tower::ServiceExt;
+
+use crate::plugins::allocator::AllocatorFactory;
+use crate::state::{Election, EtcdStore};
+
+use super::shell::Shared;
+use super::{
+    MasterConfig, MasterError, MasterHandle, PartitionConfig, Stopper, router, start_core,
+};
+
+/// How often a follower asks etcd who leads (for its redirects).
+const LEADER_POLL: Duration = Duration::from_millis(100);
+/// How long a follower holds a request while nobody leads, waiting for an election.
+const ELECTION_WAIT: Duration = Duration::from_secs(5);
+/// Pause after a failed campaign (etcd unreachable) before the next.
+const RETRY: Duration = Duration::from_secs(1);
+
+/// The elected master's shared view: whether it leads (and its core), and who leads.
+pub struct Leadership {
+    /// This master's `host:port`, the value it campaigns with.
+    advertised: String,
+    leading: RwLock<Option<Leading>>,
+    /// The last leader etcd named (`host:port`), for redirects.
+    leader: watch::Sender<Option<String>>,
+    stop: watch::Sender<bool>,
+}
+
+struct Leading {
+    shared: Arc<Shared>,
+    router: Router,
+}
+
+impl Leadership {
+    /// Stops campaigning and any core it runs; the term is resigned so another master
+    /// leads without waiting for the lease to expire.
+    pub fn stop(&self) {
+        self.stop.send_replace(true);
+    }
+
+    pub fn is_leading(&self) -> bool {
+        read(&self.leading).is_some()
+    }
+
+    /// The leader's `host:port` when another master leads.
+    fn other_leader(&self) -> Option<String> {
+        self.leader
+            .borrow()
+            .clone()
+            .filter(|leader| *leader != self.advertised)
+    }
+}
+
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Starts an elected master: HTTP at once, then campaigns in the background.
+pub async fn run(
+    config: MasterConfig,
+    partitions: PartitionConfig,
+    allocator: AllocatorFactory,
+    store: EtcdStore,
+    election: Election,
+) -> Result<MasterHandle, MasterError> {
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| MasterError::Listen {
+            addr: config.listen,
+            reason: e.to_string(),
+        })?;
+    let addr = listener.local_addr().map_err(|e| MasterError::Listen {
+        addr: config.listen,
+        reason: e.to_string(),
+    })?;
+    let leadership = Arc::new(Leadership {
+        advertised: format!("{}:{}", config.hostname, addr.port()),
+        leading: RwLock::new(None),
+        leader: watch::channel(None).0,
+        stop: watch::channel(false).0,
+    });
+    let election = Arc::new(election);
+    tokio::spawn(follow_leader(leadership.clone(), election.clone()));
+    let campaign = tokio::spawn(campaign_loop(
+        leadership.clone(),
+        election,
+        store,
+        config,
+        partitions,
+        allocator,
+        addr,
+    ));
+
+    let app = Router::new()
+        .route("/master/redirect", get(redirect))
+        .fallback(dispatch)
+        .with_state(leadership.clone());
+    let mut stop = leadership.stop.subscribe();
+    let server = tokio::spawn(async move {
+        let stopped = async move {
+            let _ = stop.wait_for(|stopping| *stopping).await;
+        };
+        if let Err(error) = axum::serve(listener, app)
+            .with_graceful_shutdown(stopped)
+            .await
+        {
+            tracing::error!(%error, "the master's HTTP server stopped");
+        }
+        // The campaign resigns its term on the way out.
+        let _ = campaign.await;
+    });
+    tracing::info!(%addr, "master listening; campaigning for leadership");
+    Ok(MasterHandle {
+        addr,
+        stopper: Stopper::Elected(leadership),
+        server,
+    })
+}
+
+/// Campaign, lead until the term ends, step down, campaign again.
+async fn campaign_loop(
+    leadership: Arc<Leadership>,
+    election: Arc<Election>,
+    store: EtcdStore,
+    config: MasterConfig,
+    partitions: PartitionConfig,
+    allocator: AllocatorFactory,
+    addr: SocketAddr,
+) {
+    let mut stop = leadership.stop.subscribe();
+    let mut failing = false;
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        let campaign = tokio::select! {
+            campaign = election.campaign(&leadership.advertised) => campaign,
+            _ = stop.changed() => return,
+        };
+        let mut term = match campaign {
+            Ok(term) => term,
+            Err(error) => {
+                if !failing {
+                    tracing::warn!(%error, "cannot campaign for leadership; retrying");
+                    failing = true;
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(RETRY) => continue,
+                    _ = stop.changed() => return,
+                }
+            }
+        };
+        failing = false;
+        let (deposed_tx, mut deposed) = watch::channel(false);
+        let fenced = Arc::new(store.fenced(term.key.clone(), term.revision, deposed_tx));
+        let shared = match start_core(&config, partitions, allocator.clone(), fenced, addr).await {
+            Ok(shared) => shared,
+            Err(error) => {
+                tracing::error!(%error, "elected, but cannot load the registry; resigning");
+                election.resign(term).await;
+                tokio::time::sleep(RETRY).await;
+                continue;
+            }
+        };
+        *write(&leadership.leading) = Some(Leading {
+            router: router::router(shared.clone()),
+            shared: shared.clone(),
+        });
+        leadership
+            .leader
+            .send_replace(Some(leadership.advertised.clone()));
+        tracing::info!(
+            revision = term.revision,
+            "elected: this master leads as {}",
+            leadership.advertised
+        );
+        let why = tokio::select! {
+            _ = term.lost() => "the leader lease could not be kept alive",
+            _ = deposed.wait_for(|deposed| *deposed) => "a registry write was fenced off: another master leads",
+            _ = stop.changed() => "the master is stopping",
+        };
+        step_down(&leadership);
+        election.resign(term).await;
+        if *stop.borrow() {
+            return;
+        }
+        tracing::warn!("stopped leading: {why}; following");
+    }
+}
+
+/// Stops acting as leader at once: no more allocation, every stream closed.
+fn step_down(leadership: &Leadership) {
+    if let Some(leading) = write(&leadership.leading).take() {
+        leading.shared.stop();
+    }
+    leadership.leader.send_replace(None);
+}
+
+/// Keeps `leader` current for redirects.
+async fn follow_leader(leadership: Arc<Leadership>, election: Arc<Election>) {
+    let mut stop = leadership.stop.subscribe();
+    loop {
+        if !leadership.is_leading() {
+            // When etcd cannot say (no quorum), nobody is known to lead: no stale redirects.
+            let leader = election.leader().await.ok().flatten();
+            leadership.leader.send_if_modified(|known| {
+                let changed = *known != leader;
+                *known = leader;
+                changed
+            });
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(LEADER_POLL) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// Every request: the leader's routes while leading; otherwise a redirect to the leader.
+async fn dispatch(State(leadership): State<Arc<Leadership>>, request: Request) -> Response {
+    let router = read(&leadership.leading)
+        .as_ref()
+        .map(|leading| leading.router.clone());
+    if let Some(router) = router {
+        return match router.oneshot(request).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        };
+    }
+    if request.uri().path() == "/health" {
+        return StatusCode::OK.into_response();
+    }
+    let path = request
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    redirect_to(&leadership, path).await
+}
+
+/// `GET /master/redirect`: 307 to the leading master (this one included).
+async fn redirect(State(leadership): State<Arc<Leadership>>) -> Response {
+    if leadership.is_leading() {
+        return temporary_redirect(&leadership.advertised, "");
+    }
+    redirect_to(&leadership, "").await
+}
+
+/// A redirect to the leader. While nobody leads (an election under way) the request waits
+/// up to [`ELECTION_WAIT`] for one, so clients reach the new leader as soon as it is elected
+/// instead of backing off.
+async fn redirect_to(leadership: &Leadership, path: &str) -> Response {
+    let mut known = leadership.leader.subscribe();
+    let settled =
+        |_: &Option<String>| leadership.is_leading() || leadership.other_leader().is_some();
+    let _ = tokio::time::timeout(ELECTION_WAIT, known.wait_for(settled)).await;
+    if leadership.is_leading() {
+        return temporary_redirect(&leadership.advertised, path);
+    }
+    match leadership.other_leader() {
+        Some(leader) => temporary_redirect(&leader, path),
+        None => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no leading master elected yet; retry shortly\n",
+        )
+            .into_response(),
+    }
+}
+
+fn temporary_redirect(leader: &str, path: &str) -> Response {
+    (
+        StatusCode::TEMPORARY_REDIRECT,
+        [(header::LOCATION, format!("http://{leader}{path}"))],
+    )
+        .into_response()
+}
