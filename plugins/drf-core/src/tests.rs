@@ -521,6 +521,28 @@ fn unmet_guarantees_keep_headroom_from_other_roles() {
 }
 
 #[test]
+fn unallocated_reservations_count_towards_a_guarantee() {
+    // prod is guaranteed 4 cpus and has 4 cpus reserved on a1 that nobody holds: the
+    // guarantee is covered, so batch may take every unreserved cpu (Mesos counts
+    // reservations towards quota consumption).
+    let mut agents: Vec<_> = (1..=4)
+        .map(|i| agent(&format!("a{i}"), 4.0, 4096.0))
+        .collect();
+    for r in agents[0].resources.iter_mut() {
+        r.reservation = Some("prod".into());
+    }
+    let mut drf = drf_with(&agents, &[]);
+    drf.add_framework(framework("b", &["batch"], &[]), true);
+    drf.set_quota(quota("prod", &[("cpus", 4.0)], &[]));
+    let grants = drf.allocate(NOW);
+    let cpus: f64 = grants
+        .iter()
+        .map(|g| Resources::from_list(&g.resources).scalar("cpus"))
+        .sum();
+    assert_eq!(cpus, 12.0, "{grants:?}");
+}
+
+#[test]
 fn a_role_never_gets_past_its_limit_nor_does_its_subtree() {
     let agents: Vec<_> = (1..=4)
         .map(|i| agent(&format!("a{i}"), 4.0, 4096.0))

@@ -93,6 +93,10 @@ struct QuotaState {
     headroom: Scalars,
     /// Unreserved, non-revocable free scalars over all agents.
     available: Scalars,
+    /// Per role: its subtree's reserved resources that nobody holds. As in Mesos, they count
+    /// towards the role's guarantee: a role whose reservations cover its guarantee needs no
+    /// headroom from the unreserved pool. Taken at the start of the cycle.
+    reserved_free: Vec<Scalars>,
 }
 
 impl QuotaState {
@@ -103,8 +107,10 @@ impl QuotaState {
             relevant: Vec::new(),
             headroom: Scalars::default(),
             available: Scalars::default(),
+            reserved_free: Vec::new(),
         };
         if state.active {
+            state.reserved_free = reserved_free_by_role(cluster);
             let mut available = Scalars::default();
             let free: Vec<Resources> = cluster
                 .agents
@@ -128,7 +134,8 @@ impl QuotaState {
                 let mut lacking = Scalars::default();
                 if let Some(g) = view.guarantee(r) {
                     for (id, want) in g.iter() {
-                        let short = round(want - roles.node(r).subtree.get(id));
+                        let reserved = self.reserved_free.get(r).map_or(0.0, |s| s.get(id));
+                        let short = round(want - roles.node(r).subtree.get(id) - reserved);
                         if short > 0.0 {
                             lacking.add(id, short);
                         }
@@ -157,6 +164,27 @@ impl QuotaState {
     fn unmet_on_path(&self, cluster: &Cluster, role: RoleIx) -> bool {
         self.active && cluster.roles.path(role).any(|r| !self.lacking[r].is_zero())
     }
+}
+
+/// Unallocated reserved scalars per role, summed up each role's path (a parent's includes its
+/// children's), indexed by role.
+fn reserved_free_by_role(cluster: &Cluster) -> Vec<Scalars> {
+    let roles = &cluster.roles;
+    let mut by_role = vec![Scalars::default(); roles.len()];
+    for agent in cluster.agents.iter().flatten() {
+        for r in agent.free.as_slice() {
+            let (Some(role), Some(amount)) = (r.reservation.as_deref(), r.as_scalar()) else {
+                continue;
+            };
+            let (Some(ix), Some(id)) = (roles.find(role), cluster.names.find(&r.name)) else {
+                continue;
+            };
+            for a in roles.path(ix) {
+                by_role[a].add(id, amount);
+            }
+        }
+    }
+    by_role
 }
 
 fn mark_subtree(cluster: &Cluster, role: RoleIx, marks: &mut [bool]) {
