@@ -17,6 +17,8 @@ pub mod manifest;
 pub mod native_allocator;
 mod plugin_output;
 mod sandbox;
+pub mod stats;
+pub mod store;
 pub mod wasm_allocator;
 pub mod wasm_executor;
 
