@@ -8,6 +8,7 @@ mod core_accept;
 mod core_agents;
 mod core_allocator;
 mod core_frameworks;
+mod core_hot_swap;
 mod core_offers;
 mod core_tasks;
 
