@@ -410,12 +410,19 @@ async fn swap_allocator(
         )
         .into_response();
     }
+    let active = platform.status.get().active;
+    if outcome == "active"
+        && let Err(error) = platform.store.set_active_allocator(&active).await
+    {
+        // The registry writer persists it too; this write makes the answer mean "stored".
+        tracing::warn!(%error, "cannot persist the active allocator yet");
+    }
     answer(
         "SWAP_ALLOCATOR",
         "swap_allocator",
         json!({
             "outcome": outcome,
-            "active": platform.status.get().active,
+            "active": active,
             "switch_ms": switch_ms,
         }),
     )

@@ -16,4 +16,5 @@ mod http_client;
 
 mod http_agents;
 mod http_operator;
+mod http_plugins;
 mod http_scheduler;
