@@ -12,6 +12,7 @@ mod machine_args;
 mod master;
 pub mod master_address;
 pub mod operator_client;
+mod plugin;
 pub mod scheduler_client;
 mod server_defaults;
 pub mod signals;
@@ -53,6 +54,8 @@ pub enum Command {
     Frameworks(list::ListArgs),
     /// List the tasks, active and completed.
     Tasks(list::ListArgs),
+    /// Install, list, activate, deactivate and remove plugins; swap the allocator live.
+    Plugin(plugin::PluginArgs),
     /// Benchmarks run in memory (`corral bench allocator`).
     Bench(bench::BenchArgs),
     /// Print the version.
@@ -69,6 +72,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Frameworks(args) => list::frameworks(args).await,
         Command::Tasks(args) => list::tasks(args).await,
         Command::Bench(args) => bench::run_bench(args).await,
+        Command::Plugin(args) => plugin::run(args).await,
         Command::Version => {
             println!("corral {}", crate::api::VERSION);
             Ok(ExitCode::SUCCESS)
