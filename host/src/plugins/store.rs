@@ -1,7 +1,8 @@
 //! Installed plugins, kept in the master's [`StateStore`] by sha256: metadata (JSON) under
 //! `plugins/<sha>/meta` and the component's bytes in chunks of at most [`CHUNK_BYTES`] under
-//! `plugins/<sha>/chunk/<n>` (etcd refuses requests over 1.5 MiB), all written in one batch.
-//! Bytes read back are checked against the hash, so a damaged store is noticed, not run.
+//! `plugins/<sha>/chunk/<n>` (etcd refuses requests over 1.5 MiB), the chunks in batches of
+//! 1 MiB and the meta last (it is what makes the plugin exist). Bytes read back are checked
+//! against the hash, so a damaged store is noticed, not run.
 //!
 //! The active allocator (a built-in name or a sha256, and its config) is kept under
 //! [`ACTIVE_ALLOCATOR_KEY`], so a restarted master comes back with it.
@@ -20,7 +21,9 @@ pub const PLUGINS_PREFIX: &str = "plugins/";
 pub const ACTIVE_ALLOCATOR_KEY: &str = "allocator/active";
 /// Largest value written per chunk: well under etcd's 1.5 MiB request limit.
 pub const CHUNK_BYTES: usize = 512 * 1024;
-/// A component larger than this is refused (the whole install is one store batch).
+/// Chunks written per store batch: 1 MiB, under etcd's 1.5 MiB per transaction.
+const CHUNKS_PER_BATCH: usize = 2;
+/// A component larger than this is refused.
 pub const MAX_PLUGIN_BYTES: usize = 64 << 20;
 
 #[derive(Debug, thiserror::Error)]
@@ -181,16 +184,21 @@ impl PluginStore {
             installed_at_ms: now_ms,
             active: false,
         };
-        let mut ops: Vec<WriteOp> = chunks
-            .iter()
-            .enumerate()
-            .map(|(n, chunk)| WriteOp::Put {
-                key: chunk_key(&sha, n as u32),
-                value: chunk.to_vec(),
-            })
-            .collect();
-        ops.push(put_meta(&meta));
-        self.store.apply(ops).await?;
+        // Chunks first, a few per batch (one etcd transaction must stay under 1.5 MiB), then
+        // the meta, which is what makes the plugin exist: an install cut short leaves only
+        // chunks nobody lists, overwritten by the next install of the same bytes.
+        for (group, batch) in chunks.chunks(CHUNKS_PER_BATCH).enumerate() {
+            let ops = batch
+                .iter()
+                .enumerate()
+                .map(|(i, chunk)| WriteOp::Put {
+                    key: chunk_key(&sha, (group * CHUNKS_PER_BATCH + i) as u32),
+                    value: chunk.to_vec(),
+                })
+                .collect();
+            self.store.apply(ops).await?;
+        }
+        self.store.apply(vec![put_meta(&meta)]).await?;
         Ok(meta)
     }
 
@@ -306,15 +314,22 @@ impl PluginStore {
         if meta.active || is_allocator {
             return Err(PluginStoreError::Active(meta.sha256));
         }
-        let mut ops: Vec<WriteOp> = (0..meta.chunks)
-            .map(|n| WriteOp::Delete {
-                key: chunk_key(&meta.sha256, n),
-            })
-            .collect();
-        ops.push(WriteOp::Delete {
-            key: meta_key(&meta.sha256),
-        });
-        self.store.apply(ops).await?;
+        // The meta first: from then on the plugin is gone, whatever happens to the chunks.
+        self.store
+            .apply(vec![WriteOp::Delete {
+                key: meta_key(&meta.sha256),
+            }])
+            .await?;
+        let keys: Vec<u32> = (0..meta.chunks).collect();
+        for batch in keys.chunks(64) {
+            let ops = batch
+                .iter()
+                .map(|&n| WriteOp::Delete {
+                    key: chunk_key(&meta.sha256, n),
+                })
+                .collect();
+            self.store.apply(ops).await?;
+        }
         Ok(meta)
     }
 

@@ -1,6 +1,6 @@
 use super::*;
 use crate::plugins::builtin::fixture;
-use crate::state::MemoryStore;
+use crate::state::{MemoryStore, StateError};
 
 fn manifest(name: &str, kind: &str) -> String {
     format!("name = \"{name}\"\nkind = \"{kind}\"\nversion = \"1.2.0\"\nwit = \"0.1.0\"\n")
@@ -179,4 +179,80 @@ async fn an_active_plugin_is_not_removed() {
         store.find("trap").await,
         Err(PluginStoreError::NotFound(_))
     ));
+}
+
+/// A store that refuses batches over etcd's 1.5 MiB request limit, as etcd does.
+struct EtcdSized(MemoryStore);
+
+impl StateStore for EtcdSized {
+    fn get<'a>(
+        &'a self,
+        key: &'a str,
+    ) -> futures::future::BoxFuture<'a, Result<Option<Vec<u8>>, StateError>> {
+        self.0.get(key)
+    }
+    fn list<'a>(
+        &'a self,
+        prefix: &'a str,
+    ) -> futures::future::BoxFuture<'a, Result<crate::state::Entries, StateError>> {
+        self.0.list(prefix)
+    }
+    fn apply<'a>(
+        &'a self,
+        ops: Vec<WriteOp>,
+    ) -> futures::future::BoxFuture<'a, Result<(), StateError>> {
+        let size: usize = ops
+            .iter()
+            .map(|op| match op {
+                WriteOp::Put { key, value } => key.len() + value.len(),
+                WriteOp::Delete { key } => key.len(),
+            })
+            .sum();
+        if size > 1536 * 1024 {
+            return Box::pin(async move {
+                Err(StateError::Write {
+                    reason: format!("a batch of {size} bytes is over etcd's request limit"),
+                })
+            });
+        }
+        self.0.apply(ops)
+    }
+}
+
+/// DRF with a custom section of `extra` bytes appended: still a valid component.
+fn padded_drf(extra: usize) -> Vec<u8> {
+    let name = b"padding";
+    let mut payload = vec![name.len() as u8];
+    payload.extend_from_slice(name);
+    payload.extend(std::iter::repeat_n(0u8, extra));
+    let mut bytes = drf().to_vec();
+    bytes.push(0);
+    let mut size = payload.len();
+    loop {
+        let byte = (size & 0x7f) as u8;
+        size >>= 7;
+        if size == 0 {
+            bytes.push(byte);
+            break;
+        }
+        bytes.push(byte | 0x80);
+    }
+    bytes.extend(payload);
+    bytes
+}
+
+#[tokio::test]
+async fn a_plugin_larger_than_an_etcd_request_installs_and_removes() {
+    let state = Arc::new(EtcdSized(MemoryStore::new()));
+    let store = PluginStore::new(state.clone());
+    let engine = PluginEngine::new().expect("engine");
+    let big = padded_drf(3 << 20);
+    let meta = store
+        .install(&engine, &big, Some(&manifest("big", "allocator")), false, 1)
+        .await
+        .expect("a 3 MiB plugin installs in batches");
+    assert!(meta.chunks >= 6, "{meta:?}");
+    assert_eq!(store.bytes(&meta).await.expect("bytes"), big);
+    store.remove("big").await.expect("removed");
+    assert!(state.list("").await.expect("list").is_empty());
 }
