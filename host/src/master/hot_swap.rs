@@ -55,8 +55,17 @@ impl AllocatorDriver {
     ) -> Result<(), PluginError> {
         match self.replay_into_new(&factory, replay) {
             Ok(policy) => {
-                let previous = self.status.get().active;
-                let fallback = std::mem::replace(&mut self.factory, factory);
+                // A swap during another's probation falls back to the last proven policy.
+                let (fallback, previous) = match self.probation.take() {
+                    Some(unproven) => {
+                        self.factory = factory;
+                        (unproven.fallback, unproven.previous)
+                    }
+                    None => (
+                        std::mem::replace(&mut self.factory, factory),
+                        self.status.get().active,
+                    ),
+                };
                 self.policy = Some(policy);
                 self.status.set_active(candidate.clone());
                 tracing::info!(allocator = %candidate.plugin, "allocator swapped in");

@@ -226,3 +226,26 @@ fn a_policy_that_cannot_start_is_refused_and_the_old_one_misses_nothing() {
         "no replay was needed"
     );
 }
+
+#[test]
+fn a_swap_during_probation_falls_back_to_the_last_proven_policy() {
+    let engine = PluginEngine::new().expect("engine");
+    let mut h = Harness::new();
+    h.driver.set_identity(named("test"));
+    let (_f1, s1) = h.subscribe("f1");
+    h.add_agent("cpus:2;mem:1024");
+    swap(&mut h, drf(&engine), "drf", 3).expect("drf swaps in");
+    swap(
+        &mut h,
+        fixture_factory(&engine, "trap-allocator"),
+        "trap",
+        3,
+    )
+    .expect("replays");
+    h.allocate();
+    let status = h.driver.status().get();
+    assert_eq!(status.active.plugin, "test", "not the unproven drf");
+    assert_eq!(status.last_swap.expect("report").outcome, "rolled_back");
+    h.allocate();
+    assert_eq!(h.offers(s1).len(), 1, "the test policy offers again");
+}
