@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use corral::cli::{Cli, exit_code_for, run};
+use corral::cli::{Cli, exit_code_for, run, run_without_runtime};
 use tracing_subscriber::EnvFilter;
 
 fn init_logging(level: &str) -> anyhow::Result<()> {
@@ -23,9 +23,17 @@ fn init_logging(level: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let cli = Cli::parse();
+    // A task's supervisor stays small: no runtime threads, no logging.
+    if let Some(code) = run_without_runtime(&cli) {
+        return code;
+    }
+    run_with_runtime(cli)
+}
+
+#[tokio::main]
+async fn run_with_runtime(cli: Cli) -> ExitCode {
     let outcome = match init_logging(&cli.log_level) {
         Ok(()) => run(cli).await,
         Err(e) => Err(e),

@@ -104,6 +104,15 @@ impl Process {
         *self = Process::start(&self.name.clone(), &self.args.clone(), &log_dir);
     }
 
+    /// Starts the same command again with `extra` flags added (after `kill9`).
+    pub fn restart_with(&mut self, extra: &[&str]) {
+        self.kill9();
+        let mut args = self.args.clone();
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let log_dir = self.log.parent().expect("log dir").to_path_buf();
+        *self = Process::start(&self.name.clone(), &args, &log_dir);
+    }
+
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }

@@ -2,12 +2,21 @@
 //! delivers their status updates reliably.
 
 mod checkpoint;
+mod container_checkpoint;
+mod containers_api;
+mod files_api;
+pub(crate) mod health_checks;
 mod http;
+mod isolators;
+mod operator_extras;
 pub(crate) mod processes;
+mod recovered_task;
+mod recovery;
 mod registration;
 mod resources_detect;
 mod shared;
 mod status_updates;
+pub mod supervisor;
 mod task_runner;
 mod tasks;
 #[cfg(test)]
@@ -40,6 +49,34 @@ pub struct AgentConfig {
     pub status_update_retry: Duration,
     /// cgroups or posix, and the cgroup parent and pids limit.
     pub isolation: crate::isolation::IsolationConfig,
+    /// Isolator plugins (`--isolator`), asked for resources at start and for a launch plan
+    /// before each task.
+    pub isolators: crate::plugins::isolator::IsolatorSet,
+    /// `--recover` and the binary that supervises tasks.
+    pub recovery: RecoveryConfig,
+}
+
+pub use recovery::RecoverMode;
+
+/// How tasks survive an agent restart.
+#[derive(Debug, Clone, Default)]
+pub struct RecoveryConfig {
+    pub mode: RecoverMode,
+    /// The `corral` binary whose hidden `supervise` command runs each task, so that its exit
+    /// status survives the agent. `None` runs tasks as the agent's direct children (the
+    /// in-process tests): they are still reattached after a restart, but an exit while the
+    /// agent is down is reported without its exit code.
+    pub supervisor: Option<PathBuf>,
+}
+
+impl RecoveryConfig {
+    /// Tasks supervised by this very binary.
+    pub fn supervised_by_this_binary(mode: RecoverMode) -> RecoveryConfig {
+        RecoveryConfig {
+            mode,
+            supervisor: std::env::current_exe().ok(),
+        }
+    }
 }
 
 use crate::api::v1::AgentInfo;
@@ -56,6 +93,8 @@ pub enum AgentError {
     Resources(#[from] crate::resources::ParseError),
     #[error(transparent)]
     Isolation(#[from] crate::isolation::IsolationError),
+    #[error("isolator plugins at start: {0}")]
+    Isolators(String),
 }
 
 /// A running agent. Dropping it does not stop it; call `shutdown`.
@@ -121,7 +160,9 @@ pub(crate) async fn start(
     };
     std::fs::create_dir_all(&config.work_dir).map_err(|e| work_dir_error(e.to_string()))?;
     let detected = resources_detect::detect(&config.work_dir);
-    let resources = resources_detect::total_resources(&detected, config.resources.as_deref())?;
+    let mut resources = resources_detect::total_resources(&detected, config.resources.as_deref())?;
+    // Isolator plugins add what they find (gpus); recovered containers: none yet.
+    isolators::discover(&config.isolators, &mut resources, &[]).map_err(AgentError::Isolators)?;
     let attributes = match config.attributes.as_deref() {
         Some(text) => crate::resources::parse_attributes(text)?,
         None => Vec::new(),
@@ -180,6 +221,9 @@ pub(crate) async fn start(
         tuning,
         isolator,
     });
+
+    // Before registering: the subscription reports the recovered tasks.
+    recovery::recover(&shared).await;
 
     let router = http::router(shared.clone());
     let mut server_stop = stop_rx;

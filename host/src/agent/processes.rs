@@ -19,7 +19,7 @@ pub struct TaskEnvironment {
 }
 
 impl TaskEnvironment {
-    fn variables(&self) -> [(&'static str, &str); 6] {
+    pub(crate) fn variables(&self) -> [(&'static str, &str); 6] {
         [
             ("MESOS_SANDBOX", &self.sandbox),
             ("MESOS_DIRECTORY", &self.sandbox),
@@ -32,7 +32,7 @@ impl TaskEnvironment {
 }
 
 /// How a process ended: exactly one of the two is set when the status is known.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ExitOutcome {
     pub code: Option<i32>,
     pub signal: Option<i32>,

@@ -9,6 +9,7 @@ use tokio::sync::{Notify, watch};
 
 use super::AgentConfig;
 use super::checkpoint;
+use super::container_checkpoint::{self, ContainerCheckpoint, ProcessCheckpoint};
 use super::lock;
 use super::status_updates::{AckOutcome, StatusUpdateManager};
 use super::task_runner::{RunnerInput, TaskRunner};
@@ -197,6 +198,8 @@ impl AgentShared {
                 state: TaskState::TaskStaging,
                 latest: None,
                 runner: Some(inbox),
+                process: None,
+                kill_requested: false,
             },
         );
         drop(table);
@@ -227,6 +230,13 @@ impl AgentShared {
         };
         let grace_ms = grace_ms(policy).or_else(|| grace_ms(entry.info.kill_policy.as_ref()));
         let grace_ms = grace_ms.unwrap_or(DEFAULT_KILL_GRACE_MS);
+        if entry.runner.is_some() && !entry.kill_requested {
+            entry.kill_requested = true;
+            self.checkpoint_container(&table, framework_id, task_id);
+        }
+        let Some(entry) = table.get_mut(framework_id, task_id) else {
+            return;
+        };
         match &entry.runner {
             Some(inbox) => {
                 tracing::info!(
@@ -244,7 +254,10 @@ impl AgentShared {
                 tracing::debug!("{state} of task {task_id} acknowledged");
                 if state.is_terminal() {
                     let mut table = lock(&self.tasks);
-                    table.tasks.remove(&(framework_id.clone(), task_id.clone()));
+                    let key = (framework_id.clone(), task_id.clone());
+                    if let Some(entry) = table.tasks.remove(&key) {
+                        container_checkpoint::remove(&self.config.work_dir, &entry.container_id);
+                    }
                     table.forget_framework_if_idle(framework_id);
                 }
                 self.updates_changed.notify_one();
@@ -262,6 +275,18 @@ impl AgentShared {
         if let Some(framework) = table.frameworks.get_mut(framework_id) {
             framework.shutting_down = true;
         }
+        let live: Vec<TaskId> = table
+            .tasks
+            .iter()
+            .filter(|((fw, _), t)| fw == framework_id && t.runner.is_some())
+            .map(|((_, t), _)| t.clone())
+            .collect();
+        for task_id in &live {
+            if let Some(entry) = table.get_mut(framework_id, task_id) {
+                entry.kill_requested = true;
+            }
+            self.checkpoint_container(&table, framework_id, task_id);
+        }
         let inboxes: Vec<_> = table
             .tasks
             .iter()
@@ -277,6 +302,7 @@ impl AgentShared {
             inboxes.len()
         );
         if inboxes.is_empty() {
+            self.forget_containers(&table, framework_id);
             table.remove_framework(framework_id);
             drop(table);
             self.updates.forget_framework(framework_id);
@@ -303,6 +329,7 @@ impl AgentShared {
             }
             entry.state = status.state;
             entry.latest = Some(status.clone());
+            self.checkpoint_container(&table, framework_id, &status.task_id);
         }
         drop(table);
         tracing::info!("task {} is {}", status.task_id, status.state);
@@ -323,10 +350,84 @@ impl AgentShared {
             .get(framework_id)
             .is_some_and(|f| f.shutting_down);
         if shutting_down && !table.has_live_runners(framework_id) && !self.is_shutting_down() {
+            self.forget_containers(&table, framework_id);
             table.remove_framework(framework_id);
             drop(table);
             self.updates.forget_framework(framework_id);
             tracing::info!("framework {framework_id} is shut down and forgotten");
+        }
+    }
+}
+
+impl AgentShared {
+    /// Checkpoints a task's container from its entry. Called with the table locked, so the
+    /// writes of one container never interleave.
+    pub fn checkpoint_container(
+        &self,
+        table: &TaskTable,
+        framework_id: &FrameworkId,
+        task_id: &TaskId,
+    ) {
+        let Some(entry) = table.tasks.get(&(framework_id.clone(), task_id.clone())) else {
+            return;
+        };
+        let framework = table
+            .frameworks
+            .get(framework_id)
+            .map(|f| f.info.clone())
+            .unwrap_or_else(|| FrameworkInfo {
+                id: Some(framework_id.clone()),
+                ..Default::default()
+            });
+        let checkpoint = ContainerCheckpoint {
+            framework,
+            task: entry.info.clone(),
+            container_id: entry.container_id.clone(),
+            sandbox: entry.sandbox.clone(),
+            cgroup_parent: self
+                .isolator
+                .fallback_note()
+                .is_none()
+                .then(|| self.cgroup_name()),
+            process: entry.process,
+            state: entry.state,
+            kill_requested: entry.kill_requested,
+        };
+        if let Err(e) = container_checkpoint::save(&self.config.work_dir, &checkpoint) {
+            tracing::error!("task {task_id}: cannot checkpoint its container: {e}");
+        }
+    }
+
+    /// Checkpoints the task's container (after its cgroups exist, before its command runs).
+    pub fn save_container(&self, framework_id: &FrameworkId, task_id: &TaskId) {
+        let table = lock(&self.tasks);
+        self.checkpoint_container(&table, framework_id, task_id);
+    }
+
+    /// Records the task's supervised command (the first process its executor started).
+    pub fn record_process(
+        &self,
+        framework_id: &FrameworkId,
+        task_id: &TaskId,
+        process: ProcessCheckpoint,
+    ) {
+        let mut table = lock(&self.tasks);
+        let Some(entry) = table.get_mut(framework_id, task_id) else {
+            return;
+        };
+        if entry.process.is_some() {
+            return;
+        }
+        entry.process = Some(process);
+        self.checkpoint_container(&table, framework_id, task_id);
+    }
+
+    /// Removes the container checkpoints of a framework about to be forgotten.
+    fn forget_containers(&self, table: &TaskTable, framework_id: &FrameworkId) {
+        for ((fw, _), entry) in &table.tasks {
+            if fw == framework_id {
+                container_checkpoint::remove(&self.config.work_dir, &entry.container_id);
+            }
         }
     }
 }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use tokio::sync::mpsc::UnboundedSender;
 
+use super::container_checkpoint::ProcessCheckpoint;
 use super::task_runner::RunnerInput;
 use crate::api::v1::{
     AgentId, FrameworkId, FrameworkInfo, Labels, StatusSource, Task, TaskId, TaskInfo, TaskState,
@@ -21,6 +22,10 @@ pub struct TaskEntry {
     pub latest: Option<TaskStatus>,
     /// The runner's inbox; `None` once the runner has finished.
     pub runner: Option<UnboundedSender<RunnerInput>>,
+    /// The supervised command, once started (checkpointed for recovery).
+    pub process: Option<ProcessCheckpoint>,
+    /// Whether a kill was asked for (checkpointed for recovery).
+    pub kill_requested: bool,
 }
 
 pub struct FrameworkEntry {

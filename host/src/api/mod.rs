@@ -5,6 +5,7 @@
 pub mod agent_protocol;
 pub mod error;
 pub mod operator;
+pub mod operator_roles;
 pub mod recordio;
 pub mod scheduler;
 pub mod v1;

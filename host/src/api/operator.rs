@@ -23,6 +23,10 @@ pub enum OperatorCallType {
     Subscribe,
     GetWeights,
     GetQuota,
+    UpdateWeights,
+    UpdateQuota,
+    ReserveResources,
+    UnreserveResources,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -139,6 +143,12 @@ pub struct OperatorResponse {
     pub get_tasks: Option<GetTasks>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub get_executors: Option<GetExecutors>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub get_weights: Option<super::operator_roles::GetWeights>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub get_quota: Option<super::operator_roles::GetQuota>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub get_roles: Option<super::operator_roles::GetRoles>,
 }
 
 impl OperatorResponse {
@@ -152,6 +162,9 @@ impl OperatorResponse {
             get_frameworks: None,
             get_tasks: None,
             get_executors: None,
+            get_weights: None,
+            get_quota: None,
+            get_roles: None,
         }
     }
 }

@@ -51,6 +51,7 @@ pub fn busy_replay(shape: Shape) -> Replay {
             .map(|f| (f, true, Vec::new()))
             .collect(),
         agents,
+        ..Replay::default()
     }
 }
 

@@ -62,6 +62,8 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
         executor: args.executor.clone(),
         status_update_retry: Duration::from_millis(args.status_update_retry_ms),
         isolation: args.machine.isolation_config(),
+        recovery: crate::agent::RecoveryConfig::supervised_by_this_binary(args.machine.recover),
+        isolators: args.machine.isolators(&engine)?,
     };
     let agent = crate::agent::run(config, executor)
         .await

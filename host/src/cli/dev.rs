@@ -88,6 +88,8 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
         executor: "command".into(),
         status_update_retry: STATUS_UPDATE_RETRY,
         isolation: args.machine.isolation_config(),
+        recovery: crate::agent::RecoveryConfig::supervised_by_this_binary(args.machine.recover),
+        isolators: args.machine.isolators(&engine)?,
     };
     let agent = crate::agent::run(agent_config, executor)
         .await

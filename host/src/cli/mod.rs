@@ -2,6 +2,7 @@
 //! `agent::run`; client commands use only the HTTP APIs any user could call.
 
 mod agent;
+mod agent_lookup;
 mod bench;
 pub mod client_error;
 mod dev;
@@ -13,10 +14,15 @@ mod master;
 pub mod master_address;
 pub mod operator_client;
 mod plugin;
+mod plugin_new;
+mod roles;
 pub mod scheduler_client;
 mod server_defaults;
 pub mod signals;
+mod supervise;
 pub mod table;
+mod task_logs;
+mod top;
 
 use std::process::ExitCode;
 
@@ -54,12 +60,35 @@ pub enum Command {
     Frameworks(list::ListArgs),
     /// List the tasks, active and completed.
     Tasks(list::ListArgs),
-    /// Install, list, activate, deactivate and remove plugins; swap the allocator live.
+    /// Plugins: install, list, activate, deactivate, remove, swap the allocator live, and
+    /// `new` (scaffold a plugin crate).
     Plugin(plugin::PluginArgs),
+    /// List the roles (weight, quota, allocation, reservations, share), or set a role's
+    /// weight or quota.
+    Roles(roles::RolesArgs),
+    /// Reserve an agent's resources for a role: AGENT_ID "cpus(eng):1;mem(eng):256".
+    Reserve(roles::ReserveArgs),
+    /// Release a dynamic reservation: AGENT_ID "cpus(eng):1".
+    Unreserve(roles::ReserveArgs),
+    /// A task's sandbox: `corral task logs ID [--follow] [--stderr]`.
+    Task(task_logs::TaskArgs),
+    /// Live usage of running tasks (cpu, memory, processes); `--once` prints one sample.
+    Top(top::TopArgs),
     /// Benchmarks run in memory (`corral bench allocator`).
     Bench(bench::BenchArgs),
     /// Print the version.
     Version,
+    /// Run one task's command and record its exit status (started by the agent).
+    #[command(hide = true)]
+    Supervise(supervise::SuperviseArgs),
+}
+
+/// Runs the commands that need no async runtime (`supervise`); `None` for the others.
+pub fn run_without_runtime(cli: &Cli) -> Option<ExitCode> {
+    match &cli.command {
+        Command::Supervise(args) => Some(supervise::run(args)),
+        _ => None,
+    }
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -71,7 +100,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Agents(args) => list::agents(args).await,
         Command::Frameworks(args) => list::frameworks(args).await,
         Command::Tasks(args) => list::tasks(args).await,
+        Command::Roles(args) => roles::roles(args).await,
+        Command::Reserve(args) => roles::reservation(args, true).await,
+        Command::Unreserve(args) => roles::reservation(args, false).await,
+        Command::Task(args) => task_logs::run(args).await,
+        Command::Top(args) => top::run(args).await,
         Command::Bench(args) => bench::run_bench(args).await,
+        Command::Supervise(args) => Ok(supervise::run(&args)),
         Command::Plugin(args) => plugin::run(args).await,
         Command::Version => {
             println!("corral {}", crate::api::VERSION);

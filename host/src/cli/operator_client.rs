@@ -35,6 +35,21 @@ impl OperatorClient {
         &self,
         kind: OperatorCallType,
     ) -> Result<(OperatorResponse, serde_json::Value), ClientError> {
+        self.call_with(kind, serde_json::json!({})).await
+    }
+
+    /// A call with its payload fields (e.g. `{"update_weights": {...}}`) beside `type`.
+    pub async fn call_with(
+        &self,
+        kind: OperatorCallType,
+        mut payload: serde_json::Value,
+    ) -> Result<(OperatorResponse, serde_json::Value), ClientError> {
+        if let Some(fields) = payload.as_object_mut()
+            && let Ok(kind_json) = serde_json::to_value(OperatorCall { kind })
+            && let Some(type_field) = kind_json.get("type")
+        {
+            fields.insert("type".into(), type_field.clone());
+        }
         let addr = self.master.to_string();
         let what = serde_json::to_value(kind)
             .ok()
@@ -44,7 +59,7 @@ impl OperatorClient {
             .http
             .post(self.master.url("/api/v1"))
             .header(ACCEPT, "application/json")
-            .json(&OperatorCall { kind })
+            .json(&payload)
             .send()
             .await
             .map_err(|e| ClientError::from_request(&addr, &what, &e))?;
@@ -60,8 +75,13 @@ impl OperatorClient {
             addr: addr.clone(),
             reason,
         };
-        let raw: serde_json::Value = serde_json::from_slice(&body)
-            .map_err(|e| protocol(format!("{what} answer is not JSON: {e}")))?;
+        // Update calls answer 200 with an empty body.
+        let raw: serde_json::Value = if body.iter().all(u8::is_ascii_whitespace) {
+            serde_json::json!({ "type": what })
+        } else {
+            serde_json::from_slice(&body)
+                .map_err(|e| protocol(format!("{what} answer is not JSON: {e}")))?
+        };
         let typed: OperatorResponse = serde_json::from_value(raw.clone())
             .map_err(|e| protocol(format!("{what} answer does not match the v1 API: {e}")))?;
         Ok((typed, raw))

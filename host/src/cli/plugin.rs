@@ -1,5 +1,6 @@
 //! `corral plugin install | list | activate | deactivate | remove | swap`: the plugin lifecycle
-//! over the master's `POST /api/corral/v1/plugins`.
+//! over the master's `POST /api/corral/v1/plugins`; and `new`, which scaffolds a plugin crate
+//! (plugin_new.rs).
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -30,6 +31,8 @@ pub struct PluginArgs {
 
 #[derive(Debug, clap::Subcommand)]
 pub enum PluginCommand {
+    /// Create a plugin crate that builds into a component with one command.
+    New(super::plugin_new::NewArgs),
     /// Install a plugin component (stored by sha256 on the master).
     Install(InstallArgs),
     /// List built-in and installed plugins, where they are active, and their call stats.
@@ -121,8 +124,14 @@ impl Client {
 }
 
 pub async fn run(args: PluginArgs) -> anyhow::Result<ExitCode> {
+    let command = match args.command {
+        PluginCommand::New(new) => return super::plugin_new::run(new),
+        other => other,
+    };
     let client = Client::new(&args.master)?;
-    match args.command {
+    match command {
+        // Answered above, without a master.
+        PluginCommand::New(_) => {}
         PluginCommand::Install(install) => {
             let plugin = install_file(
                 &client,

@@ -35,6 +35,15 @@ pub struct Container {
 pub struct JoinFiles(Vec<std::fs::File>);
 
 impl JoinFiles {
+    /// Join files from elsewhere (a devices cgroup, or one alone under posix isolation).
+    pub fn from_files(files: Vec<std::fs::File>) -> Self {
+        JoinFiles(files)
+    }
+
+    pub fn push(&mut self, file: std::fs::File) {
+        self.0.push(file);
+    }
+
     pub fn fds(&self) -> Vec<RawFd> {
         self.0.iter().map(AsRawFd::as_raw_fd).collect()
     }
@@ -46,7 +55,20 @@ impl Container {
         relative: &Path,
         limits: &Limits,
     ) -> Result<Container, IsolationError> {
-        let container = match hierarchy {
+        let container = Self::paths(hierarchy, relative, limits);
+        for dir in container.dirs() {
+            super::make_dir(dir)?;
+        }
+        if let Err(e) = container.apply(limits) {
+            // Leave nothing behind for a container that never ran.
+            let _ = container.destroy();
+            return Err(e);
+        }
+        Ok(container)
+    }
+
+    fn paths(hierarchy: &Hierarchy, relative: &Path, limits: &Limits) -> Container {
+        match hierarchy {
             Hierarchy::V1(m) => Container {
                 version: Version::V1,
                 cpu: m.cpu.join(relative),
@@ -66,16 +88,27 @@ impl Container {
                     mem_limit_mb: limits.mem_mb,
                 }
             }
+        }
+    }
+
+    /// The container's cgroups as an earlier agent process created them (after a restart);
+    /// `None` if none of its directories is there.
+    pub(super) fn adopt(
+        hierarchy: &Hierarchy,
+        relative: &Path,
+        mem_limit_mb: Option<f64>,
+    ) -> Option<Container> {
+        let limits = Limits {
+            cpus: None,
+            mem_mb: mem_limit_mb,
+            pids: 0,
         };
-        for dir in container.dirs() {
-            super::make_dir(dir)?;
-        }
-        if let Err(e) = container.apply(limits) {
-            // Leave nothing behind for a container that never ran.
-            let _ = container.destroy();
-            return Err(e);
-        }
-        Ok(container)
+        let container = Self::paths(hierarchy, relative, &limits);
+        container
+            .dirs()
+            .iter()
+            .any(|d| d.is_dir())
+            .then_some(container)
     }
 
     fn apply(&self, limits: &Limits) -> Result<(), IsolationError> {

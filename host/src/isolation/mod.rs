@@ -4,10 +4,12 @@
 
 mod container;
 pub mod cpu;
+pub mod devices;
 pub mod memory;
 pub mod pids;
 #[cfg(test)]
 mod tests;
+pub mod usage;
 pub mod v1;
 pub mod v2;
 
@@ -237,6 +239,37 @@ impl Isolator {
                 let relative = parent.join(path_component(container_id));
                 Container::create(hierarchy, &relative, limits).map(Some)
             }
+        }
+    }
+
+    /// The cgroups of a container that an earlier run of this agent created, if they are
+    /// still there (after a restart); `None` under posix isolation or when they are gone.
+    pub fn adopt(
+        &self,
+        agent: &str,
+        container_id: &str,
+        mem_limit_mb: Option<f64>,
+    ) -> Option<Container> {
+        match self {
+            Isolator::Posix { .. } => None,
+            Isolator::Cgroups { hierarchy, root } => {
+                let relative = root
+                    .join(path_component(agent))
+                    .join(path_component(container_id));
+                Container::adopt(hierarchy, &relative, mem_limit_mb)
+            }
+        }
+    }
+
+    /// A container's cgroup path relative to each hierarchy's mount (where its other
+    /// controllers, such as devices, go); `None` under posix isolation.
+    pub fn container_relative(&self, agent: &str, container_id: &str) -> Option<PathBuf> {
+        match self {
+            Isolator::Posix { .. } => None,
+            Isolator::Cgroups { root, .. } => Some(
+                root.join(path_component(agent))
+                    .join(path_component(container_id)),
+            ),
         }
     }
 

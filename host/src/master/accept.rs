@@ -34,6 +34,30 @@ impl MasterCore {
         let mut remaining = taken.resources.clone();
         let mut ids_in_call: BTreeSet<TaskId> = BTreeSet::new();
         for operation in accept.operations {
+            if matches!(
+                operation.kind,
+                OperationType::Reserve | OperationType::Unreserve
+            ) {
+                let reserve = operation.kind == OperationType::Reserve;
+                let op = if reserve {
+                    operation.reserve
+                } else {
+                    operation.unreserve
+                };
+                let resources = op.map(|o| o.resources).unwrap_or_default();
+                if let Err(message) = self.offer_reservation(
+                    framework_id,
+                    &taken.agent_id,
+                    &taken.role,
+                    &resources,
+                    reserve,
+                    &mut remaining,
+                ) {
+                    tracing::info!(framework = %framework_id, operation = ?operation.kind,
+                        %message, "dropping an invalid offer operation");
+                }
+                continue;
+            }
             if operation.kind != OperationType::Launch {
                 tracing::info!(framework = %framework_id, operation = ?operation.kind,
                     "ignoring an offer operation that is not supported yet");

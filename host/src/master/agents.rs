@@ -59,6 +59,7 @@ impl MasterCore {
             "agent registered"
         );
         self.agents.insert(id.clone(), agent);
+        self.reapply_reservations(&id);
         self.effect(Effect::Command {
             stream,
             command: AgentCommand::Registered {
@@ -202,7 +203,8 @@ impl MasterCore {
             isolation_note: None,
             incarnation: 0,
         };
-        self.agents.insert(id, agent);
+        self.agents.insert(id.clone(), agent);
+        self.reapply_reservations(&id);
         true
     }
 }

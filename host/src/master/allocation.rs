@@ -12,7 +12,7 @@ use crate::plugins::store::ActiveAllocator;
 pub use super::allocator_status::{AllocatorStatus, SharedStatus, SwapReport};
 use super::hot_swap::Probation;
 use crate::plugins::allocator::{
-    AgentSnapshot, Allocation, AllocatorFactory, AllocatorPolicy, FrameworkSnapshot, Grant,
+    AgentSnapshot, Allocation, AllocatorFactory, AllocatorPolicy, FrameworkSnapshot, Grant, Quota,
 };
 
 /// One incremental allocator call, queued by the core.
@@ -33,6 +33,17 @@ pub enum AllocatorEvent {
         resources: Vec<Resource>,
         refuse_until_ms: Option<u64>,
     },
+    SetWeight(String, f64),
+    SetQuota(Quota),
+    /// An agent's total changed (a dynamic reservation was made or released).
+    UpdateAgent(AgentSnapshot),
+    /// Allocated resources changed shape (RESERVE/UNRESERVE inside an ACCEPT).
+    UpdateAllocation {
+        agent_id: String,
+        framework_id: String,
+        before: Vec<Resource>,
+        after: Vec<Resource>,
+    },
 }
 
 /// The core's state as a fresh policy instance must learn it.
@@ -42,11 +53,21 @@ pub struct Replay {
     pub frameworks: Vec<(FrameworkSnapshot, bool, Vec<String>)>,
     /// Connected agents with what frameworks hold on them.
     pub agents: Vec<(AgentSnapshot, Vec<Allocation>)>,
+    /// Role weights set by the operator.
+    pub weights: Vec<(String, f64)>,
+    /// Role quotas set by the operator.
+    pub quotas: Vec<Quota>,
 }
 
 impl Replay {
     pub(super) fn into_events(self) -> Vec<AllocatorEvent> {
         let mut events = Vec::new();
+        for (role, weight) in self.weights {
+            events.push(AllocatorEvent::SetWeight(role, weight));
+        }
+        for quota in self.quotas {
+            events.push(AllocatorEvent::SetQuota(quota));
+        }
         for (framework, active, suppressed) in self.frameworks {
             let id = framework.id.clone();
             events.push(AllocatorEvent::AddFramework(framework, active));
@@ -236,6 +257,15 @@ pub(super) fn apply(
             resources,
             refuse_until_ms,
         } => policy.recover(agent_id, framework_id, resources, *refuse_until_ms),
+        AllocatorEvent::SetWeight(role, weight) => policy.set_weight(role, *weight),
+        AllocatorEvent::SetQuota(quota) => policy.set_quota(quota),
+        AllocatorEvent::UpdateAgent(agent) => policy.update_agent(agent),
+        AllocatorEvent::UpdateAllocation {
+            agent_id,
+            framework_id,
+            before,
+            after,
+        } => policy.update_allocation(agent_id, framework_id, before, after),
     }
 }
 

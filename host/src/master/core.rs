@@ -181,6 +181,12 @@ pub struct MasterCore {
     pub(super) offers: BTreeMap<OfferId, OfferRecord>,
     pub(super) completed_tasks: VecDeque<Task>,
     pub(super) counters: Counters,
+    /// Role weights set by the operator (roles not here weigh 1.0).
+    pub(super) weights: BTreeMap<String, f64>,
+    /// Role quotas set by the operator.
+    pub(super) quotas: BTreeMap<String, crate::api::operator_roles::QuotaConfig>,
+    /// Dynamic reservations per agent, applied on top of what the agent reports.
+    pub(super) reservations: BTreeMap<AgentId, super::reservations::DynamicReservations>,
     pending_allocator: Vec<AllocatorEvent>,
     effects: Vec<Effect>,
     wants_allocation: bool,
@@ -201,6 +207,9 @@ impl MasterCore {
             offers: BTreeMap::new(),
             completed_tasks: VecDeque::new(),
             counters: Counters::default(),
+            weights: BTreeMap::new(),
+            quotas: BTreeMap::new(),
+            reservations: BTreeMap::new(),
             pending_allocator: Vec::new(),
             effects: Vec::new(),
             wants_allocation: false,

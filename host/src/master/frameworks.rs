@@ -300,19 +300,12 @@ fn validate_framework_info(
     }
     let roles = info.effective_roles();
     for role in &roles {
-        let bad = role.is_empty()
-            || role == "."
-            || role == ".."
-            || role.starts_with('-')
-            || role.starts_with('/')
-            || role.ends_with('/')
-            || role.chars().any(char::is_whitespace);
-        if bad {
-            return Err(ApiError::bad_request(format!(
-                "Invalid role '{role}': a role is a non-empty name without whitespace, \
-                 not '.' or '..', not starting with '-' or '/' nor ending with '/'"
-            )));
-        }
+        super::roles::validate_role(role).map_err(ApiError::bad_request)?;
+    }
+    if info.roles.len() != info.roles.iter().collect::<BTreeSet<_>>().len() {
+        return Err(ApiError::bad_request(
+            "'FrameworkInfo.roles' contains duplicate items",
+        ));
     }
     for role in suppressed_roles {
         if !roles.contains(role) {

@@ -56,7 +56,10 @@ pub mod hot_swap;
 mod offers;
 mod operator_api;
 mod plugins_api;
+mod quota;
 pub mod registry;
+mod reservations;
+pub mod roles;
 mod router;
 mod scheduler_api;
 pub mod shell;
@@ -158,6 +161,9 @@ pub async fn run_with_engine(
         agents = recovered.agents.len(),
         "registry loaded"
     );
+    core.recover_weights(recovered.weights);
+    core.recover_quotas(recovered.quotas);
+    core.recover_reservations(recovered.reservations);
     for framework in recovered.frameworks {
         core.recover_framework(now, framework);
     }

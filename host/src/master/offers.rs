@@ -203,7 +203,12 @@ impl MasterCore {
             .filter(|a| a.connected())
             .map(|a| (a.snapshot(), self.allocations_on(&a.id())))
             .collect();
-        Replay { frameworks, agents }
+        Replay {
+            frameworks,
+            agents,
+            weights: self.weights_for_allocator(),
+            quotas: self.quotas_for_allocator(),
+        }
     }
 
     /// What frameworks hold on an agent (live tasks and outstanding offers), per role.

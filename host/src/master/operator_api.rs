@@ -15,6 +15,7 @@ use crate::api::error::{ApiError, parse_json};
 use crate::api::operator::{
     GetHealth, GetVersion, OperatorCall, OperatorCallType, OperatorResponse, VersionInfo,
 };
+use crate::api::operator_roles::OperatorCallPayload;
 
 use super::core::MasterCore;
 use super::shell::Shared;
@@ -38,15 +39,59 @@ pub async fn operator(
         Ok(call) => call,
         Err(error) => return error.into_response(),
     };
-    match answer(&shared, call.kind) {
+    let payload: OperatorCallPayload = match parse_json(&body) {
+        Ok(payload) => payload,
+        Err(error) => return error.into_response(),
+    };
+    let kind = call.kind;
+    match answer(&shared, kind, payload) {
+        // As Mesos: calls that change something answer 200 with no body.
+        Ok(_) if changes_state(kind) => StatusCode::OK.into_response(),
         Ok(response) => Json(response).into_response(),
         Err(error) => error.into_response(),
     }
 }
 
-fn answer(shared: &Shared, kind: OperatorCallType) -> Result<OperatorResponse, ApiError> {
+fn answer(
+    shared: &Shared,
+    kind: OperatorCallType,
+    payload: OperatorCallPayload,
+) -> Result<OperatorResponse, ApiError> {
     let mut response = OperatorResponse::empty(kind);
     match kind {
+        OperatorCallType::GetWeights => {
+            response.get_weights = Some(shared.with_core(|core, _| core.get_weights()));
+        }
+        OperatorCallType::GetQuota => {
+            response.get_quota = Some(shared.with_core(|core, _| core.get_quota()));
+        }
+        OperatorCallType::GetRoles => {
+            response.get_roles = Some(shared.with_core(|core, _| core.get_roles()));
+        }
+        OperatorCallType::UpdateWeights => {
+            let request = payload
+                .update_weights
+                .ok_or_else(|| missing("update_weights"))?;
+            shared.with_core(|core, _| core.update_weights(request))?;
+        }
+        OperatorCallType::UpdateQuota => {
+            let request = payload
+                .update_quota
+                .ok_or_else(|| missing("update_quota"))?;
+            shared.with_core(|core, _| core.update_quota(request))?;
+        }
+        OperatorCallType::ReserveResources => {
+            let request = payload
+                .reserve_resources
+                .ok_or_else(|| missing("reserve_resources"))?;
+            shared.with_core(|core, _| core.operator_reservation(request, true))?;
+        }
+        OperatorCallType::UnreserveResources => {
+            let request = payload
+                .unreserve_resources
+                .ok_or_else(|| missing("unreserve_resources"))?;
+            shared.with_core(|core, _| core.operator_reservation(request, false))?;
+        }
         OperatorCallType::GetHealth => response.get_health = Some(GetHealth { healthy: true }),
         OperatorCallType::GetVersion => response.get_version = Some(version()),
         OperatorCallType::GetState => {
@@ -73,6 +118,20 @@ fn answer(shared: &Shared, kind: OperatorCallType) -> Result<OperatorResponse, A
         }
     }
     Ok(response)
+}
+
+fn changes_state(kind: OperatorCallType) -> bool {
+    matches!(
+        kind,
+        OperatorCallType::UpdateWeights
+            | OperatorCallType::UpdateQuota
+            | OperatorCallType::ReserveResources
+            | OperatorCallType::UnreserveResources
+    )
+}
+
+fn missing(field: &str) -> ApiError {
+    ApiError::bad_request(format!("Expecting '{field}' to be present"))
 }
 
 fn version() -> GetVersion {

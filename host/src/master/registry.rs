@@ -1,16 +1,58 @@
 //! The master's hard state in the StateStore: `frameworks/<id>` (FrameworkInfo JSON) and
 //! `agents/<id>` (AgentInfo JSON). Written when they change, read at start so a restarted
-//! master knows who may resubscribe and re-register.
+//! master knows who may resubscribe and re-register. The operator's allocation settings live
+//! beside them: `weights/<role>` (`{"weight": W}`), `quota/<role>` (QuotaConfig JSON) and
+//! `reservations/<agent-id>` (the agent's dynamically reserved resources, a JSON list).
 
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use crate::api::v1::{AgentInfo, FrameworkId, FrameworkInfo, Id};
+use crate::api::operator_roles::QuotaConfig;
+use crate::api::v1::{AgentId, AgentInfo, FrameworkId, FrameworkInfo, Id, Resource};
 use crate::state::{StateError, StateStore, WriteOp};
 
 pub const FRAMEWORKS_PREFIX: &str = "frameworks/";
 pub const AGENTS_PREFIX: &str = "agents/";
+pub const WEIGHTS_PREFIX: &str = "weights/";
+pub const QUOTA_PREFIX: &str = "quota/";
+pub const RESERVATIONS_PREFIX: &str = "reservations/";
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredWeight {
+    weight: f64,
+}
+
+pub fn put_weight(role: &str, weight: f64) -> WriteOp {
+    WriteOp::Put {
+        key: format!("{WEIGHTS_PREFIX}{role}"),
+        value: serde_json::to_vec(&StoredWeight { weight }).unwrap_or_default(),
+    }
+}
+
+/// A cleared quota is deleted.
+pub fn put_quota(config: &QuotaConfig) -> WriteOp {
+    let key = format!("{QUOTA_PREFIX}{}", config.role);
+    if config.guarantees.is_empty() && config.limits.is_empty() {
+        return WriteOp::Delete { key };
+    }
+    WriteOp::Put {
+        key,
+        value: serde_json::to_vec(config).unwrap_or_default(),
+    }
+}
+
+/// An agent without dynamic reservations has no key.
+pub fn put_reservations(agent_id: &AgentId, reserved: &[Resource]) -> WriteOp {
+    let key = format!("{RESERVATIONS_PREFIX}{agent_id}");
+    if reserved.is_empty() {
+        return WriteOp::Delete { key };
+    }
+    WriteOp::Put {
+        key,
+        value: serde_json::to_vec(reserved).unwrap_or_default(),
+    }
+}
 
 pub fn put_framework(info: &FrameworkInfo) -> WriteOp {
     let id = info.id.as_ref().map(|i| i.value.as_str()).unwrap_or("");
@@ -40,6 +82,9 @@ pub fn delete_framework(id: &FrameworkId) -> WriteOp {
 pub struct Recovered {
     pub frameworks: Vec<FrameworkInfo>,
     pub agents: Vec<AgentInfo>,
+    pub weights: Vec<(String, f64)>,
+    pub quotas: Vec<QuotaConfig>,
+    pub reservations: Vec<(AgentId, Vec<Resource>)>,
 }
 
 /// Reads the registry. A value that does not parse is logged with its key and skipped.
@@ -55,6 +100,24 @@ pub async fn load(store: &dyn StateStore) -> Result<Recovered, StateError> {
         if let Some(mut info) = parse::<AgentInfo>(&key, &value) {
             info.id = Some(Id::new(&key[AGENTS_PREFIX.len()..]));
             recovered.agents.push(info);
+        }
+    }
+    for (key, value) in store.list(WEIGHTS_PREFIX).await? {
+        if let Some(stored) = parse::<StoredWeight>(&key, &value) {
+            let role = key[WEIGHTS_PREFIX.len()..].to_string();
+            recovered.weights.push((role, stored.weight));
+        }
+    }
+    for (key, value) in store.list(QUOTA_PREFIX).await? {
+        if let Some(mut config) = parse::<QuotaConfig>(&key, &value) {
+            config.role = key[QUOTA_PREFIX.len()..].to_string();
+            recovered.quotas.push(config);
+        }
+    }
+    for (key, value) in store.list(RESERVATIONS_PREFIX).await? {
+        if let Some(reserved) = parse::<Vec<Resource>>(&key, &value) {
+            let agent = Id::new(&key[RESERVATIONS_PREFIX.len()..]);
+            recovered.reservations.push((agent, reserved));
         }
     }
     Ok(recovered)

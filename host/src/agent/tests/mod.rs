@@ -4,9 +4,13 @@
 mod cgroups;
 mod fake_executor;
 mod fake_master;
+mod health_checks;
 mod http_api;
+mod recovery;
 mod registration;
+mod sandbox_files;
 mod support;
 mod task_failures;
 mod task_lifecycle;
 mod updates;
+mod usage;

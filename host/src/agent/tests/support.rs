@@ -27,6 +27,8 @@ pub fn config(master: &FakeMaster, work_dir: &Path, retry: Duration) -> AgentCon
             mode: crate::isolation::IsolationMode::Posix,
             ..Default::default()
         },
+        recovery: Default::default(),
+        isolators: Default::default(),
     }
 }
 

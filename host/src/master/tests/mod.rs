@@ -10,6 +10,8 @@ mod core_allocator;
 mod core_frameworks;
 mod core_hot_swap;
 mod core_offers;
+mod core_reservations;
+mod core_roles;
 mod core_tasks;
 
 mod http_client;
@@ -17,4 +19,5 @@ mod http_client;
 mod http_agents;
 mod http_operator;
 mod http_plugins;
+mod http_roles;
 mod http_scheduler;

@@ -110,6 +110,8 @@ impl AllocatorPolicy for TestAllocator {
     }
 
     fn update_agent(&mut self, agent: &AgentSnapshot) -> Result<(), PluginError> {
+        let total = Resources::from_list(&agent.resources);
+        self.log(format!("update_agent {} {}", agent.id, total.summary()));
         if let Some(a) = self.agents.get_mut(&agent.id) {
             a.total = Resources::from_list(&agent.resources);
         }
@@ -215,19 +217,40 @@ impl AllocatorPolicy for TestAllocator {
 
     fn update_allocation(
         &mut self,
-        _agent_id: &str,
-        _framework_id: &str,
-        _before: &[Resource],
-        _after: &[Resource],
+        agent_id: &str,
+        framework_id: &str,
+        before: &[Resource],
+        after: &[Resource],
     ) -> Result<(), PluginError> {
+        let (before, after) = (Resources::from_list(before), Resources::from_list(after));
+        self.log(format!(
+            "update_allocation {agent_id} {framework_id} {} -> {}",
+            before.summary(),
+            after.summary()
+        ));
+        if let Some(held) = self
+            .agents
+            .get_mut(agent_id)
+            .and_then(|a| a.allocated.get_mut(framework_id))
+        {
+            held.subtract_all(&before);
+            held.add_all(&after);
+        }
         Ok(())
     }
 
-    fn set_weight(&mut self, _role: &str, _weight: f64) -> Result<(), PluginError> {
+    fn set_weight(&mut self, role: &str, weight: f64) -> Result<(), PluginError> {
+        self.log(format!("set_weight {role} {weight}"));
         Ok(())
     }
 
-    fn set_quota(&mut self, _quota: &Quota) -> Result<(), PluginError> {
+    fn set_quota(&mut self, quota: &Quota) -> Result<(), PluginError> {
+        let guarantees = Resources::from_list(&quota.guarantees).summary();
+        let limits = Resources::from_list(&quota.limits).summary();
+        self.log(format!(
+            "set_quota {} guarantees [{guarantees}] limits [{limits}]",
+            quota.role
+        ));
         Ok(())
     }
 
@@ -273,7 +296,7 @@ impl AllocatorPolicy for TestAllocator {
             let grant = if over_allocate {
                 agent.total.clone()
             } else {
-                free
+                free.allocatable_to(&role)
             };
             if grant.is_empty() {
                 continue;

@@ -1,0 +1,146 @@
+//! Recovery at start against the fake master: the agent finds checkpointed containers,
+//! reports them when it subscribes, and reattaches to or reports each one. The "supervisor"
+//! here is a real process the test starts (the agent in-process has no `corral supervise`).
+
+use std::path::Path;
+use std::time::Duration;
+
+use super::fake_master::{ASSIGNED_ID, FakeMaster};
+use super::support::*;
+use crate::agent::checkpoint::save_agent_id;
+use crate::agent::container_checkpoint::{self, ContainerCheckpoint, ProcessCheckpoint};
+use crate::agent::supervisor;
+use crate::api::v1::{AgentId, FrameworkId, FrameworkInfo, TaskId, TaskInfo, TaskState, reason};
+
+const RETRY: Duration = Duration::from_millis(200);
+
+fn checkpoint(work: &Path, task: &str, process: ProcessCheckpoint) -> ContainerCheckpoint {
+    ContainerCheckpoint {
+        framework: FrameworkInfo {
+            id: Some(FrameworkId::new(FRAMEWORK)),
+            name: "agent tests".into(),
+            ..Default::default()
+        },
+        task: TaskInfo {
+            name: task.into(),
+            task_id: TaskId::new(task),
+            ..Default::default()
+        },
+        container_id: format!("container-{task}"),
+        sandbox: work.join("sandboxes").join(task),
+        cgroup_parent: None,
+        process: Some(process),
+        state: TaskState::TaskRunning,
+        kill_requested: false,
+    }
+}
+
+/// A process that has already ended (reaped), standing for a supervisor that is gone.
+fn gone_process(id: u32) -> ProcessCheckpoint {
+    let mut child = std::process::Command::new("true")
+        .spawn()
+        .expect("spawn true");
+    let pid = child.id();
+    child.wait().expect("reap true");
+    ProcessCheckpoint {
+        id,
+        supervisor_pid: pid,
+        supervisor_start: 1,
+        pgid: pid,
+    }
+}
+
+#[tokio::test]
+async fn tasks_that_ended_while_the_agent_was_down_get_their_true_state() {
+    let master = FakeMaster::start(true).await;
+    let work = tempfile::tempdir().expect("temp dir");
+    save_agent_id(work.path(), &AgentId::new(ASSIGNED_ID)).expect("agent id");
+    let exited = checkpoint(work.path(), "exited-3", gone_process(1));
+    container_checkpoint::save(work.path(), &exited).expect("checkpoint");
+    supervisor::write_exit(
+        &container_checkpoint::exit_file(work.path(), &exited.container_id, 1),
+        crate::agent::processes::ExitOutcome {
+            code: Some(3),
+            signal: None,
+        },
+    )
+    .expect("exit file");
+    let vanished = checkpoint(work.path(), "vanished", gone_process(1));
+    container_checkpoint::save(work.path(), &vanished).expect("checkpoint");
+
+    let _agent = registered_agent(&master, work.path(), RETRY).await;
+    let reported: Vec<String> = master.subscriptions()[0]
+        .tasks
+        .iter()
+        .map(|t| t.task_id.value.clone())
+        .collect();
+    assert_eq!(reported, ["exited-3", "vanished"], "reported on subscribe");
+    master
+        .wait_until("both terminal updates", |m| {
+            m.states_of("exited-3").contains(&TaskState::TaskFailed)
+                && m.states_of("vanished").contains(&TaskState::TaskFailed)
+        })
+        .await;
+    let failed = master.statuses_of("exited-3").pop().expect("a status");
+    assert_eq!(
+        failed.message.as_deref(),
+        Some("Command exited with status 3")
+    );
+    let vanished = master.statuses_of("vanished").pop().expect("a status");
+    assert_eq!(
+        vanished.reason.as_deref(),
+        Some(reason::EXECUTOR_TERMINATED)
+    );
+    // Acknowledged terminal updates take the checkpoints away.
+    for _ in 0..100 {
+        if container_checkpoint::load_all(work.path()).is_empty() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the checkpoints of acknowledged tasks are still there");
+}
+
+#[tokio::test]
+async fn a_live_task_is_reattached_and_a_kill_reaches_its_process_group() {
+    use std::os::unix::process::CommandExt;
+    let master = FakeMaster::start(true).await;
+    let work = tempfile::tempdir().expect("temp dir");
+    save_agent_id(work.path(), &AgentId::new(ASSIGNED_ID)).expect("agent id");
+    let mut sleeper = std::process::Command::new("sleep")
+        .arg("600")
+        .process_group(0)
+        .spawn()
+        .expect("spawn sleep");
+    let pid = sleeper.id();
+    let started = supervisor::start_time(pid).expect("a start time");
+    let process = ProcessCheckpoint {
+        id: 1,
+        supervisor_pid: pid,
+        supervisor_start: started,
+        pgid: pid,
+    };
+    container_checkpoint::save(work.path(), &checkpoint(work.path(), "live", process))
+        .expect("checkpoint");
+
+    let _agent = registered_agent(&master, work.path(), RETRY).await;
+    let tasks = &master.subscriptions()[0].tasks;
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(tasks[0].state, TaskState::TaskRunning);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(supervisor::is_alive(pid, started), "reattached, not killed");
+    assert!(master.states_of("live").is_empty(), "nothing to report yet");
+
+    master.send(kill("live"));
+    let status = tokio::task::spawn_blocking(move || sleeper.wait())
+        .await
+        .expect("joined")
+        .expect("waited");
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(libc::SIGTERM));
+    master
+        .wait_until("TASK_KILLED", |m| {
+            m.states_of("live").contains(&TaskState::TaskKilled)
+        })
+        .await;
+}
