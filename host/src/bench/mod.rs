@@ -1,3 +1,4 @@
 //! Benchmarks that the `corral bench` command runs in memory, with no cluster.
 
 pub mod allocator;
+pub mod hot_swap;

@@ -33,6 +33,8 @@ pub enum BenchTarget {
     /// Kill -9 the leading master under many simulated agents; time the new leader's
     /// election and every agent's re-registration.
     Failover(super::bench_failover::FailoverArgs),
+    /// Time a live allocator swap (request to new policy active) on a busy cluster.
+    HotSwap(HotSwapArgs),
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -57,6 +59,9 @@ pub async fn run_bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
             .await
             .context("the benchmark thread failed")?,
         BenchTarget::Failover(args) => super::bench_failover::failover(args).await,
+        BenchTarget::HotSwap(args) => tokio::task::spawn_blocking(move || hot_swap(args))
+            .await
+            .context("the benchmark thread failed")?,
     }
 }
 
@@ -163,4 +168,61 @@ fn ratio(a: Duration, b: Duration) -> String {
     } else {
         format!("{:.2}", a.as_secs_f64() / b.as_secs_f64())
     }
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct HotSwapArgs {
+    #[arg(long, default_value_t = 10_000)]
+    pub agents: usize,
+    #[arg(long, default_value_t = 1_000)]
+    pub frameworks: usize,
+    /// A built-in allocator.
+    #[arg(long, default_value = "drf")]
+    pub policy: String,
+    /// Swaps timed; the median is shown.
+    #[arg(long, default_value_t = 5)]
+    pub samples: usize,
+}
+
+fn hot_swap(args: HotSwapArgs) -> anyhow::Result<ExitCode> {
+    if args.samples == 0 || args.agents == 0 || args.frameworks == 0 {
+        bail!("--samples, --agents and --frameworks must be positive");
+    }
+    let engine = PluginEngine::new().context("cannot start the plugin engine")?;
+    let shape = Shape {
+        agents: args.agents,
+        frameworks: args.frameworks,
+    };
+    let mut times = crate::bench::hot_swap::run(
+        &engine,
+        &args.policy,
+        PluginLimits::ALLOCATOR,
+        shape,
+        args.samples,
+    )
+    .context("the hot swap failed")?;
+    times.sort_by_key(|t| t.swap);
+    let median = &times[times.len() / 2];
+    let mut table = Table::new([
+        "agents",
+        "frameworks",
+        "swap ms (median)",
+        "replay+switch ms",
+        "max swap ms",
+        "compile ms (install)",
+    ]);
+    table.row([
+        args.agents.to_string(),
+        args.frameworks.to_string(),
+        ms(median.swap),
+        ms(median.replay),
+        ms(times.last().map_or(Duration::ZERO, |t| t.swap)),
+        ms(median.compile),
+    ]);
+    println!(
+        "hot swap of {} (request to new policy active), {} samples",
+        args.policy, args.samples
+    );
+    print!("{}", table.render(""));
+    Ok(ExitCode::SUCCESS)
 }

@@ -131,11 +131,11 @@ pub async fn run(args: MasterArgs) -> anyhow::Result<ExitCode> {
             let election = Election::connect(endpoints, prefix, lease)
                 .await
                 .context("cannot reach etcd for the leader election")?;
-            crate::master::leader::run(config, partitions, allocator, store, election).await
+            crate::master::leader::run(config, partitions, allocator, store, election, engine).await
         }
         _ => {
             let store = open_store(&config.state).await?;
-            crate::master::run_with(config, partitions, allocator, store).await
+            crate::master::run_with_engine(config, partitions, allocator, store, engine).await
         }
     }
     .context("cannot start the master")?;

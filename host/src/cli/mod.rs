@@ -63,6 +63,9 @@ pub enum Command {
     Frameworks(list::ListArgs),
     /// List the tasks, active and completed.
     Tasks(list::ListArgs),
+    /// Plugins: install, list, activate, deactivate, remove, swap the allocator live, and
+    /// `new` (scaffold a plugin crate).
+    Plugin(plugin::PluginArgs),
     /// List the roles (weight, quota, allocation, reservations, share), or set a role's
     /// weight or quota.
     Roles(roles::RolesArgs),
@@ -76,8 +79,6 @@ pub enum Command {
     Top(top::TopArgs),
     /// Benchmarks run in memory (`corral bench allocator`).
     Bench(bench::BenchArgs),
-    /// Plugin author commands (`corral plugin new`).
-    Plugin(plugin::PluginArgs),
     /// Print the version.
     Version,
     /// Run one task's command and record its exit status (started by the agent).

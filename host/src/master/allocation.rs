@@ -7,6 +7,10 @@ use std::collections::BTreeMap;
 
 use crate::api::v1::{AgentId, Resource};
 use crate::plugins::PluginError;
+use crate::plugins::store::ActiveAllocator;
+
+pub use super::allocator_status::{AllocatorStatus, SharedStatus, SwapReport};
+use super::hot_swap::Probation;
 use crate::plugins::allocator::{
     AgentSnapshot, Allocation, AllocatorFactory, AllocatorPolicy, FrameworkSnapshot, Grant, Quota,
 };
@@ -56,7 +60,7 @@ pub struct Replay {
 }
 
 impl Replay {
-    fn into_events(self) -> Vec<AllocatorEvent> {
+    pub(super) fn into_events(self) -> Vec<AllocatorEvent> {
         let mut events = Vec::new();
         for (role, weight) in self.weights {
             events.push(AllocatorEvent::SetWeight(role, weight));
@@ -108,8 +112,15 @@ pub struct CycleOutput {
 }
 
 pub struct AllocatorDriver {
-    factory: AllocatorFactory,
-    policy: Option<Box<dyn AllocatorPolicy>>,
+    pub(super) factory: AllocatorFactory,
+    pub(super) policy: Option<Box<dyn AllocatorPolicy>>,
+    /// Set after a hot swap until the new policy has run its first cycles.
+    pub(super) probation: Option<Probation>,
+    pub(super) status: SharedStatus,
+    /// The first error of the current cycle or swap, for the operator.
+    pub(super) last_error: Option<String>,
+    /// A swap that passed probation and is not yet persisted.
+    pub(super) committed: Option<ActiveAllocator>,
 }
 
 impl AllocatorDriver {
@@ -119,6 +130,10 @@ impl AllocatorDriver {
         Ok(AllocatorDriver {
             factory,
             policy: Some(policy),
+            probation: None,
+            status: SharedStatus::default(),
+            last_error: None,
+            committed: None,
         })
     }
 
@@ -153,8 +168,18 @@ impl AllocatorDriver {
         }
     }
 
-    /// Applies the cycle's events (or replays into a fresh instance), then allocates.
+    /// Applies the cycle's events (or replays into a fresh instance), then allocates; during
+    /// a hot swap's probation, a failure of the new policy restores the old one.
     pub fn run(&mut self, input: CycleInput) -> CycleOutput {
+        let started = std::time::Instant::now();
+        self.last_error = None;
+        let mut out = self.run_cycle(input);
+        self.status.record_cycle(started.elapsed());
+        self.after_cycle(&mut out);
+        out
+    }
+
+    fn run_cycle(&mut self, input: CycleInput) -> CycleOutput {
         let mut out = CycleOutput {
             incarnations: input.incarnations,
             ..Default::default()
@@ -165,6 +190,7 @@ impl AllocatorDriver {
                     Ok(policy) => self.policy = Some(policy),
                     Err(error) => {
                         tracing::error!(%error, "cannot create a fresh allocator instance");
+                        note_error(&mut self.last_error, &error);
                         out.errors += 1;
                         out.replay_failed = true;
                         return out;
@@ -184,6 +210,7 @@ impl AllocatorDriver {
         for event in events {
             if let Err(error) = apply(policy.as_mut(), &event) {
                 tracing::error!(%error, ?event, "allocator call failed");
+                note_error(&mut self.last_error, &error);
                 out.errors += 1;
                 if error.poisons_instance() {
                     self.policy = None;
@@ -197,6 +224,7 @@ impl AllocatorDriver {
             Ok(grants) => out.grants = grants,
             Err(error) => {
                 tracing::error!(%error, "allocator allocate failed");
+                note_error(&mut self.last_error, &error);
                 out.errors += 1;
                 if error.poisons_instance() {
                     self.policy = None;
@@ -209,7 +237,10 @@ impl AllocatorDriver {
     }
 }
 
-fn apply(policy: &mut dyn AllocatorPolicy, event: &AllocatorEvent) -> Result<(), PluginError> {
+pub(super) fn apply(
+    policy: &mut dyn AllocatorPolicy,
+    event: &AllocatorEvent,
+) -> Result<(), PluginError> {
     match event {
         AllocatorEvent::AddAgent(agent, allocations) => policy.add_agent(agent, allocations),
         AllocatorEvent::RemoveAgent(id) => policy.remove_agent(id),
@@ -235,5 +266,12 @@ fn apply(policy: &mut dyn AllocatorPolicy, event: &AllocatorEvent) -> Result<(),
             before,
             after,
         } => policy.update_allocation(agent_id, framework_id, before, after),
+    }
+}
+
+/// Keeps the first error of a cycle: the one that explains the rest.
+fn note_error(slot: &mut Option<String>, error: &PluginError) {
+    if slot.is_none() {
+        *slot = Some(error.to_string());
     }
 }

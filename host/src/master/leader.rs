@@ -85,6 +85,7 @@ pub async fn run(
     allocator: AllocatorFactory,
     store: EtcdStore,
     election: Election,
+    engine: crate::plugins::PluginEngine,
 ) -> Result<MasterHandle, MasterError> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -112,6 +113,7 @@ pub async fn run(
         partitions,
         allocator,
         addr,
+        engine,
     ));
 
     let app = Router::new()
@@ -149,6 +151,7 @@ async fn campaign_loop(
     partitions: PartitionConfig,
     allocator: AllocatorFactory,
     addr: SocketAddr,
+    engine: crate::plugins::PluginEngine,
 ) {
     let mut stop = leadership.stop.subscribe();
     let mut failing = false;
@@ -176,7 +179,16 @@ async fn campaign_loop(
         failing = false;
         let (deposed_tx, mut deposed) = watch::channel(false);
         let fenced = Arc::new(store.fenced(term.key.clone(), term.revision, deposed_tx));
-        let shared = match start_core(&config, partitions, allocator.clone(), fenced, addr).await {
+        let shared = match start_core(
+            &config,
+            partitions,
+            allocator.clone(),
+            fenced,
+            addr,
+            engine.clone(),
+        )
+        .await
+        {
             Ok(shared) => shared,
             Err(error) => {
                 tracing::error!(%error, "elected, but cannot load the registry; resigning");

@@ -50,15 +50,18 @@ mod accept;
 mod agent_api;
 mod agents;
 pub mod allocation;
+pub mod allocator_status;
 mod calls;
 pub mod core;
 mod frameworks;
 mod gone;
 mod hooks;
+pub mod hot_swap;
 pub mod leader;
 mod offers;
 mod operator_api;
 pub mod partitions;
+mod plugins_api;
 mod quota;
 pub mod registry;
 mod reservations;
@@ -78,6 +81,8 @@ use std::sync::Arc;
 
 use crate::api::v1::{Address, Id, MasterInfo};
 use crate::plugins::allocator::AllocatorFactory;
+use crate::plugins::engine::PluginLimits;
+use crate::plugins::store::{ActiveAllocator, PluginStore};
 use crate::state::StateStore;
 
 use self::core::MasterCore;
@@ -149,7 +154,7 @@ impl MasterHandle {
 pub use partitions::PartitionConfig;
 
 /// Starts the master's HTTP server and allocation loop (agents pinged as Mesos does by
-/// default).
+/// default), with its own plugin engine for installs and hot swaps.
 pub async fn run(
     config: MasterConfig,
     allocator: AllocatorFactory,
@@ -165,6 +170,21 @@ pub async fn run_with(
     allocator: AllocatorFactory,
     store: Arc<dyn StateStore>,
 ) -> Result<MasterHandle, MasterError> {
+    let engine = crate::plugins::PluginEngine::new()?;
+    run_with_engine(config, partitions, allocator, store, engine).await
+}
+
+/// As [`run_with`], with the plugin engine to load installed plugins and swapped-in
+/// allocators with. If the store names an active allocator (a swap made before a restart),
+/// the master comes back with it; `allocator` is used when there is none or it cannot be
+/// loaded.
+pub async fn run_with_engine(
+    config: MasterConfig,
+    partitions: PartitionConfig,
+    allocator: AllocatorFactory,
+    store: Arc<dyn StateStore>,
+    engine: crate::plugins::PluginEngine,
+) -> Result<MasterHandle, MasterError> {
     let listen_error = |reason: String| MasterError::Listen {
         addr: config.listen,
         reason,
@@ -176,7 +196,7 @@ pub async fn run_with(
         .local_addr()
         .map_err(|e| listen_error(e.to_string()))?;
 
-    let shared = start_core(&config, partitions, allocator, store, addr).await?;
+    let shared = start_core(&config, partitions, allocator, store, addr, engine).await?;
     let app = router::router(shared.clone());
     let mut stop = shared.stop_signal();
     let server = tokio::spawn(async move {
@@ -206,6 +226,7 @@ pub(crate) async fn start_core(
     allocator: AllocatorFactory,
     store: Arc<dyn StateStore>,
     addr: SocketAddr,
+    engine: crate::plugins::PluginEngine,
 ) -> Result<Arc<Shared>, MasterError> {
     let mut core = MasterCore::new(master_info(&config.hostname, addr));
     core.hooks = config.hooks.clone();
@@ -230,12 +251,21 @@ pub(crate) async fn start_core(
     }
     // The first instance is made off the async threads: instantiating a component may take
     // a moment.
-    let driver = tokio::task::spawn_blocking(move || AllocatorDriver::new(allocator))
+    let plugin_store = PluginStore::new(store.clone());
+    let (allocator, identity) =
+        persisted_allocator(&plugin_store, &engine, allocator, &config.allocator).await;
+    let mut driver = tokio::task::spawn_blocking(move || AllocatorDriver::new(allocator))
         .await
         .map_err(|e| crate::plugins::PluginError::Instantiate {
             plugin: "allocator".into(),
             reason: e.to_string(),
         })??;
+    driver.set_identity(identity);
+    let platform = plugins_api::PluginPlatform {
+        engine,
+        store: plugin_store,
+        status: driver.status(),
+    };
 
     let writer = registry::spawn_writer(store);
     let shared = Shared::new(
@@ -245,10 +275,70 @@ pub(crate) async fn start_core(
         config.heartbeat_interval,
         config.allocation_interval,
     );
+    if shared.plugins.set(platform).is_err() {
+        tracing::warn!("the plugin platform was already set");
+    }
     tokio::spawn(shared.clone().allocation_loop());
     tokio::spawn(shared.clone().timer_loop());
     tokio::spawn(partitions::ping_loop(shared.clone(), partitions));
     Ok(shared)
+}
+
+/// The allocator persisted by an earlier hot swap, if there is one and it loads; else the
+/// one the master was started with.
+async fn persisted_allocator(
+    store: &PluginStore,
+    engine: &crate::plugins::PluginEngine,
+    given: AllocatorFactory,
+    given_name: &str,
+) -> (AllocatorFactory, ActiveAllocator) {
+    let started_with = ActiveAllocator {
+        plugin: given_name.to_string(),
+        config: String::new(),
+    };
+    let active = match store.active_allocator().await {
+        Ok(Some(active)) if active != started_with => active,
+        Ok(_) => return (given, started_with),
+        Err(error) => {
+            tracing::error!(%error, "cannot read the persisted allocator; using the given one");
+            return (given, started_with);
+        }
+    };
+    let resolved = match store.resolve(&active.plugin).await {
+        Ok(resolved) => resolved,
+        Err(error) => {
+            tracing::error!(%error, allocator = %active.plugin,
+                "the persisted allocator cannot be found; using the given one");
+            return (given, started_with);
+        }
+    };
+    let limits = resolved
+        .manifest
+        .as_ref()
+        .map_or(PluginLimits::ALLOCATOR, |m| {
+            m.limits(PluginLimits::ALLOCATOR)
+        });
+    let engine = engine.clone();
+    let config = active.config.clone();
+    let loaded = tokio::task::spawn_blocking(move || {
+        engine.allocator_factory_from_bytes(&resolved.name, &resolved.bytes, &config, limits)
+    })
+    .await;
+    match loaded {
+        Ok(Ok(factory)) => {
+            tracing::info!(allocator = %active.plugin, "running the persisted allocator");
+            (factory, active)
+        }
+        Ok(Err(error)) => {
+            tracing::error!(%error, allocator = %active.plugin,
+                "the persisted allocator does not load; using the given one");
+            (given, started_with)
+        }
+        Err(error) => {
+            tracing::error!(%error, "loading the persisted allocator failed");
+            (given, started_with)
+        }
+    }
 }
 
 /// `MasterInfo` as Mesos fills it: `ip` is the IPv4 address as the C `in_addr` reads on a

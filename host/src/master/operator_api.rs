@@ -154,7 +154,10 @@ pub async fn get_health() -> Response {
 }
 
 pub async fn get_metrics(State(shared): State<Arc<Shared>>) -> Response {
-    let text = shared.with_core(|core, _| metrics_text(core));
+    let mut text = shared.with_core(|core, _| metrics_text(core));
+    if let Some(plugins) = shared.plugins.get() {
+        plugins.status.render_metrics(&mut text);
+    }
     let mut response = text.into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,

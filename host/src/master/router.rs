@@ -8,7 +8,7 @@ use axum::routing::{get, post};
 use crate::api::agent_protocol::{SUBSCRIBE_PATH, UPDATE_PATH};
 
 use super::shell::Shared;
-use super::{agent_api, operator_api, scheduler_api};
+use super::{agent_api, operator_api, plugins_api, scheduler_api};
 
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
@@ -21,5 +21,12 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/health", get(operator_api::get_health))
         .route("/metrics", get(operator_api::get_metrics))
         .route("/allocator", get(operator_api::get_allocator))
+        .route(
+            "/api/corral/v1/plugins",
+            post(plugins_api::plugins).layer(axum::extract::DefaultBodyLimit::max(
+                plugins_api::BODY_LIMIT,
+            )),
+        )
+        .route("/api/corral/v1/plugins/{sha256}", get(plugins_api::fetch))
         .with_state(shared)
 }

@@ -33,9 +33,11 @@ struct Inner {
 
 pub struct Shared {
     inner: Mutex<Inner>,
-    driver: Arc<Mutex<AllocatorDriver>>,
-    wake_allocation: Notify,
-    registry: mpsc::UnboundedSender<Vec<WriteOp>>,
+    pub(super) driver: Arc<Mutex<AllocatorDriver>>,
+    /// Plugin store and engine for the plugins API and hot swaps (set once at start).
+    pub(super) plugins: std::sync::OnceLock<super::plugins_api::PluginPlatform>,
+    pub(super) wake_allocation: Notify,
+    pub(super) registry: mpsc::UnboundedSender<Vec<WriteOp>>,
     stop: watch::Sender<bool>,
     pub heartbeat_interval: Duration,
     pub allocation_interval: Duration,
@@ -70,6 +72,7 @@ impl Shared {
                 outlets: Outlets::default(),
             }),
             driver: Arc::new(Mutex::new(driver)),
+            plugins: std::sync::OnceLock::new(),
             wake_allocation: Notify::new(),
             registry,
             stop: watch::channel(false).0,
@@ -200,19 +203,36 @@ impl Shared {
     }
 
     /// One allocation cycle: events out of the core, the policy run on a blocking thread (it
-    /// is a synchronous, deadline-bounded wasm call), grants back into the core.
-    pub async fn allocation_cycle(&self) {
-        let replay = lock(&self.driver).needs_replay();
-        let input = self.with_core(|core, now| core.begin_cycle(now, replay));
-        let driver = self.driver.clone();
-        let output = tokio::task::spawn_blocking(move || lock(&driver).run(input)).await;
-        match output {
-            Ok(output) => self.with_core(|core, _| core.finish_cycle(output)),
-            Err(error) => {
-                // The policy panicked (a native one; wasm traps are errors): start afresh.
-                tracing::error!(%error, "allocation cycle panicked; the allocator is replayed");
-                lock(&self.driver).reset();
+    /// is a synchronous, deadline-bounded wasm call), grants back into the core. The driver
+    /// is held from the events' hand-over to the offers, so a hot swap falls between cycles.
+    pub async fn allocation_cycle(self: &Arc<Self>) {
+        let shared = self.clone();
+        let done = tokio::task::spawn_blocking(move || {
+            let mut driver = lock(&shared.driver);
+            let replay = driver.needs_replay();
+            let input = shared.with_core(|core, now| core.begin_cycle(now, replay));
+            let output =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| driver.run(input)));
+            match output {
+                Ok(output) => shared.with_core(|core, _| core.finish_cycle(output)),
+                Err(_) => {
+                    // The policy panicked (a native one; wasm traps are errors): start afresh.
+                    tracing::error!("allocation cycle panicked; the allocator is replayed");
+                    driver.reset();
+                }
             }
+            if let Some(active) = driver.take_committed()
+                && shared
+                    .registry
+                    .send(vec![crate::plugins::store::put_active_allocator(&active)])
+                    .is_err()
+            {
+                tracing::warn!("registry writer stopped; the active allocator is not persisted");
+            }
+        })
+        .await;
+        if let Err(error) = done {
+            tracing::error!(%error, "allocation cycle task failed");
         }
     }
 

@@ -193,6 +193,36 @@ impl PluginEngine {
         }))
     }
 
+    /// An allocator factory from a component's bytes (an installed plugin), checked and with
+    /// a first instance made now, as [`PluginEngine::allocator_factory`] does.
+    pub fn allocator_factory_from_bytes(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        config: &str,
+        limits: PluginLimits,
+    ) -> Result<AllocatorFactory, PluginError> {
+        let loaded = self.load_bytes(name, bytes, PluginKind::Allocator)?;
+        let maker = AllocatorMaker::new(self.clone(), loaded, config.to_string(), limits)?;
+        maker.instantiate()?;
+        Ok(Arc::new(move || {
+            maker
+                .instantiate()
+                .map(|a| Box::new(a) as Box<dyn super::allocator::AllocatorPolicy>)
+        }))
+    }
+
+    /// Compiles `bytes` and checks that they are a component of `kind` for this host's WIT
+    /// version whose imports this host provides (the checks an install makes).
+    pub fn check_component(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        kind: PluginKind,
+    ) -> Result<(), PluginError> {
+        self.load_bytes(name, bytes, kind).map(|_| ())
+    }
+
     /// An isolator: `spec` is a built-in name ("gpu") or a path to a `.wasm` component whose
     /// manifest is embedded (custom section) or beside it (`FILE.toml`, else `manifest.toml`).
     /// It runs under the manifest's limits capped by [`PluginLimits::ISOLATOR`], reads devices
@@ -244,7 +274,18 @@ impl PluginEngine {
                 tracing::info!(plugin = %name, %key, "plugin signature verified");
             }
         }
-        let component = self.compile(&name, &bytes)?;
+        self.load_bytes(&name, &bytes, kind)
+    }
+
+    /// Compiles (or finds in the cache) and checks a component's bytes.
+    fn load_bytes(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        kind: PluginKind,
+    ) -> Result<LoadedPlugin, PluginError> {
+        let name = name.to_string();
+        let component = self.compile(&name, bytes)?;
         super::loader::check_interfaces(&self.inner.engine, &name, &component, kind)?;
         let pre = self.inner.linker.instantiate_pre(&component).map_err(|e| {
             PluginError::Instantiate {

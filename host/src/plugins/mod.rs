@@ -24,6 +24,8 @@ mod plugin_output;
 pub mod quarantine;
 mod sandbox;
 pub mod signature;
+pub mod stats;
+pub mod store;
 pub mod wasm_allocator;
 pub mod wasm_executor;
 pub mod wasm_hook;

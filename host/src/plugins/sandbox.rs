@@ -153,17 +153,20 @@ pub(crate) struct Sandbox<B> {
     plugin: Arc<str>,
     limits: PluginLimits,
     poisoned: bool,
+    stats: Arc<super::stats::PluginStats>,
 }
 
 impl<B> Sandbox<B> {
     pub(crate) fn new(store: Store<PluginState>, bindings: B, limits: PluginLimits) -> Self {
         let plugin = store.data().plugin.clone();
+        let stats = super::stats::for_plugin(&plugin);
         Sandbox {
             store,
             bindings,
             plugin,
             limits,
             poisoned: false,
+            stats,
         }
     }
 
@@ -192,7 +195,10 @@ impl<B> Sandbox<B> {
             .set_epoch_deadline(deadline_ticks(self.limits.call_deadline));
         self.store.data_mut().cap.denied = false;
         self.store.data().stderr.clear();
-        match f(&self.bindings, &mut self.store) {
+        let started = std::time::Instant::now();
+        let result = f(&self.bindings, &mut self.store);
+        self.stats.record(started.elapsed(), result.is_ok());
+        match result {
             Ok(answer) => Ok(answer),
             Err(err) => {
                 self.poisoned = true;

@@ -8,6 +8,7 @@ mod core_accept;
 mod core_agents;
 mod core_allocator;
 mod core_frameworks;
+mod core_hot_swap;
 mod core_offers;
 mod core_partitions;
 mod core_reservations;
@@ -18,5 +19,6 @@ mod http_client;
 
 mod http_agents;
 mod http_operator;
+mod http_plugins;
 mod http_roles;
 mod http_scheduler;
