@@ -25,6 +25,10 @@ pub fn router(shared: Arc<AgentShared>) -> Router {
         .route("/version", get(version))
         .route("/state", get(state))
         .route("/api/v1", post(api_v1))
+        .route(
+            "/api/v1/executor",
+            post(super::http_executors::api::executor_api),
+        )
         .with_state(shared)
 }
 

@@ -4,6 +4,7 @@
 mod checkpoint;
 mod container_checkpoint;
 mod http;
+mod http_executors;
 pub(crate) mod processes;
 mod recovered_task;
 mod recovery;
@@ -46,6 +47,9 @@ pub struct AgentConfig {
     pub isolation: crate::isolation::IsolationConfig,
     /// `--recover` and the binary that supervises tasks.
     pub recovery: RecoveryConfig,
+    /// How long an HTTP executor may take to subscribe before it is killed and its tasks
+    /// fail (Mesos' `--executor_registration_timeout`).
+    pub executor_registration_timeout: Duration,
 }
 
 pub use recovery::RecoverMode;
@@ -73,6 +77,7 @@ impl RecoveryConfig {
 
 use crate::api::v1::AgentInfo;
 use crate::plugins::executor::ExecutorFactory;
+pub use http_executors::DEFAULT_REGISTRATION_TIMEOUT as DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT;
 use shared::AgentShared;
 
 #[derive(Debug, thiserror::Error)]
@@ -208,6 +213,7 @@ pub(crate) async fn start(
         runners: Mutex::new(tokio::task::JoinSet::new()),
         tuning,
         isolator,
+        http_executors: http_executors::Registry::default(),
     });
 
     // Before registering: the subscription reports the recovered tasks.

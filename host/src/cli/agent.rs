@@ -37,6 +37,10 @@ pub struct AgentArgs {
     /// Resend an unacknowledged status update after this long.
     #[arg(long, default_value_t = 10_000)]
     pub status_update_retry_ms: u64,
+    /// Kill an HTTP executor that has not subscribed this long after it started, and fail
+    /// its tasks (Mesos' --executor_registration_timeout).
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    pub executor_registration_timeout_secs: u64,
 }
 
 pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
@@ -63,6 +67,7 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
         status_update_retry: Duration::from_millis(args.status_update_retry_ms),
         isolation: args.machine.isolation_config(),
         recovery: crate::agent::RecoveryConfig::supervised_by_this_binary(args.machine.recover),
+        executor_registration_timeout: Duration::from_secs(args.executor_registration_timeout_secs),
     };
     let agent = crate::agent::run(config, executor)
         .await

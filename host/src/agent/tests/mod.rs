@@ -5,6 +5,7 @@ mod cgroups;
 mod fake_executor;
 mod fake_master;
 mod http_api;
+mod http_executor;
 mod recovery;
 mod registration;
 mod support;
