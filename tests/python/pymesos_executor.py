@@ -1,6 +1,7 @@
 """A Mesos executor written with pymesos' MesosExecutorDriver (the v1 HTTP executor API),
 unchanged. Each launched task reports TASK_RUNNING, then TASK_FINISHED carrying data that
-echoes the task's own data, and sends a framework message. With $EXECUTOR_PID_FILE set it
+echoes the task's own data, and sends a framework message; a framework message is answered
+with "pong: " and the message. With $EXECUTOR_PID_FILE set it
 writes its pid there first, so a test can check it is gone after SHUTDOWN.
 """
 import logging
@@ -29,6 +30,9 @@ class EchoExecutor(Executor):
             driver.sendFrameworkMessage(encode_data(b"hello from the executor"))
 
         threading.Thread(target=run, daemon=True).start()
+
+    def frameworkMessage(self, driver, message):
+        driver.sendFrameworkMessage(encode_data(b"pong: " + decode_data(message)))
 
     def killTask(self, driver, task_id):
         killed = Dict()

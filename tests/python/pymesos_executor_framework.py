@@ -2,8 +2,9 @@
 (pymesos_executor.py), all unchanged Mesos v1 clients.
 
 Usage: pymesos_executor_framework.py MASTER EXECUTOR_PID_FILE
-Launches 2 tasks with one ExecutorInfo, prints each status update (with its data), and exits
-0 once both finished (then tears the framework down, which shuts the executor down), 1 if
+Launches 2 tasks with one ExecutorInfo, prints each status update (with its data) and each
+framework message, pings the executor with a framework message, and exits 0 once both tasks
+finished and the executor answered the ping (then tears the framework down, which shuts the executor down), 1 if
 one ends in another state, 2 on timeout.
 """
 import logging
@@ -45,6 +46,8 @@ class Launcher(Scheduler):
         ]
         self.executor.resources = resources(0.1, 64)
         self.launched = False
+        self.pinged = False
+        self.ponged = threading.Event()
         self.states = {}
         self.done = threading.Event()
         self.lock = threading.Lock()
@@ -75,13 +78,22 @@ class Launcher(Scheduler):
             update.task_id.value, update.state, data, update.source,
             update.executor_id.value), flush=True)
         with self.lock:
+            ping = update.state == "TASK_RUNNING" and not self.pinged
+            self.pinged = self.pinged or ping
+        if ping:
+            driver.sendFrameworkMessage(update.executor_id, update.agent_id,
+                                        encode_data(b"ping"))
+        with self.lock:
             self.states[update.task_id.value] = update.state
             ended = [s for s in self.states.values() if s in TERMINAL]
             if len(ended) == TASKS:
                 self.done.set()
 
     def frameworkMessage(self, driver, executor_id, agent_id, data):
-        print("message from %s: %r" % (executor_id.value, decode_data(data)), flush=True)
+        text = decode_data(data).decode("utf-8")
+        print("message from %s: %s" % (executor_id.value, text), flush=True)
+        if text.startswith("pong: "):
+            self.ponged.set()
 
 
 def main():
@@ -94,11 +106,12 @@ def main():
     scheduler = Launcher(pid_file)
     driver = MesosSchedulerDriver(scheduler, framework, master, use_addict=True)
     driver.start()
-    ok = scheduler.done.wait(60)
+    ok = scheduler.done.wait(60) and scheduler.ponged.wait(30)
     driver.stop()  # not a failover: tears the framework down
     driver.join()
     if not ok:
-        print("timed out: %s" % scheduler.states, flush=True)
+        print("timed out: %s, pong: %s" % (scheduler.states, scheduler.ponged.is_set()),
+              flush=True)
         return 2
     failed = {t: s for t, s in scheduler.states.items() if s != "TASK_FINISHED"}
     if failed:

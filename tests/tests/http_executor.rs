@@ -30,7 +30,7 @@ fn is_alive(pid: u32) -> bool {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pymesos_executor_runs_two_tasks_and_exits_on_shutdown() {
+async fn pymesos_executor_runs_two_tasks_exchanges_messages_and_exits_on_shutdown() {
     let cluster = Cluster::dev("cpus:2;mem:2048;disk:1024").await;
     let script =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("python/pymesos_executor_framework.py");
@@ -66,6 +66,10 @@ async fn pymesos_executor_runs_two_tasks_and_exits_on_shutdown() {
             "{context}"
         );
     }
+
+    // Framework messages go both ways: the executor's own, and its answer to a ping.
+    assert!(stdout.contains(": hello from the executor"), "{context}");
+    assert!(stdout.contains(": pong: ping"), "{context}");
 
     // The teardown shut the executor down: its process is gone.
     let pid: u32 = std::fs::read_to_string(&pid_file)

@@ -134,6 +134,13 @@ impl AgentShared {
             AgentCommand::ShutdownFramework { framework_id } => {
                 self.shutdown_framework(&framework_id)
             }
+            AgentCommand::FrameworkMessage {
+                framework_id,
+                executor_id,
+                data,
+            } => self
+                .http_executors
+                .framework_message(&(framework_id, executor_id), data),
             AgentCommand::Ping => {}
         }
     }

@@ -160,6 +160,13 @@ impl Event {
         }
     }
 
+    pub fn message(data: String) -> Self {
+        Event {
+            message: Some(Message { data }),
+            ..Self::bare(EventType::Message)
+        }
+    }
+
     pub fn shutdown() -> Self {
         Self::bare(EventType::Shutdown)
     }

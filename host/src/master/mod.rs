@@ -50,6 +50,7 @@ mod agents;
 pub mod allocation;
 mod calls;
 pub mod core;
+mod executor_messages;
 mod frameworks;
 mod offers;
 mod operator_api;

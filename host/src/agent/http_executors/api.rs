@@ -15,6 +15,7 @@ use tokio::time::{Instant, interval_at};
 
 use super::registry::{CallError, Key};
 use crate::agent::shared::AgentShared;
+use crate::api::agent_protocol::{ExecutorMessage, MESSAGE_PATH};
 use crate::api::error::{ApiError, parse_json};
 use crate::api::executor::{Call, CallType, Event};
 use crate::api::recordio;
@@ -80,20 +81,48 @@ pub async fn executor_api(
             Ok(StatusCode::ACCEPTED.into_response())
         }
         CallType::Message => {
-            if call.message.is_none() {
-                return Err(ApiError::bad_request("Expecting 'message' to be present"));
-            }
+            let message = call
+                .message
+                .ok_or_else(|| ApiError::bad_request("Expecting 'message' to be present"))?;
             registry.check(&key)?;
-            // The master has no agent-to-framework message path yet: the message is dropped.
-            tracing::warn!(
-                "executor {} of framework {} sent a MESSAGE; framework messages are not relayed yet",
-                key.1,
-                key.0
-            );
+            relay_to_master(shared.clone(), key, message.data);
             Ok(StatusCode::ACCEPTED.into_response())
         }
         CallType::Unknown => Err(ApiError::bad_request("Expecting 'type' to be present")),
     }
+}
+
+/// Sends an executor's MESSAGE to the master for its framework. Best effort, as in Mesos:
+/// a message the master cannot take is logged and dropped.
+fn relay_to_master(shared: Arc<AgentShared>, key: Key, data: String) {
+    tokio::spawn(async move {
+        let Some(agent_id) = shared.agent_id() else {
+            tracing::warn!(
+                "dropping a MESSAGE of executor {}: the agent is not registered",
+                key.1
+            );
+            return;
+        };
+        let message = ExecutorMessage {
+            agent_id,
+            framework_id: key.0,
+            executor_id: key.1,
+            data,
+        };
+        let url = format!("http://{}{MESSAGE_PATH}", shared.config.master);
+        match shared.http.post(&url).json(&message).send().await {
+            Ok(r) if r.status().is_success() => {}
+            Ok(r) => tracing::warn!(
+                "the master refused a MESSAGE of executor {}: {}",
+                message.executor_id,
+                r.status()
+            ),
+            Err(e) => tracing::warn!(
+                "cannot relay a MESSAGE of executor {}: {e}",
+                message.executor_id
+            ),
+        }
+    });
 }
 
 /// Tells the registry when the stream's body is dropped (the executor disconnected).

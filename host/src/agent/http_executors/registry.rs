@@ -353,9 +353,25 @@ impl Registry {
         Ok(())
     }
 
-    /// Whether the executor exists (for MESSAGE, which has nowhere to go yet).
+    /// Whether the executor exists.
     pub fn check(&self, key: &Key) -> Result<(), CallError> {
         find(&mut lock(&self.executors), key).map(|_| ())
+    }
+
+    /// A framework's message for the executor: a MESSAGE event if it is subscribed, else
+    /// dropped (as Mesos does).
+    pub fn framework_message(&self, key: &Key, data: String) {
+        let executors = lock(&self.executors);
+        match executors.get(key).and_then(|e| e.stream.as_ref()) {
+            Some((_, stream)) => {
+                let _ = stream.send(Event::message(data));
+            }
+            None => tracing::info!(
+                "dropping a framework message for executor {} of framework {}: not subscribed",
+                key.1,
+                key.0
+            ),
+        }
     }
 
     /// The executor never subscribed within the registration timeout: kill it and fail its
