@@ -5,10 +5,10 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use super::super::container_checkpoint;
 use super::super::processes::{self, TaskEnvironment};
 use super::super::shared::AgentShared;
 use super::super::supervisor;
+use super::checkpoint;
 use super::registry::Executor;
 use crate::api::v1::{ExecutorInfo, FrameworkInfo, TaskInfo};
 use crate::isolation::{Container, Limits};
@@ -98,10 +98,10 @@ pub(super) fn start(
         agent_id: shared.agent_id().map(|a| a.value).unwrap_or_default(),
         container_id: container_id.clone(),
     };
-    let (child, pgid, exit_file) = match &shared.config.recovery.supervisor {
+    let work_dir = shared.config.work_dir.clone();
+    let (child, pgid, supervisor_pid, exit_file) = match &shared.config.recovery.supervisor {
         Some(binary) => {
-            let exit_file =
-                container_checkpoint::exit_file(&shared.config.work_dir, &container_id, 0);
+            let exit_file = checkpoint::exit_file(&work_dir, &container_id);
             let s = supervisor::spawn(
                 binary,
                 &exit_file,
@@ -110,13 +110,24 @@ pub(super) fn start(
                 &env,
                 join.as_ref(),
             )?;
-            (s.child, s.pgid, Some(exit_file))
+            (s.child, s.pgid, s.supervisor_pid, Some(exit_file))
         }
         None => {
             let (child, pid) = processes::spawn(&wit_command, &sandbox, &env, join.as_ref())?;
-            (child, pid, None)
+            (child, pid, pid, None)
         }
     };
+    if let Some(supervisor_start) = supervisor::start_time(supervisor_pid) {
+        let saved = checkpoint::ExecutorCheckpoint {
+            framework_id: framework_id.clone(),
+            executor_id: info.executor_id.clone(),
+            container_id: container_id.clone(),
+            supervisor_pid,
+            supervisor_start,
+            pgid,
+        };
+        checkpoint::save(&work_dir, &saved);
+    }
     tracing::info!(
         "started executor {} of framework {framework_id} (pid {pgid}) in {}",
         info.executor_id,
@@ -146,7 +157,7 @@ pub(super) fn start(
                 tracing::error!("executor {}: cannot remove its cgroups: {e}", watched_key.1);
             }
         }
-        let _ = container_checkpoint::remove(&watcher.config.work_dir, &watched_container);
+        checkpoint::remove(&watcher.config.work_dir, &watched_container);
     });
     let timer = shared.clone();
     let timed_container = container_id.clone();

@@ -8,6 +8,7 @@
 //! restarted agent reports their tasks TASK_FAILED from the checkpoints.
 
 pub mod api;
+pub mod checkpoint;
 mod launch;
 mod registry;
 
@@ -23,6 +24,7 @@ use super::shared::AgentShared;
 use super::task_runner::RunnerInput;
 use crate::api::v1::{ExecutorId, FrameworkId, FrameworkInfo, TaskInfo};
 
+pub use checkpoint::kill_orphans;
 pub use registry::Registry;
 
 /// Mesos' `REASON_EXECUTOR_REGISTRATION_TIMEOUT`.
@@ -63,6 +65,8 @@ pub fn runner(
             .add_task(&shared, framework, task, done_tx);
         let mut shutdown = shared.shutdown.clone();
         if let Some(key) = key {
+            // Checkpointed, so that a restarted agent reports the task.
+            shared.save_container(&framework_id, &task_id);
             loop {
                 tokio::select! {
                     input = inbox.recv() => match input {

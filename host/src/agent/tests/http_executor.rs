@@ -441,3 +441,66 @@ async fn an_executor_that_exits_fails_its_tasks() {
     assert!(is_alive(pid));
     agent.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_restarted_agent_fails_executor_tasks_and_kills_the_executor_left_running() {
+    use crate::agent::checkpoint::save_agent_id;
+    use crate::agent::container_checkpoint::{self, ContainerCheckpoint};
+    use crate::agent::http_executors::checkpoint::{
+        self as executor_checkpoint, ExecutorCheckpoint,
+    };
+    use std::os::unix::process::CommandExt;
+
+    let master = FakeMaster::start(true).await;
+    let work = tempfile::tempdir().expect("temp dir");
+    save_agent_id(work.path(), &AgentId::new(ASSIGNED_ID)).expect("agent id");
+    let AgentCommand::RunTask { framework, task } = executor_task("t1", EXECUTOR_COMMAND) else {
+        unreachable!()
+    };
+    let task_checkpoint = ContainerCheckpoint {
+        framework: *framework,
+        task: *task,
+        container_id: "container-t1".into(),
+        sandbox: sandbox(work.path()),
+        cgroup_parent: None,
+        process: None,
+        state: TaskState::TaskRunning,
+        kill_requested: false,
+    };
+    container_checkpoint::save(work.path(), &task_checkpoint).expect("checkpoint");
+    // The executor an earlier run started, still running in its own process group.
+    let mut orphan = std::process::Command::new("sleep")
+        .arg("600")
+        .process_group(0)
+        .spawn()
+        .expect("spawn sleep");
+    let pid = orphan.id();
+    let start = crate::agent::supervisor::start_time(pid).expect("start time");
+    executor_checkpoint::save(
+        work.path(),
+        &ExecutorCheckpoint {
+            framework_id: FrameworkId::new(FRAMEWORK),
+            executor_id: Id::new(EXECUTOR),
+            container_id: "executor-container".into(),
+            supervisor_pid: pid,
+            supervisor_start: start,
+            pgid: pid,
+        },
+    );
+
+    let agent = start_agent(&master, work.path(), RETRY).await;
+    let status = orphan.wait().expect("reap the orphan");
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(libc::SIGKILL)
+    );
+    master
+        .wait_until("t1 to fail", |m| {
+            m.states_of("t1").contains(&TaskState::TaskFailed)
+        })
+        .await;
+    let failed = master.statuses_of("t1").pop().expect("a status");
+    assert_eq!(failed.reason.as_deref(), Some("REASON_EXECUTOR_TERMINATED"));
+    assert!(!executor_checkpoint::dir(work.path(), "executor-container").exists());
+    agent.shutdown().await;
+}
