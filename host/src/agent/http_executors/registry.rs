@@ -87,9 +87,7 @@ impl Registry {
         done: oneshot::Sender<()>,
     ) -> Option<Key> {
         let framework_id = framework.id.clone()?;
-        let Some(info) = task.executor.clone() else {
-            return None;
-        };
+        let info = task.executor.clone()?;
         let key = (framework_id.clone(), info.executor_id.clone());
         let mut executors = lock(&self.executors);
         if !executors.contains_key(&key) {
@@ -112,9 +110,7 @@ impl Registry {
                 }
             }
         }
-        let Some(executor) = executors.get_mut(&key) else {
-            return None;
-        };
+        let executor = executors.get_mut(&key)?;
         if executor.shutting_down {
             drop(executors);
             let message = format!("executor {} is shutting down", key.1);
