@@ -27,7 +27,6 @@ impl From<CallError> for ApiError {
     fn from(e: CallError) -> Self {
         match e {
             CallError::BadRequest(m) => ApiError::bad_request(m),
-            CallError::NotFound(m) => ApiError::not_found(m),
         }
     }
 }

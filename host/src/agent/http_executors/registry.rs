@@ -45,8 +45,6 @@ pub(super) struct Executor {
 pub enum CallError {
     #[error("{0}")]
     BadRequest(String),
-    #[error("{0}")]
-    NotFound(String),
 }
 
 #[derive(Default)]
@@ -445,15 +443,16 @@ fn find<'a>(
     executors: &'a mut HashMap<Key, Executor>,
     key: &Key,
 ) -> Result<&'a mut Executor, CallError> {
+    // Both are 400 in Mesos ("Framework cannot be found", "Executor cannot be found").
     if !executors.keys().any(|(fw, _)| fw == &key.0) {
         return Err(CallError::BadRequest(format!(
-            "Framework {} is not known to this agent",
+            "Framework cannot be found: {} has no executors on this agent",
             key.0
         )));
     }
     executors.get_mut(key).ok_or_else(|| {
-        CallError::NotFound(format!(
-            "Executor {} of framework {} is not known to this agent",
+        CallError::BadRequest(format!(
+            "Executor cannot be found: {} of framework {}",
             key.1, key.0
         ))
     })

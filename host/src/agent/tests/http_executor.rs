@@ -304,14 +304,15 @@ async fn bad_executor_calls_are_refused_and_the_agent_keeps_serving() {
             {"task_id": {"value": "t1"}, "state": "TASK_RUNNING", "uuid": "AAAA"}}}))
         .await;
     assert_eq!(code, 400, "{body}");
-    assert!(body.contains("Framework nope"), "{body}");
+    assert!(body.contains("Framework cannot be found: nope"), "{body}");
     let (code, body) = executor
         .call(
             json!({"type": "SUBSCRIBE", "framework_id": {"value": FRAMEWORK},
             "executor_id": {"value": "other"}}),
         )
         .await;
-    assert_eq!(code, 404, "{body}");
+    assert_eq!(code, 400, "{body}");
+    assert!(body.contains("Executor cannot be found: other"), "{body}");
     let (code, body) = executor
         .call(
             json!({"type": "UPDATE", "framework_id": {"value": FRAMEWORK},
