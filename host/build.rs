@@ -24,6 +24,9 @@ const COMPONENTS: &[&str] = &[
     "trap_allocator",
     "huge_allocator",
     "trap_executor",
+    "gpu",
+    "sda_isolator",
+    "trap_isolator",
 ];
 
 /// Variables the outer cargo sets that would change the nested build.

@@ -9,6 +9,10 @@
 //! `export!` macros inside plugin crates; wit-bindgen then splits each world's metadata so
 //! that only the world a plugin actually exports ends up in its component.
 
+// Generated items carry the WIT's doc comments where it has them; the rest are documented
+// by wit/*.wit itself.
+#![allow(missing_docs)]
+
 /// Bindings for the `allocator-plugin` world (and the shared `types` and `host`).
 pub mod allocator {
     wit_bindgen::generate!({

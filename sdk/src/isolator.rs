@@ -64,15 +64,18 @@ pub trait Isolator {
 }
 
 /// Host functions an isolator may call as far as its manifest grants; a call outside the
-/// grant returns an error naming the missing grant. Natively (unit tests) they return an
-/// error, since there is no host to ask.
+/// grant returns an error naming the missing grant.
+///
+/// Natively (unit tests) there is no host: the calls read a fake tree set with
+/// [`fake_root`](capabilities::fake_root) (so `/dev/nvidia0` is `<root>/dev/nvidia0`), without
+/// grant checks, or fail when none is set. See `plugins/gpu` for a test that builds such a tree.
 pub mod capabilities {
-    /// Device nodes matching a glob such as `/dev/nvidia[0-9]*`.
+    /// Device nodes matching a glob such as `/dev/nvidia[0-9]*`, sorted.
     pub fn devices(pattern: &str) -> Result<Vec<String>, String> {
         #[cfg(target_arch = "wasm32")]
         return crate::bindings::isolator::corral::plugin::capabilities::devices(pattern);
         #[cfg(not(target_arch = "wasm32"))]
-        Err(format!("devices({pattern}): no host outside wasm32"))
+        native::devices(pattern)
     }
 
     /// The contents of a file under a granted readable path.
@@ -80,15 +83,106 @@ pub mod capabilities {
         #[cfg(target_arch = "wasm32")]
         return crate::bindings::isolator::corral::plugin::capabilities::read_file(path);
         #[cfg(not(target_arch = "wasm32"))]
-        Err(format!("read-file({path}): no host outside wasm32"))
+        native::read_file(path)
     }
 
-    /// The entries of a directory under a granted readable path.
+    /// The entries of a directory under a granted readable path (names only, sorted).
     pub fn list_dir(path: &str) -> Result<Vec<String>, String> {
         #[cfg(target_arch = "wasm32")]
         return crate::bindings::isolator::corral::plugin::capabilities::list_dir(path);
         #[cfg(not(target_arch = "wasm32"))]
-        Err(format!("list-dir({path}): no host outside wasm32"))
+        native::list_dir(path)
+    }
+
+    /// Native tests only: makes the capability calls of this thread read below `root`
+    /// (`None` undoes it). Has no effect in a component, where the host answers.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn fake_root(root: Option<std::path::PathBuf>) {
+        native::ROOT.with_borrow_mut(|r| *r = root);
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    mod native {
+        use std::cell::RefCell;
+        use std::path::PathBuf;
+
+        thread_local! {
+            pub(super) static ROOT: RefCell<Option<PathBuf>> = const { RefCell::new(None) };
+        }
+
+        fn under_root(path: &str) -> Result<PathBuf, String> {
+            let root = ROOT.with_borrow(|r| r.clone()).ok_or_else(|| {
+                format!("{path}: no host outside wasm32 (set capabilities::fake_root in tests)")
+            })?;
+            Ok(root.join(path.trim_start_matches('/')))
+        }
+
+        pub(super) fn devices(pattern: &str) -> Result<Vec<String>, String> {
+            let (dir, name) = pattern
+                .rsplit_once('/')
+                .ok_or_else(|| format!("{pattern}: not an absolute path"))?;
+            let entries = match std::fs::read_dir(under_root(dir)?) {
+                Ok(entries) => entries,
+                Err(_) => return Ok(Vec::new()),
+            };
+            let mut found: Vec<String> = entries
+                .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .filter(|entry| crate::isolator::glob_matches(name, entry))
+                .map(|entry| format!("{dir}/{entry}"))
+                .collect();
+            found.sort();
+            Ok(found)
+        }
+
+        pub(super) fn read_file(path: &str) -> Result<Vec<u8>, String> {
+            std::fs::read(under_root(path)?).map_err(|e| format!("read-file {path}: {e}"))
+        }
+
+        pub(super) fn list_dir(path: &str) -> Result<Vec<String>, String> {
+            let entries = std::fs::read_dir(under_root(path)?)
+                .map_err(|e| format!("list-dir {path}: {e}"))?;
+            let mut names: Vec<String> = entries
+                .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .collect();
+            names.sort();
+            Ok(names)
+        }
+    }
+}
+
+/// Whether `name` matches the shell glob `pattern` (`*`, `?` and `[a-z0-9]` classes), as
+/// device globs in manifests are written. Used by the native capability fake.
+pub fn glob_matches(pattern: &str, name: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let n: Vec<char> = name.chars().collect();
+    matches_from(&p, &n)
+}
+
+fn matches_from(p: &[char], n: &[char]) -> bool {
+    match p.first() {
+        None => n.is_empty(),
+        Some('*') => (0..=n.len()).any(|skip| matches_from(&p[1..], &n[skip..])),
+        Some('?') => !n.is_empty() && matches_from(&p[1..], &n[1..]),
+        Some('[') => {
+            let Some(close) = p.iter().skip(1).position(|c| *c == ']').map(|i| i + 1) else {
+                return n.first() == Some(&'[') && matches_from(&p[1..], &n[1..]);
+            };
+            let Some(c) = n.first() else { return false };
+            let class = &p[1..close];
+            let mut hit = false;
+            let mut i = 0;
+            while i < class.len() {
+                if i + 2 < class.len() && class[i + 1] == '-' {
+                    hit |= class[i] <= *c && *c <= class[i + 2];
+                    i += 3;
+                } else {
+                    hit |= class[i] == *c;
+                    i += 1;
+                }
+            }
+            hit && matches_from(&p[close + 1..], &n[1..])
+        }
+        Some(literal) => n.first() == Some(literal) && matches_from(&p[1..], &n[1..]),
     }
 }
 

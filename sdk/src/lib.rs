@@ -112,6 +112,8 @@
 //! assert!(policy.allocate(corral_sdk::now()).is_empty(), "nothing is granted twice");
 //! ```
 
+#![warn(missing_docs)]
+
 // The generated bindings name this crate by its absolute path (so that the export macros work
 // from plugin crates); this makes that path resolve inside the crate too.
 extern crate self as corral_sdk;

@@ -1,5 +1,6 @@
-//! The agent's HTTP API: `/health`, `/version`, `/state`, and the v1 agent API at
-//! `POST /api/v1` for GET_HEALTH, GET_VERSION and GET_TASKS.
+//! The agent's HTTP API: `/health`, `/version`, `/state`, `/files/*`, `/monitor/statistics`,
+//! and the v1 agent API at `POST /api/v1` for GET_HEALTH, GET_VERSION, GET_TASKS,
+//! GET_CONTAINERS, LIST_FILES and READ_FILE.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -29,6 +30,11 @@ pub fn router(shared: Arc<AgentShared>) -> Router {
             "/api/v1/executor",
             post(super::http_executors::api::executor_api),
         )
+        .route(
+            "/monitor/statistics",
+            get(super::containers_api::monitor_statistics),
+        )
+        .merge(super::files_api::routes())
         .with_state(shared)
 }
 
@@ -51,6 +57,8 @@ pub struct AgentState {
     pub attributes: Vec<Attribute>,
     pub tasks: Vec<TaskView>,
     pub pending_status_updates: usize,
+    /// Where task sandboxes live, for `/files` (ended tasks' too).
+    pub sandbox_root: String,
 }
 
 /// A task as Mesos describes it, plus where it runs on this agent.
@@ -89,6 +97,9 @@ async fn state(State(shared): State<Arc<AgentShared>>) -> Json<AgentState> {
         attributes: shared.info.attributes.clone(),
         tasks,
         pending_status_updates: shared.updates.pending_count(),
+        sandbox_root: super::files_api::sandbox_root(&shared)
+            .display()
+            .to_string(),
     })
 }
 
@@ -96,7 +107,7 @@ async fn api_v1(
     State(shared): State<Arc<AgentShared>>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Json<OperatorResponse>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     if let Some(kind) = headers.get(header::CONTENT_TYPE) {
         let kind = kind.to_str().unwrap_or_default();
         if !kind.starts_with("application/json") {
@@ -104,6 +115,9 @@ async fn api_v1(
                 "Expecting 'Content-Type' of application/json, got '{kind}'"
             )));
         }
+    }
+    if let Some(answer) = super::operator_extras::answer(&shared, &body).await {
+        return answer;
     }
     let call: OperatorCall = parse_json(&body)?;
     let mut response = OperatorResponse::empty(call.kind);
@@ -133,9 +147,9 @@ async fn api_v1(
                 .and_then(|v| v.as_str().map(String::from))
                 .unwrap_or_else(|| format!("{other:?}"));
             return Err(ApiError::bad_request(format!(
-                "{name} is not supported by the agent (it answers GET_HEALTH, GET_VERSION, GET_TASKS)"
+                "{name} is not supported by the agent (it answers GET_HEALTH, GET_VERSION, GET_TASKS, GET_CONTAINERS, LIST_FILES, READ_FILE)"
             )));
         }
     }
-    Ok(Json(response))
+    Ok(axum::response::IntoResponse::into_response(Json(response)))
 }

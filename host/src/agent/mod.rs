@@ -3,8 +3,13 @@
 
 mod checkpoint;
 mod container_checkpoint;
+mod containers_api;
+mod files_api;
+pub(crate) mod health_checks;
 mod http;
 mod http_executors;
+mod isolators;
+mod operator_extras;
 pub(crate) mod processes;
 mod recovered_task;
 mod recovery;
@@ -45,6 +50,9 @@ pub struct AgentConfig {
     pub status_update_retry: Duration,
     /// cgroups or posix, and the cgroup parent and pids limit.
     pub isolation: crate::isolation::IsolationConfig,
+    /// Isolator plugins (`--isolator`), asked for resources at start and for a launch plan
+    /// before each task.
+    pub isolators: crate::plugins::isolator::IsolatorSet,
     /// `--recover` and the binary that supervises tasks.
     pub recovery: RecoveryConfig,
     /// How long an HTTP executor may take to subscribe before it is killed and its tasks
@@ -90,6 +98,8 @@ pub enum AgentError {
     Resources(#[from] crate::resources::ParseError),
     #[error(transparent)]
     Isolation(#[from] crate::isolation::IsolationError),
+    #[error("isolator plugins at start: {0}")]
+    Isolators(String),
 }
 
 /// A running agent. Dropping it does not stop it; call `shutdown`.
@@ -155,7 +165,9 @@ pub(crate) async fn start(
     };
     std::fs::create_dir_all(&config.work_dir).map_err(|e| work_dir_error(e.to_string()))?;
     let detected = resources_detect::detect(&config.work_dir);
-    let resources = resources_detect::total_resources(&detected, config.resources.as_deref())?;
+    let mut resources = resources_detect::total_resources(&detected, config.resources.as_deref())?;
+    // Isolator plugins add what they find (gpus); recovered containers: none yet.
+    isolators::discover(&config.isolators, &mut resources, &[]).map_err(AgentError::Isolators)?;
     let attributes = match config.attributes.as_deref() {
         Some(text) => crate::resources::parse_attributes(text)?,
         None => Vec::new(),

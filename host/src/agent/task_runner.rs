@@ -20,7 +20,7 @@ use crate::plugins::PluginError;
 use crate::plugins::bindings::types::CommandInfo;
 use crate::plugins::convert::{task_state_from_wit, task_to_wit};
 use crate::plugins::executor::{
-    Action, CheckResult, Event, ExecutorInstance, ProcessExit, SpawnFailure, SpawnProcess, Status,
+    Action, Event, ExecutorInstance, ProcessExit, SpawnFailure, SpawnProcess, Status,
 };
 
 /// What reaches a runner: from the agent (kill), its process waiters and its timers.
@@ -56,6 +56,8 @@ pub struct TaskRunner {
     terminal_sent: bool,
     /// The task's cgroups; `None` under posix isolation or before the launch.
     container: Option<Container>,
+    /// What the isolator plugins (`--isolator`) prepared; `None` without isolators.
+    isolation: Option<super::isolators::Prepared>,
 }
 
 impl TaskRunner {
@@ -83,6 +85,7 @@ impl TaskRunner {
             inbox,
             terminal_sent: false,
             container: None,
+            isolation: None,
         };
         (runner, inbox_tx)
     }
@@ -108,6 +111,7 @@ impl TaskRunner {
         }
         self.instance = None;
         self.destroy_container().await;
+        self.cleanup_isolators().await;
         self.shared
             .runner_finished(&self.framework_id, &self.task.task_id);
     }
@@ -120,6 +124,10 @@ impl TaskRunner {
             return Flow::Finished;
         }
         if let Err(flow) = self.create_container() {
+            return flow;
+        }
+        // Isolator plugins: their launch plans are applied before any process starts.
+        if let Err(flow) = self.prepare_isolators().await {
             return flow;
         }
         let factory = self.shared.executor.clone();
@@ -181,6 +189,53 @@ impl TaskRunner {
                 Err(Flow::Finished)
             }
         }
+    }
+
+    /// Asks every isolator plugin for its launch plan and applies the granted parts; a
+    /// refusal, error or trap fails the task with a message naming the plugin.
+    async fn prepare_isolators(&mut self) -> Result<(), Flow> {
+        let isolators = self.shared.config.isolators.clone();
+        if isolators.is_empty() {
+            return Ok(());
+        }
+        let task = task_to_wit(
+            &self.task,
+            &self.framework_id.value,
+            &self.container_id,
+            &self.sandbox.display().to_string(),
+        );
+        let cgroup = self.container.as_ref().and_then(|_| {
+            self.shared
+                .isolator
+                .container_relative(&self.shared.cgroup_name(), &self.container_id)
+        });
+        let container_id = self.container_id.clone();
+        let prepared = tokio::task::spawn_blocking(move || {
+            super::isolators::prepare(&isolators, &container_id, &task, cgroup.as_deref())
+        })
+        .await
+        .unwrap_or_else(|e| Err(format!("preparing the isolators panicked: {e}")));
+        match prepared {
+            Ok(prepared) => {
+                self.isolation = Some(prepared);
+                Ok(())
+            }
+            Err(message) => {
+                tracing::error!("task {}: {message}", self.task.task_id);
+                self.fail(message, reason::CONTAINER_LAUNCH_FAILED);
+                Err(Flow::Finished)
+            }
+        }
+    }
+
+    async fn cleanup_isolators(&mut self) {
+        let Some(prepared) = self.isolation.take() else {
+            return;
+        };
+        let container_id = self.container_id.clone();
+        let _ =
+            tokio::task::spawn_blocking(move || super::isolators::cleanup(prepared, &container_id))
+                .await;
     }
 
     /// The container's memory limit in MB if the OOM killer has killed one of its processes.
@@ -331,17 +386,22 @@ impl TaskRunner {
                 }
             }
             Action::Check(check) => {
-                tracing::warn!(
-                    "task {}: health checks are not supported yet",
-                    self.task.task_id
-                );
-                let _ = self
-                    .inbox_tx
-                    .send(RunnerInput::Event(Event::CheckFinished(CheckResult {
-                        id: check.id,
-                        healthy: false,
-                        message: "health checks are not supported yet".to_string(),
-                    })));
+                let place = super::health_checks::CheckPlace {
+                    sandbox: self.sandbox.clone(),
+                    env: TaskEnvironment {
+                        sandbox: self.sandbox.display().to_string(),
+                        task_id: self.task.task_id.value.clone(),
+                        framework_id: self.framework_id.value.clone(),
+                        agent_id: self.shared.agent_id().map(|a| a.value).unwrap_or_default(),
+                        container_id: self.container_id.clone(),
+                    },
+                    cgroups: self
+                        .container
+                        .as_ref()
+                        .map(Container::join_files)
+                        .transpose(),
+                };
+                super::health_checks::start(check, place, self.inbox_tx.clone());
             }
             Action::Done => {}
         }
@@ -356,17 +416,35 @@ impl TaskRunner {
             agent_id: self.shared.agent_id().map(|a| a.value).unwrap_or_default(),
             container_id: self.container_id.clone(),
         };
-        let join = self
+        let mut join = self
             .container
             .as_ref()
             .map(Container::join_files)
             .transpose();
+        // Isolator plugins: their environment and the devices cgroup.
+        let mut command = spawn.command;
+        if let Some(prepared) = &self.isolation {
+            command
+                .environment
+                .extend(prepared.environment.iter().cloned());
+            if let Some(devices) = &prepared.devices {
+                join = match (join, devices.join_file()) {
+                    (Ok(files), Ok(Some(file))) => {
+                        let mut files = files.unwrap_or_else(|| JoinFiles::from_files(Vec::new()));
+                        files.push(file);
+                        Ok(Some(files))
+                    }
+                    (Ok(files), Ok(None)) => Ok(files),
+                    (Err(e), _) | (_, Err(e)) => Err(e),
+                };
+            }
+        }
         let started = match join {
             _ if self.processes.group(id).is_some() => {
                 Err(format!("process id {id} is already used by this task"))
             }
             Err(e) => Err(format!("cannot put the process in the task's cgroups: {e}")),
-            Ok(join) => self.start_process(id, &spawn.command, &env, join.as_ref()),
+            Ok(join) => self.start_process(id, &command, &env, join.as_ref()),
         };
         let inbox = self.inbox_tx.clone();
         match started {

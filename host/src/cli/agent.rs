@@ -68,6 +68,7 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
         isolation: args.machine.isolation_config(),
         recovery: crate::agent::RecoveryConfig::supervised_by_this_binary(args.machine.recover),
         executor_registration_timeout: Duration::from_secs(args.executor_registration_timeout_secs),
+        isolators: args.machine.isolators(&engine)?,
     };
     let agent = crate::agent::run(config, executor)
         .await

@@ -90,6 +90,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
         isolation: args.machine.isolation_config(),
         recovery: crate::agent::RecoveryConfig::supervised_by_this_binary(args.machine.recover),
         executor_registration_timeout: crate::agent::DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT,
+        isolators: args.machine.isolators(&engine)?,
     };
     let agent = crate::agent::run(agent_config, executor)
         .await

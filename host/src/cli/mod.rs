@@ -2,6 +2,7 @@
 //! `agent::run`; client commands use only the HTTP APIs any user could call.
 
 mod agent;
+mod agent_lookup;
 mod bench;
 pub mod client_error;
 mod dev;
@@ -12,12 +13,16 @@ mod machine_args;
 mod master;
 pub mod master_address;
 pub mod operator_client;
+mod plugin;
+mod plugin_new;
 mod roles;
 pub mod scheduler_client;
 mod server_defaults;
 pub mod signals;
 mod supervise;
 pub mod table;
+mod task_logs;
+mod top;
 
 use std::process::ExitCode;
 
@@ -62,8 +67,14 @@ pub enum Command {
     Reserve(roles::ReserveArgs),
     /// Release a dynamic reservation: AGENT_ID "cpus(eng):1".
     Unreserve(roles::ReserveArgs),
+    /// A task's sandbox: `corral task logs ID [--follow] [--stderr]`.
+    Task(task_logs::TaskArgs),
+    /// Live usage of running tasks (cpu, memory, processes); `--once` prints one sample.
+    Top(top::TopArgs),
     /// Benchmarks run in memory (`corral bench allocator`).
     Bench(bench::BenchArgs),
+    /// Plugin author commands (`corral plugin new`).
+    Plugin(plugin::PluginArgs),
     /// Print the version.
     Version,
     /// Run one task's command and record its exit status (started by the agent).
@@ -91,8 +102,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Roles(args) => roles::roles(args).await,
         Command::Reserve(args) => roles::reservation(args, true).await,
         Command::Unreserve(args) => roles::reservation(args, false).await,
+        Command::Task(args) => task_logs::run(args).await,
+        Command::Top(args) => top::run(args).await,
         Command::Bench(args) => bench::run_bench(args).await,
         Command::Supervise(args) => Ok(supervise::run(&args)),
+        Command::Plugin(args) => plugin::run(args).await,
         Command::Version => {
             println!("corral {}", crate::api::VERSION);
             Ok(ExitCode::SUCCESS)

@@ -35,6 +35,15 @@ pub struct Container {
 pub struct JoinFiles(Vec<std::fs::File>);
 
 impl JoinFiles {
+    /// Join files from elsewhere (a devices cgroup, or one alone under posix isolation).
+    pub fn from_files(files: Vec<std::fs::File>) -> Self {
+        JoinFiles(files)
+    }
+
+    pub fn push(&mut self, file: std::fs::File) {
+        self.0.push(file);
+    }
+
     pub fn fds(&self) -> Vec<RawFd> {
         self.0.iter().map(AsRawFd::as_raw_fd).collect()
     }

@@ -4,10 +4,12 @@
 
 mod container;
 pub mod cpu;
+pub mod devices;
 pub mod memory;
 pub mod pids;
 #[cfg(test)]
 mod tests;
+pub mod usage;
 pub mod v1;
 pub mod v2;
 
@@ -256,6 +258,18 @@ impl Isolator {
                     .join(path_component(container_id));
                 Container::adopt(hierarchy, &relative, mem_limit_mb)
             }
+        }
+    }
+
+    /// A container's cgroup path relative to each hierarchy's mount (where its other
+    /// controllers, such as devices, go); `None` under posix isolation.
+    pub fn container_relative(&self, agent: &str, container_id: &str) -> Option<PathBuf> {
+        match self {
+            Isolator::Posix { .. } => None,
+            Isolator::Cgroups { root, .. } => Some(
+                root.join(path_component(agent))
+                    .join(path_component(container_id)),
+            ),
         }
     }
 

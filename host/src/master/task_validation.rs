@@ -154,6 +154,14 @@ fn validate_resources(list: &[Resource], offer_role: &str) -> Result<Resources, 
     if resources.is_empty() {
         return Err("Task uses no resources".into());
     }
+    // GPUs are given whole (Mesos' words for the same check).
+    let gpus = resources.scalar("gpus");
+    if gpus.fract() != 0.0 {
+        return Err(format!(
+            "Task uses invalid resources: The 'gpus' resource must be an unsigned integer, \
+             not {gpus}"
+        ));
+    }
     Ok(resources)
 }
 

@@ -11,6 +11,9 @@ pub const BUILTIN_ALLOCATORS: &[&str] = &["drf"];
 /// Executors available by name.
 pub const BUILTIN_EXECUTORS: &[&str] = &["command"];
 
+/// Isolators available by name (`--isolator gpu`).
+pub const BUILTIN_ISOLATORS: &[&str] = &["gpu"];
+
 /// Misbehaving plugins for tests, by name.
 pub const FIXTURES: &[&str] = &[
     "loop-allocator",
@@ -18,6 +21,8 @@ pub const FIXTURES: &[&str] = &[
     "trap-allocator",
     "huge-allocator",
     "trap-executor",
+    "sda-isolator",
+    "trap-isolator",
 ];
 
 macro_rules! component {
@@ -33,12 +38,33 @@ static MEMBOMB_ALLOCATOR: &[u8] = component!("membomb_allocator");
 static TRAP_ALLOCATOR: &[u8] = component!("trap_allocator");
 static HUGE_ALLOCATOR: &[u8] = component!("huge_allocator");
 static TRAP_EXECUTOR: &[u8] = component!("trap_executor");
+static GPU: &[u8] = component!("gpu");
+static SDA_ISOLATOR: &[u8] = component!("sda_isolator");
+static TRAP_ISOLATOR: &[u8] = component!("trap_isolator");
+
+/// The manifests of built-in isolators and isolator fixtures, by name.
+static GPU_MANIFEST: &str = include_str!("../../../plugins/gpu/manifest.toml");
+static SDA_ISOLATOR_MANIFEST: &str =
+    include_str!("../../../plugins/fixtures/sda-isolator/manifest.toml");
+static TRAP_ISOLATOR_MANIFEST: &str =
+    include_str!("../../../plugins/fixtures/trap-isolator/manifest.toml");
 
 /// The component of a built-in allocator or executor ("drf", "command").
 pub fn builtin(name: &str) -> Option<&'static [u8]> {
     match name {
         "drf" => Some(DRF),
         "command" => Some(COMMAND),
+        "gpu" => Some(GPU),
+        _ => None,
+    }
+}
+
+/// The manifest (TOML) of a built-in isolator or an isolator fixture.
+pub fn builtin_manifest(name: &str) -> Option<&'static str> {
+    match name {
+        "gpu" => Some(GPU_MANIFEST),
+        "sda-isolator" => Some(SDA_ISOLATOR_MANIFEST),
+        "trap-isolator" => Some(TRAP_ISOLATOR_MANIFEST),
         _ => None,
     }
 }
@@ -46,7 +72,9 @@ pub fn builtin(name: &str) -> Option<&'static [u8]> {
 /// The component of a misbehaving test plugin (see [`FIXTURES`]):
 /// `loop-allocator` (`allocate` never returns), `membomb-allocator` (`allocate` allocates
 /// without bound), `trap-allocator` (`allocate` panics), `huge-allocator` (`inspect` returns
-/// 100 MB) and `trap-executor` (`launch` panics). Every other call of theirs behaves.
+/// 100 MB), `trap-executor` (`launch` panics), `sda-isolator` (plans ask for `/dev/sda`,
+/// which its manifest does not grant) and `trap-isolator` (`prepare` panics). Every other
+/// call of theirs behaves.
 pub fn fixture(name: &str) -> Option<&'static [u8]> {
     match name {
         "loop-allocator" => Some(LOOP_ALLOCATOR),
@@ -54,6 +82,8 @@ pub fn fixture(name: &str) -> Option<&'static [u8]> {
         "trap-allocator" => Some(TRAP_ALLOCATOR),
         "huge-allocator" => Some(HUGE_ALLOCATOR),
         "trap-executor" => Some(TRAP_EXECUTOR),
+        "sda-isolator" => Some(SDA_ISOLATOR),
+        "trap-isolator" => Some(TRAP_ISOLATOR),
         _ => None,
     }
 }

@@ -7,6 +7,7 @@ use wasmtime::{Config, Engine};
 
 const ALLOCATOR: &str = "corral:plugin/allocator@0.1.0";
 const EXECUTOR: &str = "corral:plugin/executor@0.1.0";
+const ISOLATOR: &str = "corral:plugin/isolator@0.1.0";
 
 /// (name, bytes, the interface it must export).
 fn all() -> Vec<(&'static str, &'static [u8], &'static str)> {
@@ -17,9 +18,14 @@ fn all() -> Vec<(&'static str, &'static [u8], &'static str)> {
     for name in BUILTIN_EXECUTORS {
         all.push((*name, builtin(name).expect("listed executor"), EXECUTOR));
     }
+    for name in BUILTIN_ISOLATORS {
+        all.push((*name, builtin(name).expect("listed isolator"), ISOLATOR));
+    }
     for name in FIXTURES {
         let kind = if name.ends_with("-executor") {
             EXECUTOR
+        } else if name.ends_with("-isolator") {
+            ISOLATOR
         } else {
             ALLOCATOR
         };
@@ -55,9 +61,13 @@ fn builtin_components_export_their_kind_and_import_only_what_worlds_grant() {
         for (import, _) in ty.imports(&engine) {
             // `types` is imported for its type definitions; WASI comes from Rust's std and
             // is served by the host's empty WASI context.
+            // Only isolators may import `capabilities`.
+            let capabilities =
+                interface == ISOLATOR && import == "corral:plugin/capabilities@0.1.0";
             assert!(
                 ["corral:plugin/host@0.1.0", "corral:plugin/types@0.1.0"].contains(&import)
-                    || import.starts_with("wasi:"),
+                    || import.starts_with("wasi:")
+                    || capabilities,
                 "{name} imports {import}, which its world does not grant"
             );
         }

@@ -7,6 +7,7 @@
 //! |-----------|---------------|---------|
 //! | allocator | 1 s           | 256 MiB |
 //! | executor  | 100 ms        | 32 MiB  |
+//! | isolator  | 1 s           | 64 MiB  |
 //!
 //! An allocator's `allocate` walks the whole cluster, so it gets a long deadline (the event
 //! calls share it; they are index updates and take microseconds). An executor only turns
@@ -50,6 +51,12 @@ impl PluginLimits {
     pub const EXECUTOR: PluginLimits = PluginLimits {
         call_deadline: Duration::from_millis(100),
         memory_bytes: 32 << 20,
+    };
+    /// Isolator maximums (a manifest may ask for less): `discover` reads driver files and
+    /// `prepare` runs before every task launch on the agent.
+    pub const ISOLATOR: PluginLimits = PluginLimits {
+        call_deadline: Duration::from_secs(1),
+        memory_bytes: 64 << 20,
     };
 }
 
@@ -122,6 +129,11 @@ impl PluginEngine {
             .map_err(|e| engine_error(format!("cannot link WASI: {e:#}")))?;
         host_api::add_to_linker::<PluginState, HasSelf<PluginState>>(&mut linker, |s| s)
             .map_err(|e| engine_error(format!("cannot link the host interface: {e:#}")))?;
+        super::bindings::isolator::corral::plugin::capabilities::add_to_linker::<
+            PluginState,
+            HasSelf<PluginState>,
+        >(&mut linker, |s| s)
+        .map_err(|e| engine_error(format!("cannot link the capabilities interface: {e:#}")))?;
         start_ticker(&engine)
             .map_err(|e| engine_error(format!("cannot start the epoch thread: {e}")))?;
         Ok(PluginEngine {
@@ -176,6 +188,37 @@ impl PluginEngine {
                 .instantiate()
                 .map(|e| Box::new(e) as Box<dyn super::executor::ExecutorInstance>)
         }))
+    }
+
+    /// An isolator: `spec` is a built-in name ("gpu") or a path to a `.wasm` component whose
+    /// manifest is embedded (custom section) or beside it (`FILE.toml`, else `manifest.toml`).
+    /// It runs under the manifest's limits capped by [`PluginLimits::ISOLATOR`], reads devices
+    /// and files below `root`, and gets `init(config)` now.
+    pub fn isolator(
+        &self,
+        spec: &str,
+        config: &str,
+        root: &std::path::Path,
+    ) -> Result<Box<dyn super::isolator::IsolatorPlugin>, PluginError> {
+        let mut loaded = self.load(spec, PluginKind::Isolator)?;
+        let manifest = super::isolator_manifest::find(spec, &loaded.name)?;
+        if manifest.plugin_kind() != PluginKind::Isolator {
+            return Err(PluginError::Invalid {
+                plugin: manifest.name.clone(),
+                reason: format!("its manifest says kind = {}", manifest.plugin_kind()),
+            });
+        }
+        loaded.name = manifest.name.clone().into();
+        let limits = manifest.limits(PluginLimits::ISOLATOR);
+        let isolator = super::wasm_isolator::WasmIsolator::new(
+            self.clone(),
+            loaded,
+            manifest,
+            config.to_string(),
+            root.to_path_buf(),
+            limits,
+        )?;
+        Ok(Box::new(isolator))
     }
 
     /// Resolves `spec`, compiles (or finds in the cache) and checks the component.

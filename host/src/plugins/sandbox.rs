@@ -67,6 +67,8 @@ pub(crate) struct PluginState {
     stderr: PluginOutput,
     plugin: Arc<str>,
     clock: Arc<dyn PluginClock>,
+    /// An isolator's grants for the `capabilities` import; `None` for other kinds.
+    pub(crate) capabilities: Option<Arc<super::capabilities::CapabilityGrants>>,
 }
 
 impl WasiView for PluginState {
@@ -135,6 +137,7 @@ pub(crate) fn new_store(
         stderr,
         plugin,
         clock,
+        capabilities: None,
     };
     let mut store = Store::new(engine, state);
     store.limiter(|state| &mut state.cap);
@@ -166,6 +169,11 @@ impl<B> Sandbox<B> {
 
     pub(crate) fn plugin(&self) -> &str {
         &self.plugin
+    }
+
+    /// Whether an earlier trap, timeout or memory exhaustion made the instance unusable.
+    pub(crate) fn is_poisoned(&self) -> bool {
+        self.poisoned
     }
 
     /// Calls into the instance with a fresh deadline. A trap, timeout or memory exhaustion

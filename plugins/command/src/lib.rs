@@ -6,23 +6,35 @@
 //! REASON_COMMAND_EXECUTOR_FAILED). A kill reports TASK_KILLING, sends SIGTERM and sets a
 //! timer for the grace period; if the process still runs when it fires it gets SIGKILL; its
 //! exit then reports TASK_KILLED. The host spawns, signals and times; this plugin only decides.
+//!
+//! A task with a health check gets `check` actions on a timer (see [`health`]); health changes
+//! are reported as TASK_RUNNING with `healthy` (reason REASON_TASK_HEALTH_CHECK_STATUS_UPDATED),
+//! and a task that fails too many checks in a row is killed: TASK_KILLED with healthy=false.
 
+pub mod health;
+#[cfg(test)]
+mod health_tests;
 mod signals;
 #[cfg(test)]
 mod tests;
 
 use corral_sdk::executor::{
-    Action, Event, Executor, ProcessExit, SendSignal, SpawnFailure, SpawnProcess, Status, TaskInfo,
-    TaskState, Timer,
+    Action, CheckResult, Event, Executor, ProcessExit, SendSignal, SpawnFailure, SpawnProcess,
+    Status, TaskInfo, TaskState, Timer,
 };
+use health::{HealthPolicy, Verdict};
 
 pub use signals::{describe_exit, signal_name};
 
-/// The task's command. Ids are local to the task; health checks will take their own
-/// process, timer and check ids when they come.
+/// The task's command. Ids are local to the task.
 const COMMAND_PROCESS: u32 = 1;
 /// Fires when the kill grace period is over.
 const KILL_TIMER: u32 = 1;
+/// Fires when the next health check attempt is due.
+const HEALTH_TIMER: u32 = 2;
+/// The grace period of a kill after failed health checks when the task sets none.
+const DEFAULT_KILL_GRACE_MS: u64 = 3_000;
+const REASON_HEALTH: &str = "REASON_TASK_HEALTH_CHECK_STATUS_UPDATED";
 const SIGTERM: i32 = 15;
 const SIGKILL: i32 = 9;
 const REASON_FAILED: &str = "REASON_COMMAND_EXECUTOR_FAILED";
@@ -44,12 +56,70 @@ enum Phase {
 pub struct CommandExecutor {
     phase: Phase,
     task_id: String,
+    pub(crate) health: Option<HealthPolicy>,
+    kill_grace_ms: u64,
+    /// Set when failed health checks started the kill: the message for TASK_KILLED.
+    killed_by_health: Option<String>,
+    /// The clock in milliseconds; `None` is the host's. Tests set a simulated one.
+    pub clock: Option<fn() -> u64>,
 }
 
 impl CommandExecutor {
-    fn finish(&mut self, status: Status) -> Vec<Action> {
+    fn now(&self) -> u64 {
+        self.clock.map_or_else(corral_sdk::now, |clock| clock())
+    }
+
+    fn finish(&mut self, mut status: Status) -> Vec<Action> {
         self.phase = Phase::Over;
-        vec![Action::SendStatus(status), Action::Done]
+        let mut actions = Vec::new();
+        if self.health.is_some() {
+            actions.push(Action::CancelTimer(HEALTH_TIMER));
+        }
+        if let Some(why) = self.killed_by_health.take()
+            && status.state == TaskState::Killed
+        {
+            status.healthy = Some(false);
+            let said = status.message.take().unwrap_or_default();
+            status.message = Some(format!("{said} ({why})"));
+        }
+        actions.push(Action::SendStatus(status));
+        actions.push(Action::Done);
+        actions
+    }
+
+    fn on_check(&mut self, result: CheckResult) -> Vec<Action> {
+        let now = self.now();
+        let Some(policy) = self.health.as_mut() else {
+            return Vec::new();
+        };
+        if self.phase != Phase::Running {
+            return Vec::new();
+        }
+        let mut actions = Vec::new();
+        let verdict = policy.on_result(&result, now);
+        let running = |healthy: bool| {
+            let mut status = Status::new(TaskState::Running).with_reason(REASON_HEALTH);
+            status.healthy = Some(healthy);
+            Action::SendStatus(status.with_message(result.message.clone()))
+        };
+        match verdict {
+            Verdict::Stale => return actions,
+            Verdict::Quiet => {}
+            Verdict::Report(healthy) => actions.push(running(healthy)),
+            Verdict::Kill { failures, message } => {
+                actions.push(running(false));
+                self.killed_by_health = Some(format!(
+                    "killed after {failures} consecutive failed health checks: {message}"
+                ));
+                actions.extend(self.on_kill(self.kill_grace_ms));
+                return actions;
+            }
+        }
+        actions.push(Action::SetTimer(Timer {
+            id: HEALTH_TIMER,
+            after_ms: policy.interval_ms(),
+        }));
+        actions
     }
 
     fn on_exit(&mut self, exit: ProcessExit) -> Result<Vec<Action>, String> {
@@ -126,6 +196,12 @@ impl CommandExecutor {
     }
 
     fn on_timer(&mut self, timer: u32) -> Vec<Action> {
+        if timer == HEALTH_TIMER && self.phase == Phase::Running {
+            return match self.health.as_mut().and_then(HealthPolicy::start_attempt) {
+                Some(check) => vec![Action::Check(check)],
+                None => Vec::new(),
+            };
+        }
         if timer == KILL_TIMER && self.phase == Phase::Killing {
             vec![Action::Signal(SendSignal {
                 id: COMMAND_PROCESS,
@@ -151,14 +227,24 @@ impl Executor for CommandExecutor {
         }
         self.task_id = task.task_id;
         self.phase = Phase::Running;
-        Ok(vec![
+        self.kill_grace_ms = task.kill_grace_period_ms.unwrap_or(DEFAULT_KILL_GRACE_MS);
+        let mut actions = vec![
             Action::Spawn(SpawnProcess {
                 id: COMMAND_PROCESS,
                 command,
             }),
             Action::SendStatus(Status::new(TaskState::Starting)),
             Action::SendStatus(Status::new(TaskState::Running)),
-        ])
+        ];
+        if let Some(check) = task.health_check {
+            let policy = HealthPolicy::new(check, self.now());
+            actions.push(Action::SetTimer(Timer {
+                id: HEALTH_TIMER,
+                after_ms: policy.delay_ms(),
+            }));
+            self.health = Some(policy);
+        }
+        Ok(actions)
     }
 
     fn on_event(&mut self, event: Event) -> Result<Vec<Action>, String> {
@@ -167,10 +253,7 @@ impl Executor for CommandExecutor {
             Event::SpawnFailed(failure) => self.on_spawn_failed(failure),
             Event::Kill(grace_ms) => Ok(self.on_kill(grace_ms)),
             Event::TimerFired(timer) => Ok(self.on_timer(timer)),
-            // TODO(health checks): start `check` actions from the task's health check after
-            // launch, count consecutive failures here, report `healthy` in TASK_RUNNING
-            // updates and kill the task when the limit is reached (Mesos semantics).
-            Event::CheckFinished(_) => Ok(Vec::new()),
+            Event::CheckFinished(result) => Ok(self.on_check(result)),
         }
     }
 }

@@ -4,11 +4,14 @@
 mod cgroups;
 mod fake_executor;
 mod fake_master;
+mod health_checks;
 mod http_api;
 mod http_executor;
 mod recovery;
 mod registration;
+mod sandbox_files;
 mod support;
 mod task_failures;
 mod task_lifecycle;
 mod updates;
+mod usage;

@@ -1,0 +1,127 @@
+//! Per-container usage: the agent operator call GET_CONTAINERS (include/mesos/v1/agent/
+//! agent.proto) and Mesos' `/monitor/statistics` JSON. A Corral task runs in its own
+//! container, so each task is one entry whose executor id is the task id (as Mesos' command
+//! executor does).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+
+use super::shared::AgentShared;
+use crate::api::v1::{FrameworkId, TaskState};
+use crate::isolation::usage::ResourceStatistics;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct IdValue {
+    pub value: String,
+}
+
+/// One entry of GET_CONTAINERS.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ContainerEntry {
+    pub framework_id: FrameworkId,
+    pub executor_id: IdValue,
+    pub executor_name: String,
+    pub container_id: IdValue,
+    pub resource_statistics: ResourceStatistics,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct GetContainers {
+    #[serde(default)]
+    pub containers: Vec<ContainerEntry>,
+}
+
+/// One entry of `/monitor/statistics`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MonitorEntry {
+    pub executor_id: String,
+    pub executor_name: String,
+    pub framework_id: String,
+    pub source: String,
+    pub statistics: ResourceStatistics,
+}
+
+struct Running {
+    framework_id: FrameworkId,
+    task_id: String,
+    name: String,
+    container_id: String,
+    cpus: Option<f64>,
+    mem_mb: Option<f64>,
+}
+
+/// The agent's live containers with their usage, sampled now.
+pub async fn containers(shared: &Arc<AgentShared>) -> GetContainers {
+    let running: Vec<Running> = {
+        let table = shared
+            .tasks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        table
+            .tasks
+            .values()
+            .filter(|e| e.runner.is_some() && !e.state.is_terminal())
+            .filter(|e| e.state != TaskState::TaskStaging)
+            .map(|e| {
+                let limits = crate::isolation::Limits::for_task(&e.info.resources, 0).ok();
+                Running {
+                    framework_id: e.framework_id.clone(),
+                    task_id: e.info.task_id.value.clone(),
+                    name: e.info.name.clone(),
+                    container_id: e.container_id.clone(),
+                    cpus: limits.as_ref().and_then(|l| l.cpus),
+                    mem_mb: limits.as_ref().and_then(|l| l.mem_mb),
+                }
+            })
+            .collect()
+    };
+    let shared = shared.clone();
+    let sampled = tokio::task::spawn_blocking(move || {
+        let agent = shared.cgroup_name();
+        running
+            .into_iter()
+            .map(|r| {
+                let mut stats = shared.isolator.statistics(&agent, &r.container_id);
+                stats.cpus_limit = r.cpus;
+                stats.mem_limit_bytes = r.mem_mb.map(|mb| (mb * 1024.0 * 1024.0) as u64);
+                ContainerEntry {
+                    framework_id: r.framework_id,
+                    executor_id: IdValue { value: r.task_id },
+                    executor_name: r.name,
+                    container_id: IdValue {
+                        value: r.container_id,
+                    },
+                    resource_statistics: stats,
+                }
+            })
+            .collect()
+    })
+    .await;
+    match sampled {
+        Ok(containers) => GetContainers { containers },
+        Err(e) => {
+            tracing::error!("sampling container usage panicked: {e}");
+            GetContainers::default()
+        }
+    }
+}
+
+/// `GET /monitor/statistics`.
+pub async fn monitor_statistics(State(shared): State<Arc<AgentShared>>) -> Json<Vec<MonitorEntry>> {
+    let entries = containers(&shared)
+        .await
+        .containers
+        .into_iter()
+        .map(|c| MonitorEntry {
+            executor_id: c.executor_id.value,
+            executor_name: c.executor_name,
+            framework_id: c.framework_id.value,
+            source: c.container_id.value,
+            statistics: c.resource_statistics,
+        })
+        .collect();
+    Json(entries)
+}

@@ -1,0 +1,187 @@
+//! The agent's isolator plugins (`--isolator`): their resources join the agent's at start,
+//! each prepares a launch plan before a task's first process, the host applies only what the
+//! plugin's manifest grants (environment, device rules in the devices cgroup, cgroup
+//! settings), and each cleans up when the container is gone. Any refusal, error, trap or
+//! timeout fails the launch with a message naming the plugin.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use crate::api::v1::Resource;
+use crate::isolation::devices::{DeviceCgroup, rule_for};
+use crate::plugins::bindings::types::{EnvVar, TaskInfo};
+use crate::plugins::convert::resources_from_wit;
+use crate::plugins::isolator::{
+    CgroupSetting, IsolatorPlugin, IsolatorSet, RecoveredContainer, check_plan,
+};
+
+type Plugin = Arc<Mutex<Box<dyn IsolatorPlugin>>>;
+
+fn lock(plugin: &Plugin) -> std::sync::MutexGuard<'_, Box<dyn IsolatorPlugin>> {
+    plugin
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// At agent start: every plugin's discovered resources (a name the operator already gave in
+/// `--resources` is left to the operator), then `recover` with the containers the agent
+/// recovered (none yet: agent recovery is separate work).
+pub(crate) fn discover(
+    isolators: &IsolatorSet,
+    resources: &mut Vec<Resource>,
+    recovered: &[RecoveredContainer],
+) -> Result<(), String> {
+    for plugin in &isolators.plugins {
+        let mut plugin = lock(plugin);
+        let found = plugin.discover().map_err(|e| e.to_string())?;
+        for resource in resources_from_wit(&found) {
+            if resources.iter().any(|r| r.name == resource.name) {
+                tracing::info!(
+                    "isolator {}: {} is set by --resources; not adding the discovered one",
+                    plugin.plugin_name(),
+                    resource.name
+                );
+                continue;
+            }
+            resources.push(resource);
+        }
+        plugin.recover(recovered).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// What the plugins' plans put on one container.
+#[derive(Default)]
+pub(crate) struct Prepared {
+    /// Added to every process of the task, after the task's own variables.
+    pub environment: Vec<EnvVar>,
+    pub devices: Option<DeviceCgroup>,
+    /// The plugins that prepared the container, to clean up.
+    prepared: Vec<Plugin>,
+}
+
+/// Calls `prepare` on every plugin in order and applies the plans. `cgroup` is the
+/// container's cgroup path relative to each hierarchy's root (`None` under posix isolation,
+/// where device rules cannot be enforced). On failure, whatever was prepared is cleaned up.
+pub(crate) fn prepare(
+    isolators: &IsolatorSet,
+    container_id: &str,
+    task: &TaskInfo,
+    cgroup: Option<&Path>,
+) -> Result<Prepared, String> {
+    let mut prepared = Prepared::default();
+    let mut device_rules = Vec::new();
+    let mut settings: Vec<(String, CgroupSetting)> = Vec::new();
+    for plugin in &isolators.plugins {
+        let mut guard = lock(plugin);
+        let name = guard.plugin_name().to_string();
+        // The plugin may have taken something even when it fails; clean it up too.
+        prepared.prepared.push(plugin.clone());
+        let plan = match guard.prepare(container_id, task) {
+            Ok(plan) => plan,
+            Err(e) => {
+                drop(guard);
+                cleanup(prepared, container_id);
+                return Err(format!("isolator {e}"));
+            }
+        };
+        let refusals = check_plan(guard.manifest(), &plan);
+        drop(guard);
+        if !refusals.is_empty() {
+            cleanup(prepared, container_id);
+            return Err(format!(
+                "isolator plugin {name}: launch plan refused: {}",
+                refusals.join("; ")
+            ));
+        }
+        prepared.environment.extend(plan.environment);
+        for rule in &plan.devices {
+            let node = host_path(&isolators.discovery_root, &rule.path);
+            match rule_for(&node, &rule.access) {
+                Ok(line) => device_rules.push(line),
+                Err(e) => {
+                    cleanup(prepared, container_id);
+                    return Err(format!("isolator plugin {name}: device {}: {e}", rule.path));
+                }
+            }
+        }
+        settings.extend(plan.cgroup.into_iter().map(|s| (name.clone(), s)));
+    }
+    let applied = apply_cgroups(&mut prepared, cgroup, &device_rules, &settings);
+    if let Err(message) = applied {
+        cleanup(prepared, container_id);
+        return Err(message);
+    }
+    Ok(prepared)
+}
+
+fn apply_cgroups(
+    prepared: &mut Prepared,
+    cgroup: Option<&Path>,
+    device_rules: &[String],
+    settings: &[(String, CgroupSetting)],
+) -> Result<(), String> {
+    let Some(relative) = cgroup else {
+        if !device_rules.is_empty() || !settings.is_empty() {
+            tracing::warn!(
+                "posix isolation: device rules {device_rules:?} and cgroup settings are not \
+                 enforced"
+            );
+        }
+        return Ok(());
+    };
+    if !device_rules.is_empty() {
+        let devices = DeviceCgroup::create(relative, device_rules)
+            .map_err(|e| format!("cannot set up the devices cgroup: {e}"))?;
+        prepared.devices = Some(devices);
+    }
+    for (plugin, setting) in settings {
+        apply_setting(relative, setting).map_err(|e| {
+            format!(
+                "isolator plugin {plugin}: cgroup setting {}: {e}",
+                setting.key
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// Writes one granted setting into the container's cgroup of that controller (v1), or its
+/// one cgroup (v2).
+fn apply_setting(relative: &Path, setting: &CgroupSetting) -> Result<(), String> {
+    let mounts = std::fs::read_to_string("/proc/self/mounts").map_err(|e| e.to_string())?;
+    let mount = mounts.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let [_, point, fstype, options, ..] = fields.as_slice() else {
+            return None;
+        };
+        let v1 = *fstype == "cgroup" && options.split(',').any(|o| o == setting.controller);
+        v1.then(|| PathBuf::from(point))
+    });
+    let mount = match mount {
+        Some(mount) => mount,
+        None => crate::isolation::v2::discover(&mounts)
+            .ok_or_else(|| format!("controller {} is not mounted", setting.controller))?,
+    };
+    let path = mount.join(relative).join(&setting.key);
+    std::fs::write(&path, &setting.value).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// "/dev/nvidia0" below the discovery root.
+fn host_path(root: &Path, path: &str) -> PathBuf {
+    root.join(path.trim_start_matches('/'))
+}
+
+/// The container is gone: every plugin that prepared it cleans up, and its devices cgroup
+/// goes. Failures are logged; the container is gone either way.
+pub(crate) fn cleanup(prepared: Prepared, container_id: &str) {
+    if let Some(devices) = &prepared.devices {
+        devices.destroy();
+    }
+    for plugin in prepared.prepared.iter().rev() {
+        let mut plugin = lock(plugin);
+        if let Err(e) = plugin.cleanup(container_id) {
+            tracing::warn!("container {container_id}: isolator {e}");
+        }
+    }
+}

@@ -1,0 +1,41 @@
+//! Finding an isolator's manifest: the built-in's own, else the component's custom section,
+//! else `FILE.toml` beside `FILE.wasm`, else `manifest.toml` in the same directory. An
+//! isolator without one is refused: what it may touch must be written down.
+
+use std::path::Path;
+
+use super::builtin::builtin_manifest;
+use super::error::PluginError;
+use super::manifest::Manifest;
+
+pub(crate) fn find(spec: &str, plugin: &str) -> Result<Manifest, PluginError> {
+    let invalid = |reason: String| PluginError::Invalid {
+        plugin: plugin.to_string(),
+        reason,
+    };
+    if let Some(text) = builtin_manifest(spec) {
+        return Manifest::parse(text).map_err(|e| invalid(format!("built-in manifest: {e}")));
+    }
+    let path = Path::new(spec);
+    let bytes = std::fs::read(path).map_err(|e| PluginError::Io {
+        path: spec.to_string(),
+        reason: e.to_string(),
+    })?;
+    if let Some(manifest) = Manifest::from_custom_section(&bytes)
+        .map_err(|e| invalid(format!("embedded manifest: {e}")))?
+    {
+        return Ok(manifest);
+    }
+    let beside = path.with_extension("toml");
+    let shared = path.with_file_name("manifest.toml");
+    for candidate in [beside, shared] {
+        if let Ok(text) = std::fs::read_to_string(&candidate) {
+            return Manifest::parse(&text)
+                .map_err(|e| invalid(format!("{}: {e}", candidate.display())));
+        }
+    }
+    Err(invalid(format!(
+        "an isolator needs a manifest: none embedded, no {} and no manifest.toml beside it",
+        path.with_extension("toml").display()
+    )))
+}
