@@ -27,6 +27,10 @@ pub fn router(shared: Arc<AgentShared>) -> Router {
         .route("/state", get(state))
         .route("/api/v1", post(api_v1))
         .route(
+            "/api/v1/executor",
+            post(super::http_executors::api::executor_api),
+        )
+        .route(
             "/monitor/statistics",
             get(super::containers_api::monitor_statistics),
         )

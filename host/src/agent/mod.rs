@@ -7,6 +7,7 @@ mod containers_api;
 mod files_api;
 pub(crate) mod health_checks;
 mod http;
+mod http_executors;
 mod isolators;
 mod operator_extras;
 pub(crate) mod processes;
@@ -56,6 +57,9 @@ pub struct AgentConfig {
     pub isolators: crate::plugins::isolator::IsolatorSet,
     /// `--recover` and the binary that supervises tasks.
     pub recovery: RecoveryConfig,
+    /// How long an HTTP executor may take to subscribe before it is killed and its tasks
+    /// fail (Mesos' `--executor_registration_timeout`).
+    pub executor_registration_timeout: Duration,
 }
 
 pub use recovery::RecoverMode;
@@ -83,6 +87,7 @@ impl RecoveryConfig {
 
 use crate::api::v1::AgentInfo;
 use crate::plugins::executor::ExecutorFactory;
+pub use http_executors::DEFAULT_REGISTRATION_TIMEOUT as DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT;
 use shared::AgentShared;
 
 #[derive(Debug, thiserror::Error)]
@@ -223,9 +228,11 @@ pub(crate) async fn start(
         runners: Mutex::new(tokio::task::JoinSet::new()),
         tuning,
         isolator,
+        http_executors: http_executors::Registry::default(),
     });
 
     // Before registering: the subscription reports the recovered tasks.
+    http_executors::kill_orphans(&shared.config.work_dir);
     recovery::recover(&shared).await;
 
     let router = http::router(shared.clone());

@@ -80,6 +80,13 @@ pub fn decide(
     if checkpoint.state.is_terminal() {
         return Decision::AlreadyEnded;
     }
+    if checkpoint.task.executor.is_some() {
+        return Decision::End(Ending {
+            state: TaskState::TaskFailed,
+            reason: reason::EXECUTOR_TERMINATED,
+            message: "The agent restarted; its HTTP executors are not recovered".into(),
+        });
+    }
     if checkpoint.process.is_none() {
         return Decision::End(Ending {
             state: TaskState::TaskFailed,

@@ -44,6 +44,8 @@ pub struct AgentShared {
     pub runners: Mutex<tokio::task::JoinSet<()>>,
     pub tuning: super::Tuning,
     pub isolator: crate::isolation::Isolator,
+    /// Tasks with an `executor` run under these executor processes.
+    pub http_executors: super::http_executors::Registry,
 }
 
 impl AgentShared {
@@ -140,6 +142,13 @@ impl AgentShared {
             AgentCommand::ShutdownFramework { framework_id } => {
                 self.shutdown_framework(&framework_id)
             }
+            AgentCommand::FrameworkMessage {
+                framework_id,
+                executor_id,
+                data,
+            } => self
+                .http_executors
+                .framework_message(&(framework_id, executor_id), data),
             AgentCommand::Ping => {}
         }
     }
@@ -177,13 +186,27 @@ impl AgentShared {
             .join(checkpoint::path_component(&framework_id.value))
             .join(checkpoint::path_component(&task.task_id.value))
             .join(&container_id);
-        let (runner, inbox) = TaskRunner::new(
-            self.clone(),
-            framework_id.clone(),
-            task.clone(),
-            container_id.clone(),
-            sandbox.clone(),
-        );
+        let sandbox = match &task.executor {
+            Some(e) => super::http_executors::executor_sandbox(
+                &self.config.work_dir,
+                &framework_id,
+                &e.executor_id,
+            ),
+            None => sandbox,
+        };
+        let (runner, inbox) = if task.executor.is_some() {
+            super::http_executors::runner(self.clone(), framework.clone(), task.clone())
+        } else {
+            let (runner, inbox) = TaskRunner::new(
+                self.clone(),
+                framework_id.clone(),
+                task.clone(),
+                container_id.clone(),
+                sandbox.clone(),
+            );
+            let run: futures::future::BoxFuture<'static, ()> = Box::pin(runner.run());
+            (run, inbox)
+        };
         tracing::info!(
             "launching task {} of framework {framework_id} in {}",
             task.task_id,
@@ -213,7 +236,7 @@ impl AgentShared {
         drop(table);
         let mut runners = lock(&self.runners);
         while runners.try_join_next().is_some() {}
-        runners.spawn(runner.run());
+        runners.spawn(runner);
     }
 
     fn kill_task(&self, framework_id: &FrameworkId, task_id: &TaskId, policy: Option<&KillPolicy>) {
@@ -260,6 +283,8 @@ impl AgentShared {
         match self.updates.acknowledge(framework_id, task_id, uuid) {
             AckOutcome::Acknowledged(state) => {
                 tracing::debug!("{state} of task {task_id} acknowledged");
+                self.http_executors
+                    .acknowledged(framework_id, task_id, uuid);
                 if state.is_terminal() {
                     let mut table = lock(&self.tasks);
                     let key = (framework_id.clone(), task_id.clone());
@@ -283,6 +308,7 @@ impl AgentShared {
         if let Some(framework) = table.frameworks.get_mut(framework_id) {
             framework.shutting_down = true;
         }
+        self.http_executors.shutdown_framework(framework_id);
         let live: Vec<TaskId> = table
             .tasks
             .iter()

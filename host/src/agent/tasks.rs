@@ -83,7 +83,7 @@ impl TaskTable {
                     name: entry.info.name.clone(),
                     task_id: entry.info.task_id.clone(),
                     framework_id: entry.framework_id.clone(),
-                    executor_id: None,
+                    executor_id: entry.info.executor.as_ref().map(|e| e.executor_id.clone()),
                     agent_id: agent_id.clone(),
                     state: entry.state,
                     resources: entry.info.resources.clone(),

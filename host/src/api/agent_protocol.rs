@@ -11,10 +11,12 @@
 use serde::{Deserialize, Serialize};
 
 use super::v1::{AgentId, AgentInfo, FrameworkId, FrameworkInfo, KillPolicy, TaskId, TaskInfo};
-use super::v1::{Task, TaskStatus};
+use super::v1::{ExecutorId, Task, TaskStatus};
 
 pub const SUBSCRIBE_PATH: &str = "/internal/v1/agent/subscribe";
 pub const UPDATE_PATH: &str = "/internal/v1/agent/update";
+/// An executor's MESSAGE for its framework: [`ExecutorMessage`] (202).
+pub const MESSAGE_PATH: &str = "/internal/v1/agent/message";
 
 /// How often the master pings an agent over its stream; an agent that hears nothing for
 /// three intervals reconnects.
@@ -61,6 +63,12 @@ pub enum AgentCommand {
         task_id: TaskId,
         uuid: String,
     },
+    /// The framework's MESSAGE call for one of its executors on this agent (base64 data).
+    FrameworkMessage {
+        framework_id: FrameworkId,
+        executor_id: ExecutorId,
+        data: String,
+    },
     /// Kill every task of the framework and forget it.
     ShutdownFramework { framework_id: FrameworkId },
     /// Keep-alive.
@@ -73,4 +81,14 @@ pub struct StatusUpdateMessage {
     pub framework_id: FrameworkId,
     /// Carries `uuid` (base64) for acknowledgement.
     pub status: TaskStatus,
+}
+
+/// An executor's MESSAGE, relayed to its framework as a MESSAGE event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExecutorMessage {
+    pub agent_id: AgentId,
+    pub framework_id: FrameworkId,
+    pub executor_id: ExecutorId,
+    /// Base64 bytes.
+    pub data: String,
 }

@@ -4,6 +4,7 @@
 
 pub mod agent_protocol;
 pub mod error;
+pub mod executor;
 pub mod operator;
 pub mod operator_roles;
 pub mod recordio;

@@ -41,6 +41,10 @@ pub struct AgentArgs {
     pub hooks: super::hook_args::HookArgs,
     #[command(flatten)]
     pub trust: super::plugin_keys::PluginTrustArgs,
+    /// Kill an HTTP executor that has not subscribed this long after it started, and fail
+    /// its tasks (Mesos' --executor_registration_timeout).
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    pub executor_registration_timeout_secs: u64,
 }
 
 pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
@@ -75,6 +79,7 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
         status_update_retry: Duration::from_millis(args.status_update_retry_ms),
         isolation: args.machine.isolation_config(),
         recovery: crate::agent::RecoveryConfig::supervised_by_this_binary(args.machine.recover),
+        executor_registration_timeout: Duration::from_secs(args.executor_registration_timeout_secs),
         isolators: args.machine.isolators(&engine)?,
         hooks,
     };

@@ -97,6 +97,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
         status_update_retry: STATUS_UPDATE_RETRY,
         isolation: args.machine.isolation_config(),
         recovery: crate::agent::RecoveryConfig::supervised_by_this_binary(args.machine.recover),
+        executor_registration_timeout: crate::agent::DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT,
         isolators: args.machine.isolators(&engine)?,
         hooks,
     };

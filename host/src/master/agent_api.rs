@@ -8,7 +8,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 
-use crate::api::agent_protocol::{AgentSubscribe, PING_INTERVAL_SECS, StatusUpdateMessage};
+use crate::api::agent_protocol::{
+    AgentSubscribe, ExecutorMessage, PING_INTERVAL_SECS, StatusUpdateMessage,
+};
 use crate::api::error::{ApiError, parse_json};
 
 use super::shell::Shared;
@@ -43,6 +45,20 @@ pub async fn update(State(shared): State<Arc<Shared>>, body: Bytes) -> Response 
         Err(error) => return error.into_response(),
     };
     let result: Result<(), ApiError> = shared.with_core(|core, _| core.status_update(message));
+    match result {
+        Ok(()) => StatusCode::ACCEPTED.into_response(),
+        Err(error) => error.into_response(),
+    }
+}
+
+/// `POST /internal/v1/agent/message`: an executor's MESSAGE for its framework; 202, or 400
+/// for an agent the master does not know.
+pub async fn executor_message(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let message: ExecutorMessage = match parse_json(&body) {
+        Ok(m) => m,
+        Err(error) => return error.into_response(),
+    };
+    let result: Result<(), ApiError> = shared.with_core(|core, _| core.executor_message(message));
     match result {
         Ok(()) => StatusCode::ACCEPTED.into_response(),
         Err(error) => error.into_response(),

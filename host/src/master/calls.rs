@@ -76,9 +76,14 @@ impl MasterCore {
                     self.reconcile(now_ms, id, reconcile);
                 }
             }
-            CallType::Shutdown | CallType::Message => {
+            CallType::Message => {
+                if let Some(message) = call.message {
+                    self.framework_message(id, message);
+                }
+            }
+            CallType::Shutdown => {
                 tracing::info!(framework = %id, call = ?call.kind,
-                    "ignoring a call for custom executors, which are not supported yet");
+                    "ignoring SHUTDOWN of a single executor, which is not supported yet");
             }
             CallType::AcceptInverseOffers
             | CallType::DeclineInverseOffers

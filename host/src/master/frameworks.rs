@@ -240,6 +240,9 @@ impl MasterCore {
             }
             self.remember_completed_task(record.task);
         }
+        // As Mesos does: every agent hears it, since one may run the framework's executors
+        // after all its tasks ended.
+        agents.extend(self.agents.keys().cloned());
         for agent_id in agents {
             self.send_command(
                 &agent_id,

@@ -53,6 +53,7 @@ pub mod allocation;
 pub mod allocator_status;
 mod calls;
 pub mod core;
+mod executor_messages;
 mod frameworks;
 mod gone;
 mod hooks;

@@ -63,12 +63,25 @@ pub fn validate_task(
             );
         }
     }
-    if task.executor.is_some() {
-        return Err(
-            "Custom executors (TaskInfo.executor) are not supported yet: use \
-                    TaskInfo.command; custom executors come in a later release"
-                .into(),
-        );
+    if let Some(executor) = &task.executor {
+        validate_id(&executor.executor_id.value)?;
+        if executor.command.is_none() {
+            return Err(
+                "Executor's `CommandInfo` is missing: Corral runs executors from their command \
+                        (HTTP executors speaking /api/v1/executor)"
+                    .into(),
+            );
+        }
+        if executor
+            .kind
+            .as_deref()
+            .is_some_and(|k| k != "CUSTOM" && k != "UNKNOWN")
+        {
+            return Err(format!(
+                "Executor type {:?} is not supported: only CUSTOM executors with a command",
+                executor.kind.as_deref().unwrap_or_default()
+            ));
+        }
     }
     let gpus = resources.scalar("gpus");
     if gpus.fract() != 0.0 {

@@ -6,6 +6,7 @@ mod fake_executor;
 mod fake_master;
 mod health_checks;
 mod http_api;
+mod http_executor;
 mod recovery;
 mod registration;
 mod sandbox_files;

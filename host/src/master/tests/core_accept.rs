@@ -207,11 +207,14 @@ fn each_invalid_task_gets_task_error_with_a_clear_message() {
             }),
         ),
         (
-            "Custom executors",
+            "Executor's `CommandInfo` is missing",
             Box::new(|a: &Id| {
                 let mut t = task("x", a, "cpus:1");
                 t.command = None;
-                t.executor = Some(ExecutorInfo::default());
+                t.executor = Some(ExecutorInfo {
+                    executor_id: Id::new("e"),
+                    ..Default::default()
+                });
                 t
             }),
         ),

@@ -7,6 +7,7 @@ mod test_allocator;
 mod core_accept;
 mod core_agents;
 mod core_allocator;
+mod core_executor_messages;
 mod core_frameworks;
 mod core_hot_swap;
 mod core_offers;

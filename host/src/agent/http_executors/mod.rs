@@ -1,0 +1,90 @@
+//! Mesos HTTP executors: a task with an `executor` (ExecutorInfo with a command) runs under
+//! that executor process, started once per (framework, executor id) in its own container and
+//! sandbox, which speaks `POST /api/v1/executor` back to the agent (see `api.rs`).
+//!
+//! Each such task still has a runner in the agent's task table (so kills, status updates and
+//! framework shutdown go the usual way); the runner only hands the task to its executor and
+//! waits until the task is terminal. Executors are not recovered across an agent restart: a
+//! restarted agent reports their tasks TASK_FAILED from the checkpoints.
+
+pub mod api;
+pub mod checkpoint;
+mod launch;
+mod registry;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
+use tokio::sync::oneshot;
+
+use super::checkpoint::path_component;
+use super::shared::AgentShared;
+use super::task_runner::RunnerInput;
+use crate::api::v1::{ExecutorId, FrameworkId, FrameworkInfo, TaskInfo};
+
+pub use checkpoint::kill_orphans;
+pub use registry::Registry;
+
+/// Mesos' `REASON_EXECUTOR_REGISTRATION_TIMEOUT`.
+pub const REASON_REGISTRATION_TIMEOUT: &str = "REASON_EXECUTOR_REGISTRATION_TIMEOUT";
+/// Mesos' `--executor_registration_timeout` default.
+pub const DEFAULT_REGISTRATION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+/// Mesos' `--executor_shutdown_grace_period` default: SHUTDOWN, then this long, then SIGKILL.
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The executor's sandbox: `<work_dir>/sandboxes/<framework>/executors/<executor id>`.
+pub fn executor_sandbox(
+    work_dir: &Path,
+    framework_id: &FrameworkId,
+    executor: &ExecutorId,
+) -> PathBuf {
+    work_dir
+        .join("sandboxes")
+        .join(path_component(&framework_id.value))
+        .join("executors")
+        .join(path_component(&executor.value))
+}
+
+/// The runner of a task that names an executor, and the sender that reaches its inbox.
+pub fn runner(
+    shared: Arc<AgentShared>,
+    framework: FrameworkInfo,
+    task: TaskInfo,
+) -> (BoxFuture<'static, ()>, UnboundedSender<RunnerInput>) {
+    let (inbox_tx, mut inbox) = unbounded_channel::<RunnerInput>();
+    let run = async move {
+        let Some(framework_id) = framework.id.clone() else {
+            return;
+        };
+        let task_id = task.task_id.clone();
+        let (done_tx, mut done) = oneshot::channel::<()>();
+        let key = shared
+            .http_executors
+            .add_task(&shared, framework, task, done_tx);
+        let mut shutdown = shared.shutdown.clone();
+        if let Some(key) = key {
+            // Checkpointed, so that a restarted agent reports the task.
+            shared.save_container(&framework_id, &task_id);
+            loop {
+                tokio::select! {
+                    input = inbox.recv() => match input {
+                        Some(RunnerInput::Kill(grace_ms)) => {
+                            shared.http_executors.kill_task(&shared, &key, &task_id, grace_ms);
+                        }
+                        Some(_) => {}
+                        None => break,
+                    },
+                    _ = &mut done => break,
+                    _ = super::stopped(&mut shutdown) => {
+                        shared.http_executors.kill_all();
+                        break;
+                    }
+                }
+            }
+        }
+        shared.runner_finished(&framework_id, &task_id);
+    };
+    (Box::pin(run), inbox_tx)
+}

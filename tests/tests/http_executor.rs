@@ -1,0 +1,92 @@
+//! A Mesos HTTP executor library used unchanged: pymesos' MesosExecutorDriver runs the tasks
+//! of a pymesos framework on Corral through the agent's `/api/v1/executor`.
+//! scripts/setup.sh installs pymesos in a venv ($CORRAL_PY_VENV, default ~/.cache/corral/pyvenv).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use corral_e2e::Cluster;
+
+fn python() -> PathBuf {
+    let venv = std::env::var("CORRAL_PY_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(std::env::var("HOME").expect("HOME")).join(".cache/corral/pyvenv")
+        });
+    let python = venv.join("bin/python");
+    assert!(
+        python.exists(),
+        "{} missing: run scripts/setup.sh (it installs pymesos)",
+        python.display()
+    );
+    python
+}
+
+fn is_alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rsplit_once(") ").map(|(_, r)| !r.starts_with('Z')))
+        .unwrap_or(false)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pymesos_executor_runs_two_tasks_exchanges_messages_and_exits_on_shutdown() {
+    let cluster = Cluster::dev("cpus:2;mem:2048;disk:1024").await;
+    let script =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("python/pymesos_executor_framework.py");
+    let pid_file = cluster.dir.path().join("executor.pid");
+    let out = tokio::process::Command::new(python())
+        .arg(&script)
+        .arg(&cluster.master_addr)
+        .arg(&pid_file)
+        .output()
+        .await
+        .expect("run the pymesos framework");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let context = format!("stdout:\n{stdout}\nstderr:\n{stderr}\n{}", cluster.logs());
+    assert!(out.status.success(), "pymesos framework failed\n{context}");
+    assert!(stdout.contains("all 2 tasks finished"), "{context}");
+    for i in 1..=2 {
+        // The executor's TASK_FINISHED carries data made from the task's own data.
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("exec-task-{i}-")) && l.contains("TASK_FINISHED"))
+            .unwrap_or_else(|| panic!("no TASK_FINISHED of task {i}\n{context}"));
+        assert!(
+            line.contains(&format!("data='done: payload {i}'")),
+            "{line}"
+        );
+        assert!(line.contains("source=SOURCE_EXECUTOR"), "{line}");
+        assert!(line.contains("executor=pymesos-executor-"), "{line}");
+        assert!(
+            stdout
+                .lines()
+                .any(|l| l.starts_with(&format!("exec-task-{i}-")) && l.contains("TASK_RUNNING")),
+            "{context}"
+        );
+    }
+
+    // Framework messages go both ways: the executor's own, and its answer to a ping.
+    assert!(stdout.contains(": hello from the executor"), "{context}");
+    assert!(stdout.contains(": pong: ping"), "{context}");
+
+    // The teardown shut the executor down: its process is gone.
+    let pid: u32 = std::fs::read_to_string(&pid_file)
+        .expect("the executor wrote its pid")
+        .trim()
+        .parse()
+        .expect("a pid");
+    let mut alive = true;
+    for _ in 0..300 {
+        alive = is_alive(pid);
+        if !alive {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        !alive,
+        "executor {pid} still runs after SHUTDOWN\n{context}"
+    );
+}
