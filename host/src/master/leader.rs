@@ -105,8 +105,8 @@ pub async fn run(
     });
     let election = Arc::new(election);
     tokio::spawn(follow_leader(leadership.clone(), election.clone()));
-    let campaign = tokio::spawn(campaign_loop(
-        leadership.clone(),
+    let campaign = tokio::spawn(campaign_loop(Campaign {
+        leadership: leadership.clone(),
         election,
         store,
         config,
@@ -114,7 +114,7 @@ pub async fn run(
         allocator,
         addr,
         engine,
-    ));
+    }));
 
     let app = Router::new()
         .route("/master/redirect", get(redirect))
@@ -142,8 +142,8 @@ pub async fn run(
     })
 }
 
-/// Campaign, lead until the term ends, step down, campaign again.
-async fn campaign_loop(
+/// What a campaigning master needs to lead when it wins.
+struct Campaign {
     leadership: Arc<Leadership>,
     election: Arc<Election>,
     store: EtcdStore,
@@ -152,7 +152,20 @@ async fn campaign_loop(
     allocator: AllocatorFactory,
     addr: SocketAddr,
     engine: crate::plugins::PluginEngine,
-) {
+}
+
+/// Campaign, lead until the term ends, step down, campaign again.
+async fn campaign_loop(campaign: Campaign) {
+    let Campaign {
+        leadership,
+        election,
+        store,
+        config,
+        partitions,
+        allocator,
+        addr,
+        engine,
+    } = campaign;
     let mut stop = leadership.stop.subscribe();
     let mut failing = false;
     loop {
