@@ -157,6 +157,27 @@ impl Framework {
     }
 
     /// The next OFFERS event's offers.
+    /// The next batch of offers before `deadline`, acknowledging status updates on the way;
+    /// `None` once the deadline has passed.
+    pub async fn offers_until(&mut self, deadline: tokio::time::Instant) -> Option<Vec<Value>> {
+        while tokio::time::Instant::now() < deadline {
+            let Some(event) = self.next_event(1).await else {
+                continue;
+            };
+            if event["type"] == "UPDATE" {
+                self.ack(&event["update"]["status"]).await;
+            } else if event["type"] == "OFFERS" {
+                return Some(
+                    event["offers"]["offers"]
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default(),
+                );
+            }
+        }
+        None
+    }
+
     pub async fn offers(&mut self, secs: u64) -> Vec<Value> {
         let e = self
             .wait_for(secs, true, "OFFERS", |e| e["type"] == "OFFERS")

@@ -20,22 +20,8 @@ async fn run_framework(master: String, name: &'static str, cpus: f64, mem: f64) 
     .await;
     let mut launched = 0usize;
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(12);
-    while tokio::time::Instant::now() < deadline {
-        let Some(event) = fw.next_event(1).await else {
-            continue;
-        };
-        if event["type"] == "UPDATE" {
-            fw.ack(&event["update"]["status"]).await;
-            continue;
-        }
-        if event["type"] != "OFFERS" {
-            continue;
-        }
-        for offer in event["offers"]["offers"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-        {
+    while let Some(offers) = fw.offers_until(deadline).await {
+        for offer in offers {
             if scalar(&offer, "cpus") >= cpus && scalar(&offer, "mem") >= mem {
                 launched += 1;
                 let id = format!("{name}-{launched}");

@@ -17,22 +17,8 @@ async fn one_task_per_offer(master: String, name: &'static str, max: usize) -> V
     .await;
     let mut agents = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while tokio::time::Instant::now() < deadline {
-        let Some(event) = fw.next_event(1).await else {
-            continue;
-        };
-        if event["type"] == "UPDATE" {
-            fw.ack(&event["update"]["status"]).await;
-            continue;
-        }
-        if event["type"] != "OFFERS" {
-            continue;
-        }
-        for offer in event["offers"]["offers"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-        {
+    while let Some(offers) = fw.offers_until(deadline).await {
+        for offer in offers {
             if agents.len() < max && scalar(&offer, "cpus") >= 1.0 && scalar(&offer, "mem") >= 128.0
             {
                 let id = format!("{name}-{}", agents.len());

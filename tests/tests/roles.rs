@@ -43,22 +43,8 @@ async fn run_tasks(master: String, name: &'static str, role: &'static str, secs:
     let mut fw = Framework::subscribe(&master, multi_role(name, &[role], json!({}))).await;
     let mut launched = 0usize;
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
-    while tokio::time::Instant::now() < deadline {
-        let Some(event) = fw.next_event(1).await else {
-            continue;
-        };
-        if event["type"] == "UPDATE" {
-            fw.ack(&event["update"]["status"]).await;
-            continue;
-        }
-        if event["type"] != "OFFERS" {
-            continue;
-        }
-        for offer in event["offers"]["offers"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-        {
+    while let Some(offers) = fw.offers_until(deadline).await {
+        for offer in offers {
             if scalar(&offer, "cpus") >= 1.0 && scalar(&offer, "mem") >= 64.0 {
                 launched += 1;
                 let t = task(&format!("{name}-{launched}"), &offer, "sleep 60", 1.0, 64.0);
