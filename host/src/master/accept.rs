@@ -241,6 +241,10 @@ impl MasterCore {
             released: false,
         };
         framework.tasks.insert(info.task_id.clone(), record);
+        self.tasks_by_agent
+            .entry(info.agent_id.clone())
+            .or_default()
+            .insert((framework_id.clone(), info.task_id.clone()));
         let framework_info = framework.info.clone();
         let agent_id = info.agent_id.clone();
         tracing::info!(framework = %framework_id, task = %info.task_id, agent = %agent_id,

@@ -143,17 +143,17 @@ impl MasterCore {
                 role,
                 task,
             };
+            self.tasks_by_agent
+                .entry(agent_id.clone())
+                .or_default()
+                .insert((framework_id.clone(), record.task.task_id.clone()));
             framework.tasks.insert(record.task.task_id.clone(), record);
         }
         let missing: Vec<(FrameworkId, TaskId)> = self
-            .frameworks
-            .iter()
-            .flat_map(|(framework_id, f)| {
-                f.tasks
-                    .values()
-                    .filter(|r| &r.task.agent_id == agent_id && !r.task.state.is_terminal())
-                    .map(move |r| (framework_id.clone(), r.task.task_id.clone()))
-            })
+            .tasks_on(agent_id)
+            .into_iter()
+            .filter(|(_, r)| !r.task.state.is_terminal())
+            .map(|(framework_id, r)| (framework_id.clone(), r.task.task_id.clone()))
             .filter(|key| !seen.contains(key))
             .collect();
         for (framework_id, task_id) in missing {

@@ -6,7 +6,7 @@
 //! The methods live in one file per concern: `frameworks.rs`, `agents.rs`, `offers.rs`,
 //! `accept.rs`, `tasks.rs`, `calls.rs`.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use crate::api::agent_protocol::AgentCommand;
 use crate::api::scheduler::Event;
@@ -176,6 +176,10 @@ pub struct MasterCore {
     next_agent: u64,
     next_offer: u64,
     pub(super) frameworks: BTreeMap<FrameworkId, Framework>,
+    /// Which tasks each agent runs, so that an agent's (re-)registration does not scan every
+    /// task of the cluster. Entries may be stale (a removed framework's); readers check them
+    /// against `frameworks`.
+    pub(super) tasks_by_agent: HashMap<AgentId, BTreeSet<(FrameworkId, TaskId)>>,
     pub(super) completed_frameworks: VecDeque<CompletedFramework>,
     pub(super) agents: BTreeMap<AgentId, Agent>,
     pub(super) offers: BTreeMap<OfferId, OfferRecord>,
@@ -218,6 +222,7 @@ impl MasterCore {
             wants_allocation: false,
             hooks: Default::default(),
             partitions: Default::default(),
+            tasks_by_agent: HashMap::new(),
         }
     }
 
@@ -318,6 +323,19 @@ impl MasterCore {
         };
         let op = super::registry::put_framework(&framework.info);
         self.effects.push(Effect::Persist(vec![op]));
+    }
+
+    /// The tasks on `agent_id` that frameworks still hold: (framework, task, record).
+    pub(super) fn tasks_on(&self, agent_id: &AgentId) -> Vec<(&FrameworkId, &TaskRecord)> {
+        let Some(keys) = self.tasks_by_agent.get(agent_id) else {
+            return Vec::new();
+        };
+        keys.iter()
+            .filter_map(|(framework_id, task_id)| {
+                let record = self.frameworks.get(framework_id)?.tasks.get(task_id)?;
+                (&record.task.agent_id == agent_id).then_some((framework_id, record))
+            })
+            .collect()
     }
 
     pub(super) fn persist_agent(&mut self, agent_id: &AgentId) {

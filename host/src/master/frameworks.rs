@@ -220,6 +220,9 @@ impl MasterCore {
         tracing::info!(framework = %id, why, "removing framework");
         let mut agents: BTreeSet<AgentId> = BTreeSet::new();
         for (_, mut record) in framework.tasks {
+            if let Some(keys) = self.tasks_by_agent.get_mut(&record.task.agent_id) {
+                keys.remove(&(id.clone(), record.task.task_id.clone()));
+            }
             if !record.task.state.is_terminal() {
                 agents.insert(record.task.agent_id.clone());
                 let status = TaskStatus {

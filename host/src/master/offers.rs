@@ -214,13 +214,11 @@ impl MasterCore {
     /// What frameworks hold on an agent (live tasks and outstanding offers), per role.
     pub(super) fn allocations_on(&self, agent_id: &AgentId) -> Vec<Allocation> {
         let mut held: BTreeMap<(String, String), Resources> = BTreeMap::new();
-        for framework in self.frameworks.values() {
-            for record in framework.tasks.values() {
-                if !record.released && &record.task.agent_id == agent_id {
-                    held.entry((framework.id().value, record.role.clone()))
-                        .or_default()
-                        .add_all(&record.resources);
-                }
+        for (framework_id, record) in self.tasks_on(agent_id) {
+            if !record.released {
+                held.entry((framework_id.value.clone(), record.role.clone()))
+                    .or_default()
+                    .add_all(&record.resources);
             }
         }
         for offer in self.offers.values() {

@@ -297,6 +297,9 @@ impl MasterCore {
             .get_mut(framework_id)
             .and_then(|f| f.tasks.remove(task_id));
         if let Some(record) = record {
+            if let Some(keys) = self.tasks_by_agent.get_mut(&record.task.agent_id) {
+                keys.remove(&(framework_id.clone(), task_id.clone()));
+            }
             self.remember_completed_task(record.task);
         }
     }
