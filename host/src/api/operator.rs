@@ -150,6 +150,14 @@ pub struct OperatorResponse {
     pub get_quota: Option<super::operator_roles::GetQuota>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub get_roles: Option<super::operator_roles::GetRoles>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub get_master: Option<GetMaster>,
+}
+
+/// `GET_MASTER`: the master that answers (the leader: followers redirect operator calls).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct GetMaster {
+    pub master_info: super::v1::MasterInfo,
 }
 
 impl OperatorResponse {
@@ -166,6 +174,7 @@ impl OperatorResponse {
             get_weights: None,
             get_quota: None,
             get_roles: None,
+            get_master: None,
         }
     }
 }

@@ -96,6 +96,10 @@ fn answer(
             shared.with_core(|core, _| core.operator_reservation(request, false))?;
         }
         OperatorCallType::GetHealth => response.get_health = Some(GetHealth { healthy: true }),
+        OperatorCallType::GetMaster => {
+            let master_info = shared.with_core(|core, _| core.master_info.clone());
+            response.get_master = Some(crate::api::operator::GetMaster { master_info });
+        }
         OperatorCallType::GetVersion => response.get_version = Some(version()),
         OperatorCallType::GetState => {
             response.get_state = Some(shared.with_core(|core, _| core.get_state()));

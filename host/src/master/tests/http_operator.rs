@@ -103,3 +103,21 @@ async fn operator_api_version_health_and_metrics() {
         "the test policy's inspect"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_master_names_the_answering_master() {
+    let m = start_master(Arc::new(MemoryStore::new())).await;
+    let answer = m.operator("GET_MASTER").await;
+    assert_eq!(answer["type"], "GET_MASTER");
+    let info = &answer["get_master"]["master_info"];
+    assert!(
+        info["id"].as_str().is_some_and(|id| !id.is_empty()),
+        "{answer}"
+    );
+    let port = m
+        .base
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse::<u64>().ok());
+    assert_eq!(info["port"].as_u64(), port, "{answer}");
+}
