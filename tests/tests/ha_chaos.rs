@@ -126,27 +126,13 @@ async fn killing_the_leader_elects_another_and_loses_no_task() {
     }
 
     // `corral` commands given every master (the dead one first) find the new leader.
-    let out = std::process::Command::new(corral_e2e::corral_bin())
-        .args([
-            "agents",
-            "--json",
-            "--master",
-            &format!("{leader},{}", cluster.master_list()),
-        ])
-        .output()
-        .expect("run corral agents");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let listed: Value = serde_json::from_str(&stdout).expect("JSON");
     assert_eq!(
-        listed["get_agents"]["agents"].as_array().map(Vec::len),
-        Some(3),
-        "{stdout}"
+        agents_listed(&format!("{leader},{}", cluster.master_list())),
+        3
     );
+
+    // ... and so do they given the etcd cluster (`--master etcd://...`, the masters' --state).
+    assert_eq!(agents_listed(&cluster.etcd.state_url()), 3);
 
     // The killed leader comes back as a follower and names the new leader.
     cluster.masters[old].restart();
@@ -246,4 +232,23 @@ async fn losing_etcd_quorum_stops_every_leader_until_it_returns() {
     cluster.etcd.restart(2);
     let leader = cluster.wait_leader(None, 30).await;
     cluster.wait_agents(&leader, 1, 30).await;
+}
+
+/// How many agents `corral agents --master MASTER` lists (it must succeed).
+fn agents_listed(master: &str) -> usize {
+    let out = std::process::Command::new(corral_e2e::corral_bin())
+        .args(["agents", "--json", "--master", master])
+        .output()
+        .expect("run corral agents");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed: Value = serde_json::from_str(&stdout).expect("JSON");
+    listed["get_agents"]["agents"]
+        .as_array()
+        .map(Vec::len)
+        .unwrap_or_default()
 }

@@ -71,6 +71,9 @@ impl MasterAddress {
     /// the leader named by the first master whose `/master/redirect` answers, else the
     /// first master that answers at all, else the first. Followers also redirect each call.
     pub async fn pick(text: &str) -> Result<Self, ClientError> {
+        if text.trim_start().starts_with("etcd://") {
+            return Self::from_election(text).await;
+        }
         let masters = Self::parse_list(text)?;
         if let [only] = masters.as_slice() {
             return Ok(only.clone());
@@ -98,6 +101,37 @@ impl MasterAddress {
             answering.get_or_insert_with(|| master.clone());
         }
         Ok(answering.unwrap_or_else(|| masters[0].clone()))
+    }
+
+    /// The leader named by the masters' election in etcd: `etcd://H:P[,H:P...][/prefix]`, the
+    /// same text as the masters' `--state`.
+    async fn from_election(text: &str) -> Result<Self, ClientError> {
+        let unreachable = |reason: String| ClientError::Unreachable {
+            addr: text.to_string(),
+            reason,
+        };
+        let spec =
+            super::server_defaults::parse_state(text).map_err(|e| ClientError::BadAddress {
+                text: text.to_string(),
+                reason: format!("{e:#}"),
+            })?;
+        let crate::master::StateSpec::Etcd { endpoints, prefix } = spec else {
+            return Err(ClientError::BadAddress {
+                text: text.to_string(),
+                reason: "not an etcd:// address".into(),
+            });
+        };
+        let election =
+            crate::state::Election::connect(&endpoints, &prefix, std::time::Duration::from_secs(2))
+                .await
+                .map_err(|e| unreachable(e.to_string()))?;
+        match election.leader().await {
+            Ok(Some(leader)) => Self::parse(&leader),
+            Ok(None) => Err(unreachable(
+                "no master leads now (no leader in the election)".into(),
+            )),
+            Err(e) => Err(unreachable(e.to_string())),
+        }
     }
 
     /// `http://host:port` followed by `path` (which starts with '/').
