@@ -1,5 +1,6 @@
-//! A real multi-member `etcd` cluster on loopback for the HA tests: members can be killed
-//! with -9 and started again on their data dirs (so they rejoin).
+//! A real `etcd` cluster on loopback (one member for a plain etcd registry, three for the HA
+//! tests): members can be killed with -9 and started again on their data dirs (so they
+//! rejoin).
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

@@ -3,13 +3,11 @@
 //! not use Corral's own types, so it checks the wire format), and operator API helpers.
 
 pub mod cluster;
-pub mod etcd;
 pub mod etcd_cluster;
 pub mod ha;
 pub mod scheduler;
 
 pub use cluster::{Cluster, Process, corral_bin, free_port, plugin_wasm};
-pub use etcd::Etcd;
 pub use etcd_cluster::EtcdCluster;
 pub use ha::HaCluster;
 pub use scheduler::{Framework, framework_info, operator, scalar, task};

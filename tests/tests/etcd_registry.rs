@@ -1,7 +1,7 @@
 //! A master whose registry is in etcd: killed with -9 and started again on the same etcd
 //! and port, it still knows its agent and framework, from etcd alone.
 
-use corral_e2e::{Cluster, Etcd, Framework, framework_info, operator, task};
+use corral_e2e::{Cluster, EtcdCluster, Framework, framework_info, operator, task};
 use serde_json::{Value, json};
 
 fn signal(pid: u32, signal: i32) {
@@ -30,7 +30,7 @@ fn ids(list: &Value, id_path: &[&str]) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_master_restarted_on_the_same_etcd_remembers_agents_and_frameworks() {
-    let etcd = Etcd::start();
+    let etcd = EtcdCluster::start(1);
     let mut cluster = Cluster::master_with_state(&etcd.state_url(), &[]).await;
     cluster.add_agent("cpus:1;mem:512", &[]).await;
     let agents = operator(&cluster.master_addr, "GET_AGENTS")
