@@ -21,6 +21,22 @@ fn agent(id: &str, cpus: f64, mem: f64) -> AgentInfo {
     }
 }
 
+/// Four agents a1..a4 of 4 cpus and 4 GiB.
+fn four_agents() -> Vec<AgentInfo> {
+    (1..=4)
+        .map(|i| agent(&format!("a{i}"), 4.0, 4096.0))
+        .collect()
+}
+
+/// The cpus granted in `grants`, to one framework or to all.
+fn granted_cpus(grants: &[Grant], framework: Option<&str>) -> f64 {
+    grants
+        .iter()
+        .filter(|g| framework.is_none_or(|f| g.framework_id == f))
+        .map(|g| Resources::from_list(&g.resources).scalar("cpus"))
+        .sum()
+}
+
 fn framework(id: &str, roles: &[&str], capabilities: &[&str]) -> FrameworkInfo {
     FrameworkInfo {
         id: id.into(),
@@ -54,9 +70,7 @@ fn pairs(grants: &[Grant]) -> Vec<(&str, &str)> {
 
 #[test]
 fn two_frameworks_split_identical_agents_evenly() {
-    let agents: Vec<_> = (1..=4)
-        .map(|i| agent(&format!("a{i}"), 4.0, 4096.0))
-        .collect();
+    let agents = four_agents();
     let mut drf = drf_with(&agents, &["f2", "f1"]);
     let grants = drf.allocate(NOW);
     assert_eq!(
@@ -343,9 +357,7 @@ fn reserved_resources_go_only_to_their_role() {
 
 #[test]
 fn weights_divide_shares() {
-    let agents: Vec<_> = (1..=4)
-        .map(|i| agent(&format!("a{i}"), 4.0, 4096.0))
-        .collect();
+    let agents = four_agents();
     let mut drf = drf_with(&agents, &[]);
     drf.add_framework(framework("f1", &["light"], &[]), true);
     drf.add_framework(framework("f2", &["heavy"], &[]), true);
@@ -483,41 +495,26 @@ fn a_parent_role_counts_its_childrens_allocations() {
 fn a_guarantee_is_met_before_other_roles_get_spare_resources() {
     // Four agents of 4 cpus. "prod" is guaranteed 12 cpus; by share alone "batch" (first by
     // name) would get half. The guarantee is met first, then batch gets the rest.
-    let agents: Vec<_> = (1..=4)
-        .map(|i| agent(&format!("a{i}"), 4.0, 4096.0))
-        .collect();
+    let agents = four_agents();
     let mut drf = drf_with(&agents, &[]);
     drf.add_framework(framework("b", &["batch"], &[]), true);
     drf.add_framework(framework("p", &["prod"], &[]), true);
     drf.set_quota(quota("prod", &[("cpus", 12.0)], &[]));
     let grants = drf.allocate(NOW);
-    let cpus = |fw: &str| -> f64 {
-        grants
-            .iter()
-            .filter(|g| g.framework_id == fw)
-            .map(|g| Resources::from_list(&g.resources).scalar("cpus"))
-            .sum()
-    };
-    assert_eq!(cpus("p"), 12.0, "{grants:?}");
-    assert_eq!(cpus("b"), 4.0);
+    assert_eq!(granted_cpus(&grants, Some("p")), 12.0, "{grants:?}");
+    assert_eq!(granted_cpus(&grants, Some("b")), 4.0);
 }
 
 #[test]
 fn unmet_guarantees_keep_headroom_from_other_roles() {
     // prod is guaranteed 8 cpus but its framework refused everything: batch may take only
     // what leaves 8 cpus unallocated.
-    let agents: Vec<_> = (1..=4)
-        .map(|i| agent(&format!("a{i}"), 4.0, 4096.0))
-        .collect();
+    let agents = four_agents();
     let mut drf = drf_with(&agents, &[]);
     drf.add_framework(framework("b", &["batch"], &[]), true);
     drf.set_quota(quota("prod", &[("cpus", 8.0)], &[]));
     let grants = drf.allocate(NOW);
-    let cpus: f64 = grants
-        .iter()
-        .map(|g| Resources::from_list(&g.resources).scalar("cpus"))
-        .sum();
-    assert_eq!(cpus, 8.0, "{grants:?}");
+    assert_eq!(granted_cpus(&grants, None), 8.0, "{grants:?}");
 }
 
 #[test]
@@ -525,9 +522,7 @@ fn unallocated_reservations_count_towards_a_guarantee() {
     // prod is guaranteed 4 cpus and has 4 cpus reserved on a1 that nobody holds: the
     // guarantee is covered, so batch may take every unreserved cpu (Mesos counts
     // reservations towards quota consumption).
-    let mut agents: Vec<_> = (1..=4)
-        .map(|i| agent(&format!("a{i}"), 4.0, 4096.0))
-        .collect();
+    let mut agents = four_agents();
     for r in agents[0].resources.iter_mut() {
         r.reservation = Some("prod".into());
     }
@@ -535,28 +530,18 @@ fn unallocated_reservations_count_towards_a_guarantee() {
     drf.add_framework(framework("b", &["batch"], &[]), true);
     drf.set_quota(quota("prod", &[("cpus", 4.0)], &[]));
     let grants = drf.allocate(NOW);
-    let cpus: f64 = grants
-        .iter()
-        .map(|g| Resources::from_list(&g.resources).scalar("cpus"))
-        .sum();
-    assert_eq!(cpus, 12.0, "{grants:?}");
+    assert_eq!(granted_cpus(&grants, None), 12.0, "{grants:?}");
 }
 
 #[test]
 fn a_role_never_gets_past_its_limit_nor_does_its_subtree() {
-    let agents: Vec<_> = (1..=4)
-        .map(|i| agent(&format!("a{i}"), 4.0, 4096.0))
-        .collect();
+    let agents = four_agents();
     let mut drf = drf_with(&agents, &[]);
     drf.add_framework(framework("f1", &["eng/a"], &[]), true);
     drf.add_framework(framework("f2", &["eng/b"], &[]), true);
     drf.set_quota(quota("eng", &[], &[("cpus", 6.0)]));
     let grants = drf.allocate(NOW);
-    let cpus: f64 = grants
-        .iter()
-        .map(|g| Resources::from_list(&g.resources).scalar("cpus"))
-        .sum();
-    assert_eq!(cpus, 6.0, "{grants:?}");
+    assert_eq!(granted_cpus(&grants, None), 6.0, "{grants:?}");
     assert!(drf.allocate(NOW + 1).is_empty(), "eng is at its limit");
     // Raising the limit lets more through.
     drf.set_quota(quota("eng", &[], &[("cpus", 8.0)]));
