@@ -80,7 +80,7 @@ mod tests;
 
 use std::sync::Arc;
 
-use crate::api::v1::{Address, Id, MasterInfo};
+use crate::api::v1::{Address, MasterInfo};
 use crate::plugins::allocator::AllocatorFactory;
 use crate::plugins::engine::PluginLimits;
 use crate::plugins::store::{ActiveAllocator, PluginStore};
@@ -247,8 +247,11 @@ pub(crate) async fn start_core(
     for agent in recovered.agents {
         core.recover_agent(now, agent);
     }
-    for (key, _) in store.list(gone::GONE_PREFIX).await? {
-        core.recover_gone(Id::new(&key[gone::GONE_PREFIX.len()..]));
+    for agent_id in recovered.gone {
+        core.recover_gone(agent_id);
+    }
+    for agent_id in recovered.unreachable {
+        core.recover_unreachable(agent_id);
     }
     // The first instance is made off the async threads: instantiating a component may take
     // a moment.

@@ -125,6 +125,12 @@ impl MasterCore {
         true
     }
 
+    /// An agent the registry lists as unreachable (a master restarted since): its
+    /// `unreachable/<id>` key is removed when it comes back.
+    pub fn recover_unreachable(&mut self, agent_id: AgentId) {
+        self.partitions.unreachable.insert(agent_id);
+    }
+
     /// An agent registered: if it was unreachable, it no longer is.
     pub(super) fn agent_back_from_partition(&mut self, agent_id: &AgentId) {
         if self.partitions.unreachable.remove(agent_id) {

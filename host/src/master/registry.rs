@@ -86,6 +86,10 @@ pub struct Recovered {
     pub weights: Vec<(String, f64)>,
     pub quotas: Vec<QuotaConfig>,
     pub reservations: Vec<(AgentId, Vec<Resource>)>,
+    /// Agents the operator marked gone (`gone/<id>`).
+    pub gone: Vec<AgentId>,
+    /// Agents marked unreachable and not back yet (`unreachable/<id>`).
+    pub unreachable: Vec<AgentId>,
 }
 
 /// Reads the registry. A value that does not parse is logged with its key and skipped.
@@ -120,6 +124,16 @@ pub async fn load(store: &dyn StateStore) -> Result<Recovered, StateError> {
             let agent = Id::new(&key[RESERVATIONS_PREFIX.len()..]);
             recovered.reservations.push((agent, reserved));
         }
+    }
+    for (key, _) in store.list(super::gone::GONE_PREFIX).await? {
+        recovered
+            .gone
+            .push(Id::new(&key[super::gone::GONE_PREFIX.len()..]));
+    }
+    for (key, _) in store.list(super::partitions::UNREACHABLE_PREFIX).await? {
+        recovered
+            .unreachable
+            .push(Id::new(&key[super::partitions::UNREACHABLE_PREFIX.len()..]));
     }
     Ok(recovered)
 }

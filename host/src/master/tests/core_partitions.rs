@@ -39,6 +39,16 @@ fn an_unreachable_agent_is_recorded_until_it_is_back() {
 }
 
 #[test]
+fn an_unreachable_agent_recovered_from_the_registry_is_cleared_when_it_is_back() {
+    // A master restarted while the agent was unreachable learns it from `unreachable/<id>`.
+    let mut h = Harness::new();
+    let agent = crate::api::v1::Id::new("restarted-S1");
+    h.core.recover_unreachable(agent.clone());
+    h.agent_subscribe(agent_subscribe(Some(agent.clone()), "cpus:1;mem:512"));
+    assert!(has_delete(&h.persisted(), &format!("unreachable/{agent}")));
+}
+
+#[test]
 fn a_gone_agent_is_removed_and_refused_when_it_returns() {
     let mut h = Harness::new();
     let (agent, stream) = h.add_agent("cpus:1;mem:512");
