@@ -369,11 +369,9 @@ impl MasterCore {
     /// Resources held on an agent: by live tasks (not yet released) and by outstanding offers.
     pub(super) fn agent_used(&self, agent_id: &AgentId) -> (Resources, Resources) {
         let mut used = Resources::new();
-        for framework in self.frameworks.values() {
-            for record in framework.tasks.values() {
-                if !record.released && &record.task.agent_id == agent_id {
-                    used.add_all(&record.resources);
-                }
+        for (_, record) in self.tasks_on(agent_id) {
+            if !record.released {
+                used.add_all(&record.resources);
             }
         }
         let mut offered = Resources::new();

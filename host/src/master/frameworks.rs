@@ -218,13 +218,11 @@ impl MasterCore {
             return;
         };
         tracing::info!(framework = %id, why, "removing framework");
-        let mut agents: BTreeSet<AgentId> = BTreeSet::new();
         for (_, mut record) in framework.tasks {
             if let Some(keys) = self.tasks_by_agent.get_mut(&record.task.agent_id) {
                 keys.remove(&(id.clone(), record.task.task_id.clone()));
             }
             if !record.task.state.is_terminal() {
-                agents.insert(record.task.agent_id.clone());
                 let status = TaskStatus {
                     task_id: record.task.task_id.clone(),
                     state: TaskState::TaskKilled,
@@ -245,7 +243,7 @@ impl MasterCore {
         }
         // As Mesos does: every agent hears it, since one may run the framework's executors
         // after all its tasks ended.
-        agents.extend(self.agents.keys().cloned());
+        let agents: Vec<AgentId> = self.agents.keys().cloned().collect();
         for agent_id in agents {
             self.send_command(
                 &agent_id,

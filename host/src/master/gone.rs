@@ -53,14 +53,10 @@ impl MasterCore {
             self.allocator(AllocatorEvent::RemoveAgent(agent_id.value.clone()));
         }
         let on_agent: Vec<(FrameworkId, TaskId)> = self
-            .frameworks
-            .iter()
-            .flat_map(|(framework_id, f)| {
-                f.tasks
-                    .values()
-                    .filter(|r| &r.task.agent_id == agent_id && !r.task.state.is_terminal())
-                    .map(move |r| (framework_id.clone(), r.task.task_id.clone()))
-            })
+            .tasks_on(agent_id)
+            .into_iter()
+            .filter(|(_, r)| !r.task.state.is_terminal())
+            .map(|(framework_id, r)| (framework_id.clone(), r.task.task_id.clone()))
             .collect();
         for (framework_id, task_id) in on_agent {
             self.master_update(

@@ -93,14 +93,15 @@ impl MasterCore {
         }
         self.allocator(AllocatorEvent::RemoveAgent(agent_id.value.clone()));
         let on_agent: Vec<(FrameworkId, TaskId, bool)> = self
-            .frameworks
-            .iter()
-            .flat_map(|(framework_id, f)| {
-                let aware = f.partition_aware();
-                f.tasks
-                    .values()
-                    .filter(|r| &r.task.agent_id == agent_id && !r.task.state.is_terminal())
-                    .map(move |r| (framework_id.clone(), r.task.task_id.clone(), aware))
+            .tasks_on(agent_id)
+            .into_iter()
+            .filter(|(_, r)| !r.task.state.is_terminal())
+            .map(|(framework_id, r)| {
+                let aware = self
+                    .frameworks
+                    .get(framework_id)
+                    .is_some_and(|f| f.partition_aware());
+                (framework_id.clone(), r.task.task_id.clone(), aware)
             })
             .collect();
         for (framework_id, task_id, aware) in on_agent {

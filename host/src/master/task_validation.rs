@@ -83,12 +83,6 @@ pub fn validate_task(
             ));
         }
     }
-    let gpus = resources.scalar("gpus");
-    if gpus.fract() != 0.0 {
-        return Err(format!(
-            "The 'gpus' resource must be an unsigned integer, got {gpus}"
-        ));
-    }
     Ok(resources)
 }
 
