@@ -361,9 +361,14 @@ impl AgentShared {
                 );
                 return false;
             }
+            let changed = entry.state != status.state;
             entry.state = status.state;
             entry.latest = Some(status.clone());
-            self.checkpoint_container(&table, framework_id, &status.task_id);
+            // Recovery needs the state, not each health or message update: an update that
+            // keeps the state costs no extra fsync here.
+            if changed {
+                self.checkpoint_container(&table, framework_id, &status.task_id);
+            }
         }
         drop(table);
         tracing::info!("task {} is {}", status.task_id, status.state);

@@ -5,8 +5,7 @@
 //! ("c 195:0 rwm"), found by `stat` of the node below the discovery root.
 //!
 //! cgroup v1 only. On v2 the devices controller is an eBPF program attached to the cgroup,
-//! which Corral does not load yet: the rules are written down (see [`DeviceCgroup::rules`])
-//! and not enforced, and the agent says so in its log.
+//! which Corral does not load yet: the rules are only logged, not enforced.
 
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
@@ -59,11 +58,10 @@ pub fn v1_mount(mounts: &str) -> Option<PathBuf> {
     })
 }
 
-/// A container's devices cgroup (v1), or the rules written down where none can be made.
+/// A container's devices cgroup (v1); `dir` is `None` where none can be made.
 #[derive(Debug)]
 pub struct DeviceCgroup {
     dir: Option<PathBuf>,
-    rules: Vec<String>,
 }
 
 impl DeviceCgroup {
@@ -78,7 +76,7 @@ impl DeviceCgroup {
                 "no cgroup v1 devices controller: device rules are not enforced (the cgroup v2 \
                  eBPF device program is not implemented): {rules:?}"
             );
-            return Ok(DeviceCgroup { dir: None, rules });
+            return Ok(DeviceCgroup { dir: None });
         };
         let dir = mount.join(relative);
         std::fs::create_dir_all(&dir).map_err(|source| IsolationError::Io {
@@ -88,7 +86,6 @@ impl DeviceCgroup {
         })?;
         let cgroup = DeviceCgroup {
             dir: Some(dir.clone()),
-            rules,
         };
         let write = |file: &str, line: &str| {
             let path = dir.join(file);
@@ -99,8 +96,7 @@ impl DeviceCgroup {
             })
         };
         let applied = write("devices.deny", "a").and_then(|()| {
-            cgroup
-                .rules
+            rules
                 .iter()
                 .try_for_each(|rule| write("devices.allow", rule))
         });
@@ -109,16 +105,6 @@ impl DeviceCgroup {
             return Err(e);
         }
         Ok(cgroup)
-    }
-
-    /// The rules allowed, safe set first.
-    pub fn rules(&self) -> &[String] {
-        &self.rules
-    }
-
-    /// The cgroup directory, when one was made.
-    pub fn dir(&self) -> Option<&Path> {
-        self.dir.as_deref()
     }
 
     /// The `cgroup.procs` a new process writes itself into, when a cgroup was made.

@@ -2,7 +2,6 @@
 //! read, and nothing is left behind. Each test uses its own cgroup root.
 
 use std::path::{Path, PathBuf};
-
 use std::time::{Duration, Instant};
 
 use super::*;
@@ -12,6 +11,7 @@ use crate::plugins::bindings::types::CommandInfo;
 /// An isolator under a root of its own; removes the root when dropped.
 struct TestCgroups {
     isolator: Isolator,
+    root: PathBuf,
 }
 
 impl Drop for TestCgroups {
@@ -34,7 +34,7 @@ fn cgroups() -> Option<TestCgroups> {
         pids_limit: 50,
     };
     let isolator = Isolator::start(&config).expect("root can use cgroups here");
-    Some(TestCgroups { isolator })
+    Some(TestCgroups { isolator, root })
 }
 
 fn limits(resources: &str, pids: u64) -> Limits {
@@ -68,8 +68,21 @@ async fn run_in(
     processes::spawn(&shell(command), sandbox, &env, Some(&join)).expect("spawns")
 }
 
+/// Container cgroups left under the test's root, found by listing every cgroup mount under
+/// /sys/fs/cgroup (and the v2 root itself) independently of the isolator's own bookkeeping.
 fn cgroup_dirs_left(t: &TestCgroups) -> Vec<PathBuf> {
-    t.isolator.containers_left("agent")
+    let base = Path::new("/sys/fs/cgroup");
+    let mounts = std::fs::read_dir(base)
+        .into_iter()
+        .flat_map(|entries| entries.flatten())
+        .map(|e| e.path())
+        .chain(std::iter::once(base.to_path_buf()));
+    mounts
+        .flat_map(|m| std::fs::read_dir(m.join(&t.root).join("agent")).into_iter())
+        .flat_map(|entries| entries.flatten())
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect()
 }
 
 #[test]

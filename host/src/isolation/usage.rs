@@ -33,12 +33,6 @@ pub struct ResourceStatistics {
     pub mem_limit_bytes: Option<u64>,
 }
 
-impl ResourceStatistics {
-    pub fn cpu_secs(&self) -> f64 {
-        self.cpus_user_time_secs.unwrap_or(0.0) + self.cpus_system_time_secs.unwrap_or(0.0)
-    }
-}
-
 /// Clock ticks per second of /proc and cpuacct.stat times.
 fn ticks_per_second() -> f64 {
     // SAFETY: sysconf only reads a system constant.

@@ -108,7 +108,8 @@ fn relay_to_master(shared: Arc<AgentShared>, key: Key, data: String) {
             executor_id: key.1,
             data,
         };
-        let url = format!("http://{}{MESSAGE_PATH}", shared.config.master);
+        // The master this agent is registered with: `config.master` may list several (HA).
+        let url = format!("http://{}{MESSAGE_PATH}", shared.master_now());
         match shared.http.post(&url).json(&message).send().await {
             Ok(r) if r.status().is_success() => {}
             Ok(r) => tracing::warn!(
