@@ -224,7 +224,7 @@ impl PluginEngine {
     }
 
     /// An isolator: `spec` is a built-in name ("gpu") or a path to a `.wasm` component whose
-    /// manifest is embedded (custom section) or beside it (`FILE.toml`, else `manifest.toml`).
+    /// manifest is embedded (custom section) or beside it (`FILE.toml`).
     /// It runs under the manifest's limits capped by [`PluginLimits::ISOLATOR`], reads devices
     /// and files below `root`, and gets `init(config)` now.
     pub fn isolator(

@@ -1,6 +1,7 @@
 //! Finding an isolator's manifest: the built-in's own, else the component's custom section,
-//! else `FILE.toml` beside `FILE.wasm`, else `manifest.toml` in the same directory. An
-//! isolator without one is refused: what it may touch must be written down.
+//! else `FILE.toml` beside `FILE.wasm` (the one file a signature covers, see
+//! [`super::signature::manifest_path`]). An isolator without one is refused: what it may
+//! touch must be written down.
 
 use std::path::Path;
 
@@ -26,16 +27,14 @@ pub(crate) fn find(spec: &str, plugin: &str) -> Result<Manifest, PluginError> {
     {
         return Ok(manifest);
     }
-    let beside = path.with_extension("toml");
-    let shared = path.with_file_name("manifest.toml");
-    for candidate in [beside, shared] {
-        if let Ok(text) = std::fs::read_to_string(&candidate) {
-            return Manifest::parse(&text)
-                .map_err(|e| invalid(format!("{}: {e}", candidate.display())));
+    let beside = super::signature::manifest_path(path);
+    match std::fs::read_to_string(&beside) {
+        Ok(text) => {
+            Manifest::parse(&text).map_err(|e| invalid(format!("{}: {e}", beside.display())))
         }
+        Err(_) => Err(invalid(format!(
+            "an isolator needs a manifest: none embedded and no {} beside it",
+            beside.display()
+        ))),
     }
-    Err(invalid(format!(
-        "an isolator needs a manifest: none embedded, no {} and no manifest.toml beside it",
-        path.with_extension("toml").display()
-    )))
 }

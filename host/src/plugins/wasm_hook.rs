@@ -143,9 +143,10 @@ impl HookInstance for WasmHook {
             if d.resources.len() > MAX_ENTRIES {
                 return Err(format!("more than {MAX_ENTRIES} resources"));
             }
-            d.resources
-                .iter()
-                .try_for_each(|r| check_len("a resource name", &r.name, MAX_KEY))
+            d.resources.iter().try_for_each(|r| {
+                check_len("a resource name", &r.name, MAX_KEY)?;
+                super::answer_check::check_resource(r)
+            })
         })
     }
 }

@@ -127,10 +127,24 @@ impl IsolatorPlugin for WasmIsolator {
         let answer = sandbox.call("discover", |b, s| {
             b.corral_plugin_isolator().call_discover(s)
         })?;
-        answer.map_err(|m| sandbox.failed("discover", m))
+        let resources = answer.map_err(|m| sandbox.failed("discover", m))?;
+        // Discovered resources join the agent's: the same checks as an allocator's grants.
+        resources
+            .iter()
+            .try_for_each(super::answer_check::check_resource)
+            .map_err(|m| sandbox.bad_answer("discover", m))?;
+        Ok(resources)
     }
 
     fn recover(&mut self, containers: &[RecoveredContainer]) -> Result<(), PluginError> {
+        let containers: Vec<RecoveredContainer> = containers
+            .iter()
+            .map(|c| RecoveredContainer {
+                container_id: c.container_id.clone(),
+                task: self.visible(&c.task),
+            })
+            .collect();
+        let containers = containers.as_slice();
         self.live = containers
             .iter()
             .map(|c| (c.container_id.clone(), c.task.clone()))
@@ -143,13 +157,19 @@ impl IsolatorPlugin for WasmIsolator {
     }
 
     fn prepare(&mut self, container_id: &str, task: &TaskInfo) -> Result<LaunchPlan, PluginError> {
+        let mut task = self.visible(task);
         let sandbox = self.live_sandbox()?;
         let answer = sandbox.call("prepare", |b, s| {
             b.corral_plugin_isolator()
-                .call_prepare(s, container_id, task)
+                .call_prepare(s, container_id, &task)
         })?;
         let plan = answer.map_err(|m| sandbox.failed("prepare", m))?;
-        self.live.insert(container_id.to_string(), task.clone());
+        // A replay into a fresh instance (after a trap) shows the plugin the environment its
+        // own plan set (the gpu plugin finds its GPUs there), as after an agent restart.
+        if let Some(command) = task.command.as_mut() {
+            command.environment.extend(plan.environment.iter().cloned());
+        }
+        self.live.insert(container_id.to_string(), task);
         Ok(plan)
     }
 
@@ -168,6 +188,20 @@ impl IsolatorPlugin for WasmIsolator {
             b.corral_plugin_isolator().call_cleanup(s, container_id)
         })?;
         answer.map_err(|m| sandbox.failed("cleanup", m))
+    }
+}
+
+impl WasmIsolator {
+    /// The task as the plugin may see it: without the task's environment unless the manifest
+    /// grants `task_environment`.
+    fn visible(&self, task: &TaskInfo) -> TaskInfo {
+        let mut task = task.clone();
+        if !self.grants.manifest.capabilities.task_environment
+            && let Some(command) = task.command.as_mut()
+        {
+            command.environment.clear();
+        }
+        task
     }
 }
 
