@@ -112,14 +112,16 @@ impl QuotaState {
         if state.active {
             state.reserved_free = reserved_free_by_role(cluster);
             let mut available = Scalars::default();
-            let free: Vec<Resources> = cluster
-                .agents
-                .iter()
-                .flatten()
-                .map(|a| a.free.clone())
-                .collect();
-            for bag in free {
-                available.add_all(&cluster.unreserved_scalars_of(bag.as_slice()));
+            for agent in cluster.agents.iter().flatten() {
+                // Every name on an agent was registered when it was added: no lookup misses.
+                for r in agent.free.as_slice() {
+                    if r.reservation.is_none()
+                        && !r.revocable
+                        && let (Some(v), Some(id)) = (r.as_scalar(), cluster.names.find(&r.name))
+                    {
+                        available.add(id, v);
+                    }
+                }
             }
             state.available = available;
             state.refresh(cluster, view);

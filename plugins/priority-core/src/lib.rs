@@ -79,11 +79,7 @@ impl Priority {
                     cap.add(id, v);
                 }
             }
-            let share = FAIR
-                .iter()
-                .filter(|id| totals.get(**id) > 0.0)
-                .map(|id| guarantee.get(*id) / totals.get(*id))
-                .fold(0.0, f64::max);
+            let share = guarantee.dominant_share(totals);
             shares.push(share);
             view.guarantees[role] = guarantee;
             view.limits[role] = cap;
