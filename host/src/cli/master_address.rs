@@ -14,6 +14,13 @@ pub struct MasterArg {
     pub master: String,
 }
 
+impl MasterArg {
+    /// The master to call: the leader when `--master` lists several or names etcd.
+    pub async fn resolve(&self) -> Result<MasterAddress, ClientError> {
+        MasterAddress::pick(&self.master).await
+    }
+}
+
 /// A master's `host:port`, checked once so every URL built from it is well formed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MasterAddress {
@@ -35,6 +42,9 @@ impl MasterAddress {
         let rest = rest.trim_end_matches('/');
         if rest.is_empty() {
             return Err(bad("it is empty"));
+        }
+        if rest.contains(',') {
+            return Err(bad("it names several masters where one is expected"));
         }
         if rest.contains('/') || rest.contains(char::is_whitespace) {
             return Err(bad("it holds a path or spaces"));
@@ -181,6 +191,7 @@ mod tests {
             ":5050",
             "https://h:1",
             "h:1/x",
+            "m1:5050,m2:5050",
         ] {
             let err = MasterAddress::parse(text).expect_err("must be refused");
             assert!(err.to_string().contains("HOST:PORT"), "{err}");

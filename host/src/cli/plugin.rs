@@ -90,8 +90,8 @@ struct Client {
 }
 
 impl Client {
-    fn new(master: &MasterArg) -> anyhow::Result<Self> {
-        let master = MasterAddress::parse(&master.master)?;
+    async fn new(master: &MasterArg) -> anyhow::Result<Self> {
+        let master = master.resolve().await?;
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
             .timeout(CALL_TIMEOUT)
@@ -131,7 +131,7 @@ pub async fn run(args: PluginArgs) -> anyhow::Result<ExitCode> {
         PluginCommand::Keys(keys) => return super::plugin_keys::run_command(keys),
         other => other,
     };
-    let client = Client::new(&args.master)?;
+    let client = Client::new(&args.master).await?;
     match command {
         // Answered above, without a master.
         PluginCommand::New(_) | PluginCommand::Keys(_) => {}

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::{anyhow, bail};
 use serde_json::{Value, json};
 
-use super::master_address::{MasterAddress, MasterArg};
+use super::master_address::MasterArg;
 use super::operator_client::OperatorClient;
 use super::table::Table;
 use crate::api::operator::OperatorCallType;
@@ -68,8 +68,8 @@ pub struct ReserveArgs {
     pub principal: Option<String>,
 }
 
-fn client(master: &MasterArg) -> anyhow::Result<OperatorClient> {
-    Ok(OperatorClient::new(MasterAddress::parse(&master.master)?)?)
+async fn client(master: &MasterArg) -> anyhow::Result<OperatorClient> {
+    Ok(OperatorClient::new(master.resolve().await?)?)
 }
 
 pub async fn roles(args: RolesArgs) -> anyhow::Result<ExitCode> {
@@ -87,7 +87,8 @@ pub async fn roles(args: RolesArgs) -> anyhow::Result<ExitCode> {
                 .unwrap_or(json!(weight));
             let payload =
                 json!({"update_weights": {"weight_infos": [{"role": role, "weight": weight}]}});
-            client(&master)?
+            client(&master)
+                .await?
                 .call_with(OperatorCallType::UpdateWeights, payload)
                 .await?;
             println!("role {role}: weight set");
@@ -109,7 +110,8 @@ pub async fn roles(args: RolesArgs) -> anyhow::Result<ExitCode> {
                 "limits": scalars(&limit, "--limit")?,
             });
             let payload = json!({"update_quota": {"force": false, "quota_configs": [config]}});
-            client(&master)?
+            client(&master)
+                .await?
                 .call_with(OperatorCallType::UpdateQuota, payload)
                 .await?;
             let done = if clear { "cleared" } else { "set" };
@@ -120,7 +122,10 @@ pub async fn roles(args: RolesArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn list(master: &MasterArg, as_json: bool) -> anyhow::Result<ExitCode> {
-    let (response, raw) = client(master)?.call(OperatorCallType::GetRoles).await?;
+    let (response, raw) = client(master)
+        .await?
+        .call(OperatorCallType::GetRoles)
+        .await?;
     if as_json {
         println!("{}", serde_json::to_string_pretty(&raw)?);
         return Ok(ExitCode::SUCCESS);
@@ -224,7 +229,7 @@ pub async fn reservation(args: ReserveArgs, reserve: bool) -> anyhow::Result<Exi
         (OperatorCallType::UnreserveResources, "unreserve_resources")
     };
     let payload = json!({ field: {"agent_id": {"value": args.agent_id}, "resources": resources} });
-    client(&args.master)?.call_with(kind, payload).await?;
+    client(&args.master).await?.call_with(kind, payload).await?;
     let done = if reserve { "reserved" } else { "unreserved" };
     println!(
         "{done} {} on agent {}",

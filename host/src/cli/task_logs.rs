@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{anyhow, bail};
 
 use super::agent_lookup::{AgentClient, agent_of, cluster_view, find_task};
-use super::master_address::{MasterAddress, MasterArg};
+use super::master_address::MasterArg;
 use super::operator_client::OperatorClient;
 
 /// How much one READ_FILE asks for.
@@ -126,7 +126,7 @@ async fn ended_sandbox(
 }
 
 async fn logs(args: LogsArgs) -> anyhow::Result<ExitCode> {
-    let client = OperatorClient::new(MasterAddress::parse(&args.master.master)?)?;
+    let client = OperatorClient::new(args.master.resolve().await?)?;
     let (tasks, agents) = cluster_view(&client).await?;
     let task = find_task(&tasks, &args.task_id, args.framework.as_deref())?;
     let framework = task.framework_id.value.clone();

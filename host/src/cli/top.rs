@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::agent_lookup::{AgentClient, agent_address, cluster_view};
-use super::master_address::{MasterAddress, MasterArg};
+use super::master_address::MasterArg;
 use super::operator_client::OperatorClient;
 use super::table::Table;
 
@@ -146,7 +146,7 @@ fn render(now: &[Sample], before: &HashMap<Key, Sample>) -> Table {
 }
 
 pub async fn run(args: TopArgs) -> anyhow::Result<ExitCode> {
-    let client = OperatorClient::new(MasterAddress::parse(&args.master.master)?)?;
+    let client = OperatorClient::new(args.master.resolve().await?)?;
     let interval = if args.interval.is_finite() && args.interval > 0.0 {
         Duration::from_secs_f64(args.interval)
     } else {
