@@ -290,7 +290,8 @@ impl Cluster {
     }
 }
 
-async fn count_active_agents(master: &str) -> usize {
+/// How many agents the master at `master` lists as active (0 if it does not answer).
+pub async fn count_active_agents(master: &str) -> usize {
     let Ok(v) = crate::operator(master, "GET_AGENTS").await else {
         return 0;
     };

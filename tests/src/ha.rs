@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use serde_json::Value;
 
 use crate::etcd_cluster::EtcdCluster;
 use crate::{Process, free_port};
@@ -166,16 +165,4 @@ impl HaCluster {
     }
 }
 
-pub async fn active_agents(master: &str) -> usize {
-    let Ok(v) = crate::operator(master, "GET_AGENTS").await else {
-        return 0;
-    };
-    v["get_agents"]["agents"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter(|x| x["active"] == Value::Bool(true))
-                .count()
-        })
-        .unwrap_or(0)
-}
+pub use crate::cluster::count_active_agents as active_agents;

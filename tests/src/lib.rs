@@ -30,3 +30,11 @@ where
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
+
+/// Sends `signal` to a process this test started (SIGSTOP, SIGCONT, SIGKILL...).
+pub fn signal(pid: u32, signal: i32) {
+    let pid = i32::try_from(pid).expect("pid fits i32");
+    // SAFETY: kill(2) on a child process this test started; no memory is touched.
+    let rc = unsafe { libc::kill(pid, signal) };
+    assert_eq!(rc, 0, "kill({pid}, {signal})");
+}

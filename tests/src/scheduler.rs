@@ -156,7 +156,6 @@ impl Framework {
         }
     }
 
-    /// The next OFFERS event's offers.
     /// The next batch of offers before `deadline`, acknowledging status updates on the way;
     /// `None` once the deadline has passed.
     pub async fn offers_until(&mut self, deadline: tokio::time::Instant) -> Option<Vec<Value>> {
@@ -178,6 +177,7 @@ impl Framework {
         None
     }
 
+    /// The next OFFERS event's offers.
     pub async fn offers(&mut self, secs: u64) -> Vec<Value> {
         let e = self
             .wait_for(secs, true, "OFFERS", |e| e["type"] == "OFFERS")

@@ -1,15 +1,8 @@
 //! A master whose registry is in etcd: killed with -9 and started again on the same etcd
 //! and port, it still knows its agent and framework, from etcd alone.
 
-use corral_e2e::{Cluster, EtcdCluster, Framework, framework_info, operator, task};
+use corral_e2e::{Cluster, EtcdCluster, Framework, framework_info, operator, signal, task};
 use serde_json::{Value, json};
-
-fn signal(pid: u32, signal: i32) {
-    let pid = i32::try_from(pid).expect("pid fits i32");
-    // SAFETY: kill(2) on a child process this test started; no memory is touched.
-    let rc = unsafe { libc::kill(pid, signal) };
-    assert_eq!(rc, 0, "kill({pid}, {signal})");
-}
 
 fn ids(list: &Value, id_path: &[&str]) -> Vec<String> {
     list.as_array()

@@ -6,15 +6,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use corral_e2e::ha::active_agents;
-use corral_e2e::{Framework, HaCluster, framework_info, scalar, task};
+use corral_e2e::{Framework, HaCluster, framework_info, scalar, signal, task};
 use serde_json::{Value, json};
-
-fn signal(pid: u32, signal: i32) {
-    let pid = i32::try_from(pid).expect("pid fits i32");
-    // SAFETY: kill(2) on a child process this test started; no memory is touched.
-    let rc = unsafe { libc::kill(pid, signal) };
-    assert_eq!(rc, 0, "kill({pid}, {signal})");
-}
 
 /// Launches `n` tasks of 0.1 cpu / 32 MiB over whatever is offered; each appends a line to
 /// `starts/<id>` when it starts, so a task launched twice shows.

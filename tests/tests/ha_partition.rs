@@ -3,15 +3,8 @@
 //! Resumed, it re-registers: the partition-aware task is TASK_RUNNING again; the task the
 //! other framework was told is lost is killed.
 
-use corral_e2e::{Cluster, Framework, framework_info, task};
+use corral_e2e::{Cluster, Framework, framework_info, signal, task};
 use serde_json::{Value, json};
-
-fn signal(pid: u32, signal: i32) {
-    let pid = i32::try_from(pid).expect("pid fits i32");
-    // SAFETY: kill(2) on a child process this test started; no memory is touched.
-    let rc = unsafe { libc::kill(pid, signal) };
-    assert_eq!(rc, 0, "kill({pid}, {signal})");
-}
 
 async fn run_one(fw: &mut Framework, id: &str) {
     let offer = fw.offers(20).await.remove(0);
