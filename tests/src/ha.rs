@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-
 use crate::etcd_cluster::EtcdCluster;
 use crate::{Process, free_port};
 

@@ -315,7 +315,7 @@ async fn redirect_to(leadership: &Leadership, path: &str) -> Response {
     }
 }
 
-fn temporary_redirect(leader: &str, path: &str) -> Response {
+pub(super) fn temporary_redirect(leader: &str, path: &str) -> Response {
     (
         StatusCode::TEMPORARY_REDIRECT,
         [(header::LOCATION, format!("http://{leader}{path}"))],

@@ -3,6 +3,8 @@
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::State;
+use axum::response::Response;
 use axum::routing::{get, post};
 
 use crate::api::agent_protocol::{MESSAGE_PATH, SUBSCRIBE_PATH, UPDATE_PATH};
@@ -22,6 +24,8 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/health", get(operator_api::get_health))
         .route("/metrics", get(operator_api::get_metrics))
         .route("/allocator", get(operator_api::get_allocator))
+        // A single master leads itself (an elected one answers from `leader.rs` first).
+        .route("/master/redirect", get(redirect_to_self))
         .route(
             "/api/corral/v1/plugins",
             post(plugins_api::plugins).layer(axum::extract::DefaultBodyLimit::max(
@@ -30,4 +34,16 @@ pub fn router(shared: Arc<Shared>) -> Router {
         )
         .route("/api/corral/v1/plugins/{sha256}", get(plugins_api::fetch))
         .with_state(shared)
+}
+
+async fn redirect_to_self(State(shared): State<Arc<Shared>>) -> Response {
+    let advertised = shared.with_core(|core, _| {
+        let info = &core.master_info;
+        format!(
+            "{}:{}",
+            info.hostname.clone().unwrap_or_else(|| "127.0.0.1".into()),
+            info.port
+        )
+    });
+    super::leader::temporary_redirect(&advertised, "")
 }

@@ -120,4 +120,21 @@ async fn get_master_names_the_answering_master() {
         .next()
         .and_then(|p| p.parse::<u64>().ok());
     assert_eq!(info["port"].as_u64(), port, "{answer}");
+
+    // A single master names itself as the leader.
+    let no_follow = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let redirect = no_follow
+        .get(format!("{}/master/redirect", m.base))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(redirect.status().as_u16(), 307);
+    let location = redirect.headers()["location"].to_str().expect("ascii");
+    assert!(
+        port.is_some_and(|p| location.ends_with(&format!(":{p}"))),
+        "{location}"
+    );
 }
