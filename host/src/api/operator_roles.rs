@@ -22,6 +22,14 @@ pub struct OperatorCallPayload {
     pub reserve_resources: Option<ReservationRequest>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unreserve_resources: Option<ReservationRequest>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mark_agent_gone: Option<MarkAgentGone>,
+}
+
+/// `MARK_AGENT_GONE`'s payload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct MarkAgentGone {
+    pub agent_id: AgentId,
 }
 
 /// `WeightInfo` as sent: `weight` is checked by the master.

@@ -2,20 +2,13 @@
 //! TASK_GONE_BY_OPERATOR, it is recorded under `gone/<id>` in the registry, and if it comes
 //! back (with that id) its registration is refused.
 
-use std::sync::Arc;
-
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use serde_json::Value;
-
 use crate::api::error::ApiError;
-use crate::api::v1::{AgentId, FrameworkId, Id, TaskId, TaskState};
+use crate::api::v1::{AgentId, FrameworkId, TaskId, TaskState};
 use crate::state::WriteOp;
 
 use super::allocation::AllocatorEvent;
 use super::core::{Effect, MasterCore, StreamId};
 use super::registry::AGENTS_PREFIX;
-use super::shell::Shared;
 
 pub const GONE_PREFIX: &str = "gone/";
 const REASON_GONE_BY_OPERATOR: &str = "REASON_AGENT_REMOVED_BY_OPERATOR";
@@ -80,31 +73,5 @@ impl MasterCore {
             },
         ]));
         Ok(agent.stream)
-    }
-}
-
-/// `{"type": "MARK_AGENT_GONE", "mark_agent_gone": {"agent_id": {"value": "..."}}}`.
-pub fn mark_agent_gone_call(shared: &Arc<Shared>, body: &[u8]) -> Response {
-    let call: Value = match serde_json::from_slice(body) {
-        Ok(call) => call,
-        Err(e) => return ApiError::bad_request(format!("Invalid JSON: {e}")).into_response(),
-    };
-    let Some(id) = call["mark_agent_gone"]["agent_id"]["value"]
-        .as_str()
-        .filter(|id| !id.is_empty())
-    else {
-        return ApiError::bad_request("MARK_AGENT_GONE needs mark_agent_gone.agent_id.value")
-            .into_response();
-    };
-    let agent_id: AgentId = Id::new(id);
-    match shared.with_core(|core, now| core.mark_agent_gone(now, &agent_id)) {
-        Ok(stream) => {
-            if let Some(stream) = stream {
-                shared.close_agent_stream(stream);
-            }
-            // As Mesos: 200 with no body.
-            StatusCode::OK.into_response()
-        }
-        Err(error) => error.into_response(),
     }
 }

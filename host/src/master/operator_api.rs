@@ -39,9 +39,6 @@ pub async fn operator(
         Ok(call) => call,
         Err(error) => return error.into_response(),
     };
-    if call.kind == OperatorCallType::MarkAgentGone {
-        return super::gone::mark_agent_gone_call(&shared, &body);
-    }
     let payload: OperatorCallPayload = match parse_json(&body) {
         Ok(payload) => payload,
         Err(error) => return error.into_response(),
@@ -95,6 +92,17 @@ fn answer(
                 .ok_or_else(|| missing("unreserve_resources"))?;
             shared.with_core(|core, _| core.operator_reservation(request, false))?;
         }
+        OperatorCallType::MarkAgentGone => {
+            let agent_id = payload
+                .mark_agent_gone
+                .map(|m| m.agent_id)
+                .filter(|id| !id.value.is_empty())
+                .ok_or_else(|| missing("mark_agent_gone.agent_id"))?;
+            let stream = shared.with_core(|core, now| core.mark_agent_gone(now, &agent_id))?;
+            if let Some(stream) = stream {
+                shared.close_agent_stream(stream);
+            }
+        }
         OperatorCallType::GetHealth => response.get_health = Some(GetHealth { healthy: true }),
         OperatorCallType::GetMaster => {
             let master_info = shared.with_core(|core, _| core.master_info.clone());
@@ -134,6 +142,7 @@ fn changes_state(kind: OperatorCallType) -> bool {
             | OperatorCallType::UpdateQuota
             | OperatorCallType::ReserveResources
             | OperatorCallType::UnreserveResources
+            | OperatorCallType::MarkAgentGone
     )
 }
 
