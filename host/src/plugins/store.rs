@@ -1,6 +1,7 @@
 //! Installed plugins, kept in the master's [`StateStore`] by sha256: metadata (JSON) under
-//! `plugins/<sha>/meta` and the component's bytes in chunks of at most [`CHUNK_BYTES`] under
-//! `plugins/<sha>/chunk/<n>` (etcd refuses requests over 1.5 MiB), the chunks in batches of
+//! `plugins/<sha>` and the component's bytes in chunks of at most [`CHUNK_BYTES`] under
+//! `plugin-chunks/<sha>/<n>` (etcd refuses requests over 1.5 MiB; a separate prefix, so
+//! listing the plugins reads no bytes), the chunks in batches of
 //! 1 MiB and the meta last (it is what makes the plugin exist). Bytes read back are checked
 //! against the hash, so a damaged store is noticed, not run.
 //!
@@ -18,6 +19,7 @@ use super::manifest::{Manifest, ManifestError};
 use crate::state::{StateError, StateStore, WriteOp};
 
 pub const PLUGINS_PREFIX: &str = "plugins/";
+pub const CHUNKS_PREFIX: &str = "plugin-chunks/";
 pub const ACTIVE_ALLOCATOR_KEY: &str = "allocator/active";
 /// Largest value written per chunk: well under etcd's 1.5 MiB request limit.
 pub const CHUNK_BYTES: usize = 512 * 1024;
@@ -103,11 +105,11 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 fn meta_key(sha: &str) -> String {
-    format!("{PLUGINS_PREFIX}{sha}/meta")
+    format!("{PLUGINS_PREFIX}{sha}")
 }
 
 fn chunk_key(sha: &str, n: u32) -> String {
-    format!("{PLUGINS_PREFIX}{sha}/chunk/{n}")
+    format!("{CHUNKS_PREFIX}{sha}/{n}")
 }
 
 fn corrupt(key: &str, reason: impl ToString) -> StateError {
@@ -207,11 +209,8 @@ impl PluginStore {
         let entries = self.store.list(PLUGINS_PREFIX).await?;
         let mut metas = Vec::new();
         for (key, value) in entries {
-            if key.ends_with("/meta") {
-                let meta: PluginMeta =
-                    serde_json::from_slice(&value).map_err(|e| corrupt(&key, e))?;
-                metas.push(meta);
-            }
+            let meta: PluginMeta = serde_json::from_slice(&value).map_err(|e| corrupt(&key, e))?;
+            metas.push(meta);
         }
         Ok(metas)
     }

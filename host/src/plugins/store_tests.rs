@@ -38,7 +38,7 @@ async fn install_stores_chunks_and_reads_back_the_same_bytes() {
     assert_eq!(meta.size as usize, drf().len());
     assert_eq!(meta.chunks as usize, drf().len().div_ceil(CHUNK_BYTES));
     let chunks = state
-        .list(&format!("plugins/{}/chunk/", meta.sha256))
+        .list(&format!("{CHUNKS_PREFIX}{}/", meta.sha256))
         .await
         .expect("list");
     assert_eq!(chunks.len(), meta.chunks as usize);
