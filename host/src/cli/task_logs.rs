@@ -81,18 +81,8 @@ async fn sandbox_of(
             agent.addr
         );
     }
-    let state = entry["state"].as_str().unwrap_or_default();
-    let terminal = matches!(
-        state,
-        "TASK_FINISHED"
-            | "TASK_FAILED"
-            | "TASK_KILLED"
-            | "TASK_ERROR"
-            | "TASK_LOST"
-            | "TASK_DROPPED"
-            | "TASK_GONE"
-            | "TASK_GONE_BY_OPERATOR"
-    );
+    let terminal = serde_json::from_value::<crate::api::v1::TaskState>(entry["state"].clone())
+        .is_ok_and(|state| state.is_terminal());
     Ok((sandbox, terminal))
 }
 

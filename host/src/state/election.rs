@@ -83,16 +83,7 @@ impl Election {
             location: format!("etcd://{joined}"),
             reason,
         };
-        let urls: Vec<String> = endpoints
-            .iter()
-            .map(|e| {
-                if e.contains("://") {
-                    e.clone()
-                } else {
-                    format!("http://{e}")
-                }
-            })
-            .collect();
+        let urls = super::etcd_store::endpoint_urls(endpoints);
         let options = ConnectOptions::new()
             .with_connect_timeout(ANSWER_TIMEOUT)
             .with_keep_alive(Duration::from_secs(1), ANSWER_TIMEOUT)

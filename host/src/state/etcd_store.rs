@@ -43,6 +43,20 @@ impl std::fmt::Debug for EtcdStore {
     }
 }
 
+/// `host:port` endpoints as the URLs etcd-client connects to (`http://` unless given).
+pub(crate) fn endpoint_urls(endpoints: &[String]) -> Vec<String> {
+    endpoints
+        .iter()
+        .map(|e| {
+            if e.contains("://") {
+                e.clone()
+            } else {
+                format!("http://{e}")
+            }
+        })
+        .collect()
+}
+
 impl EtcdStore {
     /// Connects to the cluster (`host:port` or `http://host:port` each) and checks that it
     /// answers, so an unreachable etcd is an error here rather than at the first write.
@@ -55,16 +69,7 @@ impl EtcdStore {
         if endpoints.is_empty() {
             return Err(open_error("no endpoints given".into()));
         }
-        let urls: Vec<String> = endpoints
-            .iter()
-            .map(|e| {
-                if e.contains("://") {
-                    e.clone()
-                } else {
-                    format!("http://{e}")
-                }
-            })
-            .collect();
+        let urls = endpoint_urls(endpoints);
         let options = ConnectOptions::new()
             .with_connect_timeout(CONNECT_TIMEOUT)
             .with_timeout(REQUEST_TIMEOUT);
@@ -93,14 +98,6 @@ impl EtcdStore {
                 (CONNECT_TIMEOUT * 2).as_secs()
             ))),
         }
-    }
-
-    pub fn endpoints(&self) -> &str {
-        &self.endpoints
-    }
-
-    pub fn prefix(&self) -> &str {
-        &self.prefix
     }
 
     fn failure(&self, e: impl std::fmt::Display) -> String {
