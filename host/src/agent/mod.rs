@@ -10,6 +10,7 @@ mod http;
 mod http_executors;
 mod isolators;
 mod operator_extras;
+mod plugin_sync;
 pub(crate) mod processes;
 mod recovered_task;
 mod recovery;
@@ -60,6 +61,9 @@ pub struct AgentConfig {
     /// How long an HTTP executor may take to subscribe before it is killed and its tasks
     /// fail (Mesos' `--executor_registration_timeout`).
     pub executor_registration_timeout: Duration,
+    /// The engine (and signature trust policy) that loads plugins activated on the master;
+    /// `None`: a default engine, made when the first one arrives.
+    pub plugin_engine: Option<crate::plugins::PluginEngine>,
 }
 
 pub use recovery::RecoverMode;
@@ -229,6 +233,8 @@ pub(crate) async fn start(
         tuning,
         isolator,
         http_executors: http_executors::Registry::default(),
+        plugin_sync: Default::default(),
+        fallback_engine: Default::default(),
     });
 
     // Before registering: the subscription reports the recovered tasks.
@@ -249,6 +255,7 @@ pub(crate) async fn start(
     let loops = vec![
         tokio::spawn(registration::run(shared.clone())),
         tokio::spawn(update_sender::run(shared.clone())),
+        tokio::spawn(plugin_sync::run(shared.clone())),
     ];
     Ok(AgentHandle {
         addr,

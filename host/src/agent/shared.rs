@@ -46,6 +46,10 @@ pub struct AgentShared {
     pub isolator: crate::isolation::Isolator,
     /// Tasks with an `executor` run under these executor processes.
     pub http_executors: super::http_executors::Registry,
+    /// Plugins activated on the master: what is loaded, what launches use.
+    pub plugin_sync: super::plugin_sync::PluginSync,
+    /// The plugin engine when the config gives none (made on first use).
+    pub fallback_engine: std::sync::OnceLock<crate::plugins::PluginEngine>,
 }
 
 impl AgentShared {
@@ -150,6 +154,7 @@ impl AgentShared {
                 .http_executors
                 .framework_message(&(framework_id, executor_id), data),
             AgentCommand::Ping => {}
+            AgentCommand::Plugins { active } => self.plugin_sync.want(active),
         }
     }
 

@@ -61,6 +61,9 @@ pub struct TaskRunner {
     container: Option<Container>,
     /// What the isolator plugins (`--isolator`) prepared; `None` without isolators.
     isolation: Option<super::isolators::Prepared>,
+    /// The executor, isolators and hooks current when the task was started (hot reload
+    /// only changes what later tasks get).
+    plugins: super::plugin_sync::LaunchPlugins,
 }
 
 impl TaskRunner {
@@ -73,8 +76,10 @@ impl TaskRunner {
         sandbox: PathBuf,
     ) -> (Self, UnboundedSender<RunnerInput>) {
         let (inbox_tx, inbox) = unbounded_channel();
+        let plugins = shared.launch_plugins();
         let runner = TaskRunner {
-            plugin: shared.config.executor.clone(),
+            plugin: plugins.executor_name.clone(),
+            plugins,
             shared,
             framework_id,
             task,
@@ -133,7 +138,7 @@ impl TaskRunner {
         if let Err(flow) = self.prepare_isolators().await {
             return flow;
         }
-        let factory = self.shared.executor.clone();
+        let factory = self.plugins.executor.clone();
         let made = tokio::task::spawn_blocking(move || factory()).await;
         let instance = match made {
             Ok(Ok(instance)) => instance,
@@ -202,7 +207,7 @@ impl TaskRunner {
     /// Asks every isolator plugin for its launch plan and applies the granted parts; a
     /// refusal, error or trap fails the task with a message naming the plugin.
     async fn prepare_isolators(&mut self) -> Result<(), Flow> {
-        let isolators = self.shared.config.isolators.clone();
+        let isolators = self.plugins.isolators.clone();
         if isolators.is_empty() {
             return Ok(());
         }

@@ -17,6 +17,8 @@ pub const SUBSCRIBE_PATH: &str = "/internal/v1/agent/subscribe";
 pub const UPDATE_PATH: &str = "/internal/v1/agent/update";
 /// An executor's MESSAGE for its framework: [`ExecutorMessage`] (202).
 pub const MESSAGE_PATH: &str = "/internal/v1/agent/message";
+/// The agent's plugin report: [`AgentPluginReport`] (202).
+pub const PLUGINS_PATH: &str = "/internal/v1/agent/plugins";
 
 /// How often the master pings an agent over its stream; an agent that hears nothing for
 /// three intervals reconnects.
@@ -73,6 +75,47 @@ pub enum AgentCommand {
     ShutdownFramework { framework_id: FrameworkId },
     /// Keep-alive.
     Ping,
+    /// The plugins (executor, isolators, hooks) activated for agents, in activation order:
+    /// sent after `Registered` and again whenever the set changes. The agent fetches the
+    /// ones it lacks by sha256 and answers with an [`AgentPluginReport`].
+    Plugins { active: Vec<ActivePlugin> },
+}
+
+/// One plugin activated for agents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivePlugin {
+    pub sha256: String,
+    pub name: String,
+    /// "executor", "isolator" or "hook".
+    pub kind: String,
+    pub version: String,
+    /// Given to the plugin's `init`.
+    #[serde(default)]
+    pub config: String,
+    /// The manifest (TOML) it was installed with.
+    #[serde(default)]
+    pub manifest: String,
+}
+
+/// What an agent runs of the active plugins, and its plugin call counters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentPluginReport {
+    pub agent_id: AgentId,
+    pub plugins: Vec<AgentPluginStatus>,
+    /// Calls, errors and p99 per plugin name in the agent's process.
+    #[serde(default)]
+    pub stats: std::collections::BTreeMap<String, crate::plugins::stats::StatsSnapshot>,
+}
+
+/// One active plugin on one agent: loaded, or refused with the reason (the agent keeps the
+/// version it ran before, if any).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentPluginStatus {
+    pub sha256: String,
+    pub name: String,
+    pub loaded: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

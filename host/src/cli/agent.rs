@@ -80,6 +80,7 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
         isolation: args.machine.isolation_config(),
         recovery: crate::agent::RecoveryConfig::supervised_by_this_binary(args.machine.recover),
         executor_registration_timeout: Duration::from_secs(args.executor_registration_timeout_secs),
+        plugin_engine: Some(engine.clone()),
         isolators: args.machine.isolators(&engine)?,
         hooks,
     };

@@ -98,6 +98,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
         isolation: args.machine.isolation_config(),
         recovery: crate::agent::RecoveryConfig::supervised_by_this_binary(args.machine.recover),
         executor_registration_timeout: crate::agent::DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT,
+        plugin_engine: Some(engine.clone()),
         isolators: args.machine.isolators(&engine)?,
         hooks,
     };

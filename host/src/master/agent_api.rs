@@ -25,10 +25,16 @@ pub async fn subscribe(State(shared): State<Arc<Shared>>, body: Bytes) -> Respon
     };
     let opened =
         shared.open_agent_stream(|core, now, stream| core.agent_subscribe(now, request, stream));
-    let (stream, _, commands) = match opened {
+    let (stream, agent_id, commands) = match opened {
         Ok(opened) => opened,
         Err(error) => return error.into_response(),
     };
+    // After `Registered`: the plugins activated for agents (it catches up on what changed
+    // while it was away).
+    let for_plugins = shared.clone();
+    tokio::spawn(async move {
+        super::plugin_fanout::send_active_set(&for_plugins, Some(agent_id)).await;
+    });
     let ping = Duration::from_secs(PING_INTERVAL_SECS);
     let mut response = Response::new(agent_body(shared, stream, commands, ping));
     response.headers_mut().insert(

@@ -62,6 +62,7 @@ pub mod leader;
 mod offers;
 mod operator_api;
 pub mod partitions;
+mod plugin_fanout;
 mod plugins_api;
 mod quota;
 pub mod registry;
@@ -269,6 +270,7 @@ pub(crate) async fn start_core(
         engine,
         store: plugin_store,
         status: driver.status(),
+        agents: Default::default(),
     };
 
     let writer = registry::spawn_writer(store);

@@ -23,6 +23,7 @@ use crate::plugins::store::{
 };
 
 use super::allocation::{SharedStatus, SwapReport};
+use super::plugin_fanout::{AgentsView, connected_agents, send_active_set};
 use super::hot_swap::DEFAULT_PROBATION_CYCLES;
 use super::shell::{Shared, now_ms};
 
@@ -36,6 +37,8 @@ pub struct PluginPlatform {
     pub engine: PluginEngine,
     pub store: PluginStore,
     pub status: SharedStatus,
+    /// What each agent loaded of the active set, and its plugin counters.
+    pub agents: super::plugin_fanout::AgentPluginReports,
 }
 
 #[derive(Debug, Deserialize)]
@@ -62,6 +65,9 @@ struct Install {
 #[derive(Debug, Deserialize)]
 struct Target {
     plugin: String,
+    /// ACTIVATE: the config the plugin's `init` gets on agents.
+    #[serde(default)]
+    config: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -84,6 +90,13 @@ struct PluginView {
     builtin: bool,
     /// "allocator" (the master's policy), "agents" (activated for agents).
     active: Vec<String>,
+    /// For a plugin activated for agents: how many connected agents run it, and which
+    /// refused it and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    agents: Option<AgentsView>,
+    /// The config agents give its `init`.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    config: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     installed_at_ms: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -108,17 +121,17 @@ pub async fn plugins(State(shared): State<Arc<Shared>>, body: Bytes) -> Response
         .into_response()
     };
     match call.kind.as_str() {
-        "LIST" => list(platform).await,
+        "LIST" => list(&shared, platform).await,
         "INSTALL" => match &call.install {
             Some(install) => self::install(platform, install).await,
             None => missing("install"),
         },
         "ACTIVATE" => match &call.activate {
-            Some(target) => activate(&shared, platform, &target.plugin, true).await,
+            Some(target) => activate(&shared, platform, target, true).await,
             None => missing("activate"),
         },
         "DEACTIVATE" => match &call.deactivate {
-            Some(target) => activate(&shared, platform, &target.plugin, false).await,
+            Some(target) => activate(&shared, platform, target, false).await,
             None => missing("deactivate"),
         },
         "REMOVE" => match &call.remove {
@@ -201,7 +214,7 @@ async fn install(platform: &PluginPlatform, install: &Install) -> Response {
     {
         Ok(meta) => {
             tracing::info!(plugin = %meta.name, sha256 = %meta.sha256, "plugin installed");
-            let view = installed_view(meta, &platform.status, &snapshot_all());
+            let view = installed_view(meta, &platform.status, &snapshot_all(), None);
             answer("INSTALL", "install", json!({ "plugin": view }))
         }
         Err(error) => store_error(error).into_response(),
@@ -212,6 +225,7 @@ fn installed_view(
     meta: PluginMeta,
     status: &SharedStatus,
     stats: &std::collections::BTreeMap<String, StatsSnapshot>,
+    agents: Option<AgentsView>,
 ) -> PluginView {
     let mut active = Vec::new();
     if status.get().active.plugin == meta.sha256 {
@@ -221,6 +235,8 @@ fn installed_view(
         active.push("agents".to_string());
     }
     PluginView {
+        agents: agents.filter(|_| meta.active),
+        config: meta.config,
         stats: stats.get(&meta.name).copied().unwrap_or_default(),
         name: meta.name,
         kind: meta.kind,
@@ -234,12 +250,13 @@ fn installed_view(
     }
 }
 
-async fn list(platform: &PluginPlatform) -> Response {
+async fn list(shared: &Arc<Shared>, platform: &PluginPlatform) -> Response {
     let installed = match platform.store.list().await {
         Ok(installed) => installed,
         Err(error) => return store_error(error).into_response(),
     };
-    let stats = snapshot_all();
+    let stats = platform.agents.stats_with(snapshot_all());
+    let connected = connected_agents(shared);
     let status = platform.status.get();
     let mut views = Vec::new();
     let builtins = BUILTIN_ALLOCATORS
@@ -256,6 +273,8 @@ async fn list(platform: &PluginPlatform) -> Response {
             Vec::new()
         };
         views.push(PluginView {
+            agents: None,
+            config: String::new(),
             name: name.to_string(),
             kind: kind.to_string(),
             version: crate::api::VERSION.to_string(),
@@ -269,7 +288,8 @@ async fn list(platform: &PluginPlatform) -> Response {
         });
     }
     for meta in installed {
-        views.push(installed_view(meta, &platform.status, &stats));
+        let agents = platform.agents.placement(&meta.sha256, &connected);
+        views.push(installed_view(meta, &platform.status, &stats, Some(agents)));
     }
     answer(
         "LIST",
@@ -281,9 +301,10 @@ async fn list(platform: &PluginPlatform) -> Response {
 async fn activate(
     shared: &Arc<Shared>,
     platform: &PluginPlatform,
-    what: &str,
+    target: &Target,
     on: bool,
 ) -> Response {
+    let what = target.plugin.as_str();
     let kind = if on { "ACTIVATE" } else { "DEACTIVATE" };
     let meta = match platform.store.find(what).await {
         Ok(meta) => meta,
@@ -298,14 +319,25 @@ async fn activate(
         }
         let swap = SwapAllocator {
             plugin: meta.sha256,
-            config: String::new(),
+            config: target.config.clone(),
             probation_cycles: None,
         };
         return swap_allocator(shared, platform, &swap).await;
     }
-    match platform.store.set_active(&meta.sha256, on).await {
+    let changed = if on {
+        platform
+            .store
+            .activate(&meta.sha256, &target.config, now_ms())
+            .await
+    } else {
+        platform.store.set_active(&meta.sha256, false).await
+    };
+    match changed {
         Ok(meta) => {
-            let view = installed_view(meta, &platform.status, &snapshot_all());
+            tracing::info!(plugin = %meta.name, sha256 = %meta.sha256, active = on, "plugin set for agents");
+            // Every connected agent gets the new set; the others get it when they return.
+            send_active_set(shared, None).await;
+            let view = installed_view(meta, &platform.status, &snapshot_all(), None);
             answer(kind, &kind.to_lowercase(), json!({ "plugin": view }))
         }
         Err(error) => store_error(error).into_response(),

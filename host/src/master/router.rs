@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::response::Response;
 use axum::routing::{get, post};
 
-use crate::api::agent_protocol::{MESSAGE_PATH, SUBSCRIBE_PATH, UPDATE_PATH};
+use crate::api::agent_protocol::{MESSAGE_PATH, PLUGINS_PATH, SUBSCRIBE_PATH, UPDATE_PATH};
 
 use super::shell::Shared;
 use super::{agent_api, operator_api, plugins_api, scheduler_api};
@@ -20,6 +20,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route(SUBSCRIBE_PATH, post(agent_api::subscribe))
         .route(UPDATE_PATH, post(agent_api::update))
         .route(MESSAGE_PATH, post(agent_api::executor_message))
+        .route(PLUGINS_PATH, post(super::plugin_fanout::report))
         .route("/version", get(operator_api::get_version))
         .route("/health", get(operator_api::get_health))
         .route("/metrics", get(operator_api::get_metrics))

@@ -107,6 +107,12 @@ struct EngineInner {
     trust: std::sync::OnceLock<super::signature::TrustPolicy>,
 }
 
+impl std::fmt::Debug for PluginEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PluginEngine").finish_non_exhaustive()
+    }
+}
+
 /// A component that passed the load checks, ready to instantiate.
 pub(crate) struct LoadedPlugin {
     pub(crate) name: Arc<str>,

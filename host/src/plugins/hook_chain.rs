@@ -114,7 +114,7 @@ struct Link {
 /// Cheap to clone; an empty chain (the default) does nothing.
 #[derive(Clone, Default)]
 pub struct HookChain {
-    links: Arc<Vec<Link>>,
+    links: Arc<Vec<Arc<Link>>>,
 }
 
 impl std::fmt::Debug for HookChain {
@@ -156,12 +156,12 @@ impl HookChain {
                 ..HOOK_LIMITS
             };
             let factory = hook_factory(engine, &spec.plugin, &spec.config_text(), limits)?;
-            links.push(Link::new(
+            links.push(Arc::new(Link::new(
                 spec.plugin.clone(),
                 spec.failure,
                 factory,
                 quarantine_after,
-            ));
+            )));
         }
         Ok(HookChain {
             links: Arc::new(links),
@@ -175,7 +175,9 @@ impl HookChain {
     ) -> HookChain {
         let links = hooks
             .into_iter()
-            .map(|(name, failure, factory)| Link::new(name, failure, factory, quarantine_after))
+            .map(|(name, failure, factory)| {
+                Arc::new(Link::new(name, failure, factory, quarantine_after))
+            })
             .collect();
         HookChain {
             links: Arc::new(links),
@@ -184,6 +186,14 @@ impl HookChain {
 
     pub fn is_empty(&self) -> bool {
         self.links.is_empty()
+    }
+
+    /// This chain's hooks, then `other`'s; the hooks (instances, quarantine) are shared.
+    pub fn joined(&self, other: &HookChain) -> HookChain {
+        let links = self.links.iter().chain(other.links.iter()).cloned().collect();
+        HookChain {
+            links: Arc::new(links),
+        }
     }
 
     /// Per hook: calls, failures and whether (and why) it is quarantined.

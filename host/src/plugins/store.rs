@@ -73,6 +73,12 @@ pub struct PluginMeta {
     /// apart, under [`ACTIVE_ALLOCATOR_KEY`].
     #[serde(default)]
     pub active: bool,
+    /// The config its `init` gets on agents (given at activation).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub config: String,
+    /// When it was last activated: agents combine active plugins in this order.
+    #[serde(default)]
+    pub activated_at_ms: u64,
 }
 
 /// The allocator the master runs: a built-in name or an installed plugin's sha256.
@@ -185,6 +191,8 @@ impl PluginStore {
             chunks: chunks.len() as u32,
             installed_at_ms: now_ms,
             active: false,
+            config: String::new(),
+            activated_at_ms: 0,
         };
         // Chunks first, a few per batch (one etcd transaction must stay under 1.5 MiB), then
         // the meta, which is what makes the plugin exist: an install cut short leaves only
@@ -300,6 +308,36 @@ impl PluginStore {
         meta.active = active;
         self.store.apply(vec![put_meta(&meta)]).await?;
         Ok(meta)
+    }
+
+    /// Activates a plugin for agents with `config`; activating it again moves it last in
+    /// the activation order and replaces its config.
+    pub async fn activate(
+        &self,
+        what: &str,
+        config: &str,
+        now_ms: u64,
+    ) -> Result<PluginMeta, PluginStoreError> {
+        let mut meta = self.find(what).await?;
+        meta.active = true;
+        meta.config = config.to_string();
+        meta.activated_at_ms = now_ms;
+        self.store.apply(vec![put_meta(&meta)]).await?;
+        Ok(meta)
+    }
+
+    /// The plugins activated for agents, in activation order.
+    pub async fn active_for_agents(&self) -> Result<Vec<PluginMeta>, PluginStoreError> {
+        let mut active: Vec<PluginMeta> = self
+            .list()
+            .await?
+            .into_iter()
+            .filter(|m| m.active && m.kind != "allocator")
+            .collect();
+        active.sort_by(|a, b| {
+            (a.activated_at_ms, &a.sha256).cmp(&(b.activated_at_ms, &b.sha256))
+        });
+        Ok(active)
     }
 
     /// Removes an installed plugin; refused while it is active (for agents or as the

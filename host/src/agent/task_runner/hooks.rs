@@ -21,7 +21,7 @@ impl TaskRunner {
     /// Runs `on-run` off the async threads and adds what it returns to the task's command
     /// environment; `Err` is a fail-closed hook's refusal.
     pub(super) async fn run_hooks(&mut self) -> Result<(), String> {
-        let hooks = self.shared.config.hooks.clone();
+        let hooks = self.plugins.hooks.clone();
         if hooks.is_empty() {
             return Ok(());
         }
@@ -49,7 +49,7 @@ impl TaskRunner {
     /// Runs `on-status` and adds its labels to `update`. A failure only loses that hook's
     /// labels (a status cannot be denied).
     pub(super) fn status_hooks(&self, update: &mut TaskStatus) {
-        let hooks = &self.shared.config.hooks;
+        let hooks = &self.plugins.hooks;
         if hooks.is_empty() {
             return;
         }

@@ -29,6 +29,7 @@ pub fn config(master: &FakeMaster, work_dir: &Path, retry: Duration) -> AgentCon
         },
         recovery: Default::default(),
         executor_registration_timeout: crate::agent::DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT,
+        plugin_engine: None,
         isolators: Default::default(),
         hooks: Default::default(),
     }

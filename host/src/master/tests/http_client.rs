@@ -97,11 +97,11 @@ impl Records<Event> {
 }
 
 impl Records<AgentCommand> {
-    /// The next command that is not a Ping.
+    /// The next command that is not a Ping or the active plugin set.
     pub async fn next_command(&mut self) -> Option<AgentCommand> {
         loop {
             let command = self.next().await?;
-            if command != AgentCommand::Ping {
+            if !matches!(command, AgentCommand::Ping | AgentCommand::Plugins { .. }) {
                 return Some(command);
             }
         }
