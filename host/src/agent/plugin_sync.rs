@@ -10,7 +10,6 @@
 //! isolators and hooks come first and are fixed; activated ones follow in activation order;
 //! an activated executor replaces `--executor`.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -408,11 +407,39 @@ fn load(
     }
 }
 
-/// Per-plugin statuses by sha256 (tests).
 #[cfg(test)]
-pub(crate) fn statuses(shared: &AgentShared) -> BTreeMap<String, AgentPluginStatus> {
-    lock(&shared.plugin_sync.statuses)
-        .iter()
-        .map(|s| (s.sha256.clone(), s.clone()))
-        .collect()
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_download_that_does_not_hash_to_its_sha_is_refused() {
+        let bytes = b"component bytes";
+        let sha = sha256_hex(bytes);
+        assert_eq!(verify_hash(bytes, &sha), Ok(()));
+        let error = verify_hash(b"component bytez", &sha).unwrap_err();
+        assert!(error.contains("hash mismatch") && error.contains(&sha), "{error}");
+    }
+
+    #[test]
+    fn plugin_names_become_plain_file_names() {
+        assert_eq!(file_name("labels"), "labels");
+        assert_eq!(file_name("../../etc/passwd"), "etcpasswd");
+        assert_eq!(file_name("/"), "plugin");
+    }
+
+    #[test]
+    fn an_err_answer_counts_as_an_error_in_the_plugin_stats() {
+        let engine = PluginEngine::new().expect("engine");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("stats-err-labels.wasm");
+        let bytes = crate::plugins::builtin::builtin("labels").expect("built-in labels");
+        std::fs::write(&path, bytes).expect("write");
+        let spec = path.display().to_string();
+        // `init` answers Err for a config that is not JSON: one call, one error.
+        let refused =
+            crate::plugins::wasm_hook::hook_factory(&engine, &spec, "{not json", HOOK_LIMITS);
+        assert!(refused.is_err());
+        let stats = crate::plugins::stats::snapshot_all()["stats-err-labels"];
+        assert_eq!((stats.calls, stats.errors), (1, 1), "{stats:?}");
+    }
 }

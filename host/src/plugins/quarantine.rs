@@ -15,6 +15,9 @@ use super::executor::{Action, Event, ExecutorFactory, ExecutorInstance};
 #[derive(Debug)]
 pub struct Quarantine {
     plugin: String,
+    /// The plugin's own name, once an instance told it (a guarded executor's factory does
+    /// not know it before).
+    learned: std::sync::OnceLock<String>,
     after: Option<u32>,
     state: Mutex<QuarantineState>,
 }
@@ -33,6 +36,7 @@ impl Quarantine {
     pub fn new(plugin: impl Into<String>, after: Option<u32>) -> Self {
         Quarantine {
             plugin: plugin.into(),
+            learned: std::sync::OnceLock::new(),
             after: after.filter(|n| *n > 0),
             state: Mutex::new(QuarantineState::default()),
         }
@@ -63,11 +67,11 @@ impl Quarantine {
             && state.quarantined.is_none()
             && state.consecutive_failures >= after
         {
+            let plugin = self.plugin();
             let reason = format!(
-                "plugin {} is quarantined after {after} consecutive failures (last: {error})",
-                self.plugin
+                "plugin {plugin} is quarantined after {after} consecutive failures (last: {error})"
             );
-            tracing::error!(plugin = %self.plugin, "{reason}");
+            tracing::error!(plugin = %plugin, "{reason}");
             state.quarantined = Some(reason);
         }
     }
@@ -76,8 +80,13 @@ impl Quarantine {
         self.lock().clone()
     }
 
+    /// Names the plugin after its instance's own name (first call wins).
+    pub fn learn_name(&self, name: &str) {
+        let _ = self.learned.set(name.to_string());
+    }
+
     pub fn plugin(&self) -> &str {
-        &self.plugin
+        self.learned.get().unwrap_or(&self.plugin)
     }
 }
 
@@ -93,10 +102,13 @@ pub fn guard_executor(factory: ExecutorFactory, after: Option<u32>) -> ExecutorF
             return Err(PluginError::Quarantined { reason });
         }
         match factory() {
-            Ok(inner) => Ok(Box::new(GuardedExecutor {
+            Ok(inner) => {
+                quarantine.learn_name(inner.plugin_name());
+                Ok(Box::new(GuardedExecutor {
                 inner,
                 quarantine: quarantine.clone(),
-            }) as Box<dyn ExecutorInstance>),
+                }) as Box<dyn ExecutorInstance>)
+            }
             Err(e) => {
                 quarantine.record_failure(&e.to_string());
                 Err(e)
@@ -187,8 +199,8 @@ mod tests {
         let refused = guarded().err().expect("quarantined");
         let text = refused.to_string();
         assert!(
-            text.contains("quarantined after 2 consecutive failures"),
-            "{text}"
+            text.contains("plugin trap-executor is quarantined after 2 consecutive failures"),
+            "the message names the plugin, not 'executor': {text}"
         );
     }
 }

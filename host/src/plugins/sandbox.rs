@@ -181,7 +181,7 @@ impl<B> Sandbox<B> {
 
     /// Calls into the instance with a fresh deadline. A trap, timeout or memory exhaustion
     /// poisons the instance; later calls fail with `Poisoned` without entering wasm.
-    pub(crate) fn call<R>(
+    pub(crate) fn call<R: CallAnswer>(
         &mut self,
         call: &str,
         f: impl FnOnce(&B, &mut Store<PluginState>) -> wasmtime::Result<R>,
@@ -197,7 +197,9 @@ impl<B> Sandbox<B> {
         self.store.data().stderr.clear();
         let started = std::time::Instant::now();
         let result = f(&self.bindings, &mut self.store);
-        self.stats.record(started.elapsed(), result.is_ok());
+        // A trap and an `Err` answer are both errors, counted here only.
+        let ok = result.as_ref().is_ok_and(|answer| !answer.is_refusal());
+        self.stats.record(started.elapsed(), ok);
         match result {
             Ok(answer) => Ok(answer),
             Err(err) => {
@@ -316,5 +318,22 @@ mod tests {
     fn long_log_lines_are_cut_on_a_char_boundary() {
         assert_eq!(truncate("héllo", 2), "h");
         assert_eq!(truncate("hello", 10), "hello");
+    }
+}
+
+/// What a plugin call answers: a WIT `result` whose `Err` counts as a failed call in the
+/// plugin's stats; other answers cannot fail.
+pub(crate) trait CallAnswer {
+    fn is_refusal(&self) -> bool {
+        false
+    }
+}
+
+impl CallAnswer for () {}
+impl CallAnswer for String {}
+impl<T> CallAnswer for Vec<T> {}
+impl<T> CallAnswer for Result<T, String> {
+    fn is_refusal(&self) -> bool {
+        self.is_err()
     }
 }
