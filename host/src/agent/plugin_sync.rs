@@ -417,7 +417,10 @@ mod tests {
         let sha = sha256_hex(bytes);
         assert_eq!(verify_hash(bytes, &sha), Ok(()));
         let error = verify_hash(b"component bytez", &sha).unwrap_err();
-        assert!(error.contains("hash mismatch") && error.contains(&sha), "{error}");
+        assert!(
+            error.contains("hash mismatch") && error.contains(&sha),
+            "{error}"
+        );
     }
 
     #[test]

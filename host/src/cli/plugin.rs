@@ -41,8 +41,13 @@ pub enum PluginCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Activate an installed plugin (an allocator is swapped in).
-    Activate { plugin: String },
+    /// Activate an installed plugin on every agent (an allocator is swapped in instead).
+    Activate {
+        plugin: String,
+        /// The config the plugin's `init` gets (e.g. a hook's JSON).
+        #[arg(long, default_value = "")]
+        config: String,
+    },
     /// Deactivate an installed plugin.
     Deactivate { plugin: String },
     /// Remove an installed plugin (refused while it is active).
@@ -159,9 +164,9 @@ pub async fn run(args: PluginArgs) -> anyhow::Result<ExitCode> {
                 print!("{}", list_table(&answer["list"]));
             }
         }
-        PluginCommand::Activate { plugin } => {
+        PluginCommand::Activate { plugin, config } => {
             let answer = client
-                .call(json!({"type": "ACTIVATE", "activate": {"plugin": plugin}}))
+                .call(json!({"type": "ACTIVATE", "activate": {"plugin": plugin, "config": config}}))
                 .await?;
             println!("activated {plugin}: {}", summary(&answer));
         }
@@ -284,6 +289,7 @@ fn list_table(list: &Value) -> String {
     let mut table = Table::new([
         "NAME", "VERSION", "KIND", "SHA256", "ACTIVE", "CALLS", "ERRORS", "P99",
     ]);
+    let mut refusals = Vec::new();
     for p in list["plugins"].as_array().into_iter().flatten() {
         let sha = p["sha256"].as_str().unwrap_or("");
         let active: Vec<&str> = p["active"]
@@ -293,6 +299,24 @@ fn list_table(list: &Value) -> String {
             .filter_map(Value::as_str)
             .collect();
         let name = p["name"].as_str().unwrap_or("?");
+        let agents = &p["agents"];
+        let active: Vec<String> = active
+            .into_iter()
+            .map(
+                |a| match (a, agents["loaded"].as_u64(), agents["of"].as_u64()) {
+                    ("agents", Some(loaded), Some(of)) => format!("agents {loaded}/{of}"),
+                    (other, _, _) => other.to_string(),
+                },
+            )
+            .collect();
+        for refusal in agents["refused"].as_array().into_iter().flatten() {
+            refusals.push(format!(
+                "{name} {}: refused by agent {}: {}",
+                sha.chars().take(12).collect::<String>(),
+                refusal["agent_id"].as_str().unwrap_or("?"),
+                refusal["reason"].as_str().unwrap_or("?")
+            ));
+        }
         table.row([
             if p["builtin"] == true {
                 format!("{name} (built-in)")
@@ -315,6 +339,10 @@ fn list_table(list: &Value) -> String {
         ]);
     }
     let mut out = table.render("");
+    for refusal in refusals {
+        out.push_str(&refusal);
+        out.push('\n');
+    }
     let allocator = &list["allocator"];
     out.push_str(&format!(
         "allocator: {}",
@@ -357,6 +385,11 @@ mod tests {
                 {"name": "mine", "builtin": false, "version": "2.0.0", "kind": "executor",
                  "sha256": "fedcba9876543210", "active": [],
                  "stats": {"calls": 0, "errors": 0, "p99_us": null}},
+                {"name": "tags", "builtin": false, "version": "1.0.0", "kind": "hook",
+                 "sha256": "aaaabbbbccccdddd", "active": ["agents"],
+                 "agents": {"loaded": 2, "of": 3, "refused": [
+                     {"agent_id": "a-3", "reason": "hash mismatch"}]},
+                 "stats": {"calls": 4, "errors": 0, "p99_us": 80}},
             ],
             "allocator": {"active": {"plugin": "drf"},
                           "last_swap": {"target": {"plugin": "abc"}, "outcome": "rolled_back",
@@ -370,5 +403,11 @@ mod tests {
         assert!(text.contains("rolled_back (allocate trapped)"), "{text}");
         let mine = text.lines().find(|l| l.starts_with("mine")).expect("row");
         assert!(mine.contains(" - "), "{mine}");
+        let tags = text.lines().find(|l| l.starts_with("tags")).expect("row");
+        assert!(tags.contains("agents 2/3"), "{tags}");
+        assert!(
+            text.contains("tags aaaabbbbcccc: refused by agent a-3: hash mismatch"),
+            "{text}"
+        );
     }
 }

@@ -162,8 +162,7 @@ pub async fn report(State(shared): State<Arc<Shared>>, body: Bytes) -> Response 
     };
     let known = shared.with_core(|core, _| core.agents.contains_key(&report.agent_id));
     if !known {
-        return ApiError::bad_request(format!("unknown agent {}", report.agent_id))
-            .into_response();
+        return ApiError::bad_request(format!("unknown agent {}", report.agent_id)).into_response();
     }
     for refused in report.plugins.iter().filter(|p| !p.loaded) {
         tracing::warn!(

@@ -23,8 +23,8 @@ use crate::plugins::store::{
 };
 
 use super::allocation::{SharedStatus, SwapReport};
-use super::plugin_fanout::{AgentsView, connected_agents, send_active_set};
 use super::hot_swap::DEFAULT_PROBATION_CYCLES;
+use super::plugin_fanout::{AgentsView, connected_agents, send_active_set};
 use super::shell::{Shared, now_ms};
 
 /// A plugin may be up to 64 MiB: its base64 is a third larger.
@@ -235,7 +235,8 @@ fn installed_view(
         active.push("agents".to_string());
     }
     PluginView {
-        agents: agents.filter(|_| meta.active),
+        // Also after a deactivation, while agents still report it loaded.
+        agents: agents.filter(|a| meta.active || a.loaded > 0),
         config: meta.config,
         stats: stats.get(&meta.name).copied().unwrap_or_default(),
         name: meta.name,

@@ -190,7 +190,12 @@ impl HookChain {
 
     /// This chain's hooks, then `other`'s; the hooks (instances, quarantine) are shared.
     pub fn joined(&self, other: &HookChain) -> HookChain {
-        let links = self.links.iter().chain(other.links.iter()).cloned().collect();
+        let links = self
+            .links
+            .iter()
+            .chain(other.links.iter())
+            .cloned()
+            .collect();
         HookChain {
             links: Arc::new(links),
         }

@@ -105,8 +105,8 @@ pub fn guard_executor(factory: ExecutorFactory, after: Option<u32>) -> ExecutorF
             Ok(inner) => {
                 quarantine.learn_name(inner.plugin_name());
                 Ok(Box::new(GuardedExecutor {
-                inner,
-                quarantine: quarantine.clone(),
+                    inner,
+                    quarantine: quarantine.clone(),
                 }) as Box<dyn ExecutorInstance>)
             }
             Err(e) => {

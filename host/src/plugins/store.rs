@@ -334,9 +334,7 @@ impl PluginStore {
             .into_iter()
             .filter(|m| m.active && m.kind != "allocator")
             .collect();
-        active.sort_by(|a, b| {
-            (a.activated_at_ms, &a.sha256).cmp(&(b.activated_at_ms, &b.sha256))
-        });
+        active.sort_by(|a, b| (a.activated_at_ms, &a.sha256).cmp(&(b.activated_at_ms, &b.sha256)));
         Ok(active)
     }
 
