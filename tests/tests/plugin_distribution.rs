@@ -360,3 +360,77 @@ async fn activated_plugins_reach_every_agent_and_reload_without_a_restart() {
         "the executor stays"
     );
 }
+
+/// Runs `corral <args>` without a master; answers (exit code, output).
+fn corral(args: &[&str]) -> (i32, String) {
+    let out = std::process::Command::new(corral_e2e::corral_bin())
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run corral");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_master_requiring_signatures_refuses_unsigned_installs_and_agents_check_them_too() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let key = dir.path().join("publisher.key");
+    let (code, text) = corral(&["plugin", "keygen", "--out", &key.display().to_string()]);
+    assert_eq!(code, 0, "{text}");
+    let public = dir.path().join("publisher.key.pub").display().to_string();
+    let wasm = dir.path().join("labels.wasm");
+    std::fs::copy(corral_e2e::plugin_wasm("labels"), &wasm).expect("copy plugin");
+    let manifest_path = manifest(dir.path(), "labels", "hook", "");
+    let wasm_arg = wasm.display().to_string();
+    let trust = ["--trusted-keys", public.as_str(), "--require-signed"];
+    let mut cluster = Cluster::master(&trust).await;
+
+    // Unsigned: refused with the reason, nothing stored.
+    let (code, out, err) = cluster.cli(&["plugin", "install", &wasm_arg, "--accept-capabilities"]);
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        err.contains("unsigned") && err.contains("--require-signed"),
+        "{err}"
+    );
+    assert!(listed(&cluster.master_addr, "labels").await.is_null());
+
+    // Signed by a trusted key (over the wasm and the manifest beside it): stored, and an
+    // agent that also requires signatures checks it again before loading it.
+    let key = key.display().to_string();
+    let (code, text) = corral(&[
+        "plugin",
+        "sign",
+        &wasm_arg,
+        "--key",
+        &key,
+        "--manifest",
+        &manifest_path,
+    ]);
+    assert_eq!(code, 0, "{text}");
+    let (code, out, err) = cluster.cli(&["plugin", "install", &wasm_arg, "--accept-capabilities"]);
+    assert_eq!(code, 0, "{out}{err}");
+    cluster
+        .add_agent(
+            RESOURCES,
+            &[
+                "--isolation",
+                "posix",
+                "--trusted-keys",
+                &public,
+                "--require-signed",
+            ],
+        )
+        .await;
+    assert_eq!(cluster.cli(&["plugin", "activate", "labels"]).0, 0);
+    wait_loaded(&cluster.master_addr, "labels", 1, 1).await;
+    let agent_log = cluster.agents[0].log_text();
+    assert!(
+        agent_log.contains("plugin signature verified"),
+        "{agent_log}"
+    );
+}

@@ -314,7 +314,7 @@ async fn fetch_and_load(
     if cached.is_none() {
         let bytes = download(shared, &plugin.sha256).await?;
         verify_hash(&bytes, &plugin.sha256)?;
-        store(&path, &bytes, &plugin.manifest)?;
+        store(&path, &bytes, plugin)?;
     }
     let engine = shared.plugin_engine().map_err(|e| e.to_string())?;
     let plugin = plugin.clone();
@@ -348,14 +348,23 @@ async fn download(shared: &AgentShared, sha: &str) -> Result<Vec<u8>, String> {
 }
 
 /// Writes the component (through a temporary file, so a half-written one is never taken
-/// for the plugin) and its manifest beside it.
-fn store(path: &std::path::Path, bytes: &[u8], manifest: &str) -> Result<(), String> {
+/// for the plugin), its manifest and its signature beside it, as the loaders (and
+/// `--require-signed`) expect them: a signed plugin gets the manifest exactly as signed.
+fn store(path: &std::path::Path, bytes: &[u8], plugin: &ActivePlugin) -> Result<(), String> {
+    use crate::plugins::signature::{manifest_path, signature_path};
     let failed = |e: std::io::Error| format!("cannot keep the plugin at {}: {e}", path.display());
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(failed)?;
     }
-    if !manifest.is_empty() {
-        std::fs::write(crate::plugins::signature::manifest_path(path), manifest).map_err(failed)?;
+    let manifest = match &plugin.signed {
+        Some(signed) => {
+            std::fs::write(signature_path(path), &signed.signature).map_err(failed)?;
+            signed.manifest.as_deref()
+        }
+        None => Some(plugin.manifest.as_str()).filter(|m| !m.is_empty()),
+    };
+    if let Some(manifest) = manifest {
+        std::fs::write(manifest_path(path), manifest).map_err(failed)?;
     }
     let partial = path.with_extension("wasm.partial");
     std::fs::write(&partial, bytes).map_err(failed)?;

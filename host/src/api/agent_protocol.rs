@@ -95,6 +95,9 @@ pub struct ActivePlugin {
     /// The manifest (TOML) it was installed with.
     #[serde(default)]
     pub manifest: String,
+    /// The publisher's signature and the manifest text it covers, if it was signed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed: Option<crate::plugins::store::Signed>,
 }
 
 /// What an agent runs of the active plugins, and its plugin call counters.

@@ -279,6 +279,10 @@ async fn install_file(
     if let Some(text) = manifest_text {
         install["manifest"] = json!(text);
     }
+    let sig_path = crate::plugins::signature::signature_path(file);
+    if let Ok(sig) = std::fs::read_to_string(&sig_path) {
+        install["signature"] = json!(sig);
+    }
     let answer = client
         .call(json!({"type": "INSTALL", "install": install}))
         .await?;

@@ -108,6 +108,7 @@ fn active_plugin(meta: PluginMeta) -> ActivePlugin {
         version: meta.version,
         config: meta.config,
         manifest: meta.manifest,
+        signed: meta.signature,
     }
 }
 

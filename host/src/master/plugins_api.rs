@@ -17,9 +17,10 @@ use serde_json::json;
 use crate::api::error::{ApiError, parse_json};
 use crate::plugins::builtin::{BUILTIN_ALLOCATORS, BUILTIN_EXECUTORS, builtin};
 use crate::plugins::engine::{PluginEngine, PluginLimits};
+use crate::plugins::signature;
 use crate::plugins::stats::{StatsSnapshot, snapshot_all};
 use crate::plugins::store::{
-    ActiveAllocator, PluginMeta, PluginStore, PluginStoreError, sha256_hex,
+    ActiveAllocator, PluginMeta, PluginStore, PluginStoreError, Signed, sha256_hex,
 };
 
 use super::allocation::{SharedStatus, SwapReport};
@@ -60,6 +61,8 @@ struct Install {
     manifest: Option<String>,
     #[serde(default)]
     accept_capabilities: bool,
+    /// The publisher's signature (the content of `FILE.wasm.sig`).
+    signature: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -201,7 +204,11 @@ async fn install(platform: &PluginPlatform, install: &Install) -> Response {
                 .into_response();
         }
     };
-    match platform
+    if let Err(reason) = check_signature(&platform.engine, &wasm, install) {
+        return ApiError::bad_request(format!("plugin refused, nothing stored: {reason}"))
+            .into_response();
+    }
+    let installed = platform
         .store
         .install(
             &platform.engine,
@@ -210,14 +217,48 @@ async fn install(platform: &PluginPlatform, install: &Install) -> Response {
             install.accept_capabilities,
             now_ms(),
         )
-        .await
-    {
+        .await;
+    let installed = match (installed, &install.signature) {
+        (Ok(meta), Some(signature)) if meta.signature.is_none() => {
+            let signed = Signed {
+                signature: signature.clone(),
+                manifest: install.manifest.clone(),
+            };
+            platform.store.set_signature(meta, signed).await
+        }
+        (other, _) => other,
+    };
+    match installed {
         Ok(meta) => {
             tracing::info!(plugin = %meta.name, sha256 = %meta.sha256, "plugin installed");
             let view = installed_view(meta, &platform.status, &snapshot_all(), None);
             answer("INSTALL", "install", json!({ "plugin": view }))
         }
         Err(error) => store_error(error).into_response(),
+    }
+}
+
+/// Under the master's signature policy (`--trusted-keys`, `--require-signed`): a given
+/// signature must verify over the wasm and the manifest text; none is refused only when
+/// signatures are required.
+fn check_signature(engine: &PluginEngine, wasm: &[u8], install: &Install) -> Result<(), String> {
+    let Some(policy) = engine.trust_policy() else {
+        return Ok(());
+    };
+    match &install.signature {
+        Some(sig) => {
+            let manifest = install.manifest.as_deref().map(str::as_bytes);
+            let key = signature::verify(wasm, manifest, sig.as_bytes(), &policy.trusted)
+                .map_err(|e| format!("its signature is refused: {e}"))?;
+            tracing::info!(%key, "plugin signature verified at install");
+            Ok(())
+        }
+        None if policy.require_signed => Err(
+            "it is unsigned and this master requires signed plugins (--require-signed); \
+             give its signature (FILE.wasm.sig beside it)"
+                .to_string(),
+        ),
+        None => Ok(()),
     }
 }
 

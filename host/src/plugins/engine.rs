@@ -266,6 +266,11 @@ impl PluginEngine {
         self.inner.trust.set(policy).is_ok()
     }
 
+    /// The signature policy set by [`PluginEngine::set_trust_policy`], if any.
+    pub fn trust_policy(&self) -> Option<&super::signature::TrustPolicy> {
+        self.inner.trust.get()
+    }
+
     /// Resolves `spec`, compiles (or finds in the cache) and checks the component.
     pub(crate) fn load(&self, spec: &str, kind: PluginKind) -> Result<LoadedPlugin, PluginError> {
         let (name, bytes) = super::loader::read_spec(spec)?;

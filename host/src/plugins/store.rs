@@ -79,6 +79,18 @@ pub struct PluginMeta {
     /// When it was last activated: agents combine active plugins in this order.
     #[serde(default)]
     pub activated_at_ms: u64,
+    /// The publisher's signature (`FILE.wasm.sig`) and the manifest exactly as signed, so
+    /// that agents under `--require-signed` can check it too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<Signed>,
+}
+
+/// A signature given at install, with the manifest text it covers (none: embedded).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Signed {
+    pub signature: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<String>,
 }
 
 /// The allocator the master runs: a built-in name or an installed plugin's sha256.
@@ -193,6 +205,7 @@ impl PluginStore {
             active: false,
             config: String::new(),
             activated_at_ms: 0,
+            signature: None,
         };
         // Chunks first, a few per batch (one etcd transaction must stay under 1.5 MiB), then
         // the meta, which is what makes the plugin exist: an install cut short leaves only
@@ -322,6 +335,17 @@ impl PluginStore {
         meta.active = true;
         meta.config = config.to_string();
         meta.activated_at_ms = now_ms;
+        self.store.apply(vec![put_meta(&meta)]).await?;
+        Ok(meta)
+    }
+
+    /// Records the signature a plugin was installed with.
+    pub async fn set_signature(
+        &self,
+        mut meta: PluginMeta,
+        signed: Signed,
+    ) -> Result<PluginMeta, PluginStoreError> {
+        meta.signature = Some(signed);
         self.store.apply(vec![put_meta(&meta)]).await?;
         Ok(meta)
     }
