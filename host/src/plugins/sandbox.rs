@@ -293,6 +293,23 @@ pub(crate) fn instantiate_error(
     }
 }
 
+/// What a plugin call answers: a WIT `result` whose `Err` counts as a failed call in the
+/// plugin's stats; other answers cannot fail.
+pub(crate) trait CallAnswer {
+    fn is_refusal(&self) -> bool {
+        false
+    }
+}
+
+impl CallAnswer for () {}
+impl CallAnswer for String {}
+impl<T> CallAnswer for Vec<T> {}
+impl<T> CallAnswer for Result<T, String> {
+    fn is_refusal(&self) -> bool {
+        self.is_err()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -318,22 +335,5 @@ mod tests {
     fn long_log_lines_are_cut_on_a_char_boundary() {
         assert_eq!(truncate("héllo", 2), "h");
         assert_eq!(truncate("hello", 10), "hello");
-    }
-}
-
-/// What a plugin call answers: a WIT `result` whose `Err` counts as a failed call in the
-/// plugin's stats; other answers cannot fail.
-pub(crate) trait CallAnswer {
-    fn is_refusal(&self) -> bool {
-        false
-    }
-}
-
-impl CallAnswer for () {}
-impl CallAnswer for String {}
-impl<T> CallAnswer for Vec<T> {}
-impl<T> CallAnswer for Result<T, String> {
-    fn is_refusal(&self) -> bool {
-        self.is_err()
     }
 }
