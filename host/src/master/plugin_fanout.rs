@@ -179,3 +179,69 @@ pub async fn report(State(shared): State<Arc<Shared>>, body: Bytes) -> Response 
     }
     StatusCode::ACCEPTED.into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::agent_protocol::AgentPluginStatus;
+
+    fn report(agent: &str, loaded: bool, calls: u64, p99: u64) -> AgentPluginReport {
+        AgentPluginReport {
+            agent_id: AgentId {
+                value: agent.to_string(),
+            },
+            plugins: vec![AgentPluginStatus {
+                sha256: "abc".into(),
+                name: "tags".into(),
+                loaded,
+                error: (!loaded).then(|| "hash mismatch".to_string()),
+            }],
+            stats: BTreeMap::from([(
+                "tags".to_string(),
+                StatsSnapshot {
+                    calls,
+                    errors: 1,
+                    p99_us: Some(p99),
+                },
+            )]),
+        }
+    }
+
+    #[test]
+    fn placement_counts_connected_agents_and_names_refusals() {
+        let reports = AgentPluginReports::default();
+        reports.record(report("a1", true, 10, 50));
+        reports.record(report("a2", false, 0, 0));
+        reports.record(report("gone", true, 5, 900));
+        let connected = ["a1".to_string(), "a2".to_string(), "a3".to_string()];
+        let view = reports.placement("abc", &connected);
+        assert_eq!((view.loaded, view.of), (1, 3));
+        assert_eq!(
+            view.refused,
+            vec![Refusal {
+                agent_id: "a2".into(),
+                reason: "hash mismatch".into()
+            }]
+        );
+        assert_eq!(reports.placement("other", &connected).loaded, 0);
+    }
+
+    #[test]
+    fn stats_add_calls_and_errors_and_take_the_largest_p99() {
+        let reports = AgentPluginReports::default();
+        reports.record(report("a1", true, 10, 50));
+        reports.record(report("a2", true, 4, 700));
+        let local = BTreeMap::from([(
+            "tags".to_string(),
+            StatsSnapshot {
+                calls: 1,
+                errors: 0,
+                p99_us: Some(100),
+            },
+        )]);
+        let summed = reports.stats_with(local)["tags"];
+        assert_eq!(summed.calls, 15);
+        assert_eq!(summed.errors, 2);
+        assert_eq!(summed.p99_us, Some(700));
+    }
+}

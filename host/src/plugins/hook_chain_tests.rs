@@ -278,3 +278,39 @@ fn decorations_apply_to_the_mesos_task_and_status() {
     add_status_labels(&mut labels, decorated.labels.clone());
     assert_eq!(labels.expect("labels").labels.len(), 1);
 }
+
+#[test]
+fn a_joined_chain_runs_both_chains_hooks_in_order_and_shares_their_state() {
+    let fixed = chain(
+        &[spec(
+            "labels",
+            serde_json::json!({"run_environment": {"X": "fixed", "A": "1"}}),
+            FailMode::Open,
+        )],
+        None,
+    );
+    let activated = chain(
+        &[spec(
+            "labels",
+            serde_json::json!({"run_environment": {"X": "activated"}}),
+            FailMode::Open,
+        )],
+        None,
+    );
+    let joined = fixed.joined(&activated);
+    let env = joined.on_run(&task(0.1)).expect("on-run");
+    let x: Vec<&str> = env
+        .iter()
+        .filter(|v| v.name == "X")
+        .map(|v| v.value.as_str())
+        .collect();
+    assert_eq!(
+        x,
+        ["activated"],
+        "command-line hooks first, the later one wins: {env:?}"
+    );
+    assert!(env.iter().any(|v| v.name == "A"), "{env:?}");
+    assert_eq!(joined.status().len(), 2);
+    // The joined chain's calls are the originals' (one instance, one quarantine each).
+    assert_eq!(activated.status()[0].state.calls, 1);
+}

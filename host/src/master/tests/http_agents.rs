@@ -122,7 +122,7 @@ async fn a_restarted_master_knows_its_frameworks_and_agents_and_skips_bad_entrie
     assert!(keys.contains(&format!("frameworks/{}", fw.id)), "{keys:?}");
     m1.handle.shutdown();
     assert!(
-        agent.next().await.is_none(),
+        agent.next_command().await.is_none(),
         "a stopped master ends its streams"
     );
     let fw_id = fw.id.clone();

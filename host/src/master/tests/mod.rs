@@ -20,6 +20,7 @@ mod http_client;
 
 mod http_agents;
 mod http_operator;
+mod http_plugin_fanout;
 mod http_plugins;
 mod http_roles;
 mod http_scheduler;
