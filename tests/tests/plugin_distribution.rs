@@ -1,9 +1,10 @@
-//! Cluster-wide plugins (issue 6): a hook, an executor and a damaged plugin activated on the
-//! master reach both agents of a real cluster (etcd state): tasks launched afterwards get
-//! the hook, a task started before keeps running without it, deactivation takes it off new
-//! tasks, an agent that was down during the activation catches up when it returns, a
-//! download that does not match its sha256 is refused and `plugin list` says where and why,
-//! and the agents' call counters reach `plugin list`.
+//! Cluster-wide plugins (issue 6) on real clusters: a hook, an executor, an isolator and a
+//! damaged plugin activated on the master reach both agents (etcd state): tasks launched
+//! afterwards get the hook, a task started before keeps running without it, deactivation
+//! takes it off new tasks, an agent that was down during the activation catches up when it
+//! returns, a download that does not match its sha256 is refused and `plugin list` says where
+//! and why, and the agents' call counters reach `plugin list`. A master requiring signatures
+//! refuses unsigned installs; an agent requiring them checks the signature again.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -315,6 +316,26 @@ async fn activated_plugins_reach_every_agent_and_reload_without_a_restart() {
             .as_u64()
             .unwrap_or(0);
         (calls > 0).then_some(())
+    })
+    .await;
+
+    // An isolator too: activated next to none on the command line, asked for a launch plan
+    // for each new task.
+    let gpu_manifest = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../plugins/gpu/manifest.toml")
+        .display()
+        .to_string();
+    install(&cluster, &corral_e2e::plugin_wasm("gpu"), &gpu_manifest);
+    assert_eq!(cluster.cli(&["plugin", "activate", "gpu"]).0, 0);
+    wait_loaded(&master, "gpu", 2, 2).await;
+    fw.launch(&ids[1], "isolated", "true").await;
+    fw.state("isolated", "TASK_FINISHED").await;
+    eventually(30, "the isolator's prepare in the list", || async {
+        let calls = listed(&master, "gpu").await["stats"]["calls"]
+            .as_u64()
+            .unwrap_or(0);
+        // One `init` per agent, then at least the task's `prepare`.
+        (calls >= 3).then_some(())
     })
     .await;
 
