@@ -221,6 +221,7 @@ impl<B> Sandbox<B> {
             message: message.into(),
         };
         tracing::warn!(plugin = &*self.plugin, call, "{error}");
+        self.stats.count_error();
         error
     }
 

@@ -96,6 +96,11 @@ impl PluginStats {
         }
     }
 
+    /// A call that returned but whose answer the host refused: an error after all.
+    pub fn count_error(&self) {
+        self.errors.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub fn snapshot(&self) -> StatsSnapshot {
         StatsSnapshot {
             calls: self.latency_us.count(),
