@@ -30,6 +30,9 @@ struct Inner {
     updates: Mutex<Vec<StatusUpdateMessage>>,
     stream: Mutex<Option<mpsc::UnboundedSender<AgentCommand>>>,
     auto_ack: AtomicBool,
+    /// What `GET /api/corral/v1/plugins/{sha}` serves, by sha (the test may lie).
+    plugin_bytes: Mutex<std::collections::HashMap<String, Vec<u8>>>,
+    plugin_reports: Mutex<Vec<crate::api::agent_protocol::AgentPluginReport>>,
 }
 
 pub struct FakeMaster {
@@ -51,6 +54,14 @@ impl FakeMaster {
         let router = Router::new()
             .route(SUBSCRIBE_PATH, post(subscribe))
             .route(UPDATE_PATH, post(update))
+            .route(
+                crate::api::agent_protocol::PLUGINS_PATH,
+                post(plugin_report),
+            )
+            .route(
+                "/api/corral/v1/plugins/{sha}",
+                axum::routing::get(plugin_fetch),
+            )
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -64,6 +75,20 @@ impl FakeMaster {
             inner,
             server,
         }
+    }
+
+    /// Serves `bytes` as the plugin `sha` (they need not hash to it).
+    pub fn serve_plugin(&self, sha: &str, bytes: &[u8]) {
+        self.inner
+            .plugin_bytes
+            .lock()
+            .expect("lock")
+            .insert(sha.to_string(), bytes.to_vec());
+    }
+
+    /// The agent's plugin reports so far.
+    pub fn plugin_reports(&self) -> Vec<crate::api::agent_protocol::AgentPluginReport> {
+        self.inner.plugin_reports.lock().expect("lock").clone()
     }
 
     pub fn set_auto_ack(&self, on: bool) {
@@ -183,4 +208,22 @@ async fn update(State(inner): State<Arc<Inner>>, body: Bytes) -> StatusCode {
         let _ = stream.send(ack);
     }
     StatusCode::ACCEPTED
+}
+
+async fn plugin_fetch(
+    State(inner): State<Arc<Inner>>,
+    axum::extract::Path(sha): axum::extract::Path<String>,
+) -> Result<Vec<u8>, StatusCode> {
+    let served = inner.plugin_bytes.lock().expect("lock").get(&sha).cloned();
+    served.ok_or(StatusCode::NOT_FOUND)
+}
+
+async fn plugin_report(State(inner): State<Arc<Inner>>, body: Bytes) -> StatusCode {
+    match serde_json::from_slice(&body) {
+        Ok(report) => {
+            inner.plugin_reports.lock().expect("lock").push(report);
+            StatusCode::ACCEPTED
+        }
+        Err(_) => StatusCode::BAD_REQUEST,
+    }
 }
