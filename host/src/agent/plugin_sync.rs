@@ -236,6 +236,7 @@ async fn sync(shared: &Arc<AgentShared>) {
         .map(|s| s.name.as_str())
         .collect();
     tracing::info!(active = ?names, "plugin set switched");
+    prune_cache(shared, &next);
     shared.plugin_sync.switch(next);
     *lock(&shared.plugin_sync.statuses) = statuses;
 }
@@ -262,6 +263,24 @@ async fn report(shared: &Arc<AgentShared>) {
         .await;
     if let Err(error) = sent {
         tracing::debug!(%error, "cannot send the plugin report");
+    }
+}
+
+/// Removes cached plugins the set no longer uses (running tasks hold them compiled).
+fn prune_cache(shared: &AgentShared, set: &ActiveSet) {
+    let mut keep: Vec<&str> = set.hooks.iter().map(|h| h.plugin.sha256.as_str()).collect();
+    keep.extend(set.isolators.iter().map(|i| i.plugin.sha256.as_str()));
+    keep.extend(set.executor.iter().map(|e| e.plugin.sha256.as_str()));
+    let Ok(entries) = std::fs::read_dir(shared.config.work_dir.join("plugins")) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if !keep.iter().any(|sha| name.to_str() == Some(sha))
+            && let Err(error) = std::fs::remove_dir_all(entry.path())
+        {
+            tracing::warn!(%error, path = %entry.path().display(), "cannot remove a cached plugin");
+        }
     }
 }
 

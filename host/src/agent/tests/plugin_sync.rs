@@ -99,6 +99,11 @@ async fn a_mismatched_download_is_refused_and_reported_and_the_old_version_stays
         Some("gold"),
         "the version before the refused one stays"
     );
+    assert!(cached.exists(), "the kept version stays cached");
+    assert!(
+        !work.path().join("plugins").join(&v2).exists(),
+        "nothing of the refused one"
+    );
 
     // Deactivated: new tasks run without it.
     master.send(AgentCommand::Plugins { active: vec![] });
@@ -110,5 +115,6 @@ async fn a_mismatched_download_is_refused_and_reported_and_the_old_version_stays
         })
         .await;
     assert_eq!(finished_tier(&master, "none").await, None);
+    assert!(!cached.exists(), "an unused cached plugin is removed");
     agent.shutdown().await;
 }
