@@ -10,6 +10,7 @@ mod http;
 mod http_executors;
 mod isolators;
 mod operator_extras;
+mod plugin_fetch;
 mod plugin_sync;
 pub(crate) mod processes;
 mod recovered_task;
