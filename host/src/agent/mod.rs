@@ -4,6 +4,8 @@
 mod checkpoint;
 mod container_checkpoint;
 mod containers_api;
+/// Fetching `CommandInfo.uris` into sandboxes (issue 6).
+pub mod fetcher;
 mod files_api;
 pub(crate) mod health_checks;
 mod http;
@@ -60,6 +62,8 @@ pub struct AgentConfig {
     /// How long an HTTP executor may take to subscribe before it is killed and its tasks
     /// fail (Mesos' `--executor_registration_timeout`).
     pub executor_registration_timeout: Duration,
+    /// The fetcher's size cap on a task's URIs.
+    pub fetcher: fetcher::FetcherConfig,
 }
 
 pub use recovery::RecoverMode;

@@ -126,6 +126,12 @@ impl TaskRunner {
             self.fail(message, reason::CONTAINER_LAUNCH_FAILED);
             return Flow::Finished;
         }
+        // The task's URIs (issue 6); a failed fetch fails the task, naming the URI.
+        if let Err(e) = self.fetch_uris().await {
+            tracing::warn!("task {}: {e}", self.task.task_id);
+            self.fail(e.to_string(), reason::CONTAINER_LAUNCH_FAILED);
+            return Flow::Finished;
+        }
         if let Err(flow) = self.create_container() {
             return flow;
         }
@@ -165,6 +171,17 @@ impl TaskRunner {
         );
         let answer = self.call("launch", move |i| i.launch(&task)).await;
         self.handle_answer(answer)
+    }
+
+    /// The task's URIs into its sandbox; owns what it needs, so no `&self` is held across
+    /// the downloads (the runner is not `Sync`).
+    fn fetch_uris(
+        &self,
+    ) -> impl Future<Output = Result<(), super::fetcher::FetchError>> + Send + 'static {
+        let uris = self.task.command.as_ref().map(|c| c.uris.clone());
+        let sandbox = self.sandbox.clone();
+        let config = self.shared.config.fetcher;
+        async move { super::fetcher::fetch_all(&uris.unwrap_or_default(), &sandbox, config).await }
     }
 
     /// Creates the task's cgroups with the limits its resources ask for. A task below the
@@ -491,6 +508,14 @@ impl TaskRunner {
         env: &TaskEnvironment,
         join: Option<&JoinFiles>,
     ) -> Result<(tokio::process::Child, u32, Option<PathBuf>), String> {
+        // Wasm tasks (issue 6): a `.wasm` program runs under `corral wasm-run`.
+        let wasm;
+        let command = if crate::wasm_task::launch::is_wasm_command(command) {
+            wasm = self.wasm_runner(command)?;
+            &wasm
+        } else {
+            command
+        };
         let (child, pgid, supervisor_pid, exit_file) = match &self.shared.config.recovery.supervisor
         {
             Some(binary) => {
@@ -518,6 +543,19 @@ impl TaskRunner {
                 .record_process(&self.framework_id, &self.task.task_id, process);
         }
         Ok((child, pgid, exit_file))
+    }
+
+    /// The `corral wasm-run` command for a `.wasm` program, its memory capped at the task's
+    /// `mem`.
+    fn wasm_runner(&self, command: &CommandInfo) -> Result<CommandInfo, String> {
+        let corral = match &self.shared.config.recovery.supervisor {
+            Some(binary) => binary.clone(),
+            None => std::env::current_exe().map_err(|e| format!("no corral binary: {e}"))?,
+        };
+        let mem = Limits::for_task(&self.task.resources, 0)
+            .ok()
+            .and_then(|l| l.mem_mb);
+        crate::wasm_task::launch::runner_command(command, &corral, &self.sandbox, mem)
     }
 
     fn send_status(&mut self, status: Status) {

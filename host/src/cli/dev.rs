@@ -100,6 +100,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
         executor_registration_timeout: crate::agent::DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT,
         isolators: args.machine.isolators(&engine)?,
         hooks,
+        fetcher: Default::default(),
     };
     let agent = crate::agent::run(agent_config, executor)
         .await

@@ -31,6 +31,7 @@ pub fn config(master: &FakeMaster, work_dir: &Path, retry: Duration) -> AgentCon
         executor_registration_timeout: crate::agent::DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT,
         isolators: Default::default(),
         hooks: Default::default(),
+        fetcher: Default::default(),
     }
 }
 
