@@ -2,8 +2,8 @@
 //! `corral wasm-run` with its arguments, environment and sandbox; its stdout is in the
 //! sandbox; exit 0 is FINISHED and exit 3 FAILED with the 3; a program fetched from an HTTP
 //! server runs; memory past `mem` fails with the cap on stderr and the agent keeps serving;
-//! a `.wasm` that is not wasm fails with a clear message; `/etc/passwd` cannot be read; and
-//! `corral execute --no-shell --uri` runs the example too.
+//! a `.wasm` that is not wasm fails with a clear message; `/etc/passwd` cannot be read; a
+//! kill is TASK_KILLED; and `corral execute --no-shell --uri` runs the example too.
 
 use std::path::PathBuf;
 
@@ -193,6 +193,14 @@ async fn wasm_tasks_run_in_their_sandbox_with_their_states_exit_codes_and_limits
             &[],
             64.0,
         ),
+        wasm_task(
+            "sleeper",
+            &offer,
+            &local,
+            "wasi-task.wasm",
+            &["wasi-task", "--sleep-secs", "600"],
+            64.0,
+        ),
     ];
     assert_eq!(fw.launch(&offer, tasks, 1.0).await, 202);
     let states = fw
@@ -205,6 +213,7 @@ async fn wasm_tasks_run_in_their_sandbox_with_their_states_exit_codes_and_limits
                 ("fake", "TASK_FAILED"),
                 ("escape", "TASK_FAILED"),
                 ("missing", "TASK_FAILED"),
+                ("sleeper", "TASK_RUNNING"),
             ],
             90,
         )
@@ -260,6 +269,12 @@ async fn wasm_tasks_run_in_their_sandbox_with_their_states_exit_codes_and_limits
     );
     let err = logs(&cluster, "escape", true).await;
     assert!(err.contains("cannot read /etc/passwd"), "{err}");
+
+    // A kill ends a running wasm task as any other.
+    let kill = json!({"type": "KILL", "kill": {"task_id": {"value": "sleeper"}, "agent_id": offer["agent_id"]}});
+    let (code, body) = fw.call(kill).await;
+    assert_eq!(code, 202, "KILL: {body}");
+    fw.task_state("sleeper", "TASK_KILLED", 30).await;
 
     // The agent keeps serving: the CLI runs the example through it (once this framework
     // has given back the offers it holds).

@@ -6,6 +6,7 @@
 //!   built for wasm32-wasip2, whose `exit` can only say ok or err).
 //! - `--write PATH TEXT`: writes TEXT to PATH in the sandbox.
 //! - `--alloc-mb N`: allocates and touches N MB (past the task's `mem` it traps).
+//! - `--sleep-secs N`: sleeps N seconds (a task to kill).
 //! - `--exit N`: exits with status N at once (wasm32-wasip2: 1 for any N other than 0).
 //!
 //! Any other argument is a word to count. `GREETING`, if set in the environment, is printed.
@@ -47,6 +48,10 @@ fn main() -> ExitCode {
                 let mb: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(0);
                 let block = vec![1u8; mb << 20];
                 println!("allocated {} MB", block.len() >> 20);
+            }
+            "--sleep-secs" => {
+                let secs: u64 = args.next().and_then(|n| n.parse().ok()).unwrap_or(0);
+                std::thread::sleep(std::time::Duration::from_secs(secs));
             }
             "--exit" => {
                 let code: u8 = args.next().and_then(|n| n.parse().ok()).unwrap_or(1);
