@@ -72,3 +72,45 @@ fn options(args: &WasmRunArgs) -> Result<RunOptions, String> {
         max_memory_bytes,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use crate::cli::{Cli, Command};
+
+    #[test]
+    fn the_agent_s_command_line_parses_with_hyphens_in_the_program_s_arguments() {
+        let cli = Cli::try_parse_from([
+            "corral",
+            "wasm-run",
+            "--max-memory-mb",
+            "64",
+            "--",
+            "/sandbox/prog.wasm",
+            "prog",
+            "-n",
+            "--help",
+        ])
+        .expect("parses");
+        let Command::WasmRun(args) = cli.command else {
+            panic!("not wasm-run");
+        };
+        let options = super::options(&args).expect("options");
+        assert_eq!(options.max_memory_bytes, Some(64 << 20));
+        assert_eq!(options.program, std::path::Path::new("/sandbox/prog.wasm"));
+        assert_eq!(options.argv, ["prog", "-n", "--help"]);
+    }
+
+    #[test]
+    fn a_bad_memory_cap_is_refused() {
+        let cli =
+            Cli::try_parse_from(["corral", "wasm-run", "--max-memory-mb", "0", "--", "p.wasm"])
+                .expect("parses");
+        let Command::WasmRun(args) = cli.command else {
+            panic!("not wasm-run");
+        };
+        let err = super::options(&args).expect_err("refused");
+        assert!(err.contains("--max-memory-mb"), "{err}");
+    }
+}
