@@ -241,7 +241,13 @@ async fn wasm_tasks_run_in_their_sandbox_with_their_states_exit_codes_and_limits
         message("exit3")
     );
 
-    // Memory past `mem`: the runner traps and stderr names the cap.
+    // Memory past `mem`: the runner traps, and the status and stderr name the cap.
+    let bomb = message("bomb");
+    assert!(bomb.contains("memory limit of 96 MB"), "{bomb}");
+    assert_eq!(
+        states["bomb"]["reason"],
+        "REASON_CONTAINER_LIMITATION_MEMORY"
+    );
     let err = logs(&cluster, "bomb", true).await;
     assert!(err.contains("memory limit of 96 MB"), "{err}");
 

@@ -295,6 +295,15 @@ impl TaskRunner {
                     self.fail(message, reason::CONTAINER_LIMITATION_MEMORY);
                     return Flow::Finished;
                 }
+                // A wasm task stopped at its linear-memory cap (issue 6): the same reason.
+                if let Event::Exited(exit) = &event
+                    && let Some(message) =
+                        crate::wasm_task::launch::memory_limit_hit(&self.wasm_limit_file(exit.id))
+                {
+                    tracing::info!("task {}: {message}", self.task.task_id);
+                    self.fail(message, reason::CONTAINER_LIMITATION_MEMORY);
+                    return Flow::Finished;
+                }
                 event
             }
             RunnerInput::Event(event) => event,
@@ -511,7 +520,7 @@ impl TaskRunner {
         // Wasm tasks (issue 6): a `.wasm` program runs under `corral wasm-run`.
         let wasm;
         let command = if crate::wasm_task::launch::is_wasm_command(command) {
-            wasm = self.wasm_runner(command)?;
+            wasm = self.wasm_runner(command, id)?;
             &wasm
         } else {
             command
@@ -547,7 +556,7 @@ impl TaskRunner {
 
     /// The `corral wasm-run` command for a `.wasm` program, its memory capped at the task's
     /// `mem`.
-    fn wasm_runner(&self, command: &CommandInfo) -> Result<CommandInfo, String> {
+    fn wasm_runner(&self, command: &CommandInfo, id: u32) -> Result<CommandInfo, String> {
         let corral = match &self.shared.config.recovery.supervisor {
             Some(binary) => binary.clone(),
             None => std::env::current_exe().map_err(|e| format!("no corral binary: {e}"))?,
@@ -555,7 +564,20 @@ impl TaskRunner {
         let mem = Limits::for_task(&self.task.resources, 0)
             .ok()
             .and_then(|l| l.mem_mb);
-        crate::wasm_task::launch::runner_command(command, &corral, &self.sandbox, mem)
+        let limit_file = self.wasm_limit_file(id);
+        crate::wasm_task::launch::runner_command(
+            command,
+            &corral,
+            &self.sandbox,
+            mem,
+            Some(&limit_file),
+        )
+    }
+
+    /// Where `corral wasm-run` says that process `id` hit its memory cap (beside its exit file).
+    fn wasm_limit_file(&self, id: u32) -> PathBuf {
+        let work_dir = &self.shared.config.work_dir;
+        container_checkpoint::exit_file(work_dir, &self.container_id, id).with_extension("limit")
     }
 
     fn send_status(&mut self, status: Status) {

@@ -13,6 +13,9 @@ pub struct WasmRunArgs {
     /// Cap on the program's linear memory (the task's mem); none when absent.
     #[arg(long, value_name = "MB")]
     pub max_memory_mb: Option<f64>,
+    /// Where to write why the program was stopped at its memory cap (the agent reads it).
+    #[arg(long)]
+    pub limit_file: Option<PathBuf>,
     /// The directory the program sees as `/`; the working directory by default.
     #[arg(long)]
     pub dir: Option<PathBuf>,
@@ -27,6 +30,12 @@ pub fn run(args: &WasmRunArgs) -> ExitCode {
             Ok(code) => code,
             Err(e) => {
                 eprintln!("corral wasm-run: {e}");
+                if let (wasm_task::RunError::MemoryLimit { limit, .. }, Some(file)) =
+                    (&e, &args.limit_file)
+                    && let Err(write) = std::fs::write(file, limit)
+                {
+                    eprintln!("corral wasm-run: cannot write {}: {write}", file.display());
+                }
                 e.exit_code()
             }
         },

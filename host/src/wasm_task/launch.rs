@@ -16,13 +16,15 @@ pub fn is_wasm_command(command: &CommandInfo) -> bool {
 }
 
 /// The `corral wasm-run` command that runs `command`'s program with `corral` (the agent's
-/// binary), its linear memory capped at `mem_mb`. Refuses, with a message for the task's
+/// binary), its linear memory capped at `mem_mb`; the runner writes why to `limit_file` if
+/// the program hits the cap (see [`memory_limit_hit`]). Refuses, with a message for the task's
 /// status, a program that is missing or is not WebAssembly.
 pub fn runner_command(
     command: &CommandInfo,
     corral: &Path,
     sandbox: &Path,
     mem_mb: Option<f64>,
+    limit_file: Option<&Path>,
 ) -> Result<CommandInfo, String> {
     let program = program_path(&command.value, sandbox);
     check_header(&program, &command.value)?;
@@ -30,6 +32,10 @@ pub fn runner_command(
     if let Some(mem) = mem_mb {
         arguments.push("--max-memory-mb".to_string());
         arguments.push(format!("{mem}"));
+    }
+    if let Some(file) = limit_file {
+        arguments.push("--limit-file".to_string());
+        arguments.push(file.display().to_string());
     }
     arguments.push("--".to_string());
     arguments.push(program.display().to_string());
@@ -45,6 +51,14 @@ pub fn runner_command(
         environment: command.environment.clone(),
         user: command.user.clone(),
     })
+}
+
+/// Why the runner stopped the program at its memory cap, if it did (read by the agent when
+/// the process exits, to fail the task with the memory reason and this message).
+pub fn memory_limit_hit(limit_file: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(limit_file).ok()?;
+    let text = text.trim();
+    (!text.is_empty()).then(|| text.to_string())
 }
 
 /// Every module and component starts with `\0asm`; anything else is refused before a
@@ -96,6 +110,7 @@ mod tests {
             Path::new("/usr/bin/corral"),
             sandbox.path(),
             Some(64.0),
+            Some(Path::new("/work/exit-1.limit")),
         )
         .expect("a runner command");
         assert_eq!(runner.value, "/usr/bin/corral");
@@ -105,6 +120,8 @@ mod tests {
             "wasm-run",
             "--max-memory-mb",
             "64",
+            "--limit-file",
+            "/work/exit-1.limit",
             "--",
             &program,
             "prog",
@@ -119,11 +136,23 @@ mod tests {
         let sandbox = tempfile::tempdir().expect("tempdir");
         std::fs::write(sandbox.path().join("fake.wasm"), b"#!/bin/sh\necho hi").expect("writes");
         let corral = Path::new("/usr/bin/corral");
-        let err = runner_command(&command("fake.wasm", &[]), corral, sandbox.path(), None)
-            .expect_err("not wasm");
+        let err = runner_command(
+            &command("fake.wasm", &[]),
+            corral,
+            sandbox.path(),
+            None,
+            None,
+        )
+        .expect_err("not wasm");
         assert!(err.contains("'fake.wasm' is not a WebAssembly"), "{err}");
-        let err = runner_command(&command("gone.wasm", &[]), corral, sandbox.path(), None)
-            .expect_err("missing");
+        let err = runner_command(
+            &command("gone.wasm", &[]),
+            corral,
+            sandbox.path(),
+            None,
+            None,
+        )
+        .expect_err("missing");
         assert!(
             err.contains("'gone.wasm'") && err.contains("No such file"),
             "{err}"

@@ -66,13 +66,16 @@ pub enum RunError {
     Load { path: String, reason: String },
     #[error("the program trapped: {0}")]
     Trap(String),
+    /// A trap at a `memory.grow` past the cap: `limit` says so, naming the cap.
+    #[error("{limit}\nthe program trapped: {trap}")]
+    MemoryLimit { limit: String, trap: String },
 }
 
 impl RunError {
     /// The runner's exit code for this error.
     pub fn exit_code(&self) -> i32 {
         match self {
-            RunError::Trap(_) => TRAP_EXIT,
+            RunError::Trap(_) | RunError::MemoryLimit { .. } => TRAP_EXIT,
             _ => LOAD_EXIT,
         }
     }
@@ -212,11 +215,14 @@ fn exit_or_trap(error: wasmtime::Error, cap: &MemoryCap) -> Result<i32, RunError
     if let Some(exit) = error.downcast_ref::<I32Exit>() {
         return Ok(exit.0);
     }
-    let mut message = format!("{error:?}");
-    if let Some(refused) = cap.refused() {
-        message = format!("{refused}\n{message}");
+    let trap = format!("{error:?}");
+    match cap.refused() {
+        Some(limit) => Err(RunError::MemoryLimit {
+            limit: limit.to_string(),
+            trap,
+        }),
+        None => Err(RunError::Trap(trap)),
     }
-    Err(RunError::Trap(message))
 }
 
 /// The file the task names, resolved against its sandbox when relative.

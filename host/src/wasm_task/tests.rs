@@ -90,6 +90,7 @@ fn memory_past_the_cap_traps_with_a_message_naming_the_cap() {
     let argv = ["task", "--alloc-mb", "64"];
     let err = run(&options(dir.path(), &program, &argv, Some(16))).expect_err("traps");
     assert_eq!(err.exit_code(), TRAP_EXIT);
+    assert!(matches!(err, RunError::MemoryLimit { .. }), "{err}");
     let message = err.to_string();
     assert!(message.contains("memory limit of 16 MB"), "{message}");
     // Under the cap the same program runs.
