@@ -3,7 +3,7 @@
 //! sandbox; exit 0 is FINISHED and exit 3 FAILED with the 3; a program fetched from an HTTP
 //! server runs; memory past `mem` fails with the cap on stderr and the agent keeps serving;
 //! a `.wasm` that is not wasm fails with a clear message; `/etc/passwd` cannot be read; a
-//! kill is TASK_KILLED; and `corral execute --no-shell --uri` runs the example too.
+//! kill is TASK_KILLED, also while the agent still fetches; and `corral execute --no-shell --uri` runs the example too.
 
 use std::path::PathBuf;
 
@@ -36,6 +36,11 @@ async fn serve(files: Vec<(&'static str, Vec<u8>)>) -> String {
                 let text = String::from_utf8_lossy(&request);
                 let path = text.split_whitespace().nth(1).unwrap_or("/");
                 let name = path.rsplit('/').next().unwrap_or_default();
+                if name == "stall.wasm" {
+                    // Never answers: a kill must still end the task that fetches this.
+                    tokio::time::sleep(std::time::Duration::from_secs(600)).await;
+                    return;
+                }
                 let (status, body) = match files.iter().find(|(n, _)| *n == name) {
                     Some((_, body)) => ("200 OK", body.clone()),
                     None => ("404 Not Found", Vec::new()),
@@ -194,6 +199,14 @@ async fn wasm_tasks_run_in_their_sandbox_with_their_states_exit_codes_and_limits
             64.0,
         ),
         wasm_task(
+            "stalled",
+            &offer,
+            &format!("{server}/stall.wasm"),
+            "stall.wasm",
+            &[],
+            64.0,
+        ),
+        wasm_task(
             "sleeper",
             &offer,
             &local,
@@ -281,6 +294,12 @@ async fn wasm_tasks_run_in_their_sandbox_with_their_states_exit_codes_and_limits
     let (code, body) = fw.call(kill).await;
     assert_eq!(code, 202, "KILL: {body}");
     fw.task_state("sleeper", "TASK_KILLED", 30).await;
+    // So does a kill while its URI is still being fetched.
+    let kill = json!({"type": "KILL", "kill": {"task_id": {"value": "stalled"}, "agent_id": offer["agent_id"]}});
+    let (code, body) = fw.call(kill).await;
+    assert_eq!(code, 202, "KILL: {body}");
+    let stalled = fw.task_state("stalled", "TASK_KILLED", 30).await;
+    assert_eq!(stalled["reason"], "REASON_TASK_KILLED_DURING_LAUNCH");
 
     // The agent keeps serving: the CLI runs the example through it (once this framework
     // has given back the offers it holds).

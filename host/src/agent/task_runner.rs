@@ -126,11 +126,33 @@ impl TaskRunner {
             self.fail(message, reason::CONTAINER_LAUNCH_FAILED);
             return Flow::Finished;
         }
-        // The task's URIs (issue 6); a failed fetch fails the task, naming the URI.
-        if let Err(e) = self.fetch_uris().await {
-            tracing::warn!("task {}: {e}", self.task.task_id);
-            self.fail(e.to_string(), reason::CONTAINER_LAUNCH_FAILED);
-            return Flow::Finished;
+        // The task's URIs (issue 6); a failed fetch fails the task, naming the URI, and a
+        // kill meanwhile ends it at once (a server that stalls cannot hold the task).
+        let fetch = self.fetch_uris();
+        tokio::pin!(fetch);
+        let fetched = loop {
+            tokio::select! {
+                fetched = &mut fetch => break Some(fetched),
+                input = self.inbox.recv() => {
+                    if let Some(RunnerInput::Kill(_)) | None = input {
+                        break None;
+                    }
+                }
+            }
+        };
+        match fetched {
+            Some(Ok(())) => {}
+            Some(Err(e)) => {
+                tracing::warn!("task {}: {e}", self.task.task_id);
+                self.fail(e.to_string(), reason::CONTAINER_LAUNCH_FAILED);
+                return Flow::Finished;
+            }
+            None => {
+                let message = "Killed while fetching its URIs".to_string();
+                let why = reason::TASK_KILLED_DURING_LAUNCH;
+                self.end(TaskState::TaskKilled, message, why);
+                return Flow::Finished;
+            }
         }
         if let Err(flow) = self.create_container() {
             return flow;
