@@ -33,6 +33,8 @@ const COMPONENTS: &[&str] = &[
     "admission",
     "bad_hook",
     "loop_executor",
+    // Not a plugin: the example wasm task (examples/wasi-task), for the runner's tests.
+    "wasi-task",
 ];
 
 /// Variables the outer cargo sets that would change the nested build.
@@ -152,7 +154,10 @@ fn watch_sources(repo: &Path) {
         repo.join("plugins/Cargo.toml"),
         repo.join("plugins/Cargo.lock"),
     ];
-    let mut crates = vec![repo.join("examples/plugin")];
+    let mut crates = vec![
+        repo.join("examples/plugin"),
+        repo.join("examples/wasi-task"),
+    ];
     for parent in [repo.join("plugins"), repo.join("plugins/fixtures")] {
         if let Ok(entries) = fs::read_dir(&parent) {
             crates.extend(entries.flatten().map(|entry| entry.path()));

@@ -10,3 +10,4 @@ pub mod master;
 pub mod plugins;
 pub mod resources;
 pub mod state;
+pub mod wasm_task;

@@ -4,6 +4,8 @@
 mod checkpoint;
 mod container_checkpoint;
 mod containers_api;
+/// Fetching `CommandInfo.uris` into sandboxes (issue 6).
+pub mod fetcher;
 mod files_api;
 pub(crate) mod health_checks;
 mod http;
@@ -65,6 +67,8 @@ pub struct AgentConfig {
     /// The engine (and signature trust policy) that loads plugins activated on the master;
     /// `None`: a default engine, made when the first one arrives.
     pub plugin_engine: Option<crate::plugins::PluginEngine>,
+    /// The fetcher's size cap on a task's URIs.
+    pub fetcher: fetcher::FetcherConfig,
 }
 
 pub use recovery::RecoverMode;

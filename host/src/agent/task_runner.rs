@@ -131,6 +131,34 @@ impl TaskRunner {
             self.fail(message, reason::CONTAINER_LAUNCH_FAILED);
             return Flow::Finished;
         }
+        // The task's URIs (issue 6); a failed fetch fails the task, naming the URI, and a
+        // kill meanwhile ends it at once (a server that stalls cannot hold the task).
+        let fetch = self.fetch_uris();
+        tokio::pin!(fetch);
+        let fetched = loop {
+            tokio::select! {
+                fetched = &mut fetch => break Some(fetched),
+                input = self.inbox.recv() => {
+                    if let Some(RunnerInput::Kill(_)) | None = input {
+                        break None;
+                    }
+                }
+            }
+        };
+        match fetched {
+            Some(Ok(())) => {}
+            Some(Err(e)) => {
+                tracing::warn!("task {}: {e}", self.task.task_id);
+                self.fail(e.to_string(), reason::CONTAINER_LAUNCH_FAILED);
+                return Flow::Finished;
+            }
+            None => {
+                let message = "Killed while fetching its URIs".to_string();
+                let why = reason::TASK_KILLED_DURING_LAUNCH;
+                self.end(TaskState::TaskKilled, message, why);
+                return Flow::Finished;
+            }
+        }
         if let Err(flow) = self.create_container() {
             return flow;
         }
@@ -170,6 +198,17 @@ impl TaskRunner {
         );
         let answer = self.call("launch", move |i| i.launch(&task)).await;
         self.handle_answer(answer)
+    }
+
+    /// The task's URIs into its sandbox; owns what it needs, so no `&self` is held across
+    /// the downloads (the runner is not `Sync`).
+    fn fetch_uris(
+        &self,
+    ) -> impl Future<Output = Result<(), super::fetcher::FetchError>> + Send + 'static {
+        let uris = self.task.command.as_ref().map(|c| c.uris.clone());
+        let sandbox = self.sandbox.clone();
+        let config = self.shared.config.fetcher;
+        async move { super::fetcher::fetch_all(&uris.unwrap_or_default(), &sandbox, config).await }
     }
 
     /// Creates the task's cgroups with the limits its resources ask for. A task below the
@@ -279,6 +318,15 @@ impl TaskRunner {
             RunnerInput::Event(event @ Event::Exited(_)) => {
                 if let Some(limit) = self.memory_limit_hit() {
                     let message = format!("Memory limit of {limit} MB exceeded");
+                    tracing::info!("task {}: {message}", self.task.task_id);
+                    self.fail(message, reason::CONTAINER_LIMITATION_MEMORY);
+                    return Flow::Finished;
+                }
+                // A wasm task stopped at its linear-memory cap (issue 6): the same reason.
+                if let Event::Exited(exit) = &event
+                    && let Some(message) =
+                        crate::wasm_task::launch::memory_limit_hit(&self.wasm_limit_file(exit.id))
+                {
                     tracing::info!("task {}: {message}", self.task.task_id);
                     self.fail(message, reason::CONTAINER_LIMITATION_MEMORY);
                     return Flow::Finished;
@@ -496,6 +544,14 @@ impl TaskRunner {
         env: &TaskEnvironment,
         join: Option<&JoinFiles>,
     ) -> Result<(tokio::process::Child, u32, Option<PathBuf>), String> {
+        // Wasm tasks (issue 6): a `.wasm` program runs under `corral wasm-run`.
+        let wasm;
+        let command = if crate::wasm_task::launch::is_wasm_command(command) {
+            wasm = self.wasm_runner(command, id)?;
+            &wasm
+        } else {
+            command
+        };
         let (child, pgid, supervisor_pid, exit_file) = match &self.shared.config.recovery.supervisor
         {
             Some(binary) => {
@@ -523,6 +579,32 @@ impl TaskRunner {
                 .record_process(&self.framework_id, &self.task.task_id, process);
         }
         Ok((child, pgid, exit_file))
+    }
+
+    /// The `corral wasm-run` command for a `.wasm` program, its memory capped at the task's
+    /// `mem`.
+    fn wasm_runner(&self, command: &CommandInfo, id: u32) -> Result<CommandInfo, String> {
+        let corral = match &self.shared.config.recovery.supervisor {
+            Some(binary) => binary.clone(),
+            None => std::env::current_exe().map_err(|e| format!("no corral binary: {e}"))?,
+        };
+        let mem = Limits::for_task(&self.task.resources, 0)
+            .ok()
+            .and_then(|l| l.mem_mb);
+        let limit_file = self.wasm_limit_file(id);
+        crate::wasm_task::launch::runner_command(
+            command,
+            &corral,
+            &self.sandbox,
+            mem,
+            Some(&limit_file),
+        )
+    }
+
+    /// Where `corral wasm-run` says that process `id` hit its memory cap (beside its exit file).
+    fn wasm_limit_file(&self, id: u32) -> PathBuf {
+        let work_dir = &self.shared.config.work_dir;
+        container_checkpoint::exit_file(work_dir, &self.container_id, id).with_extension("limit")
     }
 
     fn send_status(&mut self, status: Status) {

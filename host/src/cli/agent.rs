@@ -45,6 +45,9 @@ pub struct AgentArgs {
     /// its tasks (Mesos' --executor_registration_timeout).
     #[arg(long, default_value_t = 60, value_name = "SECONDS")]
     pub executor_registration_timeout_secs: u64,
+    /// The most one of a task's URIs may bring into its sandbox (downloaded or unpacked).
+    #[arg(long, default_value_t = 1024, value_name = "MB")]
+    pub fetcher_max_mb: u64,
 }
 
 pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
@@ -83,6 +86,9 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
         plugin_engine: Some(engine.clone()),
         isolators: args.machine.isolators(&engine)?,
         hooks,
+        fetcher: crate::agent::fetcher::FetcherConfig {
+            max_bytes: args.fetcher_max_mb.saturating_mul(1 << 20),
+        },
     };
     let agent = crate::agent::run(config, executor)
         .await

@@ -101,6 +101,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
         plugin_engine: Some(engine.clone()),
         isolators: args.machine.isolators(&engine)?,
         hooks,
+        fetcher: Default::default(),
     };
     let agent = crate::agent::run(agent_config, executor)
         .await

@@ -26,6 +26,7 @@ mod supervise;
 pub mod table;
 mod task_logs;
 mod top;
+mod wasm_run;
 
 use std::process::ExitCode;
 
@@ -84,12 +85,16 @@ pub enum Command {
     /// Run one task's command and record its exit status (started by the agent).
     #[command(hide = true)]
     Supervise(supervise::SuperviseArgs),
+    /// Run a task's WASI program (started by the agent for a `.wasm` command).
+    #[command(hide = true)]
+    WasmRun(wasm_run::WasmRunArgs),
 }
 
 /// Runs the commands that need no async runtime (`supervise`); `None` for the others.
 pub fn run_without_runtime(cli: &Cli) -> Option<ExitCode> {
     match &cli.command {
         Command::Supervise(args) => Some(supervise::run(args)),
+        Command::WasmRun(args) => Some(wasm_run::run(args)),
         _ => None,
     }
 }
@@ -110,6 +115,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Top(args) => top::run(args).await,
         Command::Bench(args) => bench::run_bench(args).await,
         Command::Supervise(args) => Ok(supervise::run(&args)),
+        Command::WasmRun(args) => Ok(wasm_run::run(&args)),
         Command::Plugin(args) => plugin::run(args).await,
         Command::Version => {
             println!("corral {}", crate::api::VERSION);

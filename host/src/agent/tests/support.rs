@@ -32,6 +32,7 @@ pub fn config(master: &FakeMaster, work_dir: &Path, retry: Duration) -> AgentCon
         plugin_engine: None,
         isolators: Default::default(),
         hooks: Default::default(),
+        fetcher: Default::default(),
     }
 }
 

@@ -3,6 +3,7 @@
 //! a line per state change and a summary, tears the framework down, and exits 0 only when
 //! every task finished.
 
+mod command;
 mod packing;
 mod tracker;
 
@@ -16,7 +17,7 @@ use super::master_address::{MasterAddress, MasterArg};
 use super::scheduler_client::{EventStream, SchedulerClient};
 use super::signals::shutdown_requested;
 use crate::api::scheduler::{Event, EventType, Launch, Operation, OperationType};
-use crate::api::v1::{Capability, CommandInfo, FrameworkInfo, Offer, TaskInfo, TaskStatus};
+use crate::api::v1::{Capability, FrameworkInfo, Offer, TaskInfo, TaskStatus};
 pub use packing::{TaskShape, pack};
 use tracker::{Applied, Tracker};
 
@@ -53,6 +54,14 @@ pub struct ExecuteArgs {
     /// Kill each task once it has been running this many seconds.
     #[arg(long, value_name = "N")]
     pub kill_after_secs: Option<u64>,
+    /// Fetch this URI into each task's sandbox before it starts (repeatable): http://,
+    /// file:// or a path on the agent.
+    #[arg(long = "uri", value_name = "URI")]
+    pub uris: Vec<String>,
+    /// Run --command without a shell: its words are the program and its argv. A program
+    /// ending in .wasm runs as a wasm task (docs/wasm-tasks.md).
+    #[arg(long)]
+    pub no_shell: bool,
 }
 
 impl ExecuteArgs {
@@ -262,11 +271,11 @@ impl Execution {
                 task_id: task.id.clone(),
                 agent_id: offer.agent_id.clone(),
                 resources,
-                command: Some(CommandInfo {
-                    shell: Some(true),
-                    value: Some(self.args.command.clone()),
-                    ..Default::default()
-                }),
+                command: Some(command::command_info(
+                    &self.args.command,
+                    self.args.no_shell,
+                    &self.args.uris,
+                )),
                 ..Default::default()
             });
             self.tracker.mark_launched(i, offer.agent_id.clone());
