@@ -51,14 +51,7 @@ pub fn rule_for(node: &Path, access: &str) -> Result<String, String> {
 
 /// Where the v1 devices controller is mounted, from `/proc/self/mounts` text.
 pub fn v1_mount(mounts: &str) -> Option<PathBuf> {
-    mounts.lines().find_map(|line| {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        let [_, mount_point, fstype, options, ..] = fields.as_slice() else {
-            return None;
-        };
-        (*fstype == "cgroup" && options.split(',').any(|o| o == "devices"))
-            .then(|| PathBuf::from(mount_point))
-    })
+    super::mounts::cgroup_v1(mounts, "devices")
 }
 
 /// A container's device rules in force: a v1 devices cgroup (`dir`), or a program attached
@@ -77,7 +70,7 @@ impl DeviceCgroup {
     pub fn create(relative: &Path, allowed: &[String]) -> Result<DeviceCgroup, IsolationError> {
         let mut rules: Vec<String> = SAFE_RULES.iter().map(|r| (*r).to_string()).collect();
         rules.extend(allowed.iter().cloned());
-        let mounts = super::read_file(Path::new("/proc/self/mounts")).unwrap_or_default();
+        let mounts = super::mounts::read();
         if let Some(mount) = v1_mount(&mounts) {
             return Self::create_v1(&mount.join(relative), &rules);
         }

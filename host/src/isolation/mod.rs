@@ -10,6 +10,7 @@ pub mod device_bpf;
 mod device_bpf_kernel_tests;
 pub mod devices;
 pub mod memory;
+pub mod mounts;
 pub mod pids;
 #[cfg(test)]
 mod tests;
