@@ -179,3 +179,32 @@ fn a_bad_rule_attaches_nothing() {
         DeviceCgroup::attach_v2(&cgroup.0, &["c 195:zero rw".to_string()]).expect_err("refused");
     assert!(err.to_string().contains("195:zero"), "{err}");
 }
+
+/// The agent's entry point, on a machine whose only cgroup hierarchy is v2: the container's
+/// cgroup gets the safe set plus the granted node, and nothing else.
+#[test]
+fn create_attaches_the_program_to_a_v2_container_cgroup() {
+    let Some(cgroup) = TestCgroup::new("create") else {
+        return;
+    };
+    let mount = v2_mount();
+    let relative = cgroup.0.strip_prefix(&mount).expect("below the mount");
+    let mounts = format!("cgroup2 {} cgroup2 rw,relatime 0 0\n", mount.display());
+    let nodes = tempfile::tempdir().expect("temp dir");
+    let (gpu0, gpu1) = (nodes.path().join("nvidia0"), nodes.path().join("nvidia1"));
+    mknod(&gpu0, 195, 0);
+    mknod(&gpu1, 195, 1);
+    let granted = vec![rule_for(&gpu0, "rwm").expect("rule")];
+    let devices =
+        DeviceCgroup::create_with_mounts(&mounts, relative, &granted).expect("program attached");
+    assert!(
+        devices.join_file().expect("no v1 cgroup").is_none(),
+        "the process joins the container's own v2 cgroup"
+    );
+    let inside = Some(cgroup.0.as_path());
+    assert_eq!(open_in(inside, Path::new("/dev/null"), libc::O_RDWR), 0);
+    assert_eq!(open_in(inside, Path::new("/dev/zero"), libc::O_RDONLY), 0);
+    assert_ne!(open_in(inside, &gpu0, libc::O_RDWR), libc::EPERM);
+    assert_eq!(open_in(inside, &gpu1, libc::O_RDWR), libc::EPERM);
+    devices.destroy();
+}

@@ -68,13 +68,22 @@ impl DeviceCgroup {
     /// (v1), else by a device program on `<cgroup2 mount>/<relative>` when the container has
     /// its cgroup there (v2). Without either nothing is enforced.
     pub fn create(relative: &Path, allowed: &[String]) -> Result<DeviceCgroup, IsolationError> {
+        Self::create_with_mounts(&super::mounts::read(), relative, allowed)
+    }
+
+    /// [`DeviceCgroup::create`] with the hierarchies found in `mounts` (`/proc/self/mounts`
+    /// text), so tests can choose the v2 path on a machine that has both.
+    pub fn create_with_mounts(
+        mounts: &str,
+        relative: &Path,
+        allowed: &[String],
+    ) -> Result<DeviceCgroup, IsolationError> {
         let mut rules: Vec<String> = SAFE_RULES.iter().map(|r| (*r).to_string()).collect();
         rules.extend(allowed.iter().cloned());
-        let mounts = super::mounts::read();
-        if let Some(mount) = v1_mount(&mounts) {
+        if let Some(mount) = v1_mount(mounts) {
             return Self::create_v1(&mount.join(relative), &rules);
         }
-        if let Some(dir) = super::v2::discover(&mounts).map(|m| m.join(relative))
+        if let Some(dir) = super::v2::discover(mounts).map(|m| m.join(relative))
             && dir.is_dir()
         {
             return Self::attach_v2(&dir, &rules);
