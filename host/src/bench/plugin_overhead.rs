@@ -1,7 +1,7 @@
 //! The plugin overhead benchmark of issue 6: what a plugin costs where it sits on a task's
 //! launch path, as ns per call of the embedded WebAssembly component (through the host's
-//! adapters: sandbox, deadline, answer checks) next to the same plugin crate compiled into
-//! the host. Calls measured: the `labels` and `admission` hooks' `on-launch`, the `command`
+//! adapters: sandbox, deadline, answer checks) next to the same plugin code (its `-core`
+//! crate) compiled into the host. Calls measured: the `labels` and `admission` hooks' `on-launch`, the `command`
 //! executor's `launch` (on a fresh instance, as each task gets), and the `gpu` isolator's
 //! `prepare` on a fake device tree.
 //!
@@ -221,7 +221,7 @@ fn hook_on_launch<H: sdk_hook::Hook>(
 }
 
 fn labels_on_launch(engine: &PluginEngine, n: usize) -> Result<CallTimes, OverheadError> {
-    let plugin = labels_plugin::Labels::default();
+    let plugin = labels_core::Labels::default();
     hook_on_launch(
         engine,
         n,
@@ -233,7 +233,7 @@ fn labels_on_launch(engine: &PluginEngine, n: usize) -> Result<CallTimes, Overhe
 }
 
 fn admission_on_launch(engine: &PluginEngine, n: usize) -> Result<CallTimes, OverheadError> {
-    let plugin = admission_plugin::Admission::default();
+    let plugin = admission_core::Admission::default();
     hook_on_launch(
         engine,
         n,
@@ -260,7 +260,7 @@ fn command_launch(engine: &PluginEngine, n: usize) -> Result<CallTimes, Overhead
     let task = realistic_task!(sdk);
     let mut native_actions = 0;
     let native_time = median(n, |_| {
-        let mut executor = command_plugin::CommandExecutor::default();
+        let mut executor = command_core::CommandExecutor::default();
         let t = task.clone();
         let (answer, took) = timed(|| executor.launch(t))?;
         native_actions = answer.len();
@@ -298,7 +298,7 @@ fn gpu_prepare(engine: &PluginEngine, n: usize) -> Result<CallTimes, OverheadErr
     })?;
     let task = realistic_task!(sdk);
     corral_sdk::isolator::capabilities::fake_root(Some(tree.0.clone()));
-    let mut plugin = gpu_plugin::GpuIsolator::default();
+    let mut plugin = gpu_core::GpuIsolator::default();
     let mut native_devices = 0;
     let mut last: Option<String> = None;
     let native_time = plugin
