@@ -150,14 +150,7 @@ fn apply_cgroups(
 /// one cgroup (v2).
 fn apply_setting(relative: &Path, setting: &CgroupSetting) -> Result<(), String> {
     let mounts = std::fs::read_to_string("/proc/self/mounts").map_err(|e| e.to_string())?;
-    let mount = mounts.lines().find_map(|line| {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        let [_, point, fstype, options, ..] = fields.as_slice() else {
-            return None;
-        };
-        let v1 = *fstype == "cgroup" && options.split(',').any(|o| o == setting.controller);
-        v1.then(|| PathBuf::from(point))
-    });
+    let mount = crate::isolation::mounts::cgroup_v1(&mounts, &setting.controller);
     let mount = match mount {
         Some(mount) => mount,
         None => crate::isolation::v2::discover(&mounts)

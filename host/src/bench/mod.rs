@@ -2,3 +2,5 @@
 
 pub mod allocator;
 pub mod hot_swap;
+pub mod plugin_overhead;
+pub mod task_launch;

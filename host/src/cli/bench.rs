@@ -35,6 +35,9 @@ pub enum BenchTarget {
     Failover(super::bench_failover::FailoverArgs),
     /// Time a live allocator swap (request to new policy active) on a busy cluster.
     HotSwap(HotSwapArgs),
+    /// ns per plugin call on a task's launch path, WASM vs native, and their share of a
+    /// whole task launch.
+    Plugins(super::bench_plugins::PluginsArgs),
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -62,6 +65,7 @@ pub async fn run_bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         BenchTarget::HotSwap(args) => tokio::task::spawn_blocking(move || hot_swap(args))
             .await
             .context("the benchmark thread failed")?,
+        BenchTarget::Plugins(args) => super::bench_plugins::plugins(args).await,
     }
 }
 

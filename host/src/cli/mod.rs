@@ -5,6 +5,7 @@ mod agent;
 mod agent_lookup;
 mod bench;
 mod bench_failover;
+mod bench_plugins;
 pub mod client_error;
 mod dev;
 mod etcd_state;

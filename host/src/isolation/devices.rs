@@ -4,13 +4,16 @@
 //! one `allow` per granted device rule. Rules are written as `devices.list` writes them
 //! ("c 195:0 rwm"), found by `stat` of the node below the discovery root.
 //!
-//! cgroup v1 only. On v2 the devices controller is an eBPF program attached to the cgroup,
-//! which Corral does not load yet: the rules are only logged, not enforced.
+//! On cgroup v1 the rules go to the container's cgroup of the devices controller. On v2
+//! (no devices files) the same rules become an eBPF device program ([`super::device_bpf`])
+//! attached to the container's one cgroup.
 
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 use super::IsolationError;
+use super::bpf_syscall::AttachedProgram;
+use super::device_bpf::{assemble, parse_rules};
 
 /// What every container may use (besides what a plugin grants).
 pub const SAFE_RULES: &[&str] = &[
@@ -48,44 +51,74 @@ pub fn rule_for(node: &Path, access: &str) -> Result<String, String> {
 
 /// Where the v1 devices controller is mounted, from `/proc/self/mounts` text.
 pub fn v1_mount(mounts: &str) -> Option<PathBuf> {
-    mounts.lines().find_map(|line| {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        let [_, mount_point, fstype, options, ..] = fields.as_slice() else {
-            return None;
-        };
-        (*fstype == "cgroup" && options.split(',').any(|o| o == "devices"))
-            .then(|| PathBuf::from(mount_point))
-    })
+    super::mounts::cgroup_v1(mounts, "devices")
 }
 
-/// A container's devices cgroup (v1); `dir` is `None` where none can be made.
+/// A container's device rules in force: a v1 devices cgroup (`dir`), or a program attached
+/// to its v2 cgroup; neither where nothing can enforce them.
 #[derive(Debug)]
 pub struct DeviceCgroup {
     dir: Option<PathBuf>,
+    program: Option<AttachedProgram>,
 }
 
 impl DeviceCgroup {
-    /// Creates `<devices mount>/<relative>` allowing the safe set and `allowed` (lines as
-    /// [`rule_for`] makes them). Without a v1 devices controller nothing is enforced.
+    /// Allows the safe set and `allowed` (lines as [`rule_for`] makes them) to the container
+    /// whose cgroups are at `relative` below each mount: in `<devices mount>/<relative>`
+    /// (v1), else by a device program on `<cgroup2 mount>/<relative>` when the container has
+    /// its cgroup there (v2). Without either nothing is enforced.
     pub fn create(relative: &Path, allowed: &[String]) -> Result<DeviceCgroup, IsolationError> {
+        Self::create_with_mounts(&super::mounts::read(), relative, allowed)
+    }
+
+    /// [`DeviceCgroup::create`] with the hierarchies found in `mounts` (`/proc/self/mounts`
+    /// text), so tests can choose the v2 path on a machine that has both.
+    pub fn create_with_mounts(
+        mounts: &str,
+        relative: &Path,
+        allowed: &[String],
+    ) -> Result<DeviceCgroup, IsolationError> {
         let mut rules: Vec<String> = SAFE_RULES.iter().map(|r| (*r).to_string()).collect();
         rules.extend(allowed.iter().cloned());
-        let mounts = super::read_file(Path::new("/proc/self/mounts")).unwrap_or_default();
-        let Some(mount) = v1_mount(&mounts) else {
-            tracing::warn!(
-                "no cgroup v1 devices controller: device rules are not enforced (the cgroup v2 \
-                 eBPF device program is not implemented): {rules:?}"
-            );
-            return Ok(DeviceCgroup { dir: None });
-        };
-        let dir = mount.join(relative);
-        std::fs::create_dir_all(&dir).map_err(|source| IsolationError::Io {
+        if let Some(mount) = v1_mount(mounts) {
+            return Self::create_v1(&mount.join(relative), &rules);
+        }
+        if let Some(dir) = super::v2::discover(mounts).map(|m| m.join(relative))
+            && dir.is_dir()
+        {
+            return Self::attach_v2(&dir, &rules);
+        }
+        tracing::warn!(
+            "no cgroup v1 devices controller and no cgroup v2 container cgroup: device rules \
+             are not enforced: {rules:?}"
+        );
+        Ok(DeviceCgroup {
+            dir: None,
+            program: None,
+        })
+    }
+
+    /// Attaches a program allowing exactly `rules` (the safe set is not added) to the
+    /// cgroup2 directory `dir`, which the container's processes join.
+    pub fn attach_v2(dir: &Path, rules: &[String]) -> Result<DeviceCgroup, IsolationError> {
+        let program = assemble(&parse_rules(rules)?);
+        Ok(DeviceCgroup {
+            dir: None,
+            program: Some(AttachedProgram::attach(dir, &program)?),
+        })
+    }
+
+    fn create_v1(dir: &Path, rules: &[String]) -> Result<DeviceCgroup, IsolationError> {
+        // Checked here too, so a bad rule fails the same way on v1 and v2.
+        parse_rules(rules)?;
+        std::fs::create_dir_all(dir).map_err(|source| IsolationError::Io {
             op: "cannot create",
-            path: dir.clone(),
+            path: dir.to_path_buf(),
             source,
         })?;
         let cgroup = DeviceCgroup {
-            dir: Some(dir.clone()),
+            dir: Some(dir.to_path_buf()),
+            program: None,
         };
         let write = |file: &str, line: &str| {
             let path = dir.join(file);
@@ -107,7 +140,8 @@ impl DeviceCgroup {
         Ok(cgroup)
     }
 
-    /// The `cgroup.procs` a new process writes itself into, when a cgroup was made.
+    /// The `cgroup.procs` a new process writes itself into, when a v1 cgroup was made (on
+    /// v2 the program sits on the container's own cgroup, which the process joins anyway).
     pub fn join_file(&self) -> Result<Option<std::fs::File>, IsolationError> {
         let Some(dir) = &self.dir else {
             return Ok(None);
@@ -124,9 +158,14 @@ impl DeviceCgroup {
             })
     }
 
-    /// Removes the cgroup once its processes are gone (the container's other cgroups kill
-    /// them); a failure is logged, not fatal.
+    /// Removes the v1 cgroup once its processes are gone (the container's other cgroups kill
+    /// them), or detaches the v2 program; a failure is logged, not fatal.
     pub fn destroy(&self) {
+        if let Some(program) = &self.program
+            && let Err(e) = program.detach()
+        {
+            tracing::warn!("devices of {}: {e}", program.cgroup().display());
+        }
         if let Some(dir) = &self.dir
             && let Err(e) = std::fs::remove_dir(dir)
             && e.kind() != std::io::ErrorKind::NotFound

@@ -2,10 +2,15 @@
 //! usage from the cgroup, OOM detection and cleanup; or a posix fallback (plain processes)
 //! where cgroups cannot be used.
 
+pub mod bpf_syscall;
 mod container;
 pub mod cpu;
+pub mod device_bpf;
+#[cfg(test)]
+mod device_bpf_kernel_tests;
 pub mod devices;
 pub mod memory;
+pub mod mounts;
 pub mod pids;
 #[cfg(test)]
 mod tests;
@@ -94,6 +99,15 @@ pub enum IsolationError {
     MissingKey { path: PathBuf, key: String },
     #[error("cgroup {} still has processes after they were killed", path.display())]
     Busy { path: PathBuf },
+    #[error("bad device rule {rule:?}: {why}")]
+    DeviceRule { rule: String, why: String },
+    /// A `bpf(2)` call failed; `log` holds the verifier's log (for a load) or the cgroup.
+    #[error("cannot {op}: {source}{}", if log.is_empty() { String::new() } else { format!(" ({log})") })]
+    Bpf {
+        op: &'static str,
+        source: std::io::Error,
+        log: String,
+    },
 }
 
 /// What a container may use. `None` leaves that resource unlimited.

@@ -15,16 +15,7 @@ pub struct V1Mounts {
 /// Finds the v1 mounts of cpu, cpuacct, memory and pids in `/proc/self/mounts` text; the
 /// error names the controllers that are not mounted.
 pub fn discover(mounts: &str) -> Result<V1Mounts, String> {
-    let find = |controller: &str| {
-        mounts.lines().find_map(|line| {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            let [_, mount_point, fstype, options, ..] = fields.as_slice() else {
-                return None;
-            };
-            (*fstype == "cgroup" && options.split(',').any(|o| o == controller))
-                .then(|| PathBuf::from(mount_point))
-        })
-    };
+    let find = |controller: &str| super::mounts::cgroup_v1(mounts, controller);
     let (cpu, cpuacct, memory, pids) = (find("cpu"), find("cpuacct"), find("memory"), find("pids"));
     match (cpu, cpuacct, memory, pids) {
         (Some(cpu), Some(cpuacct), Some(memory), Some(pids)) => Ok(V1Mounts {

@@ -10,13 +10,7 @@ pub const CONTROLLERS: [&str; 3] = ["cpu", "memory", "pids"];
 
 /// The cgroup2 mount point in `/proc/self/mounts` text, if any.
 pub fn discover(mounts: &str) -> Option<PathBuf> {
-    mounts.lines().find_map(|line| {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        match fields.as_slice() {
-            [_, mount_point, "cgroup2", ..] => Some(PathBuf::from(mount_point)),
-            _ => None,
-        }
-    })
+    super::mounts::cgroup_v2(mounts)
 }
 
 /// Checks that the unified hierarchy offers every controller (on a hybrid mount the v1
