@@ -93,6 +93,8 @@ pub async fn launch_times(
         isolators: Default::default(),
         recovery,
         executor_registration_timeout: crate::agent::DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT,
+        plugin_engine: None,
+        fetcher: Default::default(),
     };
     let agent = match crate::agent::run(agent_config, executor).await {
         Ok(agent) => agent,
