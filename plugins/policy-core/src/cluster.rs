@@ -216,37 +216,62 @@ impl Cluster {
         }
     }
 
-    /// Takes `resources` back from what `framework` holds on `agent`, role by role: reserved
-    /// resources from their role first, the rest from the first role holding that name.
+    /// Takes `resources` back from what `framework` holds on `agent`, role by role. Offers
+    /// are made per role, so what comes back whole (a declined offer, what a task left) is
+    /// taken from the one role that holds all of it; otherwise each resource is taken from its
+    /// reserved role first, then from every role holding that name until all of it is back
+    /// (the recover call names no role: taking only what the first role holds would lose the
+    /// rest and leave the cluster's view of the agent out of step with the host's).
     fn release(&mut self, agent: AgentIx, framework: FwIx, resources: &[Resource]) {
         let Some(Some(a)) = self.agents.get_mut(agent) else {
             return;
         };
         let mut released: Vec<(RoleIx, Resources)> = Vec::new();
-        for r in resources {
-            let reserved_role = r.reservation.as_deref();
-            let roles = &self.roles;
-            let held = &a.held;
-            let index = held
-                .iter()
-                .position(|h| {
-                    h.framework == framework
-                        && reserved_role.is_some_and(|name| roles.node(h.role).name == name)
-                })
-                .or_else(|| {
-                    held.iter().position(|h| {
-                        h.framework == framework && h.resources.iter().any(|e| e.name == r.name)
-                    })
-                });
-            let Some(index) = index else { continue };
-            let held = &mut a.held[index];
+        let mut take = |held: &mut Held, what: &[Resource]| {
             let before = held.resources.clone();
-            held.resources.subtract(r);
+            held.resources.subtract_all(what);
             let mut gone = before;
             gone.subtract_all(held.resources.as_slice());
             match released.iter_mut().find(|(role, _)| *role == held.role) {
                 Some((_, bag)) => bag.add_all(gone.as_slice()),
-                None => released.push((held.role, gone)),
+                None => released.push((held.role, gone.clone())),
+            }
+            gone
+        };
+        let whole = Resources::from_list(resources);
+        let mine = |h: &Held| h.framework == framework;
+        let holder = a
+            .held
+            .iter()
+            .position(|h| mine(h) && h.resources == whole)
+            .or_else(|| {
+                a.held
+                    .iter()
+                    .position(|h| mine(h) && h.resources.contains(resources))
+            });
+        if let Some(index) = holder {
+            take(&mut a.held[index], resources);
+        } else {
+            for r in resources {
+                let mut left = Resources::from_list(std::slice::from_ref(r));
+                let reserved_role = r.reservation.as_deref();
+                let mut order: Vec<usize> = Vec::new();
+                for (i, h) in a.held.iter().enumerate() {
+                    if mine(h)
+                        && reserved_role.is_some_and(|name| self.roles.node(h.role).name == name)
+                    {
+                        order.insert(0, i);
+                    } else if mine(h) && h.resources.iter().any(|e| e.name == r.name) {
+                        order.push(i);
+                    }
+                }
+                for i in order {
+                    if left.is_empty() {
+                        break;
+                    }
+                    let gone = take(&mut a.held[i], left.as_slice());
+                    left.subtract_all(gone.as_slice());
+                }
             }
         }
         a.held.retain(|h| !h.resources.is_empty());
