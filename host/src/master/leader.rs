@@ -6,6 +6,19 @@
 //! A term ends when the lease cannot be kept alive within its TTL or a registry write is
 //! fenced off (another master leads): the core stops at once (no allocation, every framework
 //! and agent stream closed, so they go find the new leader) and the master campaigns again.
+//!
+//! A leader killed with SIGKILL cannot resign, and waiting for its lease to expire (TTL >= 2
+//! s) dominated failover time. So followers also probe the leader's advertised `host:port`
+//! (a TCP connect, each poll): when it is *refused* [`REFUSALS_TO_REVOKE`] times in a row,
+//! after having answered in this term, nothing listens there any more — the process is gone
+//! while its host is up — and a follower revokes the leader's lease (only while its key
+//! still has the create revision it saw, see [`Election::revoke_dead_leader`]), so the next
+//! candidate leads at once. Only a refusal counts: a timeout (a partition, a paused or
+//! overloaded leader, whose kernel still accepts connections) or a name that does not
+//! resolve says nothing, and then only the lease ends the term. Revoking by mistake would
+//! still be safe: every registry write is fenced on the leader key, so a deposed leader
+//! cannot write, and it loses its term and follows. Requiring one answer first keeps a
+//! leader whose advertised address is not reachable from followers from being revoked.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
@@ -20,7 +33,7 @@ use tokio::sync::watch;
 use tower::ServiceExt;
 
 use crate::plugins::allocator::AllocatorFactory;
-use crate::state::{Election, EtcdStore};
+use crate::state::{Election, EtcdStore, LeaderRecord};
 
 use super::shell::Shared;
 use super::{
@@ -29,6 +42,10 @@ use super::{
 
 /// How often a follower asks etcd who leads (for its redirects).
 const LEADER_POLL: Duration = Duration::from_millis(100);
+/// How long a probe of the leader's port may take; a timeout never counts as dead.
+const PROBE_TIMEOUT: Duration = Duration::from_millis(200);
+/// Consecutive refused connections after which a follower takes the leader as dead.
+const REFUSALS_TO_REVOKE: u32 = 2;
 /// How long a follower holds a request while nobody leads, waiting for an election.
 const ELECTION_WAIT: Duration = Duration::from_secs(5);
 /// Pause after a failed campaign (etcd unreachable) before the next.
@@ -244,23 +261,86 @@ fn step_down(leadership: &Leadership) {
     leadership.leader.send_replace(None);
 }
 
-/// Keeps `leader` current for redirects.
+/// Keeps `leader` current for redirects, and ends a dead leader's term early (module doc).
 async fn follow_leader(leadership: Arc<Leadership>, election: Arc<Election>) {
     let mut stop = leadership.stop.subscribe();
+    let mut liveness = Liveness::default();
     loop {
-        if !leadership.is_leading() {
+        if leadership.is_leading() {
+            liveness = Liveness::default();
+        } else {
             // When etcd cannot say (no quorum), nobody is known to lead: no stale redirects.
-            let leader = election.leader().await.ok().flatten();
+            let record = election.leader_record().await.ok().flatten();
+            let leader = record.as_ref().map(|record| record.address.clone());
             leadership.leader.send_if_modified(|known| {
                 let changed = *known != leader;
                 *known = leader;
                 changed
             });
+            match record.filter(|record| record.address != leadership.advertised) {
+                Some(record) => liveness.check(&election, record).await,
+                None => liveness = Liveness::default(),
+            }
         }
         tokio::select! {
             _ = tokio::time::sleep(LEADER_POLL) => {}
             _ = stop.changed() => return,
         }
+    }
+}
+
+/// What a follower learnt of the current leader's term by probing its port.
+#[derive(Default)]
+struct Liveness {
+    term: Option<LeaderRecord>,
+    answered: bool,
+    refusals: u32,
+}
+
+enum Probe {
+    Answered,
+    Refused,
+    /// A timeout, an unresolvable name, another error: says nothing about the leader.
+    Unknown,
+}
+
+impl Liveness {
+    async fn check(&mut self, election: &Election, record: LeaderRecord) {
+        if self.term.as_ref() != Some(&record) {
+            *self = Liveness {
+                term: Some(record.clone()),
+                ..Liveness::default()
+            };
+        }
+        match probe(&record.address).await {
+            Probe::Answered => {
+                self.answered = true;
+                self.refusals = 0;
+            }
+            Probe::Unknown => self.refusals = 0,
+            Probe::Refused => self.refusals += 1,
+        }
+        if !self.answered || self.refusals < REFUSALS_TO_REVOKE {
+            return;
+        }
+        self.refusals = 0;
+        match election.revoke_dead_leader(&record).await {
+            Ok(true) => tracing::warn!(
+                "the leader at {} refuses connections (its process is gone); \
+                 revoked its lease so that a new leader is elected now",
+                record.address
+            ),
+            Ok(false) => {}
+            Err(error) => tracing::debug!(%error, "cannot revoke the dead leader's lease"),
+        }
+    }
+}
+
+async fn probe(address: &str) -> Probe {
+    match tokio::time::timeout(PROBE_TIMEOUT, tokio::net::TcpStream::connect(address)).await {
+        Ok(Ok(_)) => Probe::Answered,
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => Probe::Refused,
+        _ => Probe::Unknown,
     }
 }
 
