@@ -25,14 +25,21 @@ impl LocalEtcd {
     /// Starts etcd with its data under `dir/data` and its log in `dir/etcd.log`, and waits
     /// until its client port accepts connections.
     pub fn start(dir: &Path) -> Result<LocalEtcd, StateError> {
+        let client = free_port().map_err(|e| StateError::Open {
+            location: format!("a local etcd in {}", dir.display()),
+            reason: format!("no free port: {e}"),
+        })?;
+        Self::start_at(dir, client)
+    }
+
+    /// [`LocalEtcd::start`] with its client endpoint on `127.0.0.1:client` (e.g. a port a
+    /// master was already told to use).
+    pub fn start_at(dir: &Path, client: u16) -> Result<LocalEtcd, StateError> {
         let fail = |reason: String| StateError::Open {
             location: format!("a local etcd in {}", dir.display()),
             reason,
         };
-        let ports = free_port()
-            .and_then(|client| Ok((client, free_port()?)))
-            .map_err(|e| fail(format!("no free port: {e}")))?;
-        let (client, peer) = ports;
+        let peer = free_port().map_err(|e| fail(format!("no free port: {e}")))?;
         let client_url = format!("http://127.0.0.1:{client}");
         let peer_url = format!("http://127.0.0.1:{peer}");
         std::fs::create_dir_all(dir).map_err(|e| fail(e.to_string()))?;
