@@ -71,7 +71,11 @@ fn start_master(etcd: &str, port: u16, lease_secs: u64) -> anyhow::Result<ChildG
         .args(["--port", &port.to_string()])
         .args(["--state", &format!("etcd://{etcd}/bench-failover")])
         .args(["--leader-lease-secs", &lease_secs.to_string()])
-        .env("RUST_LOG", "warn")
+        // CORRAL_BENCH_MASTER_LOG=info shows the masters' election and registry load.
+        .env(
+            "RUST_LOG",
+            std::env::var("CORRAL_BENCH_MASTER_LOG").unwrap_or_else(|_| "warn".into()),
+        )
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .spawn()
@@ -279,7 +283,12 @@ pub async fn failover(args: FailoverArgs) -> anyhow::Result<std::process::ExitCo
 
     let killed = Instant::now();
     children[leader_index].take();
+    // Elected: the survivor says it leads, or (what a loaded survivor shows first) an agent
+    // has registered with it.
     wait_for("a new leader", Duration::from_secs(60), async || {
+        if count_with(&registered, &survivor) > 0 {
+            return Some(());
+        }
         (leader_per(&probe, &survivor).await.as_deref() == Some(survivor.as_str())).then_some(())
     })
     .await?;
