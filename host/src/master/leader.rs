@@ -1,7 +1,8 @@
 //! An elected master (registry in etcd): it serves HTTP at once as a follower, campaigns,
 //! and runs a core only while it leads. Followers answer the scheduler, operator and agent
 //! APIs with `307 Temporary Redirect` to the leader (as Mesos does), or 503 while nobody
-//! leads; `/health` and `/master/redirect` answer on every master.
+//! leads; `/health` and `/master/redirect` answer on every master. While an election is under
+//! way a follower holds requests; one that is elected meanwhile serves them itself.
 //!
 //! A term ends when the lease cannot be kept alive within its TTL or a registry write is
 //! fenced off (another master leads): the core stops at once (no allocation, every framework
@@ -121,7 +122,11 @@ pub async fn run(
         stop: watch::channel(false).0,
     });
     let election = Arc::new(election);
-    tokio::spawn(follow_leader(leadership.clone(), election.clone()));
+    // On the election's thread: a follower swamped by a re-registration storm (agents held
+    // until the election ends) must still notice a dead leader at once.
+    election
+        .runtime()
+        .spawn(follow_leader(leadership.clone(), election.clone()));
     let campaign = tokio::spawn(campaign_loop(Campaign {
         leadership: leadership.clone(),
         election,
@@ -346,14 +351,8 @@ async fn probe(address: &str) -> Probe {
 
 /// Every request: the leader's routes while leading; otherwise a redirect to the leader.
 async fn dispatch(State(leadership): State<Arc<Leadership>>, request: Request) -> Response {
-    let router = read(&leadership.leading)
-        .as_ref()
-        .map(|leading| leading.router.clone());
-    if let Some(router) = router {
-        return match router.oneshot(request).await {
-            Ok(response) => response,
-            Err(never) => match never {},
-        };
+    if let Some(router) = leading_router(&leadership) {
+        return serve(router, request).await;
     }
     if request.uri().path() == "/health" {
         return StatusCode::OK.into_response();
@@ -362,8 +361,28 @@ async fn dispatch(State(leadership): State<Arc<Leadership>>, request: Request) -
         .uri()
         .path_and_query()
         .map(|p| p.as_str())
-        .unwrap_or("/");
-    redirect_to(&leadership, path).await
+        .unwrap_or("/")
+        .to_string();
+    let response = redirect_to(&leadership, &path).await;
+    // Elected while holding the request (the agents of a dead leader wait here during the
+    // election): serve it now rather than send every one of them back to this master.
+    match leading_router(&leadership) {
+        Some(router) => serve(router, request).await,
+        None => response,
+    }
+}
+
+fn leading_router(leadership: &Leadership) -> Option<Router> {
+    read(&leadership.leading)
+        .as_ref()
+        .map(|leading| leading.router.clone())
+}
+
+async fn serve(router: Router, request: Request) -> Response {
+    match router.oneshot(request).await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    }
 }
 
 /// `GET /master/redirect`: 307 to the leading master (this one included).

@@ -130,6 +130,12 @@ impl Election {
         })
     }
 
+    /// The election's own runtime: work that must stay timely while the master's threads are
+    /// busy (following the leader, probing it) runs there.
+    pub fn runtime(&self) -> &tokio::runtime::Handle {
+        &self.handle
+    }
+
     fn failure(&self, what: &str, e: impl std::fmt::Display) -> StateError {
         StateError::Election {
             reason: format!("{what} at etcd {}: {e}", self.endpoints),
