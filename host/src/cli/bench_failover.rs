@@ -282,7 +282,9 @@ pub async fn failover(args: FailoverArgs) -> anyhow::Result<std::process::ExitCo
     tokio::time::sleep(Duration::from_secs(2)).await;
 
     let killed = Instant::now();
+    tracing::info!("killing the leader at {leader}");
     children[leader_index].take();
+    tracing::info!("the leader has exited");
     // Elected: the survivor says it leads, or (what a loaded survivor shows first) an agent
     // has registered with it.
     wait_for("a new leader", Duration::from_secs(60), async || {
