@@ -1,10 +1,14 @@
 //! Several masters on one etcd cluster, and agents that follow whichever leads: the
 //! harness for the `ha_*` chaos tests.
 
+use std::collections::BTreeMap;
+use std::path::Path;
 use std::time::Duration;
 
+use serde_json::{Value, json};
+
 use crate::etcd_cluster::EtcdCluster;
-use crate::{Process, free_port};
+use crate::{Framework, Process, free_port, scalar, task};
 
 /// The leader lease the HA tests run with: a dead leader is replaced after about this long.
 pub const LEASE_SECS: u64 = 2;
@@ -17,6 +21,24 @@ pub struct HaCluster {
     pub dir: tempfile::TempDir,
 }
 
+/// How an [`HaCluster`] starts, beyond its size.
+#[derive(Debug, Clone)]
+pub struct HaOptions {
+    /// The masters' `--leader-lease-secs`.
+    pub lease_secs: u64,
+    /// Agents get `--master etcd://...` (the masters' `--state`) instead of the master list.
+    pub agents_via_etcd: bool,
+}
+
+impl Default for HaOptions {
+    fn default() -> Self {
+        HaOptions {
+            lease_secs: LEASE_SECS,
+            agents_via_etcd: false,
+        }
+    }
+}
+
 impl HaCluster {
     /// `etcd_members` etcd members, `masters` masters on them (one elected), and `agents`
     /// agents given every master's address; waits until a leader lists every agent.
@@ -25,6 +47,24 @@ impl HaCluster {
         masters: usize,
         agents: usize,
         resources: &str,
+    ) -> HaCluster {
+        Self::start_with(
+            etcd_members,
+            masters,
+            agents,
+            resources,
+            HaOptions::default(),
+        )
+        .await
+    }
+
+    /// [`HaCluster::start`] with `options`.
+    pub async fn start_with(
+        etcd_members: usize,
+        masters: usize,
+        agents: usize,
+        resources: &str,
+        options: HaOptions,
     ) -> HaCluster {
         let etcd = EtcdCluster::start(etcd_members);
         let dir = tempfile::tempdir().expect("temp dir");
@@ -50,7 +90,7 @@ impl HaCluster {
                 "--allocation-interval-ms",
                 "200",
                 "--leader-lease-secs",
-                &LEASE_SECS.to_string(),
+                &options.lease_secs.to_string(),
             ]
             .iter()
             .map(|s| s.to_string())
@@ -68,7 +108,11 @@ impl HaCluster {
             let args: Vec<String> = vec![
                 "agent".into(),
                 "--master".into(),
-                cluster.master_addrs.join(","),
+                if options.agents_via_etcd {
+                    cluster.etcd.state_url()
+                } else {
+                    cluster.master_addrs.join(",")
+                },
                 "--ip".into(),
                 "127.0.0.1".into(),
                 "--port".into(),
@@ -162,6 +206,62 @@ impl HaCluster {
         }
         out
     }
+}
+
+/// Launches `n` tasks of 0.1 cpu / 32 MiB over whatever is offered; each appends a line to
+/// `starts/<id>` when it starts, so a task launched twice shows.
+pub async fn launch_sleepers(fw: &mut Framework, n: usize, starts: &Path) -> Vec<String> {
+    let mut ids = Vec::new();
+    while ids.len() < n {
+        for offer in fw.offers(20).await {
+            let room = ((scalar(&offer, "cpus") + 1e-9) / 0.1).floor() as usize;
+            let count = room.min(n - ids.len());
+            let tasks: Vec<Value> = (ids.len()..ids.len() + count)
+                .map(|i| {
+                    let id = format!("sleeper-{i:02}");
+                    let command =
+                        format!("echo started >> {}/{id}; exec sleep 600", starts.display());
+                    task(&id, &offer, &command, 0.1, 32.0)
+                })
+                .collect();
+            for t in &tasks {
+                ids.push(t["task_id"]["value"].as_str().expect("id").to_string());
+            }
+            assert_eq!(fw.launch(&offer, tasks, 300.0).await, 202);
+            if ids.len() == n {
+                break;
+            }
+        }
+    }
+    ids
+}
+
+/// Implicit reconciliation: the state of every task the master knows, by task id.
+pub async fn reconcile_all(fw: &mut Framework, expected: usize) -> BTreeMap<String, String> {
+    let (code, body) = fw
+        .call(json!({"type": "RECONCILE", "reconcile": {"tasks": []}}))
+        .await;
+    assert_eq!(code, 202, "RECONCILE: {body}");
+    let mut states = BTreeMap::new();
+    while states.len() < expected {
+        let Some(event) = fw.next_event(20).await else {
+            panic!(
+                "only {} of {expected} tasks reconciled: {states:?}",
+                states.len()
+            );
+        };
+        if event["type"] == "UPDATE" {
+            let status = &event["update"]["status"];
+            states.insert(
+                status["task_id"]["value"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+                status["state"].as_str().unwrap_or("").to_string(),
+            );
+        }
+    }
+    states
 }
 
 pub use crate::cluster::count_active_agents as active_agents;

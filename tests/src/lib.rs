@@ -9,7 +9,7 @@ pub mod scheduler;
 
 pub use cluster::{Cluster, Process, corral_bin, free_port, plugin_wasm};
 pub use etcd_cluster::EtcdCluster;
-pub use ha::HaCluster;
+pub use ha::{HaCluster, HaOptions};
 pub use scheduler::{Framework, framework_info, operator, scalar, task};
 
 /// Polls `check` every 100 ms until it returns `Some`, or fails after `secs` seconds with

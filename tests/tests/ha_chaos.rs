@@ -1,69 +1,12 @@
 //! Chaos on a highly available cluster (real etcd members, masters and agents on loopback):
 //! the leading master killed with -9, a leader paused until deposed, etcd losing members.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::collections::BTreeSet;
 use std::time::Duration;
 
-use corral_e2e::ha::active_agents;
-use corral_e2e::{Framework, HaCluster, framework_info, scalar, signal, task};
+use corral_e2e::ha::{active_agents, launch_sleepers, reconcile_all};
+use corral_e2e::{Framework, HaCluster, framework_info, signal};
 use serde_json::{Value, json};
-
-/// Launches `n` tasks of 0.1 cpu / 32 MiB over whatever is offered; each appends a line to
-/// `starts/<id>` when it starts, so a task launched twice shows.
-async fn launch_sleepers(fw: &mut Framework, n: usize, starts: &Path) -> Vec<String> {
-    let mut ids = Vec::new();
-    while ids.len() < n {
-        for offer in fw.offers(20).await {
-            let room = ((scalar(&offer, "cpus") + 1e-9) / 0.1).floor() as usize;
-            let count = room.min(n - ids.len());
-            let tasks: Vec<Value> = (ids.len()..ids.len() + count)
-                .map(|i| {
-                    let id = format!("sleeper-{i:02}");
-                    let command =
-                        format!("echo started >> {}/{id}; exec sleep 600", starts.display());
-                    task(&id, &offer, &command, 0.1, 32.0)
-                })
-                .collect();
-            for t in &tasks {
-                ids.push(t["task_id"]["value"].as_str().expect("id").to_string());
-            }
-            assert_eq!(fw.launch(&offer, tasks, 300.0).await, 202);
-            if ids.len() == n {
-                break;
-            }
-        }
-    }
-    ids
-}
-
-/// Implicit reconciliation: the state of every task the master knows, by task id.
-async fn reconcile_all(fw: &mut Framework, expected: usize) -> BTreeMap<String, String> {
-    let (code, body) = fw
-        .call(json!({"type": "RECONCILE", "reconcile": {"tasks": []}}))
-        .await;
-    assert_eq!(code, 202, "RECONCILE: {body}");
-    let mut states = BTreeMap::new();
-    while states.len() < expected {
-        let Some(event) = fw.next_event(20).await else {
-            panic!(
-                "only {} of {expected} tasks reconciled: {states:?}",
-                states.len()
-            );
-        };
-        if event["type"] == "UPDATE" {
-            let status = &event["update"]["status"];
-            states.insert(
-                status["task_id"]["value"]
-                    .as_str()
-                    .unwrap_or("")
-                    .to_string(),
-                status["state"].as_str().unwrap_or("").to_string(),
-            );
-        }
-    }
-    states
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killing_the_leader_elects_another_and_loses_no_task() {

@@ -4,7 +4,12 @@
 //!
 //! `--master` may list several masters: each attempt goes to the next one, and a follower's
 //! `307 Temporary Redirect` leads to the leader (the HTTP client follows it), whose address
-//! is then used for status updates too.
+//! is then used for status updates too. `--master etcd://...` (the masters' `--state`) reads
+//! the leader from the masters' election before each attempt instead.
+//!
+//! When a registered stream ends (the leader died or stepped down), the agent tries every
+//! master once at once, without backoff: a follower holds the request until the new leader
+//! is elected, so the agent re-registers the moment it leads. Then the usual backoff.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,8 +40,12 @@ enum StreamEnd {
     Stopping,
 }
 
-/// The masters in a `--master` list (comma-separated `host:port`s); never empty.
+/// The masters in a `--master` list (comma-separated `host:port`s); never empty. An
+/// `etcd://` address is one entry, whole.
 pub fn masters(list: &str) -> Vec<String> {
+    if list.trim_start().starts_with("etcd://") {
+        return vec![list.trim().to_string()];
+    }
     let masters: Vec<String> = list
         .split(',')
         .map(str::trim)
@@ -51,18 +60,30 @@ pub fn masters(list: &str) -> Vec<String> {
 }
 
 pub async fn run(shared: Arc<AgentShared>) {
+    let from_election = shared.config.master.trim_start().starts_with("etcd://");
     let masters = masters(&shared.config.master);
     let mut next = 0;
+    // Attempts left without backoff after a registered stream ended.
+    let mut immediate = 0;
     let mut shutdown = shared.shutdown.clone();
     let mut backoff = FIRST_BACKOFF;
     // Whether the last attempt failed, so repeated failures are logged once.
     let mut failing = false;
     let mut refused_logged = false;
     loop {
-        let master = &masters[next % masters.len()];
+        let mut master = masters[next % masters.len()].clone();
         next += 1;
+        let attempt = async {
+            if from_election {
+                match leader_from_election(&master).await {
+                    Ok(leader) => master = leader,
+                    Err(e) => return StreamEnd::Connect(e),
+                }
+            }
+            follow_stream(&shared, &master).await
+        };
         let outcome = tokio::select! {
-            outcome = follow_stream(&shared, master) => outcome,
+            outcome = attempt => outcome,
             _ = super::stopped(&mut shutdown) => StreamEnd::Stopping,
         };
         let was_registered = shared
@@ -79,6 +100,7 @@ pub async fn run(shared: Arc<AgentShared>) {
             backoff = FIRST_BACKOFF;
             failing = true;
             refused_logged = false;
+            immediate = masters.len();
         } else if !failing || matches!(outcome, StreamEnd::Refused { .. }) && !refused_logged {
             // A refusal (e.g. an agent marked gone) is worth saying even mid-retry, once.
             tracing::warn!("cannot register with the master at {master}: {outcome}; retrying");
@@ -86,6 +108,10 @@ pub async fn run(shared: Arc<AgentShared>) {
             failing = true;
         } else {
             tracing::debug!("registration attempt failed: {outcome}");
+        }
+        if immediate > 0 {
+            immediate -= 1;
+            continue;
         }
         tokio::select! {
             _ = tokio::time::sleep(backoff) => {}
@@ -156,6 +182,14 @@ async fn follow_stream(shared: &Arc<AgentShared>, master: &str) -> StreamEnd {
             }
         }
     }
+}
+
+/// The leading master's `host:port` as the masters' election in etcd names it.
+async fn leader_from_election(etcd: &str) -> Result<String, String> {
+    crate::cli::master_address::MasterAddress::pick(etcd)
+        .await
+        .map(|leader| leader.to_string())
+        .map_err(|e| e.to_string())
 }
 
 /// reqwest's top-level message hides the cause ("error sending request"); show all of it.

@@ -51,12 +51,18 @@ pub struct AgentArgs {
 }
 
 pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
-    // Several masters (HA): the agent follows whichever leads.
-    let master = MasterAddress::parse_list(&args.master.master)?
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(",");
+    // Several masters (HA) or their etcd (`etcd://...`, as their --state): the agent
+    // follows whichever leads.
+    let master = if args.master.master.trim_start().starts_with("etcd://") {
+        super::server_defaults::parse_state(&args.master.master).context("bad --master")?;
+        args.master.master.trim().to_string()
+    } else {
+        MasterAddress::parse_list(&args.master.master)?
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    };
     args.machine.check()?;
     if args.status_update_retry_ms == 0 {
         bail!("--status-update-retry-ms must be at least 1");

@@ -15,8 +15,10 @@ use crate::api::agent_protocol::{AgentCommand, AgentSubscribe, SUBSCRIBE_PATH};
 use crate::api::recordio::Decoder;
 use crate::api::v1::{AgentInfo, FrameworkInfo, Id, Resource, Task, TaskId, TaskState, TaskStatus};
 use crate::resources::parse_resources;
+use crate::state::etcd_launcher::LocalEtcd;
 
-/// The real agent's registration backoff (agent/registration.rs), so the figures include it.
+/// The real agent's registration backoff and immediate retry (agent/registration.rs), so the
+/// figures include them.
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
@@ -37,7 +39,7 @@ pub struct FailoverArgs {
     pub etcd: Option<String>,
 }
 
-/// Kills the child on drop.
+/// Kills the master on drop.
 struct ChildGuard(Child);
 
 impl Drop for ChildGuard {
@@ -62,25 +64,6 @@ fn free_port() -> anyhow::Result<u16> {
         .port())
 }
 
-fn start_etcd(dir: &std::path::Path) -> anyhow::Result<(ChildGuard, String)> {
-    let client = format!("127.0.0.1:{}", free_port()?);
-    let peer = format!("http://127.0.0.1:{}", free_port()?);
-    let child = Command::new("etcd")
-        .arg("--data-dir")
-        .arg(dir.join("etcd"))
-        .args(["--listen-client-urls", &format!("http://{client}")])
-        .args(["--advertise-client-urls", &format!("http://{client}")])
-        .args(["--listen-peer-urls", &peer])
-        .args(["--initial-advertise-peer-urls", &peer])
-        .args(["--initial-cluster", &format!("default={peer}")])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .context("cannot start `etcd` (scripts/setup.sh installs etcd-server)")?;
-    Ok((ChildGuard(child), client))
-}
-
 fn start_master(etcd: &str, port: u16, lease_secs: u64) -> anyhow::Result<ChildGuard> {
     let exe = std::env::current_exe().context("cannot find the corral binary")?;
     let child = Command::new(exe)
@@ -88,7 +71,11 @@ fn start_master(etcd: &str, port: u16, lease_secs: u64) -> anyhow::Result<ChildG
         .args(["--port", &port.to_string()])
         .args(["--state", &format!("etcd://{etcd}/bench-failover")])
         .args(["--leader-lease-secs", &lease_secs.to_string()])
-        .env("RUST_LOG", "warn")
+        // CORRAL_BENCH_MASTER_LOG=info shows the masters' election and registry load.
+        .env(
+            "RUST_LOG",
+            std::env::var("CORRAL_BENCH_MASTER_LOG").unwrap_or_else(|_| "warn".into()),
+        )
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .spawn()
@@ -175,6 +162,8 @@ async fn sim_agent(
 ) {
     let mut backoff = FIRST_BACKOFF;
     let mut next = i;
+    // As the real agent: after a registered stream ends, one round over the masters at once.
+    let mut immediate = 0;
     loop {
         let master = &masters[next % masters.len()];
         next += 1;
@@ -197,12 +186,17 @@ async fn sim_agent(
                             r[i] = Some(at.clone());
                         }
                         backoff = FIRST_BACKOFF;
+                        immediate = masters.len();
                     }
                 }
             }
             if let Ok(mut r) = registered.lock() {
                 r[i] = None;
             }
+        }
+        if immediate > 0 {
+            immediate -= 1;
+            continue;
         }
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(MAX_BACKOFF);
@@ -235,8 +229,9 @@ pub async fn failover(args: FailoverArgs) -> anyhow::Result<std::process::ExitCo
     let (_etcd, etcd) = match &args.etcd {
         Some(endpoint) => (None, endpoint.clone()),
         None => {
-            let (guard, endpoint) = start_etcd(&dir)?;
-            (Some(guard), endpoint)
+            let local = LocalEtcd::start(&dir.join("etcd"))?;
+            let endpoint = local.endpoint.clone();
+            (Some(local), endpoint)
         }
     };
     let ports = [free_port()?, free_port()?];
@@ -287,8 +282,15 @@ pub async fn failover(args: FailoverArgs) -> anyhow::Result<std::process::ExitCo
     tokio::time::sleep(Duration::from_secs(2)).await;
 
     let killed = Instant::now();
+    tracing::info!("killing the leader at {leader}");
     children[leader_index].take();
+    tracing::info!("the leader has exited");
+    // Elected: the survivor says it leads, or (what a loaded survivor shows first) an agent
+    // has registered with it.
     wait_for("a new leader", Duration::from_secs(60), async || {
+        if count_with(&registered, &survivor) > 0 {
+            return Some(());
+        }
         (leader_per(&probe, &survivor).await.as_deref() == Some(survivor.as_str())).then_some(())
     })
     .await?;

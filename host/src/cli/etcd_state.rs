@@ -96,4 +96,31 @@ mod tests {
             assert!(err.to_string().contains("--state etcd://"), "{err}");
         }
     }
+
+    /// An etcd that is not up yet at start: the master keeps trying (no crash) and connects
+    /// once it listens; one that never comes is a clear error naming it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_etcd_that_comes_up_late_is_waited_for_and_one_that_never_does_is_named() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let endpoints = vec![format!("127.0.0.1:{port}")];
+        let err = connect_with_retry(&endpoints, "/late/", Duration::from_secs(1))
+            .await
+            .expect_err("nothing listens");
+        let text = format!("{err:#}");
+        assert!(text.contains("gave up reaching etcd"), "{text}");
+        assert!(text.contains(&endpoints[0]), "{text}");
+
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().to_path_buf();
+        let late = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(1500));
+            crate::state::etcd_launcher::LocalEtcd::start_at(&path, port).expect("etcd starts")
+        });
+        let store = connect_with_retry(&endpoints, "/late/", Duration::from_secs(30)).await;
+        let _etcd = late.join().expect("launcher thread");
+        store.expect("connects once etcd listens");
+    }
 }

@@ -9,7 +9,8 @@ const DEFAULT_PORT: u16 = 5050;
 #[derive(Debug, Clone, clap::Args)]
 pub struct MasterArg {
     /// The master, as HOST:PORT; several comma-separated for an HA cluster (the leader is
-    /// found and followed).
+    /// found and followed), or the masters' etcd as etcd://H:P[,H:P...][/PREFIX] (their
+    /// --state; the leader is read from their election).
     #[arg(long, env = "CORRAL_MASTER", default_value = DEFAULT_MASTER, value_name = "HOST:PORT[,...]")]
     pub master: String,
 }

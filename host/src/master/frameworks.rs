@@ -12,8 +12,11 @@ use crate::api::v1::{
 use super::allocation::AllocatorEvent;
 use super::core::{CompletedFramework, Effect, Framework, MasterCore, StreamId, timestamp};
 
-/// A framework recovered from the registry gets at least this long to resubscribe after a
-/// master restart, whatever its failover timeout, so a restart alone never kills its tasks.
+/// How long a framework recovered without a failover timeout (0, the default) gets to
+/// resubscribe after a master restart or a leader change, so that these alone never kill its
+/// tasks. A framework that set a timeout gets exactly that, counted from the new master's
+/// start, as in Mesos ("how long the master will wait for a framework to reconnect after a
+/// failover"): the disconnect time is not in the registry, the timer restarts at failover.
 pub const RECOVERED_FRAMEWORK_GRACE_MS: u64 = 120_000;
 
 impl MasterCore {
@@ -184,8 +187,8 @@ impl MasterCore {
         } else {
             0
         };
-        Some(if framework.recovered {
-            ms.max(RECOVERED_FRAMEWORK_GRACE_MS)
+        Some(if framework.recovered && ms == 0 {
+            RECOVERED_FRAMEWORK_GRACE_MS
         } else {
             ms
         })

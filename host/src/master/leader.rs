@@ -1,11 +1,25 @@
 //! An elected master (registry in etcd): it serves HTTP at once as a follower, campaigns,
 //! and runs a core only while it leads. Followers answer the scheduler, operator and agent
 //! APIs with `307 Temporary Redirect` to the leader (as Mesos does), or 503 while nobody
-//! leads; `/health` and `/master/redirect` answer on every master.
+//! leads; `/health` and `/master/redirect` answer on every master. While an election is under
+//! way a follower holds requests; one that is elected meanwhile serves them itself.
 //!
 //! A term ends when the lease cannot be kept alive within its TTL or a registry write is
 //! fenced off (another master leads): the core stops at once (no allocation, every framework
 //! and agent stream closed, so they go find the new leader) and the master campaigns again.
+//!
+//! A leader killed with SIGKILL cannot resign, and waiting for its lease to expire (TTL >= 2
+//! s) dominated failover time. So followers also probe the leader's advertised `host:port`
+//! (a TCP connect, each poll): when it is *refused* [`REFUSALS_TO_REVOKE`] times in a row,
+//! after having answered in this term, nothing listens there any more — the process is gone
+//! while its host is up — and a follower revokes the leader's lease (only while its key
+//! still has the create revision it saw, see [`Election::revoke_dead_leader`]), so the next
+//! candidate leads at once. Only a refusal counts: a timeout (a partition, a paused or
+//! overloaded leader, whose kernel still accepts connections) or a name that does not
+//! resolve says nothing, and then only the lease ends the term. Revoking by mistake would
+//! still be safe: every registry write is fenced on the leader key, so a deposed leader
+//! cannot write, and it loses its term and follows. Requiring one answer first keeps a
+//! leader whose advertised address is not reachable from followers from being revoked.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
@@ -20,7 +34,7 @@ use tokio::sync::watch;
 use tower::ServiceExt;
 
 use crate::plugins::allocator::AllocatorFactory;
-use crate::state::{Election, EtcdStore};
+use crate::state::{Election, EtcdStore, LeaderRecord};
 
 use super::shell::Shared;
 use super::{
@@ -29,6 +43,10 @@ use super::{
 
 /// How often a follower asks etcd who leads (for its redirects).
 const LEADER_POLL: Duration = Duration::from_millis(100);
+/// How long a probe of the leader's port may take; a timeout never counts as dead.
+const PROBE_TIMEOUT: Duration = Duration::from_millis(200);
+/// Consecutive refused connections after which a follower takes the leader as dead.
+const REFUSALS_TO_REVOKE: u32 = 2;
 /// How long a follower holds a request while nobody leads, waiting for an election.
 const ELECTION_WAIT: Duration = Duration::from_secs(5);
 /// Pause after a failed campaign (etcd unreachable) before the next.
@@ -104,7 +122,11 @@ pub async fn run(
         stop: watch::channel(false).0,
     });
     let election = Arc::new(election);
-    tokio::spawn(follow_leader(leadership.clone(), election.clone()));
+    // On the election's thread: a follower swamped by a re-registration storm (agents held
+    // until the election ends) must still notice a dead leader at once.
+    election
+        .runtime()
+        .spawn(follow_leader(leadership.clone(), election.clone()));
     let campaign = tokio::spawn(campaign_loop(Campaign {
         leadership: leadership.clone(),
         election,
@@ -244,18 +266,26 @@ fn step_down(leadership: &Leadership) {
     leadership.leader.send_replace(None);
 }
 
-/// Keeps `leader` current for redirects.
+/// Keeps `leader` current for redirects, and ends a dead leader's term early (module doc).
 async fn follow_leader(leadership: Arc<Leadership>, election: Arc<Election>) {
     let mut stop = leadership.stop.subscribe();
+    let mut liveness = Liveness::default();
     loop {
-        if !leadership.is_leading() {
+        if leadership.is_leading() {
+            liveness = Liveness::default();
+        } else {
             // When etcd cannot say (no quorum), nobody is known to lead: no stale redirects.
-            let leader = election.leader().await.ok().flatten();
+            let record = election.leader_record().await.ok().flatten();
+            let leader = record.as_ref().map(|record| record.address.clone());
             leadership.leader.send_if_modified(|known| {
                 let changed = *known != leader;
                 *known = leader;
                 changed
             });
+            match record.filter(|record| record.address != leadership.advertised) {
+                Some(record) => liveness.check(&election, record).await,
+                None => liveness = Liveness::default(),
+            }
         }
         tokio::select! {
             _ = tokio::time::sleep(LEADER_POLL) => {}
@@ -264,16 +294,65 @@ async fn follow_leader(leadership: Arc<Leadership>, election: Arc<Election>) {
     }
 }
 
+/// What a follower learnt of the current leader's term by probing its port.
+#[derive(Default)]
+struct Liveness {
+    term: Option<LeaderRecord>,
+    answered: bool,
+    refusals: u32,
+}
+
+enum Probe {
+    Answered,
+    Refused,
+    /// A timeout, an unresolvable name, another error: says nothing about the leader.
+    Unknown,
+}
+
+impl Liveness {
+    async fn check(&mut self, election: &Election, record: LeaderRecord) {
+        if self.term.as_ref() != Some(&record) {
+            *self = Liveness {
+                term: Some(record.clone()),
+                ..Liveness::default()
+            };
+        }
+        match probe(&record.address).await {
+            Probe::Answered => {
+                self.answered = true;
+                self.refusals = 0;
+            }
+            Probe::Unknown => self.refusals = 0,
+            Probe::Refused => self.refusals += 1,
+        }
+        if !self.answered || self.refusals < REFUSALS_TO_REVOKE {
+            return;
+        }
+        self.refusals = 0;
+        match election.revoke_dead_leader(&record).await {
+            Ok(true) => tracing::warn!(
+                "the leader at {} refuses connections (its process is gone); \
+                 revoked its lease so that a new leader is elected now",
+                record.address
+            ),
+            Ok(false) => {}
+            Err(error) => tracing::debug!(%error, "cannot revoke the dead leader's lease"),
+        }
+    }
+}
+
+async fn probe(address: &str) -> Probe {
+    match tokio::time::timeout(PROBE_TIMEOUT, tokio::net::TcpStream::connect(address)).await {
+        Ok(Ok(_)) => Probe::Answered,
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => Probe::Refused,
+        _ => Probe::Unknown,
+    }
+}
+
 /// Every request: the leader's routes while leading; otherwise a redirect to the leader.
 async fn dispatch(State(leadership): State<Arc<Leadership>>, request: Request) -> Response {
-    let router = read(&leadership.leading)
-        .as_ref()
-        .map(|leading| leading.router.clone());
-    if let Some(router) = router {
-        return match router.oneshot(request).await {
-            Ok(response) => response,
-            Err(never) => match never {},
-        };
+    if let Some(router) = leading_router(&leadership) {
+        return serve(router, request).await;
     }
     if request.uri().path() == "/health" {
         return StatusCode::OK.into_response();
@@ -282,8 +361,28 @@ async fn dispatch(State(leadership): State<Arc<Leadership>>, request: Request) -
         .uri()
         .path_and_query()
         .map(|p| p.as_str())
-        .unwrap_or("/");
-    redirect_to(&leadership, path).await
+        .unwrap_or("/")
+        .to_string();
+    let response = redirect_to(&leadership, &path).await;
+    // Elected while holding the request (the agents of a dead leader wait here during the
+    // election): serve it now rather than send every one of them back to this master.
+    match leading_router(&leadership) {
+        Some(router) => serve(router, request).await,
+        None => response,
+    }
+}
+
+fn leading_router(leadership: &Leadership) -> Option<Router> {
+    read(&leadership.leading)
+        .as_ref()
+        .map(|leading| leading.router.clone())
+}
+
+async fn serve(router: Router, request: Request) -> Response {
+    match router.oneshot(request).await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    }
 }
 
 /// `GET /master/redirect`: 307 to the leading master (this one included).

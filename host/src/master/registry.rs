@@ -90,37 +90,40 @@ pub struct Recovered {
     pub gone: Vec<AgentId>,
     /// Agents marked unreachable and not back yet (`unreachable/<id>`).
     pub unreachable: Vec<AgentId>,
+    /// Entries that did not parse and were skipped: (key, why). Each is also logged.
+    pub skipped: Vec<(String, String)>,
 }
 
-/// Reads the registry. A value that does not parse is logged with its key and skipped.
+/// Reads the registry. A value that does not parse is logged with its key and skipped (and
+/// listed in [`Recovered::skipped`]); the rest loads.
 pub async fn load(store: &dyn StateStore) -> Result<Recovered, StateError> {
     let mut recovered = Recovered::default();
     for (key, value) in store.list(FRAMEWORKS_PREFIX).await? {
-        if let Some(mut info) = parse::<FrameworkInfo>(&key, &value) {
+        if let Some(mut info) = parse::<FrameworkInfo>(&key, &value, &mut recovered.skipped) {
             info.id = Some(Id::new(&key[FRAMEWORKS_PREFIX.len()..]));
             recovered.frameworks.push(info);
         }
     }
     for (key, value) in store.list(AGENTS_PREFIX).await? {
-        if let Some(mut info) = parse::<AgentInfo>(&key, &value) {
+        if let Some(mut info) = parse::<AgentInfo>(&key, &value, &mut recovered.skipped) {
             info.id = Some(Id::new(&key[AGENTS_PREFIX.len()..]));
             recovered.agents.push(info);
         }
     }
     for (key, value) in store.list(WEIGHTS_PREFIX).await? {
-        if let Some(stored) = parse::<StoredWeight>(&key, &value) {
+        if let Some(stored) = parse::<StoredWeight>(&key, &value, &mut recovered.skipped) {
             let role = key[WEIGHTS_PREFIX.len()..].to_string();
             recovered.weights.push((role, stored.weight));
         }
     }
     for (key, value) in store.list(QUOTA_PREFIX).await? {
-        if let Some(mut config) = parse::<QuotaConfig>(&key, &value) {
+        if let Some(mut config) = parse::<QuotaConfig>(&key, &value, &mut recovered.skipped) {
             config.role = key[QUOTA_PREFIX.len()..].to_string();
             recovered.quotas.push(config);
         }
     }
     for (key, value) in store.list(RESERVATIONS_PREFIX).await? {
-        if let Some(reserved) = parse::<Vec<Resource>>(&key, &value) {
+        if let Some(reserved) = parse::<Vec<Resource>>(&key, &value, &mut recovered.skipped) {
             let agent = Id::new(&key[RESERVATIONS_PREFIX.len()..]);
             recovered.reservations.push((agent, reserved));
         }
@@ -138,11 +141,16 @@ pub async fn load(store: &dyn StateStore) -> Result<Recovered, StateError> {
     Ok(recovered)
 }
 
-fn parse<T: serde::de::DeserializeOwned>(key: &str, value: &[u8]) -> Option<T> {
+fn parse<T: serde::de::DeserializeOwned>(
+    key: &str,
+    value: &[u8],
+    skipped: &mut Vec<(String, String)>,
+) -> Option<T> {
     match serde_json::from_slice(value) {
         Ok(v) => Some(v),
         Err(error) => {
             tracing::error!(key, %error, "skipping a registry entry that does not parse");
+            skipped.push((key.to_string(), error.to_string()));
             None
         }
     }
@@ -237,5 +245,31 @@ mod tests {
             recovered.agents[449].id.as_ref().map(|i| i.value.as_str()),
             Some("agent-0449")
         );
+    }
+
+    /// A registry value that does not parse is skipped with its key named; the rest loads.
+    #[tokio::test]
+    async fn a_value_that_does_not_parse_is_skipped_with_its_key_named() {
+        let store = crate::state::MemoryStore::new();
+        store
+            .apply(vec![
+                put_agent(&agent(1)),
+                WriteOp::Put {
+                    key: format!("{AGENTS_PREFIX}agent-0002"),
+                    value: b"{not json".to_vec(),
+                },
+                WriteOp::Put {
+                    key: format!("{FRAMEWORKS_PREFIX}fw-1"),
+                    value: b"[1, 2]".to_vec(),
+                },
+            ])
+            .await
+            .expect("write");
+        let recovered = load(&store).await.expect("the rest loads");
+        assert_eq!(recovered.agents.len(), 1);
+        assert_eq!(recovered.agents[0].hostname, "host-1");
+        assert!(recovered.frameworks.is_empty());
+        let keys: Vec<&str> = recovered.skipped.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["frameworks/fw-1", "agents/agent-0002"]);
     }
 }

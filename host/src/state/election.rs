@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use etcd_client::{Client, ConnectOptions, ElectionClient, LeaseClient};
+use etcd_client::{Client, ConnectOptions, ElectionClient, KvClient, LeaseClient};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
@@ -28,9 +28,22 @@ pub struct Election {
     /// No request timeout: a campaign waits as long as another master leads.
     election: ElectionClient,
     lease: LeaseClient,
+    kv: KvClient,
     name: String,
     ttl: Duration,
     endpoints: String,
+}
+
+/// The leader as etcd records it: its address and what identifies its term.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaderRecord {
+    /// The leader's advertised `host:port`.
+    pub address: String,
+    /// Its election key and that key's create revision (which fences its writes).
+    pub key: Vec<u8>,
+    pub create_revision: i64,
+    /// The lease its key lives on.
+    pub lease: i64,
 }
 
 /// One term of leadership. Dropping it stops the keep-alive (the lease then expires);
@@ -110,10 +123,17 @@ impl Election {
             runtime: Some(runtime),
             election: client.election_client(),
             lease: client.lease_client(),
+            kv: client.kv_client(),
             name: format!("{prefix}{ELECTION_NAME}"),
             ttl: ttl.max(Duration::from_secs(2)),
             endpoints: joined,
         })
+    }
+
+    /// The election's own runtime: work that must stay timely while the master's threads are
+    /// busy (following the leader, probing it) runs there.
+    pub fn runtime(&self) -> &tokio::runtime::Handle {
+        &self.handle
     }
 
     fn failure(&self, what: &str, e: impl std::fmt::Display) -> StateError {
@@ -175,6 +195,11 @@ impl Election {
 
     /// The current leader's value (its `host:port`), if any master leads.
     pub async fn leader(&self) -> Result<Option<String>, StateError> {
+        Ok(self.leader_record().await?.map(|record| record.address))
+    }
+
+    /// The current leader with its election key, create revision and lease, if any leads.
+    pub async fn leader_record(&self) -> Result<Option<LeaderRecord>, StateError> {
         let mut election = self.election.clone();
         match tokio::time::timeout(ANSWER_TIMEOUT, election.leader(self.name.clone())).await {
             Err(_) => Err(self.failure("leader lookup", "no answer")),
@@ -184,9 +209,43 @@ impl Election {
                 Ok(None)
             }
             Ok(Err(e)) => Err(self.failure("leader lookup", e)),
-            Ok(Ok(mut response)) => Ok(response
-                .take_kv()
-                .map(|kv| String::from_utf8_lossy(kv.value()).into_owned())),
+            Ok(Ok(mut response)) => Ok(response.take_kv().map(|kv| LeaderRecord {
+                address: String::from_utf8_lossy(kv.value()).into_owned(),
+                key: kv.key().to_vec(),
+                create_revision: kv.create_revision(),
+                lease: kv.lease(),
+            })),
+        }
+    }
+
+    /// Ends the term of a leader found dead (see `master::leader`): revokes its lease, so its
+    /// key goes and the next candidate leads without waiting for the TTL. Only while its key
+    /// still has the create revision and lease `seen` recorded, so a newer leader is never
+    /// touched (a revoke names one lease, which only that old term held). Returns whether
+    /// it revoked.
+    pub async fn revoke_dead_leader(&self, seen: &LeaderRecord) -> Result<bool, StateError> {
+        let mut kv = self.kv.clone();
+        let current = tokio::time::timeout(ANSWER_TIMEOUT, kv.get(seen.key.clone(), None))
+            .await
+            .map_err(|_| self.failure("leader key read", "no answer"))?
+            .map_err(|e| self.failure("leader key read", e))?;
+        let still_there = current.kvs().first().is_some_and(|kv| {
+            kv.create_revision() == seen.create_revision && kv.lease() == seen.lease
+        });
+        if !still_there {
+            return Ok(false);
+        }
+        let mut lease = self.lease.clone();
+        match tokio::time::timeout(ANSWER_TIMEOUT, lease.revoke(seen.lease)).await {
+            Err(_) => Err(self.failure("lease revoke", "no answer")),
+            // Expired or revoked meanwhile: the term ended anyway.
+            Ok(Err(etcd_client::Error::GRpcStatus(status)))
+                if status.message().contains("lease not found") =>
+            {
+                Ok(false)
+            }
+            Ok(Err(e)) => Err(self.failure("lease revoke", e)),
+            Ok(Ok(_)) => Ok(true),
         }
     }
 }
@@ -324,5 +383,50 @@ mod tests {
         tokio::time::timeout(ttl + Duration::from_secs(2), term.lost())
             .await
             .expect("the term is lost within the TTL (and a little)");
+    }
+
+    /// A follower that finds the leader dead revokes its term and the next candidate leads
+    /// at once; a record of an older term never touches the newer leader.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn revoking_a_dead_leader_elects_the_next_and_spares_a_newer_one() {
+        let server = EtcdServer::start();
+        let endpoints = std::slice::from_ref(&server.endpoint);
+        // A long lease: only the revoke can end a's term within the test.
+        let ttl = Duration::from_secs(30);
+        let a = Election::connect(endpoints, "/ha/", ttl).await.expect("a");
+        let b = Election::connect(endpoints, "/ha/", ttl).await.expect("b");
+        let c = Election::connect(endpoints, "/ha/", ttl).await.expect("c");
+        let term_a = a.campaign("127.0.0.1:1").await.expect("a leads");
+        let seen_a = b.leader_record().await.expect("lookup").expect("a leader");
+        assert_eq!(seen_a.address, "127.0.0.1:1");
+        assert_eq!(seen_a.lease, term_a.lease);
+        assert_eq!(seen_a.create_revision, term_a.revision);
+
+        let waiting = tokio::spawn(async move {
+            let term = b.campaign("127.0.0.1:2").await.expect("b leads");
+            (b, term)
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!waiting.is_finished(), "b waits while a's key is there");
+
+        assert!(c.revoke_dead_leader(&seen_a).await.expect("revoke"));
+        let (b, term_b) = tokio::time::timeout(Duration::from_secs(5), waiting)
+            .await
+            .expect("b leads at once, not after the 30 s lease")
+            .expect("join");
+        assert_eq!(
+            c.leader().await.expect("lookup").as_deref(),
+            Some("127.0.0.1:2")
+        );
+
+        // The same stale record again (a slow follower): b's term is untouched.
+        assert!(!c.revoke_dead_leader(&seen_a).await.expect("no-op"));
+        assert_eq!(
+            c.leader().await.expect("lookup").as_deref(),
+            Some("127.0.0.1:2")
+        );
+        assert!(!term_b.is_lost());
+        drop(term_a);
+        b.resign(term_b).await;
     }
 }

@@ -6,13 +6,14 @@ use futures::future::BoxFuture;
 #[cfg(test)]
 mod conformance;
 pub mod election;
+pub mod etcd_launcher;
 pub mod etcd_store;
 #[cfg(test)]
 pub(crate) mod etcd_test_server;
 pub mod memory;
 pub mod redb_store;
 
-pub use election::{Election, Term};
+pub use election::{Election, LeaderRecord, Term};
 pub use etcd_store::{EtcdStore, FencedEtcdStore};
 pub use memory::MemoryStore;
 pub use redb_store::RedbStore;

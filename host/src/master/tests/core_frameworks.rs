@@ -277,3 +277,30 @@ fn an_id_the_master_does_not_know_is_accepted_and_bad_info_refused() {
         .expect_err("bad role");
     assert!(error.message.contains("Invalid role 'has space'"));
 }
+
+/// After a leader change (or restart) the new master restarts each recovered framework's
+/// failover timer from its own start: a framework that set a timeout gets exactly that, one
+/// that set none (0) gets the recovery grace instead of being removed at once.
+#[test]
+fn a_recovered_framework_gets_its_failover_timeout_from_the_new_masters_start() {
+    let mut h = Harness::new();
+    let mut with_timeout = info("f5", Some(5.0));
+    with_timeout.id = Some(Id::new("old-leader-0001"));
+    let mut without = info("f0", None);
+    without.id = Some(Id::new("old-leader-0002"));
+    assert!(h.core.recover_framework(h.now, with_timeout.clone()));
+    assert!(h.core.recover_framework(h.now, without.clone()));
+    let (with_id, without_id) = (Id::new("old-leader-0001"), Id::new("old-leader-0002"));
+
+    h.now += 4_900;
+    h.core.tick(h.now);
+    assert!(h.core.framework(&with_id).is_some(), "within its 5 s");
+    h.now += 200;
+    h.core.tick(h.now);
+    assert!(h.core.framework(&with_id).is_none(), "removed after 5 s");
+    assert!(h.core.framework(&without_id).is_some(), "no timeout: grace");
+
+    h.now += crate::master::frameworks::RECOVERED_FRAMEWORK_GRACE_MS;
+    h.core.tick(h.now);
+    assert!(h.core.framework(&without_id).is_none(), "grace over");
+}

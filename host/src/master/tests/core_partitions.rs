@@ -77,3 +77,21 @@ fn a_gone_agent_is_removed_and_refused_when_it_returns() {
         "an unknown agent is an error"
     );
 }
+
+/// A new leader (or a restarted master) learns gone agents from `gone/<id>` and refuses them.
+#[test]
+fn an_agent_marked_gone_before_a_leader_change_is_refused_by_the_new_leader() {
+    let mut h = Harness::new();
+    let agent = crate::api::v1::Id::new("old-leader-S3");
+    h.core.recover_gone(agent.clone());
+    let err = h
+        .core
+        .agent_subscribe(
+            h.now,
+            agent_subscribe(Some(agent.clone()), "cpus:1;mem:512"),
+            uuid::Uuid::new_v4(),
+        )
+        .expect_err("a gone agent is refused");
+    assert!(format!("{err:?}").contains("marked gone"), "{err:?}");
+    assert!(h.core.agent(&agent).is_none());
+}

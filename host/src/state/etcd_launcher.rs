@@ -1,0 +1,95 @@
+//! A local one-member `etcd` on free loopback ports, in a data dir the caller gives, killed
+//! on drop: for `corral bench failover` and the tests (one launcher, not a copy in each).
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::StateError;
+
+/// How long etcd may take to listen on its client port.
+const START_PATIENCE: Duration = Duration::from_secs(20);
+
+pub struct LocalEtcd {
+    child: Child,
+    /// `127.0.0.1:PORT`, its client endpoint.
+    pub endpoint: String,
+}
+
+fn free_port() -> std::io::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+impl LocalEtcd {
+    /// Starts etcd with its data under `dir/data` and its log in `dir/etcd.log`, and waits
+    /// until its client port accepts connections.
+    pub fn start(dir: &Path) -> Result<LocalEtcd, StateError> {
+        let client = free_port().map_err(|e| StateError::Open {
+            location: format!("a local etcd in {}", dir.display()),
+            reason: format!("no free port: {e}"),
+        })?;
+        Self::start_at(dir, client)
+    }
+
+    /// [`LocalEtcd::start`] with its client endpoint on `127.0.0.1:client` (e.g. a port a
+    /// master was already told to use).
+    pub fn start_at(dir: &Path, client: u16) -> Result<LocalEtcd, StateError> {
+        let fail = |reason: String| StateError::Open {
+            location: format!("a local etcd in {}", dir.display()),
+            reason,
+        };
+        let peer = free_port().map_err(|e| fail(format!("no free port: {e}")))?;
+        let client_url = format!("http://127.0.0.1:{client}");
+        let peer_url = format!("http://127.0.0.1:{peer}");
+        std::fs::create_dir_all(dir).map_err(|e| fail(e.to_string()))?;
+        let log = std::fs::File::create(dir.join("etcd.log")).map_err(|e| fail(e.to_string()))?;
+        let child = Command::new("etcd")
+            .arg("--data-dir")
+            .arg(dir.join("data"))
+            .args(["--name", "default"])
+            .args(["--listen-client-urls", &client_url])
+            .args(["--advertise-client-urls", &client_url])
+            .args(["--listen-peer-urls", &peer_url])
+            .args(["--initial-advertise-peer-urls", &peer_url])
+            .args(["--initial-cluster", &format!("default={peer_url}")])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .map_err(|e| {
+                fail(format!(
+                    "cannot start `etcd` ({e}): run scripts/setup.sh to install etcd-server"
+                ))
+            })?;
+        let mut etcd = LocalEtcd {
+            child,
+            endpoint: format!("127.0.0.1:{client}"),
+        };
+        etcd.wait_listening().map_err(fail)?;
+        Ok(etcd)
+    }
+
+    fn wait_listening(&mut self) -> Result<(), String> {
+        let deadline = Instant::now() + START_PATIENCE;
+        while std::net::TcpStream::connect(&self.endpoint).is_err() {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!(
+                    "etcd exited at start ({status}); is the port taken?"
+                ));
+            }
+            if Instant::now() > deadline {
+                return Err(format!("etcd did not listen within {START_PATIENCE:?}"));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(())
+    }
+}
+
+impl Drop for LocalEtcd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
