@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use super::container_checkpoint::IsolationCheckpoint;
 use crate::api::v1::Resource;
 use crate::isolation::devices::{DeviceCgroup, rule_for};
 use crate::plugins::bindings::types::{EnvVar, TaskInfo};
@@ -24,8 +25,8 @@ fn lock(plugin: &Plugin) -> std::sync::MutexGuard<'_, Box<dyn IsolatorPlugin>> {
 }
 
 /// At agent start: every plugin's discovered resources (a name the operator already gave in
-/// `--resources` is left to the operator), then `recover` with the containers the agent
-/// recovered (none yet: agent recovery is separate work).
+/// `--resources` is left to the operator), then `recover` with `recovered` (the containers
+/// reattached after a restart are given later, by [`recover`]).
 pub(crate) fn discover(
     isolators: &IsolatorSet,
     resources: &mut Vec<Resource>,
@@ -50,11 +51,63 @@ pub(crate) fn discover(
     Ok(())
 }
 
+/// A container reattached after an agent restart, for the plugins' `recover`.
+pub(crate) struct Survivor {
+    pub container_id: String,
+    /// The task as the old agent gave it to `prepare`.
+    pub task: TaskInfo,
+    /// What each plugin's plan gave it (checkpointed with the container).
+    pub plans: Vec<IsolationCheckpoint>,
+}
+
+/// After an agent restart: every plugin is told the containers still running, each task as
+/// the plugin may see it plus the environment its own plan gave the container (where the
+/// gpu plugin records which GPUs it holds). A plugin that fails is logged: the agent keeps
+/// its tasks, and that plugin starts with no bookkeeping.
+pub(crate) fn recover(isolators: &IsolatorSet, survivors: &[Survivor]) {
+    for plugin in &isolators.plugins {
+        let mut plugin = lock(plugin);
+        let name = plugin.plugin_name().to_string();
+        let sees_environment = plugin.manifest().capabilities.task_environment;
+        let containers: Vec<RecoveredContainer> = survivors
+            .iter()
+            .map(|survivor| {
+                let mut task = survivor.task.clone();
+                if let Some(command) = task.command.as_mut() {
+                    if !sees_environment {
+                        command.environment.clear();
+                    }
+                    let own = survivor.plans.iter().filter(|p| p.plugin == name);
+                    command
+                        .environment
+                        .extend(
+                            own.flat_map(|p| &p.environment)
+                                .map(|(name, value)| EnvVar {
+                                    name: name.clone(),
+                                    value: value.clone(),
+                                }),
+                        );
+                }
+                RecoveredContainer {
+                    container_id: survivor.container_id.clone(),
+                    task,
+                }
+            })
+            .collect();
+        match plugin.recover(&containers) {
+            Ok(()) => tracing::info!("isolator {name}: recovered {} containers", containers.len()),
+            Err(e) => tracing::error!("isolator {e}: its recovered containers are not known to it"),
+        }
+    }
+}
+
 /// What the plugins' plans put on one container.
 #[derive(Default)]
 pub(crate) struct Prepared {
     /// Added to every process of the task, after the task's own variables.
     pub environment: Vec<EnvVar>,
+    /// Each plugin's environment, to checkpoint for [`recover`].
+    pub plans: Vec<IsolationCheckpoint>,
     pub devices: Option<DeviceCgroup>,
     /// The plugins that prepared the container, to clean up.
     prepared: Vec<Plugin>,
@@ -94,6 +147,14 @@ pub(crate) fn prepare(
                 refusals.join("; ")
             ));
         }
+        prepared.plans.push(IsolationCheckpoint {
+            plugin: name.clone(),
+            environment: plan
+                .environment
+                .iter()
+                .map(|v| (v.name.clone(), v.value.clone()))
+                .collect(),
+        });
         prepared.environment.extend(plan.environment);
         for rule in &plan.devices {
             let node = host_path(&isolators.discovery_root, &rule.path);
@@ -113,6 +174,29 @@ pub(crate) fn prepare(
         return Err(message);
     }
     Ok(prepared)
+}
+
+/// Checkpoints each plugin's environment with the container, for [`recover`]; a failure is
+/// logged (after a restart the plugin would not know the container).
+pub(crate) fn checkpoint(work_dir: &Path, container_id: &str, prepared: &Prepared) {
+    if prepared.plans.iter().all(|p| p.environment.is_empty()) {
+        return;
+    }
+    if let Err(e) =
+        super::container_checkpoint::save_isolation(work_dir, container_id, &prepared.plans)
+    {
+        tracing::error!("container {container_id}: cannot checkpoint its isolator plans: {e}");
+    }
+}
+
+/// A reattached container's share of the plugins, to clean up when it ends: every plugin,
+/// and the devices cgroup its plan made if it is there.
+pub(crate) fn adopted(isolators: &IsolatorSet, cgroup: Option<&Path>) -> Prepared {
+    Prepared {
+        devices: cgroup.and_then(DeviceCgroup::adopt),
+        prepared: isolators.plugins.clone(),
+        ..Prepared::default()
+    }
 }
 
 fn apply_cgroups(

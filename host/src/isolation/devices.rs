@@ -107,6 +107,13 @@ impl DeviceCgroup {
         Ok(cgroup)
     }
 
+    /// The devices cgroup a container was given before an agent restart, if it is there.
+    pub fn adopt(relative: &Path) -> Option<DeviceCgroup> {
+        let mounts = super::read_file(Path::new("/proc/self/mounts")).unwrap_or_default();
+        let dir = v1_mount(&mounts)?.join(relative);
+        dir.is_dir().then_some(DeviceCgroup { dir: Some(dir) })
+    }
+
     /// The `cgroup.procs` a new process writes itself into, when a cgroup was made.
     pub fn join_file(&self) -> Result<Option<std::fs::File>, IsolationError> {
         let Some(dir) = &self.dir else {
