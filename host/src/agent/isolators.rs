@@ -101,6 +101,39 @@ pub(crate) fn recover(isolators: &IsolatorSet, survivors: &[Survivor]) {
     }
 }
 
+/// Every plugin's usage of a container (`usage`), by metric name. A plugin that fails, traps
+/// or answers a malformed name is logged and left out: the rest of the answer stands.
+pub(crate) fn usage(isolators: &IsolatorSet, container_id: &str) -> Vec<(String, f64)> {
+    let mut metrics = Vec::new();
+    for plugin in &isolators.plugins {
+        let mut plugin = lock(plugin);
+        match plugin.usage(container_id) {
+            Ok(found) => {
+                for metric in found {
+                    let well_formed = !metric.name.is_empty()
+                        && metric
+                            .name
+                            .chars()
+                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+                    if well_formed && metric.value.is_finite() {
+                        metrics.push((metric.name, metric.value));
+                    } else {
+                        tracing::warn!(
+                            "isolator plugin {}: usage of {container_id}: metric {:?} = {} \
+                             is not a lowercase name with a finite value; left out",
+                            plugin.plugin_name(),
+                            metric.name,
+                            metric.value
+                        );
+                    }
+                }
+            }
+            Err(e) => tracing::warn!("usage of {container_id}: isolator {e}; left out"),
+        }
+    }
+    metrics
+}
+
 /// What the plugins' plans put on one container.
 #[derive(Default)]
 pub(crate) struct Prepared {
