@@ -1,7 +1,8 @@
 //! Per-container usage: the agent operator call GET_CONTAINERS (include/mesos/v1/agent/
-//! agent.proto) and Mesos' `/monitor/statistics` JSON. A Corral task runs in its own
-//! container, so each task is one entry whose executor id is the task id (as Mesos' command
-//! executor does).
+//! agent.proto) and Mesos' `/monitor/statistics` JSON. A command task runs in its own
+//! container, so each is one entry whose executor id is the task id (as Mesos' command
+//! executor does); an HTTP executor is one entry for its container, which all its tasks
+//! share, with the limits of the executor's and its live tasks' resources.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -99,6 +100,8 @@ pub async fn containers(shared: &Arc<AgentShared>) -> GetContainers {
             .values()
             .filter(|e| e.runner.is_some() && !e.state.is_terminal())
             .filter(|e| e.state != TaskState::TaskStaging)
+            // An HTTP executor's tasks run in its container, listed below.
+            .filter(|e| e.info.executor.is_none())
             .map(|e| {
                 let limits = crate::isolation::Limits::for_task(&e.info.resources, 0).ok();
                 Running {
@@ -110,8 +113,20 @@ pub async fn containers(shared: &Arc<AgentShared>) -> GetContainers {
                     mem_mb: limits.as_ref().and_then(|l| l.mem_mb),
                 }
             })
-            .collect()
+            .collect::<Vec<_>>()
     };
+    let mut running = running;
+    running.extend(shared.http_executors.containers().into_iter().map(|c| {
+        let limits = crate::isolation::Limits::for_task(&c.resources, 0).ok();
+        Running {
+            framework_id: c.framework_id,
+            task_id: c.executor_id.value,
+            name: c.name,
+            container_id: c.container_id,
+            cpus: limits.as_ref().and_then(|l| l.cpus),
+            mem_mb: limits.as_ref().and_then(|l| l.mem_mb),
+        }
+    }));
     let shared = shared.clone();
     let isolator_set = shared.config.isolators.clone();
     let sampled = tokio::task::spawn_blocking(move || {

@@ -1,10 +1,11 @@
 //! Starting an executor process: its sandbox, its container (cgroups from the executor's and
-//! its first task's resources), the Mesos executor environment, and the watchers for its exit
+//! its first task's resources, resized by the registry as tasks come and go), the Mesos executor environment, and the watchers for its exit
 //! and its registration timeout.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
+use super::super::lock;
 use super::super::processes::{self, TaskEnvironment};
 use super::super::shared::AgentShared;
 use super::super::supervisor;
@@ -58,9 +59,10 @@ pub(super) fn start(
         .isolator
         .create(&shared.cgroup_name(), &container_id, &limits)
         .map_err(|e| format!("cannot create the executor's cgroups: {e}"))?;
+    let container = container.map(|c| Arc::new(Mutex::new(c)));
     let join = container
         .as_ref()
-        .map(Container::join_files)
+        .map(|c| lock(c).join_files())
         .transpose()
         .map_err(|e| format!("cannot put the executor in its cgroups: {e}"))?;
 
@@ -138,6 +140,7 @@ pub(super) fn start(
     let watcher = shared.clone();
     let watched_key = key.clone();
     let watched_container = container_id.clone();
+    let watched_cgroups = container.clone();
     tokio::spawn(async move {
         let outcome = match exit_file {
             Some(exit_file) => supervisor::wait(child, exit_file).await,
@@ -150,9 +153,9 @@ pub(super) fn start(
         };
         let registry = &watcher.http_executors;
         registry.exited(&watcher, &watched_key, &watched_container, how);
-        if let Some(container) = container {
+        if let Some(container) = watched_cgroups {
             // Kills what the executor left behind and removes its cgroups.
-            let removed = tokio::task::spawn_blocking(move || container.destroy()).await;
+            let removed = tokio::task::spawn_blocking(move || lock(&container).destroy()).await;
             if let Ok(Err(e)) = removed {
                 tracing::error!("executor {}: cannot remove its cgroups: {e}", watched_key.1);
             }
@@ -173,6 +176,8 @@ pub(super) fn start(
         info: info.clone(),
         framework: framework.clone(),
         container_id,
+        cgroups: container,
+        task_resources: HashMap::new(),
         pgid,
         stream: None,
         subscribed_once: false,
