@@ -641,3 +641,58 @@ async fn an_executor_container_is_listed_and_sized_to_its_live_tasks() {
     wait_gone(pid).await;
     agent.shutdown().await;
 }
+
+/// The executor's container gets the isolator plugins' plans as a command task's does: the
+/// plugin sees the executor's and its first task's resources, its environment reaches the
+/// executor, and the plugin cleans up when the executor is gone.
+#[tokio::test]
+async fn an_executor_container_gets_isolator_plans_and_is_cleaned_up() {
+    let master = FakeMaster::start(true).await;
+    let work = tempfile::tempdir().expect("temp dir");
+    let mut config = config(&master, work.path(), RETRY);
+    let cleaned = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    config.isolators = crate::plugins::isolator::IsolatorSet::new(
+        vec![super::isolator_usage::reporting(
+            "seer",
+            Some(Vec::new()),
+            cleaned.clone(),
+        )],
+        "/".into(),
+    );
+    let agent = crate::agent::run(config, super::fake_executor::factory())
+        .await
+        .expect("agent starts");
+    wait_registered(&agent).await;
+    master.send(sized_executor_task(
+        "t1",
+        "cpus:0.1;mem:32",
+        "cpus:0.5;mem:64",
+    ));
+    let pid: i32 = read_when_written(&sandbox(work.path()).join("pid"))
+        .await
+        .parse()
+        .expect("pid");
+    let env = std::fs::read_to_string(sandbox(work.path()).join("env.txt")).expect("env.txt");
+    assert!(
+        env.lines().any(|l| l == "ISOLATOR_SAW_CPUS=0.6"),
+        "the plan's environment, from the executor's and the task's cpus:\n{env}"
+    );
+    let mut executor = Executor::subscribe(&agent).await;
+    let subscribed = executor.next_event().await;
+    let container_id = subscribed["subscribed"]["container_id"]["value"]
+        .as_str()
+        .expect("container id")
+        .to_string();
+    assert!(cleaned.lock().expect("lock").is_empty());
+
+    let _ = crate::agent::processes::signal_group(pid as u32, libc::SIGKILL);
+    wait_gone(pid).await;
+    for _ in 0..500 {
+        if !cleaned.lock().expect("lock").is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(*cleaned.lock().expect("lock"), vec![container_id]);
+    agent.shutdown().await;
+}

@@ -1,6 +1,7 @@
 //! Isolator plugins' `usage` in GET_CONTAINERS and /monitor/statistics: a plugin's metrics
 //! join the container's statistics; one that fails is left out and the answer stands.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -10,18 +11,20 @@ use super::fake_master::FakeMaster;
 use super::support::*;
 use crate::agent::run;
 use crate::api::v1::TaskState;
-use crate::plugins::bindings::types::{Resource, TaskInfo};
+use crate::plugins::bindings::types::{EnvVar, Resource, ResourceValue, TaskInfo};
 use crate::plugins::error::PluginError;
 use crate::plugins::isolator::{
     IsolatorPlugin, IsolatorSet, LaunchPlan, Metric, RecoveredContainer,
 };
 use crate::plugins::manifest::Manifest;
 
-/// A plugin whose `usage` answers `metrics`, or fails when `metrics` is `None`.
-struct Reporting {
+/// A plugin whose `usage` answers `metrics`, or fails when `metrics` is `None`; its plan
+/// sets `ISOLATOR_SAW_CPUS` to the cpus of the task it prepared, and it records cleanups.
+pub(super) struct Reporting {
     name: String,
     manifest: Manifest,
     metrics: Option<Vec<(&'static str, f64)>>,
+    pub cleaned: Arc<Mutex<Vec<String>>>,
 }
 
 impl IsolatorPlugin for Reporting {
@@ -37,9 +40,21 @@ impl IsolatorPlugin for Reporting {
     fn recover(&mut self, _: &[RecoveredContainer]) -> Result<(), PluginError> {
         Ok(())
     }
-    fn prepare(&mut self, _: &str, _: &TaskInfo) -> Result<LaunchPlan, PluginError> {
+    fn prepare(&mut self, _: &str, task: &TaskInfo) -> Result<LaunchPlan, PluginError> {
+        let cpus: f64 = task
+            .resources
+            .iter()
+            .filter(|r| r.name == "cpus")
+            .filter_map(|r| match r.value {
+                ResourceValue::Scalar(v) => Some(v),
+                _ => None,
+            })
+            .sum();
         Ok(LaunchPlan {
-            environment: Vec::new(),
+            environment: vec![EnvVar {
+                name: "ISOLATOR_SAW_CPUS".into(),
+                value: cpus.to_string(),
+            }],
             devices: Vec::new(),
             mounts: Vec::new(),
             cgroup: Vec::new(),
@@ -59,13 +74,29 @@ impl IsolatorPlugin for Reporting {
             })
             .collect())
     }
-    fn cleanup(&mut self, _: &str) -> Result<(), PluginError> {
+    fn cleanup(&mut self, container_id: &str) -> Result<(), PluginError> {
+        self.cleaned
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(container_id.to_string());
         Ok(())
     }
 }
 
-fn plugin(name: &str, metrics: Option<Vec<(&'static str, f64)>>) -> Box<dyn IsolatorPlugin> {
+pub(super) fn plugin(
+    name: &str,
+    metrics: Option<Vec<(&'static str, f64)>>,
+) -> Box<dyn IsolatorPlugin> {
+    reporting(name, metrics, Arc::default())
+}
+
+pub(super) fn reporting(
+    name: &str,
+    metrics: Option<Vec<(&'static str, f64)>>,
+    cleaned: Arc<Mutex<Vec<String>>>,
+) -> Box<dyn IsolatorPlugin> {
     Box::new(Reporting {
+        cleaned,
         name: name.into(),
         manifest: Manifest::parse(include_str!("../../../../plugins/gpu/manifest.toml"))
             .expect("gpu manifest"),
