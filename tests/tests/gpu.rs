@@ -279,3 +279,122 @@ async fn a_plan_outside_the_manifest_fails_the_task_naming_plugin_and_refusal() 
 async fn an_isolator_that_traps_in_prepare_fails_the_task_naming_it() {
     isolator_fails_tasks("trap_isolator", "trap-isolator", "trapped").await;
 }
+
+/// A task that records its GPUs (CUDA_VISIBLE_DEVICES) and holds them until killed.
+fn holder(id: &str, offer: &Value, out: &Path) -> Value {
+    let file = out.join(id);
+    let command = format!(
+        "echo \"cuda=$CUDA_VISIBLE_DEVICES\" > {f}.tmp; mv {f}.tmp {f}; exec sleep 600",
+        f = file.display()
+    );
+    with_gpus(task(id, offer, &command, 0.2, 32.0), 2.0)
+}
+
+/// The GPU ids a holder task recorded, sorted.
+async fn held_gpus(out: &Path, id: &str) -> Vec<String> {
+    let path = out.join(id);
+    let report = eventually(20, &format!("{id}'s report"), || {
+        let path = path.clone();
+        async move { std::fs::read_to_string(path).ok() }
+    })
+    .await;
+    let line = report
+        .lines()
+        .find_map(|l| l.strip_prefix("cuda="))
+        .expect("cuda line");
+    let mut ids: Vec<String> = line.split(',').map(str::to_string).collect();
+    ids.sort();
+    ids
+}
+
+/// The next offer with exactly `gpus` GPUs (others are declined).
+async fn offer_with_gpus(fw: &mut Framework, gpus: f64) -> Value {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    while let Some(offers) = fw.offers_until(deadline).await {
+        for offer in offers {
+            if scalar(&offer, "gpus") == gpus {
+                return offer;
+            }
+            fw.decline(&offer, 0.0).await;
+        }
+    }
+    panic!("no offer of {gpus} gpus in 60 s");
+}
+
+/// After `kill -9` of the agent, the gpu plugin learns which GPUs its reattached task holds:
+/// a task launched after the restart gets the other two, and the first task's GPUs are free
+/// again (and its devices cgroup gone) once it is killed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_agent_does_not_hand_out_a_recovered_tasks_gpus() {
+    if !can_run() {
+        return;
+    }
+    let tree = tempfile::tempdir().expect("fake tree");
+    let out = tempfile::tempdir().expect("task output");
+    fake_gpus(tree.path());
+    let mut cluster = Cluster::master(&[]).await;
+    let root = tree.path().display().to_string();
+    cluster
+        .add_agent(
+            "cpus:4;mem:1024",
+            &["--isolator", "gpu", "--discovery-root", &root],
+        )
+        .await;
+    let info = framework_info("cuda", json!({"capabilities": [{"type": "GPU_RESOURCES"}]}));
+    let mut fw = Framework::subscribe(&cluster.master_addr, info).await;
+    let offer = gpu_offer(&mut fw).await;
+    let agent_id = offer["agent_id"]["value"]
+        .as_str()
+        .expect("agent id")
+        .to_string();
+    assert_eq!(
+        fw.launch(&offer, vec![holder("h1", &offer, out.path())], 0.0)
+            .await,
+        202
+    );
+    fw.task_state("h1", "TASK_RUNNING", 30).await;
+    let first = held_gpus(out.path(), "h1").await;
+    assert_eq!(first.len(), 2, "{first:?}");
+
+    cluster.agents[0].kill9();
+    cluster.agents[0].restart();
+
+    let offer = offer_with_gpus(&mut fw, 2.0).await;
+    assert_eq!(
+        fw.launch(&offer, vec![holder("h2", &offer, out.path())], 0.0)
+            .await,
+        202
+    );
+    fw.task_state("h2", "TASK_RUNNING", 30).await;
+    let second = held_gpus(out.path(), "h2").await;
+    assert_eq!(second.len(), 2, "{second:?}");
+    assert!(
+        second.iter().all(|id| !first.contains(id)),
+        "h2 got {second:?}, h1 (recovered) holds {first:?}"
+    );
+
+    // The recovered task ends: its GPUs are the plugin's to give again.
+    let kill = json!({"type": "KILL", "kill": {"task_id": {"value": "h1"}, "agent_id": offer["agent_id"]}});
+    assert_eq!(fw.call(kill).await.0, 202);
+    fw.task_state("h1", "TASK_KILLED", 30).await;
+    let offer = offer_with_gpus(&mut fw, 2.0).await;
+    assert_eq!(
+        fw.launch(&offer, vec![holder("h3", &offer, out.path())], 0.0)
+            .await,
+        202
+    );
+    fw.task_state("h3", "TASK_RUNNING", 30).await;
+    assert_eq!(held_gpus(out.path(), "h3").await, first);
+
+    for id in ["h2", "h3"] {
+        let kill = json!({"type": "KILL", "kill": {"task_id": {"value": id}, "agent_id": offer["agent_id"]}});
+        assert_eq!(fw.call(kill).await.0, 202);
+    }
+    fw.task_states(&[("h2", "TASK_KILLED"), ("h3", "TASK_KILLED")], 30)
+        .await;
+    eventually(10, "the containers' devices cgroups to go", || {
+        let left = containers_left(Path::new("/sys/fs/cgroup/devices"), &agent_id, 0);
+        async move { left.is_empty().then_some(()) }
+    })
+    .await;
+}

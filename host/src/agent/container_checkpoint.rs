@@ -63,6 +63,50 @@ pub fn save(work_dir: &Path, checkpoint: &ContainerCheckpoint) -> Result<(), Che
     checkpoint::write_atomic(&path, &json)
 }
 
+/// The environment one isolator plugin's launch plan gave a container, checkpointed so the
+/// plugin can rebuild its bookkeeping (the gpu plugin's GPUs) after an agent restart.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IsolationCheckpoint {
+    pub plugin: String,
+    pub environment: Vec<(String, String)>,
+}
+
+fn isolation_file(work_dir: &Path, container_id: &str) -> PathBuf {
+    container_dir(work_dir, container_id).join("isolation.json")
+}
+
+/// Records what the isolator plugins gave a container (before its command starts).
+pub fn save_isolation(
+    work_dir: &Path,
+    container_id: &str,
+    plans: &[IsolationCheckpoint],
+) -> Result<(), CheckpointError> {
+    let path = isolation_file(work_dir, container_id);
+    let json = serde_json::to_vec_pretty(plans).map_err(|e| CheckpointError {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    checkpoint::write_atomic(&path, &json)
+}
+
+/// What the isolator plugins gave a container; none if nothing was recorded (no isolators,
+/// or the agent died before the plans were applied).
+pub fn load_isolation(
+    work_dir: &Path,
+    container_id: &str,
+) -> Result<Vec<IsolationCheckpoint>, CheckpointError> {
+    let path = isolation_file(work_dir, container_id);
+    let error = |reason: String| CheckpointError {
+        path: path.display().to_string(),
+        reason,
+    };
+    match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| error(e.to_string())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(error(e.to_string())),
+    }
+}
+
 /// Removes a container's checkpoint and exit files.
 pub fn remove(work_dir: &Path, container_id: &str) {
     let dir = container_dir(work_dir, container_id);
@@ -172,6 +216,20 @@ mod tests {
             .expect_err("corrupt");
         assert!(err.path.ends_with("container.json"), "{err}");
         assert!(path.exists());
+    }
+
+    #[test]
+    fn isolation_plans_round_trip_and_default_to_none() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        assert!(load_isolation(dir.path(), "c-a").expect("none").is_empty());
+        let plans = vec![IsolationCheckpoint {
+            plugin: "gpu".into(),
+            environment: vec![("CORRAL_GPU_MINORS".into(), "0,1".into())],
+        }];
+        save_isolation(dir.path(), "c-a", &plans).expect("saved");
+        assert_eq!(load_isolation(dir.path(), "c-a").expect("read"), plans);
+        std::fs::write(isolation_file(dir.path(), "c-a"), "[").expect("corrupt");
+        assert!(load_isolation(dir.path(), "c-a").is_err());
     }
 
     #[test]

@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use super::container_checkpoint::IsolationCheckpoint;
 use crate::api::v1::Resource;
 use crate::isolation::devices::{DeviceCgroup, rule_for};
 use crate::plugins::bindings::types::{EnvVar, TaskInfo};
@@ -24,8 +25,8 @@ fn lock(plugin: &Plugin) -> std::sync::MutexGuard<'_, Box<dyn IsolatorPlugin>> {
 }
 
 /// At agent start: every plugin's discovered resources (a name the operator already gave in
-/// `--resources` is left to the operator), then `recover` with the containers the agent
-/// recovered (none yet: agent recovery is separate work).
+/// `--resources` is left to the operator), then `recover` with `recovered` (the containers
+/// reattached after a restart are given later, by [`recover`]).
 pub(crate) fn discover(
     isolators: &IsolatorSet,
     resources: &mut Vec<Resource>,
@@ -50,11 +51,96 @@ pub(crate) fn discover(
     Ok(())
 }
 
+/// A container reattached after an agent restart, for the plugins' `recover`.
+pub(crate) struct Survivor {
+    pub container_id: String,
+    /// The task as the old agent gave it to `prepare`.
+    pub task: TaskInfo,
+    /// What each plugin's plan gave it (checkpointed with the container).
+    pub plans: Vec<IsolationCheckpoint>,
+}
+
+/// After an agent restart: every plugin is told the containers still running, each task as
+/// the plugin may see it plus the environment its own plan gave the container (where the
+/// gpu plugin records which GPUs it holds). A plugin that fails is logged: the agent keeps
+/// its tasks, and that plugin starts with no bookkeeping.
+pub(crate) fn recover(isolators: &IsolatorSet, survivors: &[Survivor]) {
+    for plugin in &isolators.plugins {
+        let mut plugin = lock(plugin);
+        let name = plugin.plugin_name().to_string();
+        let sees_environment = plugin.manifest().capabilities.task_environment;
+        let containers: Vec<RecoveredContainer> = survivors
+            .iter()
+            .map(|survivor| {
+                let mut task = survivor.task.clone();
+                if let Some(command) = task.command.as_mut() {
+                    if !sees_environment {
+                        command.environment.clear();
+                    }
+                    let own = survivor.plans.iter().filter(|p| p.plugin == name);
+                    command
+                        .environment
+                        .extend(
+                            own.flat_map(|p| &p.environment)
+                                .map(|(name, value)| EnvVar {
+                                    name: name.clone(),
+                                    value: value.clone(),
+                                }),
+                        );
+                }
+                RecoveredContainer {
+                    container_id: survivor.container_id.clone(),
+                    task,
+                }
+            })
+            .collect();
+        match plugin.recover(&containers) {
+            Ok(()) => tracing::info!("isolator {name}: recovered {} containers", containers.len()),
+            Err(e) => tracing::error!("isolator {e}: its recovered containers are not known to it"),
+        }
+    }
+}
+
+/// Every plugin's usage of a container (`usage`), by metric name. A plugin that fails, traps
+/// or answers a malformed name is logged and left out: the rest of the answer stands.
+pub(crate) fn usage(isolators: &IsolatorSet, container_id: &str) -> Vec<(String, f64)> {
+    let mut metrics = Vec::new();
+    for plugin in &isolators.plugins {
+        let mut plugin = lock(plugin);
+        match plugin.usage(container_id) {
+            Ok(found) => {
+                for metric in found {
+                    let well_formed = !metric.name.is_empty()
+                        && metric
+                            .name
+                            .chars()
+                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+                    if well_formed && metric.value.is_finite() {
+                        metrics.push((metric.name, metric.value));
+                    } else {
+                        tracing::warn!(
+                            "isolator plugin {}: usage of {container_id}: metric {:?} = {} \
+                             is not a lowercase name with a finite value; left out",
+                            plugin.plugin_name(),
+                            metric.name,
+                            metric.value
+                        );
+                    }
+                }
+            }
+            Err(e) => tracing::warn!("usage of {container_id}: isolator {e}; left out"),
+        }
+    }
+    metrics
+}
+
 /// What the plugins' plans put on one container.
 #[derive(Default)]
 pub(crate) struct Prepared {
     /// Added to every process of the task, after the task's own variables.
     pub environment: Vec<EnvVar>,
+    /// Each plugin's environment, to checkpoint for [`recover`].
+    pub plans: Vec<IsolationCheckpoint>,
     pub devices: Option<DeviceCgroup>,
     /// The plugins that prepared the container, to clean up.
     prepared: Vec<Plugin>,
@@ -94,6 +180,14 @@ pub(crate) fn prepare(
                 refusals.join("; ")
             ));
         }
+        prepared.plans.push(IsolationCheckpoint {
+            plugin: name.clone(),
+            environment: plan
+                .environment
+                .iter()
+                .map(|v| (v.name.clone(), v.value.clone()))
+                .collect(),
+        });
         prepared.environment.extend(plan.environment);
         for rule in &plan.devices {
             let node = host_path(&isolators.discovery_root, &rule.path);
@@ -113,6 +207,29 @@ pub(crate) fn prepare(
         return Err(message);
     }
     Ok(prepared)
+}
+
+/// Checkpoints each plugin's environment with the container, for [`recover`]; a failure is
+/// logged (after a restart the plugin would not know the container).
+pub(crate) fn checkpoint(work_dir: &Path, container_id: &str, prepared: &Prepared) {
+    if prepared.plans.iter().all(|p| p.environment.is_empty()) {
+        return;
+    }
+    if let Err(e) =
+        super::container_checkpoint::save_isolation(work_dir, container_id, &prepared.plans)
+    {
+        tracing::error!("container {container_id}: cannot checkpoint its isolator plans: {e}");
+    }
+}
+
+/// A reattached container's share of the plugins, to clean up when it ends: every plugin,
+/// and the devices cgroup its plan made if it is there.
+pub(crate) fn adopted(isolators: &IsolatorSet, cgroup: Option<&Path>) -> Prepared {
+    Prepared {
+        devices: cgroup.and_then(DeviceCgroup::adopt),
+        prepared: isolators.plugins.clone(),
+        ..Prepared::default()
+    }
 }
 
 fn apply_cgroups(

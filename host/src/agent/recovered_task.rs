@@ -12,6 +12,7 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::time::Instant;
 
 use super::container_checkpoint::{self, ProcessCheckpoint};
+use super::isolators::{Prepared, cleanup};
 use super::processes::signal_group;
 use super::recovery::{destroy, ending, memory_limit_hit};
 use super::shared::AgentShared;
@@ -35,6 +36,8 @@ pub struct RecoveredTask {
     kill_requested: bool,
     /// When to send SIGKILL, once a kill's grace period runs.
     kill_at: Option<Instant>,
+    /// The isolator plugins (and devices cgroup) to clean up when the task ends.
+    isolation: Option<Prepared>,
 }
 
 impl RecoveredTask {
@@ -58,8 +61,15 @@ impl RecoveredTask {
             inbox,
             kill_requested,
             kill_at: None,
+            isolation: None,
         };
         (task, tx)
+    }
+
+    /// What the isolator plugins hold for the container, released when it ends.
+    pub fn with_isolation(mut self, isolation: Option<Prepared>) -> Self {
+        self.isolation = isolation;
+        self
     }
 
     pub async fn run(mut self) {
@@ -150,6 +160,10 @@ impl RecoveredTask {
 
     async fn finish(mut self) {
         destroy(self.container.take(), format!("task {}", self.task_id)).await;
+        if let Some(prepared) = self.isolation.take() {
+            let container_id = self.container_id.clone();
+            let _ = tokio::task::spawn_blocking(move || cleanup(prepared, &container_id)).await;
+        }
         self.shared
             .runner_finished(&self.framework_id, &self.task_id);
     }

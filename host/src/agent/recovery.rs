@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use super::container_checkpoint::{self, ContainerCheckpoint};
+use super::isolators::{self, Survivor};
 use super::lock;
 use super::processes::ExitOutcome;
 use super::recovered_task::RecoveredTask;
@@ -16,7 +17,9 @@ use super::supervisor;
 use super::task_runner::RunnerInput;
 use super::tasks::{FrameworkEntry, StatusFields, TaskEntry, new_status};
 use crate::api::v1::{StatusSource, TaskState, reason};
+use crate::isolation::devices::DeviceCgroup;
 use crate::isolation::{Container, Limits};
+use crate::plugins::convert::task_to_wit;
 
 /// `--recover`: what a restarted agent does with the tasks it finds still running.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -224,6 +227,7 @@ pub fn memory_limit_hit(container: Option<&Container>) -> Option<f64> {
 pub async fn recover(shared: &Arc<AgentShared>) {
     let mut known = BTreeSet::new();
     let (mut reattached, mut ended) = (0, 0);
+    let mut survivors = Vec::new();
     for loaded in container_checkpoint::load_all(&shared.config.work_dir) {
         let checkpoint = match loaded {
             Ok(checkpoint) => checkpoint,
@@ -233,7 +237,7 @@ pub async fn recover(shared: &Arc<AgentShared>) {
             }
         };
         known.insert(checkpoint.container_id.clone());
-        if recover_container(shared, checkpoint).await {
+        if recover_container(shared, checkpoint, &mut survivors).await {
             reattached += 1;
         } else {
             ended += 1;
@@ -245,11 +249,24 @@ pub async fn recover(shared: &Arc<AgentShared>) {
             shared.config.recovery.mode
         );
     }
+    // The isolator plugins learn which containers (GPUs) are still taken.
+    if !shared.config.isolators.is_empty() {
+        let isolator_set = shared.config.isolators.clone();
+        let told =
+            tokio::task::spawn_blocking(move || isolators::recover(&isolator_set, &survivors));
+        if let Err(e) = told.await {
+            tracing::error!("recovering the isolator plugins panicked: {e}");
+        }
+    }
     remove_stale_cgroups(shared, &known).await;
 }
 
-/// Recovers one container; true if its task still runs.
-async fn recover_container(shared: &Arc<AgentShared>, checkpoint: ContainerCheckpoint) -> bool {
+/// Recovers one container; true if its task still runs (it joins `survivors`).
+async fn recover_container(
+    shared: &Arc<AgentShared>,
+    checkpoint: ContainerCheckpoint,
+    survivors: &mut Vec<Survivor>,
+) -> bool {
     let work_dir = &shared.config.work_dir;
     let Some(framework_id) = checkpoint.framework.id.clone() else {
         tracing::error!(
@@ -298,8 +315,18 @@ async fn recover_container(shared: &Arc<AgentShared>, checkpoint: ContainerCheck
         process: checkpoint.process,
         kill_requested: checkpoint.kill_requested || (cleanup && decision == Decision::Reattach),
     };
+    let cgroup = checkpoint.cgroup_parent.as_deref().and_then(|parent| {
+        shared
+            .isolator
+            .container_relative(parent, &checkpoint.container_id)
+    });
     match (decision, checkpoint.process) {
         (Decision::Reattach, Some(process)) => {
+            if !shared.config.isolators.is_empty() {
+                survivors.push(survivor(work_dir, &checkpoint, &framework_id));
+            }
+            let isolation = (!shared.config.isolators.is_empty())
+                .then(|| isolators::adopted(&shared.config.isolators, cgroup.as_deref()));
             let (runner, inbox) = RecoveredTask::new(
                 shared.clone(),
                 framework_id.clone(),
@@ -315,20 +342,54 @@ async fn recover_container(shared: &Arc<AgentShared>, checkpoint: ContainerCheck
             }
             entry.runner = Some(inbox);
             add_entry(shared, &checkpoint, entry);
-            lock(&shared.runners).spawn(runner.run());
+            lock(&shared.runners).spawn(runner.with_isolation(isolation).run());
             true
         }
         (Decision::End(ending), _) => {
             add_entry(shared, &checkpoint, entry);
             submit_ending(shared, &checkpoint, ending);
             destroy(container, format!("task {task_id}")).await;
+            destroy_devices(cgroup.as_deref());
             false
         }
         _ => {
             add_entry(shared, &checkpoint, entry);
             destroy(container, format!("task {task_id}")).await;
+            destroy_devices(cgroup.as_deref());
             false
         }
+    }
+}
+
+/// A reattached container as its isolator plugins prepared it: the task they were shown
+/// and the environment each plan gave it.
+fn survivor(
+    work_dir: &std::path::Path,
+    checkpoint: &ContainerCheckpoint,
+    framework_id: &crate::api::v1::FrameworkId,
+) -> Survivor {
+    let plans = container_checkpoint::load_isolation(work_dir, &checkpoint.container_id)
+        .unwrap_or_else(|e| {
+            tracing::error!("container {}: {e}", checkpoint.container_id);
+            Vec::new()
+        });
+    Survivor {
+        container_id: checkpoint.container_id.clone(),
+        task: task_to_wit(
+            &checkpoint.task,
+            &framework_id.value,
+            &checkpoint.container_id,
+            &checkpoint.sandbox.display().to_string(),
+        ),
+        plans,
+    }
+}
+
+/// The devices cgroup an isolator plan made for an ended container (the other cgroups go
+/// with [`destroy`]).
+fn destroy_devices(cgroup: Option<&std::path::Path>) {
+    if let Some(devices) = cgroup.and_then(DeviceCgroup::adopt) {
+        devices.destroy();
     }
 }
 

@@ -269,6 +269,8 @@ impl TaskRunner {
         .unwrap_or_else(|e| Err(format!("preparing the isolators panicked: {e}")));
         match prepared {
             Ok(prepared) => {
+                let work_dir = &self.shared.config.work_dir;
+                super::isolators::checkpoint(work_dir, &self.container_id, &prepared);
                 self.isolation = Some(prepared);
                 Ok(())
             }

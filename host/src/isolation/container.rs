@@ -121,6 +121,19 @@ impl Container {
         pids::apply(&self.pids, limits.pids)
     }
 
+    /// New cpu and memory limits for a running container (an HTTP executor's, as its tasks
+    /// come and go). Memory below what the container uses is refused by the kernel.
+    pub fn resize(&mut self, limits: &Limits) -> Result<(), IsolationError> {
+        if let Some(cpus) = limits.cpus {
+            cpu::apply(self.version, &self.cpu, cpus)?;
+        }
+        if let Some(mem) = limits.mem_mb {
+            memory::apply(self.version, &self.memory, (mem * 1024.0 * 1024.0) as u64)?;
+            self.mem_limit_mb = Some(mem);
+        }
+        Ok(())
+    }
+
     /// The distinct cgroup directories (co-mounted v1 controllers share one).
     fn dirs(&self) -> Vec<&Path> {
         let mut dirs: Vec<&Path> = Vec::new();

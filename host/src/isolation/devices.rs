@@ -140,6 +140,17 @@ impl DeviceCgroup {
         Ok(cgroup)
     }
 
+    /// The devices cgroup a container was given before an agent restart, if it is there
+    /// (v1; on v2 the program stays attached to the container's cgroup, which removing the
+    /// cgroup drops).
+    pub fn adopt(relative: &Path) -> Option<DeviceCgroup> {
+        let dir = v1_mount(&super::mounts::read())?.join(relative);
+        dir.is_dir().then_some(DeviceCgroup {
+            dir: Some(dir),
+            program: None,
+        })
+    }
+
     /// The `cgroup.procs` a new process writes itself into, when a v1 cgroup was made (on
     /// v2 the program sits on the container's own cgroup, which the process joins anyway).
     pub fn join_file(&self) -> Result<Option<std::fs::File>, IsolationError> {

@@ -16,9 +16,19 @@ pub fn apply(version: Version, dir: &Path, limit_bytes: u64) -> Result<(), Isola
     let limit = limit_bytes.to_string();
     match version {
         Version::V1 => {
-            // memsw (memory + swap) must not be below the memory limit: set that first.
-            write_file(&dir.join("memory.limit_in_bytes"), &limit)?;
+            // memsw (memory + swap) must never be below the memory limit: raising, memsw
+            // goes first; lowering (or creating), memory goes first.
+            let memory = dir.join("memory.limit_in_bytes");
             let memsw = dir.join("memory.memsw.limit_in_bytes");
+            let current = std::fs::read_to_string(&memory)
+                .ok()
+                .and_then(|t| t.trim().parse::<u64>().ok());
+            let raising = current.is_some_and(|c| c < limit_bytes);
+            if raising && memsw.exists() {
+                write_file(&memsw, &limit)?;
+                return write_file(&memory, &limit);
+            }
+            write_file(&memory, &limit)?;
             if memsw.exists() {
                 write_file(&memsw, &limit)?;
             }

@@ -136,15 +136,9 @@ impl IsolatorPlugin for WasmIsolator {
         Ok(resources)
     }
 
+    /// The caller shows each task as the plugin may see it, plus the environment the
+    /// plugin's own plan gave it (agent::isolators::recover).
     fn recover(&mut self, containers: &[RecoveredContainer]) -> Result<(), PluginError> {
-        let containers: Vec<RecoveredContainer> = containers
-            .iter()
-            .map(|c| RecoveredContainer {
-                container_id: c.container_id.clone(),
-                task: self.visible(&c.task),
-            })
-            .collect();
-        let containers = containers.as_slice();
         self.live = containers
             .iter()
             .map(|c| (c.container_id.clone(), c.task.clone()))

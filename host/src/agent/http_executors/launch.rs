@@ -1,19 +1,22 @@
 //! Starting an executor process: its sandbox, its container (cgroups from the executor's and
-//! its first task's resources), the Mesos executor environment, and the watchers for its exit
+//! its first task's resources, resized by the registry as tasks come and go), the Mesos executor environment, and the watchers for its exit
 //! and its registration timeout.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
 
+use super::super::isolators::{self, Prepared};
+use super::super::lock;
 use super::super::processes::{self, TaskEnvironment};
 use super::super::shared::AgentShared;
 use super::super::supervisor;
 use super::checkpoint;
 use super::registry::Executor;
-use crate::api::v1::{ExecutorInfo, FrameworkInfo, TaskInfo};
-use crate::isolation::{Container, Limits};
+use crate::api::v1::{ExecutorId, ExecutorInfo, FrameworkId, FrameworkInfo, Resource, TaskInfo};
+use crate::isolation::{Container, JoinFiles, Limits};
 use crate::plugins::bindings::types::EnvVar;
-use crate::plugins::convert::command_to_wit;
+use crate::plugins::convert::{command_to_wit, task_to_wit};
 
 /// Mesos writes durations this way ("5secs"); executor libraries parse it.
 fn mesos_duration(d: std::time::Duration) -> String {
@@ -58,11 +61,34 @@ pub(super) fn start(
         .isolator
         .create(&shared.cgroup_name(), &container_id, &limits)
         .map_err(|e| format!("cannot create the executor's cgroups: {e}"))?;
-    let join = container
-        .as_ref()
-        .map(Container::join_files)
-        .transpose()
-        .map_err(|e| format!("cannot put the executor in its cgroups: {e}"))?;
+    let container = container.map(|c| Arc::new(Mutex::new(c)));
+    let isolation = prepare_isolators(
+        shared,
+        (&framework_id, &container_id, &sandbox),
+        task,
+        &resources,
+        container.is_some(),
+    );
+    let isolation = match isolation {
+        Ok(isolation) => isolation,
+        Err(message) => {
+            destroy_cgroups(container.as_ref(), &info.executor_id);
+            return Err(message);
+        }
+    };
+    let undo = |isolation: Option<Prepared>| {
+        destroy_cgroups(container.as_ref(), &info.executor_id);
+        if let Some(prepared) = isolation {
+            isolators::cleanup(prepared, &container_id);
+        }
+    };
+    let join = match join_files(container.as_ref(), isolation.as_ref()) {
+        Ok(join) => join,
+        Err(message) => {
+            undo(isolation);
+            return Err(message);
+        }
+    };
 
     let mut wit_command = command_to_wit(command);
     let checkpoint = framework.checkpoint.unwrap_or(false);
@@ -91,6 +117,11 @@ pub(super) fn start(
             name: name.to_string(),
             value,
         }));
+    if let Some(prepared) = &isolation {
+        wit_command
+            .environment
+            .extend(prepared.environment.iter().cloned());
+    }
     let env = TaskEnvironment {
         sandbox: sandbox.display().to_string(),
         task_id: String::new(),
@@ -99,22 +130,27 @@ pub(super) fn start(
         container_id: container_id.clone(),
     };
     let work_dir = shared.config.work_dir.clone();
-    let (child, pgid, supervisor_pid, exit_file) = match &shared.config.recovery.supervisor {
+    let spawned = match &shared.config.recovery.supervisor {
         Some(binary) => {
             let exit_file = checkpoint::exit_file(&work_dir, &container_id);
-            let s = supervisor::spawn(
+            supervisor::spawn(
                 binary,
                 &exit_file,
                 &wit_command,
                 &sandbox,
                 &env,
                 join.as_ref(),
-            )?;
-            (s.child, s.pgid, s.supervisor_pid, Some(exit_file))
+            )
+            .map(|s| (s.child, s.pgid, s.supervisor_pid, Some(exit_file)))
         }
-        None => {
-            let (child, pid) = processes::spawn(&wit_command, &sandbox, &env, join.as_ref())?;
-            (child, pid, pid, None)
+        None => processes::spawn(&wit_command, &sandbox, &env, join.as_ref())
+            .map(|(child, pid)| (child, pid, pid, None)),
+    };
+    let (child, pgid, supervisor_pid, exit_file) = match spawned {
+        Ok(spawned) => spawned,
+        Err(message) => {
+            undo(isolation);
+            return Err(message);
         }
     };
     if let Some(supervisor_start) = supervisor::start_time(supervisor_pid) {
@@ -138,6 +174,7 @@ pub(super) fn start(
     let watcher = shared.clone();
     let watched_key = key.clone();
     let watched_container = container_id.clone();
+    let watched_cgroups = container.clone();
     tokio::spawn(async move {
         let outcome = match exit_file {
             Some(exit_file) => supervisor::wait(child, exit_file).await,
@@ -150,12 +187,19 @@ pub(super) fn start(
         };
         let registry = &watcher.http_executors;
         registry.exited(&watcher, &watched_key, &watched_container, how);
-        if let Some(container) = container {
+        if let Some(container) = watched_cgroups {
             // Kills what the executor left behind and removes its cgroups.
-            let removed = tokio::task::spawn_blocking(move || container.destroy()).await;
+            let removed = tokio::task::spawn_blocking(move || lock(&container).destroy()).await;
             if let Ok(Err(e)) = removed {
                 tracing::error!("executor {}: cannot remove its cgroups: {e}", watched_key.1);
             }
+        }
+        if let Some(prepared) = isolation {
+            let container_id = watched_container.clone();
+            let _ = tokio::task::spawn_blocking(move || {
+                isolators::cleanup(prepared, &container_id);
+            })
+            .await;
         }
         checkpoint::remove(&watcher.config.work_dir, &watched_container);
     });
@@ -173,6 +217,8 @@ pub(super) fn start(
         info: info.clone(),
         framework: framework.clone(),
         container_id,
+        cgroups: container,
+        task_resources: HashMap::new(),
         pgid,
         stream: None,
         subscribed_once: false,
@@ -182,4 +228,67 @@ pub(super) fn start(
         unacknowledged: HashMap::new(),
         shutting_down: false,
     })
+}
+
+/// The isolator plugins' plans for the executor's container, asked as for a command task:
+/// its first task, carrying the executor's and that task's resources (so an executor task
+/// asking gpus gets its GPUs' devices and environment). `None` without isolators.
+fn prepare_isolators(
+    shared: &AgentShared,
+    (framework_id, container_id, sandbox): (&FrameworkId, &str, &Path),
+    task: &TaskInfo,
+    resources: &[Resource],
+    has_cgroups: bool,
+) -> Result<Option<Prepared>, String> {
+    let isolator_set = &shared.config.isolators;
+    if isolator_set.is_empty() {
+        return Ok(None);
+    }
+    let mut sized = task.clone();
+    sized.resources = resources.to_vec();
+    let wit_task = task_to_wit(
+        &sized,
+        &framework_id.value,
+        container_id,
+        &sandbox.display().to_string(),
+    );
+    let cgroup = has_cgroups
+        .then(|| {
+            shared
+                .isolator
+                .container_relative(&shared.cgroup_name(), container_id)
+        })
+        .flatten();
+    isolators::prepare(isolator_set, container_id, &wit_task, cgroup.as_deref()).map(Some)
+}
+
+/// The `cgroup.procs` files the executor joins: its cgroups' and its devices cgroup's.
+fn join_files(
+    container: Option<&Arc<Mutex<Container>>>,
+    isolation: Option<&Prepared>,
+) -> Result<Option<JoinFiles>, String> {
+    let mut join = container
+        .map(|c| lock(c).join_files())
+        .transpose()
+        .map_err(|e| format!("cannot put the executor in its cgroups: {e}"))?;
+    let devices = isolation.and_then(|p| p.devices.as_ref());
+    if let Some(file) = devices
+        .map(|d| d.join_file())
+        .transpose()
+        .map_err(|e| format!("cannot put the executor in its devices cgroup: {e}"))?
+        .flatten()
+    {
+        join.get_or_insert_with(|| JoinFiles::from_files(Vec::new()))
+            .push(file);
+    }
+    Ok(join)
+}
+
+/// Removes the cgroups of an executor that did not start.
+fn destroy_cgroups(container: Option<&Arc<Mutex<Container>>>, executor: &ExecutorId) {
+    if let Some(container) = container
+        && let Err(e) = lock(container).destroy()
+    {
+        tracing::error!("executor {executor}: cannot remove its cgroups: {e}");
+    }
 }

@@ -14,9 +14,10 @@ use super::super::tasks::{StatusFields, new_status};
 use super::launch;
 use crate::api::executor::{Event, Subscribed};
 use crate::api::v1::{
-    ExecutorId, ExecutorInfo, FrameworkId, FrameworkInfo, Id, KillPolicy, StatusSource, TaskId,
-    TaskInfo, TaskState, TaskStatus, reason,
+    ExecutorId, ExecutorInfo, FrameworkId, FrameworkInfo, Id, KillPolicy, Resource, StatusSource,
+    TaskId, TaskInfo, TaskState, TaskStatus, reason,
 };
+use crate::isolation::{Container, Limits};
 
 pub type Key = (FrameworkId, ExecutorId);
 
@@ -24,6 +25,11 @@ pub(super) struct Executor {
     pub info: ExecutorInfo,
     pub framework: FrameworkInfo,
     pub container_id: String,
+    /// The executor's cgroups (`None` under posix isolation), shared with its exit watcher.
+    pub cgroups: Option<Arc<Mutex<Container>>>,
+    /// The resources of each non-terminal task: the container is sized to the executor's
+    /// plus these, as Mesos does.
+    pub task_resources: HashMap<TaskId, Vec<Resource>>,
     /// The executor's process group.
     pub pgid: u32,
     /// The current subscription's event stream and its generation.
@@ -38,6 +44,46 @@ pub(super) struct Executor {
     /// Uuids of the executor's updates not yet acknowledged, with their task.
     pub unacknowledged: HashMap<String, TaskId>,
     pub shutting_down: bool,
+}
+
+impl Executor {
+    /// Sizes the container to the executor's resources plus its tasks' (a failure, such as
+    /// memory below what is in use, is logged: the old limits stay).
+    fn resize(&self, pids_limit: u64) {
+        let Some(cgroups) = &self.cgroups else {
+            return;
+        };
+        let mut resources = self.info.resources.clone();
+        resources.extend(self.task_resources.values().flatten().cloned());
+        let resized = Limits::for_task(&resources, pids_limit)
+            .and_then(|limits| lock(cgroups).resize(&limits).map_err(|e| e.to_string()));
+        if let Err(e) = resized {
+            tracing::warn!(
+                "executor {}: cannot resize its container: {e}",
+                self.info.executor_id
+            );
+        }
+    }
+
+    /// A task of the executor is terminal: it leaves `live` (its runner ends when the
+    /// returned sender is dropped) and the container shrinks.
+    fn task_ended(&mut self, task_id: &TaskId, pids_limit: u64) -> Option<oneshot::Sender<()>> {
+        let done = self.live.remove(task_id);
+        if self.task_resources.remove(task_id).is_some() {
+            self.resize(pids_limit);
+        }
+        done
+    }
+}
+
+/// The container of an HTTP executor, for GET_CONTAINERS.
+pub struct ExecutorContainer {
+    pub framework_id: FrameworkId,
+    pub executor_id: ExecutorId,
+    pub name: String,
+    pub container_id: String,
+    /// The executor's resources plus its live tasks'.
+    pub resources: Vec<Resource>,
 }
 
 /// Why a call on the executor API is refused.
@@ -123,6 +169,10 @@ impl Registry {
             return None;
         }
         executor.live.insert(task.task_id.clone(), done);
+        executor
+            .task_resources
+            .insert(task.task_id.clone(), task.resources.clone());
+        executor.resize(shared.config.isolation.pids_limit);
         match &executor.stream {
             Some((_, stream)) => {
                 let _ = stream.send(Event::launch(task));
@@ -142,7 +192,7 @@ impl Registry {
         executor.kill_requested.insert(task_id.clone());
         if let Some(i) = executor.queued.iter().position(|t| &t.task_id == task_id) {
             executor.queued.remove(i);
-            let done = executor.live.remove(task_id);
+            let done = executor.task_ended(task_id, shared.config.isolation.pids_limit);
             let idle = executor.live.is_empty();
             if idle {
                 Self::begin_shutdown(executor, key);
@@ -334,7 +384,7 @@ impl Registry {
         executor.unacknowledged.insert(uuid, status.task_id.clone());
         let mut done = None;
         if status.state.is_terminal() {
-            done = executor.live.remove(&status.task_id);
+            done = executor.task_ended(&status.task_id, shared.config.isolation.pids_limit);
             let killed_last =
                 executor.live.is_empty() && executor.kill_requested.contains(&status.task_id);
             if killed_last {
@@ -345,6 +395,24 @@ impl Registry {
         shared.submit_status(&key.0, status);
         drop(done);
         Ok(())
+    }
+
+    /// Every executor's container with the resources it is sized to.
+    pub fn containers(&self) -> Vec<ExecutorContainer> {
+        lock(&self.executors)
+            .iter()
+            .map(|((framework_id, executor_id), executor)| {
+                let mut resources = executor.info.resources.clone();
+                resources.extend(executor.task_resources.values().flatten().cloned());
+                ExecutorContainer {
+                    framework_id: framework_id.clone(),
+                    executor_id: executor_id.clone(),
+                    name: executor.info.name.clone().unwrap_or_default(),
+                    container_id: executor.container_id.clone(),
+                    resources,
+                }
+            })
+            .collect()
     }
 
     /// Whether the executor exists.

@@ -505,3 +505,194 @@ async fn a_restarted_agent_fails_executor_tasks_and_kills_the_executor_left_runn
     assert!(!executor_checkpoint::dir(work.path(), "executor-container").exists());
     agent.shutdown().await;
 }
+
+/// An executor task with resources for the executor and for the task.
+fn sized_executor_task(id: &str, executor: &str, task: &str) -> AgentCommand {
+    let mut command = executor_task(id, EXECUTOR_COMMAND);
+    if let AgentCommand::RunTask { task: info, .. } = &mut command {
+        info.resources = crate::resources::parse_resources(task).expect("task resources");
+        if let Some(executor_info) = info.executor.as_mut() {
+            executor_info.resources =
+                crate::resources::parse_resources(executor).expect("executor resources");
+        }
+    }
+    command
+}
+
+/// GET_CONTAINERS' entries.
+async fn containers(agent: &crate::agent::AgentHandle) -> Vec<Value> {
+    let response: Value = reqwest::Client::new()
+        .post(format!("http://{}/api/v1", agent.addr))
+        .json(&json!({"type": "GET_CONTAINERS"}))
+        .send()
+        .await
+        .expect("agent answers")
+        .json()
+        .await
+        .expect("JSON");
+    response["get_containers"]["containers"]
+        .as_array()
+        .expect("containers")
+        .clone()
+}
+
+/// The container's memory limit as its v1 memory cgroup says it.
+fn memory_cgroup_limit(cgroup_root: &Path, container_id: &str) -> Option<u64> {
+    let root = Path::new("/sys/fs/cgroup/memory").join(cgroup_root);
+    let agents = std::fs::read_dir(root).ok()?;
+    agents.flatten().find_map(|agent| {
+        let file = agent
+            .path()
+            .join(container_id)
+            .join("memory.limit_in_bytes");
+        std::fs::read_to_string(file).ok()?.trim().parse().ok()
+    })
+}
+
+/// GET_CONTAINERS lists one entry, the executor's container, with these limits (as its
+/// memory cgroup has them).
+async fn expect_size(
+    agent: &crate::agent::AgentHandle,
+    cgroup_root: &Path,
+    container_id: &str,
+    cpus: f64,
+    mem: u64,
+) {
+    let all = containers(agent).await;
+    assert_eq!(all.len(), 1, "one entry for the executor: {all:?}");
+    let entry = &all[0];
+    assert_eq!(entry["executor_id"]["value"], EXECUTOR, "{entry}");
+    assert_eq!(entry["container_id"]["value"], container_id, "{entry}");
+    let stats = &entry["resource_statistics"];
+    let cpus_limit = stats["cpus_limit"].as_f64().expect("cpus_limit");
+    assert!((cpus_limit - cpus).abs() < 1e-9, "{stats}");
+    assert_eq!(stats["mem_limit_bytes"], mem, "{stats}");
+    assert!(
+        stats["processes"].as_u64().is_some_and(|p| p >= 1),
+        "{stats}"
+    );
+    assert_eq!(
+        memory_cgroup_limit(cgroup_root, container_id),
+        Some(mem),
+        "the cgroup's limit"
+    );
+}
+
+/// The executor's container is what GET_CONTAINERS lists (its tasks share it), sized to the
+/// executor's resources plus its live tasks': it grows as a task arrives and shrinks as one
+/// ends, in the cgroup as in the answer.
+#[tokio::test]
+async fn an_executor_container_is_listed_and_sized_to_its_live_tasks() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 || !Path::new("/sys/fs/cgroup/memory").is_dir() {
+        eprintln!("skipped: needs root and the cgroup v1 memory controller");
+        return;
+    }
+    let master = FakeMaster::start(true).await;
+    let work = tempfile::tempdir().expect("temp dir");
+    let mut config = config(&master, work.path(), RETRY);
+    let cgroup_root = PathBuf::from(format!("corral-test-{}", uuid::Uuid::new_v4()));
+    config.isolation = crate::isolation::IsolationConfig {
+        mode: crate::isolation::IsolationMode::Cgroups,
+        cgroup_root: cgroup_root.clone(),
+        pids_limit: 100,
+    };
+    let agent = crate::agent::run(config, super::fake_executor::factory())
+        .await
+        .expect("agent starts with cgroups");
+    wait_registered(&agent).await;
+    master.send(sized_executor_task(
+        "t1",
+        "cpus:0.1;mem:32",
+        "cpus:0.5;mem:64",
+    ));
+    let pid: i32 = read_when_written(&sandbox(work.path()).join("pid"))
+        .await
+        .parse()
+        .expect("pid");
+    let mut executor = Executor::subscribe(&agent).await;
+    let subscribed = executor.next_event().await;
+    let container_id = subscribed["subscribed"]["container_id"]["value"]
+        .as_str()
+        .expect("container id")
+        .to_string();
+    assert_eq!(executor.next_event().await["type"], "LAUNCH");
+    executor.update("t1", "TASK_RUNNING", None).await;
+
+    let mb = |n: u64| n << 20;
+    expect_size(&agent, &cgroup_root, &container_id, 0.6, mb(96)).await;
+
+    master.send(sized_executor_task(
+        "t2",
+        "cpus:0.1;mem:32",
+        "cpus:0.5;mem:128",
+    ));
+    while executor.next_event().await["type"] != "LAUNCH" {}
+    executor.update("t2", "TASK_RUNNING", None).await;
+    expect_size(&agent, &cgroup_root, &container_id, 1.1, mb(224)).await;
+
+    executor.update("t1", "TASK_FINISHED", None).await;
+    expect_size(&agent, &cgroup_root, &container_id, 0.6, mb(160)).await;
+
+    master.send(AgentCommand::ShutdownFramework {
+        framework_id: FrameworkId::new(FRAMEWORK),
+    });
+    let _ = crate::agent::processes::signal_group(pid as u32, libc::SIGTERM);
+    wait_gone(pid).await;
+    agent.shutdown().await;
+}
+
+/// The executor's container gets the isolator plugins' plans as a command task's does: the
+/// plugin sees the executor's and its first task's resources, its environment reaches the
+/// executor, and the plugin cleans up when the executor is gone.
+#[tokio::test]
+async fn an_executor_container_gets_isolator_plans_and_is_cleaned_up() {
+    let master = FakeMaster::start(true).await;
+    let work = tempfile::tempdir().expect("temp dir");
+    let mut config = config(&master, work.path(), RETRY);
+    let cleaned = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    config.isolators = crate::plugins::isolator::IsolatorSet::new(
+        vec![super::isolator_usage::reporting(
+            "seer",
+            Some(Vec::new()),
+            cleaned.clone(),
+        )],
+        "/".into(),
+    );
+    let agent = crate::agent::run(config, super::fake_executor::factory())
+        .await
+        .expect("agent starts");
+    wait_registered(&agent).await;
+    master.send(sized_executor_task(
+        "t1",
+        "cpus:0.1;mem:32",
+        "cpus:0.5;mem:64",
+    ));
+    let pid: i32 = read_when_written(&sandbox(work.path()).join("pid"))
+        .await
+        .parse()
+        .expect("pid");
+    let env = std::fs::read_to_string(sandbox(work.path()).join("env.txt")).expect("env.txt");
+    assert!(
+        env.lines().any(|l| l == "ISOLATOR_SAW_CPUS=0.6"),
+        "the plan's environment, from the executor's and the task's cpus:\n{env}"
+    );
+    let mut executor = Executor::subscribe(&agent).await;
+    let subscribed = executor.next_event().await;
+    let container_id = subscribed["subscribed"]["container_id"]["value"]
+        .as_str()
+        .expect("container id")
+        .to_string();
+    assert!(cleaned.lock().expect("lock").is_empty());
+
+    let _ = crate::agent::processes::signal_group(pid as u32, libc::SIGKILL);
+    wait_gone(pid).await;
+    for _ in 0..500 {
+        if !cleaned.lock().expect("lock").is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(*cleaned.lock().expect("lock"), vec![container_id]);
+    agent.shutdown().await;
+}
