@@ -121,6 +121,15 @@ impl Process {
 impl Drop for Process {
     fn drop(&mut self) {
         self.kill9();
+        // A failing test shows what its processes said (the temp dir goes with the test).
+        if std::thread::panicking() {
+            let text = self.log_text();
+            let start = (text.len().saturating_sub(6000)..text.len())
+                .find(|i| text.is_char_boundary(*i))
+                .unwrap_or(text.len());
+            let tail = &text[start..];
+            eprintln!("---- the end of {}'s log ----{tail}", self.name);
+        }
     }
 }
 
