@@ -20,6 +20,7 @@ use super::container_checkpoint::{self, ProcessCheckpoint};
 use super::health_checks::policy::{self, HealthPolicy, Verdict};
 use super::health_checks::{self, CheckPlace};
 use super::isolators::{Prepared, cleanup};
+use super::lock;
 use super::processes::{TaskEnvironment, signal_group};
 use super::recovery::{destroy, ending, memory_limit_hit};
 use super::shared::{AgentShared, DEFAULT_KILL_GRACE_MS};
@@ -209,12 +210,26 @@ impl RecoveredTask {
                 self.killed_by_health = Some(format!(
                     "killed after {failures} consecutive failed health checks: {message}"
                 ));
+                self.record_kill();
                 self.kill(grace_ms);
                 return;
             }
         }
         if let Some(health) = self.health.as_mut() {
             health.next_at = Some(Instant::now() + health.policy.interval());
+        }
+    }
+
+    /// Checkpoints that a kill was asked for, so an exit during the kill's grace period is
+    /// TASK_KILLED even if the agent restarts again meanwhile.
+    fn record_kill(&self) {
+        let mut table = lock(&self.shared.tasks);
+        if let Some(entry) = table.get_mut(&self.framework_id, &self.task_id)
+            && !entry.kill_requested
+        {
+            entry.kill_requested = true;
+            self.shared
+                .checkpoint_container(&table, &self.framework_id, &self.task_id);
         }
     }
 
