@@ -1,7 +1,8 @@
 //! What the agent checkpoints per container, so a restarted agent can find its tasks:
 //! `<work_dir>/meta/containers/<container id>/container.json` (written atomically on every
 //! change) next to the supervisors' exit files `exit-<process id>`. The directory is removed
-//! once the task's terminal update is acknowledged (or its framework is forgotten).
+//! once the task's terminal update is acknowledged (or its framework is forgotten). The whole
+//! TaskInfo is kept, its health check included, so a recovered task is checked again.
 
 use std::path::{Path, PathBuf};
 
@@ -153,7 +154,7 @@ pub fn load_all(work_dir: &Path) -> Vec<Result<ContainerCheckpoint, CheckpointEr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::v1::{FrameworkId, TaskId};
+    use crate::api::v1::{FrameworkId, HealthCheck, TaskId, TcpCheckInfo};
 
     fn sample(container_id: &str) -> ContainerCheckpoint {
         ContainerCheckpoint {
@@ -165,6 +166,13 @@ mod tests {
             task: TaskInfo {
                 task_id: TaskId::new("t1"),
                 name: "t1".into(),
+                // Recovery checks the task again with it (see recovered_task.rs).
+                health_check: Some(HealthCheck {
+                    kind: Some("TCP".into()),
+                    grace_period_seconds: Some(30.0),
+                    tcp: Some(TcpCheckInfo { port: 8080 }),
+                    ..Default::default()
+                }),
                 ..Default::default()
             },
             container_id: container_id.into(),

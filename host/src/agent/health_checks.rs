@@ -2,7 +2,10 @@
 //! COMMAND runs in the task's sandbox and cgroups (exit 0 is healthy), HTTP GETs
 //! 127.0.0.1:port/path (a 2xx or 3xx status is healthy, as Mesos), TCP connects to
 //! 127.0.0.1:port. Each attempt is bounded by the check's timeout; the policy (delay,
-//! interval, grace period, consecutive failures) lives in the plugin.
+//! interval, grace period, consecutive failures) lives in the plugin, or for a task recovered
+//! after an agent restart, in [`policy`].
+
+pub mod policy;
 
 use std::path::PathBuf;
 use std::process::Stdio;

@@ -3,8 +3,13 @@
 //! when the command ends, the exit file says the terminal state (exit 0 -> TASK_FINISHED,
 //! else TASK_FAILED; TASK_KILLED if a kill was asked; the memory reason if the OOM killer
 //! hit it). A kill sends SIGTERM to the command's process group, then SIGKILL after the
-//! grace period. Health checks of recovered tasks are not run.
+//! grace period. A task with a health check is checked again (see [`RecoveredHealth`]):
+//! health changes are reported as TASK_RUNNING with `healthy` (reason
+//! REASON_TASK_HEALTH_CHECK_STATUS_UPDATED), and a task failing too many checks in a row is
+//! killed as the command executor does it: SIGTERM, SIGKILL after the task's kill grace
+//! period, then TASK_KILLED with healthy=false.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,15 +17,20 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::time::Instant;
 
 use super::container_checkpoint::{self, ProcessCheckpoint};
+use super::health_checks::policy::{self, HealthPolicy, Verdict};
+use super::health_checks::{self, CheckPlace};
 use super::isolators::{Prepared, cleanup};
-use super::processes::signal_group;
+use super::lock;
+use super::processes::{TaskEnvironment, signal_group};
 use super::recovery::{destroy, ending, memory_limit_hit};
-use super::shared::AgentShared;
+use super::shared::{AgentShared, DEFAULT_KILL_GRACE_MS};
 use super::supervisor;
 use super::task_runner::RunnerInput;
 use super::tasks::{StatusFields, new_status};
-use crate::api::v1::{FrameworkId, StatusSource, TaskId};
+use crate::api::v1::{FrameworkId, StatusSource, TaskId, TaskInfo, TaskState, reason};
 use crate::isolation::Container;
+use crate::plugins::convert::health_check_to_wit;
+use crate::plugins::executor::{CheckResult, Event};
 
 /// How often the supervisor's pid is looked at.
 const POLL: Duration = Duration::from_millis(200);
@@ -33,11 +43,28 @@ pub struct RecoveredTask {
     process: ProcessCheckpoint,
     container: Option<Container>,
     inbox: UnboundedReceiver<RunnerInput>,
+    /// Where check results come back (the task's own inbox).
+    inbox_tx: UnboundedSender<RunnerInput>,
     kill_requested: bool,
     /// When to send SIGKILL, once a kill's grace period runs.
     kill_at: Option<Instant>,
     /// The isolator plugins (and devices cgroup) to clean up when the task ends.
     isolation: Option<Prepared>,
+    health: Option<RecoveredHealth>,
+    /// Set when failed health checks started the kill: said on TASK_KILLED.
+    killed_by_health: Option<String>,
+}
+
+/// The health check of a recovered task. The checker restarts with the recovery (the first
+/// attempt runs `delay` after it), but the grace period counts from the task's launch: see
+/// [`policy`].
+struct RecoveredHealth {
+    policy: HealthPolicy,
+    sandbox: PathBuf,
+    /// The grace period of a kill after failed checks (the task's kill policy, or 3 s).
+    kill_grace_ms: u64,
+    /// When the next attempt runs; `None` while one runs.
+    next_at: Option<Instant>,
 }
 
 impl RecoveredTask {
@@ -59,9 +86,12 @@ impl RecoveredTask {
             process,
             container,
             inbox,
+            inbox_tx: tx.clone(),
             kill_requested,
             kill_at: None,
             isolation: None,
+            health: None,
+            killed_by_health: None,
         };
         (task, tx)
     }
@@ -72,21 +102,51 @@ impl RecoveredTask {
         self
     }
 
+    /// Checks the task's health again, if it has a check (and no kill was asked for).
+    pub fn with_health_check(mut self, task: &TaskInfo, sandbox: PathBuf) -> Self {
+        if self.kill_requested {
+            return self;
+        }
+        let Some(check) = task.health_check.as_ref().and_then(health_check_to_wit) else {
+            return self;
+        };
+        let kill_grace_ms = task
+            .kill_policy
+            .as_ref()
+            .and_then(|k| k.grace_period)
+            .map_or(DEFAULT_KILL_GRACE_MS, |d| {
+                u64::try_from(d.nanoseconds / 1_000_000).unwrap_or(0)
+            });
+        let policy = HealthPolicy::new(check);
+        tracing::info!("health checks of recovered task {} resume", self.task_id);
+        self.health = Some(RecoveredHealth {
+            next_at: Some(Instant::now() + policy.delay()),
+            policy,
+            sandbox,
+            kill_grace_ms,
+        });
+        self
+    }
+
     pub async fn run(mut self) {
         let mut shutdown = self.shared.shutdown.clone();
         let mut tick = tokio::time::interval(POLL);
         loop {
             let kill_at = self.kill_at;
+            let check_at = self.health.as_ref().and_then(|h| h.next_at);
             tokio::select! {
                 Some(input) = self.inbox.recv() => {
-                    if let RunnerInput::Kill(grace_ms) = input {
-                        self.kill(grace_ms);
+                    match input {
+                        RunnerInput::Kill(grace_ms) => self.kill(grace_ms),
+                        RunnerInput::Event(Event::CheckFinished(result)) => self.on_check(result),
+                        _ => {}
                     }
                 }
                 () = sleep_until(kill_at), if kill_at.is_some() => {
                     self.kill_at = None;
                     self.signal(libc::SIGKILL);
                 }
+                () = sleep_until(check_at), if check_at.is_some() => self.start_check(),
                 _ = tick.tick() => {
                     let p = self.process;
                     if !supervisor::is_alive(p.supervisor_pid, p.supervisor_start) {
@@ -105,11 +165,99 @@ impl RecoveredTask {
         self.finish().await;
     }
 
+    fn start_check(&mut self) {
+        let Some(health) = self.health.as_mut() else {
+            return;
+        };
+        health.next_at = None;
+        let Some(check) = health.policy.start_attempt() else {
+            return;
+        };
+        let place = CheckPlace {
+            sandbox: health.sandbox.clone(),
+            env: TaskEnvironment {
+                sandbox: health.sandbox.display().to_string(),
+                task_id: self.task_id.value.clone(),
+                framework_id: self.framework_id.value.clone(),
+                agent_id: self.shared.agent_id().map(|a| a.value).unwrap_or_default(),
+                container_id: self.container_id.clone(),
+            },
+            cgroups: self
+                .container
+                .as_ref()
+                .map(Container::join_files)
+                .transpose(),
+        };
+        health_checks::start(check, place, self.inbox_tx.clone());
+    }
+
+    fn on_check(&mut self, result: CheckResult) {
+        if self.kill_requested {
+            return; // a kill runs its course; health no longer matters
+        }
+        let since_launch =
+            policy::since_start(self.process.supervisor_start).unwrap_or(Duration::MAX);
+        let Some(health) = self.health.as_mut() else {
+            return;
+        };
+        match health.policy.on_result(&result, since_launch) {
+            Verdict::Stale => return,
+            Verdict::Quiet => {}
+            Verdict::Report(healthy) => self.report_health(healthy, result.message),
+            Verdict::Kill { failures, message } => {
+                let grace_ms = health.kill_grace_ms;
+                self.report_health(false, message.clone());
+                self.killed_by_health = Some(format!(
+                    "killed after {failures} consecutive failed health checks: {message}"
+                ));
+                self.record_kill();
+                self.kill(grace_ms);
+                return;
+            }
+        }
+        if let Some(health) = self.health.as_mut() {
+            health.next_at = Some(Instant::now() + health.policy.interval());
+        }
+    }
+
+    /// Checkpoints that a kill was asked for, so an exit during the kill's grace period is
+    /// TASK_KILLED even if the agent restarts again meanwhile.
+    fn record_kill(&self) {
+        let mut table = lock(&self.shared.tasks);
+        if let Some(entry) = table.get_mut(&self.framework_id, &self.task_id)
+            && !entry.kill_requested
+        {
+            entry.kill_requested = true;
+            self.shared
+                .checkpoint_container(&table, &self.framework_id, &self.task_id);
+        }
+    }
+
+    fn report_health(&self, healthy: bool, message: String) {
+        let fields = StatusFields {
+            message: Some(message),
+            reason: Some(reason::TASK_HEALTH_CHECK_STATUS_UPDATED.to_string()),
+            healthy: Some(healthy),
+            ..Default::default()
+        };
+        let status = new_status(
+            &self.task_id,
+            TaskState::TaskRunning,
+            StatusSource::SourceExecutor,
+            self.shared.agent_id(),
+            fields,
+        );
+        self.shared.submit_status(&self.framework_id, status);
+    }
+
     fn kill(&mut self, grace_ms: u64) {
         if self.kill_at.is_some() {
             return; // SIGTERM was sent; SIGKILL follows at the end of the grace period
         }
         self.kill_requested = true;
+        if let Some(health) = self.health.as_mut() {
+            health.next_at = None;
+        }
         tracing::info!(
             "killing recovered task {} (grace {grace_ms} ms)",
             self.task_id
@@ -143,11 +291,18 @@ impl RecoveredTask {
             self.kill_requested,
             memory_limit_hit(self.container.as_ref()),
         );
-        let fields = StatusFields {
+        let mut fields = StatusFields {
             message: Some(end.message),
             reason: Some(end.reason.to_string()),
             ..Default::default()
         };
+        if let Some(why) = &self.killed_by_health
+            && end.state == TaskState::TaskKilled
+        {
+            fields.healthy = Some(false);
+            fields.reason = Some(reason::TASK_HEALTH_CHECK_STATUS_UPDATED.to_string());
+            fields.message = fields.message.map(|said| format!("{said} ({why})"));
+        }
         let status = new_status(
             &self.task_id,
             end.state,

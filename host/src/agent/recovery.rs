@@ -342,6 +342,7 @@ async fn recover_container(
             }
             entry.runner = Some(inbox);
             add_entry(shared, &checkpoint, entry);
+            let runner = runner.with_health_check(&checkpoint.task, checkpoint.sandbox.clone());
             lock(&shared.runners).spawn(runner.with_isolation(isolation).run());
             true
         }

@@ -144,3 +144,170 @@ async fn a_live_task_is_reattached_and_a_kill_reaches_its_process_group() {
         })
         .await;
 }
+
+/// A reattached task with a COMMAND check (`test -f healthy` in its sandbox): the agent checks
+/// it again, reports it healthy, and kills it (SIGTERM to its process group) once the check
+/// fails, with TASK_KILLED healthy=false, as the command executor would have.
+#[tokio::test]
+async fn a_recovered_task_is_health_checked_and_killed_when_its_check_fails() {
+    use crate::api::v1::{CommandInfo, HealthCheck};
+    use std::os::unix::process::{CommandExt, ExitStatusExt};
+    let master = FakeMaster::start(true).await;
+    let work = tempfile::tempdir().expect("temp dir");
+    save_agent_id(work.path(), &AgentId::new(ASSIGNED_ID)).expect("agent id");
+    let mut sleeper = std::process::Command::new("sleep")
+        .arg("600")
+        .process_group(0)
+        .spawn()
+        .expect("spawn sleep");
+    let pid = sleeper.id();
+    let started = supervisor::start_time(pid).expect("a start time");
+    let process = ProcessCheckpoint {
+        id: 1,
+        supervisor_pid: pid,
+        supervisor_start: started,
+        pgid: pid,
+    };
+    let mut task = checkpoint(work.path(), "checked", process);
+    std::fs::create_dir_all(&task.sandbox).expect("sandbox");
+    let marker = task.sandbox.join("healthy");
+    std::fs::write(&marker, "").expect("marker");
+    task.task.health_check = Some(HealthCheck {
+        kind: Some("COMMAND".into()),
+        delay_seconds: Some(0.0),
+        interval_seconds: Some(0.2),
+        timeout_seconds: Some(5.0),
+        consecutive_failures: Some(2),
+        grace_period_seconds: Some(0.0),
+        command: Some(CommandInfo {
+            shell: Some(true),
+            value: Some("test -f healthy".into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+    container_checkpoint::save(work.path(), &task).expect("checkpoint");
+
+    let _agent = registered_agent(&master, work.path(), RETRY).await;
+    master
+        .wait_until("a healthy update", |m| {
+            m.statuses_of("checked")
+                .iter()
+                .any(|s| s.healthy == Some(true))
+        })
+        .await;
+    let healthy = master.statuses_of("checked").remove(0);
+    assert_eq!(healthy.state, TaskState::TaskRunning);
+    assert_eq!(
+        healthy.reason.as_deref(),
+        Some(reason::TASK_HEALTH_CHECK_STATUS_UPDATED)
+    );
+    assert!(supervisor::is_alive(pid, started), "a healthy task runs on");
+
+    std::fs::remove_file(&marker).expect("marker removed");
+    master
+        .wait_until("TASK_KILLED", |m| {
+            m.states_of("checked").contains(&TaskState::TaskKilled)
+        })
+        .await;
+    let status = sleeper.wait().expect("waited");
+    assert_eq!(status.signal(), Some(libc::SIGTERM));
+    let statuses = master.statuses_of("checked");
+    assert!(
+        statuses
+            .iter()
+            .any(|s| s.state == TaskState::TaskRunning && s.healthy == Some(false)),
+        "unhealthy reported before the kill: {statuses:?}"
+    );
+    let killed = statuses.last().expect("a status");
+    assert_eq!(killed.state, TaskState::TaskKilled);
+    assert_eq!(killed.healthy, Some(false));
+    assert_eq!(
+        killed.reason.as_deref(),
+        Some(reason::TASK_HEALTH_CHECK_STATUS_UPDATED)
+    );
+    let message = killed.message.as_deref().unwrap_or_default();
+    assert!(
+        message.contains("2 consecutive failed health checks"),
+        "{message}"
+    );
+}
+
+/// The same with an HTTP check: healthy while a server answers 200 on its port, killed once
+/// nothing listens there any more.
+#[tokio::test]
+async fn a_recovered_task_with_an_http_check_is_killed_when_its_server_goes() {
+    use crate::api::v1::{HealthCheck, HttpCheckInfo};
+    use std::os::unix::process::{CommandExt, ExitStatusExt};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let server = tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let mut buf = [0u8; 1024];
+            let _ = stream.read(&mut buf).await;
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+                .await;
+        }
+    });
+    let master = FakeMaster::start(true).await;
+    let work = tempfile::tempdir().expect("temp dir");
+    save_agent_id(work.path(), &AgentId::new(ASSIGNED_ID)).expect("agent id");
+    let mut sleeper = std::process::Command::new("sleep")
+        .arg("600")
+        .process_group(0)
+        .spawn()
+        .expect("spawn sleep");
+    let pid = sleeper.id();
+    let process = ProcessCheckpoint {
+        id: 1,
+        supervisor_pid: pid,
+        supervisor_start: supervisor::start_time(pid).expect("a start time"),
+        pgid: pid,
+    };
+    let mut task = checkpoint(work.path(), "http", process);
+    std::fs::create_dir_all(&task.sandbox).expect("sandbox");
+    task.task.health_check = Some(HealthCheck {
+        kind: Some("HTTP".into()),
+        delay_seconds: Some(0.0),
+        interval_seconds: Some(0.2),
+        consecutive_failures: Some(1),
+        http: Some(HttpCheckInfo {
+            port: u32::from(port),
+            path: Some("/ok".into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+    container_checkpoint::save(work.path(), &task).expect("checkpoint");
+
+    let _agent = registered_agent(&master, work.path(), RETRY).await;
+    master
+        .wait_until("a healthy update", |m| {
+            m.statuses_of("http")
+                .iter()
+                .any(|s| s.healthy == Some(true))
+        })
+        .await;
+    server.abort();
+    let _ = server.await;
+    master
+        .wait_until("TASK_KILLED", |m| {
+            m.states_of("http").contains(&TaskState::TaskKilled)
+        })
+        .await;
+    assert_eq!(
+        sleeper.wait().expect("waited").signal(),
+        Some(libc::SIGTERM)
+    );
+    let killed = master.statuses_of("http").pop().expect("a status");
+    assert_eq!(killed.healthy, Some(false));
+    let message = killed.message.as_deref().unwrap_or_default();
+    assert!(
+        message.contains(&format!("127.0.0.1:{port}/ok")),
+        "{message}"
+    );
+}
