@@ -243,7 +243,6 @@ pub(crate) async fn start(
     });
 
     // Before registering: the subscription reports the recovered tasks.
-    http_executors::kill_orphans(&shared.config.work_dir);
     recovery::recover(&shared).await;
 
     let router = http::router(shared.clone());
