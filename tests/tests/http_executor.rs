@@ -157,8 +157,7 @@ async fn a_pymesos_executor_survives_kill9_of_its_agent() {
     cluster.agents[0].restart();
 
     line_where(&mut lines, &mut seen, "gated-2's end", |l| {
-        l.starts_with("gated-2 TASK_")
-            && !l.starts_with("gated-2 TASK_RUNNING")
+        l.starts_with("gated-2 TASK_") && !l.starts_with("gated-2 TASK_RUNNING")
     })
     .await;
     let last = seen.last().cloned().unwrap_or_default();

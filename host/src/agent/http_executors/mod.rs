@@ -32,7 +32,7 @@ pub use registry::{Key, Registry};
 pub const REASON_REREGISTRATION_TIMEOUT: &str = "REASON_EXECUTOR_REREGISTRATION_TIMEOUT";
 /// Mesos' `--executor_reregistration_timeout` default: how long a restarted agent waits for
 /// the executors it found running to subscribe again.
-pub const REREGISTRATION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+pub const DEFAULT_REREGISTRATION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 /// Mesos' `REASON_EXECUTOR_REGISTRATION_TIMEOUT`.
 pub const REASON_REGISTRATION_TIMEOUT: &str = "REASON_EXECUTOR_REGISTRATION_TIMEOUT";
 /// Mesos' `--executor_registration_timeout` default.

@@ -2,7 +2,7 @@
 //! executor still running with non-terminal tasks is adopted. Its entry waits for the
 //! executor library to subscribe again (with its unacknowledged tasks and updates, so a
 //! task that ended while the agent was down is reported with its true state) within
-//! [`super::REREGISTRATION_TIMEOUT`]; one that does not is killed and its tasks fail with
+//! `--executor-reregistration-timeout-secs`; one that does not is killed and its tasks fail with
 //! REASON_EXECUTOR_REREGISTRATION_TIMEOUT. Its process is watched by pid (it is not this
 //! agent's child); when it ends, its cgroups and checkpoint go.
 
@@ -57,8 +57,9 @@ pub fn adopt(
     shared.http_executors.adopt(shared, key.clone(), executor);
     tokio::spawn(watch(shared.clone(), key.clone(), saved.clone()));
     let timer = shared.clone();
+    let timeout = shared.config.recovery.executor_reregistration_timeout;
     tokio::spawn(async move {
-        tokio::time::sleep(super::REREGISTRATION_TIMEOUT).await;
+        tokio::time::sleep(timeout).await;
         timer.http_executors.registration_timed_out(
             &timer,
             &key,

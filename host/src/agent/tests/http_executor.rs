@@ -509,7 +509,7 @@ async fn an_executor_that_does_not_subscribe_again_after_a_restart_is_killed() {
         Some(libc::SIGKILL)
     );
     assert!(
-        started.elapsed() >= crate::agent::http_executors::REREGISTRATION_TIMEOUT / 2,
+        started.elapsed() >= crate::agent::http_executors::DEFAULT_REREGISTRATION_TIMEOUT / 2,
         "the executor was given time to subscribe again"
     );
     master
@@ -588,7 +588,7 @@ async fn an_executor_subscribes_again_after_a_restart_and_keeps_its_tasks() {
     assert_eq!(t2.source, Some(StatusSource::SourceExecutor));
 
     tokio::time::sleep(
-        crate::agent::http_executors::REREGISTRATION_TIMEOUT + Duration::from_millis(800),
+        crate::agent::http_executors::DEFAULT_REREGISTRATION_TIMEOUT + Duration::from_millis(800),
     )
     .await;
     assert!(is_alive(orphan.id() as i32), "the executor lives on");
@@ -603,6 +603,8 @@ async fn an_executor_subscribes_again_after_a_restart_and_keeps_its_tasks() {
             m.states_of("t1").contains(&TaskState::TaskFinished)
         })
         .await;
+    // The agent's server waits for open streams when it stops.
+    drop(executor);
     agent.shutdown().await;
     let _ = orphan.kill();
     let _ = orphan.wait();
