@@ -610,6 +610,38 @@ async fn an_executor_subscribes_again_after_a_restart_and_keeps_its_tasks() {
     let _ = orphan.wait();
 }
 
+/// `--executor-reregistration-timeout-secs`: with a longer timeout than Mesos' 2 s default,
+/// an executor that has not subscribed again yet is still waited for past the default.
+// Multi-threaded: the agent's timers run while the test sleeps.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reregistration_timeout_is_the_configured_one() {
+    let master = FakeMaster::start(true).await;
+    let work = tempfile::tempdir().expect("temp dir");
+    let mut orphan = left_by_an_earlier_run(work.path(), &["t1"]);
+    let mut config = config(&master, work.path(), RETRY);
+    config.recovery.executor_reregistration_timeout = Duration::from_secs(3600);
+    let agent = crate::agent::run(config, super::fake_executor::factory())
+        .await
+        .expect("agent starts");
+    wait_registered(&agent).await;
+    tokio::time::sleep(
+        crate::agent::http_executors::DEFAULT_REREGISTRATION_TIMEOUT + Duration::from_secs(1),
+    )
+    .await;
+    assert!(
+        is_alive(orphan.id() as i32),
+        "the executor is still waited for"
+    );
+    assert!(
+        !master.states_of("t1").iter().any(|s| s.is_terminal()),
+        "t1 is not failed yet: {:?}",
+        master.states_of("t1")
+    );
+    agent.shutdown().await;
+    let _ = orphan.kill();
+    let _ = orphan.wait();
+}
+
 /// An executor task with resources for the executor and for the task.
 fn sized_executor_task(id: &str, executor: &str, task: &str) -> AgentCommand {
     let mut command = executor_task(id, EXECUTOR_COMMAND);
