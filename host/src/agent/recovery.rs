@@ -298,9 +298,19 @@ fn adopt_executors(
             continue;
         };
         let Some(info) = tasks.iter().find_map(|t| t.task.executor.clone()) else {
+            executor_checkpoint::kill(work_dir, &executor, "its tasks name no executor");
             continue;
         };
         known.insert(executor.container_id.clone());
+        if !shared.config.isolators.is_empty() {
+            // The executor's container holds what the plugins gave it (GPUs): still taken.
+            let mut sized = tasks[0].clone();
+            sized.container_id = executor.container_id.clone();
+            let mut resources = info.resources.clone();
+            resources.extend(sized.task.resources.iter().cloned());
+            sized.task.resources = resources;
+            gathered.survivors.push(survivor(work_dir, &sized, &key.0));
+        }
         let infos: Vec<_> = tasks.iter().map(|t| t.task.clone()).collect();
         let ends = http_executors::recover::adopt(
             shared,

@@ -445,7 +445,7 @@ async fn an_executor_that_exits_fails_its_tasks() {
 
 /// What an earlier run of the agent leaves: checkpoints of `tasks` (RUNNING, with the
 /// executor) and of the executor, whose process (returned) still runs in its own group.
-fn left_by_an_earlier_run(work: &Path, tasks: &[&str]) -> std::process::Child {
+pub(super) fn left_by_an_earlier_run(work: &Path, tasks: &[&str]) -> std::process::Child {
     use crate::agent::checkpoint::save_agent_id;
     use crate::agent::container_checkpoint::{self, ContainerCheckpoint};
     use crate::agent::http_executors::checkpoint::{
