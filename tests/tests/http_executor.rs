@@ -90,3 +90,100 @@ async fn pymesos_executor_runs_two_tasks_exchanges_messages_and_exits_on_shutdow
         "executor {pid} still runs after SHUTDOWN\n{context}"
     );
 }
+
+/// The next line of the framework's output that `pred` accepts (all lines are kept).
+async fn line_where(
+    lines: &mut tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+    seen: &mut Vec<String>,
+    what: &str,
+    pred: impl Fn(&str) -> bool,
+) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let line = tokio::time::timeout_at(deadline, lines.next_line())
+            .await
+            .unwrap_or_else(|_| panic!("no {what} in 60 s: {seen:?}"))
+            .expect("readable output")
+            .unwrap_or_else(|| panic!("the framework exited before {what}: {seen:?}"));
+        seen.push(line.clone());
+        if pred(&line) {
+            return;
+        }
+    }
+}
+
+/// Agent recovery with an unchanged pymesos executor: the agent is `kill -9`'d while the
+/// executor runs two tasks. The executor lives on and reconnects to the restarted agent on
+/// its own; a task that finishes while the agent is down is reported TASK_FINISHED (the
+/// executor retries its update until the new agent takes it), and the other stays RUNNING
+/// past the reregistration timeout, then finishes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pymesos_executor_survives_kill9_of_its_agent() {
+    use tokio::io::AsyncBufReadExt;
+    let mut cluster = Cluster::master(&[]).await;
+    cluster.add_agent("cpus:2;mem:1024", &[]).await;
+    let gates = tempfile::tempdir().expect("gate dir");
+    let pid_file = cluster.dir.path().join("executor.pid");
+    let script =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("python/pymesos_gated_framework.py");
+    let mut framework = tokio::process::Command::new(python())
+        .arg(&script)
+        .arg(&cluster.master_addr)
+        .arg(gates.path())
+        .arg(&pid_file)
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("run the pymesos framework");
+    let stdout = framework.stdout.take().expect("stdout");
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let mut seen = Vec::new();
+    for name in ["gated-1", "gated-2"] {
+        line_where(&mut lines, &mut seen, name, |l| {
+            l.starts_with(&format!("{name} TASK_RUNNING"))
+        })
+        .await;
+    }
+    let pid: u32 = std::fs::read_to_string(&pid_file)
+        .expect("the executor wrote its pid")
+        .trim()
+        .parse()
+        .expect("a pid");
+
+    cluster.agents[0].kill9();
+    std::fs::write(gates.path().join("gated-2"), "").expect("open gate 2");
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(is_alive(pid), "the executor outlives its agent");
+    cluster.agents[0].restart();
+
+    line_where(&mut lines, &mut seen, "gated-2's end", |l| {
+        l.starts_with("gated-2 TASK_") && !l.starts_with("gated-2 TASK_RUNNING")
+    })
+    .await;
+    let last = seen.last().cloned().unwrap_or_default();
+    assert!(
+        last.starts_with("gated-2 TASK_FINISHED"),
+        "{seen:?}\n{}",
+        cluster.logs()
+    );
+    // Past the reregistration timeout: gated-1 still runs, as does its executor.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert!(
+        is_alive(pid),
+        "the executor was kept\n{seen:?}\n{}",
+        cluster.logs()
+    );
+    std::fs::write(gates.path().join("gated-1"), "").expect("open gate 1");
+    line_where(&mut lines, &mut seen, "gated-1's end", |l| {
+        l.starts_with("gated-1 TASK_") && !l.starts_with("gated-1 TASK_RUNNING")
+    })
+    .await;
+    let last = seen.last().cloned().unwrap_or_default();
+    assert!(
+        last.starts_with("gated-1 TASK_FINISHED"),
+        "gated-1 did not fail or get lost while the agent was away: {seen:?}\n{}",
+        cluster.logs()
+    );
+    let status = framework.wait().await.expect("framework exits");
+    assert!(status.success(), "{seen:?}");
+}

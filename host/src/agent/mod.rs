@@ -74,7 +74,7 @@ pub struct AgentConfig {
 pub use recovery::RecoverMode;
 
 /// How tasks survive an agent restart.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct RecoveryConfig {
     pub mode: RecoverMode,
     /// The `corral` binary whose hidden `supervise` command runs each task, so that its exit
@@ -82,6 +82,19 @@ pub struct RecoveryConfig {
     /// in-process tests): they are still reattached after a restart, but an exit while the
     /// agent is down is reported without its exit code.
     pub supervisor: Option<PathBuf>,
+    /// How long a restarted agent waits for the HTTP executors it found running to
+    /// subscribe again before it kills them (Mesos' `--executor_reregistration_timeout`).
+    pub executor_reregistration_timeout: Duration,
+}
+
+impl Default for RecoveryConfig {
+    fn default() -> RecoveryConfig {
+        RecoveryConfig {
+            mode: RecoverMode::default(),
+            supervisor: None,
+            executor_reregistration_timeout: http_executors::DEFAULT_REREGISTRATION_TIMEOUT,
+        }
+    }
 }
 
 impl RecoveryConfig {
@@ -90,6 +103,7 @@ impl RecoveryConfig {
         RecoveryConfig {
             mode,
             supervisor: std::env::current_exe().ok(),
+            ..RecoveryConfig::default()
         }
     }
 }
@@ -243,7 +257,6 @@ pub(crate) async fn start(
     });
 
     // Before registering: the subscription reports the recovered tasks.
-    http_executors::kill_orphans(&shared.config.work_dir);
     recovery::recover(&shared).await;
 
     let router = http::router(shared.clone());

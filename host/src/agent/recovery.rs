@@ -4,10 +4,11 @@
 //! terminal state; cgroups of ended containers and stale ones without a checkpoint are
 //! removed. The registration that follows reports all of them to the master.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use super::container_checkpoint::{self, ContainerCheckpoint};
+use super::http_executors::{self, Key, checkpoint as executor_checkpoint};
 use super::isolators::{self, Survivor};
 use super::lock;
 use super::processes::ExitOutcome;
@@ -20,6 +21,7 @@ use crate::api::v1::{StatusSource, TaskState, reason};
 use crate::isolation::devices::DeviceCgroup;
 use crate::isolation::{Container, Limits};
 use crate::plugins::convert::task_to_wit;
+use executor_checkpoint::ExecutorCheckpoint;
 
 /// `--recover`: what a restarted agent does with the tasks it finds still running.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -87,7 +89,7 @@ pub fn decide(
         return Decision::End(Ending {
             state: TaskState::TaskFailed,
             reason: reason::EXECUTOR_TERMINATED,
-            message: "The agent restarted; its HTTP executors are not recovered".into(),
+            message: "The agent restarted and the task's executor is no longer running".into(),
         });
     }
     if checkpoint.process.is_none() {
@@ -223,11 +225,30 @@ pub fn memory_limit_hit(container: Option<&Container>) -> Option<f64> {
         .then(|| container.mem_limit_mb().unwrap_or(0.0))
 }
 
+/// What recovering the containers one by one gathers for the end.
+#[derive(Default)]
+struct Gathered {
+    /// Reattached containers, for the isolator plugins.
+    survivors: Vec<Survivor>,
+    /// HTTP executors still running (by key), and the tasks each is adopted with.
+    executors: HashMap<Key, ExecutorCheckpoint>,
+    adopted: HashMap<Key, Vec<ContainerCheckpoint>>,
+}
+
 /// Recovers every checkpointed container; see the module comment.
 pub async fn recover(shared: &Arc<AgentShared>) {
     let mut known = BTreeSet::new();
     let (mut reattached, mut ended) = (0, 0);
-    let mut survivors = Vec::new();
+    let mut gathered = Gathered::default();
+    let work_dir = &shared.config.work_dir;
+    for executor in executor_checkpoint::running(work_dir) {
+        if shared.config.recovery.mode == RecoverMode::Cleanup {
+            executor_checkpoint::kill(work_dir, &executor, "--recover=cleanup");
+            continue;
+        }
+        let key = (executor.framework_id.clone(), executor.executor_id.clone());
+        gathered.executors.insert(key, executor);
+    }
     for loaded in container_checkpoint::load_all(&shared.config.work_dir) {
         let checkpoint = match loaded {
             Ok(checkpoint) => checkpoint,
@@ -237,7 +258,7 @@ pub async fn recover(shared: &Arc<AgentShared>) {
             }
         };
         known.insert(checkpoint.container_id.clone());
-        if recover_container(shared, checkpoint, &mut survivors).await {
+        if recover_container(shared, checkpoint, &mut gathered).await {
             reattached += 1;
         } else {
             ended += 1;
@@ -249,6 +270,8 @@ pub async fn recover(shared: &Arc<AgentShared>) {
             shared.config.recovery.mode
         );
     }
+    adopt_executors(shared, &mut gathered, &mut known);
+    let survivors = gathered.survivors;
     // The isolator plugins learn which containers (GPUs) are still taken.
     if !shared.config.isolators.is_empty() {
         let isolator_set = shared.config.isolators.clone();
@@ -261,11 +284,66 @@ pub async fn recover(shared: &Arc<AgentShared>) {
     remove_stale_cgroups(shared, &known).await;
 }
 
-/// Recovers one container; true if its task still runs (it joins `survivors`).
+/// Adopts the running executors that have non-terminal tasks, each task with a runner, and
+/// kills the others. Adopted executors' containers are `known` (not stale).
+fn adopt_executors(
+    shared: &Arc<AgentShared>,
+    gathered: &mut Gathered,
+    known: &mut BTreeSet<String>,
+) {
+    let work_dir = &shared.config.work_dir;
+    for (key, executor) in gathered.executors.drain() {
+        let Some(tasks) = gathered.adopted.remove(&key) else {
+            executor_checkpoint::kill(work_dir, &executor, "it has no task left to recover");
+            continue;
+        };
+        let Some(info) = tasks.iter().find_map(|t| t.task.executor.clone()) else {
+            executor_checkpoint::kill(work_dir, &executor, "its tasks name no executor");
+            continue;
+        };
+        known.insert(executor.container_id.clone());
+        if !shared.config.isolators.is_empty() {
+            // The executor's container holds what the plugins gave it (GPUs): still taken.
+            let mut sized = tasks[0].clone();
+            sized.container_id = executor.container_id.clone();
+            let mut resources = info.resources.clone();
+            resources.extend(sized.task.resources.iter().cloned());
+            sized.task.resources = resources;
+            gathered.survivors.push(survivor(work_dir, &sized, &key.0));
+        }
+        let infos: Vec<_> = tasks.iter().map(|t| t.task.clone()).collect();
+        let ends = http_executors::recover::adopt(
+            shared,
+            executor,
+            tasks[0].framework.clone(),
+            info,
+            &infos,
+        );
+        for ((task_id, end), checkpoint) in ends.into_iter().zip(&tasks) {
+            let (runner, inbox) =
+                http_executors::recovered_runner(shared.clone(), key.clone(), task_id, end);
+            let entry = TaskEntry {
+                framework_id: key.0.clone(),
+                info: checkpoint.task.clone(),
+                container_id: checkpoint.container_id.clone(),
+                sandbox: checkpoint.sandbox.clone(),
+                state: checkpoint.state,
+                latest: None,
+                runner: Some(inbox),
+                process: None,
+                kill_requested: checkpoint.kill_requested,
+            };
+            add_entry(shared, checkpoint, entry);
+            lock(&shared.runners).spawn(runner);
+        }
+    }
+}
+
+/// Recovers one container; true if its task still runs (it joins `gathered`).
 async fn recover_container(
     shared: &Arc<AgentShared>,
     checkpoint: ContainerCheckpoint,
-    survivors: &mut Vec<Survivor>,
+    gathered: &mut Gathered,
 ) -> bool {
     let work_dir = &shared.config.work_dir;
     let Some(framework_id) = checkpoint.framework.id.clone() else {
@@ -277,6 +355,17 @@ async fn recover_container(
         return false;
     };
     let task_id = checkpoint.task.task_id.clone();
+    // A task of an HTTP executor that still runs: adopted with its executor.
+    if let Some(info) = &checkpoint.task.executor
+        && !checkpoint.state.is_terminal()
+    {
+        let key = (framework_id.clone(), info.executor_id.clone());
+        if gathered.executors.contains_key(&key) {
+            tracing::info!("recovering task {task_id} with its executor {}", key.1);
+            gathered.adopted.entry(key).or_default().push(checkpoint);
+            return true;
+        }
+    }
     let mem_mb = Limits::for_task(&checkpoint.task.resources, 0)
         .ok()
         .and_then(|l| l.mem_mb);
@@ -323,7 +412,9 @@ async fn recover_container(
     match (decision, checkpoint.process) {
         (Decision::Reattach, Some(process)) => {
             if !shared.config.isolators.is_empty() {
-                survivors.push(survivor(work_dir, &checkpoint, &framework_id));
+                gathered
+                    .survivors
+                    .push(survivor(work_dir, &checkpoint, &framework_id));
             }
             let isolation = (!shared.config.isolators.is_empty())
                 .then(|| isolators::adopted(&shared.config.isolators, cgroup.as_deref()));

@@ -45,6 +45,10 @@ pub struct AgentArgs {
     /// its tasks (Mesos' --executor_registration_timeout).
     #[arg(long, default_value_t = 60, value_name = "SECONDS")]
     pub executor_registration_timeout_secs: u64,
+    /// After a restart, kill an HTTP executor found running that has not subscribed again
+    /// this long, and fail its tasks (Mesos' --executor_reregistration_timeout).
+    #[arg(long, default_value_t = 2, value_name = "SECONDS")]
+    pub executor_reregistration_timeout_secs: u64,
     /// The most one of a task's URIs may bring into its sandbox (downloaded or unpacked).
     #[arg(long, default_value_t = 1024, value_name = "MB")]
     pub fetcher_max_mb: u64,
@@ -87,7 +91,12 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
         executor: args.executor.clone(),
         status_update_retry: Duration::from_millis(args.status_update_retry_ms),
         isolation: args.machine.isolation_config(),
-        recovery: crate::agent::RecoveryConfig::supervised_by_this_binary(args.machine.recover),
+        recovery: crate::agent::RecoveryConfig {
+            executor_reregistration_timeout: Duration::from_secs(
+                args.executor_reregistration_timeout_secs,
+            ),
+            ..crate::agent::RecoveryConfig::supervised_by_this_binary(args.machine.recover)
+        },
         executor_registration_timeout: Duration::from_secs(args.executor_registration_timeout_secs),
         plugin_engine: Some(engine.clone()),
         isolators: args.machine.isolators(&engine)?,

@@ -1,7 +1,7 @@
 //! What the agent checkpoints per HTTP executor: `<work_dir>/meta/executors/<container id>/`
 //! holds `executor.json` (its process, to find it again) and the supervisor's `exit` file.
-//! Executors are not recovered: a restarted agent kills the ones still running (their tasks
-//! are reported TASK_FAILED from the task checkpoints) and removes these files.
+//! A restarted agent adopts the ones still running that have non-terminal tasks
+//! (`recover.rs`) and kills the others.
 
 use std::path::{Path, PathBuf};
 
@@ -57,28 +57,37 @@ pub fn remove(work_dir: &Path, container_id: &str) {
     }
 }
 
-/// Kills the executors an earlier run of this agent left running and forgets them all.
-pub fn kill_orphans(work_dir: &Path) {
+/// The executors an earlier run of this agent checkpointed whose process still runs; the
+/// files of those that are gone are removed.
+pub fn running(work_dir: &Path) -> Vec<ExecutorCheckpoint> {
     let Ok(entries) = std::fs::read_dir(root(work_dir)) else {
-        return;
+        return Vec::new();
     };
+    let mut found = Vec::new();
     for entry in entries.flatten() {
         let path = entry.path();
         let saved = std::fs::read(path.join("executor.json"))
             .ok()
             .and_then(|bytes| serde_json::from_slice::<ExecutorCheckpoint>(&bytes).ok());
-        if let Some(e) = saved
-            && supervisor::is_alive(e.supervisor_pid, e.supervisor_start)
-        {
-            tracing::info!(
-                "killing executor {} of framework {} left by an earlier run (HTTP executors are not recovered)",
-                e.executor_id,
-                e.framework_id
-            );
-            let _ = processes::signal_group(e.pgid, libc::SIGKILL);
-        }
-        if let Err(e) = std::fs::remove_dir_all(&path) {
-            tracing::warn!("cannot remove {}: {e}", path.display());
+        match saved {
+            Some(e) if supervisor::is_alive(e.supervisor_pid, e.supervisor_start) => found.push(e),
+            _ => {
+                if let Err(e) = std::fs::remove_dir_all(&path) {
+                    tracing::warn!("cannot remove {}: {e}", path.display());
+                }
+            }
         }
     }
+    found
+}
+
+/// Kills an executor left by an earlier run that is not adopted, and forgets it.
+pub fn kill(work_dir: &Path, e: &ExecutorCheckpoint, why: &str) {
+    tracing::info!(
+        "killing executor {} of framework {} left by an earlier run: {why}",
+        e.executor_id,
+        e.framework_id
+    );
+    let _ = processes::signal_group(e.pgid, libc::SIGKILL);
+    remove(work_dir, &e.container_id);
 }

@@ -208,9 +208,12 @@ pub(super) fn start(
     let timeout = shared.config.executor_registration_timeout;
     tokio::spawn(async move {
         tokio::time::sleep(timeout).await;
-        timer
-            .http_executors
-            .registration_timed_out(&timer, &key, &timed_container);
+        timer.http_executors.registration_timed_out(
+            &timer,
+            &key,
+            &timed_container,
+            super::REASON_REGISTRATION_TIMEOUT,
+        );
     });
 
     Ok(Executor {

@@ -4,12 +4,14 @@
 //!
 //! Each such task still has a runner in the agent's task table (so kills, status updates and
 //! framework shutdown go the usual way); the runner only hands the task to its executor and
-//! waits until the task is terminal. Executors are not recovered across an agent restart: a
-//! restarted agent reports their tasks TASK_FAILED from the checkpoints.
+//! waits until the task is terminal. A restarted agent (`--recover=reconnect`) adopts the
+//! executors still running with their non-terminal tasks and waits for them to subscribe
+//! again (see `recover.rs`).
 
 pub mod api;
 pub mod checkpoint;
 mod launch;
+pub mod recover;
 mod registry;
 
 use std::path::{Path, PathBuf};
@@ -24,9 +26,13 @@ use super::shared::AgentShared;
 use super::task_runner::RunnerInput;
 use crate::api::v1::{ExecutorId, FrameworkId, FrameworkInfo, TaskInfo};
 
-pub use checkpoint::kill_orphans;
-pub use registry::Registry;
+pub use registry::{Key, Registry};
 
+/// Mesos' `REASON_EXECUTOR_REREGISTRATION_TIMEOUT`.
+pub const REASON_REREGISTRATION_TIMEOUT: &str = "REASON_EXECUTOR_REREGISTRATION_TIMEOUT";
+/// Mesos' `--executor_reregistration_timeout` default: how long a restarted agent waits for
+/// the executors it found running to subscribe again.
+pub const DEFAULT_REREGISTRATION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 /// Mesos' `REASON_EXECUTOR_REGISTRATION_TIMEOUT`.
 pub const REASON_REGISTRATION_TIMEOUT: &str = "REASON_EXECUTOR_REGISTRATION_TIMEOUT";
 /// Mesos' `--executor_registration_timeout` default.
@@ -63,28 +69,55 @@ pub fn runner(
         let key = shared
             .http_executors
             .add_task(&shared, framework, task, done_tx);
-        let mut shutdown = shared.shutdown.clone();
         if let Some(key) = key {
             // Checkpointed, so that a restarted agent reports the task.
             shared.save_container(&framework_id, &task_id);
-            loop {
-                tokio::select! {
-                    input = inbox.recv() => match input {
-                        Some(RunnerInput::Kill(grace_ms)) => {
-                            shared.http_executors.kill_task(&shared, &key, &task_id, grace_ms);
-                        }
-                        Some(_) => {}
-                        None => break,
-                    },
-                    _ = &mut done => break,
-                    _ = super::stopped(&mut shutdown) => {
-                        shared.http_executors.kill_all();
-                        break;
-                    }
-                }
-            }
+            follow(&shared, &key, &task_id, &mut done, &mut inbox).await;
         }
         shared.runner_finished(&framework_id, &task_id);
     };
     (Box::pin(run), inbox_tx)
+}
+
+/// The runner of a task whose executor was adopted after an agent restart: it waits, as a
+/// new task's runner does, until the task is terminal (`done` is dropped).
+pub fn recovered_runner(
+    shared: Arc<AgentShared>,
+    key: registry::Key,
+    task_id: crate::api::v1::TaskId,
+    mut done: oneshot::Receiver<()>,
+) -> (BoxFuture<'static, ()>, UnboundedSender<RunnerInput>) {
+    let (inbox_tx, mut inbox) = unbounded_channel::<RunnerInput>();
+    let run = async move {
+        follow(&shared, &key, &task_id, &mut done, &mut inbox).await;
+        shared.runner_finished(&key.0, &task_id);
+    };
+    (Box::pin(run), inbox_tx)
+}
+
+/// Passes kills to the executor until the task is terminal or the agent stops.
+async fn follow(
+    shared: &Arc<AgentShared>,
+    key: &registry::Key,
+    task_id: &crate::api::v1::TaskId,
+    done: &mut oneshot::Receiver<()>,
+    inbox: &mut tokio::sync::mpsc::UnboundedReceiver<RunnerInput>,
+) {
+    let mut shutdown = shared.shutdown.clone();
+    loop {
+        tokio::select! {
+            input = inbox.recv() => match input {
+                Some(RunnerInput::Kill(grace_ms)) => {
+                    shared.http_executors.kill_task(shared, key, task_id, grace_ms);
+                }
+                Some(_) => {}
+                None => break,
+            },
+            _ = &mut *done => break,
+            _ = super::stopped(&mut shutdown) => {
+                shared.http_executors.kill_all();
+                break;
+            }
+        }
+    }
 }

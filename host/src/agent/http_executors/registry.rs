@@ -47,6 +47,31 @@ pub(super) struct Executor {
 }
 
 impl Executor {
+    /// An executor found running after an agent restart, not yet subscribed again.
+    pub fn adopted(
+        info: ExecutorInfo,
+        framework: FrameworkInfo,
+        container_id: String,
+        cgroups: Option<Container>,
+        pgid: u32,
+    ) -> Executor {
+        Executor {
+            info,
+            framework,
+            container_id,
+            cgroups: cgroups.map(|c| Arc::new(Mutex::new(c))),
+            task_resources: HashMap::new(),
+            pgid,
+            stream: None,
+            subscribed_once: false,
+            queued: Vec::new(),
+            live: HashMap::new(),
+            kill_requested: HashSet::new(),
+            unacknowledged: HashMap::new(),
+            shutting_down: false,
+        }
+    }
+
     /// Sizes the container to the executor's resources plus its tasks' (a failure, such as
     /// memory below what is in use, is logged: the old limits stay).
     fn resize(&self, pids_limit: u64) {
@@ -436,13 +461,32 @@ impl Registry {
         }
     }
 
-    /// The executor never subscribed within the registration timeout: kill it and fail its
-    /// tasks with REASON_EXECUTOR_REGISTRATION_TIMEOUT.
+    /// An executor a restarted agent found running, with its non-terminal tasks (each ends
+    /// when its returned sender is dropped). It waits for the executor to subscribe again.
+    pub(super) fn adopt(&self, shared: &AgentShared, key: Key, mut executor: Executor) {
+        for task_id in executor.live.keys() {
+            // The executor's updates still waiting for the framework: their
+            // acknowledgements go back to the executor.
+            for status in shared.updates.pending(&key.0, task_id) {
+                if status.source == Some(StatusSource::SourceExecutor)
+                    && let Some(uuid) = status.uuid
+                {
+                    executor.unacknowledged.insert(uuid, task_id.clone());
+                }
+            }
+        }
+        lock(&self.executors).insert(key, executor);
+    }
+
+    /// The executor did not subscribe within the (re)registration timeout: kill it and fail
+    /// its tasks with `why` (REASON_EXECUTOR_REGISTRATION_TIMEOUT, or _REREGISTRATION_ after
+    /// an agent restart).
     pub(super) fn registration_timed_out(
         &self,
         shared: &AgentShared,
         key: &Key,
         container_id: &str,
+        why: &str,
     ) {
         let mut executors = lock(&self.executors);
         let Some(executor) = executors.get_mut(key) else {
@@ -461,18 +505,14 @@ impl Registry {
         let tasks: Vec<_> = executor.live.drain().collect();
         let _ = super::super::processes::signal_group(executor.pgid, libc::SIGKILL);
         drop(executors);
+        let timeout = if why == super::REASON_REREGISTRATION_TIMEOUT {
+            "reregistration timeout after the agent restarted"
+        } else {
+            "registration timeout"
+        };
         for (task_id, done) in tasks {
-            let message = format!(
-                "Executor {} did not subscribe within the registration timeout",
-                key.1
-            );
-            let status = agent_status(
-                shared,
-                &task_id,
-                TaskState::TaskFailed,
-                super::REASON_REGISTRATION_TIMEOUT,
-                message,
-            );
+            let message = format!("Executor {} did not subscribe within the {timeout}", key.1);
+            let status = agent_status(shared, &task_id, TaskState::TaskFailed, why, message);
             shared.submit_status(&key.0, status);
             drop(done);
         }

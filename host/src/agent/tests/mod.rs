@@ -7,6 +7,7 @@ mod fake_master;
 mod health_checks;
 mod http_api;
 mod http_executor;
+mod http_executor_recovery;
 mod isolator_usage;
 mod plugin_sync;
 mod recovery;
