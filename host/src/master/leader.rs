@@ -282,9 +282,24 @@ async fn follow_leader(leadership: Arc<Leadership>, election: Arc<Election>) {
                 *known = leader;
                 changed
             });
-            match record.filter(|record| record.address != leadership.advertised) {
-                Some(record) => liveness.check(&election, record).await,
-                None => liveness = Liveness::default(),
+            match record {
+                // This master's own address under a lease that is not its own: a previous
+                // process at this address (killed, then restarted) that cannot be alive, since
+                // this process holds the port. Its term ends now instead of at its TTL.
+                Some(record)
+                    if record.address == leadership.advertised && !election.is_own(&record) =>
+                {
+                    liveness = Liveness::default();
+                    if let Ok(true) = election.revoke_dead_leader(&record).await {
+                        tracing::warn!(
+                            "the registry named this master's address as leader under an old                              lease (a previous process here); revoked it"
+                        );
+                    }
+                }
+                Some(record) if record.address != leadership.advertised => {
+                    liveness.check(&election, record).await
+                }
+                _ => liveness = Liveness::default(),
             }
         }
         tokio::select! {

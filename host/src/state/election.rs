@@ -32,6 +32,9 @@ pub struct Election {
     name: String,
     ttl: Duration,
     endpoints: String,
+    /// The lease of this candidate's latest campaign (0: none yet), so a follower can tell
+    /// its own key from one a previous process at the same address left behind.
+    own_lease: std::sync::atomic::AtomicI64,
 }
 
 /// The leader as etcd records it: its address and what identifies its term.
@@ -127,6 +130,7 @@ impl Election {
             name: format!("{prefix}{ELECTION_NAME}"),
             ttl: ttl.max(Duration::from_secs(2)),
             endpoints: joined,
+            own_lease: std::sync::atomic::AtomicI64::new(0),
         })
     }
 
@@ -152,6 +156,9 @@ impl Election {
             .map_err(|_| self.failure("lease grant", "no answer"))?
             .map_err(|e| self.failure("lease grant", e))?;
         let lease_id = granted.id();
+        // Stored before the key exists, so whoever reads that key finds it here already.
+        self.own_lease
+            .store(lease_id, std::sync::atomic::Ordering::SeqCst);
         // Keep the lease alive while waiting too: a campaign can wait for a long time.
         let (lost_tx, lost) = watch::channel(false);
         let keep_alive = self
@@ -191,6 +198,11 @@ impl Election {
         term.keep_alive.abort();
         let mut lease = self.lease.clone();
         let _ = tokio::time::timeout(ANSWER_TIMEOUT, lease.revoke(term.lease)).await;
+    }
+
+    /// Whether `record` is a term of this very candidate (its latest campaign's lease).
+    pub fn is_own(&self, record: &LeaderRecord) -> bool {
+        record.lease == self.own_lease.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// The current leader's value (its `host:port`), if any master leads.
