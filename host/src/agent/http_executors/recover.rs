@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 
+use super::super::isolators;
 use super::super::shared::AgentShared;
 use super::super::supervisor;
 use super::checkpoint::{self, ExecutorCheckpoint};
@@ -96,6 +97,16 @@ async fn watch(shared: Arc<AgentShared>, key: Key, saved: ExecutorCheckpoint) {
     shared
         .http_executors
         .exited(&shared, &key, &saved.container_id, how);
+    // The isolator plugins recovered this container at start: they release it (a GPU
+    // plugin frees its GPUs) and its devices cgroup goes.
+    if !shared.config.isolators.is_empty() {
+        let relative = shared
+            .isolator
+            .container_relative(&shared.cgroup_name(), &saved.container_id);
+        let prepared = isolators::adopted(&shared.config.isolators, relative.as_deref());
+        let id = saved.container_id.clone();
+        let _ = tokio::task::spawn_blocking(move || isolators::cleanup(prepared, &id)).await;
+    }
     if let Some(container) = shared
         .isolator
         .adopt(&shared.cgroup_name(), &saved.container_id, None)

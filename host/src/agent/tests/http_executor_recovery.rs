@@ -1,5 +1,6 @@
 //! An HTTP executor adopted after an agent restart keeps what the isolator plugins gave its
-//! container: the plugins are told of it in `recover`, as of a reattached task's.
+//! container: the plugins are told of it in `recover`, as of a reattached task's, and clean
+//! it up when the executor ends.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -14,10 +15,12 @@ use crate::plugins::isolator::{
 };
 use crate::plugins::manifest::Manifest;
 
-/// A plugin that records the containers `recover` hands it (id and task id).
+/// A plugin that records the containers `recover` hands it (id and task id) and those it
+/// is asked to clean up.
 struct Recording {
     manifest: Manifest,
     recovered: Arc<Mutex<Vec<(String, String)>>>,
+    cleaned: Arc<Mutex<Vec<String>>>,
 }
 
 impl IsolatorPlugin for Recording {
@@ -51,7 +54,11 @@ impl IsolatorPlugin for Recording {
     fn usage(&mut self, _: &str) -> Result<Vec<Metric>, PluginError> {
         Ok(Vec::new())
     }
-    fn cleanup(&mut self, _: &str) -> Result<(), PluginError> {
+    fn cleanup(&mut self, container_id: &str) -> Result<(), PluginError> {
+        self.cleaned
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(container_id.to_string());
         Ok(())
     }
 }
@@ -62,12 +69,14 @@ async fn isolator_plugins_recover_an_adopted_executors_container() {
     let work = tempfile::tempdir().expect("temp dir");
     let mut orphan = left_by_an_earlier_run(work.path(), &["t1"]);
     let recovered = Arc::new(Mutex::new(Vec::new()));
+    let cleaned = Arc::new(Mutex::new(Vec::new()));
     let mut config = config(&master, work.path(), Duration::from_secs(1));
     config.isolators = IsolatorSet::new(
         vec![Box::new(Recording {
             manifest: Manifest::parse(include_str!("../../../../plugins/gpu/manifest.toml"))
                 .expect("gpu manifest"),
             recovered: recovered.clone(),
+            cleaned: cleaned.clone(),
         })],
         "/".into(),
     );
@@ -84,7 +93,23 @@ async fn isolator_plugins_recover_an_adopted_executors_container() {
         vec![("executor-container".to_string(), "t1".to_string())],
         "the executor's container, as it was prepared (with its first task)"
     );
-    agent.shutdown().await;
+    // The executor ends: the plugins release its container.
     let _ = orphan.kill();
     let _ = orphan.wait();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let now = cleaned
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        if now == vec!["executor-container".to_string()] {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the plugins were not asked to clean up the ended executor's container: {now:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    agent.shutdown().await;
 }
