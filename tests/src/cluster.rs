@@ -276,17 +276,20 @@ impl Cluster {
     /// Runs `corral <args>` against this cluster's master and returns (exit code, stdout,
     /// stderr).
     pub fn cli(&self, args: &[&str]) -> (i32, String, String) {
-        let out = Command::new(corral_bin())
-            .args(args)
-            .env("CORRAL_MASTER", &self.master_addr)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run corral");
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+        run_cli(&self.master_addr, args)
+    }
+
+    /// [`Cluster::cli`] off the async threads (for commands that talk to the cluster while
+    /// the test's runtime serves it, such as `task logs --follow`).
+    pub async fn cli_off_thread(&self, args: &[&str]) -> (i32, String, String) {
+        let master = self.master_addr.clone();
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        tokio::task::spawn_blocking(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            run_cli(&master, &args)
+        })
+        .await
+        .expect("the CLI ran")
     }
 
     /// All process logs, for assertion messages.
@@ -317,4 +320,19 @@ pub async fn count_active_agents(master: &str) -> usize {
 /// Gives a child process time to flush logs before a test reads them.
 pub fn settle() {
     std::thread::sleep(Duration::from_millis(200));
+}
+
+/// `corral ARGS` against `master`: exit code, stdout, stderr.
+fn run_cli(master: &str, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(corral_bin())
+        .args(args)
+        .env("CORRAL_MASTER", master)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run corral");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }

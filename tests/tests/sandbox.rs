@@ -13,28 +13,6 @@ async fn cluster() -> Cluster {
     c
 }
 
-/// Runs the CLI off the async threads.
-async fn cli(cluster: &Cluster, args: &[&str]) -> (i32, String, String) {
-    let bin = corral_e2e::corral_bin();
-    let master = cluster.master_addr.clone();
-    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    tokio::task::spawn_blocking(move || {
-        let out = std::process::Command::new(bin)
-            .args(&args)
-            .env("CORRAL_MASTER", master)
-            .stdin(std::process::Stdio::null())
-            .output()
-            .expect("run corral");
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    })
-    .await
-    .expect("the CLI ran")
-}
-
 fn with_health_check(mut task: Value, check: Value) -> Value {
     task["health_check"] = check;
     task
@@ -59,27 +37,35 @@ async fn task_logs_print_what_a_task_wrote_and_follow_gets_later_lines() {
     fw.task_state("talker", "TASK_RUNNING", 20).await;
 
     let out = eventually(10, "'first' in the logs", || async {
-        let (code, out, err) = cli(&cluster, &["task", "logs", "talker"]).await;
+        let (code, out, err) = cluster.cli_off_thread(&["task", "logs", "talker"]).await;
         assert_eq!(code, 0, "task logs failed: {err}\n{}", cluster.logs());
         out.contains("first").then_some(out)
     })
     .await;
     assert!(!out.contains("second"), "not written yet: {out}");
-    let (code, err_out, _) = cli(&cluster, &["task", "logs", "talker", "--stderr"]).await;
+    let (code, err_out, _) = cluster
+        .cli_off_thread(&["task", "logs", "talker", "--stderr"])
+        .await;
     assert_eq!(code, 0);
     assert_eq!(err_out, "oops\n");
 
     // --follow returns once the task has ended and its output is drained.
-    let (code, followed, err) = cli(&cluster, &["task", "logs", "talker", "--follow"]).await;
+    let (code, followed, err) = cluster
+        .cli_off_thread(&["task", "logs", "talker", "--follow"])
+        .await;
     assert_eq!(code, 0, "{err}");
     assert_eq!(followed, "first\nsecond\nthird\n");
     fw.task_state("talker", "TASK_FINISHED", 20).await;
 
-    let (code, tail, err) = cli(&cluster, &["task", "logs", "talker", "--tail", "2"]).await;
+    let (code, tail, err) = cluster
+        .cli_off_thread(&["task", "logs", "talker", "--tail", "2"])
+        .await;
     assert_eq!(code, 0, "{err}");
     assert_eq!(tail, "second\nthird\n");
 
-    let (code, _, err) = cli(&cluster, &["task", "logs", "no-such-task"]).await;
+    let (code, _, err) = cluster
+        .cli_off_thread(&["task", "logs", "no-such-task"])
+        .await;
     assert_eq!(code, 1);
     assert!(err.contains("no task 'no-such-task'"), "{err}");
 }
@@ -194,7 +180,7 @@ async fn tcp_and_command_checks_report_healthy_and_top_lists_the_tasks() {
     }
 
     // The same task in `corral top --once`, with its memory limit.
-    let (code, top, err) = cli(&cluster, &["top", "--once"]).await;
+    let (code, top, err) = cluster.cli_off_thread(&["top", "--once"]).await;
     assert_eq!(code, 0, "{err}");
     let header = top.lines().next().unwrap_or_default();
     for column in ["TASK", "FRAMEWORK", "AGENT", "CPU%", "MEM", "LIMIT", "PIDS"] {

@@ -88,34 +88,12 @@ fn wasm_task(id: &str, offer: &Value, uri: &str, value: &str, argv: &[&str], mem
     })
 }
 
-/// Runs the CLI off the async threads.
-async fn cli(cluster: &Cluster, args: &[&str]) -> (i32, String, String) {
-    let bin = corral_e2e::corral_bin();
-    let master = cluster.master_addr.clone();
-    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    tokio::task::spawn_blocking(move || {
-        let out = std::process::Command::new(bin)
-            .args(&args)
-            .env("CORRAL_MASTER", master)
-            .stdin(std::process::Stdio::null())
-            .output()
-            .expect("run corral");
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    })
-    .await
-    .expect("the CLI ran")
-}
-
 async fn logs(cluster: &Cluster, task: &str, stderr: bool) -> String {
     let mut args = vec!["task", "logs", task];
     if stderr {
         args.push("--stderr");
     }
-    let (code, out, err) = cli(cluster, &args).await;
+    let (code, out, err) = cluster.cli_off_thread(&args).await;
     assert_eq!(code, 0, "task logs {task}: {err}");
     out
 }
@@ -307,9 +285,8 @@ async fn wasm_tasks_run_in_their_sandbox_with_their_states_exit_codes_and_limits
     assert_eq!(code, 202, "TEARDOWN: {body}");
     drop(fw);
     let command = "wasi-task.wasm a b c d";
-    let (code, out, err) = cli(
-        &cluster,
-        &[
+    let (code, out, err) = cluster
+        .cli_off_thread(&[
             "execute",
             "--no-shell",
             "--uri",
@@ -318,9 +295,8 @@ async fn wasm_tasks_run_in_their_sandbox_with_their_states_exit_codes_and_limits
             command,
             "--mem",
             "128",
-        ],
-    )
-    .await;
+        ])
+        .await;
     assert_eq!(code, 0, "execute: {out}\n{err}\n{}", cluster.logs());
     assert!(out.contains("TASK_FINISHED"), "{out}");
 }
