@@ -16,14 +16,14 @@ use crate::api::v1::{
     TaskInfo, TaskState,
 };
 
-const RETRY: Duration = Duration::from_secs(1);
-const EXECUTOR: &str = "exec-1";
+pub(super) const RETRY: Duration = Duration::from_secs(1);
+pub(super) const EXECUTOR: &str = "exec-1";
 
 /// The executor's command: records its environment and pid, then idles like a library
 /// waiting on its event stream; it exits on SIGTERM.
-const EXECUTOR_COMMAND: &str = "env > env.txt; echo $$ > pid; exec sleep 600";
+pub(super) const EXECUTOR_COMMAND: &str = "env > env.txt; echo $$ > pid; exec sleep 600";
 
-fn executor_task(id: &str, command: &str) -> AgentCommand {
+pub(super) fn executor_task(id: &str, command: &str) -> AgentCommand {
     AgentCommand::RunTask {
         framework: Box::new(FrameworkInfo {
             user: "test".into(),
@@ -51,7 +51,7 @@ fn executor_task(id: &str, command: &str) -> AgentCommand {
     }
 }
 
-fn sandbox(work: &Path) -> PathBuf {
+pub(super) fn sandbox(work: &Path) -> PathBuf {
     work.join("sandboxes")
         .join(FRAMEWORK)
         .join("executors")
@@ -59,11 +59,11 @@ fn sandbox(work: &Path) -> PathBuf {
 }
 
 /// The test's executor library: an event stream and calls.
-struct Executor {
-    url: String,
-    http: reqwest::Client,
-    stream: reqwest::Response,
-    decoder: Decoder,
+pub(super) struct Executor {
+    pub(super) url: String,
+    pub(super) http: reqwest::Client,
+    pub(super) stream: reqwest::Response,
+    pub(super) decoder: Decoder,
 }
 
 impl Executor {
@@ -96,7 +96,7 @@ impl Executor {
     }
 
     /// The next event that is not a HEARTBEAT.
-    async fn next_event(&mut self) -> Value {
+    pub(super) async fn next_event(&mut self) -> Value {
         loop {
             if let Some(record) = self.decoder.next_record().expect("RecordIO") {
                 let event: Value = serde_json::from_slice(&record).expect("event is JSON");
@@ -114,7 +114,7 @@ impl Executor {
         }
     }
 
-    async fn call(&self, body: Value) -> (u16, String) {
+    pub(super) async fn call(&self, body: Value) -> (u16, String) {
         self.call_raw(body.to_string()).await
     }
 
@@ -132,7 +132,7 @@ impl Executor {
     }
 
     /// Sends an UPDATE; returns its uuid.
-    async fn update(&self, task: &str, state: &str, data: Option<&str>) -> String {
+    pub(super) async fn update(&self, task: &str, state: &str, data: Option<&str>) -> String {
         let uuid =
             base64::engine::general_purpose::STANDARD.encode(uuid::Uuid::new_v4().as_bytes());
         let mut status = json!({"task_id": {"value": task}, "state": state, "uuid": uuid});
@@ -153,7 +153,7 @@ impl Executor {
 }
 
 /// Waits up to 10 s for the process to be gone (or a zombie).
-async fn wait_gone(pid: i32) {
+pub(super) async fn wait_gone(pid: i32) {
     for _ in 0..500 {
         if !is_alive(pid) {
             return;
@@ -163,7 +163,7 @@ async fn wait_gone(pid: i32) {
     panic!("process {pid} still runs");
 }
 
-fn is_alive(pid: i32) -> bool {
+pub(super) fn is_alive(pid: i32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .ok()
         .and_then(|s| s.rsplit_once(") ").map(|(_, r)| !r.starts_with('Z')))
@@ -441,205 +441,6 @@ async fn an_executor_that_exits_fails_its_tasks() {
         .expect("pid");
     assert!(is_alive(pid));
     agent.shutdown().await;
-}
-
-/// What an earlier run of the agent leaves: checkpoints of `tasks` (RUNNING, with the
-/// executor) and of the executor, whose process (returned) still runs in its own group.
-pub(super) fn left_by_an_earlier_run(work: &Path, tasks: &[&str]) -> std::process::Child {
-    use crate::agent::checkpoint::save_agent_id;
-    use crate::agent::container_checkpoint::{self, ContainerCheckpoint};
-    use crate::agent::http_executors::checkpoint::{
-        self as executor_checkpoint, ExecutorCheckpoint,
-    };
-    use std::os::unix::process::CommandExt;
-
-    save_agent_id(work, &AgentId::new(ASSIGNED_ID)).expect("agent id");
-    for id in tasks {
-        let AgentCommand::RunTask { framework, task } = executor_task(id, EXECUTOR_COMMAND) else {
-            unreachable!()
-        };
-        let task_checkpoint = ContainerCheckpoint {
-            framework: *framework,
-            task: *task,
-            container_id: format!("container-{id}"),
-            sandbox: sandbox(work),
-            cgroup_parent: None,
-            process: None,
-            state: TaskState::TaskRunning,
-            kill_requested: false,
-        };
-        container_checkpoint::save(work, &task_checkpoint).expect("checkpoint");
-    }
-    let orphan = std::process::Command::new("sleep")
-        .arg("600")
-        .process_group(0)
-        .spawn()
-        .expect("spawn sleep");
-    let pid = orphan.id();
-    let start = crate::agent::supervisor::start_time(pid).expect("start time");
-    executor_checkpoint::save(
-        work,
-        &ExecutorCheckpoint {
-            framework_id: FrameworkId::new(FRAMEWORK),
-            executor_id: Id::new(EXECUTOR),
-            container_id: "executor-container".into(),
-            supervisor_pid: pid,
-            supervisor_start: start,
-            pgid: pid,
-        },
-    );
-    orphan
-}
-
-/// Mesos' fallback when an executor does not come back: after the reregistration timeout
-/// it is killed, its tasks fail with REASON_EXECUTOR_REREGISTRATION_TIMEOUT, and its
-/// checkpoint goes.
-// Multi-threaded: the test blocks on wait() while the agent's timers run.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_executor_that_does_not_subscribe_again_after_a_restart_is_killed() {
-    use crate::agent::http_executors::checkpoint as executor_checkpoint;
-    let master = FakeMaster::start(true).await;
-    let work = tempfile::tempdir().expect("temp dir");
-    let mut orphan = left_by_an_earlier_run(work.path(), &["t1"]);
-    let agent = start_agent(&master, work.path(), RETRY).await;
-    let started = std::time::Instant::now();
-    let status = orphan.wait().expect("reap the orphan");
-    assert_eq!(
-        std::os::unix::process::ExitStatusExt::signal(&status),
-        Some(libc::SIGKILL)
-    );
-    assert!(
-        started.elapsed() >= crate::agent::http_executors::DEFAULT_REREGISTRATION_TIMEOUT / 2,
-        "the executor was given time to subscribe again"
-    );
-    master
-        .wait_until("t1 to fail", |m| {
-            m.states_of("t1").contains(&TaskState::TaskFailed)
-        })
-        .await;
-    let failed = master.statuses_of("t1").pop().expect("a status");
-    assert_eq!(
-        failed.reason.as_deref(),
-        Some("REASON_EXECUTOR_REREGISTRATION_TIMEOUT")
-    );
-    for _ in 0..250 {
-        if !executor_checkpoint::dir(work.path(), "executor-container").exists() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(!executor_checkpoint::dir(work.path(), "executor-container").exists());
-    agent.shutdown().await;
-}
-
-/// `--recover=reconnect`: the restarted agent adopts the executor left running; it
-/// subscribes again with an update the old agent never got (t2 finished while the agent
-/// was down), which reaches the framework; t1 keeps running past the reregistration
-/// timeout, and the executor lives on.
-// Multi-threaded: the test blocks on wait() while the agent's timers run.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_executor_subscribes_again_after_a_restart_and_keeps_its_tasks() {
-    let master = FakeMaster::start(true).await;
-    let work = tempfile::tempdir().expect("temp dir");
-    let mut orphan = left_by_an_earlier_run(work.path(), &["t1", "t2"]);
-    let agent = start_agent(&master, work.path(), RETRY).await;
-
-    let url = format!("http://{}/api/v1/executor", agent.addr);
-    let http = reqwest::Client::new();
-    let uuid = base64::engine::general_purpose::STANDARD.encode(uuid::Uuid::new_v4().as_bytes());
-    let finished = json!({
-        "task_id": {"value": "t2"}, "state": "TASK_FINISHED", "uuid": uuid,
-        "source": "SOURCE_EXECUTOR", "executor_id": {"value": EXECUTOR}
-    });
-    let call = json!({
-        "type": "SUBSCRIBE",
-        "framework_id": {"value": FRAMEWORK},
-        "executor_id": {"value": EXECUTOR},
-        "subscribe": {
-            "unacknowledged_tasks": [],
-            "unacknowledged_updates": [{
-                "framework_id": {"value": FRAMEWORK},
-                "status": finished,
-            }]
-        }
-    });
-    let stream = http
-        .post(&url)
-        .header("content-type", "application/json")
-        .body(call.to_string())
-        .send()
-        .await
-        .expect("agent answers");
-    assert_eq!(stream.status().as_u16(), 200);
-    let mut executor = Executor {
-        url,
-        http,
-        stream,
-        decoder: Decoder::default(),
-    };
-    let subscribed = executor.next_event().await;
-    assert_eq!(subscribed["type"], "SUBSCRIBED", "{subscribed}");
-    master
-        .wait_until("t2's true state", |m| {
-            m.states_of("t2").contains(&TaskState::TaskFinished)
-        })
-        .await;
-    let t2 = master.statuses_of("t2").pop().expect("a status");
-    assert_eq!(t2.source, Some(StatusSource::SourceExecutor));
-
-    tokio::time::sleep(
-        crate::agent::http_executors::DEFAULT_REREGISTRATION_TIMEOUT + Duration::from_millis(800),
-    )
-    .await;
-    assert!(is_alive(orphan.id() as i32), "the executor lives on");
-    assert!(
-        !master.states_of("t1").iter().any(|s| s.is_terminal()),
-        "t1 keeps running: {:?}",
-        master.states_of("t1")
-    );
-    executor.update("t1", "TASK_FINISHED", None).await;
-    master
-        .wait_until("t1 to finish", |m| {
-            m.states_of("t1").contains(&TaskState::TaskFinished)
-        })
-        .await;
-    // The agent's server waits for open streams when it stops.
-    drop(executor);
-    agent.shutdown().await;
-    let _ = orphan.kill();
-    let _ = orphan.wait();
-}
-
-/// `--executor-reregistration-timeout-secs`: with a longer timeout than Mesos' 2 s default,
-/// an executor that has not subscribed again yet is still waited for past the default.
-// Multi-threaded: the agent's timers run while the test sleeps.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_reregistration_timeout_is_the_configured_one() {
-    let master = FakeMaster::start(true).await;
-    let work = tempfile::tempdir().expect("temp dir");
-    let mut orphan = left_by_an_earlier_run(work.path(), &["t1"]);
-    let mut config = config(&master, work.path(), RETRY);
-    config.recovery.executor_reregistration_timeout = Duration::from_secs(3600);
-    let agent = crate::agent::run(config, super::fake_executor::factory())
-        .await
-        .expect("agent starts");
-    wait_registered(&agent).await;
-    tokio::time::sleep(
-        crate::agent::http_executors::DEFAULT_REREGISTRATION_TIMEOUT + Duration::from_secs(1),
-    )
-    .await;
-    assert!(
-        is_alive(orphan.id() as i32),
-        "the executor is still waited for"
-    );
-    assert!(
-        !master.states_of("t1").iter().any(|s| s.is_terminal()),
-        "t1 is not failed yet: {:?}",
-        master.states_of("t1")
-    );
-    agent.shutdown().await;
-    let _ = orphan.kill();
-    let _ = orphan.wait();
 }
 
 /// An executor task with resources for the executor and for the task.
