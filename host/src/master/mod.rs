@@ -271,6 +271,7 @@ pub(crate) async fn start_core(
         store: plugin_store,
         status: driver.status(),
         agents: Default::default(),
+        active_set: Default::default(),
     };
 
     let writer = registry::spawn_writer(store);

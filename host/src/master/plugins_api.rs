@@ -40,6 +40,8 @@ pub struct PluginPlatform {
     pub status: SharedStatus,
     /// What each agent loaded of the active set, and its plugin counters.
     pub agents: super::plugin_fanout::AgentPluginReports,
+    /// The active set as last sent to agents.
+    pub active_set: super::plugin_fanout::ActiveSetCache,
 }
 
 #[derive(Debug, Deserialize)]
