@@ -64,6 +64,9 @@ pub struct TaskRunner {
     /// The executor, isolators and hooks current when the task was started (hot reload
     /// only changes what later tasks get).
     plugins: super::plugin_sync::LaunchPlugins,
+    /// Processes started under `corral wasm-run`: only their exits can carry a memory-cap
+    /// note to read.
+    wasm_processes: std::collections::HashSet<u32>,
 }
 
 impl TaskRunner {
@@ -94,6 +97,7 @@ impl TaskRunner {
             terminal_sent: false,
             container: None,
             isolation: None,
+            wasm_processes: Default::default(),
         };
         (runner, inbox_tx)
     }
@@ -326,6 +330,7 @@ impl TaskRunner {
                 }
                 // A wasm task stopped at its linear-memory cap (issue 6): the same reason.
                 if let Event::Exited(exit) = &event
+                    && self.wasm_processes.contains(&exit.id)
                     && let Some(message) =
                         crate::wasm_task::launch::memory_limit_hit(&self.wasm_limit_file(exit.id))
                 {
@@ -550,6 +555,7 @@ impl TaskRunner {
         let wasm;
         let command = if crate::wasm_task::launch::is_wasm_command(command) {
             wasm = self.wasm_runner(command, id)?;
+            self.wasm_processes.insert(id);
             &wasm
         } else {
             command
