@@ -82,7 +82,10 @@ impl Quarantine {
 
     /// Names the plugin after its instance's own name (first call wins).
     pub fn learn_name(&self, name: &str) {
-        let _ = self.learned.set(name.to_string());
+        // Checked first: this runs on every instance (each task launch); allocate once.
+        if self.learned.get().is_none() {
+            let _ = self.learned.set(name.to_string());
+        }
     }
 
     pub fn plugin(&self) -> &str {
