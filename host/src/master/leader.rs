@@ -292,7 +292,8 @@ async fn follow_leader(leadership: Arc<Leadership>, election: Arc<Election>) {
                     liveness = Liveness::default();
                     if let Ok(true) = election.revoke_dead_leader(&record).await {
                         tracing::warn!(
-                            "the registry named this master's address as leader under an old                              lease (a previous process here); revoked it"
+                            "the registry named this master's address as leader under an old lease \
+                             (a previous process here); revoked it"
                         );
                     }
                 }
