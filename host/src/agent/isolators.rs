@@ -266,7 +266,7 @@ fn apply_cgroups(
 /// Writes one granted setting into the container's cgroup of that controller (v1), or its
 /// one cgroup (v2).
 fn apply_setting(relative: &Path, setting: &CgroupSetting) -> Result<(), String> {
-    let mounts = std::fs::read_to_string("/proc/self/mounts").map_err(|e| e.to_string())?;
+    let mounts = crate::isolation::mounts::read();
     let mount = crate::isolation::mounts::cgroup_v1(&mounts, &setting.controller);
     let mount = match mount {
         Some(mount) => mount,
