@@ -157,7 +157,7 @@ async fn sim_agent(
     i: usize,
     http: reqwest::Client,
     masters: Arc<Vec<String>>,
-    message: AgentSubscribe,
+    message: bytes::Bytes,
     registered: Registered,
 ) {
     let mut backoff = FIRST_BACKOFF;
@@ -168,7 +168,11 @@ async fn sim_agent(
         let master = &masters[next % masters.len()];
         next += 1;
         let url = format!("http://{master}{SUBSCRIBE_PATH}");
-        if let Ok(response) = http.post(&url).json(&message).send().await
+        let request = http
+            .post(&url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(message.clone());
+        if let Ok(response) = request.send().await
             && response.status().is_success()
         {
             let at = response
@@ -263,11 +267,19 @@ pub async fn failover(args: FailoverArgs) -> anyhow::Result<std::process::ExitCo
     let masters = Arc::new(masters);
     let started = Instant::now();
     for i in 0..args.agents {
+        // Serialized once: a real agent's JSON costs its own machine, not the masters', and
+        // the simulated agents share two cores with them.
+        let message = serde_json::to_vec(&subscribe_message(
+            i,
+            args.tasks_per_agent,
+            &agent_resources,
+            &task_resources,
+        ))?;
         tokio::spawn(sim_agent(
             i,
             http.clone(),
             masters.clone(),
-            subscribe_message(i, args.tasks_per_agent, &agent_resources, &task_resources),
+            message.into(),
             registered.clone(),
         ));
     }

@@ -66,6 +66,7 @@ impl MasterCore {
             hostname = %agent.info.hostname,
             resources = %agent.total.summary(),
             reregistering,
+            tasks = subscribe.tasks.len(),
             "agent registered"
         );
         self.agents.insert(id.clone(), agent);
@@ -133,7 +134,8 @@ impl MasterCore {
             if framework.tasks.contains_key(&task.task_id) {
                 continue;
             }
-            tracing::info!(task = %task.task_id, framework = %framework_id, agent = %agent_id,
+            // Debug: a failover re-adopts every task of the cluster (100k lines at 10k agents).
+            tracing::debug!(task = %task.task_id, framework = %framework_id, agent = %agent_id,
                 state = %task.state, "adopting a task reported by its agent");
             task.agent_id = agent_id.clone();
             let role = task_role(&task.resources, &framework.info);

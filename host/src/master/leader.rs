@@ -47,6 +47,8 @@ const LEADER_POLL: Duration = Duration::from_millis(100);
 const PROBE_TIMEOUT: Duration = Duration::from_millis(200);
 /// Consecutive refused connections after which a follower takes the leader as dead.
 const REFUSALS_TO_REVOKE: u32 = 2;
+/// The pause before probing a port that refused once again.
+const REPROBE: Duration = Duration::from_millis(20);
 /// How long a follower holds a request while nobody leads, waiting for an election.
 const ELECTION_WAIT: Duration = Duration::from_secs(5);
 /// Pause after a failed campaign (etcd unreachable) before the next.
@@ -105,16 +107,7 @@ pub async fn run(
     election: Election,
     engine: crate::plugins::PluginEngine,
 ) -> Result<MasterHandle, MasterError> {
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .map_err(|e| MasterError::Listen {
-            addr: config.listen,
-            reason: e.to_string(),
-        })?;
-    let addr = listener.local_addr().map_err(|e| MasterError::Listen {
-        addr: config.listen,
-        reason: e.to_string(),
-    })?;
+    let (listener, addr) = super::listen::bind(config.listen).await?;
     let leadership = Arc::new(Leadership {
         advertised: format!("{}:{}", config.hostname, addr.port()),
         leading: RwLock::new(None),
@@ -276,21 +269,16 @@ async fn follow_leader(leadership: Arc<Leadership>, election: Arc<Election>) {
         } else {
             // When etcd cannot say (no quorum), nobody is known to lead: no stale redirects.
             let record = election.leader_record().await.ok().flatten();
-            let leader = record.as_ref().map(|record| record.address.clone());
-            leadership.leader.send_if_modified(|known| {
-                let changed = *known != leader;
-                *known = leader;
-                changed
-            });
-            match record {
+            let mut refusing = false;
+            match &record {
                 // This master's own address under a lease that is not its own: a previous
                 // process at this address (killed, then restarted) that cannot be alive, since
                 // this process holds the port. Its term ends now instead of at its TTL.
                 Some(record)
-                    if record.address == leadership.advertised && !election.is_own(&record) =>
+                    if record.address == leadership.advertised && !election.is_own(record) =>
                 {
                     liveness = Liveness::default();
-                    if let Ok(true) = election.revoke_dead_leader(&record).await {
+                    if let Ok(true) = election.revoke_dead_leader(record).await {
                         tracing::warn!(
                             "the registry named this master's address as leader under an old lease \
                              (a previous process here); revoked it"
@@ -298,10 +286,19 @@ async fn follow_leader(leadership: Arc<Leadership>, election: Arc<Election>) {
                     }
                 }
                 Some(record) if record.address != leadership.advertised => {
-                    liveness.check(&election, record).await
+                    refusing = liveness.check(&election, record.clone()).await
                 }
                 _ => liveness = Liveness::default(),
             }
+            // A leader whose port refuses connections is not redirected to: requests wait here
+            // for the election instead (agents would only bounce off the dead port and back
+            // off past the moment the new leader is elected).
+            let leader = record.map(|record| record.address).filter(|_| !refusing);
+            leadership.leader.send_if_modified(|known| {
+                let changed = *known != leader;
+                *known = leader;
+                changed
+            });
         }
         tokio::select! {
             _ = tokio::time::sleep(LEADER_POLL) => {}
@@ -326,23 +323,32 @@ enum Probe {
 }
 
 impl Liveness {
-    async fn check(&mut self, election: &Election, record: LeaderRecord) {
+    /// Probes the leader's port, and revokes its lease once it has refused
+    /// [`REFUSALS_TO_REVOKE`] connections in a row after answering in this term (a refusal is
+    /// confirmed [`REPROBE`] later, not a poll later). Whether its port refuses connections now.
+    async fn check(&mut self, election: &Election, record: LeaderRecord) -> bool {
         if self.term.as_ref() != Some(&record) {
             *self = Liveness {
                 term: Some(record.clone()),
                 ..Liveness::default()
             };
         }
-        match probe(&record.address).await {
-            Probe::Answered => {
-                self.answered = true;
-                self.refusals = 0;
+        loop {
+            match probe(&record.address).await {
+                Probe::Answered => {
+                    self.answered = true;
+                    self.refusals = 0;
+                }
+                Probe::Unknown => self.refusals = 0,
+                Probe::Refused => self.refusals += 1,
             }
-            Probe::Unknown => self.refusals = 0,
-            Probe::Refused => self.refusals += 1,
-        }
-        if !self.answered || self.refusals < REFUSALS_TO_REVOKE {
-            return;
+            if !self.answered || self.refusals == 0 {
+                return false;
+            }
+            if self.refusals >= REFUSALS_TO_REVOKE {
+                break;
+            }
+            tokio::time::sleep(REPROBE).await;
         }
         self.refusals = 0;
         match election.revoke_dead_leader(&record).await {
@@ -354,6 +360,7 @@ impl Liveness {
             Ok(false) => {}
             Err(error) => tracing::debug!(%error, "cannot revoke the dead leader's lease"),
         }
+        true
     }
 }
 

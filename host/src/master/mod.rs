@@ -59,6 +59,7 @@ mod gone;
 mod hooks;
 pub mod hot_swap;
 pub mod leader;
+mod listen;
 mod offers;
 mod operator_api;
 pub mod partitions;
@@ -187,16 +188,7 @@ pub async fn run_with_engine(
     store: Arc<dyn StateStore>,
     engine: crate::plugins::PluginEngine,
 ) -> Result<MasterHandle, MasterError> {
-    let listen_error = |reason: String| MasterError::Listen {
-        addr: config.listen,
-        reason,
-    };
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .map_err(|e| listen_error(e.to_string()))?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| listen_error(e.to_string()))?;
+    let (listener, addr) = listen::bind(config.listen).await?;
 
     let shared = start_core(&config, partitions, allocator, store, addr, engine).await?;
     let app = router::router(shared.clone());
