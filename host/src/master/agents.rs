@@ -87,7 +87,15 @@ impl MasterCore {
             .unwrap_or_default();
         let allocations = self.allocations_on(&id);
         self.allocator(AllocatorEvent::AddAgent(snapshot, allocations));
-        self.persist_agent(&id);
+        // A re-registration that changes nothing writes nothing: after a failover that is
+        // every agent of the cluster, and etcd's share of the storm.
+        let unchanged = previous
+            .as_ref()
+            .zip(self.agents.get(&id))
+            .is_some_and(|(before, now)| before.info == now.info);
+        if !unchanged {
+            self.persist_agent(&id);
+        }
         self.agent_back_from_partition(&id);
         self.request_allocation();
         Ok(id)

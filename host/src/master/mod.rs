@@ -224,11 +224,13 @@ pub(crate) async fn start_core(
 ) -> Result<Arc<Shared>, MasterError> {
     let mut core = MasterCore::new(master_info(&config.hostname, addr));
     core.hooks = config.hooks.clone();
+    let loading = std::time::Instant::now();
     let recovered = registry::load(store.as_ref()).await?;
     let now = shell::now_ms();
     tracing::info!(
         frameworks = recovered.frameworks.len(),
         agents = recovered.agents.len(),
+        ms = loading.elapsed().as_millis() as u64,
         "registry loaded"
     );
     core.recover_weights(recovered.weights);

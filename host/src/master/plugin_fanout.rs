@@ -121,17 +121,11 @@ pub async fn plugins_command(store: &PluginStore) -> Result<AgentCommand, Plugin
 }
 
 /// The `Plugins` command last read from the store, so an agent's (re-)registration (10k
-/// of them at once after a failover) does not read and parse every plugin record again.
+/// of them at once after a failover) does not read and parse every plugin record again. An
+/// async lock: the registrations that find it empty (a new leader's) wait for one read
+/// instead of each reading the store.
 #[derive(Default)]
-pub struct ActiveSetCache(std::sync::Mutex<Option<AgentCommand>>);
-
-impl ActiveSetCache {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<AgentCommand>> {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
+pub struct ActiveSetCache(tokio::sync::Mutex<Option<AgentCommand>>);
 
 /// Sends the active set to one agent that just registered (`Some`: from the cache when
 /// there is one), or, after a change, reads it again and sends it to every agent.
@@ -139,24 +133,22 @@ pub async fn send_active_set(shared: &Arc<Shared>, to: Option<AgentId>) {
     let Some(platform) = shared.plugins.get() else {
         return;
     };
-    if let Some(id) = &to {
-        let cache = platform.active_set.lock();
-        if let Some(command) = cache.as_ref() {
-            shared.with_core(|core, _| core.send_command(id, command.clone()));
-            return;
-        }
-    }
-    let command = match plugins_command(&platform.store).await {
-        Ok(command) => command,
-        Err(error) => {
-            tracing::error!(%error, "cannot read the active plugins for agents");
-            return;
-        }
+    // Held while reading and sending, so a registering agent cannot be sent an older set
+    // after a newer one.
+    let mut cache = platform.active_set.0.lock().await;
+    let command = match (&to, cache.as_ref()) {
+        (Some(_), Some(command)) => command.clone(),
+        _ => match plugins_command(&platform.store).await {
+            Ok(command) => {
+                *cache = Some(command.clone());
+                command
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot read the active plugins for agents");
+                return;
+            }
+        },
     };
-    // Stored and sent under the cache's lock, so a registering agent cannot be sent an
-    // older set after this one.
-    let mut cache = platform.active_set.lock();
-    *cache = Some(command.clone());
     shared.with_core(|core, _| {
         let agents: Vec<AgentId> = match to {
             Some(id) => vec![id],
