@@ -17,7 +17,7 @@ mod plugin_sync;
 pub(crate) mod processes;
 mod recovered_task;
 mod recovery;
-mod registration;
+pub(crate) mod registration;
 mod resources_detect;
 mod shared;
 mod status_updates;

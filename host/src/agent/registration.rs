@@ -93,14 +93,16 @@ pub async fn run(shared: Arc<AgentShared>) {
             return;
         }
         if was_registered {
-            tracing::warn!(
-                "lost the master at {}: {outcome}; reconnecting",
-                shared.master_now()
-            );
+            let lost = shared.master_now();
+            tracing::warn!("lost the master at {lost}: {outcome}; reconnecting");
             backoff = FIRST_BACKOFF;
             failing = true;
             refused_logged = false;
             immediate = masters.len();
+            // The master just lost is the least likely to lead now: try the others first.
+            // A dying process's port drops SYNs for a moment, and one dropped SYN costs a
+            // second of TCP's retransmission timer.
+            next = skip_master(&masters, next, &lost);
         } else if !failing || matches!(outcome, StreamEnd::Refused { .. }) && !refused_logged {
             // A refusal (e.g. an agent marked gone) is worth saying even mid-retry, once.
             tracing::warn!("cannot register with the master at {master}: {outcome}; retrying");
@@ -118,6 +120,15 @@ pub async fn run(shared: Arc<AgentShared>) {
             _ = super::stopped(&mut shutdown) => return,
         }
         backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
+
+/// `next`, or the index after it when `next` names `lost` (among several masters).
+pub fn skip_master(masters: &[String], next: usize, lost: &str) -> usize {
+    if masters.len() > 1 && masters[next % masters.len()] == lost {
+        next + 1
+    } else {
+        next
     }
 }
 
@@ -202,4 +213,19 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lost_master_is_tried_last() {
+        let masters: Vec<String> = ["a:1", "b:2", "c:3"].map(String::from).to_vec();
+        assert_eq!(skip_master(&masters, 1, "b:2"), 2, "b just died: c next");
+        assert_eq!(skip_master(&masters, 4, "b:2"), 5, "indices wrap");
+        assert_eq!(skip_master(&masters, 2, "b:2"), 2, "c is not the lost one");
+        let one = vec!["a:1".to_string()];
+        assert_eq!(skip_master(&one, 0, "a:1"), 0, "a single master is retried");
+    }
 }

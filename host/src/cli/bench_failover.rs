@@ -197,6 +197,7 @@ async fn sim_agent(
             if let Ok(mut r) = registered.lock() {
                 r[i] = None;
             }
+            next = crate::agent::registration::skip_master(&masters[..], next, &at);
         }
         if immediate > 0 {
             immediate -= 1;

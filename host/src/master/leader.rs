@@ -23,7 +23,7 @@
 
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -49,6 +49,8 @@ const PROBE_TIMEOUT: Duration = Duration::from_millis(200);
 const REFUSALS_TO_REVOKE: u32 = 2;
 /// The pause before probing a port that refused once again.
 const REPROBE: Duration = Duration::from_millis(20);
+/// How long a redirect trusts the last probe of the leader's port.
+const REDIRECT_PROBE_REUSE: Duration = Duration::from_millis(20);
 /// How long a follower holds a request while nobody leads, waiting for an election.
 const ELECTION_WAIT: Duration = Duration::from_secs(5);
 /// Pause after a failed campaign (etcd unreachable) before the next.
@@ -61,6 +63,11 @@ pub struct Leadership {
     leading: RwLock<Option<Leading>>,
     /// The last leader etcd named (`host:port`), for redirects.
     leader: watch::Sender<Option<String>>,
+    /// The last probe of the leader made for a redirect: (leader, when, refused). A lock so
+    /// that a burst of requests shares one probe.
+    redirect_probe: tokio::sync::Mutex<Option<(String, Instant, bool)>>,
+    /// Wakes the leader poll early (a redirect found the leader's port refusing).
+    poll_now: tokio::sync::Notify,
     stop: watch::Sender<bool>,
 }
 
@@ -87,6 +94,22 @@ impl Leadership {
             .clone()
             .filter(|leader| *leader != self.advertised)
     }
+
+    /// Whether `leader`'s port refuses connections, probed at most every
+    /// [`REDIRECT_PROBE_REUSE`]: the poll would notice only up to [`LEADER_POLL`] later, and
+    /// every agent of a killed leader arrives here in that time.
+    async fn refuses(&self, leader: &str) -> bool {
+        let mut last = self.redirect_probe.lock().await;
+        if let Some((probed, at, refused)) = last.as_ref()
+            && probed == leader
+            && at.elapsed() < REDIRECT_PROBE_REUSE
+        {
+            return *refused;
+        }
+        let refused = matches!(probe(leader).await, Probe::Refused);
+        *last = Some((leader.to_string(), Instant::now(), refused));
+        refused
+    }
 }
 
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
@@ -112,6 +135,8 @@ pub async fn run(
         advertised: format!("{}:{}", config.hostname, addr.port()),
         leading: RwLock::new(None),
         leader: watch::channel(None).0,
+        redirect_probe: tokio::sync::Mutex::new(None),
+        poll_now: tokio::sync::Notify::new(),
         stop: watch::channel(false).0,
     });
     let election = Arc::new(election);
@@ -302,6 +327,7 @@ async fn follow_leader(leadership: Arc<Leadership>, election: Arc<Election>) {
         }
         tokio::select! {
             _ = tokio::time::sleep(LEADER_POLL) => {}
+            _ = leadership.poll_now.notified() => {}
             _ = stop.changed() => return,
         }
     }
@@ -423,7 +449,25 @@ async fn redirect_to(leadership: &Leadership, path: &str) -> Response {
     let mut known = leadership.leader.subscribe();
     let settled =
         |_: &Option<String>| leadership.is_leading() || leadership.other_leader().is_some();
-    let _ = tokio::time::timeout(ELECTION_WAIT, known.wait_for(settled)).await;
+    let wait = async {
+        loop {
+            if known.wait_for(settled).await.is_err() {
+                return;
+            }
+            let Some(leader) = leadership.other_leader() else {
+                return;
+            };
+            if !leadership.refuses(&leader).await {
+                return;
+            }
+            // A dead leader: no redirect there. Wait for etcd to name another (the poll,
+            // woken now, revokes the dead one's lease), then look again.
+            leadership.poll_now.notify_one();
+            let moved_on = |now: &Option<String>| now.as_deref() != Some(leader.as_str());
+            let _ = tokio::time::timeout(LEADER_POLL * 3, known.wait_for(moved_on)).await;
+        }
+    };
+    let _ = tokio::time::timeout(ELECTION_WAIT, wait).await;
     if leadership.is_leading() {
         return temporary_redirect(&leadership.advertised, path);
     }
