@@ -158,3 +158,68 @@ async fn the_failover_timeout_is_honoured_across_a_leader_change() {
         cluster.logs()
     );
 }
+
+/// `corral execute` given every master follows a leader change: it resubscribes with its
+/// framework id to the new leader and reconciles, and its running tasks finish there, each
+/// started once. With one master, losing it ends the run (covered by walking_skeleton).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn corral_execute_follows_a_leader_change_and_its_tasks_finish() {
+    let options = HaOptions {
+        lease_secs: LONG_LEASE_SECS,
+        agents_via_etcd: false,
+    };
+    let mut cluster = HaCluster::start_with(1, 2, 1, "cpus:1;mem:512", options).await;
+    let leader = cluster.wait_leader(None, 10).await;
+    let starts = cluster.dir.path().join("execute-starts");
+    std::fs::create_dir_all(&starts).expect("starts dir");
+    let command = format!(
+        "echo started >> {}/$MESOS_TASK_ID; sleep 8",
+        starts.display()
+    );
+    let execute = std::process::Command::new(corral_e2e::corral_bin())
+        .args([
+            "execute",
+            "--master",
+            &cluster.master_list(),
+            "--name",
+            "ha",
+        ])
+        .args(["--instances", "2", "--cpus", "0.1", "--mem", "16"])
+        .args(["--command", &command])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start corral execute");
+    corral_e2e::eventually(30, "both tasks to start", || {
+        let started = std::fs::read_dir(&starts).map_or(0, |d| d.count());
+        async move { (started == 2).then_some(()) }
+    })
+    .await;
+
+    let old = cluster.master_index(&leader);
+    cluster.masters[old].kill9();
+    let new_leader = cluster.wait_leader(Some(&leader), 10).await;
+
+    let output = tokio::task::spawn_blocking(move || execute.wait_with_output())
+        .await
+        .expect("joined")
+        .expect("corral execute ran");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let report = format!("stdout:\n{stdout}\nstderr:\n{stderr}\n{}", cluster.logs());
+    assert_eq!(output.status.code(), Some(0), "execute succeeded\n{report}");
+    assert!(
+        stdout.contains(&format!("Resubscribed to {new_leader}")),
+        "it followed the new leader\n{report}"
+    );
+    assert!(
+        stdout.contains(": 2 TASK_FINISHED"),
+        "both tasks finished\n{report}"
+    );
+    for entry in std::fs::read_dir(&starts).expect("starts") {
+        let path = entry.expect("entry").path();
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        assert_eq!(text.lines().count(), 1, "{path:?} started once\n{report}");
+    }
+}

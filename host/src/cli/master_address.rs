@@ -73,6 +73,13 @@ impl MasterAddress {
         })
     }
 
+    /// Whether `--master` names more than one master (a list, or their etcd): a lost leader
+    /// is then a failover to follow rather than the end.
+    pub fn names_several(text: &str) -> bool {
+        text.trim_start().starts_with("etcd://")
+            || Self::parse_list(text).is_ok_and(|masters| masters.len() > 1)
+    }
+
     /// A comma-separated list of masters (an HA cluster), each as [`MasterAddress::parse`].
     pub fn parse_list(text: &str) -> Result<Vec<Self>, ClientError> {
         text.split(',').map(Self::parse).collect()
@@ -160,6 +167,17 @@ impl std::fmt::Display for MasterAddress {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn several_masters_are_a_list_or_their_etcd() {
+        assert!(MasterAddress::names_several("m1:5050,m2:5050"));
+        assert!(MasterAddress::names_several("etcd://e1:2379/corral"));
+        assert!(!MasterAddress::names_several("m1:5050"));
+        assert!(
+            !MasterAddress::names_several("m1:5050,"),
+            "an empty entry is no master"
+        );
+    }
 
     #[test]
     fn accepts_the_usual_spellings() {

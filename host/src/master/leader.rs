@@ -2,7 +2,10 @@
 //! and runs a core only while it leads. Followers answer the scheduler, operator and agent
 //! APIs with `307 Temporary Redirect` to the leader (as Mesos does), or 503 while nobody
 //! leads; `/health` and `/master/redirect` answer on every master. While an election is under
-//! way a follower holds requests; one that is elected meanwhile serves them itself.
+//! way a follower holds requests; one that is elected meanwhile serves them itself. Nor does
+//! it redirect to a leader whose port refuses connections (probed then, at most every 20 ms
+//! for all requests): every agent of a killed leader arrives in the moments before the poll
+//! below notices, and would bounce off the dead port into its backoff.
 //!
 //! A term ends when the lease cannot be kept alive within its TTL or a registry write is
 //! fenced off (another master leads): the core stops at once (no allocation, every framework

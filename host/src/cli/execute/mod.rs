@@ -25,6 +25,9 @@ use tracker::{Applied, Tracker};
 const REFUSE_SECONDS: f64 = 1.0;
 /// How long TEARDOWN may take at the end before we stop waiting.
 const TEARDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long to look for a new leader after losing one (`--master` with several masters).
+const RESUBSCRIBE_WINDOW: Duration = Duration::from_secs(30);
+const RESUBSCRIBE_RETRY: Duration = Duration::from_millis(250);
 /// How often tasks are checked against `--kill-after-secs`.
 const KILL_CHECK_INTERVAL: Duration = Duration::from_millis(200);
 
@@ -124,7 +127,21 @@ pub async fn run(args: ExecuteArgs) -> anyhow::Result<ExitCode> {
         suppressed: false,
         told_offers_too_small: false,
     };
-    let outcome = execution.event_loop(&mut events).await;
+    let mut outcome = execution.event_loop(&mut events).await;
+    // With several masters (or their etcd) a lost leader is a failover: follow it.
+    let highly_available = MasterAddress::names_several(&execution.args.master.master);
+    while highly_available && let Outcome::Lost(lost) = &outcome {
+        match execution.resubscribe(lost).await {
+            Ok(resubscribed) => {
+                events = resubscribed;
+                outcome = execution.event_loop(&mut events).await;
+            }
+            Err(e) => {
+                outcome = Outcome::Lost(e);
+                break;
+            }
+        }
+    }
     // The subscription stays open through TEARDOWN: closing it first would make the master
     // drop the framework on its own (failover_timeout 0) and refuse the TEARDOWN.
     let code = execution.finish(outcome, started).await;
@@ -165,6 +182,38 @@ struct Execution {
 }
 
 impl Execution {
+    /// After the leading master was lost: subscribes again, with this framework's id, to
+    /// whichever master leads now (retrying for [`RESUBSCRIBE_WINDOW`]), and asks for every
+    /// task's latest state (implicit reconciliation), as a Mesos framework does on failover.
+    /// The master keeps the framework's tasks across a leader change (see README, HA).
+    async fn resubscribe(&mut self, lost: &ClientError) -> Result<EventStream, ClientError> {
+        let id = self.client.framework_id().clone();
+        eprintln!("warning: {lost}; resubscribing as framework {id} to the leading master");
+        let mut info = framework_info(&self.args);
+        info.id = Some(id.clone());
+        let deadline = Instant::now() + RESUBSCRIBE_WINDOW;
+        loop {
+            let attempt = async {
+                let master = MasterAddress::pick(&self.args.master.master).await?;
+                let subscribed = SchedulerClient::subscribe(&master, info.clone()).await?;
+                Ok::<_, ClientError>((master, subscribed))
+            };
+            match attempt.await {
+                Ok((master, (client, events))) => {
+                    println!("Resubscribed to {master} as framework {id}");
+                    self.client = client;
+                    // The new leader offers again and knows nothing of an old suppression.
+                    self.suppressed = false;
+                    self.client.reconcile(Vec::new()).await?;
+                    return Ok(events);
+                }
+                Err(e) if Instant::now() >= deadline => return Err(e),
+                Err(e) => tracing::debug!("resubscribe attempt failed: {e}"),
+            }
+            tokio::time::sleep(RESUBSCRIBE_RETRY).await;
+        }
+    }
+
     async fn event_loop(&mut self, events: &mut EventStream) -> Outcome {
         let interrupted = shutdown_requested();
         tokio::pin!(interrupted);
