@@ -43,7 +43,7 @@ enum StreamEnd {
 /// The masters in a `--master` list (comma-separated `host:port`s); never empty. An
 /// `etcd://` address is one entry, whole.
 pub fn masters(list: &str) -> Vec<String> {
-    if list.trim_start().starts_with("etcd://") {
+    if crate::state::names_etcd(list) {
         return vec![list.trim().to_string()];
     }
     let masters: Vec<String> = list
@@ -60,7 +60,7 @@ pub fn masters(list: &str) -> Vec<String> {
 }
 
 pub async fn run(shared: Arc<AgentShared>) {
-    let from_election = shared.config.master.trim_start().starts_with("etcd://");
+    let from_election = crate::state::names_etcd(&shared.config.master);
     let masters = masters(&shared.config.master);
     let mut next = 0;
     // Attempts left without backoff after a registered stream ended.

@@ -57,7 +57,7 @@ pub struct AgentArgs {
 pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
     // Several masters (HA) or their etcd (`etcd://...`, as their --state): the agent
     // follows whichever leads.
-    let master = if args.master.master.trim_start().starts_with("etcd://") {
+    let master = if crate::state::names_etcd(&args.master.master) {
         super::server_defaults::parse_state(&args.master.master).context("bad --master")?;
         args.master.master.trim().to_string()
     } else {

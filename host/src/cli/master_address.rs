@@ -76,7 +76,7 @@ impl MasterAddress {
     /// Whether `--master` names more than one master (a list, or their etcd): a lost leader
     /// is then a failover to follow rather than the end.
     pub fn names_several(text: &str) -> bool {
-        text.trim_start().starts_with("etcd://")
+        crate::state::names_etcd(text)
             || Self::parse_list(text).is_ok_and(|masters| masters.len() > 1)
     }
 
@@ -89,7 +89,7 @@ impl MasterAddress {
     /// the leader named by the first master whose `/master/redirect` answers, else the
     /// first master that answers at all, else the first. Followers also redirect each call.
     pub async fn pick(text: &str) -> Result<Self, ClientError> {
-        if text.trim_start().starts_with("etcd://") {
+        if crate::state::names_etcd(text) {
             return Self::from_election(text).await;
         }
         let masters = Self::parse_list(text)?;

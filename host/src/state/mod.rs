@@ -18,6 +18,12 @@ pub use etcd_store::{EtcdStore, FencedEtcdStore};
 pub use memory::MemoryStore;
 pub use redb_store::RedbStore;
 
+/// Whether a `--master` or `--state` value names an etcd cluster (`etcd://h1:2379,...`)
+/// rather than masters or a local path.
+pub fn names_etcd(text: &str) -> bool {
+    text.trim_start().starts_with("etcd://")
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
     #[error("state store at {location} cannot be opened: {reason}")]
