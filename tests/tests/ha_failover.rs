@@ -86,6 +86,32 @@ async fn a_paused_leader_is_not_taken_for_dead() {
     assert_eq!(cluster.wait_leader(None, 10).await, leader);
 }
 
+/// Asked at once after the leader is killed (before its poll could notice), a follower names
+/// no dead leader: it finds the port refusing, holds the request through the election, and
+/// then names itself. Agents redirected to the dead port would fall into their backoff.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_does_not_redirect_to_a_killed_leader() {
+    let options = HaOptions {
+        lease_secs: LONG_LEASE_SECS,
+        agents_via_etcd: false,
+    };
+    let mut cluster = HaCluster::start_with(1, 2, 0, "cpus:1;mem:512", options).await;
+    let leader = cluster.wait_leader(None, 10).await;
+    let old = cluster.master_index(&leader);
+    let follower = cluster.master_addrs[1 - old].clone();
+    assert_eq!(HaCluster::leader_per(&follower).await, Some(leader.clone()));
+    // Past the 20 ms for which the follower trusts its last probe of the leader.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    cluster.masters[old].kill9();
+    let named = HaCluster::leader_per(&follower).await;
+    assert_eq!(
+        named.as_deref(),
+        Some(follower.as_str()),
+        "the follower, elected while holding the request, names itself\n{}",
+        cluster.logs()
+    );
+}
+
 /// The state of `task_id` of `framework_id` in the master's GET_TASKS (active or completed).
 async fn task_state_at(master: &str, framework_id: &str, task_id: &str) -> Option<String> {
     let tasks = corral_e2e::operator(master, "GET_TASKS").await.ok()?;
