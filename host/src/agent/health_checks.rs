@@ -28,6 +28,33 @@ pub struct CheckPlace {
     pub cgroups: Result<Option<JoinFiles>, IsolationError>,
 }
 
+impl CheckPlace {
+    /// Where a task's checks run: its sandbox, its environment, and its container's cgroups
+    /// (a COMMAND check joins them).
+    pub fn for_task(
+        shared: &super::shared::AgentShared,
+        sandbox: &std::path::Path,
+        task_id: &str,
+        framework_id: &str,
+        container_id: &str,
+        container: Option<&crate::isolation::Container>,
+    ) -> CheckPlace {
+        CheckPlace {
+            sandbox: sandbox.to_path_buf(),
+            env: TaskEnvironment {
+                sandbox: sandbox.display().to_string(),
+                task_id: task_id.to_string(),
+                framework_id: framework_id.to_string(),
+                agent_id: shared.agent_id().map(|a| a.value).unwrap_or_default(),
+                container_id: container_id.to_string(),
+            },
+            cgroups: container
+                .map(crate::isolation::Container::join_files)
+                .transpose(),
+        }
+    }
+}
+
 /// Runs the attempt in the background and delivers `check-finished` to the runner's inbox.
 pub fn start(check: RunCheck, place: CheckPlace, inbox: UnboundedSender<RunnerInput>) {
     tokio::spawn(async move {

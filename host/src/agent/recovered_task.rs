@@ -21,7 +21,7 @@ use super::health_checks::policy::{self, HealthPolicy, Verdict};
 use super::health_checks::{self, CheckPlace};
 use super::isolators::{Prepared, cleanup};
 use super::lock;
-use super::processes::{TaskEnvironment, signal_group};
+use super::processes::signal_group;
 use super::recovery::{destroy, ending, memory_limit_hit};
 use super::shared::{AgentShared, DEFAULT_KILL_GRACE_MS};
 use super::supervisor;
@@ -173,21 +173,14 @@ impl RecoveredTask {
         let Some(check) = health.policy.start_attempt() else {
             return;
         };
-        let place = CheckPlace {
-            sandbox: health.sandbox.clone(),
-            env: TaskEnvironment {
-                sandbox: health.sandbox.display().to_string(),
-                task_id: self.task_id.value.clone(),
-                framework_id: self.framework_id.value.clone(),
-                agent_id: self.shared.agent_id().map(|a| a.value).unwrap_or_default(),
-                container_id: self.container_id.clone(),
-            },
-            cgroups: self
-                .container
-                .as_ref()
-                .map(Container::join_files)
-                .transpose(),
-        };
+        let place = CheckPlace::for_task(
+            &self.shared,
+            &health.sandbox,
+            &self.task_id.value,
+            &self.framework_id.value,
+            &self.container_id,
+            self.container.as_ref(),
+        );
         health_checks::start(check, place, self.inbox_tx.clone());
     }
 

@@ -454,21 +454,14 @@ impl TaskRunner {
                 }
             }
             Action::Check(check) => {
-                let place = super::health_checks::CheckPlace {
-                    sandbox: self.sandbox.clone(),
-                    env: TaskEnvironment {
-                        sandbox: self.sandbox.display().to_string(),
-                        task_id: self.task.task_id.value.clone(),
-                        framework_id: self.framework_id.value.clone(),
-                        agent_id: self.shared.agent_id().map(|a| a.value).unwrap_or_default(),
-                        container_id: self.container_id.clone(),
-                    },
-                    cgroups: self
-                        .container
-                        .as_ref()
-                        .map(Container::join_files)
-                        .transpose(),
-                };
+                let place = super::health_checks::CheckPlace::for_task(
+                    &self.shared,
+                    &self.sandbox,
+                    &self.task.task_id.value,
+                    &self.framework_id.value,
+                    &self.container_id,
+                    self.container.as_ref(),
+                );
                 super::health_checks::start(check, place, self.inbox_tx.clone());
             }
             Action::Done => {}

@@ -16,7 +16,7 @@ use super::MasterError;
 
 /// Asked of `listen(2)`; the kernel caps it at `net.core.somaxconn` (raise that for clusters
 /// of more agents than it).
-const BACKLOG: i32 = 65_535;
+const BACKLOG: u32 = 65_535;
 
 /// Connections accepted by the thread and not yet taken by the server.
 const QUEUED: usize = 65_536;
@@ -47,7 +47,7 @@ pub async fn bind(addr: SocketAddr) -> Result<(Acceptor, SocketAddr), MasterErro
     // As std's and tokio's own bind: a restarted master can take its port back at once.
     socket.set_reuseaddr(true).map_err(error)?;
     socket.bind(addr).map_err(error)?;
-    let listener = socket.listen(BACKLOG as u32).map_err(error)?;
+    let listener = socket.listen(BACKLOG).map_err(error)?;
     let local = listener.local_addr().map_err(error)?;
     let listener = listener.into_std().map_err(error)?;
     listener.set_nonblocking(false).map_err(error)?;

@@ -2,7 +2,6 @@
 //! its first task's resources, resized by the registry as tasks come and go), the Mesos executor environment, and the watchers for its exit
 //! and its registration timeout.
 
-use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -216,21 +215,13 @@ pub(super) fn start(
         );
     });
 
-    Ok(Executor {
-        info: info.clone(),
-        framework: framework.clone(),
+    Ok(Executor::new(
+        info.clone(),
+        framework.clone(),
         container_id,
-        cgroups: container,
-        task_resources: HashMap::new(),
+        container,
         pgid,
-        stream: None,
-        subscribed_once: false,
-        queued: Vec::new(),
-        live: HashMap::new(),
-        kill_requested: HashSet::new(),
-        unacknowledged: HashMap::new(),
-        shutting_down: false,
-    })
+    ))
 }
 
 /// The isolator plugins' plans for the executor's container, asked as for a command task:

@@ -6,7 +6,7 @@
 //! REASON_EXECUTOR_REREGISTRATION_TIMEOUT. Its process is watched by pid (it is not this
 //! agent's child); when it ends, its cgroups and checkpoint go.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::oneshot;
@@ -33,11 +33,11 @@ pub fn adopt(
     let cgroups = shared
         .isolator
         .adopt(&shared.cgroup_name(), &saved.container_id, None);
-    let mut executor = Executor::adopted(
+    let mut executor = Executor::new(
         info,
         framework,
         saved.container_id.clone(),
-        cgroups,
+        cgroups.map(|c| Arc::new(Mutex::new(c))),
         saved.pgid,
     );
     let mut ends = Vec::new();

@@ -47,19 +47,20 @@ pub(super) struct Executor {
 }
 
 impl Executor {
-    /// An executor found running after an agent restart, not yet subscribed again.
-    pub fn adopted(
+    /// An executor whose process runs (just launched, or found after an agent restart) and
+    /// has not subscribed yet.
+    pub fn new(
         info: ExecutorInfo,
         framework: FrameworkInfo,
         container_id: String,
-        cgroups: Option<Container>,
+        cgroups: Option<Arc<Mutex<Container>>>,
         pgid: u32,
     ) -> Executor {
         Executor {
             info,
             framework,
             container_id,
-            cgroups: cgroups.map(|c| Arc::new(Mutex::new(c))),
+            cgroups,
             task_resources: HashMap::new(),
             pgid,
             stream: None,

@@ -456,23 +456,6 @@ fn sized_executor_task(id: &str, executor: &str, task: &str) -> AgentCommand {
     command
 }
 
-/// GET_CONTAINERS' entries.
-async fn containers(agent: &crate::agent::AgentHandle) -> Vec<Value> {
-    let response: Value = reqwest::Client::new()
-        .post(format!("http://{}/api/v1", agent.addr))
-        .json(&json!({"type": "GET_CONTAINERS"}))
-        .send()
-        .await
-        .expect("agent answers")
-        .json()
-        .await
-        .expect("JSON");
-    response["get_containers"]["containers"]
-        .as_array()
-        .expect("containers")
-        .clone()
-}
-
 /// The container's memory limit as its v1 memory cgroup says it.
 fn memory_cgroup_limit(cgroup_root: &Path, container_id: &str) -> Option<u64> {
     let root = Path::new("/sys/fs/cgroup/memory").join(cgroup_root);

@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::fake_executor;
 use super::fake_master::FakeMaster;
@@ -140,19 +140,8 @@ async fn isolator_usage_joins_the_statistics_and_a_failing_plugin_is_left_out() 
         })
         .await;
 
-    let response: Value = reqwest::Client::new()
-        .post(format!("http://{}/api/v1", agent.addr))
-        .json(&json!({"type": "GET_CONTAINERS"}))
-        .send()
-        .await
-        .expect("agent answers")
-        .json()
-        .await
-        .expect("JSON");
-    let containers = response["get_containers"]["containers"]
-        .as_array()
-        .expect("containers");
-    assert_eq!(containers.len(), 1, "{response}");
+    let containers = containers(&agent).await;
+    assert_eq!(containers.len(), 1, "{containers:?}");
     let stats = &containers[0]["resource_statistics"];
     assert_eq!(stats["gpu_memory_used_bytes"], 1024.0, "{stats}");
     assert_eq!(stats["cpus_limit"], 0.5, "{stats}");

@@ -14,6 +14,25 @@ use crate::api::v1::{AgentId, FrameworkId, FrameworkInfo, TaskId, TaskInfo, Task
 
 const RETRY: Duration = Duration::from_millis(200);
 
+/// A `sleep 600` in a process group of its own, standing in for a task's supervisor that
+/// outlived the agent, and the checkpoint naming it.
+fn live_sleeper() -> (std::process::Child, ProcessCheckpoint) {
+    use std::os::unix::process::CommandExt;
+    let sleeper = std::process::Command::new("sleep")
+        .arg("600")
+        .process_group(0)
+        .spawn()
+        .expect("spawn sleep");
+    let pid = sleeper.id();
+    let process = ProcessCheckpoint {
+        id: 1,
+        supervisor_pid: pid,
+        supervisor_start: supervisor::start_time(pid).expect("a start time"),
+        pgid: pid,
+    };
+    (sleeper, process)
+}
+
 fn checkpoint(work: &Path, task: &str, process: ProcessCheckpoint) -> ContainerCheckpoint {
     ContainerCheckpoint {
         framework: FrameworkInfo {
@@ -103,23 +122,11 @@ async fn tasks_that_ended_while_the_agent_was_down_get_their_true_state() {
 
 #[tokio::test]
 async fn a_live_task_is_reattached_and_a_kill_reaches_its_process_group() {
-    use std::os::unix::process::CommandExt;
     let master = FakeMaster::start(true).await;
     let work = tempfile::tempdir().expect("temp dir");
     save_agent_id(work.path(), &AgentId::new(ASSIGNED_ID)).expect("agent id");
-    let mut sleeper = std::process::Command::new("sleep")
-        .arg("600")
-        .process_group(0)
-        .spawn()
-        .expect("spawn sleep");
-    let pid = sleeper.id();
-    let started = supervisor::start_time(pid).expect("a start time");
-    let process = ProcessCheckpoint {
-        id: 1,
-        supervisor_pid: pid,
-        supervisor_start: started,
-        pgid: pid,
-    };
+    let (mut sleeper, process) = live_sleeper();
+    let (pid, started) = (process.supervisor_pid, process.supervisor_start);
     container_checkpoint::save(work.path(), &checkpoint(work.path(), "live", process))
         .expect("checkpoint");
 
@@ -151,23 +158,12 @@ async fn a_live_task_is_reattached_and_a_kill_reaches_its_process_group() {
 #[tokio::test]
 async fn a_recovered_task_is_health_checked_and_killed_when_its_check_fails() {
     use crate::api::v1::{CommandInfo, HealthCheck};
-    use std::os::unix::process::{CommandExt, ExitStatusExt};
+    use std::os::unix::process::ExitStatusExt;
     let master = FakeMaster::start(true).await;
     let work = tempfile::tempdir().expect("temp dir");
     save_agent_id(work.path(), &AgentId::new(ASSIGNED_ID)).expect("agent id");
-    let mut sleeper = std::process::Command::new("sleep")
-        .arg("600")
-        .process_group(0)
-        .spawn()
-        .expect("spawn sleep");
-    let pid = sleeper.id();
-    let started = supervisor::start_time(pid).expect("a start time");
-    let process = ProcessCheckpoint {
-        id: 1,
-        supervisor_pid: pid,
-        supervisor_start: started,
-        pgid: pid,
-    };
+    let (mut sleeper, process) = live_sleeper();
+    let (pid, started) = (process.supervisor_pid, process.supervisor_start);
     let mut task = checkpoint(work.path(), "checked", process);
     std::fs::create_dir_all(&task.sandbox).expect("sandbox");
     let marker = task.sandbox.join("healthy");
@@ -238,7 +234,7 @@ async fn a_recovered_task_is_health_checked_and_killed_when_its_check_fails() {
 #[tokio::test]
 async fn a_recovered_task_with_an_http_check_is_killed_when_its_server_goes() {
     use crate::api::v1::{HealthCheck, HttpCheckInfo};
-    use std::os::unix::process::{CommandExt, ExitStatusExt};
+    use std::os::unix::process::ExitStatusExt;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -256,18 +252,7 @@ async fn a_recovered_task_with_an_http_check_is_killed_when_its_server_goes() {
     let master = FakeMaster::start(true).await;
     let work = tempfile::tempdir().expect("temp dir");
     save_agent_id(work.path(), &AgentId::new(ASSIGNED_ID)).expect("agent id");
-    let mut sleeper = std::process::Command::new("sleep")
-        .arg("600")
-        .process_group(0)
-        .spawn()
-        .expect("spawn sleep");
-    let pid = sleeper.id();
-    let process = ProcessCheckpoint {
-        id: 1,
-        supervisor_pid: pid,
-        supervisor_start: supervisor::start_time(pid).expect("a start time"),
-        pgid: pid,
-    };
+    let (mut sleeper, process) = live_sleeper();
     let mut task = checkpoint(work.path(), "http", process);
     std::fs::create_dir_all(&task.sandbox).expect("sandbox");
     task.task.health_check = Some(HealthCheck {

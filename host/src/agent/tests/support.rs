@@ -175,3 +175,21 @@ pub fn find_sandbox(work_dir: &Path, task: &str) -> std::path::PathBuf {
     assert_eq!(found.len(), 1, "one container dir under {}", dir.display());
     found.remove(0)
 }
+
+/// The agent's GET_CONTAINERS entries (asserting the answer is one).
+pub async fn containers(agent: &AgentHandle) -> Vec<serde_json::Value> {
+    let response: serde_json::Value = reqwest::Client::new()
+        .post(format!("http://{}/api/v1", agent.addr))
+        .json(&serde_json::json!({"type": "GET_CONTAINERS"}))
+        .send()
+        .await
+        .expect("agent answers")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(response["type"], "GET_CONTAINERS", "{response}");
+    response["get_containers"]["containers"]
+        .as_array()
+        .expect("containers")
+        .clone()
+}

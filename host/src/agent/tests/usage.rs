@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::fake_executor;
 use super::fake_master::FakeMaster;
@@ -17,23 +17,6 @@ use crate::isolation::{IsolationConfig, IsolationMode};
 const BUSY: &str = "while :; do :; done";
 /// Holds about 64 MiB of touched memory.
 const HOG: &str = "python3 -c 'import time; x = bytearray(64 << 20); time.sleep(300)'";
-
-async fn containers(agent: &AgentHandle) -> Vec<Value> {
-    let response: Value = reqwest::Client::new()
-        .post(format!("http://{}/api/v1", agent.addr))
-        .json(&json!({"type": "GET_CONTAINERS"}))
-        .send()
-        .await
-        .expect("agent answers")
-        .json()
-        .await
-        .expect("JSON");
-    assert_eq!(response["type"], "GET_CONTAINERS");
-    response["get_containers"]["containers"]
-        .as_array()
-        .expect("containers")
-        .clone()
-}
 
 fn stats_of<'a>(all: &'a [Value], task: &str) -> &'a Value {
     &all.iter()
