@@ -28,7 +28,7 @@ pub fn corral_bin() -> PathBuf {
 }
 
 /// A built plugin component (e.g. "loop_allocator"), from the plugins build that
-/// host/build.rs runs.
+/// crates/builtin-plugins and crates/test-fixtures run (their build.rs).
 pub fn plugin_wasm(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
     let target = exe

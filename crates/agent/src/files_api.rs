@@ -1,0 +1,349 @@
+//! Task sandboxes over HTTP, as Mesos' `/files` endpoints and the agent operator calls
+//! LIST_FILES and READ_FILE. A path is the absolute sandbox directory the agent reports for a
+//! task (`/state` `tasks[].sandbox`), or a file below it; sandboxes of tasks the agent has
+//! forgotten stay reachable under `/state` `sandbox_root` (`<root>/<framework>/<task>/<container>`).
+//! A path with `..`, or one that leaves its sandbox through a symlink, is refused; a path in
+//! no sandbox is 404.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+use super::shared::AgentShared;
+use corral_http::error::ApiError;
+
+/// A read without `length` returns at most this much (Mesos reads 16 pages by default).
+const DEFAULT_READ_LENGTH: u64 = 64 * 1024;
+/// No read returns more than this, whatever `length` asks.
+const MAX_READ_LENGTH: u64 = 4 * 1024 * 1024;
+
+pub fn routes() -> Router<Arc<AgentShared>> {
+    Router::new()
+        .route("/files/browse", axum::routing::get(browse))
+        .route("/files/read", axum::routing::get(read))
+        .route("/files/download", axum::routing::get(download))
+}
+
+/// One entry of `/files/browse`, as Mesos writes it (mode as `ls -l`, mtime in seconds).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct BrowseEntry {
+    pub path: String,
+    pub nlink: u64,
+    pub size: u64,
+    pub mtime: f64,
+    pub mode: String,
+    pub uid: String,
+    pub gid: String,
+}
+
+/// The answer of `/files/read`: `data` from `offset` (with offset=-1, the file's size).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ReadAnswer {
+    pub data: String,
+    pub offset: u64,
+}
+
+#[derive(Debug, Deserialize)]
+struct PathQuery {
+    path: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ReadQuery {
+    path: Option<String>,
+    offset: Option<i64>,
+    length: Option<i64>,
+}
+
+/// A sandbox path checked against the agent's known sandboxes.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// The path as asked (what answers echo back).
+    pub virtual_path: PathBuf,
+    /// Where it really is, symlinks resolved.
+    pub real: PathBuf,
+}
+
+/// Where every task sandbox of the agent lives (`<root>/<framework>/<task>/<container>`).
+pub fn sandbox_root(shared: &AgentShared) -> PathBuf {
+    shared.config.work_dir.join("sandboxes")
+}
+
+/// Checks `path` against the task sandboxes the agent knows, and the sandbox root, which
+/// keeps the sandboxes of tasks that ended and were forgotten.
+pub fn resolve(shared: &AgentShared, path: Option<&str>) -> Result<Resolved, ApiError> {
+    let mut sandboxes: Vec<PathBuf> = shared.task_places().into_iter().map(|p| p.3).collect();
+    sandboxes.push(sandbox_root(shared));
+    resolve_in(&sandboxes, path)
+}
+
+/// The check itself, apart from the agent's state so it can be tested on its own.
+pub fn resolve_in(sandboxes: &[PathBuf], path: Option<&str>) -> Result<Resolved, ApiError> {
+    let raw = match path {
+        Some(p) if !p.trim().is_empty() => p,
+        _ => return Err(ApiError::bad_request("Expecting 'path' query parameter")),
+    };
+    let asked = PathBuf::from(raw);
+    if !asked.is_absolute() {
+        return Err(ApiError::bad_request(format!(
+            "path '{raw}' is not absolute: give a task's sandbox directory as the agent reports it"
+        )));
+    }
+    if asked.components().any(|c| c == Component::ParentDir) {
+        return Err(ApiError::forbidden(format!(
+            "path '{raw}' contains '..'; sandbox paths may not leave their sandbox"
+        )));
+    }
+    let Some(root) = sandboxes.iter().find(|s| asked.starts_with(s)) else {
+        return Err(ApiError::not_found(format!(
+            "'{raw}' is not in the sandbox of any task on this agent"
+        )));
+    };
+    let real = std::fs::canonicalize(&asked).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => ApiError::not_found(format!("'{raw}' does not exist")),
+        _ => ApiError::not_found(format!("cannot open '{raw}': {e}")),
+    })?;
+    let real_root = std::fs::canonicalize(root)
+        .map_err(|e| ApiError::not_found(format!("the sandbox of '{raw}' is gone: {e}")))?;
+    if !real.starts_with(&real_root) {
+        return Err(ApiError::forbidden(format!(
+            "'{raw}' leads outside its sandbox (through a symlink); refused"
+        )));
+    }
+    Ok(Resolved {
+        virtual_path: asked,
+        real,
+    })
+}
+
+async fn browse(
+    State(shared): State<Arc<AgentShared>>,
+    Query(query): Query<PathQuery>,
+) -> Result<Json<Vec<BrowseEntry>>, ApiError> {
+    let resolved = resolve(&shared, query.path.as_deref())?;
+    let infos = list(&resolved)?;
+    Ok(Json(infos.iter().map(FileInfo::to_browse).collect()))
+}
+
+async fn read(
+    State(shared): State<Arc<AgentShared>>,
+    Query(query): Query<ReadQuery>,
+) -> Result<Json<ReadAnswer>, ApiError> {
+    let resolved = resolve(&shared, query.path.as_deref())?;
+    let offset = query.offset.unwrap_or(0);
+    if offset == -1 {
+        let size = file_size(&resolved)?;
+        return Ok(Json(ReadAnswer {
+            data: String::new(),
+            offset: size,
+        }));
+    }
+    let offset = u64::try_from(offset)
+        .map_err(|_| ApiError::bad_request(format!("Negative offset provided: {offset}")))?;
+    let length = match query.length {
+        None | Some(-1) => None,
+        Some(l) => Some(
+            u64::try_from(l)
+                .map_err(|_| ApiError::bad_request(format!("Negative length provided: {l}")))?,
+        ),
+    };
+    let (data, _) = read_range(&resolved, offset, length)?;
+    Ok(Json(ReadAnswer {
+        data: String::from_utf8_lossy(&data).into_owned(),
+        offset,
+    }))
+}
+
+async fn download(
+    State(shared): State<Arc<AgentShared>>,
+    Query(query): Query<PathQuery>,
+) -> Result<Response, ApiError> {
+    let resolved = resolve(&shared, query.path.as_deref())?;
+    if resolved.real.is_dir() {
+        return Err(ApiError::bad_request(format!(
+            "'{}' is a directory",
+            resolved.virtual_path.display()
+        )));
+    }
+    let mut file = tokio::fs::File::open(&resolved.real)
+        .await
+        .map_err(|e| ApiError::not_found(format!("cannot open: {e}")))?;
+    // Streamed in chunks: a task's log may be larger than the agent wants to hold.
+    let body = async_stream::stream! {
+        use tokio::io::AsyncReadExt;
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            match file.read(&mut buf).await {
+                Ok(0) => break,
+                Ok(n) => yield Ok::<_, std::io::Error>(axum::body::Bytes::copy_from_slice(&buf[..n])),
+                Err(e) => {
+                    yield Err(e);
+                    break;
+                }
+            }
+        }
+    };
+    let name = resolved
+        .virtual_path
+        .file_name()
+        .map(|n| n.to_string_lossy().replace('"', ""))
+        .unwrap_or_default();
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/octet-stream".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        axum::body::Body::from_stream(body),
+    )
+        .into_response())
+}
+
+/// What the agent knows of one file, for both `/files/browse` and LIST_FILES.
+#[derive(Debug, Clone)]
+pub struct FileInfo {
+    pub path: String,
+    pub nlink: u64,
+    pub size: u64,
+    pub mtime_nanos: i64,
+    pub mode: u32,
+    pub uid: String,
+    pub gid: String,
+}
+
+impl FileInfo {
+    fn of(path: &Path, meta: &std::fs::Metadata) -> FileInfo {
+        FileInfo {
+            path: path.display().to_string(),
+            nlink: meta.nlink(),
+            size: meta.size(),
+            mtime_nanos: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
+            mode: meta.mode(),
+            uid: user_name(meta.uid()),
+            gid: group_name(meta.gid()),
+        }
+    }
+
+    pub fn to_browse(&self) -> BrowseEntry {
+        BrowseEntry {
+            path: self.path.clone(),
+            nlink: self.nlink,
+            size: self.size,
+            mtime: self.mtime_nanos as f64 / 1e9,
+            mode: mode_string(self.mode),
+            uid: self.uid.clone(),
+            gid: self.gid.clone(),
+        }
+    }
+}
+
+/// A directory's entries (sorted by name), or the file itself.
+pub fn list(resolved: &Resolved) -> Result<Vec<FileInfo>, ApiError> {
+    let meta = std::fs::metadata(&resolved.real)
+        .map_err(|e| ApiError::not_found(format!("cannot stat: {e}")))?;
+    if !meta.is_dir() {
+        return Ok(vec![FileInfo::of(&resolved.virtual_path, &meta)]);
+    }
+    let entries = std::fs::read_dir(&resolved.real)
+        .map_err(|e| ApiError::not_found(format!("cannot list: {e}")))?;
+    let mut infos = Vec::new();
+    for entry in entries.flatten() {
+        // lstat: a symlink is listed as itself, never followed out of the sandbox.
+        let Ok(meta) = entry.metadata() else { continue };
+        infos.push(FileInfo::of(
+            &resolved.virtual_path.join(entry.file_name()),
+            &meta,
+        ));
+    }
+    infos.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(infos)
+}
+
+pub fn file_size(resolved: &Resolved) -> Result<u64, ApiError> {
+    let meta = std::fs::metadata(&resolved.real)
+        .map_err(|e| ApiError::not_found(format!("cannot stat: {e}")))?;
+    if meta.is_dir() {
+        return Err(ApiError::bad_request(format!(
+            "'{}' is a directory",
+            resolved.virtual_path.display()
+        )));
+    }
+    Ok(meta.len())
+}
+
+/// Reads up to `length` bytes (a default and a cap apply) at `offset`; returns the bytes and
+/// the file's size. An offset past the end reads nothing.
+pub fn read_range(
+    resolved: &Resolved,
+    offset: u64,
+    length: Option<u64>,
+) -> Result<(Vec<u8>, u64), ApiError> {
+    use std::io::{Read, Seek, SeekFrom};
+    let size = file_size(resolved)?;
+    let length = length.unwrap_or(DEFAULT_READ_LENGTH).min(MAX_READ_LENGTH);
+    let mut file = std::fs::File::open(&resolved.real)
+        .map_err(|e| ApiError::not_found(format!("cannot open: {e}")))?;
+    if offset >= size {
+        return Ok((Vec::new(), size));
+    }
+    file.seek(SeekFrom::Start(offset))
+        .map_err(|e| ApiError::internal(format!("cannot seek: {e}")))?;
+    let mut data = Vec::new();
+    file.take(length)
+        .read_to_end(&mut data)
+        .map_err(|e| ApiError::internal(format!("cannot read: {e}")))?;
+    Ok((data, size))
+}
+
+/// `ls -l` style permissions: "drwxr-xr-x".
+pub fn mode_string(mode: u32) -> String {
+    let kind = match mode & libc::S_IFMT {
+        libc::S_IFDIR => 'd',
+        libc::S_IFLNK => 'l',
+        libc::S_IFIFO => 'p',
+        libc::S_IFSOCK => 's',
+        libc::S_IFCHR => 'c',
+        libc::S_IFBLK => 'b',
+        _ => '-',
+    };
+    let mut out = String::with_capacity(10);
+    out.push(kind);
+    for shift in [6, 3, 0] {
+        let bits = (mode >> shift) & 7;
+        out.push(if bits & 4 != 0 { 'r' } else { '-' });
+        out.push(if bits & 2 != 0 { 'w' } else { '-' });
+        out.push(if bits & 1 != 0 { 'x' } else { '-' });
+    }
+    out
+}
+
+/// A name from a `name:x:id:...` database such as /etc/passwd, or the number itself.
+fn name_in(db: &str, id: u32) -> String {
+    std::fs::read_to_string(db)
+        .ok()
+        .and_then(|text| {
+            text.lines().find_map(|line| {
+                let mut fields = line.split(':');
+                let name = fields.next()?;
+                let found = fields.nth(1)?.parse::<u32>().ok()? == id;
+                found.then(|| name.to_string())
+            })
+        })
+        .unwrap_or_else(|| id.to_string())
+}
+
+fn user_name(uid: u32) -> String {
+    name_in("/etc/passwd", uid)
+}
+
+fn group_name(gid: u32) -> String {
+    name_in("/etc/group", gid)
+}

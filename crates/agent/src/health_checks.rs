@@ -1,0 +1,220 @@
+//! One attempt of a task's health check, as the executor plugin asks with a `check` action:
+//! COMMAND runs in the task's sandbox and cgroups (exit 0 is healthy), HTTP GETs
+//! 127.0.0.1:port/path (a 2xx or 3xx status is healthy, as Mesos), TCP connects to
+//! 127.0.0.1:port. Each attempt is bounded by the check's timeout; the policy (delay,
+//! interval, grace period, consecutive failures) lives in the plugin, or for a task recovered
+//! after an agent restart, in [`policy`].
+
+pub mod policy;
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::processes::{self, TaskEnvironment};
+use super::task_runner::RunnerInput;
+use corral_cgroups::{IsolationError, JoinFiles};
+use corral_plugin_host::executor::{CheckResult, Event, RunCheck};
+use corral_wit::types::{CheckKind, CommandInfo, HttpCheck};
+
+/// Where a COMMAND check runs: the task's sandbox, environment and cgroups.
+pub struct CheckPlace {
+    pub sandbox: PathBuf,
+    pub env: TaskEnvironment,
+    pub cgroups: Result<Option<JoinFiles>, IsolationError>,
+}
+
+impl CheckPlace {
+    /// Where a task's checks run: its sandbox, its environment, and its container's cgroups
+    /// (a COMMAND check joins them).
+    pub fn for_task(
+        shared: &super::shared::AgentShared,
+        sandbox: &std::path::Path,
+        task_id: &str,
+        framework_id: &str,
+        container_id: &str,
+        container: Option<&corral_cgroups::Container>,
+    ) -> CheckPlace {
+        CheckPlace {
+            sandbox: sandbox.to_path_buf(),
+            env: TaskEnvironment {
+                sandbox: sandbox.display().to_string(),
+                task_id: task_id.to_string(),
+                framework_id: framework_id.to_string(),
+                agent_id: shared.agent_id().map(|a| a.value).unwrap_or_default(),
+                container_id: container_id.to_string(),
+            },
+            cgroups: container
+                .map(corral_cgroups::Container::join_files)
+                .transpose(),
+        }
+    }
+}
+
+/// Runs the attempt in the background and delivers `check-finished` to the runner's inbox.
+pub fn start(check: RunCheck, place: CheckPlace, inbox: UnboundedSender<RunnerInput>) {
+    tokio::spawn(async move {
+        let (healthy, message) =
+            attempt(&check.check.kind, check.check.timeout_seconds, place).await;
+        let result = CheckResult {
+            id: check.id,
+            healthy,
+            message,
+        };
+        let _ = inbox.send(RunnerInput::Event(Event::CheckFinished(result)));
+    });
+}
+
+/// One attempt: (healthy, what happened).
+pub async fn attempt(kind: &CheckKind, timeout_seconds: f64, place: CheckPlace) -> (bool, String) {
+    let timeout = Duration::from_secs_f64(timeout_seconds.clamp(0.001, 86_400.0));
+    match kind {
+        CheckKind::Command(command) => command_check(command, timeout, place).await,
+        CheckKind::Http(http) => match tokio::time::timeout(timeout, http_check(http)).await {
+            Ok(outcome) => outcome,
+            Err(_) => (false, format!("HTTP check timed out after {timeout:?}")),
+        },
+        CheckKind::Tcp(port) => {
+            let connect = TcpStream::connect(("127.0.0.1", *port));
+            match tokio::time::timeout(timeout, connect).await {
+                Ok(Ok(_)) => (true, format!("connected to 127.0.0.1:{port}")),
+                Ok(Err(e)) => (
+                    false,
+                    format!("TCP connection to 127.0.0.1:{port} failed: {e}"),
+                ),
+                Err(_) => (false, format!("TCP check timed out after {timeout:?}")),
+            }
+        }
+    }
+}
+
+async fn http_check(http: &HttpCheck) -> (bool, String) {
+    if http.scheme != "http" {
+        return (
+            false,
+            format!(
+                "HTTP check scheme {:?} is not supported (only http)",
+                http.scheme
+            ),
+        );
+    }
+    let path = if http.path.starts_with('/') {
+        http.path.clone()
+    } else {
+        format!("/{}", http.path)
+    };
+    let url = format!("http://127.0.0.1:{}{path}", http.port);
+    let mut stream = match TcpStream::connect(("127.0.0.1", http.port)).await {
+        Ok(s) => s,
+        Err(e) => return (false, format!("GET {url} failed: {e}")),
+    };
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nUser-Agent: corral-health-check\r\nConnection: close\r\n\r\n",
+        http.port
+    );
+    if let Err(e) = stream.write_all(request.as_bytes()).await {
+        return (false, format!("GET {url} failed: {e}"));
+    }
+    // The status line is all we need; read until it is complete.
+    let mut head = Vec::new();
+    let mut buf = [0u8; 512];
+    while !head.contains(&b'\n') && head.len() < 4096 {
+        match stream.read(&mut buf).await {
+            Ok(0) => break,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+            Err(e) => return (false, format!("GET {url} failed: {e}")),
+        }
+    }
+    let text = String::from_utf8_lossy(&head);
+    let line = text.lines().next().unwrap_or_default();
+    match line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse::<u16>().ok())
+    {
+        Some(code) if (200..400).contains(&code) => (true, format!("GET {url} returned {code}")),
+        Some(code) => (false, format!("GET {url} returned {code}")),
+        None => (false, format!("GET {url}: not an HTTP answer: {line:?}")),
+    }
+}
+
+async fn command_check(
+    command: &CommandInfo,
+    timeout: Duration,
+    place: CheckPlace,
+) -> (bool, String) {
+    let join = match place.cgroups {
+        Ok(join) => join,
+        Err(e) => {
+            return (
+                false,
+                format!("cannot put the check in the task's cgroups: {e}"),
+            );
+        }
+    };
+    let mut cmd = if command.shell {
+        let mut c = tokio::process::Command::new("/bin/sh");
+        c.arg("-c").arg(&command.value);
+        c
+    } else {
+        let mut c = tokio::process::Command::new(&command.value);
+        c.args(command.arguments.iter().skip(1));
+        c
+    };
+    cmd.current_dir(&place.sandbox)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .kill_on_drop(true);
+    for var in &command.environment {
+        cmd.env(&var.name, &var.value);
+    }
+    for (name, value) in [
+        ("MESOS_SANDBOX", &place.env.sandbox),
+        ("MESOS_DIRECTORY", &place.env.sandbox),
+        ("MESOS_TASK_ID", &place.env.task_id),
+        ("MESOS_FRAMEWORK_ID", &place.env.framework_id),
+        ("MESOS_AGENT_ID", &place.env.agent_id),
+        ("MESOS_CONTAINER_ID", &place.env.container_id),
+    ] {
+        cmd.env(name, value);
+    }
+    if let Some(files) = &join {
+        let fds = files.fds();
+        // SAFETY: runs in the forked child and only calls write(2), which is
+        // async-signal-safe; the fds are close-on-exec and stay open until spawn returns.
+        unsafe {
+            cmd.pre_exec(move || {
+                for fd in &fds {
+                    if libc::write(*fd, b"0".as_ptr().cast(), 1) != 1 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                }
+                Ok(())
+            });
+        }
+    }
+    let mut child = match cmd.spawn() {
+        Ok(child) => child,
+        Err(e) => return (false, format!("cannot start the check command: {e}")),
+    };
+    drop(join);
+    let pgid = child.id();
+    match tokio::time::timeout(timeout, child.wait()).await {
+        Ok(Ok(status)) if status.success() => (true, "command check exited with status 0".into()),
+        Ok(Ok(status)) => (false, format!("command check failed: {status}")),
+        Ok(Err(e)) => (false, format!("cannot wait for the check command: {e}")),
+        Err(_) => {
+            if let Some(pgid) = pgid {
+                let _ = processes::signal_group(pgid, 9);
+            }
+            let _ = child.wait().await;
+            (false, format!("command check timed out after {timeout:?}"))
+        }
+    }
+}

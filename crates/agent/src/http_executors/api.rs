@@ -1,0 +1,168 @@
+//! `POST /api/v1/executor` as apache/mesos docs/executor-http-api.md defines it: SUBSCRIBE
+//! answers 200 with a RecordIO stream of JSON events (SUBSCRIBED first, HEARTBEATs between);
+//! UPDATE and MESSAGE answer 202. The executor API has no stream id header.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use tokio::sync::mpsc::unbounded_channel;
+use tokio::time::{Instant, interval_at};
+
+use super::registry::{CallError, Key};
+use crate::shared::AgentShared;
+use corral_api::agent_protocol::{ExecutorMessage, MESSAGE_PATH};
+use corral_api::executor::{Call, CallType, Event};
+use corral_api::recordio;
+use corral_http::error::{ApiError, parse_json};
+
+/// How often a subscribed executor hears a HEARTBEAT.
+const HEARTBEAT: Duration = Duration::from_secs(15);
+
+impl From<CallError> for ApiError {
+    fn from(e: CallError) -> Self {
+        match e {
+            CallError::BadRequest(m) => ApiError::bad_request(m),
+        }
+    }
+}
+
+pub async fn executor_api(
+    State(shared): State<Arc<AgentShared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    if let Some(kind) = headers.get(header::CONTENT_TYPE) {
+        let kind = kind.to_str().unwrap_or_default();
+        if !kind.starts_with("application/json") {
+            return Err(ApiError::unsupported_media(format!(
+                "Expecting 'Content-Type' of application/json, got '{kind}'"
+            )));
+        }
+    }
+    let call: Call = parse_json(&body)?;
+    let key: Key = (call.framework_id.clone(), call.executor_id.clone());
+    let registry = &shared.http_executors;
+    match call.kind {
+        CallType::Subscribe => {
+            let updates = call
+                .subscribe
+                .map(|s| {
+                    s.unacknowledged_updates
+                        .into_iter()
+                        .map(|u| u.status)
+                        .collect()
+                })
+                .unwrap_or_default();
+            let (tx, rx) = unbounded_channel();
+            let generation = registry.subscribe(&shared, &key, updates, tx)?;
+            let recordio_asked = headers
+                .get(header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("application/recordio"));
+            let content_type = if recordio_asked {
+                "application/recordio"
+            } else {
+                "application/json"
+            };
+            let body = event_stream(shared.clone(), key, generation, rx);
+            Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
+        }
+        CallType::Update => {
+            let update = call
+                .update
+                .ok_or_else(|| ApiError::bad_request("Expecting 'update' to be present"))?;
+            registry.update(&shared, &key, update.status)?;
+            Ok(StatusCode::ACCEPTED.into_response())
+        }
+        CallType::Message => {
+            let message = call
+                .message
+                .ok_or_else(|| ApiError::bad_request("Expecting 'message' to be present"))?;
+            registry.check(&key)?;
+            relay_to_master(shared.clone(), key, message.data);
+            Ok(StatusCode::ACCEPTED.into_response())
+        }
+        CallType::Unknown => Err(ApiError::bad_request("Expecting 'type' to be present")),
+    }
+}
+
+/// Sends an executor's MESSAGE to the master for its framework. Best effort, as in Mesos:
+/// a message the master cannot take is logged and dropped.
+fn relay_to_master(shared: Arc<AgentShared>, key: Key, data: String) {
+    tokio::spawn(async move {
+        let Some(agent_id) = shared.agent_id() else {
+            tracing::warn!(
+                "dropping a MESSAGE of executor {}: the agent is not registered",
+                key.1
+            );
+            return;
+        };
+        let message = ExecutorMessage {
+            agent_id,
+            framework_id: key.0,
+            executor_id: key.1,
+            data,
+        };
+        // The master this agent is registered with: `config.master` may list several (HA).
+        let url = format!("http://{}{MESSAGE_PATH}", shared.master_now());
+        match shared.http.post(&url).json(&message).send().await {
+            Ok(r) if r.status().is_success() => {}
+            Ok(r) => tracing::warn!(
+                "the master refused a MESSAGE of executor {}: {}",
+                message.executor_id,
+                r.status()
+            ),
+            Err(e) => tracing::warn!(
+                "cannot relay a MESSAGE of executor {}: {e}",
+                message.executor_id
+            ),
+        }
+    });
+}
+
+/// Tells the registry when the stream's body is dropped (the executor disconnected).
+struct CloseGuard {
+    shared: Arc<AgentShared>,
+    key: Key,
+    generation: u64,
+}
+
+impl Drop for CloseGuard {
+    fn drop(&mut self) {
+        self.shared
+            .http_executors
+            .stream_closed(&self.key, self.generation);
+    }
+}
+
+fn event_stream(
+    shared: Arc<AgentShared>,
+    key: Key,
+    generation: u64,
+    mut events: tokio::sync::mpsc::UnboundedReceiver<Event>,
+) -> Body {
+    let body = async_stream::stream! {
+        let _guard = CloseGuard { shared, key, generation };
+        let mut ticker = interval_at(Instant::now() + HEARTBEAT, HEARTBEAT);
+        loop {
+            let event = tokio::select! {
+                biased;
+                event = events.recv() => match event {
+                    Some(event) => event,
+                    None => break,
+                },
+                _ = ticker.tick() => Event::heartbeat(),
+            };
+            match serde_json::to_vec(&event) {
+                Ok(json) => yield Ok::<Bytes, Infallible>(recordio::encode(&json)),
+                Err(e) => tracing::error!("cannot serialize an executor event: {e}"),
+            }
+        }
+    };
+    Body::from_stream(body)
+}

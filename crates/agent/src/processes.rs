@@ -1,0 +1,284 @@
+//! Starting, signalling and reaping a task's processes. Every process leads its own process
+//! group, so a signal reaches the children it started too.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::Stdio;
+
+use corral_cgroups::JoinFiles;
+use corral_wit::types::CommandInfo;
+
+/// The facts a task's processes see in their environment.
+#[derive(Debug, Clone)]
+pub struct TaskEnvironment {
+    pub sandbox: String,
+    pub task_id: String,
+    pub framework_id: String,
+    pub agent_id: String,
+    pub container_id: String,
+}
+
+impl TaskEnvironment {
+    pub(crate) fn variables(&self) -> [(&'static str, &str); 6] {
+        [
+            ("MESOS_SANDBOX", &self.sandbox),
+            ("MESOS_DIRECTORY", &self.sandbox),
+            ("MESOS_TASK_ID", &self.task_id),
+            ("MESOS_FRAMEWORK_ID", &self.framework_id),
+            ("MESOS_AGENT_ID", &self.agent_id),
+            ("MESOS_CONTAINER_ID", &self.container_id),
+        ]
+    }
+}
+
+/// How a process ended: exactly one of the two is set when the status is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ExitOutcome {
+    pub code: Option<i32>,
+    pub signal: Option<i32>,
+}
+
+fn open_log(sandbox: &Path, name: &str) -> std::io::Result<std::fs::File> {
+    // Append: several processes of one task share the files.
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(sandbox.join(name))
+}
+
+/// Starts `command` in `sandbox` as the leader of a new process group. With `shell` the value
+/// runs under `/bin/sh -c`; otherwise it is the program, `arguments[0]` its argv[0] (as Mesos
+/// does) and `arguments[1..]` its arguments. With `cgroups` the process joins them after the
+/// fork and before it execs, so the command runs limited from its first instruction.
+/// Returns the child and its pid (= its pgid).
+pub fn spawn(
+    command: &CommandInfo,
+    sandbox: &Path,
+    env: &TaskEnvironment,
+    cgroups: Option<&JoinFiles>,
+) -> Result<(tokio::process::Child, u32), String> {
+    let mut cmd = if command.shell {
+        let mut c = tokio::process::Command::new("/bin/sh");
+        c.arg("-c").arg(&command.value);
+        c
+    } else {
+        if command.value.is_empty() {
+            return Err("command has no program to run (value is empty)".to_string());
+        }
+        let mut c = tokio::process::Command::new(&command.value);
+        if let Some(argv0) = command.arguments.first() {
+            c.arg0(argv0);
+        }
+        c.args(command.arguments.iter().skip(1));
+        c
+    };
+    if let Some(user) = &command.user {
+        // Switching users needs the containerizer (a later issue); say so rather than fail.
+        tracing::debug!("ignoring command user {user:?}: tasks run as the agent's user");
+    }
+    let stdout = open_log(sandbox, "stdout").map_err(|e| format!("cannot open stdout: {e}"))?;
+    let stderr = open_log(sandbox, "stderr").map_err(|e| format!("cannot open stderr: {e}"))?;
+    cmd.current_dir(sandbox)
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(stderr)
+        .process_group(0)
+        .kill_on_drop(false);
+    for var in &command.environment {
+        cmd.env(&var.name, &var.value);
+    }
+    // Set last so a task cannot misreport where it runs.
+    for (name, value) in env.variables() {
+        cmd.env(name, value);
+    }
+    if let Some(files) = cgroups {
+        let fds = files.fds();
+        // SAFETY: the closure runs in the forked child and only calls write(2), which is
+        // async-signal-safe; the fds stay open in the parent until spawn returns and are
+        // close-on-exec, so the command does not inherit them.
+        unsafe {
+            cmd.pre_exec(move || {
+                for fd in &fds {
+                    if libc::write(*fd, b"0".as_ptr().cast(), 1) != 1 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                }
+                Ok(())
+            });
+        }
+    }
+    let shown = if command.shell {
+        format!("/bin/sh -c {:?}", command.value)
+    } else {
+        format!("{:?}", command.value)
+    };
+    let child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot start {shown}: {e}"))?;
+    // A child that has not been waited for always has its pid.
+    let pid = child
+        .id()
+        .ok_or_else(|| format!("{shown} started without a process id"))?;
+    Ok((child, pid))
+}
+
+/// Waits for the process and says how it ended.
+pub async fn wait(mut child: tokio::process::Child) -> ExitOutcome {
+    use std::os::unix::process::ExitStatusExt;
+    match child.wait().await {
+        Ok(status) => ExitOutcome {
+            code: status.code(),
+            signal: status.signal(),
+        },
+        Err(e) => {
+            tracing::warn!("cannot wait for a task process: {e}");
+            ExitOutcome {
+                code: None,
+                signal: None,
+            }
+        }
+    }
+}
+
+/// Sends `signal` to the process group `pgid`.
+pub fn signal_group(pgid: u32, signal: i32) -> Result<(), String> {
+    let Ok(pgid) = libc::pid_t::try_from(pgid) else {
+        return Err(format!("process group {pgid} is out of range"));
+    };
+    if pgid <= 1 {
+        // killpg(0) and killpg(1) would reach the agent's own group or every process.
+        return Err(format!("refusing to signal process group {pgid}"));
+    }
+    // SAFETY: killpg has no memory-safety preconditions; pgid > 1 is a group we created.
+    let rc = unsafe { libc::killpg(pgid, signal) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error().to_string())
+    }
+}
+
+/// The task's processes by the plugin's process ids, with their process group ids. A
+/// process stays listed after it exits: its children may still run in its group.
+#[derive(Debug, Default)]
+pub struct ProcessTable {
+    groups: HashMap<u32, u32>,
+}
+
+impl ProcessTable {
+    pub fn insert(&mut self, id: u32, pgid: u32) -> Option<u32> {
+        self.groups.insert(id, pgid)
+    }
+
+    pub fn group(&self, id: u32) -> Option<u32> {
+        self.groups.get(&id).copied()
+    }
+
+    /// SIGKILLs every group the task started (the task is over or failed).
+    pub fn kill_all(&self) {
+        for pgid in self.groups.values() {
+            if let Err(e) = signal_group(*pgid, libc::SIGKILL)
+                && !e.contains("No such process")
+            {
+                tracing::warn!("cannot kill process group {pgid}: {e}");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(sandbox: &Path) -> TaskEnvironment {
+        TaskEnvironment {
+            sandbox: sandbox.display().to_string(),
+            task_id: "t1".into(),
+            framework_id: "f1".into(),
+            agent_id: "a1".into(),
+            container_id: "c1".into(),
+        }
+    }
+
+    fn command(shell: bool, value: &str, arguments: &[&str]) -> CommandInfo {
+        CommandInfo {
+            shell,
+            value: value.to_string(),
+            arguments: arguments.iter().map(|s| s.to_string()).collect(),
+            environment: vec![corral_wit::types::EnvVar {
+                name: "GREETING".into(),
+                value: "hi".into(),
+            }],
+            user: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn argv_form_passes_argv0_and_arguments() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let cmd = command(
+            false,
+            "/bin/sh",
+            &["my-name", "-c", "echo $0 $GREETING $MESOS_TASK_ID"],
+        );
+        let (child, _) = spawn(&cmd, dir.path(), &env(dir.path()), None).expect("spawns");
+        assert_eq!(
+            wait(child).await,
+            ExitOutcome {
+                code: Some(0),
+                signal: None
+            }
+        );
+        let out = std::fs::read_to_string(dir.path().join("stdout")).expect("stdout file");
+        assert_eq!(out, "my-name hi t1\n");
+    }
+
+    #[tokio::test]
+    async fn missing_program_is_a_spawn_error() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let cmd = command(false, "/no/such/program", &[]);
+        let err = spawn(&cmd, dir.path(), &env(dir.path()), None).expect_err("cannot spawn");
+        assert!(err.contains("/no/such/program"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn group_signal_reaches_children() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let cmd = command(true, "sleep 100 & echo $! > child; wait", &[]);
+        let (child, pgid) = spawn(&cmd, dir.path(), &env(dir.path()), None).expect("spawns");
+        let child_pid_file = dir.path().join("child");
+        for _ in 0..100 {
+            if std::fs::read_to_string(&child_pid_file).is_ok_and(|s| s.ends_with('\n')) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let grandchild: i32 = std::fs::read_to_string(&child_pid_file)
+            .expect("child pid written")
+            .trim()
+            .parse()
+            .expect("a pid");
+        signal_group(pgid, libc::SIGTERM).expect("signalled");
+        assert_eq!(wait(child).await.signal, Some(libc::SIGTERM));
+        let mut gone = false;
+        for _ in 0..100 {
+            // The grandchild is reparented and reaped by init; /proc shows it until then.
+            let stat = std::fs::read_to_string(format!("/proc/{grandchild}/stat"));
+            if stat.is_err() || stat.is_ok_and(|s| s.contains(") Z")) {
+                gone = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert!(
+            gone,
+            "the sleep started by the shell survived SIGTERM to the group"
+        );
+    }
+
+    #[test]
+    fn refuses_dangerous_groups() {
+        assert!(signal_group(0, libc::SIGKILL).is_err());
+        assert!(signal_group(1, libc::SIGKILL).is_err());
+    }
+}

@@ -1,0 +1,325 @@
+//! A task recovered after an agent restart. Its executor plugin instance died with the old
+//! agent, so the host runs it in a plain "recovered" mode: it watches the supervisor's pid;
+//! when the command ends, the exit file says the terminal state (exit 0 -> TASK_FINISHED,
+//! else TASK_FAILED; TASK_KILLED if a kill was asked; the memory reason if the OOM killer
+//! hit it). A kill sends SIGTERM to the command's process group, then SIGKILL after the
+//! grace period. A task with a health check is checked again (see [`RecoveredHealth`]):
+//! health changes are reported as TASK_RUNNING with `healthy` (reason
+//! REASON_TASK_HEALTH_CHECK_STATUS_UPDATED), and a task failing too many checks in a row is
+//! killed as the command executor does it: SIGTERM, SIGKILL after the task's kill grace
+//! period, then TASK_KILLED with healthy=false.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+use tokio::time::Instant;
+
+use super::container_checkpoint::{self, ProcessCheckpoint};
+use super::health_checks::policy::{self, HealthPolicy, Verdict};
+use super::health_checks::{self, CheckPlace};
+use super::isolators::{Prepared, cleanup};
+use super::lock;
+use super::processes::signal_group;
+use super::recovery::{destroy, ending, memory_limit_hit};
+use super::shared::{AgentShared, DEFAULT_KILL_GRACE_MS};
+use super::supervisor;
+use super::task_runner::RunnerInput;
+use super::tasks::{StatusFields, new_status};
+use corral_api::v1::{FrameworkId, StatusSource, TaskId, TaskInfo, TaskState, reason};
+use corral_cgroups::Container;
+use corral_plugin_host::convert::health_check_to_wit;
+use corral_plugin_host::executor::{CheckResult, Event};
+
+/// How often the supervisor's pid is looked at.
+const POLL: Duration = Duration::from_millis(200);
+
+pub struct RecoveredTask {
+    shared: Arc<AgentShared>,
+    framework_id: FrameworkId,
+    task_id: TaskId,
+    container_id: String,
+    process: ProcessCheckpoint,
+    container: Option<Container>,
+    inbox: UnboundedReceiver<RunnerInput>,
+    /// Where check results come back (the task's own inbox).
+    inbox_tx: UnboundedSender<RunnerInput>,
+    kill_requested: bool,
+    /// When to send SIGKILL, once a kill's grace period runs.
+    kill_at: Option<Instant>,
+    /// The isolator plugins (and devices cgroup) to clean up when the task ends.
+    isolation: Option<Prepared>,
+    health: Option<RecoveredHealth>,
+    /// Set when failed health checks started the kill: said on TASK_KILLED.
+    killed_by_health: Option<String>,
+}
+
+/// The health check of a recovered task. The checker restarts with the recovery (the first
+/// attempt runs `delay` after it), but the grace period counts from the task's launch: see
+/// [`policy`].
+struct RecoveredHealth {
+    policy: HealthPolicy,
+    sandbox: PathBuf,
+    /// The grace period of a kill after failed checks (the task's kill policy, or 3 s).
+    kill_grace_ms: u64,
+    /// When the next attempt runs; `None` while one runs.
+    next_at: Option<Instant>,
+}
+
+impl RecoveredTask {
+    pub fn new(
+        shared: Arc<AgentShared>,
+        framework_id: FrameworkId,
+        task_id: TaskId,
+        container_id: String,
+        process: ProcessCheckpoint,
+        container: Option<Container>,
+        kill_requested: bool,
+    ) -> (Self, UnboundedSender<RunnerInput>) {
+        let (tx, inbox) = unbounded_channel();
+        let task = RecoveredTask {
+            shared,
+            framework_id,
+            task_id,
+            container_id,
+            process,
+            container,
+            inbox,
+            inbox_tx: tx.clone(),
+            kill_requested,
+            kill_at: None,
+            isolation: None,
+            health: None,
+            killed_by_health: None,
+        };
+        (task, tx)
+    }
+
+    /// What the isolator plugins hold for the container, released when it ends.
+    pub fn with_isolation(mut self, isolation: Option<Prepared>) -> Self {
+        self.isolation = isolation;
+        self
+    }
+
+    /// Checks the task's health again, if it has a check (and no kill was asked for).
+    pub fn with_health_check(mut self, task: &TaskInfo, sandbox: PathBuf) -> Self {
+        if self.kill_requested {
+            return self;
+        }
+        let Some(check) = task.health_check.as_ref().and_then(health_check_to_wit) else {
+            return self;
+        };
+        let kill_grace_ms = task
+            .kill_policy
+            .as_ref()
+            .and_then(|k| k.grace_period)
+            .map_or(DEFAULT_KILL_GRACE_MS, |d| {
+                u64::try_from(d.nanoseconds / 1_000_000).unwrap_or(0)
+            });
+        let policy = HealthPolicy::new(check);
+        tracing::info!("health checks of recovered task {} resume", self.task_id);
+        self.health = Some(RecoveredHealth {
+            next_at: Some(Instant::now() + policy.delay()),
+            policy,
+            sandbox,
+            kill_grace_ms,
+        });
+        self
+    }
+
+    pub async fn run(mut self) {
+        let mut shutdown = self.shared.shutdown.clone();
+        let mut tick = tokio::time::interval(POLL);
+        loop {
+            let kill_at = self.kill_at;
+            let check_at = self.health.as_ref().and_then(|h| h.next_at);
+            tokio::select! {
+                Some(input) = self.inbox.recv() => {
+                    match input {
+                        RunnerInput::Kill(grace_ms) => self.kill(grace_ms),
+                        RunnerInput::Event(Event::CheckFinished(result)) => self.on_check(result),
+                        _ => {}
+                    }
+                }
+                () = sleep_until(kill_at), if kill_at.is_some() => {
+                    self.kill_at = None;
+                    self.signal(libc::SIGKILL);
+                }
+                () = sleep_until(check_at), if check_at.is_some() => self.start_check(),
+                _ = tick.tick() => {
+                    let p = self.process;
+                    if !supervisor::is_alive(p.supervisor_pid, p.supervisor_start) {
+                        break;
+                    }
+                }
+                _ = super::stopped(&mut shutdown) => {
+                    // The agent stops: its tasks stop with it, as the other runners do.
+                    self.signal(libc::SIGKILL);
+                    self.finish().await;
+                    return;
+                }
+            }
+        }
+        self.report_end();
+        self.finish().await;
+    }
+
+    fn start_check(&mut self) {
+        let Some(health) = self.health.as_mut() else {
+            return;
+        };
+        health.next_at = None;
+        let Some(check) = health.policy.start_attempt() else {
+            return;
+        };
+        let place = CheckPlace::for_task(
+            &self.shared,
+            &health.sandbox,
+            &self.task_id.value,
+            &self.framework_id.value,
+            &self.container_id,
+            self.container.as_ref(),
+        );
+        health_checks::start(check, place, self.inbox_tx.clone());
+    }
+
+    fn on_check(&mut self, result: CheckResult) {
+        if self.kill_requested {
+            return; // a kill runs its course; health no longer matters
+        }
+        let since_launch =
+            policy::since_start(self.process.supervisor_start).unwrap_or(Duration::MAX);
+        let Some(health) = self.health.as_mut() else {
+            return;
+        };
+        match health.policy.on_result(&result, since_launch) {
+            Verdict::Stale => return,
+            Verdict::Quiet => {}
+            Verdict::Report(healthy) => self.report_health(healthy, result.message),
+            Verdict::Kill { failures, message } => {
+                let grace_ms = health.kill_grace_ms;
+                self.report_health(false, message.clone());
+                self.killed_by_health = Some(format!(
+                    "killed after {failures} consecutive failed health checks: {message}"
+                ));
+                self.record_kill();
+                self.kill(grace_ms);
+                return;
+            }
+        }
+        if let Some(health) = self.health.as_mut() {
+            health.next_at = Some(Instant::now() + health.policy.interval());
+        }
+    }
+
+    /// Checkpoints that a kill was asked for, so an exit during the kill's grace period is
+    /// TASK_KILLED even if the agent restarts again meanwhile.
+    fn record_kill(&self) {
+        let mut table = lock(&self.shared.tasks);
+        if let Some(entry) = table.get_mut(&self.framework_id, &self.task_id)
+            && !entry.kill_requested
+        {
+            entry.kill_requested = true;
+            self.shared
+                .checkpoint_container(&table, &self.framework_id, &self.task_id);
+        }
+    }
+
+    fn report_health(&self, healthy: bool, message: String) {
+        let fields = StatusFields {
+            message: Some(message),
+            reason: Some(reason::TASK_HEALTH_CHECK_STATUS_UPDATED.to_string()),
+            healthy: Some(healthy),
+            ..Default::default()
+        };
+        let status = new_status(
+            &self.task_id,
+            TaskState::TaskRunning,
+            StatusSource::SourceExecutor,
+            self.shared.agent_id(),
+            fields,
+        );
+        self.shared.submit_status(&self.framework_id, status);
+    }
+
+    fn kill(&mut self, grace_ms: u64) {
+        if self.kill_at.is_some() {
+            return; // SIGTERM was sent; SIGKILL follows at the end of the grace period
+        }
+        self.kill_requested = true;
+        if let Some(health) = self.health.as_mut() {
+            health.next_at = None;
+        }
+        tracing::info!(
+            "killing recovered task {} (grace {grace_ms} ms)",
+            self.task_id
+        );
+        if grace_ms == 0 {
+            self.signal(libc::SIGKILL);
+        } else {
+            self.signal(libc::SIGTERM);
+            self.kill_at = Some(Instant::now() + Duration::from_millis(grace_ms));
+        }
+    }
+
+    fn signal(&self, signal: i32) {
+        if let Err(e) = signal_group(self.process.pgid, signal)
+            && !e.contains("No such process")
+        {
+            tracing::warn!("signal {signal} to recovered task {}: {e}", self.task_id);
+        }
+    }
+
+    /// Reports the terminal state from the exit file the supervisor left.
+    fn report_end(&self) {
+        let exit_file = container_checkpoint::exit_file(
+            &self.shared.config.work_dir,
+            &self.container_id,
+            self.process.id,
+        );
+        let exit = supervisor::read_exit(&exit_file);
+        let end = ending(
+            exit,
+            self.kill_requested,
+            memory_limit_hit(self.container.as_ref()),
+        );
+        let mut fields = StatusFields {
+            message: Some(end.message),
+            reason: Some(end.reason.to_string()),
+            ..Default::default()
+        };
+        if let Some(why) = &self.killed_by_health
+            && end.state == TaskState::TaskKilled
+        {
+            fields.healthy = Some(false);
+            fields.reason = Some(reason::TASK_HEALTH_CHECK_STATUS_UPDATED.to_string());
+            fields.message = fields.message.map(|said| format!("{said} ({why})"));
+        }
+        let status = new_status(
+            &self.task_id,
+            end.state,
+            StatusSource::SourceAgent,
+            self.shared.agent_id(),
+            fields,
+        );
+        self.shared.submit_status(&self.framework_id, status);
+    }
+
+    async fn finish(mut self) {
+        destroy(self.container.take(), format!("task {}", self.task_id)).await;
+        if let Some(prepared) = self.isolation.take() {
+            let container_id = self.container_id.clone();
+            let _ = tokio::task::spawn_blocking(move || cleanup(prepared, &container_id)).await;
+        }
+        self.shared
+            .runner_finished(&self.framework_id, &self.task_id);
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}

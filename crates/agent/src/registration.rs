@@ -1,0 +1,231 @@
+//! The registration loop: subscribe to the master, follow its stream of commands, and
+//! re-subscribe (with the saved id and the current tasks) whenever the stream ends, fails or
+//! falls silent (3 x PING_INTERVAL_SECS). Logs once per change of state, not once per retry.
+//!
+//! `--master` may list several masters: each attempt goes to the next one, and a follower's
+//! `307 Temporary Redirect` leads to the leader (the HTTP client follows it), whose address
+//! is then used for status updates too. `--master etcd://...` (the masters' `--state`) reads
+//! the leader from the masters' election before each attempt instead.
+//!
+//! When a registered stream ends (the leader died or stepped down), the agent tries every
+//! master once at once, without backoff: a follower holds the request until the new leader
+//! is elected, so the agent re-registers the moment it leads. Then the usual backoff.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+
+use super::shared::AgentShared;
+use corral_api::agent_protocol::{AgentCommand, SUBSCRIBE_PATH};
+use corral_api::recordio::Decoder;
+
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
+
+/// Why a subscription ended.
+#[derive(Debug, thiserror::Error)]
+enum StreamEnd {
+    #[error("cannot reach the master: {0}")]
+    Connect(String),
+    #[error("the master refused the subscription ({status}): {body}")]
+    Refused { status: u16, body: String },
+    #[error("the master closed the stream")]
+    Closed,
+    #[error("the stream failed: {0}")]
+    Broken(String),
+    #[error("nothing heard from the master for {0:?}")]
+    Silent(Duration),
+    #[error("the agent is stopping")]
+    Stopping,
+}
+
+/// The masters in a `--master` list (comma-separated `host:port`s); never empty. An
+/// `etcd://` address is one entry, whole.
+pub fn masters(list: &str) -> Vec<String> {
+    if corral_state::names_etcd(list) {
+        return vec![list.trim().to_string()];
+    }
+    let masters: Vec<String> = list
+        .split(',')
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+        .map(String::from)
+        .collect();
+    if masters.is_empty() {
+        vec![list.to_string()]
+    } else {
+        masters
+    }
+}
+
+pub async fn run(shared: Arc<AgentShared>) {
+    let from_election = corral_state::names_etcd(&shared.config.master);
+    let masters = masters(&shared.config.master);
+    let mut next = 0;
+    // Attempts left without backoff after a registered stream ended.
+    let mut immediate = 0;
+    let mut shutdown = shared.shutdown.clone();
+    let mut backoff = FIRST_BACKOFF;
+    // Whether the last attempt failed, so repeated failures are logged once.
+    let mut failing = false;
+    let mut refused_logged = false;
+    loop {
+        let mut master = masters[next % masters.len()].clone();
+        next += 1;
+        let attempt = async {
+            if from_election {
+                match leader_from_election(&master).await {
+                    Ok(leader) => master = leader,
+                    Err(e) => return StreamEnd::Connect(e),
+                }
+            }
+            follow_stream(&shared, &master).await
+        };
+        let outcome = tokio::select! {
+            outcome = attempt => outcome,
+            _ = super::stopped(&mut shutdown) => StreamEnd::Stopping,
+        };
+        let was_registered = shared
+            .registered
+            .swap(false, std::sync::atomic::Ordering::SeqCst);
+        if let StreamEnd::Stopping = outcome {
+            return;
+        }
+        if was_registered {
+            let lost = shared.master_now();
+            tracing::warn!("lost the master at {lost}: {outcome}; reconnecting");
+            backoff = FIRST_BACKOFF;
+            failing = true;
+            refused_logged = false;
+            immediate = masters.len();
+            // The master just lost is the least likely to lead now: try the others first.
+            // A dying process's port drops SYNs for a moment, and one dropped SYN costs a
+            // second of TCP's retransmission timer.
+            next = skip_master(&masters, next, &lost);
+        } else if !failing || matches!(outcome, StreamEnd::Refused { .. }) && !refused_logged {
+            // A refusal (e.g. an agent marked gone) is worth saying even mid-retry, once.
+            tracing::warn!("cannot register with the master at {master}: {outcome}; retrying");
+            refused_logged |= matches!(outcome, StreamEnd::Refused { .. });
+            failing = true;
+        } else {
+            tracing::debug!("registration attempt failed: {outcome}");
+        }
+        if immediate > 0 {
+            immediate -= 1;
+            continue;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(backoff) => {}
+            _ = super::stopped(&mut shutdown) => return,
+        }
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
+
+/// `next`, or the index after it when `next` names `lost` (among several masters).
+pub fn skip_master(masters: &[String], next: usize, lost: &str) -> usize {
+    if masters.len() > 1 && masters[next % masters.len()] == lost {
+        next + 1
+    } else {
+        next
+    }
+}
+
+/// One subscription, from the POST to the end of its stream.
+async fn follow_stream(shared: &Arc<AgentShared>, master: &str) -> StreamEnd {
+    let url = format!("http://{master}{SUBSCRIBE_PATH}");
+    let body = shared.subscribe_message();
+    let response = match shared.http.post(&url).json(&body).send().await {
+        Ok(r) => r,
+        Err(e) => return StreamEnd::Connect(error_chain(&e)),
+    };
+    if !response.status().is_success() {
+        let status = response.status().as_u16();
+        let body = response.text().await.unwrap_or_default();
+        return StreamEnd::Refused { status, body };
+    }
+    // Where the redirects (if any) ended: the leader.
+    let leader = response.url();
+    if let Some(host) = leader.host_str() {
+        let now = match leader.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_string(),
+        };
+        *shared
+            .master_now
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = now;
+    }
+    let silence = shared.tuning.stream_silence;
+    let mut stream = response.bytes_stream();
+    let mut decoder = Decoder::default();
+    loop {
+        let chunk = match tokio::time::timeout(silence, stream.next()).await {
+            Err(_) => return StreamEnd::Silent(silence),
+            Ok(None) => return StreamEnd::Closed,
+            Ok(Some(Err(e))) => return StreamEnd::Broken(error_chain(&e)),
+            Ok(Some(Ok(chunk))) => chunk,
+        };
+        decoder.feed(&chunk);
+        loop {
+            let record = match decoder.next_record() {
+                Ok(Some(record)) => record,
+                Ok(None) => break,
+                Err(e) => return StreamEnd::Broken(e.to_string()),
+            };
+            match serde_json::from_slice::<AgentCommand>(&record) {
+                Ok(command) => {
+                    if let AgentCommand::Registered { agent_id } = &command
+                        && !shared.registered.load(std::sync::atomic::Ordering::SeqCst)
+                    {
+                        tracing::info!(
+                            "registered with the master at {} as agent {agent_id}",
+                            shared.master_now()
+                        );
+                    }
+                    shared.handle_command(command);
+                }
+                Err(e) => tracing::error!(
+                    "ignoring a command from the master that cannot be read: {e}: {}",
+                    String::from_utf8_lossy(&record[..record.len().min(200)])
+                ),
+            }
+        }
+    }
+}
+
+/// The leading master's `host:port` as the masters' election in etcd names it.
+async fn leader_from_election(etcd: &str) -> Result<String, String> {
+    corral_client::master_address::MasterAddress::pick(etcd)
+        .await
+        .map(|leader| leader.to_string())
+        .map_err(|e| e.to_string())
+}
+
+/// reqwest's top-level message hides the cause ("error sending request"); show all of it.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lost_master_is_tried_last() {
+        let masters: Vec<String> = ["a:1", "b:2", "c:3"].map(String::from).to_vec();
+        assert_eq!(skip_master(&masters, 1, "b:2"), 2, "b just died: c next");
+        assert_eq!(skip_master(&masters, 4, "b:2"), 5, "indices wrap");
+        assert_eq!(skip_master(&masters, 2, "b:2"), 2, "c is not the lost one");
+        let one = vec!["a:1".to_string()];
+        assert_eq!(skip_master(&one, 0, "a:1"), 0, "a single master is retried");
+    }
+}

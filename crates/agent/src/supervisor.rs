@@ -1,0 +1,371 @@
+//! A task's supervisor, so that its exit status survives the agent. The agent starts
+//! `corral supervise` (hidden) in the task's sandbox, cgroups and environment; the supervisor
+//! starts the command as the leader of a new process group, tells the agent the command's
+//! pid on a status pipe, waits for it and writes how it ended to an exit file (atomically),
+//! then exits. The agent waits for the supervisor (its child) and reads the exit file; an
+//! agent restarted after a crash finds the supervisor by its pid and the exit file on disk.
+//!
+//! Status pipe lines (one, then the supervisor closes it): `ok <pid>` or `err <message>`.
+
+use std::ffi::{OsStr, OsString};
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use super::checkpoint;
+use super::processes::{ExitOutcome, TaskEnvironment};
+use corral_cgroups::JoinFiles;
+use corral_wit::types::CommandInfo;
+
+/// The fd number the supervisor finds its status pipe on.
+const STATUS_FD: RawFd = 3;
+
+/// The hidden subcommand's name.
+pub const SUBCOMMAND: &str = "supervise";
+
+// ---------------------------------------------------------------- the supervisor's side
+
+/// Runs `program` (argv[0] `argv0`, then `args`) in a new process group, reports its pid on
+/// `status_fd`, waits, and records the outcome in `exit_file`. Returns the supervisor's exit
+/// code: the command's, or 128 + its signal; 127 when it cannot start.
+pub fn supervise(
+    exit_file: &Path,
+    status_fd: RawFd,
+    program: &OsStr,
+    argv0: Option<&OsStr>,
+    args: &[OsString],
+) -> i32 {
+    let mut status = status_pipe(status_fd);
+    let mut command = std::process::Command::new(program);
+    if let Some(argv0) = argv0 {
+        command.arg0(argv0);
+    }
+    command.args(args).process_group(0);
+    let child = command.spawn();
+    let mut child = match child {
+        Ok(child) => {
+            report(&mut status, &format!("ok {}", child.id()));
+            child
+        }
+        Err(e) => {
+            let message = format!("cannot start {program:?}: {e}");
+            report(&mut status, &format!("err {message}"));
+            eprintln!("corral supervise: {message}");
+            return 127;
+        }
+    };
+    drop(status);
+    let outcome = match child.wait() {
+        Ok(status) => {
+            use std::os::unix::process::ExitStatusExt;
+            ExitOutcome {
+                code: status.code(),
+                signal: status.signal(),
+            }
+        }
+        Err(e) => {
+            eprintln!("corral supervise: cannot wait for the command: {e}");
+            ExitOutcome {
+                code: None,
+                signal: None,
+            }
+        }
+    };
+    if let Err(e) = write_exit(exit_file, outcome) {
+        eprintln!("corral supervise: cannot record the exit status: {e}");
+    }
+    match outcome {
+        ExitOutcome {
+            code: Some(code), ..
+        } => code,
+        ExitOutcome {
+            signal: Some(signal),
+            ..
+        } => 128 + signal,
+        _ => 1,
+    }
+}
+
+/// The status pipe the agent gave us, made close-on-exec so the command does not hold it
+/// open (the agent reads until the pipe closes). `None` when there is no such fd.
+fn status_pipe(fd: RawFd) -> Option<std::fs::File> {
+    // SAFETY: fcntl on an arbitrary fd number has no memory-safety preconditions.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+    if flags < 0 {
+        return None;
+    }
+    // SAFETY: as above; only sets FD_CLOEXEC.
+    unsafe { libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC) };
+    // SAFETY: the fd is open (checked above) and the agent handed it to this process to own.
+    Some(unsafe { std::fs::File::from_raw_fd(fd) })
+}
+
+fn report(status: &mut Option<std::fs::File>, line: &str) {
+    if let Some(file) = status {
+        let _ = writeln!(file, "{line}");
+    }
+}
+
+/// Records how the command ended, atomically.
+pub fn write_exit(path: &Path, outcome: ExitOutcome) -> Result<(), checkpoint::CheckpointError> {
+    let json = serde_json::to_vec(&outcome).unwrap_or_default();
+    checkpoint::write_atomic(path, &json)
+}
+
+/// The recorded outcome; `None` if there is none (the supervisor did not get to write it)
+/// or it cannot be read.
+pub fn read_exit(path: &Path) -> Option<ExitOutcome> {
+    let bytes = std::fs::read(path).ok()?;
+    match serde_json::from_slice(&bytes) {
+        Ok(outcome) => Some(outcome),
+        Err(e) => {
+            tracing::warn!("ignoring the unreadable exit file {}: {e}", path.display());
+            None
+        }
+    }
+}
+
+// ---------------------------------------------------------------------- the agent's side
+
+/// A supervised command as the agent sees it.
+#[derive(Debug)]
+pub struct Supervised {
+    /// The supervisor process (the agent's child).
+    pub child: tokio::process::Child,
+    pub supervisor_pid: u32,
+    /// The command's pid, which is also its process group id.
+    pub pgid: u32,
+}
+
+/// Starts `command` under `binary supervise`: in `sandbox`, with the task's environment and
+/// log files, joined to `cgroups` before it execs (its children inherit them). Blocks until
+/// the supervisor says whether the command started (a few milliseconds).
+pub fn spawn(
+    binary: &Path,
+    exit_file: &Path,
+    command: &CommandInfo,
+    sandbox: &Path,
+    env: &TaskEnvironment,
+    cgroups: Option<&JoinFiles>,
+) -> Result<Supervised, String> {
+    let mut cmd = tokio::process::Command::new(binary);
+    cmd.arg(SUBCOMMAND)
+        .arg("--exit-file")
+        .arg(exit_file)
+        .arg("--status-fd")
+        .arg(STATUS_FD.to_string());
+    let shown = if command.shell {
+        cmd.arg("--").arg("/bin/sh").arg("-c").arg(&command.value);
+        format!("/bin/sh -c {:?}", command.value)
+    } else {
+        if command.value.is_empty() {
+            return Err("command has no program to run (value is empty)".to_string());
+        }
+        if let Some(argv0) = command.arguments.first() {
+            let mut flag = OsString::from("--argv0=");
+            flag.push(argv0);
+            cmd.arg(flag);
+        }
+        cmd.arg("--")
+            .arg(&command.value)
+            .args(command.arguments.iter().skip(1));
+        format!("{:?}", command.value)
+    };
+    if let Some(user) = &command.user {
+        tracing::debug!("ignoring command user {user:?}: tasks run as the agent's user");
+    }
+    let stdout = open_log(sandbox, "stdout")?;
+    let stderr = open_log(sandbox, "stderr")?;
+    cmd.current_dir(sandbox)
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(stderr)
+        // Its own group: a signal to the agent's group (Ctrl-C) does not reach it.
+        .process_group(0)
+        .kill_on_drop(false);
+    for var in &command.environment {
+        cmd.env(&var.name, &var.value);
+    }
+    for (name, value) in env.variables() {
+        cmd.env(name, value);
+    }
+    let (read_end, write_end) = pipe().map_err(|e| format!("cannot make a pipe: {e}"))?;
+    let write_fd = write_end.as_raw_fd();
+    let join_fds = cgroups.map(JoinFiles::fds).unwrap_or_default();
+    // SAFETY: the closure runs in the forked child and only calls write(2), dup2(2) and
+    // fcntl(2), which are async-signal-safe.
+    unsafe {
+        cmd.pre_exec(move || {
+            for fd in &join_fds {
+                if libc::write(*fd, b"0".as_ptr().cast(), 1) != 1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            if write_fd == STATUS_FD {
+                // dup2 onto itself keeps close-on-exec; clear it instead.
+                if libc::fcntl(write_fd, libc::F_SETFD, 0) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            } else if libc::dup2(write_fd, STATUS_FD) != STATUS_FD {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot start the supervisor of {shown}: {e}"))?;
+    drop(write_end);
+    let supervisor_pid = child
+        .id()
+        .ok_or_else(|| format!("the supervisor of {shown} started without a process id"))?;
+    let mut answer = String::new();
+    let read = std::fs::File::from(read_end).read_to_string(&mut answer);
+    let answer = answer.trim();
+    let started = match (read, answer.split_once(' ')) {
+        (Ok(_), Some(("ok", pid))) => pid
+            .trim()
+            .parse::<u32>()
+            .map_err(|_| format!("the supervisor of {shown} sent a bad pid {pid:?}")),
+        (Ok(_), Some(("err", message))) => Err(message.to_string()),
+        (Err(e), _) => Err(format!("cannot hear from the supervisor of {shown}: {e}")),
+        (Ok(_), _) => Err(format!(
+            "the supervisor of {shown} ended before starting it (said {answer:?})"
+        )),
+    };
+    match started {
+        Ok(pgid) => Ok(Supervised {
+            child,
+            supervisor_pid,
+            pgid,
+        }),
+        Err(message) => {
+            // Reap the supervisor; it exits on its own.
+            let mut child = child;
+            tokio::spawn(async move { child.wait().await });
+            Err(message)
+        }
+    }
+}
+
+/// Waits for the supervisor and says how the command ended: from the exit file, or (if the
+/// supervisor died without writing it) from the supervisor's own status.
+pub async fn wait(child: tokio::process::Child, exit_file: PathBuf) -> ExitOutcome {
+    let own = super::processes::wait(child).await;
+    read_exit(&exit_file).unwrap_or(own)
+}
+
+fn open_log(sandbox: &Path, name: &str) -> Result<std::fs::File, String> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(sandbox.join(name))
+        .map_err(|e| format!("cannot open {name}: {e}"))
+}
+
+fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds: [RawFd; 2] = [0; 2];
+    // SAFETY: fds has room for the two descriptors pipe2 writes.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: pipe2 succeeded, so both are fresh descriptors this process owns.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// The start time of a process (clock ticks since boot, field 22 of /proc/PID/stat), to tell
+/// a process from a later one that reuses its pid; `None` if it is gone or a zombie.
+pub fn start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces: split after it.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // fields[0] is field 3 (state); field 22 is fields[19].
+    if matches!(fields.first(), Some(&"Z") | Some(&"X") | Some(&"x")) {
+        return None;
+    }
+    fields.get(19)?.parse().ok()
+}
+
+/// Whether the process `pid` that started at `started` still runs.
+pub fn is_alive(pid: u32, started: u64) -> bool {
+    start_time(pid) == Some(started)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn supervise_records_the_exit_code_and_reports_the_pid() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let exit = dir.path().join("exit");
+        let (read_end, write_end) = pipe().expect("pipe");
+        let fd = write_end.as_raw_fd();
+        std::mem::forget(write_end); // supervise owns it now
+        let code = supervise(
+            &exit,
+            fd,
+            OsStr::new("/bin/sh"),
+            None,
+            &["-c".into(), "exit 3".into()],
+        );
+        assert_eq!(code, 3);
+        let mut said = String::new();
+        std::fs::File::from(read_end)
+            .read_to_string(&mut said)
+            .expect("read the status pipe");
+        assert!(said.starts_with("ok "), "{said:?}");
+        assert_eq!(
+            read_exit(&exit),
+            Some(ExitOutcome {
+                code: Some(3),
+                signal: None
+            })
+        );
+    }
+
+    #[test]
+    fn supervise_reports_a_command_that_cannot_start() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let exit = dir.path().join("exit");
+        let code = supervise(&exit, -1, OsStr::new("/no/such/program"), None, &[]);
+        assert_eq!(code, 127);
+        assert_eq!(read_exit(&exit), None);
+    }
+
+    #[test]
+    fn a_signalled_command_is_recorded_with_its_signal() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let exit = dir.path().join("exit");
+        let code = supervise(
+            &exit,
+            -1,
+            OsStr::new("/bin/sh"),
+            None,
+            &["-c".into(), "kill -KILL $$".into()],
+        );
+        assert_eq!(code, 128 + libc::SIGKILL);
+        assert_eq!(
+            read_exit(&exit),
+            Some(ExitOutcome {
+                code: None,
+                signal: Some(libc::SIGKILL)
+            })
+        );
+    }
+
+    #[test]
+    fn start_time_tells_live_processes_from_gone_ones() {
+        let me = std::process::id();
+        let started = start_time(me).expect("this process has a start time");
+        assert!(is_alive(me, started));
+        assert!(
+            !is_alive(me, started + 1),
+            "a different start time is another process"
+        );
+        assert!(!is_alive(u32::MAX - 1, 0));
+    }
+}

@@ -1,0 +1,682 @@
+//! One task's actor: drives its executor plugin instance (launch, then one call per event)
+//! and carries out the actions it answers with. A plugin error or a `done` without a
+//! terminal status fails the task and kills what it still runs; the agent keeps serving.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+use tokio::task::AbortHandle;
+
+use super::container_checkpoint::{self, ProcessCheckpoint};
+use super::processes::{self, ProcessTable, TaskEnvironment};
+use super::shared::AgentShared;
+use super::supervisor;
+use super::tasks::{StatusFields, new_status};
+use corral_api::v1::{self, FrameworkId, Label, Labels, StatusSource, TaskState, reason};
+use corral_cgroups::{Container, JoinFiles, Limits};
+use corral_plugin_host::PluginError;
+use corral_plugin_host::convert::{task_state_from_wit, task_to_wit};
+use corral_plugin_host::executor::{
+    Action, Event, ExecutorInstance, ProcessExit, SpawnFailure, SpawnProcess, Status,
+};
+use corral_wit::types::CommandInfo;
+
+/// The agent's hook points (issue 6).
+mod hooks;
+
+/// What reaches a runner: from the agent (kill), its process waiters and its timers.
+#[derive(Debug)]
+pub enum RunnerInput {
+    Kill(u64),
+    Event(Event),
+    /// A timer fired; `generation` tells a stale firing from a timer set again since.
+    TimerFired {
+        id: u32,
+        generation: u64,
+    },
+}
+
+enum Flow {
+    Continue,
+    Finished,
+}
+
+pub struct TaskRunner {
+    shared: Arc<AgentShared>,
+    framework_id: FrameworkId,
+    task: v1::TaskInfo,
+    container_id: String,
+    sandbox: PathBuf,
+    instance: Option<Box<dyn ExecutorInstance>>,
+    plugin: String,
+    processes: ProcessTable,
+    timers: HashMap<u32, (u64, AbortHandle)>,
+    next_generation: u64,
+    inbox_tx: UnboundedSender<RunnerInput>,
+    inbox: UnboundedReceiver<RunnerInput>,
+    terminal_sent: bool,
+    /// The task's cgroups; `None` under posix isolation or before the launch.
+    container: Option<Container>,
+    /// What the isolator plugins (`--isolator`) prepared; `None` without isolators.
+    isolation: Option<super::isolators::Prepared>,
+    /// The executor, isolators and hooks current when the task was started (hot reload
+    /// only changes what later tasks get).
+    plugins: super::plugin_sync::LaunchPlugins,
+    /// Processes started under `corral wasm-run`: only their exits can carry a memory-cap
+    /// note to read.
+    wasm_processes: std::collections::HashSet<u32>,
+}
+
+impl TaskRunner {
+    /// The runner and the sender that reaches its inbox.
+    pub fn new(
+        shared: Arc<AgentShared>,
+        framework_id: FrameworkId,
+        task: v1::TaskInfo,
+        container_id: String,
+        sandbox: PathBuf,
+    ) -> (Self, UnboundedSender<RunnerInput>) {
+        let (inbox_tx, inbox) = unbounded_channel();
+        let plugins = shared.launch_plugins();
+        let runner = TaskRunner {
+            plugin: plugins.executor_name.clone(),
+            plugins,
+            shared,
+            framework_id,
+            task,
+            container_id,
+            sandbox,
+            instance: None,
+            processes: ProcessTable::default(),
+            timers: HashMap::new(),
+            next_generation: 0,
+            inbox_tx: inbox_tx.clone(),
+            inbox,
+            terminal_sent: false,
+            container: None,
+            isolation: None,
+            wasm_processes: Default::default(),
+        };
+        (runner, inbox_tx)
+    }
+
+    pub async fn run(mut self) {
+        let mut shutdown = self.shared.shutdown.clone();
+        let mut flow = self.start().await;
+        while let Flow::Continue = flow {
+            tokio::select! {
+                input = self.inbox.recv() => {
+                    let Some(input) = input else { break };
+                    flow = self.deliver(input).await;
+                }
+                _ = super::stopped(&mut shutdown) => {
+                    // A clean stop takes its tasks with it; after a crash they are recovered.
+                    self.processes.kill_all();
+                    break;
+                }
+            }
+        }
+        for (_, (_, timer)) in self.timers.drain() {
+            timer.abort();
+        }
+        self.instance = None;
+        self.destroy_container().await;
+        self.cleanup_isolators().await;
+        self.shared
+            .runner_finished(&self.framework_id, &self.task.task_id);
+    }
+
+    /// Prepares the sandbox, makes the executor instance and launches the task.
+    async fn start(&mut self) -> Flow {
+        if let Err(e) = std::fs::create_dir_all(&self.sandbox) {
+            let message = format!("cannot create sandbox {}: {e}", self.sandbox.display());
+            self.fail(message, reason::CONTAINER_LAUNCH_FAILED);
+            return Flow::Finished;
+        }
+        // The task's URIs (issue 6); a failed fetch fails the task, naming the URI, and a
+        // kill meanwhile ends it at once (a server that stalls cannot hold the task).
+        let fetch = self.fetch_uris();
+        tokio::pin!(fetch);
+        let fetched = loop {
+            tokio::select! {
+                fetched = &mut fetch => break Some(fetched),
+                input = self.inbox.recv() => {
+                    if let Some(RunnerInput::Kill(_)) | None = input {
+                        break None;
+                    }
+                }
+            }
+        };
+        match fetched {
+            Some(Ok(())) => {}
+            Some(Err(e)) => {
+                tracing::warn!("task {}: {e}", self.task.task_id);
+                self.fail(e.to_string(), reason::CONTAINER_LAUNCH_FAILED);
+                return Flow::Finished;
+            }
+            None => {
+                let message = "Killed while fetching its URIs".to_string();
+                let why = reason::TASK_KILLED_DURING_LAUNCH;
+                self.end(TaskState::TaskKilled, message, why);
+                return Flow::Finished;
+            }
+        }
+        if let Err(flow) = self.create_container() {
+            return flow;
+        }
+        // Isolator plugins: their launch plans are applied before any process starts.
+        if let Err(flow) = self.prepare_isolators().await {
+            return flow;
+        }
+        let factory = self.plugins.executor.clone();
+        let made = tokio::task::spawn_blocking(move || factory()).await;
+        let instance = match made {
+            Ok(Ok(instance)) => instance,
+            Ok(Err(e)) => {
+                self.fail(e.to_string(), reason::EXECUTOR_TERMINATED);
+                return Flow::Finished;
+            }
+            Err(e) => {
+                let message = format!(
+                    "executor plugin {} panicked while starting: {e}",
+                    self.plugin
+                );
+                self.fail(message, reason::EXECUTOR_TERMINATED);
+                return Flow::Finished;
+            }
+        };
+        self.plugin = instance.plugin_name().to_string();
+        self.instance = Some(instance);
+        // Hooks (issue 6): environment for the task's processes, or a refusal.
+        if let Err(message) = self.run_hooks().await {
+            self.fail(message, reason::CONTAINER_LAUNCH_FAILED);
+            return Flow::Finished;
+        }
+        let task = task_to_wit(
+            &self.task,
+            &self.framework_id.value,
+            &self.container_id,
+            &self.sandbox.display().to_string(),
+        );
+        let answer = self.call("launch", move |i| i.launch(&task)).await;
+        self.handle_answer(answer)
+    }
+
+    /// The task's URIs into its sandbox; owns what it needs, so no `&self` is held across
+    /// the downloads (the runner is not `Sync`).
+    fn fetch_uris(
+        &self,
+    ) -> impl Future<Output = Result<(), super::fetcher::FetchError>> + Send + 'static {
+        let uris = self.task.command.as_ref().map(|c| c.uris.clone());
+        let sandbox = self.sandbox.clone();
+        let config = self.shared.config.fetcher;
+        async move { super::fetcher::fetch_all(&uris.unwrap_or_default(), &sandbox, config).await }
+    }
+
+    /// Creates the task's cgroups with the limits its resources ask for. A task below the
+    /// memory floor is refused with TASK_ERROR; a cgroup failure fails it.
+    fn create_container(&mut self) -> Result<(), Flow> {
+        let pids = self.shared.config.isolation.pids_limit;
+        let limits = match Limits::for_task(&self.task.resources, pids) {
+            Ok(limits) => limits,
+            Err(message) => {
+                self.refuse(message);
+                return Err(Flow::Finished);
+            }
+        };
+        let agent = self.shared.cgroup_name();
+        match self
+            .shared
+            .isolator
+            .create(&agent, &self.container_id, &limits)
+        {
+            Ok(container) => {
+                self.container = container;
+                self.shared
+                    .save_container(&self.framework_id, &self.task.task_id);
+                Ok(())
+            }
+            Err(e) => {
+                let message = format!("cannot create the task's cgroups: {e}");
+                tracing::error!("task {}: {message}", self.task.task_id);
+                self.fail(message, reason::CONTAINER_LAUNCH_FAILED);
+                Err(Flow::Finished)
+            }
+        }
+    }
+
+    /// Asks every isolator plugin for its launch plan and applies the granted parts; a
+    /// refusal, error or trap fails the task with a message naming the plugin.
+    async fn prepare_isolators(&mut self) -> Result<(), Flow> {
+        let isolators = self.plugins.isolators.clone();
+        if isolators.is_empty() {
+            return Ok(());
+        }
+        let task = task_to_wit(
+            &self.task,
+            &self.framework_id.value,
+            &self.container_id,
+            &self.sandbox.display().to_string(),
+        );
+        let cgroup = self.container.as_ref().and_then(|_| {
+            self.shared
+                .isolator
+                .container_relative(&self.shared.cgroup_name(), &self.container_id)
+        });
+        let container_id = self.container_id.clone();
+        let prepared = tokio::task::spawn_blocking(move || {
+            super::isolators::prepare(&isolators, &container_id, &task, cgroup.as_deref())
+        })
+        .await
+        .unwrap_or_else(|e| Err(format!("preparing the isolators panicked: {e}")));
+        match prepared {
+            Ok(prepared) => {
+                let work_dir = &self.shared.config.work_dir;
+                super::isolators::checkpoint(work_dir, &self.container_id, &prepared);
+                self.isolation = Some(prepared);
+                Ok(())
+            }
+            Err(message) => {
+                tracing::error!("task {}: {message}", self.task.task_id);
+                self.fail(message, reason::CONTAINER_LAUNCH_FAILED);
+                Err(Flow::Finished)
+            }
+        }
+    }
+
+    async fn cleanup_isolators(&mut self) {
+        let Some(prepared) = self.isolation.take() else {
+            return;
+        };
+        let container_id = self.container_id.clone();
+        let _ =
+            tokio::task::spawn_blocking(move || super::isolators::cleanup(prepared, &container_id))
+                .await;
+    }
+
+    /// The container's memory limit in MB if the OOM killer has killed one of its processes.
+    fn memory_limit_hit(&self) -> Option<f64> {
+        let container = self.container.as_ref()?;
+        container
+            .oom_killed()
+            .then(|| container.mem_limit_mb().unwrap_or(0.0))
+    }
+
+    /// Kills what is left in the task's cgroups and removes them.
+    async fn destroy_container(&mut self) {
+        let Some(container) = self.container.take() else {
+            return;
+        };
+        let task_id = self.task.task_id.clone();
+        let destroyed = tokio::task::spawn_blocking(move || container.destroy()).await;
+        match destroyed {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!("task {task_id}: cannot remove its cgroups: {e}"),
+            Err(e) => tracing::error!("task {task_id}: removing its cgroups panicked: {e}"),
+        }
+    }
+
+    async fn deliver(&mut self, input: RunnerInput) -> Flow {
+        let event = match input {
+            RunnerInput::Kill(grace_ms) => Event::Kill(grace_ms),
+            RunnerInput::Event(event @ Event::Exited(_)) => {
+                if let Some(limit) = self.memory_limit_hit() {
+                    let message = format!("Memory limit of {limit} MB exceeded");
+                    tracing::info!("task {}: {message}", self.task.task_id);
+                    self.fail(message, reason::CONTAINER_LIMITATION_MEMORY);
+                    return Flow::Finished;
+                }
+                // A wasm task stopped at its linear-memory cap (issue 6): the same reason.
+                if let Event::Exited(exit) = &event
+                    && self.wasm_processes.contains(&exit.id)
+                    && let Some(message) =
+                        corral_wasm_task::launch::memory_limit_hit(&self.wasm_limit_file(exit.id))
+                {
+                    tracing::info!("task {}: {message}", self.task.task_id);
+                    self.fail(message, reason::CONTAINER_LIMITATION_MEMORY);
+                    return Flow::Finished;
+                }
+                event
+            }
+            RunnerInput::Event(event) => event,
+            RunnerInput::TimerFired { id, generation } => {
+                if self.timers.get(&id).is_none_or(|(g, _)| *g != generation) {
+                    return Flow::Continue; // cancelled or set again meanwhile
+                }
+                self.timers.remove(&id);
+                Event::TimerFired(id)
+            }
+        };
+        let answer = self.call("on-event", move |i| i.on_event(&event)).await;
+        self.handle_answer(answer)
+    }
+
+    /// Runs one plugin call off the async threads (a call may take up to its deadline).
+    async fn call<F>(&mut self, call: &str, f: F) -> Result<Vec<Action>, PluginError>
+    where
+        F: FnOnce(&mut dyn ExecutorInstance) -> Result<Vec<Action>, PluginError> + Send + 'static,
+    {
+        let Some(mut instance) = self.instance.take() else {
+            return Err(PluginError::Poisoned {
+                plugin: self.plugin.clone(),
+            });
+        };
+        match tokio::task::spawn_blocking(move || {
+            let answer = f(instance.as_mut());
+            (instance, answer)
+        })
+        .await
+        {
+            Ok((instance, answer)) => {
+                self.instance = Some(instance);
+                answer
+            }
+            Err(e) => Err(PluginError::Failed {
+                plugin: self.plugin.clone(),
+                call: call.to_string(),
+                message: format!("the host adapter panicked: {e}"),
+            }),
+        }
+    }
+
+    fn handle_answer(&mut self, answer: Result<Vec<Action>, PluginError>) -> Flow {
+        let actions = match answer {
+            Ok(actions) => actions,
+            Err(e) => {
+                tracing::error!("task {}: {e}", self.task.task_id);
+                self.fail(e.to_string(), reason::EXECUTOR_TERMINATED);
+                return Flow::Finished;
+            }
+        };
+        let mut done = false;
+        for action in actions {
+            match action {
+                Action::Done => done = true,
+                other => self.carry_out(other),
+            }
+        }
+        if !done {
+            return Flow::Continue;
+        }
+        if self.terminal_sent {
+            self.processes.kill_all();
+        } else {
+            let message = format!(
+                "executor plugin {} ended the task without a terminal status",
+                self.plugin
+            );
+            self.fail(message, reason::EXECUTOR_TERMINATED);
+        }
+        Flow::Finished
+    }
+
+    fn carry_out(&mut self, action: Action) {
+        match action {
+            Action::Spawn(spawn) => self.spawn(spawn),
+            Action::SendStatus(status) => self.send_status(status),
+            Action::Signal(s) => match self.processes.group(s.id) {
+                Some(pgid) => {
+                    if let Err(e) = processes::signal_group(pgid, s.signal) {
+                        tracing::debug!(
+                            "signal {} to process {} of task {}: {e}",
+                            s.signal,
+                            s.id,
+                            self.task.task_id
+                        );
+                    }
+                }
+                None => tracing::warn!(
+                    "executor plugin {} signalled unknown process {} of task {}",
+                    self.plugin,
+                    s.id,
+                    self.task.task_id
+                ),
+            },
+            Action::SetTimer(timer) => {
+                self.next_generation += 1;
+                let generation = self.next_generation;
+                let inbox = self.inbox_tx.clone();
+                let id = timer.id;
+                let handle = tokio::spawn(async move {
+                    tokio::time::sleep(std::time::Duration::from_millis(timer.after_ms)).await;
+                    let _ = inbox.send(RunnerInput::TimerFired { id, generation });
+                });
+                if let Some((_, old)) = self.timers.insert(id, (generation, handle.abort_handle()))
+                {
+                    old.abort();
+                }
+            }
+            Action::CancelTimer(id) => {
+                if let Some((_, timer)) = self.timers.remove(&id) {
+                    timer.abort();
+                }
+            }
+            Action::Check(check) => {
+                let place = super::health_checks::CheckPlace::for_task(
+                    &self.shared,
+                    &self.sandbox,
+                    &self.task.task_id.value,
+                    &self.framework_id.value,
+                    &self.container_id,
+                    self.container.as_ref(),
+                );
+                super::health_checks::start(check, place, self.inbox_tx.clone());
+            }
+            Action::Done => {}
+        }
+    }
+
+    fn spawn(&mut self, spawn: SpawnProcess) {
+        let id = spawn.id;
+        let env = TaskEnvironment {
+            sandbox: self.sandbox.display().to_string(),
+            task_id: self.task.task_id.value.clone(),
+            framework_id: self.framework_id.value.clone(),
+            agent_id: self.shared.agent_id().map(|a| a.value).unwrap_or_default(),
+            container_id: self.container_id.clone(),
+        };
+        let mut join = self
+            .container
+            .as_ref()
+            .map(Container::join_files)
+            .transpose();
+        // Isolator plugins: their environment and the devices cgroup.
+        let mut command = spawn.command;
+        if let Some(prepared) = &self.isolation {
+            command
+                .environment
+                .extend(prepared.environment.iter().cloned());
+            if let Some(devices) = &prepared.devices {
+                join = match (join, devices.join_file()) {
+                    (Ok(files), Ok(Some(file))) => {
+                        let mut files = files.unwrap_or_else(|| JoinFiles::from_files(Vec::new()));
+                        files.push(file);
+                        Ok(Some(files))
+                    }
+                    (Ok(files), Ok(None)) => Ok(files),
+                    (Err(e), _) | (_, Err(e)) => Err(e),
+                };
+            }
+        }
+        let started = match join {
+            _ if self.processes.group(id).is_some() => {
+                Err(format!("process id {id} is already used by this task"))
+            }
+            Err(e) => Err(format!("cannot put the process in the task's cgroups: {e}")),
+            Ok(join) => self.start_process(id, &command, &env, join.as_ref()),
+        };
+        let inbox = self.inbox_tx.clone();
+        match started {
+            Ok((child, pgid, exit_file)) => {
+                self.processes.insert(id, pgid);
+                tokio::spawn(async move {
+                    let outcome = match exit_file {
+                        Some(exit_file) => supervisor::wait(child, exit_file).await,
+                        None => processes::wait(child).await,
+                    };
+                    let _ = inbox.send(RunnerInput::Event(Event::Exited(ProcessExit {
+                        id,
+                        code: outcome.code,
+                        signal: outcome.signal,
+                    })));
+                });
+            }
+            Err(message) => {
+                tracing::warn!("task {}: {message}", self.task.task_id);
+                let _ = inbox.send(RunnerInput::Event(Event::SpawnFailed(SpawnFailure {
+                    id,
+                    message,
+                })));
+            }
+        }
+    }
+
+    /// Starts one of the task's processes under a supervisor when the agent has one (so its
+    /// exit status survives an agent crash), else as a direct child. The first process (the
+    /// task's command) is checkpointed for recovery. Returns the child to wait for, the
+    /// process group to signal, and where the supervisor records the exit.
+    fn start_process(
+        &mut self,
+        id: u32,
+        command: &CommandInfo,
+        env: &TaskEnvironment,
+        join: Option<&JoinFiles>,
+    ) -> Result<(tokio::process::Child, u32, Option<PathBuf>), String> {
+        // Wasm tasks (issue 6): a `.wasm` program runs under `corral wasm-run`.
+        let wasm;
+        let command = if corral_wasm_task::launch::is_wasm_command(command) {
+            wasm = self.wasm_runner(command, id)?;
+            self.wasm_processes.insert(id);
+            &wasm
+        } else {
+            command
+        };
+        let (child, pgid, supervisor_pid, exit_file) = match &self.shared.config.recovery.supervisor
+        {
+            Some(binary) => {
+                let exit_file = container_checkpoint::exit_file(
+                    &self.shared.config.work_dir,
+                    &self.container_id,
+                    id,
+                );
+                let s = supervisor::spawn(binary, &exit_file, command, &self.sandbox, env, join)?;
+                (s.child, s.pgid, s.supervisor_pid, Some(exit_file))
+            }
+            None => {
+                let (child, pid) = processes::spawn(command, &self.sandbox, env, join)?;
+                (child, pid, pid, None)
+            }
+        };
+        if let Some(supervisor_start) = supervisor::start_time(supervisor_pid) {
+            let process = ProcessCheckpoint {
+                id,
+                supervisor_pid,
+                supervisor_start,
+                pgid,
+            };
+            self.shared
+                .record_process(&self.framework_id, &self.task.task_id, process);
+        }
+        Ok((child, pgid, exit_file))
+    }
+
+    /// The `corral wasm-run` command for a `.wasm` program, its memory capped at the task's
+    /// `mem`.
+    fn wasm_runner(&self, command: &CommandInfo, id: u32) -> Result<CommandInfo, String> {
+        let corral = match &self.shared.config.recovery.supervisor {
+            Some(binary) => binary.clone(),
+            None => std::env::current_exe().map_err(|e| format!("no corral binary: {e}"))?,
+        };
+        let mem = Limits::for_task(&self.task.resources, 0)
+            .ok()
+            .and_then(|l| l.mem_mb);
+        let limit_file = self.wasm_limit_file(id);
+        corral_wasm_task::launch::runner_command(
+            command,
+            &corral,
+            &self.sandbox,
+            mem,
+            Some(&limit_file),
+        )
+    }
+
+    /// Where `corral wasm-run` says that process `id` hit its memory cap (beside its exit file).
+    fn wasm_limit_file(&self, id: u32) -> PathBuf {
+        let work_dir = &self.shared.config.work_dir;
+        container_checkpoint::exit_file(work_dir, &self.container_id, id).with_extension("limit")
+    }
+
+    fn send_status(&mut self, status: Status) {
+        let state = task_state_from_wit(status.state);
+        if self.terminal_sent {
+            tracing::warn!(
+                "executor plugin {} sent {state} for task {} after its terminal status; ignored",
+                self.plugin,
+                self.task.task_id
+            );
+            return;
+        }
+        let labels = (!status.labels.is_empty()).then(|| Labels {
+            labels: status
+                .labels
+                .into_iter()
+                .map(|l| Label {
+                    key: l.key,
+                    value: Some(l.value),
+                })
+                .collect(),
+        });
+        let fields = StatusFields {
+            message: status.message,
+            reason: status.reason,
+            healthy: status.healthy,
+            labels,
+        };
+        let mut update = new_status(
+            &self.task.task_id,
+            state,
+            StatusSource::SourceExecutor,
+            self.shared.agent_id(),
+            fields,
+        );
+        self.status_hooks(&mut update);
+        if self.shared.submit_status(&self.framework_id, update) && state.is_terminal() {
+            self.terminal_sent = true;
+        }
+    }
+
+    /// Fails the task (unless it already ended) and kills everything it still runs.
+    fn fail(&mut self, message: String, why: &str) {
+        self.end(TaskState::TaskFailed, message, why);
+    }
+
+    /// Refuses a task that cannot run as asked (TASK_ERROR, as Mesos answers invalid tasks).
+    fn refuse(&mut self, message: String) {
+        tracing::warn!("task {}: {message}", self.task.task_id);
+        self.end(TaskState::TaskError, message, reason::TASK_INVALID);
+    }
+
+    fn end(&mut self, state: TaskState, message: String, why: &str) {
+        self.processes.kill_all();
+        if self.terminal_sent {
+            return;
+        }
+        let fields = StatusFields {
+            message: Some(message),
+            reason: Some(why.to_string()),
+            ..Default::default()
+        };
+        let mut update = new_status(
+            &self.task.task_id,
+            state,
+            StatusSource::SourceAgent,
+            self.shared.agent_id(),
+            fields,
+        );
+        self.status_hooks(&mut update);
+        self.shared.submit_status(&self.framework_id, update);
+        self.terminal_sent = true;
+    }
+}

@@ -1,0 +1,108 @@
+//! The agent's HTTP API as an operator's tools use it.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::fake_master::FakeMaster;
+use super::support::*;
+use corral_api::v1::TaskState;
+
+async fn call(agent: &crate::AgentHandle, body: &str) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .post(format!("http://{}/api/v1", agent.addr))
+        .header("Content-Type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("agent answers");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("a JSON body"))
+}
+
+#[tokio::test]
+async fn health_version_and_tasks() {
+    let master = FakeMaster::start(true).await;
+    let work = tempfile::tempdir().expect("temp dir");
+    let agent = registered_agent(&master, work.path(), Duration::from_secs(1)).await;
+    let health = reqwest::get(format!("http://{}/health", agent.addr))
+        .await
+        .expect("agent answers");
+    assert_eq!(health.status(), 200);
+    let version: Value = reqwest::get(format!("http://{}/version", agent.addr))
+        .await
+        .expect("agent answers")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(version["version"], corral_api::VERSION);
+
+    assert_eq!(
+        call(&agent, r#"{"type":"GET_HEALTH"}"#).await,
+        (
+            200,
+            json!({"type": "GET_HEALTH", "get_health": {"healthy": true}})
+        )
+    );
+    let (status, body) = call(&agent, r#"{"type":"GET_VERSION"}"#).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body["get_version"]["version_info"]["version"],
+        corral_api::VERSION
+    );
+
+    master.send(shell_task("web", "web", "sleep 100", None));
+    master
+        .wait_until("web to run", |m| {
+            m.states_of("web").contains(&TaskState::TaskRunning)
+        })
+        .await;
+    let (status, body) = call(&agent, r#"{"type":"GET_TASKS"}"#).await;
+    assert_eq!(status, 200);
+    let tasks = body["get_tasks"]["tasks"]
+        .as_array()
+        .expect("tasks")
+        .clone();
+    assert_eq!(tasks.len(), 1, "{body}");
+    assert_eq!(tasks[0]["task_id"]["value"], "web");
+    assert_eq!(tasks[0]["state"], "TASK_RUNNING");
+    assert_eq!(tasks[0]["framework_id"]["value"], FRAMEWORK);
+
+    let state = agent_state(&agent).await;
+    assert_eq!(state["tasks"][0]["state"], "TASK_RUNNING");
+    assert_eq!(state["hostname"], "localhost");
+    let sandbox = state["tasks"][0]["sandbox"]
+        .as_str()
+        .expect("sandbox")
+        .to_string();
+    assert!(std::path::Path::new(&sandbox).join("stdout").exists());
+    agent.shutdown().await;
+}
+
+#[tokio::test]
+async fn bad_calls_get_a_400_with_a_message_and_the_agent_keeps_serving() {
+    let master = FakeMaster::start(true).await;
+    let work = tempfile::tempdir().expect("temp dir");
+    let agent = registered_agent(&master, work.path(), Duration::from_secs(1)).await;
+    for body in [
+        "{not json",
+        r#"{"type":"NO_SUCH_CALL"}"#,
+        r#"{"type":"GET_AGENTS"}"#,
+    ] {
+        let (status, answer) = call(&agent, body).await;
+        assert_eq!(status, 400, "{body}");
+        assert!(
+            answer["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{body}: {answer}"
+        );
+    }
+    let (_, answer) = call(&agent, r#"{"type":"GET_AGENTS"}"#).await;
+    assert!(
+        answer["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("GET_AGENTS")
+    );
+    assert_eq!(call(&agent, r#"{"type":"GET_HEALTH"}"#).await.0, 200);
+    agent.shutdown().await;
+}

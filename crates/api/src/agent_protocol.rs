@@ -1,0 +1,157 @@
+//! The master<->agent protocol (Corral's own; Mesos uses libprocess messages here).
+//!
+//! - The agent calls `POST /internal/v1/agent/subscribe` with [`AgentSubscribe`]; the master
+//!   answers 200 with a RecordIO stream of [`AgentCommand`]s that starts with `Registered`
+//!   and carries `Ping`s every few seconds. When the stream breaks the agent re-subscribes with
+//!   its id and the tasks it runs; the master treats the agent as disconnected meanwhile.
+//! - The agent calls `POST /internal/v1/agent/update` with a [`StatusUpdateMessage`] (202) for
+//!   every status update until the master relays the framework's acknowledgement as an
+//!   `Acknowledge` command.
+
+use serde::{Deserialize, Serialize};
+
+use super::v1::{AgentId, AgentInfo, FrameworkId, FrameworkInfo, KillPolicy, TaskId, TaskInfo};
+use super::v1::{ExecutorId, Task, TaskStatus};
+
+pub const SUBSCRIBE_PATH: &str = "/internal/v1/agent/subscribe";
+pub const UPDATE_PATH: &str = "/internal/v1/agent/update";
+/// An executor's MESSAGE for its framework: [`ExecutorMessage`] (202).
+pub const MESSAGE_PATH: &str = "/internal/v1/agent/message";
+/// The agent's plugin report: [`AgentPluginReport`] (202).
+pub const PLUGINS_PATH: &str = "/internal/v1/agent/plugins";
+
+/// How often the master pings an agent over its stream; an agent that hears nothing for
+/// three intervals reconnects.
+pub const PING_INTERVAL_SECS: u64 = 5;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentSubscribe {
+    /// Absent on first registration; the master assigns one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<AgentId>,
+    /// hostname, port (of the agent's HTTP API), total resources and attributes.
+    pub info: AgentInfo,
+    /// Tasks the agent runs now, with their latest states (empty on first registration).
+    #[serde(default)]
+    pub tasks: Vec<Task>,
+    /// Frameworks of those tasks, so a master that lost them can rebuild its view.
+    #[serde(default)]
+    pub frameworks: Vec<FrameworkInfo>,
+    pub version: String,
+    /// Why the agent runs without cgroups, if it does (shown to operators).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub isolation_note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AgentCommand {
+    /// First record of every stream.
+    Registered { agent_id: AgentId },
+    /// Boxed: a task is far larger than the other commands.
+    RunTask {
+        framework: Box<FrameworkInfo>,
+        task: Box<TaskInfo>,
+    },
+    KillTask {
+        framework_id: FrameworkId,
+        task_id: TaskId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        kill_policy: Option<KillPolicy>,
+    },
+    /// The framework acknowledged this update; the agent drops it and sends the task's next.
+    Acknowledge {
+        framework_id: FrameworkId,
+        task_id: TaskId,
+        uuid: String,
+    },
+    /// The framework's MESSAGE call for one of its executors on this agent (base64 data).
+    FrameworkMessage {
+        framework_id: FrameworkId,
+        executor_id: ExecutorId,
+        data: String,
+    },
+    /// Kill every task of the framework and forget it.
+    ShutdownFramework { framework_id: FrameworkId },
+    /// Keep-alive.
+    Ping,
+    /// The plugins (executor, isolators, hooks) activated for agents, in activation order:
+    /// sent after `Registered` and again whenever the set changes. The agent fetches the
+    /// ones it lacks by sha256 and answers with an [`AgentPluginReport`].
+    Plugins { active: Vec<ActivePlugin> },
+}
+
+/// One plugin activated for agents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivePlugin {
+    pub sha256: String,
+    pub name: String,
+    /// "executor", "isolator" or "hook".
+    pub kind: String,
+    pub version: String,
+    /// Given to the plugin's `init`.
+    #[serde(default)]
+    pub config: String,
+    /// The manifest (TOML) it was installed with.
+    #[serde(default)]
+    pub manifest: String,
+    /// The publisher's signature and the manifest text it covers, if it was signed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed: Option<Signed>,
+}
+
+/// A publisher's signature of a plugin and the manifest text it covers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Signed {
+    pub signature: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<String>,
+}
+
+/// One plugin's call counters in one process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct StatsSnapshot {
+    pub calls: u64,
+    pub errors: u64,
+    /// Upper bound of the p99 latency bucket, microseconds; none before the first call.
+    pub p99_us: Option<u64>,
+}
+
+/// What an agent runs of the active plugins, and its plugin call counters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentPluginReport {
+    pub agent_id: AgentId,
+    pub plugins: Vec<AgentPluginStatus>,
+    /// Calls, errors and p99 per plugin name in the agent's process.
+    #[serde(default)]
+    pub stats: std::collections::BTreeMap<String, StatsSnapshot>,
+}
+
+/// One active plugin on one agent: loaded, or refused with the reason (the agent keeps the
+/// version it ran before, if any).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentPluginStatus {
+    pub sha256: String,
+    pub name: String,
+    pub loaded: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusUpdateMessage {
+    pub agent_id: AgentId,
+    pub framework_id: FrameworkId,
+    /// Carries `uuid` (base64) for acknowledgement.
+    pub status: TaskStatus,
+}
+
+/// An executor's MESSAGE, relayed to its framework as a MESSAGE event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExecutorMessage {
+    pub agent_id: AgentId,
+    pub framework_id: FrameworkId,
+    pub executor_id: ExecutorId,
+    /// Base64 bytes.
+    pub data: String,
+}

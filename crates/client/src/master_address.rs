@@ -1,0 +1,204 @@
+//! The address of a master: `HOST:PORT`, a list of them (an HA cluster: the leader is found),
+//! or the masters' etcd (`etcd://...`: the leader is read from their election).
+
+use crate::client_error::ClientError;
+
+pub const DEFAULT_MASTER: &str = "127.0.0.1:5050";
+const DEFAULT_PORT: u16 = 5050;
+
+/// A master's `host:port`, checked once so every URL built from it is well formed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MasterAddress {
+    authority: String,
+}
+
+impl MasterAddress {
+    /// Accepts `host:port`, `host` (port 5050) and `http://host:port/`.
+    pub fn parse(text: &str) -> Result<Self, ClientError> {
+        let bad = |reason: &str| ClientError::BadAddress {
+            text: text.to_string(),
+            reason: reason.to_string(),
+        };
+        let trimmed = text.trim();
+        if trimmed.starts_with("https://") {
+            return Err(bad("https is not supported yet"));
+        }
+        let rest = trimmed.strip_prefix("http://").unwrap_or(trimmed);
+        let rest = rest.trim_end_matches('/');
+        if rest.is_empty() {
+            return Err(bad("it is empty"));
+        }
+        if rest.contains(',') {
+            return Err(bad("it names several masters where one is expected"));
+        }
+        if rest.contains('/') || rest.contains(char::is_whitespace) {
+            return Err(bad("it holds a path or spaces"));
+        }
+        // An IPv6 literal keeps its brackets: [::1]:5050.
+        let (host, port) = match rest.rfind(':') {
+            Some(i) if !rest.starts_with('[') || rest[..i].ends_with(']') => {
+                (&rest[..i], Some(&rest[i + 1..]))
+            }
+            _ => (rest, None),
+        };
+        if host.is_empty() {
+            return Err(bad("the host is missing"));
+        }
+        let port = match port {
+            None => DEFAULT_PORT,
+            Some(p) => p
+                .parse::<u16>()
+                .ok()
+                .filter(|p| *p != 0)
+                .ok_or_else(|| bad("the port is not a number from 1 to 65535"))?,
+        };
+        Ok(MasterAddress {
+            authority: format!("{host}:{port}"),
+        })
+    }
+
+    /// Whether `--master` names more than one master (a list, or their etcd): a lost leader
+    /// is then a failover to follow rather than the end.
+    pub fn names_several(text: &str) -> bool {
+        corral_state::names_etcd(text)
+            || Self::parse_list(text).is_ok_and(|masters| masters.len() > 1)
+    }
+
+    /// A comma-separated list of masters (an HA cluster), each as [`MasterAddress::parse`].
+    pub fn parse_list(text: &str) -> Result<Vec<Self>, ClientError> {
+        text.split(',').map(Self::parse).collect()
+    }
+
+    /// The master to talk to from `--master`: one address as is; from a list (an HA cluster)
+    /// the leader named by the first master whose `/master/redirect` answers, else the
+    /// first master that answers at all, else the first. Followers also redirect each call.
+    pub async fn pick(text: &str) -> Result<Self, ClientError> {
+        if corral_state::names_etcd(text) {
+            return Self::from_election(text).await;
+        }
+        let masters = Self::parse_list(text)?;
+        if let [only] = masters.as_slice() {
+            return Ok(only.clone());
+        }
+        let Ok(http) = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(2))
+            .build()
+        else {
+            return Ok(masters[0].clone());
+        };
+        let mut answering = None;
+        for master in &masters {
+            let Ok(response) = http.get(master.url("/master/redirect")).send().await else {
+                continue;
+            };
+            let leader = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|l| l.to_str().ok())
+                .and_then(|l| Self::parse(l).ok());
+            if let Some(leader) = leader {
+                return Ok(leader);
+            }
+            answering.get_or_insert_with(|| master.clone());
+        }
+        Ok(answering.unwrap_or_else(|| masters[0].clone()))
+    }
+
+    /// The leader named by the masters' election in etcd: `etcd://H:P[,H:P...][/prefix]`, the
+    /// same text as the masters' `--state`.
+    async fn from_election(text: &str) -> Result<Self, ClientError> {
+        let unreachable = |reason: String| ClientError::Unreachable {
+            addr: text.to_string(),
+            reason,
+        };
+        let spec = corral_state::StateSpec::parse(text).map_err(|e| ClientError::BadAddress {
+            text: text.to_string(),
+            reason: e.to_string(),
+        })?;
+        let corral_state::StateSpec::Etcd { endpoints, prefix } = spec else {
+            return Err(ClientError::BadAddress {
+                text: text.to_string(),
+                reason: "not an etcd:// address".into(),
+            });
+        };
+        let leader = corral_state::spec::current_leader(
+            &endpoints,
+            &prefix,
+            std::time::Duration::from_secs(2),
+        )
+        .await;
+        match leader {
+            Ok(Some(leader)) => Self::parse(&leader),
+            Ok(None) => Err(unreachable(
+                "no master leads now (no leader in the election)".into(),
+            )),
+            Err(e) => Err(unreachable(e.to_string())),
+        }
+    }
+
+    /// `http://host:port` followed by `path` (which starts with '/').
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.authority)
+    }
+}
+
+impl std::fmt::Display for MasterAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.authority)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn several_masters_are_a_list_or_their_etcd() {
+        assert!(MasterAddress::names_several("m1:5050,m2:5050"));
+        assert!(MasterAddress::names_several("etcd://e1:2379/corral"));
+        assert!(!MasterAddress::names_several("m1:5050"));
+        assert!(
+            !MasterAddress::names_several("m1:5050,"),
+            "an empty entry is no master"
+        );
+    }
+
+    #[test]
+    fn accepts_the_usual_spellings() {
+        for (text, want) in [
+            ("127.0.0.1:5050", "127.0.0.1:5050"),
+            ("  master.example:6000 ", "master.example:6000"),
+            ("http://10.0.0.1:5050/", "10.0.0.1:5050"),
+            ("localhost", "localhost:5050"),
+            ("[::1]:7000", "[::1]:7000"),
+            ("[::1]", "[::1]:5050"),
+        ] {
+            let addr = MasterAddress::parse(text).expect("valid address");
+            assert_eq!(addr.to_string(), want, "parsing {text:?}");
+        }
+        assert_eq!(
+            MasterAddress::parse("h:1")
+                .expect("valid")
+                .url("/api/v1/scheduler"),
+            "http://h:1/api/v1/scheduler"
+        );
+    }
+
+    #[test]
+    fn refuses_what_is_not_an_address() {
+        for text in [
+            "",
+            "host:notaport",
+            "host:0",
+            "host:70000",
+            ":5050",
+            "https://h:1",
+            "h:1/x",
+            "m1:5050,m2:5050",
+        ] {
+            let err = MasterAddress::parse(text).expect_err("must be refused");
+            assert!(err.to_string().contains("HOST:PORT"), "{err}");
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! `corral agent`: runs an agent that registers with a master, until Ctrl-C or SIGTERM.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+
+use super::machine_args::MachineArgs;
+use super::master_arg::MasterArg;
+use super::server_defaults::{PLUGIN_LIMITS, default_work_dir, hostname};
+use super::signals::shutdown_requested;
+use corral_agent::AgentConfig;
+use corral_client::master_address::MasterAddress;
+use corral_plugin_host::PluginEngine;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct AgentArgs {
+    #[command(flatten)]
+    pub master: MasterArg,
+    /// Address to listen on (0.0.0.0 for every interface).
+    #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    pub ip: IpAddr,
+    #[arg(long, default_value_t = 5051)]
+    pub port: u16,
+    /// Hostname to advertise; the machine's by default.
+    #[arg(long)]
+    pub hostname: Option<String>,
+    /// Sandboxes and checkpoints. Default: $XDG_STATE_HOME/corral/agent, else ./.corral-agent.
+    #[arg(long)]
+    pub work_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub machine: MachineArgs,
+    /// Executor: a built-in name or a path to a .wasm executor component.
+    #[arg(long, default_value = "command", value_name = "NAME|FILE")]
+    pub executor: String,
+    /// Resend an unacknowledged status update after this long.
+    #[arg(long, default_value_t = 10_000)]
+    pub status_update_retry_ms: u64,
+    #[command(flatten)]
+    pub hooks: super::hook_args::HookArgs,
+    #[command(flatten)]
+    pub trust: super::plugin_keys::PluginTrustArgs,
+    /// Kill an HTTP executor that has not subscribed this long after it started, and fail
+    /// its tasks (Mesos' --executor_registration_timeout).
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    pub executor_registration_timeout_secs: u64,
+    /// After a restart, kill an HTTP executor found running that has not subscribed again
+    /// this long, and fail its tasks (Mesos' --executor_reregistration_timeout).
+    #[arg(long, default_value_t = 2, value_name = "SECONDS")]
+    pub executor_reregistration_timeout_secs: u64,
+    /// The most one of a task's URIs may bring into its sandbox (downloaded or unpacked).
+    #[arg(long, default_value_t = 1024, value_name = "MB")]
+    pub fetcher_max_mb: u64,
+}
+
+pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
+    // Several masters (HA) or their etcd (`etcd://...`, as their --state): the agent
+    // follows whichever leads.
+    let master = if corral_state::names_etcd(&args.master.master) {
+        corral_state::StateSpec::parse(&args.master.master).context("bad --master")?;
+        args.master.master.trim().to_string()
+    } else {
+        MasterAddress::parse_list(&args.master.master)?
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    args.machine.check()?;
+    if args.status_update_retry_ms == 0 {
+        bail!("--status-update-retry-ms must be at least 1");
+    }
+    let engine = PluginEngine::new().context("cannot start the plugin engine")?;
+    args.trust.apply(&engine)?;
+    let executor = engine
+        .executor_factory(&args.executor, PLUGIN_LIMITS)
+        .with_context(|| format!("cannot load the executor '{}'", args.executor))?;
+    let executor = args.hooks.guard_executor(executor);
+    let hooks = args.hooks.load(&engine)?;
+    let config = AgentConfig {
+        master: master.clone(),
+        listen: SocketAddr::new(args.ip, args.port),
+        hostname: args.hostname.clone().unwrap_or_else(|| hostname(args.ip)),
+        work_dir: args
+            .work_dir
+            .clone()
+            .unwrap_or_else(|| default_work_dir("agent")),
+        resources: args.machine.resources.clone(),
+        attributes: args.machine.attributes.clone(),
+        executor: args.executor.clone(),
+        status_update_retry: Duration::from_millis(args.status_update_retry_ms),
+        isolation: args.machine.isolation_config(),
+        recovery: corral_agent::RecoveryConfig {
+            executor_reregistration_timeout: Duration::from_secs(
+                args.executor_reregistration_timeout_secs,
+            ),
+            ..corral_agent::RecoveryConfig::supervised_by_this_binary(args.machine.recover)
+        },
+        executor_registration_timeout: Duration::from_secs(args.executor_registration_timeout_secs),
+        plugin_engine: Some(engine.clone()),
+        isolators: args.machine.isolators(&engine)?,
+        hooks,
+        fetcher: corral_agent::fetcher::FetcherConfig {
+            max_bytes: args.fetcher_max_mb.saturating_mul(1 << 20),
+        },
+    };
+    let agent = corral_agent::run(config, executor)
+        .await
+        .context("cannot start the agent")?;
+    println!(
+        "corral agent listening on http://{}, registering with the master at {master}",
+        agent.addr
+    );
+    tokio::select! {
+        () = agent.wait() => bail!("the agent stopped unexpectedly"),
+        () = shutdown_requested() => {}
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,122 @@
+//! `corral dev`: a master and an agent in one process, with an embedded registry and the
+//! built-in plugins. Zero configuration: `corral dev`, then `corral execute` in another
+//! terminal.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+
+use super::machine_args::MachineArgs;
+use super::server_defaults::{
+    HEARTBEAT_INTERVAL, PLUGIN_LIMITS, default_work_dir, hostname, reachable,
+};
+use super::signals::shutdown_requested;
+use corral_agent::AgentConfig;
+use corral_master::{MasterConfig, StateSpec};
+use corral_plugin_host::PluginEngine;
+use corral_state::RedbStore;
+
+/// Agents resend unacknowledged status updates after this long.
+const STATUS_UPDATE_RETRY: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct DevArgs {
+    /// Master port.
+    #[arg(long, default_value_t = 5050)]
+    pub port: u16,
+    #[arg(long, default_value_t = 5051)]
+    pub agent_port: u16,
+    /// Address both listen on.
+    #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    pub ip: IpAddr,
+    /// Registry and sandboxes. Default: $XDG_STATE_HOME/corral/dev, else ./.corral-dev.
+    #[arg(long)]
+    pub work_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub machine: MachineArgs,
+    /// Allocation policy: a built-in name or a path to a .wasm allocator component.
+    #[arg(long, default_value = "drf", value_name = "NAME|FILE")]
+    pub allocator: String,
+    #[arg(long, default_value_t = 1000)]
+    pub allocation_interval_ms: u64,
+    #[command(flatten)]
+    pub hooks: super::hook_args::HookArgs,
+    #[command(flatten)]
+    pub trust: super::plugin_keys::PluginTrustArgs,
+}
+
+pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
+    args.machine.check()?;
+    if args.allocation_interval_ms == 0 {
+        bail!("--allocation-interval-ms must be at least 1");
+    }
+    let work_dir = args
+        .work_dir
+        .clone()
+        .unwrap_or_else(|| default_work_dir("dev"));
+    let host = hostname(args.ip);
+
+    let engine = PluginEngine::new().context("cannot start the plugin engine")?;
+    args.trust.apply(&engine)?;
+    let allocator = engine
+        .allocator_factory(&args.allocator, "", PLUGIN_LIMITS)
+        .with_context(|| format!("cannot load the allocator '{}'", args.allocator))?;
+    let executor = engine
+        .executor_factory("command", PLUGIN_LIMITS)
+        .context("cannot load the command executor")?;
+    let executor = args.hooks.guard_executor(executor);
+    let hooks = args.hooks.load(&engine)?;
+
+    let registry = work_dir.join("master").join("registry.redb");
+    let store = RedbStore::open(&registry).context("cannot open the master's registry")?;
+    let master_config = MasterConfig {
+        listen: SocketAddr::new(args.ip, args.port),
+        hostname: host.clone(),
+        state: StateSpec::File(registry),
+        allocator: args.allocator.clone(),
+        allocation_interval: Duration::from_millis(args.allocation_interval_ms),
+        heartbeat_interval: HEARTBEAT_INTERVAL,
+        hooks: hooks.clone(),
+    };
+    let master = corral_master::run(master_config, allocator, std::sync::Arc::new(store))
+        .await
+        .context("cannot start the master")?;
+    let master_addr = reachable(master.addr);
+
+    let agent_config = AgentConfig {
+        master: master_addr.to_string(),
+        listen: SocketAddr::new(args.ip, args.agent_port),
+        hostname: host,
+        work_dir: work_dir.join("agent"),
+        resources: args.machine.resources.clone(),
+        attributes: args.machine.attributes.clone(),
+        executor: "command".into(),
+        status_update_retry: STATUS_UPDATE_RETRY,
+        isolation: args.machine.isolation_config(),
+        recovery: corral_agent::RecoveryConfig::supervised_by_this_binary(args.machine.recover),
+        executor_registration_timeout: corral_agent::DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT,
+        plugin_engine: Some(engine.clone()),
+        isolators: args.machine.isolators(&engine)?,
+        hooks,
+        fetcher: Default::default(),
+    };
+    let agent = corral_agent::run(agent_config, executor)
+        .await
+        .context("cannot start the agent")?;
+
+    println!(
+        "corral dev: master on http://{master_addr}, agent on http://{}, state in {}. \
+         Try: corral execute --master {master_addr} --command 'echo hi'",
+        reachable(agent.addr),
+        work_dir.display()
+    );
+    tokio::select! {
+        () = master.wait() => bail!("the master stopped unexpectedly"),
+        () = agent.wait() => bail!("the agent stopped unexpectedly"),
+        () = shutdown_requested() => {}
+    }
+    Ok(ExitCode::SUCCESS)
+}

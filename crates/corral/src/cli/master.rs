@@ -1,0 +1,149 @@
+//! `corral master`: runs a master until Ctrl-C or SIGTERM.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+
+use super::server_defaults::{HEARTBEAT_INTERVAL, PLUGIN_LIMITS, default_work_dir, hostname};
+use super::signals::shutdown_requested;
+use corral_master::{MasterConfig, PartitionConfig, StateSpec};
+use corral_plugin_host::PluginEngine;
+use corral_state::Election;
+use corral_state::spec::{CONNECT_PATIENCE, connect_with_retry};
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct MasterArgs {
+    /// Address to listen on (0.0.0.0 for every interface).
+    #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    pub ip: IpAddr,
+    #[arg(long, default_value_t = 5050)]
+    pub port: u16,
+    /// Hostname to advertise; the machine's by default.
+    #[arg(long)]
+    pub hostname: Option<String>,
+    /// Registry: file://PATH (embedded redb), memory, or an etcd cluster as
+    /// etcd://HOST:PORT[,HOST:PORT...][/PREFIX] (keys under /PREFIX/, default /corral/; an
+    /// unreachable etcd is retried for 30 s). Default: file://WORK_DIR/registry.redb.
+    #[arg(long, value_name = "file://PATH|memory|etcd://HOST:PORT,...")]
+    pub state: Option<String>,
+    /// Allocation policy: a built-in name or a path to a .wasm allocator component.
+    #[arg(long, default_value = "drf", value_name = "NAME|FILE")]
+    pub allocator: String,
+    /// The allocator's configuration, JSON given to its `init` (see docs/policies.md).
+    #[arg(long, default_value = "", value_name = "JSON")]
+    pub allocator_config: String,
+    /// Default: $XDG_STATE_HOME/corral/master, else ./.corral-master.
+    #[arg(long)]
+    pub work_dir: Option<PathBuf>,
+    #[arg(long, default_value_t = 1000)]
+    pub allocation_interval_ms: u64,
+    #[command(flatten)]
+    pub hooks: super::hook_args::HookArgs,
+    #[command(flatten)]
+    pub trust: super::plugin_keys::PluginTrustArgs,
+    /// With an etcd registry: the leader lease's TTL in seconds (at least 2). A dead leader
+    /// is replaced after about this long; a leader cut off from etcd stops acting by then.
+    #[arg(long, default_value_t = 5)]
+    pub leader_lease_secs: u64,
+    /// How long the master waits for an agent to answer a ping (`15secs`, `500ms`, `2mins`;
+    /// a bare number is seconds).
+    #[arg(long, default_value = "15secs", value_parser = parse_duration)]
+    pub agent_ping_timeout: Duration,
+    /// Pings an agent may miss in a row before it is marked unreachable.
+    #[arg(long, default_value_t = 5)]
+    pub max_agent_ping_timeouts: u32,
+}
+
+/// A Mesos-style duration: a number with `ms`, `secs`/`s` or `mins`, or a bare number of
+/// seconds.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("'{text}' is not a duration such as 15secs or 500ms"))?;
+    let seconds = match unit.trim() {
+        "ms" => value / 1000.0,
+        "" | "s" | "secs" => value,
+        "mins" => value * 60.0,
+        other => return Err(format!("unknown unit '{other}' (use ms, secs or mins)")),
+    };
+    if !(seconds > 0.0 && seconds.is_finite()) {
+        return Err(format!("'{text}' must be more than zero"));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+pub async fn run(args: MasterArgs) -> anyhow::Result<ExitCode> {
+    let state = match &args.state {
+        Some(text) => StateSpec::parse(text)?,
+        None => {
+            let work_dir = args
+                .work_dir
+                .clone()
+                .unwrap_or_else(|| default_work_dir("master"));
+            StateSpec::File(work_dir.join("registry.redb"))
+        }
+    };
+    if args.allocation_interval_ms == 0 {
+        bail!("--allocation-interval-ms must be at least 1");
+    }
+    let engine = PluginEngine::new().context("cannot start the plugin engine")?;
+    args.trust.apply(&engine)?;
+    let allocator = engine
+        .allocator_factory(&args.allocator, &args.allocator_config, PLUGIN_LIMITS)
+        .with_context(|| format!("cannot load the allocator '{}'", args.allocator))?;
+    let hooks = args.hooks.load(&engine)?;
+    if args.leader_lease_secs < 2 {
+        bail!("--leader-lease-secs must be at least 2");
+    }
+    let config = MasterConfig {
+        listen: SocketAddr::new(args.ip, args.port),
+        hostname: args.hostname.clone().unwrap_or_else(|| hostname(args.ip)),
+        state,
+        allocator: args.allocator.clone(),
+        allocation_interval: Duration::from_millis(args.allocation_interval_ms),
+        heartbeat_interval: HEARTBEAT_INTERVAL,
+        hooks,
+    };
+    if args.max_agent_ping_timeouts == 0 {
+        bail!("--max-agent-ping-timeouts must be at least 1");
+    }
+    let partitions = PartitionConfig {
+        ping_timeout: args.agent_ping_timeout,
+        max_ping_timeouts: args.max_agent_ping_timeouts,
+    };
+    let master = match &config.state {
+        // Several masters may share an etcd registry: they elect one leader.
+        StateSpec::Etcd { endpoints, prefix } => {
+            let store = connect_with_retry(endpoints, prefix, CONNECT_PATIENCE)
+                .await
+                .context("cannot open the master's registry")?;
+            let lease = Duration::from_secs(args.leader_lease_secs);
+            let election = Election::connect(endpoints, prefix, lease)
+                .await
+                .context("cannot reach etcd for the leader election")?;
+            corral_master::leader::run(config, partitions, allocator, store, election, engine).await
+        }
+        _ => {
+            let store = config
+                .state
+                .open()
+                .await
+                .context("cannot open the master's registry")?;
+            corral_master::run_with_engine(config, partitions, allocator, store, engine).await
+        }
+    }
+    .context("cannot start the master")?;
+    println!("corral master listening on http://{}", master.addr);
+    if !master.serve_until(shutdown_requested()).await {
+        bail!("the master stopped unexpectedly");
+    }
+    Ok(ExitCode::SUCCESS)
+}

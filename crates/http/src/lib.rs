@@ -1,0 +1,11 @@
+//! The HTTP stack that every Corral server (master, agent, and the components built on them)
+//! goes through: JSON error responses, the listening socket, and the layers common to every
+//! route, so that what later applies to all of them (authentication, limits, metrics) is
+//! written once.
+
+pub mod error;
+pub mod listen;
+pub mod serve;
+
+pub use error::{ApiError, parse_json};
+pub use serve::{serve, stack};

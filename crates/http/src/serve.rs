@@ -1,0 +1,38 @@
+//! The one way a Corral server serves HTTP: its router wrapped in the layers every surface
+//! shares, on a listener, until a shutdown signal. The master (single or elected), the agent
+//! and every component built on them go through here, so a layer added to [`stack`]
+//! (authentication, limits, metrics) applies to every route of every server at once.
+
+use std::future::Future;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::serve::Listener;
+
+/// The largest request body any route reads unless it sets its own limit (a plugin upload
+/// does): axum's default, written here so every server states the same bound.
+pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+/// `router` with the layers every Corral server shares.
+pub fn stack(router: Router) -> Router {
+    router.layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+}
+
+/// Serves `router` (through [`stack`]) on `listener` until `shutdown` completes; a server
+/// error is logged under `server` ("master", "agent", ...).
+pub async fn serve<L>(
+    listener: L,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    server: &str,
+) where
+    L: Listener,
+    L::Addr: std::fmt::Debug,
+{
+    if let Err(error) = axum::serve(listener, stack(router))
+        .with_graceful_shutdown(shutdown)
+        .await
+    {
+        tracing::error!(%error, "the {server}'s HTTP server stopped");
+    }
+}

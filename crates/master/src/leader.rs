@@ -1,0 +1,488 @@
+//! An elected master (registry in etcd): it serves HTTP at once as a follower, campaigns,
+//! and runs a core only while it leads. Followers answer the scheduler, operator and agent
+//! APIs with `307 Temporary Redirect` to the leader (as Mesos does), or 503 while nobody
+//! leads; `/health` and `/master/redirect` answer on every master. While an election is under
+//! way a follower holds requests; one that is elected meanwhile serves them itself. Nor does
+//! it redirect to a leader whose port refuses connections (probed then, at most every 20 ms
+//! for all requests): every agent of a killed leader arrives in the moments before the poll
+//! below notices, and would bounce off the dead port into its backoff.
+//!
+//! A term ends when the lease cannot be kept alive within its TTL or a registry write is
+//! fenced off (another master leads): the core stops at once (no allocation, every framework
+//! and agent stream closed, so they go find the new leader) and the master campaigns again.
+//!
+//! A leader killed with SIGKILL cannot resign, and waiting for its lease to expire (TTL >= 2
+//! s) dominated failover time. So followers also probe the leader's advertised `host:port`
+//! (a TCP connect, each poll): when it is *refused* [`REFUSALS_TO_REVOKE`] times in a row,
+//! after having answered in this term, nothing listens there any more — the process is gone
+//! while its host is up — and a follower revokes the leader's lease (only while its key
+//! still has the create revision it saw, see [`Election::revoke_dead_leader`]), so the next
+//! candidate leads at once. Only a refusal counts: a timeout (a partition, a paused or
+//! overloaded leader, whose kernel still accepts connections) or a name that does not
+//! resolve says nothing, and then only the lease ends the term. Revoking by mistake would
+//! still be safe: every registry write is fenced on the leader key, so a deposed leader
+//! cannot write, and it loses its term and follows. Requiring one answer first keeps a
+//! leader whose advertised address is not reachable from followers from being revoked.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tokio::sync::watch;
+use tower::ServiceExt;
+
+use corral_plugin_host::allocator::AllocatorFactory;
+use corral_state::{Election, EtcdStore, LeaderRecord};
+
+use super::shell::Shared;
+use super::{
+    MasterConfig, MasterError, MasterHandle, PartitionConfig, Stopper, router, start_core,
+};
+
+/// How often a follower asks etcd who leads (for its redirects).
+const LEADER_POLL: Duration = Duration::from_millis(100);
+/// How long a probe of the leader's port may take; a timeout never counts as dead.
+const PROBE_TIMEOUT: Duration = Duration::from_millis(200);
+/// Consecutive refused connections after which a follower takes the leader as dead.
+const REFUSALS_TO_REVOKE: u32 = 2;
+/// The pause before probing a port that refused once again.
+const REPROBE: Duration = Duration::from_millis(20);
+/// How long a redirect trusts the last probe of the leader's port.
+const REDIRECT_PROBE_REUSE: Duration = Duration::from_millis(20);
+/// How long a follower holds a request while nobody leads, waiting for an election.
+const ELECTION_WAIT: Duration = Duration::from_secs(5);
+/// Pause after a failed campaign (etcd unreachable) before the next.
+const RETRY: Duration = Duration::from_secs(1);
+
+/// The elected master's shared view: whether it leads (and its core), and who leads.
+pub struct Leadership {
+    /// This master's `host:port`, the value it campaigns with.
+    advertised: String,
+    leading: RwLock<Option<Leading>>,
+    /// The last leader etcd named (`host:port`), for redirects.
+    leader: watch::Sender<Option<String>>,
+    /// The last probe of the leader made for a redirect: (leader, when, refused). A lock so
+    /// that a burst of requests shares one probe.
+    redirect_probe: tokio::sync::Mutex<Option<(String, Instant, bool)>>,
+    /// Wakes the leader poll early (a redirect found the leader's port refusing).
+    poll_now: tokio::sync::Notify,
+    stop: watch::Sender<bool>,
+}
+
+struct Leading {
+    shared: Arc<Shared>,
+    router: Router,
+}
+
+impl Leadership {
+    /// Stops campaigning and any core it runs; the term is resigned so another master
+    /// leads without waiting for the lease to expire.
+    pub fn stop(&self) {
+        self.stop.send_replace(true);
+    }
+
+    pub fn is_leading(&self) -> bool {
+        read(&self.leading).is_some()
+    }
+
+    /// The leader's `host:port` when another master leads.
+    fn other_leader(&self) -> Option<String> {
+        self.leader
+            .borrow()
+            .clone()
+            .filter(|leader| *leader != self.advertised)
+    }
+
+    /// Whether `leader`'s port refuses connections, probed at most every
+    /// [`REDIRECT_PROBE_REUSE`]: the poll would notice only up to [`LEADER_POLL`] later, and
+    /// every agent of a killed leader arrives here in that time.
+    async fn refuses(&self, leader: &str) -> bool {
+        let mut last = self.redirect_probe.lock().await;
+        if let Some((probed, at, refused)) = last.as_ref()
+            && probed == leader
+            && at.elapsed() < REDIRECT_PROBE_REUSE
+        {
+            return *refused;
+        }
+        let refused = matches!(probe(leader).await, Probe::Refused);
+        *last = Some((leader.to_string(), Instant::now(), refused));
+        refused
+    }
+}
+
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Starts an elected master: HTTP at once, then campaigns in the background.
+pub async fn run(
+    config: MasterConfig,
+    partitions: PartitionConfig,
+    allocator: AllocatorFactory,
+    store: EtcdStore,
+    election: Election,
+    engine: corral_plugin_host::PluginEngine,
+) -> Result<MasterHandle, MasterError> {
+    let (listener, addr) = corral_http::listen::bind(config.listen).await?;
+    let leadership = Arc::new(Leadership {
+        advertised: format!("{}:{}", config.hostname, addr.port()),
+        leading: RwLock::new(None),
+        leader: watch::channel(None).0,
+        redirect_probe: tokio::sync::Mutex::new(None),
+        poll_now: tokio::sync::Notify::new(),
+        stop: watch::channel(false).0,
+    });
+    let election = Arc::new(election);
+    // On the election's thread: a follower swamped by a re-registration storm (agents held
+    // until the election ends) must still notice a dead leader at once.
+    election
+        .runtime()
+        .spawn(follow_leader(leadership.clone(), election.clone()));
+    let campaign = tokio::spawn(campaign_loop(Campaign {
+        leadership: leadership.clone(),
+        election,
+        store,
+        config,
+        partitions,
+        allocator,
+        addr,
+        engine,
+    }));
+
+    let app = Router::new()
+        .route("/master/redirect", get(redirect))
+        .fallback(dispatch)
+        .with_state(leadership.clone());
+    let mut stop = leadership.stop.subscribe();
+    let server = tokio::spawn(async move {
+        let stopped = async move {
+            let _ = stop.wait_for(|stopping| *stopping).await;
+        };
+        corral_http::serve(listener, app, stopped, "master").await;
+        // The campaign resigns its term on the way out.
+        let _ = campaign.await;
+    });
+    tracing::info!(%addr, "master listening; campaigning for leadership");
+    Ok(MasterHandle {
+        addr,
+        stopper: Stopper::Elected(leadership),
+        server,
+    })
+}
+
+/// What a campaigning master needs to lead when it wins.
+struct Campaign {
+    leadership: Arc<Leadership>,
+    election: Arc<Election>,
+    store: EtcdStore,
+    config: MasterConfig,
+    partitions: PartitionConfig,
+    allocator: AllocatorFactory,
+    addr: SocketAddr,
+    engine: corral_plugin_host::PluginEngine,
+}
+
+/// Campaign, lead until the term ends, step down, campaign again.
+async fn campaign_loop(campaign: Campaign) {
+    let Campaign {
+        leadership,
+        election,
+        store,
+        config,
+        partitions,
+        allocator,
+        addr,
+        engine,
+    } = campaign;
+    let mut stop = leadership.stop.subscribe();
+    let mut failing = false;
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        let campaign = tokio::select! {
+            campaign = election.campaign(&leadership.advertised) => campaign,
+            _ = stop.changed() => return,
+        };
+        let mut term = match campaign {
+            Ok(term) => term,
+            Err(error) => {
+                if !failing {
+                    tracing::warn!(%error, "cannot campaign for leadership; retrying");
+                    failing = true;
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(RETRY) => continue,
+                    _ = stop.changed() => return,
+                }
+            }
+        };
+        failing = false;
+        let (deposed_tx, mut deposed) = watch::channel(false);
+        let fenced = Arc::new(store.fenced(term.key.clone(), term.revision, deposed_tx));
+        let shared = match start_core(
+            &config,
+            partitions,
+            allocator.clone(),
+            fenced,
+            addr,
+            engine.clone(),
+        )
+        .await
+        {
+            Ok(shared) => shared,
+            Err(error) => {
+                tracing::error!(%error, "elected, but cannot load the registry; resigning");
+                election.resign(term).await;
+                tokio::time::sleep(RETRY).await;
+                continue;
+            }
+        };
+        *write(&leadership.leading) = Some(Leading {
+            router: router::router(shared.clone()),
+            shared: shared.clone(),
+        });
+        leadership
+            .leader
+            .send_replace(Some(leadership.advertised.clone()));
+        tracing::info!(
+            revision = term.revision,
+            "elected: this master leads as {}",
+            leadership.advertised
+        );
+        let why = tokio::select! {
+            _ = term.lost() => "the leader lease could not be kept alive",
+            _ = deposed.wait_for(|deposed| *deposed) => "a registry write was fenced off: another master leads",
+            _ = stop.changed() => "the master is stopping",
+        };
+        step_down(&leadership);
+        election.resign(term).await;
+        if *stop.borrow() {
+            return;
+        }
+        tracing::warn!("stopped leading: {why}; following");
+    }
+}
+
+/// Stops acting as leader at once: no more allocation, every stream closed.
+fn step_down(leadership: &Leadership) {
+    if let Some(leading) = write(&leadership.leading).take() {
+        leading.shared.stop();
+    }
+    leadership.leader.send_replace(None);
+}
+
+/// Keeps `leader` current for redirects, and ends a dead leader's term early (module doc).
+async fn follow_leader(leadership: Arc<Leadership>, election: Arc<Election>) {
+    let mut stop = leadership.stop.subscribe();
+    let mut liveness = Liveness::default();
+    loop {
+        if leadership.is_leading() {
+            liveness = Liveness::default();
+        } else {
+            // When etcd cannot say (no quorum), nobody is known to lead: no stale redirects.
+            let record = election.leader_record().await.ok().flatten();
+            let mut refusing = false;
+            match &record {
+                // This master's own address under a lease that is not its own: a previous
+                // process at this address (killed, then restarted) that cannot be alive, since
+                // this process holds the port. Its term ends now instead of at its TTL.
+                Some(record)
+                    if record.address == leadership.advertised && !election.is_own(record) =>
+                {
+                    liveness = Liveness::default();
+                    if let Ok(true) = election.revoke_dead_leader(record).await {
+                        tracing::warn!(
+                            "the registry named this master's address as leader under an old lease \
+                             (a previous process here); revoked it"
+                        );
+                    }
+                }
+                Some(record) if record.address != leadership.advertised => {
+                    refusing = liveness.check(&election, record.clone()).await
+                }
+                _ => liveness = Liveness::default(),
+            }
+            // A leader whose port refuses connections is not redirected to: requests wait here
+            // for the election instead (agents would only bounce off the dead port and back
+            // off past the moment the new leader is elected).
+            let leader = record.map(|record| record.address).filter(|_| !refusing);
+            leadership.leader.send_if_modified(|known| {
+                let changed = *known != leader;
+                *known = leader;
+                changed
+            });
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(LEADER_POLL) => {}
+            _ = leadership.poll_now.notified() => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// What a follower learnt of the current leader's term by probing its port.
+#[derive(Default)]
+struct Liveness {
+    term: Option<LeaderRecord>,
+    answered: bool,
+    refusals: u32,
+}
+
+enum Probe {
+    Answered,
+    Refused,
+    /// A timeout, an unresolvable name, another error: says nothing about the leader.
+    Unknown,
+}
+
+impl Liveness {
+    /// Probes the leader's port, and revokes its lease once it has refused
+    /// [`REFUSALS_TO_REVOKE`] connections in a row after answering in this term (a refusal is
+    /// confirmed [`REPROBE`] later, not a poll later). Whether its port refuses connections now.
+    async fn check(&mut self, election: &Election, record: LeaderRecord) -> bool {
+        if self.term.as_ref() != Some(&record) {
+            *self = Liveness {
+                term: Some(record.clone()),
+                ..Liveness::default()
+            };
+        }
+        loop {
+            match probe(&record.address).await {
+                Probe::Answered => {
+                    self.answered = true;
+                    self.refusals = 0;
+                }
+                Probe::Unknown => self.refusals = 0,
+                Probe::Refused => self.refusals += 1,
+            }
+            if !self.answered || self.refusals == 0 {
+                return false;
+            }
+            if self.refusals >= REFUSALS_TO_REVOKE {
+                break;
+            }
+            tokio::time::sleep(REPROBE).await;
+        }
+        self.refusals = 0;
+        match election.revoke_dead_leader(&record).await {
+            Ok(true) => tracing::warn!(
+                "the leader at {} refuses connections (its process is gone); \
+                 revoked its lease so that a new leader is elected now",
+                record.address
+            ),
+            Ok(false) => {}
+            Err(error) => tracing::debug!(%error, "cannot revoke the dead leader's lease"),
+        }
+        true
+    }
+}
+
+async fn probe(address: &str) -> Probe {
+    match tokio::time::timeout(PROBE_TIMEOUT, tokio::net::TcpStream::connect(address)).await {
+        Ok(Ok(_)) => Probe::Answered,
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => Probe::Refused,
+        _ => Probe::Unknown,
+    }
+}
+
+/// Every request: the leader's routes while leading; otherwise a redirect to the leader.
+async fn dispatch(State(leadership): State<Arc<Leadership>>, request: Request) -> Response {
+    if let Some(router) = leading_router(&leadership) {
+        return serve(router, request).await;
+    }
+    if request.uri().path() == "/health" {
+        return StatusCode::OK.into_response();
+    }
+    let path = request
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/")
+        .to_string();
+    let response = redirect_to(&leadership, &path).await;
+    // Elected while holding the request (the agents of a dead leader wait here during the
+    // election): serve it now rather than send every one of them back to this master.
+    match leading_router(&leadership) {
+        Some(router) => serve(router, request).await,
+        None => response,
+    }
+}
+
+fn leading_router(leadership: &Leadership) -> Option<Router> {
+    read(&leadership.leading)
+        .as_ref()
+        .map(|leading| leading.router.clone())
+}
+
+async fn serve(router: Router, request: Request) -> Response {
+    match router.oneshot(request).await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    }
+}
+
+/// `GET /master/redirect`: 307 to the leading master (this one included).
+async fn redirect(State(leadership): State<Arc<Leadership>>) -> Response {
+    if leadership.is_leading() {
+        return temporary_redirect(&leadership.advertised, "");
+    }
+    redirect_to(&leadership, "").await
+}
+
+/// A redirect to the leader. While nobody leads (an election under way) the request waits
+/// up to [`ELECTION_WAIT`] for one, so clients reach the new leader as soon as it is elected
+/// instead of backing off.
+async fn redirect_to(leadership: &Leadership, path: &str) -> Response {
+    let mut known = leadership.leader.subscribe();
+    let settled =
+        |_: &Option<String>| leadership.is_leading() || leadership.other_leader().is_some();
+    let wait = async {
+        loop {
+            if known.wait_for(settled).await.is_err() {
+                return;
+            }
+            let Some(leader) = leadership.other_leader() else {
+                return;
+            };
+            if !leadership.refuses(&leader).await {
+                return;
+            }
+            // A dead leader: no redirect there. Wait for etcd to name another (the poll,
+            // woken now, revokes the dead one's lease), then look again.
+            leadership.poll_now.notify_one();
+            let moved_on = |now: &Option<String>| now.as_deref() != Some(leader.as_str());
+            let _ = tokio::time::timeout(LEADER_POLL * 3, known.wait_for(moved_on)).await;
+        }
+    };
+    let _ = tokio::time::timeout(ELECTION_WAIT, wait).await;
+    if leadership.is_leading() {
+        return temporary_redirect(&leadership.advertised, path);
+    }
+    match leadership.other_leader() {
+        Some(leader) => temporary_redirect(&leader, path),
+        None => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no leading master elected yet; retry shortly\n",
+        )
+            .into_response(),
+    }
+}
+
+pub(super) fn temporary_redirect(leader: &str, path: &str) -> Response {
+    (
+        StatusCode::TEMPORARY_REDIRECT,
+        [(header::LOCATION, format!("http://{leader}{path}"))],
+    )
+        .into_response()
+}

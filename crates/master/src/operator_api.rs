@@ -1,0 +1,292 @@
+//! The v1 operator API (`POST /api/v1`, also `/api/v1/operator`), `GET /version`,
+//! `GET /health` and `GET /metrics`.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+
+use corral_api::VERSION;
+use corral_api::operator::{
+    GetHealth, GetVersion, OperatorCall, OperatorCallType, OperatorResponse, VersionInfo,
+};
+use corral_api::operator_roles::OperatorCallPayload;
+use corral_http::error::{ApiError, parse_json};
+
+use super::core::MasterCore;
+use super::shell::Shared;
+
+pub async fn operator(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let protobuf = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-protobuf"));
+    if protobuf {
+        return ApiError::unsupported_media(
+            "Corral speaks the v1 API in JSON only: send 'Content-Type: application/json'",
+        )
+        .into_response();
+    }
+    let call: OperatorCall = match parse_json(&body) {
+        Ok(call) => call,
+        Err(error) => return error.into_response(),
+    };
+    let payload: OperatorCallPayload = match parse_json(&body) {
+        Ok(payload) => payload,
+        Err(error) => return error.into_response(),
+    };
+    let kind = call.kind;
+    match answer(&shared, kind, payload) {
+        // As Mesos: calls that change something answer 200 with no body.
+        Ok(_) if changes_state(kind) => StatusCode::OK.into_response(),
+        Ok(response) => Json(response).into_response(),
+        Err(error) => error.into_response(),
+    }
+}
+
+fn answer(
+    shared: &Shared,
+    kind: OperatorCallType,
+    payload: OperatorCallPayload,
+) -> Result<OperatorResponse, ApiError> {
+    let mut response = OperatorResponse::empty(kind);
+    match kind {
+        OperatorCallType::GetWeights => {
+            response.get_weights = Some(shared.with_core(|core, _| core.get_weights()));
+        }
+        OperatorCallType::GetQuota => {
+            response.get_quota = Some(shared.with_core(|core, _| core.get_quota()));
+        }
+        OperatorCallType::GetRoles => {
+            response.get_roles = Some(shared.with_core(|core, _| core.get_roles()));
+        }
+        OperatorCallType::UpdateWeights => {
+            let request = payload
+                .update_weights
+                .ok_or_else(|| missing("update_weights"))?;
+            shared.with_core(|core, _| core.update_weights(request))?;
+        }
+        OperatorCallType::UpdateQuota => {
+            let request = payload
+                .update_quota
+                .ok_or_else(|| missing("update_quota"))?;
+            shared.with_core(|core, _| core.update_quota(request))?;
+        }
+        OperatorCallType::ReserveResources => {
+            let request = payload
+                .reserve_resources
+                .ok_or_else(|| missing("reserve_resources"))?;
+            shared.with_core(|core, _| core.operator_reservation(request, true))?;
+        }
+        OperatorCallType::UnreserveResources => {
+            let request = payload
+                .unreserve_resources
+                .ok_or_else(|| missing("unreserve_resources"))?;
+            shared.with_core(|core, _| core.operator_reservation(request, false))?;
+        }
+        OperatorCallType::MarkAgentGone => {
+            let agent_id = payload
+                .mark_agent_gone
+                .map(|m| m.agent_id)
+                .filter(|id| !id.value.is_empty())
+                .ok_or_else(|| missing("mark_agent_gone.agent_id"))?;
+            let stream = shared.with_core(|core, now| core.mark_agent_gone(now, &agent_id))?;
+            if let Some(stream) = stream {
+                shared.close_agent_stream(stream);
+            }
+        }
+        OperatorCallType::GetHealth => response.get_health = Some(GetHealth { healthy: true }),
+        OperatorCallType::GetMaster => {
+            let master_info = shared.with_core(|core, _| core.master_info.clone());
+            response.get_master = Some(corral_api::operator::GetMaster { master_info });
+        }
+        OperatorCallType::GetVersion => response.get_version = Some(version()),
+        OperatorCallType::GetState => {
+            response.get_state = Some(shared.with_core(|core, _| core.get_state()));
+        }
+        OperatorCallType::GetAgents => {
+            response.get_agents = Some(shared.with_core(|core, _| core.get_agents()));
+        }
+        OperatorCallType::GetFrameworks => {
+            response.get_frameworks = Some(shared.with_core(|core, _| core.get_frameworks()));
+        }
+        OperatorCallType::GetTasks => {
+            response.get_tasks = Some(shared.with_core(|core, _| core.get_tasks()));
+        }
+        OperatorCallType::GetExecutors => response.get_executors = Some(Default::default()),
+        other => {
+            let name = serde_json::to_value(other)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_else(|| format!("{other:?}"));
+            return Err(ApiError::bad_request(format!(
+                "Operator call {name} is not supported yet"
+            )));
+        }
+    }
+    Ok(response)
+}
+
+fn changes_state(kind: OperatorCallType) -> bool {
+    matches!(
+        kind,
+        OperatorCallType::UpdateWeights
+            | OperatorCallType::UpdateQuota
+            | OperatorCallType::ReserveResources
+            | OperatorCallType::UnreserveResources
+            | OperatorCallType::MarkAgentGone
+    )
+}
+
+fn missing(field: &str) -> ApiError {
+    ApiError::bad_request(format!("Expecting '{field}' to be present"))
+}
+
+fn version() -> GetVersion {
+    GetVersion {
+        version_info: VersionInfo {
+            version: VERSION.to_string(),
+        },
+    }
+}
+
+pub async fn get_version() -> Response {
+    Json(serde_json::json!({ "version": VERSION })).into_response()
+}
+
+pub async fn get_health() -> Response {
+    StatusCode::OK.into_response()
+}
+
+pub async fn get_metrics(State(shared): State<Arc<Shared>>) -> Response {
+    let mut text = shared.with_core(|core, _| metrics_text(core));
+    if let Some(plugins) = shared.plugins.get() {
+        plugins.status.render_metrics(&mut text);
+    }
+    let mut response = text.into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4"),
+    );
+    response
+}
+
+/// A few gauges and counters in the Prometheus text format.
+pub fn metrics_text(core: &MasterCore) -> String {
+    let mut out = String::new();
+    let connected = core.frameworks.values().filter(|f| f.connected()).count();
+    gauge_header(
+        &mut out,
+        "corral_master_frameworks",
+        "Frameworks the master knows.",
+    );
+    let _ = writeln!(
+        out,
+        "corral_master_frameworks{{state=\"connected\"}} {connected}"
+    );
+    let _ = writeln!(
+        out,
+        "corral_master_frameworks{{state=\"disconnected\"}} {}",
+        core.frameworks.len() - connected
+    );
+    let active = core.agents.values().filter(|a| a.connected()).count();
+    gauge_header(&mut out, "corral_master_agents", "Agents the master knows.");
+    let _ = writeln!(out, "corral_master_agents{{state=\"connected\"}} {active}");
+    let _ = writeln!(
+        out,
+        "corral_master_agents{{state=\"disconnected\"}} {}",
+        core.agents.len() - active
+    );
+    gauge_header(
+        &mut out,
+        "corral_master_tasks",
+        "Tasks by state (active and remembered).",
+    );
+    for (state, count) in core.task_counts() {
+        let _ = writeln!(out, "corral_master_tasks{{state=\"{state}\"}} {count}");
+    }
+    gauge_header(
+        &mut out,
+        "corral_master_outstanding_offers",
+        "Offers not yet answered.",
+    );
+    let _ = writeln!(
+        out,
+        "corral_master_outstanding_offers {}",
+        core.offers().count()
+    );
+    let c = core.counters();
+    for (name, help, value) in [
+        ("offers_sent", "Offers sent to frameworks.", c.offers_sent),
+        ("offers_rescinded", "Offers rescinded.", c.offers_rescinded),
+        (
+            "allocation_cycles",
+            "Allocation cycles run.",
+            c.allocation_cycles,
+        ),
+        (
+            "allocator_errors",
+            "Allocator calls that failed.",
+            c.allocator_errors,
+        ),
+        (
+            "allocator_replays",
+            "Fresh allocator instances replayed.",
+            c.allocator_replays,
+        ),
+        (
+            "invalid_grants",
+            "Allocator grants dropped as invalid.",
+            c.invalid_grants,
+        ),
+        ("tasks_launched", "Tasks sent to agents.", c.tasks_launched),
+        (
+            "tasks_invalid",
+            "Tasks refused with TASK_ERROR.",
+            c.tasks_invalid,
+        ),
+        (
+            "frameworks_removed",
+            "Frameworks removed.",
+            c.frameworks_removed,
+        ),
+    ] {
+        let _ = writeln!(out, "# HELP corral_master_{name}_total {help}");
+        let _ = writeln!(out, "# TYPE corral_master_{name}_total counter");
+        let _ = writeln!(out, "corral_master_{name}_total {value}");
+    }
+    core.hooks.write_metrics(&mut out);
+    out
+}
+
+/// `GET /allocator`: the allocation policy's own view (JSON), for operators and the web UI.
+pub async fn get_allocator(State(shared): State<Arc<Shared>>) -> Response {
+    // The policy may be mid-cycle (a blocking wasm call): wait off the async threads.
+    let view = tokio::task::spawn_blocking(move || shared.allocator_inspect()).await;
+    match view {
+        Ok(Some(json)) => {
+            let mut response = json.into_response();
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            response
+        }
+        _ => {
+            ApiError::unavailable("The allocator has no usable instance right now").into_response()
+        }
+    }
+}
+
+fn gauge_header(out: &mut String, name: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} gauge");
+}

@@ -1,0 +1,505 @@
+//! `POST /api/corral/v1/plugins`: Corral's plugin lifecycle calls, JSON in the style of the v1
+//! operator API (`{"type": "LIST"}`, `{"type": "INSTALL", "install": {...}}`): INSTALL, LIST,
+//! ACTIVATE, DEACTIVATE, REMOVE and SWAP_ALLOCATOR. `GET /api/corral/v1/plugins/{sha256}`
+//! answers an installed plugin's bytes (checked against the hash).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use corral_builtin_plugins::{BUILTIN_ALLOCATORS, BUILTIN_EXECUTORS, builtin};
+use corral_http::error::{ApiError, parse_json};
+use corral_plugin_host::engine::{PluginEngine, PluginLimits};
+use corral_plugin_host::signature;
+use corral_plugin_host::stats::{StatsSnapshot, snapshot_all};
+use corral_plugin_host::store::{
+    ActiveAllocator, PluginMeta, PluginStore, PluginStoreError, Signed, sha256_hex,
+};
+
+use super::allocation::{SharedStatus, SwapReport};
+use super::hot_swap::DEFAULT_PROBATION_CYCLES;
+use super::plugin_fanout::{AgentsView, connected_agents, send_active_set};
+use super::shell::{Shared, now_ms};
+
+/// A plugin may be up to 64 MiB: its base64 is a third larger.
+pub const BODY_LIMIT: usize = 96 << 20;
+/// How long a swap answer waits for the probation cycles beyond their own time.
+const PROBATION_SLACK: Duration = Duration::from_secs(10);
+
+/// What the plugins API needs besides the core.
+pub struct PluginPlatform {
+    pub engine: PluginEngine,
+    pub store: PluginStore,
+    pub status: SharedStatus,
+    /// What each agent loaded of the active set, and its plugin counters.
+    pub agents: super::plugin_fanout::AgentPluginReports,
+    /// The active set as last sent to agents.
+    pub active_set: super::plugin_fanout::ActiveSetCache,
+}
+
+#[derive(Debug, Deserialize)]
+struct PluginCall {
+    #[serde(rename = "type")]
+    kind: String,
+    install: Option<Install>,
+    activate: Option<Target>,
+    deactivate: Option<Target>,
+    remove: Option<Target>,
+    swap_allocator: Option<SwapAllocator>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Install {
+    /// The component, base64.
+    wasm: String,
+    /// Manifest TOML; else the component's custom section.
+    manifest: Option<String>,
+    #[serde(default)]
+    accept_capabilities: bool,
+    /// The publisher's signature (the content of `FILE.wasm.sig`).
+    signature: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Target {
+    plugin: String,
+    /// ACTIVATE: the config the plugin's `init` gets on agents.
+    #[serde(default)]
+    config: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct SwapAllocator {
+    /// A built-in name, or an installed plugin's sha256 (or prefix) or name.
+    plugin: String,
+    #[serde(default)]
+    config: String,
+    probation_cycles: Option<u32>,
+}
+
+/// One plugin as LIST shows it.
+#[derive(Debug, Serialize)]
+struct PluginView {
+    name: String,
+    kind: String,
+    version: String,
+    sha256: String,
+    size: u64,
+    builtin: bool,
+    /// "allocator" (the master's policy), "agents" (activated for agents).
+    active: Vec<String>,
+    /// For a plugin activated for agents: how many connected agents run it, and which
+    /// refused it and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    agents: Option<AgentsView>,
+    /// The config agents give its `init`.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    config: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    installed_at_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    manifest: Option<String>,
+    stats: StatsSnapshot,
+}
+
+pub async fn plugins(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let Some(platform) = shared.plugins.get() else {
+        return ApiError::unavailable("the plugin store is not set up on this master")
+            .into_response();
+    };
+    let call: PluginCall = match parse_json(&body) {
+        Ok(call) => call,
+        Err(error) => return error.into_response(),
+    };
+    let missing = |field: &str| {
+        ApiError::bad_request(format!(
+            "Expecting '{field}' to be present for a {} call",
+            call.kind
+        ))
+        .into_response()
+    };
+    match call.kind.as_str() {
+        "LIST" => list(&shared, platform).await,
+        "INSTALL" => match &call.install {
+            Some(install) => self::install(platform, install).await,
+            None => missing("install"),
+        },
+        "ACTIVATE" => match &call.activate {
+            Some(target) => activate(&shared, platform, target, true).await,
+            None => missing("activate"),
+        },
+        "DEACTIVATE" => match &call.deactivate {
+            Some(target) => activate(&shared, platform, target, false).await,
+            None => missing("deactivate"),
+        },
+        "REMOVE" => match &call.remove {
+            Some(target) => remove(platform, &target.plugin).await,
+            None => missing("remove"),
+        },
+        "SWAP_ALLOCATOR" => match &call.swap_allocator {
+            Some(swap) => swap_allocator(&shared, platform, swap).await,
+            None => missing("swap_allocator"),
+        },
+        other => ApiError::bad_request(format!(
+            "Unknown plugins call type '{other}' (expected LIST, INSTALL, ACTIVATE, DEACTIVATE, \
+             REMOVE or SWAP_ALLOCATOR)"
+        ))
+        .into_response(),
+    }
+}
+
+/// `GET /api/corral/v1/plugins/{sha256}`: the installed plugin's bytes.
+pub async fn fetch(State(shared): State<Arc<Shared>>, Path(sha): Path<String>) -> Response {
+    let Some(platform) = shared.plugins.get() else {
+        return ApiError::unavailable("the plugin store is not set up on this master")
+            .into_response();
+    };
+    let found = match platform.store.meta(&sha).await {
+        Ok(Some(meta)) => platform.store.bytes(&meta).await,
+        Ok(None) => Err(PluginStoreError::NotFound(sha)),
+        Err(error) => Err(error),
+    };
+    match found {
+        Ok(bytes) => {
+            let mut response = bytes.into_response();
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/wasm"),
+            );
+            response
+        }
+        Err(error) => store_error(error).into_response(),
+    }
+}
+
+fn store_error(error: PluginStoreError) -> ApiError {
+    let message = error.to_string();
+    match error {
+        PluginStoreError::NotFound(_) => ApiError::not_found(message),
+        PluginStoreError::Active(_) => ApiError::conflict(message),
+        PluginStoreError::State(_) | PluginStoreError::Damaged { .. } => {
+            ApiError::internal(message)
+        }
+        _ => ApiError::bad_request(message),
+    }
+}
+
+fn answer(kind: &str, field: &str, value: serde_json::Value) -> Response {
+    let mut body = serde_json::Map::new();
+    body.insert("type".into(), kind.into());
+    body.insert(field.into(), value);
+    axum::Json(serde_json::Value::Object(body)).into_response()
+}
+
+async fn install(platform: &PluginPlatform, install: &Install) -> Response {
+    let wasm = match base64::engine::general_purpose::STANDARD.decode(install.wasm.trim()) {
+        Ok(wasm) => wasm,
+        Err(e) => {
+            return ApiError::bad_request(format!("'install.wasm' is not base64: {e}"))
+                .into_response();
+        }
+    };
+    if let Err(reason) = check_signature(&platform.engine, &wasm, install) {
+        return ApiError::bad_request(format!("plugin refused, nothing stored: {reason}"))
+            .into_response();
+    }
+    let installed = platform
+        .store
+        .install(
+            &platform.engine,
+            &wasm,
+            install.manifest.as_deref(),
+            install.accept_capabilities,
+            now_ms(),
+        )
+        .await;
+    let installed = match (installed, &install.signature) {
+        (Ok(meta), Some(signature)) if meta.signature.is_none() => {
+            let signed = Signed {
+                signature: signature.clone(),
+                manifest: install.manifest.clone(),
+            };
+            platform.store.set_signature(meta, signed).await
+        }
+        (other, _) => other,
+    };
+    match installed {
+        Ok(meta) => {
+            tracing::info!(plugin = %meta.name, sha256 = %meta.sha256, "plugin installed");
+            let view = installed_view(meta, &platform.status, &snapshot_all(), None);
+            answer("INSTALL", "install", json!({ "plugin": view }))
+        }
+        Err(error) => store_error(error).into_response(),
+    }
+}
+
+/// Under the master's signature policy (`--trusted-keys`, `--require-signed`): a given
+/// signature must verify over the wasm and the manifest text; none is refused only when
+/// signatures are required.
+fn check_signature(engine: &PluginEngine, wasm: &[u8], install: &Install) -> Result<(), String> {
+    let Some(policy) = engine.trust_policy() else {
+        return Ok(());
+    };
+    match &install.signature {
+        Some(sig) => {
+            let manifest = install.manifest.as_deref().map(str::as_bytes);
+            let key = signature::verify(wasm, manifest, sig.as_bytes(), &policy.trusted)
+                .map_err(|e| format!("its signature is refused: {e}"))?;
+            tracing::info!(%key, "plugin signature verified at install");
+            Ok(())
+        }
+        None if policy.require_signed => Err(
+            "it is unsigned and this master requires signed plugins (--require-signed); \
+             give its signature (FILE.wasm.sig beside it)"
+                .to_string(),
+        ),
+        None => Ok(()),
+    }
+}
+
+fn installed_view(
+    meta: PluginMeta,
+    status: &SharedStatus,
+    stats: &std::collections::BTreeMap<String, StatsSnapshot>,
+    agents: Option<AgentsView>,
+) -> PluginView {
+    let mut active = Vec::new();
+    if status.get().active.plugin == meta.sha256 {
+        active.push("allocator".to_string());
+    }
+    if meta.active {
+        active.push("agents".to_string());
+    }
+    PluginView {
+        // Also after a deactivation, while agents still report it loaded.
+        agents: agents.filter(|a| meta.active || a.loaded > 0),
+        config: meta.config,
+        stats: stats.get(&meta.name).copied().unwrap_or_default(),
+        name: meta.name,
+        kind: meta.kind,
+        version: meta.version,
+        sha256: meta.sha256,
+        size: meta.size,
+        builtin: false,
+        active,
+        installed_at_ms: Some(meta.installed_at_ms),
+        manifest: Some(meta.manifest),
+    }
+}
+
+async fn list(shared: &Arc<Shared>, platform: &PluginPlatform) -> Response {
+    let installed = match platform.store.list().await {
+        Ok(installed) => installed,
+        Err(error) => return store_error(error).into_response(),
+    };
+    let stats = platform.agents.stats_with(snapshot_all());
+    let connected = connected_agents(shared);
+    let status = platform.status.get();
+    let mut views = Vec::new();
+    let builtins = BUILTIN_ALLOCATORS
+        .iter()
+        .map(|n| (n, "allocator"))
+        .chain(BUILTIN_EXECUTORS.iter().map(|n| (n, "executor")));
+    for (name, kind) in builtins {
+        let Some(bytes) = builtin(name) else { continue };
+        let active = if kind == "allocator" && status.active.plugin == *name {
+            vec!["allocator".to_string()]
+        } else if kind == "executor" {
+            vec!["agents".to_string()]
+        } else {
+            Vec::new()
+        };
+        views.push(PluginView {
+            agents: None,
+            config: String::new(),
+            name: name.to_string(),
+            kind: kind.to_string(),
+            version: corral_api::VERSION.to_string(),
+            sha256: sha256_hex(bytes),
+            size: bytes.len() as u64,
+            builtin: true,
+            active,
+            installed_at_ms: None,
+            manifest: None,
+            stats: stats.get(*name).copied().unwrap_or_default(),
+        });
+    }
+    for meta in installed {
+        let agents = platform.agents.placement(&meta.sha256, &connected);
+        views.push(installed_view(meta, &platform.status, &stats, Some(agents)));
+    }
+    answer(
+        "LIST",
+        "list",
+        json!({ "plugins": views, "allocator": status }),
+    )
+}
+
+async fn activate(
+    shared: &Arc<Shared>,
+    platform: &PluginPlatform,
+    target: &Target,
+    on: bool,
+) -> Response {
+    let what = target.plugin.as_str();
+    let kind = if on { "ACTIVATE" } else { "DEACTIVATE" };
+    let meta = match platform.store.find(what).await {
+        Ok(meta) => meta,
+        Err(error) => return store_error(error).into_response(),
+    };
+    if meta.kind == "allocator" {
+        if !on {
+            return ApiError::bad_request(
+                "an allocator is deactivated by swapping another in (SWAP_ALLOCATOR)",
+            )
+            .into_response();
+        }
+        let swap = SwapAllocator {
+            plugin: meta.sha256,
+            config: target.config.clone(),
+            probation_cycles: None,
+        };
+        return swap_allocator(shared, platform, &swap).await;
+    }
+    let changed = if on {
+        platform
+            .store
+            .activate(&meta.sha256, &target.config, now_ms())
+            .await
+    } else {
+        platform.store.set_active(&meta.sha256, false).await
+    };
+    match changed {
+        Ok(meta) => {
+            tracing::info!(plugin = %meta.name, sha256 = %meta.sha256, active = on, "plugin set for agents");
+            // Every connected agent gets the new set; the others get it when they return.
+            send_active_set(shared, None).await;
+            let view = installed_view(meta, &platform.status, &snapshot_all(), None);
+            answer(kind, &kind.to_lowercase(), json!({ "plugin": view }))
+        }
+        Err(error) => store_error(error).into_response(),
+    }
+}
+
+async fn remove(platform: &PluginPlatform, what: &str) -> Response {
+    match platform.store.remove(what).await {
+        Ok(meta) => {
+            tracing::info!(plugin = %meta.name, sha256 = %meta.sha256, "plugin removed");
+            answer("REMOVE", "remove", json!({ "sha256": meta.sha256 }))
+        }
+        Err(error) => store_error(error).into_response(),
+    }
+}
+
+async fn swap_allocator(
+    shared: &Arc<Shared>,
+    platform: &PluginPlatform,
+    swap: &SwapAllocator,
+) -> Response {
+    let started = Instant::now();
+    let probation = swap.probation_cycles.unwrap_or(DEFAULT_PROBATION_CYCLES);
+    let refused = |target: ActiveAllocator, reason: String| {
+        platform.status.set_swap(SwapReport {
+            target,
+            outcome: "refused".into(),
+            reason: Some(reason.clone()),
+        });
+        ApiError::bad_request(format!(
+            "allocator swap refused, the old one stays: {reason}"
+        ))
+        .into_response()
+    };
+    let resolved = match platform.store.resolve(&swap.plugin).await {
+        Ok(resolved) => resolved,
+        Err(error) => {
+            let target = ActiveAllocator {
+                plugin: swap.plugin.clone(),
+                config: swap.config.clone(),
+            };
+            return refused(target, error.to_string());
+        }
+    };
+    let candidate = ActiveAllocator {
+        plugin: resolved.id.clone(),
+        config: swap.config.clone(),
+    };
+    let limits = resolved
+        .manifest
+        .as_ref()
+        .map_or(PluginLimits::ALLOCATOR, |m| {
+            m.limits(PluginLimits::ALLOCATOR)
+        });
+    let engine = platform.engine.clone();
+    let shared_for_swap = shared.clone();
+    let target = candidate.clone();
+    let config = swap.config.clone();
+    // Compiling, instantiating and replaying may take a while: off the async threads.
+    let switched = tokio::task::spawn_blocking(move || {
+        let factory = engine.allocator_factory_from_bytes(
+            &resolved.name,
+            &resolved.bytes,
+            &config,
+            limits,
+        )?;
+        shared_for_swap.swap_allocator_blocking(factory, target, probation)
+    })
+    .await;
+    match switched {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => return refused(candidate, error.to_string()),
+        Err(error) => return refused(candidate, format!("the swap task failed: {error}")),
+    }
+    let switch_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let wait = (shared.allocation_interval + PluginLimits::ALLOCATOR.call_deadline * 2) * probation
+        + PROBATION_SLACK;
+    let deadline = Instant::now() + wait;
+    let report = loop {
+        let report = platform.status.get().last_swap;
+        let settled = report
+            .as_ref()
+            .is_none_or(|r| r.target != candidate || r.outcome != "probation");
+        if settled || Instant::now() >= deadline {
+            break report;
+        }
+        shared.wake_allocation.notify_one();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let outcome = report
+        .as_ref()
+        .map_or("probation".to_string(), |r| r.outcome.clone());
+    let reason = report.and_then(|r| r.reason);
+    if outcome == "rolled_back" {
+        let reason = reason.unwrap_or_default();
+        return ApiError::new(
+            StatusCode::CONFLICT,
+            format!(
+                "the new allocator failed in its first cycles; the previous one is restored: \
+                 {reason}"
+            ),
+        )
+        .into_response();
+    }
+    let active = platform.status.get().active;
+    if outcome == "active"
+        && let Err(error) = platform.store.set_active_allocator(&active).await
+    {
+        // The registry writer persists it too; this write makes the answer mean "stored".
+        tracing::warn!(%error, "cannot persist the active allocator yet");
+    }
+    answer(
+        "SWAP_ALLOCATOR",
+        "swap_allocator",
+        json!({
+            "outcome": outcome,
+            "active": active,
+            "switch_ms": switch_ms,
+        }),
+    )
+}

@@ -1,0 +1,50 @@
+//! The master's HTTP routes.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::{get, post};
+
+use corral_api::agent_protocol::{MESSAGE_PATH, PLUGINS_PATH, SUBSCRIBE_PATH, UPDATE_PATH};
+
+use super::shell::Shared;
+use super::{agent_api, operator_api, plugins_api, scheduler_api};
+
+pub fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/api/v1/scheduler", post(scheduler_api::scheduler))
+        .route("/api/v1", post(operator_api::operator))
+        .route("/api/v1/operator", post(operator_api::operator))
+        .route(SUBSCRIBE_PATH, post(agent_api::subscribe))
+        .route(UPDATE_PATH, post(agent_api::update))
+        .route(MESSAGE_PATH, post(agent_api::executor_message))
+        .route(PLUGINS_PATH, post(super::plugin_fanout::report))
+        .route("/version", get(operator_api::get_version))
+        .route("/health", get(operator_api::get_health))
+        .route("/metrics", get(operator_api::get_metrics))
+        .route("/allocator", get(operator_api::get_allocator))
+        // A single master leads itself (an elected one answers from `leader.rs` first).
+        .route("/master/redirect", get(redirect_to_self))
+        .route(
+            "/api/corral/v1/plugins",
+            post(plugins_api::plugins).layer(axum::extract::DefaultBodyLimit::max(
+                plugins_api::BODY_LIMIT,
+            )),
+        )
+        .route("/api/corral/v1/plugins/{sha256}", get(plugins_api::fetch))
+        .with_state(shared)
+}
+
+async fn redirect_to_self(State(shared): State<Arc<Shared>>) -> Response {
+    let advertised = shared.with_core(|core, _| {
+        let info = &core.master_info;
+        format!(
+            "{}:{}",
+            info.hostname.clone().unwrap_or_else(|| "127.0.0.1".into()),
+            info.port
+        )
+    });
+    super::leader::temporary_redirect(&advertised, "")
+}

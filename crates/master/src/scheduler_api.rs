@@ -1,0 +1,103 @@
+//! `POST /api/v1/scheduler`: the Mesos v1 scheduler API over JSON.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+
+use corral_api::scheduler::{Call, CallType};
+use corral_http::error::{ApiError, parse_json};
+
+use super::shell::Shared;
+use super::streams::framework_body;
+
+pub const STREAM_ID_HEADER: &str = "Mesos-Stream-Id";
+
+pub async fn scheduler(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match handle(shared, &headers, &body) {
+        Ok(response) => response,
+        Err(error) => error.into_response(),
+    }
+}
+
+fn handle(shared: Arc<Shared>, headers: &HeaderMap, body: &[u8]) -> Result<Response, ApiError> {
+    let content_type = header_text(headers, header::CONTENT_TYPE.as_str()).unwrap_or_default();
+    if content_type.starts_with("application/x-protobuf") {
+        return Err(ApiError::unsupported_media(
+            "Corral speaks the v1 API in JSON only: send 'Content-Type: application/json'",
+        ));
+    }
+    let call: Call = parse_json(body)?;
+    if call.kind == CallType::Subscribe {
+        return subscribe(shared, headers, call);
+    }
+    let stream_header = header_text(headers, STREAM_ID_HEADER);
+    shared.with_core(|core, now| core.scheduler_call(now, call, stream_header.as_deref()))?;
+    Ok(StatusCode::ACCEPTED.into_response())
+}
+
+fn subscribe(shared: Arc<Shared>, headers: &HeaderMap, call: Call) -> Result<Response, ApiError> {
+    let content_type = stream_content_type(headers)?;
+    let Some(subscribe) = call.subscribe else {
+        return Err(ApiError::bad_request("Expecting 'subscribe' to be present"));
+    };
+    let heartbeat = shared.heartbeat_interval;
+    let framework_id = call.framework_id;
+    let (stream, _, events) = shared.open_framework_stream(|core, now, stream| {
+        core.subscribe(
+            now,
+            framework_id,
+            subscribe,
+            stream,
+            heartbeat.as_secs_f64(),
+        )
+    })?;
+    let body = framework_body(shared, stream, events, heartbeat);
+    let mut response = Response::new(body);
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if content_type == RECORDIO {
+        h.insert("Message-Content-Type", HeaderValue::from_static(JSON));
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    if let Ok(value) = HeaderValue::from_str(&stream.to_string()) {
+        h.insert(STREAM_ID_HEADER, value);
+    }
+    Ok(response)
+}
+
+const JSON: &str = "application/json";
+const RECORDIO: &str = "application/recordio";
+
+/// The stream is JSON records; newer Mesos clients ask for `application/recordio` with
+/// `Message-Accept: application/json`, older ones for `application/json`.
+fn stream_content_type(headers: &HeaderMap) -> Result<&'static str, ApiError> {
+    let accept = header_text(headers, header::ACCEPT.as_str()).unwrap_or_default();
+    let message_accept = header_text(headers, "Message-Accept").unwrap_or_default();
+    let takes =
+        |text: &str, what: &str| text.is_empty() || text.contains(what) || text.contains("*/*");
+    if accept.contains(RECORDIO) {
+        if takes(&message_accept, JSON) {
+            return Ok(RECORDIO);
+        }
+    } else if takes(&accept, JSON) {
+        return Ok(JSON);
+    }
+    Err(ApiError::new(
+        StatusCode::NOT_ACCEPTABLE,
+        "Corral streams events as JSON only: send 'Accept: application/json'",
+    ))
+}
+
+fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.trim().to_string())
+}

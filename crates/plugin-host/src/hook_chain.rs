@@ -1,0 +1,470 @@
+//! [`HookChain`]: the configured hooks, run in order at each hook point. Each hook is
+//! fail-open (an error, trap or timeout lets the action go on without its decoration, and is
+//! logged) or fail-closed (the same denies the action). A hook that fails many calls in a row
+//! is quarantined (see [`Quarantine`]) and no longer called: it counts as failed.
+//!
+//! Calls are synchronous wasm calls bounded by each hook's deadline; one instance per hook,
+//! behind its own lock, replaced after a trap or timeout.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::engine::{PluginEngine, PluginLimits};
+use super::error::PluginError;
+use super::hook::{AgentDecoration, HOOK_LIMITS, HookFactory, HookInstance, LaunchDecision};
+use super::quarantine::{Quarantine, QuarantineState};
+use super::wasm_hook::hook_factory;
+use corral_api::v1;
+use corral_wit::types::{AgentInfo, EnvVar, FrameworkInfo, Label, TaskInfo, TaskStatus};
+
+/// What a hook's failure does to the action it was asked about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum FailMode {
+    #[default]
+    Open,
+    Closed,
+}
+
+/// One entry of `--hooks FILE.json` (a JSON list of these), or one `--hook NAME[:MODE]`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HookSpec {
+    /// A built-in hook name ("labels", "admission") or a path to a `.wasm` component.
+    pub plugin: String,
+    /// Passed to the hook's `init`: a JSON string is passed as its text, anything else as JSON.
+    #[serde(default)]
+    pub config: serde_json::Value,
+    #[serde(default)]
+    pub failure: FailMode,
+    /// The call deadline, default 100 ms.
+    #[serde(default)]
+    pub deadline_ms: Option<u64>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum HookConfigError {
+    #[error("cannot read hooks file {path}: {reason}")]
+    Read { path: String, reason: String },
+    #[error("hooks file {path} is not a JSON list of hooks: {reason}")]
+    Parse { path: String, reason: String },
+    #[error("--hook '{0}': expected NAME or NAME:open or NAME:closed")]
+    Flag(String),
+}
+
+impl HookSpec {
+    /// `NAME`, `NAME:open` or `NAME:closed` (a path may itself hold ':' only if a mode
+    /// follows).
+    pub fn parse_flag(text: &str) -> Result<HookSpec, HookConfigError> {
+        let (plugin, failure) = match text.rsplit_once(':') {
+            Some((plugin, "open")) => (plugin, FailMode::Open),
+            Some((plugin, "closed")) => (plugin, FailMode::Closed),
+            _ => (text, FailMode::Open),
+        };
+        if plugin.trim().is_empty() {
+            return Err(HookConfigError::Flag(text.to_string()));
+        }
+        Ok(HookSpec {
+            plugin: plugin.to_string(),
+            config: serde_json::Value::Null,
+            failure,
+            deadline_ms: None,
+        })
+    }
+
+    pub fn parse_file(path: &str) -> Result<Vec<HookSpec>, HookConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| HookConfigError::Read {
+            path: path.to_string(),
+            reason: e.to_string(),
+        })?;
+        serde_json::from_str(&text).map_err(|e| HookConfigError::Parse {
+            path: path.to_string(),
+            reason: e.to_string(),
+        })
+    }
+
+    fn config_text(&self) -> String {
+        match &self.config {
+            serde_json::Value::Null => String::new(),
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// What the operator sees for one hook (`HookChain::status`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HookStatus {
+    pub plugin: String,
+    pub failure: FailMode,
+    #[serde(flatten)]
+    pub state: QuarantineState,
+}
+
+struct Link {
+    name: String,
+    failure: FailMode,
+    factory: HookFactory,
+    instance: Mutex<Option<Box<dyn HookInstance>>>,
+    quarantine: Quarantine,
+}
+
+/// Cheap to clone; an empty chain (the default) does nothing.
+#[derive(Clone, Default)]
+pub struct HookChain {
+    links: Arc<Vec<Arc<Link>>>,
+}
+
+impl std::fmt::Debug for HookChain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<_> = self.links.iter().map(|l| (&l.name, l.failure)).collect();
+        f.debug_struct("HookChain").field("hooks", &names).finish()
+    }
+}
+
+/// A metric's name, type, help and value for one hook.
+type MetricSeries = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&QuarantineState) -> u64,
+);
+
+/// The outcome of `on-launch` over the chain.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LaunchVerdict {
+    Allow,
+    Deny { hook: String, reason: String },
+}
+
+impl HookChain {
+    /// Loads every hook now (a bad one is refused at start, naming it).
+    /// `quarantine_after`: consecutive failures before a hook is quarantined.
+    pub fn load(
+        engine: &PluginEngine,
+        specs: &[HookSpec],
+        quarantine_after: Option<u32>,
+    ) -> Result<HookChain, PluginError> {
+        let mut links = Vec::new();
+        for spec in specs {
+            let limits = PluginLimits {
+                call_deadline: spec
+                    .deadline_ms
+                    .map_or(HOOK_LIMITS.call_deadline, Duration::from_millis),
+                ..HOOK_LIMITS
+            };
+            let factory = hook_factory(engine, &spec.plugin, &spec.config_text(), limits)?;
+            links.push(Arc::new(Link::new(
+                spec.plugin.clone(),
+                spec.failure,
+                factory,
+                quarantine_after,
+            )));
+        }
+        Ok(HookChain {
+            links: Arc::new(links),
+        })
+    }
+
+    /// A chain of already-made factories (tests, and native hooks).
+    pub fn from_factories(
+        hooks: Vec<(String, FailMode, HookFactory)>,
+        quarantine_after: Option<u32>,
+    ) -> HookChain {
+        let links = hooks
+            .into_iter()
+            .map(|(name, failure, factory)| {
+                Arc::new(Link::new(name, failure, factory, quarantine_after))
+            })
+            .collect();
+        HookChain {
+            links: Arc::new(links),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.links.is_empty()
+    }
+
+    /// This chain's hooks, then `other`'s; the hooks (instances, quarantine) are shared.
+    pub fn joined(&self, other: &HookChain) -> HookChain {
+        let links = self
+            .links
+            .iter()
+            .chain(other.links.iter())
+            .cloned()
+            .collect();
+        HookChain {
+            links: Arc::new(links),
+        }
+    }
+
+    /// Per hook: calls, failures and whether (and why) it is quarantined.
+    pub fn status(&self) -> Vec<HookStatus> {
+        self.links
+            .iter()
+            .map(|l| HookStatus {
+                plugin: l.name.clone(),
+                failure: l.failure,
+                state: l.quarantine.state(),
+            })
+            .collect()
+    }
+
+    /// Per hook, in the Prometheus text format: calls, failures, and
+    /// `corral_plugin_quarantined{kind="hook",plugin=...}` (1 while quarantined).
+    pub fn write_metrics(&self, out: &mut String) {
+        use std::fmt::Write;
+        if self.is_empty() {
+            return;
+        }
+        let status = self.status();
+        let series: [MetricSeries; 3] = [
+            (
+                "corral_hook_calls_total",
+                "counter",
+                "Calls into each hook.",
+                |s| s.calls,
+            ),
+            (
+                "corral_hook_failures_total",
+                "counter",
+                "Failed hook calls.",
+                |s| s.failures,
+            ),
+            (
+                "corral_plugin_quarantined",
+                "gauge",
+                "1 while a plugin is quarantined after consecutive failures.",
+                |s| u64::from(s.quarantined.is_some()),
+            ),
+        ];
+        for (name, kind, help, value) in series {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} {kind}");
+            for hook in &status {
+                let plugin = hook.plugin.replace(['\\', '"', '\n'], "_");
+                let _ = writeln!(
+                    out,
+                    "{name}{{kind=\"hook\",plugin=\"{plugin}\"}} {}",
+                    value(&hook.state)
+                );
+            }
+        }
+    }
+
+    /// Master, before a task is accepted. Each hook sees the task as the hooks before it
+    /// decorated it; the decorations are applied to `task` (a label or variable with the
+    /// same key is replaced).
+    pub fn on_launch(&self, task: &mut TaskInfo, framework: &FrameworkInfo) -> LaunchVerdict {
+        for link in self.links.iter() {
+            match link.call("on-launch", |h| h.on_launch(task, framework)) {
+                Ok(LaunchDecision::Allow(decoration)) => {
+                    merge_labels(&mut task.labels, decoration.labels);
+                    if let Some(command) = task.command.as_mut() {
+                        merge_env(&mut command.environment, decoration.environment);
+                    }
+                }
+                Ok(LaunchDecision::Deny(reason)) => {
+                    return LaunchVerdict::Deny {
+                        hook: link.name.clone(),
+                        reason,
+                    };
+                }
+                Err(Some(reason)) => {
+                    return LaunchVerdict::Deny {
+                        hook: link.name.clone(),
+                        reason,
+                    };
+                }
+                Err(None) => {}
+            }
+        }
+        LaunchVerdict::Allow
+    }
+
+    /// Agent, before a task's processes start: environment to add, or (a fail-closed hook
+    /// failed) the reason the task must not run.
+    pub fn on_run(&self, task: &TaskInfo) -> Result<Vec<EnvVar>, String> {
+        let mut env = Vec::new();
+        for link in self.links.iter() {
+            match link.call("on-run", |h| h.on_run(task)) {
+                Ok(added) => merge_env(&mut env, added),
+                Err(Some(reason)) => return Err(reason),
+                Err(None) => {}
+            }
+        }
+        Ok(env)
+    }
+
+    /// Agent, before a status update is sent: labels to add. A status cannot be denied, so a
+    /// failure here only loses that hook's labels, whatever its mode.
+    pub fn on_status(&self, task: &TaskInfo, status: &TaskStatus) -> Vec<Label> {
+        let mut labels = Vec::new();
+        for link in self.links.iter() {
+            if let Ok(added) = link.call("on-status", |h| h.on_status(task, status)) {
+                merge_labels(&mut labels, added);
+            }
+        }
+        labels
+    }
+
+    /// Master, when an agent registers: what to add to it, or (a fail-closed hook failed)
+    /// the reason to refuse the registration.
+    pub fn on_agent_register(&self, agent: &AgentInfo) -> Result<AgentDecoration, String> {
+        let mut total = AgentDecoration {
+            resources: Vec::new(),
+            attributes: Vec::new(),
+        };
+        for link in self.links.iter() {
+            match link.call("on-agent-register", |h| h.on_agent_register(agent)) {
+                Ok(d) => {
+                    total.resources.extend(d.resources);
+                    total.attributes.extend(d.attributes);
+                }
+                Err(Some(reason)) => return Err(reason),
+                Err(None) => {}
+            }
+        }
+        Ok(total)
+    }
+}
+
+impl Link {
+    fn new(
+        name: String,
+        failure: FailMode,
+        factory: HookFactory,
+        quarantine_after: Option<u32>,
+    ) -> Link {
+        Link {
+            quarantine: Quarantine::new(name.clone(), quarantine_after),
+            name,
+            failure,
+            factory,
+            instance: Mutex::new(None),
+        }
+    }
+
+    /// Calls the hook. `Err(None)`: it failed fail-open (logged, go on undecorated);
+    /// `Err(Some(reason))`: it failed fail-closed (deny with the reason).
+    fn call<R: Send>(
+        &self,
+        point: &str,
+        f: impl FnOnce(&mut dyn HookInstance) -> Result<R, PluginError> + Send,
+    ) -> Result<R, Option<String>> {
+        let error = match self.quarantine.refused() {
+            Some(reason) => reason,
+            None => match off_async_threads(|| self.call_instance(f)) {
+                Ok(answer) => {
+                    self.quarantine.record_success();
+                    return Ok(answer);
+                }
+                Err(e) => {
+                    let text = e.to_string();
+                    self.quarantine.record_failure(&text);
+                    text
+                }
+            },
+        };
+        match self.failure {
+            FailMode::Open => {
+                tracing::warn!(hook = %self.name, point,
+                    "hook failed (fail-open, going on without it): {error}");
+                Err(None)
+            }
+            FailMode::Closed => {
+                tracing::warn!(hook = %self.name, point, "hook failed (fail-closed, denying): {error}");
+                Err(Some(format!(
+                    "hook {} failed (fail-closed): {error}",
+                    self.name
+                )))
+            }
+        }
+    }
+
+    fn call_instance<R>(
+        &self,
+        f: impl FnOnce(&mut dyn HookInstance) -> Result<R, PluginError> + Send,
+    ) -> Result<R, PluginError> {
+        let mut slot = self.instance.lock().unwrap_or_else(|p| p.into_inner());
+        let instance = match slot.as_mut() {
+            Some(instance) => instance,
+            None => slot.insert((self.factory)()?),
+        };
+        let answer = f(instance.as_mut());
+        if answer
+            .as_ref()
+            .err()
+            .is_some_and(PluginError::poisons_instance)
+        {
+            *slot = None;
+        }
+        answer
+    }
+}
+
+/// Runs a wasm call where WASI's blocking host calls (a plugin writing to stderr, reading
+/// the clock) may block: WASI's sync bindings enter tokio themselves and panic on a runtime
+/// worker thread. On a multi-thread runtime the worker becomes a blocking thread for the
+/// call; on a current-thread runtime the call runs on a scoped thread.
+fn off_async_threads<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        Ok(_) => std::thread::scope(|scope| match scope.spawn(f).join() {
+            Ok(answer) => answer,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }),
+        Err(_) => f(),
+    }
+}
+
+fn merge_labels(labels: &mut Vec<Label>, added: Vec<Label>) {
+    for label in added {
+        labels.retain(|l| l.key != label.key);
+        labels.push(label);
+    }
+}
+
+fn merge_env(env: &mut Vec<EnvVar>, added: Vec<EnvVar>) {
+    for var in added {
+        env.retain(|v| v.name != var.name);
+        env.push(var);
+    }
+}
+
+/// Applies what `on-launch` decided (the decorated WIT task) to the Mesos task: its labels,
+/// and its command's environment.
+pub fn apply_to_task(info: &mut v1::TaskInfo, decorated: &TaskInfo) {
+    info.labels = super::convert::labels_from_wit(&decorated.labels);
+    if let (Some(command), Some(wit_command)) = (info.command.as_mut(), &decorated.command) {
+        let variables = wit_command
+            .environment
+            .iter()
+            .map(|v| v1::EnvironmentVariable {
+                name: v.name.clone(),
+                value: Some(v.value.clone()),
+            })
+            .collect::<Vec<_>>();
+        command.environment = (!variables.is_empty()).then_some(v1::Environment { variables });
+    }
+}
+
+/// Adds labels to a status update (a label with the same key is replaced).
+pub fn add_status_labels(labels: &mut Option<v1::Labels>, added: Vec<Label>) {
+    if added.is_empty() {
+        return;
+    }
+    let mut all = super::convert::labels_to_wit(labels.as_ref());
+    merge_labels(&mut all, added);
+    *labels = super::convert::labels_from_wit(&all);
+}
+
+#[cfg(test)]
+#[path = "hook_chain_tests.rs"]
+mod tests;

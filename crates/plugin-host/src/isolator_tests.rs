@@ -1,0 +1,65 @@
+use super::*;
+use corral_wit::types::EnvVar;
+
+fn manifest() -> Manifest {
+    Manifest::parse(include_str!("../../../plugins/gpu/manifest.toml")).expect("gpu manifest")
+}
+
+fn plan(devices: &[(&str, &str)]) -> LaunchPlan {
+    LaunchPlan {
+        environment: vec![EnvVar {
+            name: "CUDA_VISIBLE_DEVICES".into(),
+            value: "0".into(),
+        }],
+        devices: devices
+            .iter()
+            .map(|(path, access)| DeviceRule {
+                path: (*path).into(),
+                access: (*access).into(),
+            })
+            .collect(),
+        mounts: vec![],
+        cgroup: vec![],
+    }
+}
+
+#[test]
+fn a_plan_within_the_grant_passes() {
+    let ok = plan(&[("/dev/nvidia0", "rwm"), ("/dev/nvidiactl", "rw")]);
+    assert!(check_plan(&manifest(), &ok).is_empty());
+}
+
+#[test]
+fn every_refusal_is_named() {
+    let mut bad = plan(&[("/dev/sda", "rw"), ("/dev/nvidia0", "rwx")]);
+    bad.environment.push(EnvVar {
+        name: "MESOS_SANDBOX".into(),
+        value: "/".into(),
+    });
+    bad.mounts.push(Mount {
+        source: "/".into(),
+        target: "/host".into(),
+        read_only: false,
+    });
+    bad.cgroup.push(CgroupSetting {
+        controller: "memory".into(),
+        key: "memory.limit_in_bytes".into(),
+        value: "1".into(),
+    });
+    bad.cgroup.push(CgroupSetting {
+        controller: "devices".into(),
+        key: "../memory.limit_in_bytes".into(),
+        value: "1".into(),
+    });
+    let refusals = check_plan(&manifest(), &bad).join("\n");
+    for expected in [
+        "device /dev/sda is not granted",
+        "\"rwx\"",
+        "MESOS_SANDBOX",
+        "mount / -> /host",
+        "controller memory is not granted",
+        "not a file of the devices controller",
+    ] {
+        assert!(refusals.contains(expected), "{expected} in:\n{refusals}");
+    }
+}

@@ -1,0 +1,37 @@
+//! The plugin runtime: a wasmtime engine with per-call deadlines and memory caps, compiled
+//! components cached by sha256, and one adapter per plugin kind that turns WIT calls into
+//! typed Rust calls with errors instead of traps.
+
+pub mod allocator;
+pub mod answer_check;
+pub mod capabilities;
+pub mod clock;
+pub mod convert;
+pub mod engine;
+mod epoch;
+pub mod error;
+pub mod executor;
+pub mod hook;
+pub mod hook_chain;
+pub mod isolator;
+mod isolator_manifest;
+mod loader;
+pub mod manifest;
+mod plugin_output;
+pub mod quarantine;
+mod sandbox;
+pub mod signature;
+pub mod stats;
+pub mod store;
+pub mod wasm_allocator;
+pub mod wasm_executor;
+pub mod wasm_hook;
+pub mod wasm_isolator;
+
+pub use clock::{ManualClock, PluginClock, SystemClock};
+pub use engine::{PluginEngine, PluginKind, PluginLimits};
+pub use epoch::EPOCH_TICK;
+pub use error::PluginError;
+
+#[cfg(test)]
+mod load_refusal_tests;

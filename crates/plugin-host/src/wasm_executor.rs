@@ -1,0 +1,92 @@
+//! [`WasmExecutor`]: an [`ExecutorInstance`] backed by one instance of an executor component
+//! (one per task), and [`ExecutorMaker`], which makes them.
+
+use std::sync::Arc;
+
+use super::answer_check::check_actions;
+use super::engine::{LoadedPlugin, PluginEngine, PluginLimits};
+use super::error::PluginError;
+use super::executor::{Action, Event, ExecutorInstance};
+use super::sandbox::{PluginState, Sandbox, instantiate_error, new_store};
+use corral_wit::executor::{ExecutorPlugin, ExecutorPluginPre};
+use corral_wit::types::TaskInfo;
+
+/// Makes executor instances of one loaded component.
+pub(crate) struct ExecutorMaker {
+    engine: PluginEngine,
+    name: Arc<str>,
+    pre: ExecutorPluginPre<PluginState>,
+    limits: PluginLimits,
+}
+
+impl ExecutorMaker {
+    pub(crate) fn new(
+        engine: PluginEngine,
+        loaded: LoadedPlugin,
+        limits: PluginLimits,
+    ) -> Result<Self, PluginError> {
+        let pre = ExecutorPluginPre::new(loaded.pre).map_err(|e| PluginError::Invalid {
+            plugin: loaded.name.to_string(),
+            reason: format!("its exports do not match the executor interface: {e:#}"),
+        })?;
+        Ok(ExecutorMaker {
+            engine,
+            name: loaded.name,
+            pre,
+            limits,
+        })
+    }
+
+    pub(crate) fn instantiate(&self) -> Result<WasmExecutor, PluginError> {
+        let mut store = new_store(
+            self.engine.wasmtime(),
+            self.name.clone(),
+            self.engine.clock(),
+            self.limits,
+        );
+        let bindings = self
+            .pre
+            .instantiate(&mut store)
+            .map_err(|e| instantiate_error(&e, &self.name, self.limits, store.data()))?;
+        Ok(WasmExecutor {
+            sandbox: Sandbox::new(store, bindings, self.limits),
+        })
+    }
+}
+
+/// One task's executor instance.
+pub struct WasmExecutor {
+    sandbox: Sandbox<ExecutorPlugin>,
+}
+
+impl WasmExecutor {
+    fn answer(
+        &mut self,
+        call: &str,
+        answer: Result<Vec<Action>, String>,
+    ) -> Result<Vec<Action>, PluginError> {
+        let actions = answer.map_err(|message| self.sandbox.failed(call, message))?;
+        check_actions(&actions).map_err(|m| self.sandbox.bad_answer(call, m))?;
+        Ok(actions)
+    }
+}
+
+impl ExecutorInstance for WasmExecutor {
+    fn plugin_name(&self) -> &str {
+        self.sandbox.plugin()
+    }
+
+    fn launch(&mut self, task: &TaskInfo) -> Result<Vec<Action>, PluginError> {
+        let answer = self.sandbox.call("launch", |b, s| {
+            b.corral_plugin_executor().call_launch(s, task)
+        })?;
+        self.answer("launch", answer)
+    }
+
+    fn on_event(&mut self, event: &Event) -> Result<Vec<Action>, PluginError> {
+        let answer = self.sandbox.call("on-event", |b, s| {
+            b.corral_plugin_executor().call_on_event(s, event)
+        })?;
+        self.answer("on-event", answer)
+    }
+}

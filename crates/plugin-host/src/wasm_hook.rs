@@ -1,0 +1,228 @@
+//! [`WasmHook`]: a [`HookInstance`] backed by one instance of a hook component, the answer
+//! checks for hook answers, and [`hook_factory`], which loads a component and makes
+//! initialized instances of it.
+
+use std::sync::Arc;
+
+use super::engine::{PluginEngine, PluginKind, PluginLimits};
+use super::error::PluginError;
+use super::hook::{AgentDecoration, HookFactory, HookInstance, LaunchDecision};
+use super::sandbox::{PluginState, Sandbox, instantiate_error, new_store};
+use corral_wit::hook::{HookPlugin, HookPluginPre};
+use corral_wit::types::{AgentInfo, EnvVar, FrameworkInfo, Label, TaskInfo, TaskStatus};
+
+/// Most entries one answer may add (labels, env vars, resources or attributes).
+const MAX_ENTRIES: usize = 256;
+/// Longest key or name, and longest value, in bytes.
+const MAX_KEY: usize = 256;
+const MAX_VALUE: usize = 4096;
+
+/// Loads `spec` (a built-in hook name or a `.wasm` path) as a hook; the first instance is
+/// made and `init`ialized now, so a bad component or a config the hook rejects is refused at
+/// start.
+pub fn hook_factory(
+    engine: &PluginEngine,
+    spec: &str,
+    config: &str,
+    limits: PluginLimits,
+) -> Result<HookFactory, PluginError> {
+    let loaded = engine.load(spec, PluginKind::Hook)?;
+    let pre = HookPluginPre::new(loaded.pre).map_err(|e| PluginError::Invalid {
+        plugin: loaded.name.to_string(),
+        reason: format!("its exports do not match the hook interface: {e:#}"),
+    })?;
+    let maker = HookMaker {
+        engine: engine.clone(),
+        name: loaded.name,
+        pre,
+        config: config.to_string(),
+        limits,
+    };
+    maker.instantiate()?;
+    Ok(Arc::new(move || {
+        maker
+            .instantiate()
+            .map(|h| Box::new(h) as Box<dyn HookInstance>)
+    }))
+}
+
+struct HookMaker {
+    engine: PluginEngine,
+    name: Arc<str>,
+    pre: HookPluginPre<PluginState>,
+    config: String,
+    limits: PluginLimits,
+}
+
+impl HookMaker {
+    fn instantiate(&self) -> Result<WasmHook, PluginError> {
+        let mut store = new_store(
+            self.engine.wasmtime(),
+            self.name.clone(),
+            self.engine.clock(),
+            self.limits,
+        );
+        let bindings = self
+            .pre
+            .instantiate(&mut store)
+            .map_err(|e| instantiate_error(&e, &self.name, self.limits, store.data()))?;
+        let mut sandbox = Sandbox::new(store, bindings, self.limits);
+        let config = self.config.as_str();
+        sandbox
+            .call("init", |b, s| b.corral_plugin_hook().call_init(s, config))?
+            .map_err(|message| sandbox.failed("init", message))?;
+        Ok(WasmHook { sandbox })
+    }
+}
+
+pub struct WasmHook {
+    sandbox: Sandbox<HookPlugin>,
+}
+
+impl WasmHook {
+    fn answer<T>(
+        &self,
+        call: &str,
+        answer: Result<T, String>,
+        check: impl FnOnce(&T) -> Result<(), String>,
+    ) -> Result<T, PluginError> {
+        let answer = answer.map_err(|message| self.sandbox.failed(call, message))?;
+        check(&answer).map_err(|m| self.sandbox.bad_answer(call, m))?;
+        Ok(answer)
+    }
+}
+
+impl HookInstance for WasmHook {
+    fn plugin_name(&self) -> &str {
+        self.sandbox.plugin()
+    }
+
+    fn on_launch(
+        &mut self,
+        task: &TaskInfo,
+        framework: &FrameworkInfo,
+    ) -> Result<LaunchDecision, PluginError> {
+        let answer = self.sandbox.call("on-launch", |b, s| {
+            b.corral_plugin_hook().call_on_launch(s, task, framework)
+        })?;
+        self.answer("on-launch", answer, |d| match d {
+            LaunchDecision::Allow(d) => {
+                check_pairs(d.labels.iter().map(|l| (&l.key, &l.value)))?;
+                check_env(&d.environment)
+            }
+            LaunchDecision::Deny(reason) => check_len("the reason", reason, MAX_VALUE),
+        })
+    }
+
+    fn on_run(&mut self, task: &TaskInfo) -> Result<Vec<EnvVar>, PluginError> {
+        let answer = self
+            .sandbox
+            .call("on-run", |b, s| b.corral_plugin_hook().call_on_run(s, task))?;
+        self.answer("on-run", answer, |env| check_env(env))
+    }
+
+    fn on_status(
+        &mut self,
+        task: &TaskInfo,
+        status: &TaskStatus,
+    ) -> Result<Vec<Label>, PluginError> {
+        let answer = self.sandbox.call("on-status", |b, s| {
+            b.corral_plugin_hook().call_on_status(s, task, status)
+        })?;
+        self.answer("on-status", answer, |labels| {
+            check_pairs(labels.iter().map(|l| (&l.key, &l.value)))
+        })
+    }
+
+    fn on_agent_register(&mut self, agent: &AgentInfo) -> Result<AgentDecoration, PluginError> {
+        let answer = self.sandbox.call("on-agent-register", |b, s| {
+            b.corral_plugin_hook().call_on_agent_register(s, agent)
+        })?;
+        self.answer("on-agent-register", answer, |d| {
+            check_pairs(d.attributes.iter().map(|a| (&a.name, &a.value)))?;
+            if d.resources.len() > MAX_ENTRIES {
+                return Err(format!("more than {MAX_ENTRIES} resources"));
+            }
+            d.resources.iter().try_for_each(|r| {
+                check_len("a resource name", &r.name, MAX_KEY)?;
+                super::answer_check::check_resource(r)
+            })
+        })
+    }
+}
+
+fn check_len(what: &str, text: &str, max: usize) -> Result<(), String> {
+    if text.len() > max {
+        return Err(format!("{what} is {} bytes (at most {max})", text.len()));
+    }
+    Ok(())
+}
+
+/// Keys must be non-empty; lengths and counts are bounded so a hook cannot bloat every task.
+fn check_pairs<'a>(
+    pairs: impl ExactSizeIterator<Item = (&'a String, &'a String)>,
+) -> Result<(), String> {
+    if pairs.len() > MAX_ENTRIES {
+        return Err(format!("more than {MAX_ENTRIES} entries"));
+    }
+    for (key, value) in pairs {
+        if key.is_empty() {
+            return Err("an entry has an empty key".to_string());
+        }
+        check_len(
+            &format!("key '{}'", key.get(..32).unwrap_or(key)),
+            key,
+            MAX_KEY,
+        )?;
+        check_len(&format!("the value of '{key}'"), value, MAX_VALUE)?;
+    }
+    Ok(())
+}
+
+/// Environment names additionally cannot hold '=' or NUL (the process could not get them).
+fn check_env(env: &[EnvVar]) -> Result<(), String> {
+    check_pairs(env.iter().map(|e| (&e.name, &e.value)))?;
+    for var in env {
+        if var.name.contains(['=', '\0']) || var.value.contains('\0') {
+            return Err(format!("environment variable '{}' is not valid", var.name));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(name: &str, value: &str) -> EnvVar {
+        EnvVar {
+            name: name.into(),
+            value: value.into(),
+        }
+    }
+
+    #[test]
+    fn answers_out_of_bounds_are_refused() {
+        assert!(check_env(&[env("A", "1")]).is_ok());
+        assert!(
+            check_env(&[env("", "1")])
+                .unwrap_err()
+                .contains("empty key")
+        );
+        assert!(
+            check_env(&[env("A=B", "1")])
+                .unwrap_err()
+                .contains("not valid")
+        );
+        let long = "x".repeat(MAX_VALUE + 1);
+        assert!(
+            check_env(&[env("A", &long)])
+                .unwrap_err()
+                .contains("at most")
+        );
+        let many: Vec<_> = (0..=MAX_ENTRIES)
+            .map(|i| env(&format!("V{i}"), ""))
+            .collect();
+        assert!(check_env(&many).unwrap_err().contains("more than"));
+    }
+}

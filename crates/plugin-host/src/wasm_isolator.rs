@@ -1,0 +1,204 @@
+//! [`WasmIsolator`]: an [`IsolatorPlugin`] backed by one long-lived instance of an isolator
+//! component, with the `capabilities` import limited to its manifest's grants. An instance
+//! that trapped is replaced on the next call: a fresh one gets `init`, `discover` and
+//! `recover` with the containers the old one had prepared, so one bad call does not lose the
+//! plugin's bookkeeping.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::capabilities::CapabilityGrants;
+use super::engine::{LoadedPlugin, PluginEngine, PluginLimits};
+use super::error::PluginError;
+use super::isolator::{IsolatorPlugin, LaunchPlan, Metric, RecoveredContainer};
+use super::manifest::Manifest;
+use super::sandbox::{PluginState, Sandbox, instantiate_error, new_store};
+use corral_wit::isolator::{IsolatorPlugin as Bindings, IsolatorPluginPre};
+use corral_wit::types::{Resource, TaskInfo};
+
+pub struct WasmIsolator {
+    engine: PluginEngine,
+    name: Arc<str>,
+    pre: IsolatorPluginPre<PluginState>,
+    limits: PluginLimits,
+    config: String,
+    grants: Arc<CapabilityGrants>,
+    sandbox: Option<Sandbox<Bindings>>,
+    /// Containers prepared and not cleaned up, to replay into a replacement instance.
+    live: BTreeMap<String, TaskInfo>,
+}
+
+impl WasmIsolator {
+    /// Instantiates the component and calls `init(config)`; a config the plugin rejects is
+    /// refused here, at agent start.
+    pub(crate) fn new(
+        engine: PluginEngine,
+        loaded: LoadedPlugin,
+        manifest: Manifest,
+        config: String,
+        root: std::path::PathBuf,
+        limits: PluginLimits,
+    ) -> Result<Self, PluginError> {
+        let pre = IsolatorPluginPre::new(loaded.pre).map_err(|e| PluginError::Invalid {
+            plugin: loaded.name.to_string(),
+            reason: format!("its exports do not match the isolator interface: {e:#}"),
+        })?;
+        let mut isolator = WasmIsolator {
+            engine,
+            name: loaded.name,
+            pre,
+            limits,
+            config,
+            grants: CapabilityGrants::new(manifest, root),
+            sandbox: None,
+            live: BTreeMap::new(),
+        };
+        isolator.sandbox = Some(isolator.instantiate()?);
+        Ok(isolator)
+    }
+
+    fn instantiate(&self) -> Result<Sandbox<Bindings>, PluginError> {
+        let mut store = new_store(
+            self.engine.wasmtime(),
+            self.name.clone(),
+            self.engine.clock(),
+            self.limits,
+        );
+        store.data_mut().capabilities = Some(self.grants.clone());
+        let bindings = self
+            .pre
+            .instantiate(&mut store)
+            .map_err(|e| instantiate_error(&e, &self.name, self.limits, store.data()))?;
+        let mut sandbox = Sandbox::new(store, bindings, self.limits);
+        let config = self.config.clone();
+        let answer = sandbox.call("init", |b, s| {
+            b.corral_plugin_isolator().call_init(s, &config)
+        })?;
+        answer.map_err(|message| sandbox.failed("init", message))?;
+        Ok(sandbox)
+    }
+
+    /// The live instance, replacing a poisoned one (see the module docs).
+    fn live_sandbox(&mut self) -> Result<&mut Sandbox<Bindings>, PluginError> {
+        if self.sandbox.as_ref().is_none_or(Sandbox::is_poisoned) {
+            self.sandbox = None;
+            let mut fresh = self.instantiate()?;
+            fresh
+                .call("discover", |b, s| {
+                    b.corral_plugin_isolator().call_discover(s)
+                })?
+                .map_err(|m| fresh.failed("discover", m))?;
+            let containers: Vec<RecoveredContainer> = self
+                .live
+                .iter()
+                .map(|(id, task)| RecoveredContainer {
+                    container_id: id.clone(),
+                    task: task.clone(),
+                })
+                .collect();
+            fresh
+                .call("recover", |b, s| {
+                    b.corral_plugin_isolator().call_recover(s, &containers)
+                })?
+                .map_err(|m| fresh.failed("recover", m))?;
+            tracing::warn!(
+                plugin = &*self.name,
+                "replaced the isolator instance after a failure"
+            );
+            self.sandbox = Some(fresh);
+        }
+        self.sandbox.as_mut().ok_or_else(|| PluginError::Poisoned {
+            plugin: self.name.to_string(),
+        })
+    }
+}
+
+impl IsolatorPlugin for WasmIsolator {
+    fn plugin_name(&self) -> &str {
+        &self.name
+    }
+
+    fn manifest(&self) -> &Manifest {
+        &self.grants.manifest
+    }
+
+    fn discover(&mut self) -> Result<Vec<Resource>, PluginError> {
+        let sandbox = self.live_sandbox()?;
+        let answer = sandbox.call("discover", |b, s| {
+            b.corral_plugin_isolator().call_discover(s)
+        })?;
+        let resources = answer.map_err(|m| sandbox.failed("discover", m))?;
+        // Discovered resources join the agent's: the same checks as an allocator's grants.
+        resources
+            .iter()
+            .try_for_each(super::answer_check::check_resource)
+            .map_err(|m| sandbox.bad_answer("discover", m))?;
+        Ok(resources)
+    }
+
+    /// The caller shows each task as the plugin may see it, plus the environment the
+    /// plugin's own plan gave it (agent::isolators::recover).
+    fn recover(&mut self, containers: &[RecoveredContainer]) -> Result<(), PluginError> {
+        self.live = containers
+            .iter()
+            .map(|c| (c.container_id.clone(), c.task.clone()))
+            .collect();
+        let sandbox = self.live_sandbox()?;
+        let answer = sandbox.call("recover", |b, s| {
+            b.corral_plugin_isolator().call_recover(s, containers)
+        })?;
+        answer.map_err(|m| sandbox.failed("recover", m))
+    }
+
+    fn prepare(&mut self, container_id: &str, task: &TaskInfo) -> Result<LaunchPlan, PluginError> {
+        let mut task = self.visible(task);
+        let sandbox = self.live_sandbox()?;
+        let answer = sandbox.call("prepare", |b, s| {
+            b.corral_plugin_isolator()
+                .call_prepare(s, container_id, &task)
+        })?;
+        let plan = answer.map_err(|m| sandbox.failed("prepare", m))?;
+        // A replay into a fresh instance (after a trap) shows the plugin the environment its
+        // own plan set (the gpu plugin finds its GPUs there), as after an agent restart.
+        if let Some(command) = task.command.as_mut() {
+            command.environment.extend(plan.environment.iter().cloned());
+        }
+        self.live.insert(container_id.to_string(), task);
+        Ok(plan)
+    }
+
+    fn usage(&mut self, container_id: &str) -> Result<Vec<Metric>, PluginError> {
+        let sandbox = self.live_sandbox()?;
+        let answer = sandbox.call("usage", |b, s| {
+            b.corral_plugin_isolator().call_usage(s, container_id)
+        })?;
+        answer.map_err(|m| sandbox.failed("usage", m))
+    }
+
+    fn cleanup(&mut self, container_id: &str) -> Result<(), PluginError> {
+        self.live.remove(container_id);
+        let sandbox = self.live_sandbox()?;
+        let answer = sandbox.call("cleanup", |b, s| {
+            b.corral_plugin_isolator().call_cleanup(s, container_id)
+        })?;
+        answer.map_err(|m| sandbox.failed("cleanup", m))
+    }
+}
+
+impl WasmIsolator {
+    /// The task as the plugin may see it: without the task's environment unless the manifest
+    /// grants `task_environment`.
+    fn visible(&self, task: &TaskInfo) -> TaskInfo {
+        let mut task = task.clone();
+        if !self.grants.manifest.capabilities.task_environment
+            && let Some(command) = task.command.as_mut()
+        {
+            command.environment.clear();
+        }
+        task
+    }
+}
+
+#[cfg(test)]
+#[path = "wasm_isolator_tests.rs"]
+mod tests;
