@@ -160,8 +160,8 @@ impl Cluster {
             port.to_string(),
             "--state".into(),
             state.into(),
-            "--allocation-interval-ms".into(),
-            "200".into(),
+            "--allocation-interval".into(),
+            "200ms".into(),
         ];
         args.extend(extra.iter().map(|s| s.to_string()));
         let master = Process::start("master", &args, dir.path());

@@ -24,7 +24,7 @@ pub struct HaCluster {
 /// How an [`HaCluster`] starts, beyond its size.
 #[derive(Debug, Clone)]
 pub struct HaOptions {
-    /// The masters' `--leader-lease-secs`.
+    /// The masters' `--leader-lease`, in seconds.
     pub lease_secs: u64,
     /// Agents get `--master etcd://...` (the masters' `--state`) instead of the master list.
     pub agents_via_etcd: bool,
@@ -87,10 +87,10 @@ impl HaCluster {
                 &port.to_string(),
                 "--state",
                 &cluster.etcd.state_url(),
-                "--allocation-interval-ms",
-                "200",
-                "--leader-lease-secs",
-                &options.lease_secs.to_string(),
+                "--allocation-interval",
+                "200ms",
+                "--leader-lease",
+                &format!("{}secs", options.lease_secs),
             ]
             .iter()
             .map(|s| s.to_string())

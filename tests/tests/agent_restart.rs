@@ -51,7 +51,7 @@ async fn a_restarted_agent_reregisters_with_the_same_id() {
 async fn unacknowledged_updates_are_resent_until_acknowledged() {
     let mut cluster = Cluster::master(&[]).await;
     cluster
-        .add_agent("cpus:1;mem:512", &["--status-update-retry-ms", "300"])
+        .add_agent("cpus:1;mem:512", &["--status-update-retry", "300ms"])
         .await;
     let mut fw =
         Framework::subscribe(&cluster.master_addr, framework_info("no-acks", json!({}))).await;

@@ -5,8 +5,11 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::memory::MemoryUsage;
-use super::{Hierarchy, IsolationError, Limits, Version, cpu, memory, pids, read_file};
+use super::controller::Controller;
+use super::cpu::Cpu;
+use super::memory::{self, Memory, MemoryUsage};
+use super::pids::Pids;
+use super::{Hierarchy, IsolationError, Limits, Version, read_file};
 
 /// How long destroy keeps killing a container's processes before it gives up.
 const DESTROY_ATTEMPTS: u32 = 300;
@@ -112,24 +115,19 @@ impl Container {
     }
 
     fn apply(&self, limits: &Limits) -> Result<(), IsolationError> {
-        if let Some(cpus) = limits.cpus {
-            cpu::apply(self.version, &self.cpu, cpus)?;
-        }
-        if let Some(mem) = limits.mem_mb {
-            memory::apply(self.version, &self.memory, (mem * 1024.0 * 1024.0) as u64)?;
-        }
-        pids::apply(&self.pids, limits.pids)
+        Cpu::apply(self.version, &self.cpu, limits)?;
+        Memory::apply(self.version, &self.memory, limits)?;
+        Pids::apply(self.version, &self.pids, limits)
     }
 
     /// New cpu and memory limits for a running container (an HTTP executor's, as its tasks
-    /// come and go). Memory below what the container uses is refused by the kernel.
+    /// come and go); its pids limit stays. Memory below what the container uses is refused
+    /// by the kernel.
     pub fn resize(&mut self, limits: &Limits) -> Result<(), IsolationError> {
-        if let Some(cpus) = limits.cpus {
-            cpu::apply(self.version, &self.cpu, cpus)?;
-        }
-        if let Some(mem) = limits.mem_mb {
-            memory::apply(self.version, &self.memory, (mem * 1024.0 * 1024.0) as u64)?;
-            self.mem_limit_mb = Some(mem);
+        Cpu::apply(self.version, &self.cpu, limits)?;
+        Memory::apply(self.version, &self.memory, limits)?;
+        if limits.mem_mb.is_some() {
+            self.mem_limit_mb = limits.mem_mb;
         }
         Ok(())
     }
@@ -187,9 +185,9 @@ impl Container {
 
     pub fn usage(&self) -> Result<ContainerUsage, IsolationError> {
         Ok(ContainerUsage {
-            cpu_time_ns: cpu::usage_ns(self.version, &self.cpuacct)?,
-            memory: memory::usage(self.version, &self.memory)?,
-            pids: pids::current(&self.pids)?,
+            cpu_time_ns: Cpu::usage(self.version, &self.cpuacct)?,
+            memory: Memory::usage(self.version, &self.memory)?,
+            pids: Pids::usage(self.version, &self.pids)?,
         })
     }
 
@@ -266,3 +264,7 @@ impl Container {
         Ok(())
     }
 }
+
+#[cfg(test)]
+#[path = "container_tests.rs"]
+mod tests;

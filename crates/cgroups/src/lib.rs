@@ -4,11 +4,14 @@
 
 pub mod bpf_syscall;
 mod container;
+mod controller;
 pub mod cpu;
 pub mod device_bpf;
 #[cfg(test)]
 mod device_bpf_kernel_tests;
 pub mod devices;
+#[cfg(test)]
+mod fake_cgroup;
 pub mod memory;
 pub mod mounts;
 pub mod pids;
@@ -19,6 +22,7 @@ pub mod v2;
 use std::path::{Path, PathBuf};
 
 pub use container::{Container, ContainerUsage, JoinFiles};
+pub use controller::Controller;
 
 /// Tasks asking for less memory than this are refused.
 pub const MIN_MEMORY_MB: f64 = 4.0;
@@ -356,12 +360,20 @@ fn read_file(path: &Path) -> Result<String, IsolationError> {
     })
 }
 
+/// Writes `value` into a file that must exist: the kernel makes a cgroup's files, so a
+/// missing one is a controller that is not there (and a test's stand-in must provide it).
 fn write_file(path: &Path, value: &str) -> Result<(), IsolationError> {
-    std::fs::write(path, value).map_err(|source| IsolationError::Io {
-        op: "cannot write",
-        path: path.to_path_buf(),
-        source,
-    })
+    use std::io::Write;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(path)
+        .and_then(|mut file| file.write_all(value.as_bytes()))
+        .map_err(|source| IsolationError::Io {
+            op: "cannot write",
+            path: path.to_path_buf(),
+            source,
+        })
 }
 
 fn make_dir(path: &Path) -> Result<(), IsolationError> {
@@ -369,6 +381,15 @@ fn make_dir(path: &Path) -> Result<(), IsolationError> {
         op: "cannot create",
         path: path.to_path_buf(),
         source,
+    })
+}
+
+/// The number a one-value file holds (pids.current, cpuacct.usage, memory.current, ...).
+fn number_file(path: &Path) -> Result<u64, IsolationError> {
+    let text = read_file(path)?;
+    text.trim().parse().map_err(|_| IsolationError::Parse {
+        path: path.to_path_buf(),
+        text,
     })
 }
 

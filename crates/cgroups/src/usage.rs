@@ -8,7 +8,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Hierarchy, Isolator, Version, memory, path_component, pids, stat_value};
+use super::controller::Controller;
+use super::memory::Memory;
+use super::{Hierarchy, Isolator, Version, cpu, memory, path_component, pids};
 
 /// Mesos' `ResourceStatistics` (include/mesos/v1/mesos.proto), the fields Corral fills.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -78,39 +80,16 @@ fn cgroup_statistics(hierarchy: &Hierarchy, relative: &Path) -> ResourceStatisti
             (Version::V2, dir.clone(), dir.clone(), dir)
         }
     };
-    let (user, system) = match version {
-        Version::V1 => {
-            let stat = cpuacct.join("cpuacct.stat");
-            let ticks = ticks_per_second();
-            (
-                stat_value(&stat, "user").ok().map(|t| t as f64 / ticks),
-                stat_value(&stat, "system").ok().map(|t| t as f64 / ticks),
-            )
-        }
-        Version::V2 => {
-            let stat = cpuacct.join("cpu.stat");
-            (
-                stat_value(&stat, "user_usec").ok().map(|u| u as f64 / 1e6),
-                stat_value(&stat, "system_usec")
-                    .ok()
-                    .map(|u| u as f64 / 1e6),
-            )
-        }
-    };
-    let memory = memory::usage(version, &mem).ok();
-    let total = match version {
-        Version::V1 => super::read_file(&mem.join("memory.usage_in_bytes")),
-        Version::V2 => super::read_file(&mem.join("memory.current")),
-    }
-    .ok()
-    .and_then(|t| t.trim().parse().ok());
+    let times = cpu::times(version, &cpuacct, ticks_per_second()).ok();
+    let memory_usage = Memory::usage(version, &mem).ok();
+    let total = memory::total_bytes(version, &mem).ok();
     ResourceStatistics {
         processes: pids::current(&pid).ok().map(|n| n as u32),
-        cpus_user_time_secs: user,
-        cpus_system_time_secs: system,
+        cpus_user_time_secs: times.map(|t| t.user_secs),
+        cpus_system_time_secs: times.map(|t| t.system_secs),
         mem_total_bytes: total,
-        mem_rss_bytes: memory.map(|m| m.rss_bytes),
-        mem_cache_bytes: memory.map(|m| m.cache_bytes),
+        mem_rss_bytes: memory_usage.map(|m| m.rss_bytes),
+        mem_cache_bytes: memory_usage.map(|m| m.cache_bytes),
         ..Default::default()
     }
 }

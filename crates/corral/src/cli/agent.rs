@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 
+use super::duration_flag;
 use super::machine_args::MachineArgs;
 use super::master_arg::MasterArg;
 use super::server_defaults::{PLUGIN_LIMITS, default_work_dir, hostname};
@@ -35,25 +36,29 @@ pub struct AgentArgs {
     /// Executor: a built-in name or a path to a .wasm executor component.
     #[arg(long, default_value = "command", value_name = "NAME|FILE")]
     pub executor: String,
-    /// Resend an unacknowledged status update after this long.
-    #[arg(long, default_value_t = 10_000)]
-    pub status_update_retry_ms: u64,
+    /// Resend an unacknowledged status update after this long (at least 1ms).
+    #[arg(long, default_value = "10secs", value_name = "DURATION",
+          value_parser = duration_flag::at_least(MIN_STATUS_UPDATE_RETRY))]
+    pub status_update_retry: Duration,
     #[command(flatten)]
     pub hooks: super::hook_args::HookArgs,
     #[command(flatten)]
     pub trust: super::plugin_keys::PluginTrustArgs,
     /// Kill an HTTP executor that has not subscribed this long after it started, and fail
     /// its tasks (Mesos' --executor_registration_timeout).
-    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
-    pub executor_registration_timeout_secs: u64,
+    #[arg(long, default_value = "1mins", value_name = "DURATION", value_parser = duration_flag::parse)]
+    pub executor_registration_timeout: Duration,
     /// After a restart, kill an HTTP executor found running that has not subscribed again
     /// this long, and fail its tasks (Mesos' --executor_reregistration_timeout).
-    #[arg(long, default_value_t = 2, value_name = "SECONDS")]
-    pub executor_reregistration_timeout_secs: u64,
+    #[arg(long, default_value = "2secs", value_name = "DURATION", value_parser = duration_flag::parse)]
+    pub executor_reregistration_timeout: Duration,
     /// The most one of a task's URIs may bring into its sandbox (downloaded or unpacked).
     #[arg(long, default_value_t = 1024, value_name = "MB")]
     pub fetcher_max_mb: u64,
 }
+
+/// A retry of zero would resend every update back to back.
+const MIN_STATUS_UPDATE_RETRY: Duration = Duration::from_millis(1);
 
 pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
     // Several masters (HA) or their etcd (`etcd://...`, as their --state): the agent
@@ -69,9 +74,6 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
             .join(",")
     };
     args.machine.check()?;
-    if args.status_update_retry_ms == 0 {
-        bail!("--status-update-retry-ms must be at least 1");
-    }
     let engine = PluginEngine::new().context("cannot start the plugin engine")?;
     args.trust.apply(&engine)?;
     let executor = engine
@@ -90,15 +92,13 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
         resources: args.machine.resources.clone(),
         attributes: args.machine.attributes.clone(),
         executor: args.executor.clone(),
-        status_update_retry: Duration::from_millis(args.status_update_retry_ms),
+        status_update_retry: args.status_update_retry,
         isolation: args.machine.isolation_config(),
         recovery: corral_agent::RecoveryConfig {
-            executor_reregistration_timeout: Duration::from_secs(
-                args.executor_reregistration_timeout_secs,
-            ),
+            executor_reregistration_timeout: args.executor_reregistration_timeout,
             ..corral_agent::RecoveryConfig::supervised_by_this_binary(args.machine.recover)
         },
-        executor_registration_timeout: Duration::from_secs(args.executor_registration_timeout_secs),
+        executor_registration_timeout: args.executor_registration_timeout,
         plugin_engine: Some(engine.clone()),
         isolators: args.machine.isolators(&engine)?,
         hooks,

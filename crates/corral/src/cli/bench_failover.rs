@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use futures::StreamExt;
 
+use super::duration_flag;
+use super::master::MIN_LEADER_LEASE_SECS;
 use corral_api::agent_protocol::{AgentCommand, AgentSubscribe, SUBSCRIBE_PATH};
 use corral_api::recordio::Decoder;
 use corral_api::resources::parse_resources;
@@ -30,10 +32,11 @@ pub struct FailoverArgs {
     /// Running tasks each agent reports when it re-registers.
     #[arg(long, default_value_t = 10)]
     pub tasks_per_agent: usize,
-    /// The masters' leader lease TTL (`--leader-lease-secs`): the floor of failover time
+    /// The masters' leader lease TTL (their `--leader-lease`): the floor of failover time
     /// after a kill -9.
-    #[arg(long, default_value_t = 2)]
-    pub lease_secs: u64,
+    #[arg(long, default_value = "2secs", value_name = "DURATION",
+          value_parser = duration_flag::whole_secs_at_least(MIN_LEADER_LEASE_SECS))]
+    pub leader_lease: Duration,
     /// An etcd to use (HOST:PORT); by default one is started on free loopback ports.
     #[arg(long)]
     pub etcd: Option<String>,
@@ -64,13 +67,13 @@ fn free_port() -> anyhow::Result<u16> {
         .port())
 }
 
-fn start_master(etcd: &str, port: u16, lease_secs: u64) -> anyhow::Result<ChildGuard> {
+fn start_master(etcd: &str, port: u16, lease: Duration) -> anyhow::Result<ChildGuard> {
     let exe = std::env::current_exe().context("cannot find the corral binary")?;
     let child = Command::new(exe)
         .args(["master", "--ip", "127.0.0.1", "--hostname", "127.0.0.1"])
         .args(["--port", &port.to_string()])
         .args(["--state", &format!("etcd://{etcd}/bench-failover")])
-        .args(["--leader-lease-secs", &lease_secs.to_string()])
+        .args(["--leader-lease", &duration_flag::format(lease)])
         // CORRAL_BENCH_MASTER_LOG=info shows the masters' election and registry load.
         .env(
             "RUST_LOG",
@@ -226,8 +229,8 @@ async fn wait_for<T>(
 }
 
 pub async fn failover(args: FailoverArgs) -> anyhow::Result<std::process::ExitCode> {
-    if args.agents == 0 || args.lease_secs < 2 {
-        bail!("--agents must be positive and --lease-secs at least 2");
+    if args.agents == 0 {
+        bail!("--agents must be positive");
     }
     let dir = std::env::temp_dir().join(format!("corral-bench-failover-{}", std::process::id()));
     let _cleanup = RemoveOnDrop(dir.clone());
@@ -243,7 +246,7 @@ pub async fn failover(args: FailoverArgs) -> anyhow::Result<std::process::ExitCo
     let masters: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
     let mut children: Vec<Option<ChildGuard>> = Vec::new();
     for port in ports {
-        children.push(Some(start_master(&etcd, port, args.lease_secs)?));
+        children.push(Some(start_master(&etcd, port, args.leader_lease)?));
     }
     let probe = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -317,7 +320,9 @@ pub async fn failover(args: FailoverArgs) -> anyhow::Result<std::process::ExitCo
     let done = killed.elapsed();
     println!(
         "failover: {} agents x {} tasks, lease TTL {} s",
-        args.agents, args.tasks_per_agent, args.lease_secs
+        args.agents,
+        args.tasks_per_agent,
+        args.leader_lease.as_secs()
     );
     println!(
         "  first registration of every agent: {:.2} s",

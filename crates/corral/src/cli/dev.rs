@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 
+use super::duration_flag;
 use super::machine_args::MachineArgs;
+use super::master::MIN_ALLOCATION_INTERVAL;
 use super::server_defaults::{
     HEARTBEAT_INTERVAL, PLUGIN_LIMITS, default_work_dir, hostname, reachable,
 };
@@ -40,8 +42,10 @@ pub struct DevArgs {
     /// Allocation policy: a built-in name or a path to a .wasm allocator component.
     #[arg(long, default_value = "drf", value_name = "NAME|FILE")]
     pub allocator: String,
-    #[arg(long, default_value_t = 1000)]
-    pub allocation_interval_ms: u64,
+    /// How often the allocator offers resources (`1secs`, `200ms`; at least 1ms).
+    #[arg(long, default_value = "1secs", value_name = "DURATION",
+          value_parser = duration_flag::at_least(MIN_ALLOCATION_INTERVAL))]
+    pub allocation_interval: Duration,
     #[command(flatten)]
     pub hooks: super::hook_args::HookArgs,
     #[command(flatten)]
@@ -50,9 +54,6 @@ pub struct DevArgs {
 
 pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
     args.machine.check()?;
-    if args.allocation_interval_ms == 0 {
-        bail!("--allocation-interval-ms must be at least 1");
-    }
     let work_dir = args
         .work_dir
         .clone()
@@ -77,7 +78,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
         hostname: host.clone(),
         state: StateSpec::File(registry),
         allocator: args.allocator.clone(),
-        allocation_interval: Duration::from_millis(args.allocation_interval_ms),
+        allocation_interval: args.allocation_interval,
         heartbeat_interval: HEARTBEAT_INTERVAL,
         hooks: hooks.clone(),
     };

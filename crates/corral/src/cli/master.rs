@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 
+use super::duration_flag;
 use super::server_defaults::{HEARTBEAT_INTERVAL, PLUGIN_LIMITS, default_work_dir, hostname};
 use super::signals::shutdown_requested;
 use corral_master::{MasterConfig, PartitionConfig, StateSpec};
@@ -38,47 +39,34 @@ pub struct MasterArgs {
     /// Default: $XDG_STATE_HOME/corral/master, else ./.corral-master.
     #[arg(long)]
     pub work_dir: Option<PathBuf>,
-    #[arg(long, default_value_t = 1000)]
-    pub allocation_interval_ms: u64,
+    /// How often the allocator offers resources (`1secs`, `200ms`; at least 1ms).
+    #[arg(long, default_value = "1secs", value_name = "DURATION",
+          value_parser = duration_flag::at_least(MIN_ALLOCATION_INTERVAL))]
+    pub allocation_interval: Duration,
     #[command(flatten)]
     pub hooks: super::hook_args::HookArgs,
     #[command(flatten)]
     pub trust: super::plugin_keys::PluginTrustArgs,
-    /// With an etcd registry: the leader lease's TTL in seconds (at least 2). A dead leader
-    /// is replaced after about this long; a leader cut off from etcd stops acting by then.
-    #[arg(long, default_value_t = 5)]
-    pub leader_lease_secs: u64,
-    /// How long the master waits for an agent to answer a ping (`15secs`, `500ms`, `2mins`;
-    /// a bare number is seconds).
-    #[arg(long, default_value = "15secs", value_parser = parse_duration)]
+    /// With an etcd registry: the leader lease's TTL, whole seconds (at least 2secs). A dead
+    /// leader is replaced after about this long; a leader cut off from etcd stops acting by
+    /// then.
+    #[arg(long, default_value = "5secs", value_name = "DURATION",
+          value_parser = duration_flag::whole_secs_at_least(MIN_LEADER_LEASE_SECS))]
+    pub leader_lease: Duration,
+    /// How long the master waits for an agent to answer a ping (`15secs`, `500ms`, `2mins`).
+    #[arg(long, default_value = "15secs", value_name = "DURATION",
+          value_parser = duration_flag::positive)]
     pub agent_ping_timeout: Duration,
     /// Pings an agent may miss in a row before it is marked unreachable.
     #[arg(long, default_value_t = 5)]
     pub max_agent_ping_timeouts: u32,
 }
 
-/// A Mesos-style duration: a number with `ms`, `secs`/`s` or `mins`, or a bare number of
-/// seconds.
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("'{text}' is not a duration such as 15secs or 500ms"))?;
-    let seconds = match unit.trim() {
-        "ms" => value / 1000.0,
-        "" | "s" | "secs" => value,
-        "mins" => value * 60.0,
-        other => return Err(format!("unknown unit '{other}' (use ms, secs or mins)")),
-    };
-    if !(seconds > 0.0 && seconds.is_finite()) {
-        return Err(format!("'{text}' must be more than zero"));
-    }
-    Ok(Duration::from_secs_f64(seconds))
-}
+/// An interval of zero would run allocation cycles back to back.
+pub const MIN_ALLOCATION_INTERVAL: Duration = Duration::from_millis(1);
+
+/// etcd lease TTLs are whole seconds, and etcd's own minimum is about 1.5 s.
+pub const MIN_LEADER_LEASE_SECS: u64 = 2;
 
 pub async fn run(args: MasterArgs) -> anyhow::Result<ExitCode> {
     let state = match &args.state {
@@ -91,24 +79,18 @@ pub async fn run(args: MasterArgs) -> anyhow::Result<ExitCode> {
             StateSpec::File(work_dir.join("registry.redb"))
         }
     };
-    if args.allocation_interval_ms == 0 {
-        bail!("--allocation-interval-ms must be at least 1");
-    }
     let engine = PluginEngine::new().context("cannot start the plugin engine")?;
     args.trust.apply(&engine)?;
     let allocator = engine
         .allocator_factory(&args.allocator, &args.allocator_config, PLUGIN_LIMITS)
         .with_context(|| format!("cannot load the allocator '{}'", args.allocator))?;
     let hooks = args.hooks.load(&engine)?;
-    if args.leader_lease_secs < 2 {
-        bail!("--leader-lease-secs must be at least 2");
-    }
     let config = MasterConfig {
         listen: SocketAddr::new(args.ip, args.port),
         hostname: args.hostname.clone().unwrap_or_else(|| hostname(args.ip)),
         state,
         allocator: args.allocator.clone(),
-        allocation_interval: Duration::from_millis(args.allocation_interval_ms),
+        allocation_interval: args.allocation_interval,
         heartbeat_interval: HEARTBEAT_INTERVAL,
         hooks,
     };
@@ -125,8 +107,7 @@ pub async fn run(args: MasterArgs) -> anyhow::Result<ExitCode> {
             let store = connect_with_retry(endpoints, prefix, CONNECT_PATIENCE)
                 .await
                 .context("cannot open the master's registry")?;
-            let lease = Duration::from_secs(args.leader_lease_secs);
-            let election = Election::connect(endpoints, prefix, lease)
+            let election = Election::connect(endpoints, prefix, args.leader_lease)
                 .await
                 .context("cannot reach etcd for the leader election")?;
             corral_master::leader::run(config, partitions, allocator, store, election, engine).await

@@ -10,6 +10,7 @@ mod bench_failover;
 #[cfg(feature = "bench")]
 mod bench_plugins;
 mod dev;
+mod duration_flag;
 mod execute;
 mod hook_args;
 mod list;
@@ -25,6 +26,8 @@ pub mod signals;
 mod supervise;
 pub mod table;
 mod task_logs;
+#[cfg(test)]
+mod timing_flags_tests;
 mod top;
 mod wasm_run;
 

@@ -1,4 +1,4 @@
-//! `corral top [--once] [--interval SECS]`: live usage of every running task, from each
+//! `corral top [--once] [--interval DURATION]`: live usage of every running task, from each
 //! agent's GET_CONTAINERS: task, framework, agent, cpu% since the last sample, memory, its
 //! limit and processes. `--once` prints one table (cpu% over a short first interval) for
 //! scripts and tests.
@@ -23,9 +23,10 @@ pub struct TopArgs {
     /// Print one sample and exit.
     #[arg(long)]
     pub once: bool,
-    /// Seconds between samples.
-    #[arg(long, default_value_t = 2.0)]
-    pub interval: f64,
+    /// Time between samples (`2secs`, `500ms`).
+    #[arg(long, default_value = "2secs", value_name = "DURATION",
+          value_parser = super::duration_flag::positive)]
+    pub interval: Duration,
     #[command(flatten)]
     pub master: MasterArg,
 }
@@ -147,11 +148,7 @@ fn render(now: &[Sample], before: &HashMap<Key, Sample>) -> Table {
 
 pub async fn run(args: TopArgs) -> anyhow::Result<ExitCode> {
     let client = OperatorClient::new(args.master.resolve().await?)?;
-    let interval = if args.interval.is_finite() && args.interval > 0.0 {
-        Duration::from_secs_f64(args.interval)
-    } else {
-        anyhow::bail!("--interval must be a positive number of seconds");
-    };
+    let interval = args.interval;
     let mut before: HashMap<Key, Sample> = HashMap::new();
     if args.once {
         before = sample(&client)

@@ -29,7 +29,7 @@ const TEARDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long to look for a new leader after losing one (`--master` with several masters).
 const RESUBSCRIBE_WINDOW: Duration = Duration::from_secs(30);
 const RESUBSCRIBE_RETRY: Duration = Duration::from_millis(250);
-/// How often tasks are checked against `--kill-after-secs`.
+/// How often tasks are checked against `--kill-after`.
 const KILL_CHECK_INTERVAL: Duration = Duration::from_millis(200);
 
 #[derive(Debug, Clone, clap::Args)]
@@ -55,9 +55,10 @@ pub struct ExecuteArgs {
     /// Framework name; tasks are named NAME-1, NAME-2, ...
     #[arg(long, default_value = "corral-execute")]
     pub name: String,
-    /// Kill each task once it has been running this many seconds.
-    #[arg(long, value_name = "N")]
-    pub kill_after_secs: Option<u64>,
+    /// Kill each task once it has been running this long (`30secs`, `2mins`), as
+    /// mesos-execute's --kill_after.
+    #[arg(long, value_name = "DURATION", value_parser = super::duration_flag::parse)]
+    pub kill_after: Option<Duration>,
     /// Fetch this URI into each task's sandbox before it starts (repeatable): http://,
     /// file:// or a path on the agent.
     #[arg(long = "uri", value_name = "URI")]
@@ -219,7 +220,7 @@ impl Execution {
         let interrupted = shutdown_requested();
         tokio::pin!(interrupted);
         let mut kill_check = tokio::time::interval(KILL_CHECK_INTERVAL);
-        let kill_after = self.args.kill_after_secs.map(Duration::from_secs);
+        let kill_after = self.args.kill_after;
         loop {
             let result = tokio::select! {
                 () = &mut interrupted => return Outcome::Interrupted,

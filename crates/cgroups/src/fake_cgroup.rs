@@ -1,0 +1,40 @@
+//! Stand-ins for cgroup directories in tests that run without root: a plain directory with
+//! the files the kernel would have made (writes never create files, as on cgroupfs).
+
+use std::path::Path;
+
+/// Makes `dir` (and its parents) holding `files`, each with its content.
+pub fn make(dir: &Path, files: &[(&str, &str)]) {
+    std::fs::create_dir_all(dir).expect("cgroup stand-in made");
+    for (name, text) in files {
+        std::fs::write(dir.join(name), text).expect("cgroup file written");
+    }
+}
+
+/// What a file of the stand-in holds now.
+pub fn read(dir: &Path, name: &str) -> String {
+    std::fs::read_to_string(dir.join(name))
+        .unwrap_or_else(|e| panic!("{} unreadable: {e}", dir.join(name).display()))
+}
+
+/// The v1 cpu files, as a fresh cgroup has them.
+pub const V1_CPU: [(&str, &str); 3] = [
+    ("cpu.shares", "1024\n"),
+    ("cpu.cfs_period_us", "100000\n"),
+    ("cpu.cfs_quota_us", "-1\n"),
+];
+
+/// The v1 memory files, as a fresh cgroup on a kernel with swap accounting has them.
+pub const V1_MEMORY: [(&str, &str); 2] = [
+    ("memory.limit_in_bytes", "9223372036854771712\n"),
+    ("memory.memsw.limit_in_bytes", "9223372036854771712\n"),
+];
+
+/// The v2 files of cpu, memory and pids, as a fresh cgroup has them.
+pub const V2_ALL: [(&str, &str); 5] = [
+    ("cpu.weight", "100\n"),
+    ("cpu.max", "max 100000\n"),
+    ("memory.max", "max\n"),
+    ("memory.swap.max", "max\n"),
+    ("pids.max", "max\n"),
+];
