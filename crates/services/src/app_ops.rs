@@ -8,56 +8,22 @@ use serde_json::{Map, Value};
 use crate::deployments::{Change, Deployment};
 use crate::model::App;
 use crate::model::strategy::VersionInfo;
+use crate::op_error::{OpError, unknown_app};
 use crate::parse::merge::{VERSION_ONLY_WITH_ID, merge_update, rollback_version};
 use crate::parse::reader::NOT_AN_OBJECT;
 use crate::parse::{ParseContext, parse_app};
 use crate::path_id::PathId;
 use crate::services::Services;
 use crate::store::Batch;
+use crate::stored_form::stored_form;
 use crate::tasks::TaskRecord;
 use crate::time::Timestamp;
 use crate::validation::{Violations, element};
 use crate::world::World;
 
-/// Service ports are assigned from `[10000, 20000)`, Marathon's `--local_port_min/max`.
-pub const SERVICE_PORT_MIN: u32 = 10_000;
-pub const SERVICE_PORT_MAX: u32 = 20_000;
-
 /// Marks a kill that the driver has not sent yet (it sends kills whose request is older than
 /// the retry interval, and this is older than any).
 pub const KILL_NOT_SENT: u64 = 0;
-
-/// Why a change was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum OpError {
-    #[error("{0}")]
-    Invalid(Violations),
-    #[error("{0}")]
-    NotFound(String),
-    /// The ids of the deployments that lock the app.
-    #[error("App is locked by one or more deployments.")]
-    Locked(Vec<String>),
-    #[error("{0}")]
-    Conflict(String),
-    #[error("{0}")]
-    BadRequest(String),
-    #[error("the services store failed: {0}")]
-    Store(String),
-}
-
-impl From<corral_state::StateError> for OpError {
-    fn from(e: corral_state::StateError) -> Self {
-        OpError::Store(e.to_string())
-    }
-}
-
-pub fn unknown_app(id: &str) -> OpError {
-    OpError::NotFound(format!("App '{id}' does not exist"))
-}
-
-pub fn unknown_task(id: &str) -> OpError {
-    OpError::NotFound(format!("Task '{id}' does not exist"))
-}
 
 /// A created app: as parsed (no `versionInfo`, service ports as asked, as Marathon answers a
 /// POST), and its deployment.
@@ -493,88 +459,6 @@ fn prepare(world: &World, app: App, existing: Option<&App>) -> Result<Prepared, 
         app: stored,
         change,
     })
-}
-
-/// `app` as stored: service ports assigned, version info set (both times its version; a
-/// scale change keeps the configuration time, see [`prepare`]).
-fn stored_form(world: &World, mut app: App, existing: Option<&App>) -> Result<App, OpError> {
-    check_group_conflicts(world, &app.id)?;
-    assign_service_ports(world, &mut app, existing)?;
-    app.version_info = Some(VersionInfo {
-        last_scaling_at: app.version,
-        last_config_change_at: app.version,
-    });
-    Ok(app)
-}
-
-/// An app id may not be a group of another app, nor lie under one.
-fn check_group_conflicts(world: &World, id: &str) -> Result<(), OpError> {
-    let path = PathId::parse(id);
-    let clash = path
-        .ancestors()
-        .iter()
-        .map(ToString::to_string)
-        .find(|a| world.apps.contains_key(a))
-        .or_else(|| {
-            world
-                .apps
-                .keys()
-                .find(|other| *other != id && PathId::parse(other).is_within(&path))
-                .cloned()
-        });
-    match clash {
-        None => Ok(()),
-        Some(other) => {
-            let mut v = Violations::new();
-            v.add(
-                "/id",
-                format!(
-                    "Groups and Applications may not have the same identifier: {id} and {other}"
-                ),
-            );
-            Err(OpError::Invalid(v))
-        }
-    }
-}
-
-/// Gives each port definition asking for port 0 a service port: the one it had (same index)
-/// when the app is updated, else the lowest in the range no other app uses.
-fn assign_service_ports(
-    world: &World,
-    app: &mut App,
-    existing: Option<&App>,
-) -> Result<(), OpError> {
-    let mut used: Vec<u32> = world
-        .apps
-        .values()
-        .filter(|other| other.id != app.id)
-        .flat_map(App::service_ports)
-        .chain(app.service_ports())
-        .filter(|p| *p != 0)
-        .collect();
-    let previous: Vec<u32> = existing.map(App::service_ports).unwrap_or_default();
-    for (index, definition) in app.port_definitions.iter_mut().enumerate() {
-        if definition.port != 0 {
-            continue;
-        }
-        if let Some(&old) = previous.get(index)
-            && old != 0
-            && !used.contains(&old)
-        {
-            definition.port = old;
-            used.push(old);
-            continue;
-        }
-        let free = (SERVICE_PORT_MIN..SERVICE_PORT_MAX).find(|p| !used.contains(p));
-        let Some(port) = free else {
-            return Err(OpError::Conflict(format!(
-                "All ports in the range [{SERVICE_PORT_MIN}-{SERVICE_PORT_MAX}) are already in use"
-            )));
-        };
-        definition.port = port;
-        used.push(port);
-    }
-    Ok(())
 }
 
 fn new_id() -> String {

@@ -53,14 +53,15 @@ impl World {
     /// Takes in one status update at `now_ms`.
     pub fn apply_status(&mut self, status: &TaskStatus, now_ms: u64) -> StatusEffect {
         let id = status.task_id.value.as_str();
+        let ended = has_ended(status.state);
         let Some(record) = self.tasks.get_mut(id) else {
-            return if status.state.is_terminal() {
+            return if ended {
                 StatusEffect::Nothing
             } else {
                 StatusEffect::KillUnknown
             };
         };
-        if !status.state.is_terminal() {
+        if !ended {
             let before = record.clone();
             record.observe(status, now_ms);
             return if *record == before {
@@ -146,6 +147,12 @@ impl World {
         }
         (staged, running)
     }
+}
+
+/// Whether a task in `state` is gone for good: a terminal state, or TASK_UNKNOWN (the master
+/// answers that to a partition-aware framework for a task it has no record of).
+fn has_ended(state: TaskState) -> bool {
+    state.is_terminal() || state == TaskState::TaskUnknown
 }
 
 #[cfg(test)]

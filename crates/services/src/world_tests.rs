@@ -132,3 +132,23 @@ fn a_deployment_is_done_when_the_current_configuration_runs_everywhere() {
     world.tasks.clear();
     assert!(world.app_settled("/web"));
 }
+
+#[test]
+fn a_task_the_master_does_not_know_has_ended() {
+    let web = app(json!({"id": "/web", "cmd": "x y"}), 1_000);
+    let t = task(&web, 1, TaskState::TaskRunning, 1_000);
+    let mut world = world_with(&web, std::slice::from_ref(&t));
+    let effect = world.apply_status(&status(&t.id, TaskState::TaskUnknown), 2_000);
+    assert!(matches!(
+        effect,
+        StatusEffect::Ended {
+            unexpected: true,
+            ..
+        }
+    ));
+    assert!(world.tasks.is_empty(), "it will be replaced");
+    assert_eq!(
+        world.apply_status(&status("other.1", TaskState::TaskUnknown), 2_000),
+        StatusEffect::Nothing
+    );
+}

@@ -2,6 +2,7 @@
 //! through `corral_http` like every Corral server.
 
 pub mod app_info;
+pub mod app_paths;
 pub mod apps;
 pub mod query;
 pub mod respond;
@@ -32,13 +33,13 @@ pub fn router(services: Arc<Services>) -> Router {
         )
         .route(
             "/v2/apps/{*path}",
-            get(apps::get_path)
-                .put(apps::put_path)
-                .patch(apps::patch_path)
-                .delete(apps::delete_path)
-                .post(apps::post_path),
+            get(app_paths::get_path)
+                .put(app_paths::put_path)
+                .patch(app_paths::patch_path)
+                .delete(app_paths::delete_path)
+                .post(app_paths::post_path),
         )
-        .fallback(|| async { apps::not_found() })
+        .fallback(|| async { app_paths::not_found() })
         .layer(DefaultBodyLimit::max(respond::MAX_BODY_BYTES))
         .with_state(services)
 }

@@ -7,7 +7,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use crate::app_ops::{Changed, OpError};
+use crate::app_ops::Changed;
+use crate::op_error::OpError;
 
 /// Requests larger than this are refused with 413 (an app definition is a few KiB; etcd
 /// refuses values over 1.5 MiB).
