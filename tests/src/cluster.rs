@@ -217,12 +217,17 @@ impl Cluster {
         index
     }
 
-    /// `corral dev` (master and agent in one process).
+    /// `corral dev` (master and agent in one process; its services API on a free port).
     pub async fn dev(resources: &str) -> Cluster {
+        Cluster::dev_with(resources, &["--services-port", "0"]).await
+    }
+
+    /// `corral dev` with extra flags.
+    pub async fn dev_with(resources: &str, extra: &[&str]) -> Cluster {
         let dir = tempfile::tempdir().expect("temp dir");
         let port = free_port();
         let agent_port = free_port();
-        let args: Vec<String> = vec![
+        let mut args: Vec<String> = vec![
             "dev".into(),
             "--port".into(),
             port.to_string(),
@@ -233,6 +238,7 @@ impl Cluster {
             "--resources".into(),
             resources.into(),
         ];
+        args.extend(extra.iter().map(|s| s.to_string()));
         let master = Process::start("dev", &args, dir.path());
         let cluster = Cluster {
             master,

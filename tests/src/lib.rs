@@ -6,11 +6,13 @@ pub mod cluster;
 pub mod etcd_cluster;
 pub mod ha;
 pub mod scheduler;
+pub mod services;
 
 pub use cluster::{Cluster, Process, corral_bin, free_port, plugin_wasm};
 pub use etcd_cluster::EtcdCluster;
 pub use ha::{HaCluster, HaOptions};
 pub use scheduler::{Framework, framework_info, operator, scalar, task};
+pub use services::Services;
 
 /// Polls `check` every 100 ms until it returns `Some`, or fails after `secs` seconds with
 /// `what` in the message.

@@ -1,6 +1,6 @@
-//! `corral dev`: a master and an agent in one process, with an embedded registry and the
-//! built-in plugins. Zero configuration: `corral dev`, then `corral execute` in another
-//! terminal.
+//! `corral dev`: a master, an agent and the services component (Marathon's API) in one
+//! process, with embedded stores and the built-in plugins. Zero configuration: `corral dev`,
+//! then `corral execute` or `curl -X POST localhost:8080/v2/apps ...` in another terminal.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -50,6 +50,12 @@ pub struct DevArgs {
     pub hooks: super::hook_args::HookArgs,
     #[command(flatten)]
     pub trust: super::plugin_keys::PluginTrustArgs,
+    /// The services component's port (Marathon's API; 0 picks a free one).
+    #[arg(long, default_value_t = corral_services::ServicesConfig::DEFAULT_PORT)]
+    pub services_port: u16,
+    /// Do not start the services component.
+    #[arg(long)]
+    pub no_services: bool,
 }
 
 pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
@@ -108,15 +114,42 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
         .await
         .context("cannot start the agent")?;
 
+    let services = if args.no_services {
+        None
+    } else {
+        let (store, state) = super::services::open_dev_store(&work_dir)?;
+        let listen = SocketAddr::new(args.ip, args.services_port);
+        let config = super::services::config(
+            &master_addr.to_string(),
+            listen,
+            hostname(args.ip),
+            "*",
+            &state,
+        )?;
+        Some(super::services::start(config, store).await.with_context(
+            || "(choose another port with --services-port, or turn it off with --no-services)",
+        )?)
+    };
+    let services_line = services
+        .as_ref()
+        .map(|s| format!(", Marathon API on http://{}", reachable(s.addr)))
+        .unwrap_or_default();
     println!(
-        "corral dev: master on http://{master_addr}, agent on http://{}, state in {}. \
-         Try: corral execute --master {master_addr} --command 'echo hi'",
+        "corral dev: master on http://{master_addr}, agent on http://{}{services_line}, \
+         state in {}. Try: corral execute --master {master_addr} --command 'echo hi'",
         reachable(agent.addr),
         work_dir.display()
     );
+    let services_stopped = async {
+        match services {
+            Some(mut handle) => handle.wait().await,
+            None => std::future::pending().await,
+        }
+    };
     tokio::select! {
         () = master.wait() => bail!("the master stopped unexpectedly"),
         () = agent.wait() => bail!("the agent stopped unexpectedly"),
+        () = services_stopped => bail!("the services API stopped unexpectedly"),
         () = shutdown_requested() => {}
     }
     Ok(ExitCode::SUCCESS)

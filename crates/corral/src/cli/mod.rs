@@ -22,6 +22,7 @@ mod plugin_keys;
 mod plugin_new;
 mod roles;
 mod server_defaults;
+mod services;
 pub mod signals;
 mod supervise;
 pub mod table;
@@ -59,6 +60,9 @@ pub enum Command {
     Master(master::MasterArgs),
     /// Run an agent that registers with a master.
     Agent(agent::AgentArgs),
+    /// Run the services component: Marathon's REST API v2 (apps kept running, scaled,
+    /// healed) on a framework of the master.
+    Services(services::ServicesArgs),
     /// Run a command as one or more tasks, like mesos-execute; exits 0 when all finish.
     Execute(execute::ExecuteArgs),
     /// List the agents.
@@ -115,6 +119,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Dev(args) => dev::run(args).await,
         Command::Master(args) => master::run(args).await,
         Command::Agent(args) => agent::run(args).await,
+        Command::Services(args) => services::run(args).await,
         Command::Execute(args) => execute::run(args).await,
         Command::Agents(args) => list::agents(args).await,
         Command::Frameworks(args) => list::frameworks(args).await,

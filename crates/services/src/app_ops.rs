@@ -1,0 +1,470 @@
+//! The changes the API makes to apps: create, update (whole or partial, one app or many),
+//! roll back, restart, delete, and kill tasks. Each is validated, checked against the
+//! deployments that lock the app, stored in one batch, then applied to the world; the
+//! scheduler driver is woken to act on it.
+
+use serde_json::{Map, Value};
+
+use crate::deployments::{Change, Deployment};
+use crate::model::App;
+use crate::model::strategy::VersionInfo;
+use crate::op_error::{OpError, unknown_app};
+use crate::parse::merge::{VERSION_ONLY_WITH_ID, merge_update, rollback_version};
+use crate::parse::reader::NOT_AN_OBJECT;
+use crate::parse::{ParseContext, parse_app};
+use crate::path_id::PathId;
+use crate::services::Services;
+use crate::store::Batch;
+use crate::stored_form::stored_form;
+use crate::tasks::TaskRecord;
+use crate::time::Timestamp;
+use crate::validation::{Violations, element};
+use crate::world::World;
+
+/// Marks a kill that the driver has not sent yet (it sends kills whose request is older than
+/// the retry interval, and this is older than any).
+pub const KILL_NOT_SENT: u64 = 0;
+
+/// A created app: as parsed (no `versionInfo`, service ports as asked, as Marathon answers a
+/// POST), and its deployment.
+pub struct Created {
+    pub app: App,
+    pub deployment_id: String,
+}
+
+/// An applied change: its version and deployment, and whether an app was created.
+pub struct Changed {
+    pub created: bool,
+    pub version: Timestamp,
+    pub deployment_id: String,
+}
+
+/// One app's change, ready to store.
+struct Prepared {
+    app: App,
+    change: Option<Change>,
+}
+
+/// A killed task, as the API shows it, or the scale deployment it caused.
+pub enum Killed {
+    Tasks(Vec<TaskRecord>),
+    Scaled(Changed),
+}
+
+impl Services {
+    fn parse_context(&self, version: Timestamp) -> ParseContext {
+        ParseContext {
+            framework_role: self.config.role.clone(),
+            version,
+        }
+    }
+
+    pub async fn create_app(&self, body: &Value, force: bool) -> Result<Created, OpError> {
+        let version = self.next_version();
+        let app = parse_app(body, &self.parse_context(version)).map_err(OpError::Invalid)?;
+        let mut world = self.world.lock().await;
+        if world.apps.contains_key(&app.id) {
+            return Err(OpError::Conflict(format!(
+                "An app with id [{}] already exists.",
+                app.id
+            )));
+        }
+        let stored = stored_form(&world, app.clone(), None)?;
+        let deployment_id = self
+            .commit(
+                &mut world,
+                vec![Prepared {
+                    app: stored,
+                    change: Some(Change::Create),
+                }],
+                version,
+                force,
+            )
+            .await?;
+        drop(world);
+        self.changed(true);
+        Ok(Created { app, deployment_id })
+    }
+
+    /// `PUT`/`PATCH /v2/apps/{id}`: creates the app when it is missing and `allow_create`.
+    pub async fn update_app(
+        &self,
+        id: &str,
+        body: &Value,
+        partial: bool,
+        force: bool,
+        allow_create: bool,
+    ) -> Result<Changed, OpError> {
+        let path = PathId::parse(id);
+        let Some(update) = body.as_object() else {
+            let mut v = Violations::new();
+            v.add("/", NOT_AN_OBJECT);
+            return Err(OpError::Invalid(v));
+        };
+        let version = self.next_version();
+        let rollback = match rollback_version(update) {
+            None => None,
+            Some(Err(())) => {
+                let mut v = Violations::new();
+                v.add("/", VERSION_ONLY_WITH_ID);
+                return Err(OpError::Invalid(v));
+            }
+            Some(Ok(text)) => {
+                let at = Timestamp::parse(text).ok_or_else(|| {
+                    OpError::BadRequest(format!("'{text}' is not a valid version"))
+                })?;
+                let old = self
+                    .store
+                    .version(&path.to_string(), at)
+                    .await?
+                    .ok_or_else(|| {
+                        OpError::NotFound(format!("App '{path}' does not exist in version {at}"))
+                    })?;
+                Some(old)
+            }
+        };
+        let mut world = self.world.lock().await;
+        let existing = world.apps.get(&path.to_string()).cloned();
+        if existing.is_none() && !allow_create {
+            return Err(unknown_app(&path.to_string()));
+        }
+        let created = existing.is_none();
+        let prepared = match rollback {
+            Some(old) => {
+                let app = App {
+                    version,
+                    version_info: None,
+                    ..old
+                };
+                prepare(&world, app, existing.as_ref())?
+            }
+            None => {
+                let app = self.parse_update(&path, update, partial, existing.as_ref(), version)?;
+                prepare(&world, app, existing.as_ref())?
+            }
+        };
+        let version = prepared.app.version;
+        let deployment_id = self
+            .commit(&mut world, vec![prepared], version, force)
+            .await?;
+        drop(world);
+        self.changed(true);
+        Ok(Changed {
+            created,
+            version,
+            deployment_id,
+        })
+    }
+
+    /// `PUT`/`PATCH /v2/apps`: many apps in one deployment; every body names its `id`.
+    /// Missing apps are created only when `allow_create` (`PUT`).
+    pub async fn update_apps(
+        &self,
+        body: &Value,
+        partial: bool,
+        force: bool,
+        allow_create: bool,
+    ) -> Result<Changed, OpError> {
+        let mut v = Violations::new();
+        let Some(items) = body.as_array() else {
+            v.add("/", "must be an array of apps");
+            return Err(OpError::Invalid(v));
+        };
+        let version = self.next_version();
+        let mut world = self.world.lock().await;
+        let mut batch: Vec<Prepared> = Vec::new();
+        let mut created = false;
+        for (i, item) in items.iter().enumerate() {
+            let prefix = element("", i);
+            let Some(update) = item.as_object() else {
+                v.add(&prefix, NOT_AN_OBJECT);
+                continue;
+            };
+            let Some(id) = update.get("id").and_then(Value::as_str) else {
+                v.add(&format!("{prefix}/id"), "is required");
+                continue;
+            };
+            let path = PathId::parse(id);
+            let existing = world.apps.get(&path.to_string()).cloned();
+            if existing.is_none() && !allow_create {
+                return Err(unknown_app(&path.to_string()));
+            }
+            created |= existing.is_none();
+            let result = self
+                .parse_update(&path, update, partial, existing.as_ref(), version)
+                .and_then(|app| prepare(&world, app, existing.as_ref()));
+            match result {
+                Ok(p) => batch.push(p),
+                Err(OpError::Invalid(inner)) => {
+                    for (path, error) in inner.iter() {
+                        let path = if path == "/" {
+                            String::new()
+                        } else {
+                            path.to_string()
+                        };
+                        v.add(&format!("{prefix}{path}"), error);
+                    }
+                }
+                Err(other) => return Err(other),
+            }
+        }
+        if !v.is_empty() {
+            return Err(OpError::Invalid(v));
+        }
+        let deployment_id = self.commit(&mut world, batch, version, force).await?;
+        drop(world);
+        self.changed(true);
+        Ok(Changed {
+            created,
+            version,
+            deployment_id,
+        })
+    }
+
+    /// `POST /v2/apps/{id}/restart`: a new configuration version, so every task is replaced.
+    pub async fn restart_app(&self, id: &str, force: bool) -> Result<Changed, OpError> {
+        let version = self.next_version();
+        let mut world = self.world.lock().await;
+        let id = PathId::parse(id).to_string();
+        let existing = world
+            .apps
+            .get(&id)
+            .cloned()
+            .ok_or_else(|| unknown_app(&id))?;
+        let app = App {
+            version,
+            version_info: Some(VersionInfo {
+                last_scaling_at: version,
+                last_config_change_at: version,
+            }),
+            ..existing
+        };
+        let deployment_id = self
+            .commit(
+                &mut world,
+                vec![Prepared {
+                    app,
+                    change: Some(Change::Restart),
+                }],
+                version,
+                force,
+            )
+            .await?;
+        drop(world);
+        self.changed(true);
+        Ok(Changed {
+            created: false,
+            version,
+            deployment_id,
+        })
+    }
+
+    /// `DELETE /v2/apps/{id}`: the app goes, its tasks are killed and never replaced.
+    pub async fn delete_app(&self, id: &str, force: bool) -> Result<Changed, OpError> {
+        let version = self.next_version();
+        let id = PathId::parse(id).to_string();
+        let version_keys = self.store.version_keys(&id).await?;
+        let mut world = self.world.lock().await;
+        if !world.apps.contains_key(&id) {
+            return Err(unknown_app(&id));
+        }
+        let cancelled = locks(&world, std::slice::from_ref(&id), force)?;
+        let deployment = Deployment::new(new_id(), version, &[(id.clone(), Change::Delete)]);
+        let mut batch = Batch::new();
+        batch.delete_app(&id);
+        for key in version_keys {
+            batch.delete(key);
+        }
+        for c in &cancelled {
+            batch.delete_deployment(c);
+        }
+        batch.put_deployment(&deployment);
+        self.store.apply(batch).await?;
+        for c in &cancelled {
+            world.deployments.remove(c);
+        }
+        world.apps.remove(&id);
+        world.delays.remove(&id);
+        world.failures.remove(&id);
+        let deployment_id = deployment.id.clone();
+        world.deployments.insert(deployment.id.clone(), deployment);
+        drop(world);
+        self.changed(false);
+        Ok(Changed {
+            created: false,
+            version,
+            deployment_id,
+        })
+    }
+
+    /// Kills the app's tasks that `select` picks; with `scale`, the app's `instances` drops
+    /// by as many (a scale deployment), else they are replaced.
+    pub async fn kill_tasks(
+        &self,
+        app_id: &str,
+        select: impl Fn(&TaskRecord) -> bool,
+        scale: bool,
+        force: bool,
+    ) -> Result<Killed, OpError> {
+        let version = self.next_version();
+        let app_id = PathId::parse(app_id).to_string();
+        let mut world = self.world.lock().await;
+        let app = world
+            .apps
+            .get(&app_id)
+            .cloned()
+            .ok_or_else(|| unknown_app(&app_id))?;
+        let chosen: Vec<String> = world
+            .tasks_of(&app_id)
+            .filter(|t| select(t) && !t.kill_requested())
+            .map(|t| t.id.clone())
+            .collect();
+        let result = if scale {
+            let instances = app
+                .instances
+                .saturating_sub(u32::try_from(chosen.len()).unwrap_or(u32::MAX));
+            let scaled = App {
+                instances,
+                version,
+                ..app.clone()
+            };
+            let prepared = prepare(&world, scaled, Some(&app))?;
+            let deployment_id = self
+                .commit(&mut world, vec![prepared], version, force)
+                .await?;
+            Killed::Scaled(Changed {
+                created: false,
+                version,
+                deployment_id,
+            })
+        } else {
+            Killed::Tasks(
+                chosen
+                    .iter()
+                    .filter_map(|id| world.tasks.get(id).cloned())
+                    .collect(),
+            )
+        };
+        for id in &chosen {
+            if let Some(task) = world.tasks.get_mut(id) {
+                task.kill_requested_at = Some(KILL_NOT_SENT);
+            }
+        }
+        drop(world);
+        self.changed(!scale);
+        Ok(result)
+    }
+
+    /// The app a (partial or whole) update makes, parsed and validated.
+    fn parse_update(
+        &self,
+        path: &PathId,
+        update: &Map<String, Value>,
+        partial: bool,
+        existing: Option<&App>,
+        version: Timestamp,
+    ) -> Result<App, OpError> {
+        let body = match existing {
+            Some(existing) if partial => merge_update(existing, update),
+            _ => {
+                let mut whole = update.clone();
+                whole.insert("id".into(), Value::String(path.to_string()));
+                Value::Object(whole)
+            }
+        };
+        parse_app(&body, &self.parse_context(version)).map_err(OpError::Invalid)
+    }
+
+    /// Checks locks, stores the apps and a deployment of their changes in one batch, then
+    /// applies them to the world. Returns the deployment id (a fresh one when nothing
+    /// changed, as Marathon answers an empty plan).
+    async fn commit(
+        &self,
+        world: &mut World,
+        prepared: Vec<Prepared>,
+        version: Timestamp,
+        force: bool,
+    ) -> Result<String, OpError> {
+        let changed: Vec<(String, Change)> = prepared
+            .iter()
+            .filter_map(|p| p.change.map(|c| (p.app.id.clone(), c)))
+            .collect();
+        let deployment_id = new_id();
+        if changed.is_empty() {
+            return Ok(deployment_id);
+        }
+        let ids: Vec<String> = changed.iter().map(|(id, _)| id.clone()).collect();
+        let cancelled = locks(world, &ids, force)?;
+        let deployment = Deployment::new(deployment_id.clone(), version, &changed);
+        let mut batch = Batch::new();
+        for p in prepared.iter().filter(|p| p.change.is_some()) {
+            batch.put_app(&p.app);
+            for key in self.store.versions_to_prune(&p.app.id, 1).await? {
+                batch.delete(key);
+            }
+        }
+        for c in &cancelled {
+            batch.delete_deployment(c);
+        }
+        batch.put_deployment(&deployment);
+        self.store.apply(batch).await?;
+        for c in &cancelled {
+            world.deployments.remove(c);
+        }
+        for p in prepared {
+            if matches!(p.change, Some(Change::Restart | Change::Create)) {
+                // A new configuration starts without the old one's launch delay.
+                world.delays.remove(&p.app.id);
+            }
+            if p.change.is_some() {
+                world.apps.insert(p.app.id.clone(), p.app);
+            }
+        }
+        world.deployments.insert(deployment.id.clone(), deployment);
+        Ok(deployment_id)
+    }
+}
+
+/// The deployments locking `ids`: an error unless `force`, which cancels them.
+fn locks(world: &World, ids: &[String], force: bool) -> Result<Vec<String>, OpError> {
+    let mut locking: Vec<String> = ids.iter().flat_map(|id| world.deployments_of(id)).collect();
+    locking.sort();
+    locking.dedup();
+    if !locking.is_empty() && !force {
+        return Err(OpError::Locked(locking));
+    }
+    Ok(locking)
+}
+
+/// The stored form of an updated (or new) app and what the update does to it.
+fn prepare(world: &World, app: App, existing: Option<&App>) -> Result<Prepared, OpError> {
+    let stored = stored_form(world, app, existing)?;
+    let change = match existing {
+        None => Some(Change::Create),
+        Some(old) if old.same_definition(&stored) => None,
+        Some(old) if old.is_only_scale_change(&stored) => Some(Change::Scale),
+        Some(_) => Some(Change::Restart),
+    };
+    let stored = match (change, existing) {
+        (Some(Change::Scale), Some(old)) => App {
+            version_info: Some(VersionInfo {
+                last_scaling_at: stored.version,
+                last_config_change_at: old.config_version(),
+            }),
+            ..stored
+        },
+        _ => stored,
+    };
+    Ok(Prepared {
+        app: stored,
+        change,
+    })
+}
+
+fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+#[cfg(test)]
+#[path = "app_ops_tests.rs"]
+mod tests;

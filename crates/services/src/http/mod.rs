@@ -1,0 +1,49 @@
+//! The HTTP API on the component's own port: Marathon's `/v2` routes and `/ping`, served
+//! through `corral_http` like every Corral server.
+
+pub mod app_info;
+pub mod app_paths;
+pub mod apps;
+pub mod query;
+pub mod respond;
+pub mod system;
+pub mod tasks;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+
+use crate::services::Services;
+
+pub fn router(services: Arc<Services>) -> Router {
+    Router::new()
+        .route("/ping", get(system::ping))
+        .route("/v2/info", get(system::info))
+        .route("/v2/leader", get(system::leader))
+        .route("/v2/deployments", get(system::deployments))
+        .route("/v2/tasks", get(tasks::list))
+        .route(
+            "/v2/apps",
+            get(apps::list)
+                .post(apps::create)
+                .put(apps::put_many)
+                .patch(apps::patch_many),
+        )
+        .route(
+            "/v2/apps/{*path}",
+            get(app_paths::get_path)
+                .put(app_paths::put_path)
+                .patch(app_paths::patch_path)
+                .delete(app_paths::delete_path)
+                .post(app_paths::post_path),
+        )
+        .fallback(|| async { app_paths::not_found() })
+        .layer(DefaultBodyLimit::max(respond::MAX_BODY_BYTES))
+        .with_state(services)
+}
+
+#[cfg(test)]
+#[path = "router_tests.rs"]
+mod tests;

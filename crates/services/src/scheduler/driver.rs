@@ -1,0 +1,390 @@
+//! The scheduler driver: subscribes to the master as the framework `marathon` (with the
+//! framework id it registered with before, so a restarted services process gets its tasks
+//! back), reconciles, and carries out the pure decisions: launches from offers, declines
+//! with a filter, kills, suppress and revive, and acknowledges every status update. A lost
+//! master is followed: the driver subscribes again, to the new leader when there are several.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use corral_api::scheduler::{Event, EventType, Launch, Operation, OperationType, ReconcileTask};
+use corral_api::v1::{AgentId, Capability, FrameworkInfo, Offer, TaskId, TaskStatus};
+use corral_client::{ClientError, MasterAddress, scheduler_client::SchedulerClient};
+
+use super::place::{PlaceContext, place};
+use super::plan::plan;
+use crate::services::{Services, ServicesConfig};
+use crate::store::Batch;
+use crate::time::now_ms;
+use crate::world::StatusEffect;
+
+/// How often the driver looks again without being woken (launch delays ending, kills to
+/// resend, deployments finishing).
+const TICK: Duration = Duration::from_secs(1);
+/// How often every task is reconciled with the master.
+const RECONCILE_EVERY: Duration = Duration::from_secs(600);
+/// Filters on declined offers: short while tasks are wanted (the offer may fit after the
+/// next change), long when nothing is (offers are suppressed then anyway).
+const REFUSE_WHILE_WANTED: f64 = 5.0;
+const REFUSE_WHEN_IDLE: f64 = 120.0;
+
+/// Runs until the process ends: subscribes, serves the subscription, subscribes again.
+pub async fn run(services: Arc<Services>) {
+    let mut backoff = Duration::from_millis(500);
+    loop {
+        match session(&services).await {
+            Ok(()) => backoff = Duration::from_millis(500),
+            Err(error) => {
+                tracing::warn!(%error, "services: the subscription to the master ended; subscribing again");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(10));
+            }
+        }
+    }
+}
+
+fn framework_info(services: &Services) -> FrameworkInfo {
+    let config = &services.config;
+    let capability = |kind: &str| Capability {
+        kind: kind.to_string(),
+    };
+    FrameworkInfo {
+        user: config.user.clone(),
+        name: config.framework_name.clone(),
+        id: services.framework_id().map(corral_api::v1::Id::new),
+        failover_timeout: Some(ServicesConfig::FAILOVER_TIMEOUT_SECONDS),
+        checkpoint: Some(true),
+        roles: vec![config.role.clone()],
+        hostname: Some(config.hostname.clone()),
+        webui_url: Some(format!("http://{}", services.advertised())),
+        capabilities: vec![
+            capability("MULTI_ROLE"),
+            capability("PARTITION_AWARE"),
+            capability("TASK_KILLING_STATE"),
+            capability("GPU_RESOURCES"),
+        ],
+        ..FrameworkInfo::default()
+    }
+}
+
+/// One subscription, from SUBSCRIBE until the stream ends.
+async fn session(services: &Arc<Services>) -> Result<(), ClientError> {
+    let master = MasterAddress::pick(&services.config.master).await?;
+    let (client, mut events) = match SchedulerClient::subscribe(&master, framework_info(services))
+        .await
+    {
+        Ok(subscribed) => subscribed,
+        Err(ClientError::Refused { message, .. })
+            if services.framework_id().is_some() && message.to_lowercase().contains("removed") =>
+        {
+            tracing::warn!(%message, "services: the master no longer knows this framework; registering anew");
+            if let Err(error) = services.store.clear_framework_id().await {
+                tracing::error!(%error, "services: cannot forget the old framework id");
+            }
+            services.set_framework_id(None);
+            return Err(ClientError::Refused {
+                addr: master.to_string(),
+                what: "SUBSCRIBE".into(),
+                status: 0,
+                message,
+            });
+        }
+        Err(error) => return Err(error),
+    };
+    let framework_id = client.framework_id().value.clone();
+    if services.framework_id().as_deref() != Some(framework_id.as_str()) {
+        if let Err(error) = services.store.set_framework_id(&framework_id).await {
+            tracing::error!(%error, "services: cannot store the framework id");
+        }
+        services.set_framework_id(Some(framework_id.clone()));
+    }
+    tracing::info!(master = %master, framework = %framework_id, "services: subscribed as framework 'marathon'");
+    // The event stream is read by its own task: its silence detection must not be reset by
+    // the driver's other wake-ups.
+    let (sender, mut received) = mpsc::channel::<Result<Event, ClientError>>(1024);
+    let reader = tokio::spawn(async move {
+        loop {
+            let event = events.next().await;
+            let end = event.is_err();
+            if sender.send(event).await.is_err() || end {
+                return;
+            }
+        }
+    });
+    let mut driver = Driver {
+        services: services.clone(),
+        client,
+        suppressed: false,
+    };
+    driver.reconcile().await;
+    let mut tick = tokio::time::interval(TICK);
+    let mut reconcile = tokio::time::interval(RECONCILE_EVERY);
+    reconcile.tick().await;
+    let outcome = loop {
+        tokio::select! {
+            event = received.recv() => match event {
+                Some(Ok(event)) => {
+                    if let Err(error) = driver.handle(event).await {
+                        break Err(error);
+                    }
+                }
+                Some(Err(error)) => break Err(error),
+                None => break Ok(()),
+            },
+            () = services.woken() => driver.evaluate().await,
+            _ = tick.tick() => driver.evaluate().await,
+            _ = reconcile.tick() => driver.reconcile().await,
+        }
+    };
+    reader.abort();
+    outcome
+}
+
+struct Driver {
+    services: Arc<Services>,
+    client: SchedulerClient,
+    /// Whether offers are suppressed (a fresh subscription is not).
+    suppressed: bool,
+}
+
+impl Driver {
+    async fn handle(&mut self, event: Event) -> Result<(), ClientError> {
+        match event.kind {
+            EventType::Offers => {
+                let offers = event.offers.map(|o| o.offers).unwrap_or_default();
+                self.offers(offers).await;
+            }
+            EventType::Update => {
+                if let Some(update) = event.update {
+                    self.update(update.status).await;
+                }
+            }
+            EventType::Error => {
+                let message = event.error.map(|e| e.message).unwrap_or_default();
+                return Err(ClientError::Disconnected {
+                    addr: self.client.master().to_string(),
+                    reason: format!("the master sent ERROR: {message}"),
+                });
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Launches what the plan needs from `offers`; declines the rest.
+    async fn offers(&mut self, offers: Vec<Offer>) {
+        let now = now_ms();
+        let services = &self.services;
+        let (placement, still_wanted) = {
+            let mut world = services.world.lock().await;
+            let plan = plan(&world, now);
+            let ctx = PlaceContext {
+                framework_role: &services.config.role,
+                now_ms: now,
+            };
+            let mut new_uuid = || uuid::Uuid::new_v4().to_string();
+            let placement = place(&world, &plan, &offers, &ctx, &mut new_uuid);
+            let placed: usize = placement.launches.iter().map(|l| l.records.len()).sum();
+            let wanted: usize = plan.launches.iter().map(|l| l.count as usize).sum();
+            let mut batch = Batch::new();
+            for record in placement.launches.iter().flat_map(|l| &l.records) {
+                batch.put_task(record);
+            }
+            // A task is stored before it is launched, so no restart can lose it.
+            if let Err(error) = services.store.apply(batch).await {
+                tracing::error!(%error, "services: cannot store new tasks; declining the offers");
+                drop(world);
+                let ids = offers.iter().map(|o| o.id.clone()).collect();
+                self.decline(ids, REFUSE_WHILE_WANTED).await;
+                return;
+            }
+            for record in placement.launches.iter().flat_map(|l| &l.records) {
+                tracing::info!(task = %record.id, host = %record.host, "services: launching");
+                world.tasks.insert(record.id.clone(), record.clone());
+            }
+            (placement, placed < wanted)
+        };
+        let refuse = if still_wanted {
+            REFUSE_WHILE_WANTED
+        } else {
+            REFUSE_WHEN_IDLE
+        };
+        for launch in placement.launches {
+            let operation = Operation {
+                kind: OperationType::Launch,
+                launch: Some(Launch {
+                    task_infos: launch.tasks,
+                }),
+                reserve: None,
+                unreserve: None,
+                id: None,
+            };
+            if let Err(error) = self
+                .client
+                .accept(vec![launch.offer_id], vec![operation], Some(refuse))
+                .await
+            {
+                tracing::warn!(%error, "services: ACCEPT failed; asking the master what became of its tasks");
+                let tasks = launch
+                    .records
+                    .iter()
+                    .map(|r| ReconcileTask {
+                        task_id: TaskId::new(r.id.clone()),
+                        agent_id: Some(AgentId::new(r.agent_id.clone())),
+                    })
+                    .collect();
+                let _ = self.client.reconcile(tasks).await;
+            }
+        }
+        if !placement.unused.is_empty() {
+            self.decline(placement.unused, refuse).await;
+        }
+    }
+
+    async fn decline(&self, offer_ids: Vec<corral_api::v1::OfferId>, refuse: f64) {
+        if let Err(error) = self.client.decline(offer_ids, Some(refuse)).await {
+            tracing::warn!(%error, "services: DECLINE failed");
+        }
+    }
+
+    /// Takes in one status update, stores what changed, then acknowledges it.
+    async fn update(&mut self, status: TaskStatus) {
+        let now = now_ms();
+        let effect = {
+            let mut world = self.services.world.lock().await;
+            let effect = world.apply_status(&status, now);
+            let mut batch = Batch::new();
+            match &effect {
+                StatusEffect::Updated(record) => batch.put_task(record),
+                StatusEffect::Ended { record, .. } => batch.delete_task(&record.id),
+                _ => {}
+            }
+            if let Err(error) = self.services.store.apply(batch).await {
+                tracing::error!(%error, task = %status.task_id, "services: cannot store a task's state");
+            }
+            effect
+        };
+        match &effect {
+            StatusEffect::KillUnknown => {
+                tracing::info!(task = %status.task_id, "services: killing a task no app owns");
+                if let Err(error) = self
+                    .client
+                    .kill(status.task_id.clone(), status.agent_id.clone())
+                    .await
+                {
+                    tracing::warn!(%error, "services: KILL failed");
+                }
+            }
+            StatusEffect::Ended { record, unexpected } => {
+                tracing::info!(task = %record.id, state = %status.state, unexpected = *unexpected,
+                    "services: task ended");
+                if *unexpected {
+                    self.services.changed(true);
+                }
+            }
+            _ => {}
+        }
+        if let (Some(uuid), Some(agent_id)) = (&status.uuid, &status.agent_id)
+            && let Err(error) = self
+                .client
+                .acknowledge(agent_id.clone(), status.task_id.clone(), uuid.clone())
+                .await
+        {
+            tracing::warn!(%error, task = %status.task_id, "services: ACKNOWLEDGE failed");
+        }
+        if !matches!(effect, StatusEffect::Nothing | StatusEffect::Updated(_)) {
+            self.evaluate().await;
+        }
+    }
+
+    /// Kills what the plan says, finishes deployments that took effect, and suppresses or
+    /// revives offers.
+    async fn evaluate(&mut self) {
+        let now = now_ms();
+        let (kills, wants_offers) = {
+            let mut world = self.services.world.lock().await;
+            world.delays.retain(|_, d| !d.expired(now));
+            let plan = plan(&world, now);
+            for kill in &plan.kills {
+                if let Some(task) = world.tasks.get_mut(&kill.task_id) {
+                    task.kill_requested_at = Some(now);
+                }
+            }
+            let done: Vec<String> = world
+                .deployments
+                .values()
+                .filter(|d| world.deployment_done(d))
+                .map(|d| d.id.clone())
+                .collect();
+            if !done.is_empty() {
+                let mut batch = Batch::new();
+                for id in &done {
+                    batch.delete_deployment(id);
+                }
+                match self.services.store.apply(batch).await {
+                    Ok(()) => {
+                        for id in &done {
+                            tracing::info!(deployment = %id, "services: deployment finished");
+                            world.deployments.remove(id);
+                        }
+                    }
+                    Err(error) => {
+                        tracing::error!(%error, "services: cannot remove finished deployments")
+                    }
+                }
+            }
+            let wants = plan.wants_offers();
+            (plan.kills, wants)
+        };
+        for kill in kills {
+            tracing::info!(task = %kill.task_id, "services: killing");
+            if let Err(error) = self
+                .client
+                .kill(TaskId::new(kill.task_id), Some(AgentId::new(kill.agent_id)))
+                .await
+            {
+                tracing::warn!(%error, "services: KILL failed");
+            }
+        }
+        let roles = vec![self.services.config.role.clone()];
+        let revive_asked = self.services.take_revive();
+        if wants_offers && (self.suppressed || revive_asked) {
+            match self.client.revive(roles).await {
+                Ok(()) => self.suppressed = false,
+                Err(error) => tracing::warn!(%error, "services: REVIVE failed"),
+            }
+        } else if !wants_offers && !self.suppressed {
+            match self.client.suppress(roles).await {
+                Ok(()) => self.suppressed = true,
+                Err(error) => tracing::warn!(%error, "services: SUPPRESS failed"),
+            }
+        }
+    }
+
+    /// Explicit reconciliation of every task on record (the master answers each with its
+    /// state, or TASK_LOST/UNKNOWN when it has none), then implicit (every task the master
+    /// has for this framework, so strays are found and killed).
+    async fn reconcile(&mut self) {
+        let known: Vec<ReconcileTask> = {
+            let world = self.services.world.lock().await;
+            world
+                .tasks
+                .values()
+                .map(|t| ReconcileTask {
+                    task_id: TaskId::new(t.id.clone()),
+                    agent_id: Some(AgentId::new(t.agent_id.clone())),
+                })
+                .collect()
+        };
+        if !known.is_empty()
+            && let Err(error) = self.client.reconcile(known).await
+        {
+            tracing::warn!(%error, "services: explicit RECONCILE failed");
+        }
+        if let Err(error) = self.client.reconcile(Vec::new()).await {
+            tracing::warn!(%error, "services: implicit RECONCILE failed");
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! `corral services` (Marathon's API) as a real process beside a [`Cluster`], and a small
+//! HTTP client for it.
+
+use reqwest::Method;
+use serde_json::Value;
+
+use crate::cluster::{Cluster, Process, free_port};
+
+/// A running `corral services` with its state in the cluster's temp dir.
+pub struct Services {
+    pub process: Process,
+    /// `127.0.0.1:PORT` of its API.
+    pub addr: String,
+    http: reqwest::Client,
+}
+
+/// One answer: status, JSON body (null when not JSON), headers.
+pub struct Answer {
+    pub status: u16,
+    pub body: Value,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Cluster {
+    /// Starts `corral services` against this cluster's master, its state in a redb file of
+    /// the cluster's dir, plus `extra` flags; waits until `/ping` answers.
+    pub async fn start_services(&self, extra: &[&str]) -> Services {
+        let port = free_port();
+        let state = self.dir.path().join("services").join("state.redb");
+        let mut args: Vec<String> = vec![
+            "services".into(),
+            "--master".into(),
+            self.master_addr.clone(),
+            "--ip".into(),
+            "127.0.0.1".into(),
+            "--port".into(),
+            port.to_string(),
+            "--state".into(),
+            format!("file://{}", state.display()),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let services = Services {
+            process: Process::start("services", &args, self.dir.path()),
+            addr: format!("127.0.0.1:{port}"),
+            http: reqwest::Client::new(),
+        };
+        services.wait_ready().await;
+        services
+    }
+}
+
+impl Services {
+    /// Waits until `/ping` answers `pong`.
+    pub async fn wait_ready(&self) {
+        let url = format!("http://{}/ping", self.addr);
+        crate::eventually(60, &format!("{url} to answer"), || {
+            let url = url.clone();
+            async move {
+                let text = reqwest::get(&url).await.ok()?.text().await.ok()?;
+                (text == "pong").then_some(())
+            }
+        })
+        .await;
+    }
+
+    /// Kills the process (SIGKILL, as a crash) and starts it again with the same state.
+    pub async fn restart(&mut self) {
+        self.process.restart();
+        self.wait_ready().await;
+    }
+
+    pub async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> Answer {
+        let mut request = self
+            .http
+            .request(method, format!("http://{}{path}", self.addr));
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.expect("the services API answers");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.expect("a body");
+        Answer {
+            status,
+            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            headers,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Answer {
+        self.call(Method::GET, path, None).await
+    }
+}
