@@ -1,109 +1,124 @@
-//! ACCEPT: check the offers, then launch each task that passes validation; what the call
-//! leaves unused goes back to the allocator with the call's filter.
+//! ACCEPT: check the offers, plan every operation (`accept_plan.rs`), then carry the plan
+//! out: reservations change, each task that passed validation and the launch hooks is
+//! launched, the others get TASK_ERROR; what the call leaves unused goes back to the
+//! allocator with the call's filter. A plan that waits for launch-hook verdicts changes
+//! nothing: the shell runs the hooks outside the core's lock and makes the call again.
 
 use std::collections::BTreeSet;
 
 use corral_api::agent_protocol::AgentCommand;
 use corral_api::resources::Resources;
-use corral_api::scheduler::{Accept, Event, OperationType};
+use corral_api::scheduler::{Accept, Event, Operation, OperationType};
 use corral_api::v1::{
-    AgentId, AllocationInfo, FrameworkId, OfferId, StatusSource, Task, TaskId, TaskInfo, TaskState,
+    AgentId, AllocationInfo, FrameworkId, OfferId, StatusSource, Task, TaskInfo, TaskState,
     TaskStatus, reason,
 };
 
+use super::accept_plan::{OperationPlan, TakenOffers, TaskPlan};
 use super::core::{MasterCore, TaskRecord, timestamp};
+use super::hook_verdicts::{LaunchHookRequest, LaunchHooks};
 use super::offers::refuse_until;
-use super::task_validation::validate_task;
-
-/// The offers of one ACCEPT, taken out of the outstanding set.
-struct TakenOffers {
-    agent_id: AgentId,
-    role: String,
-    resources: Resources,
-}
 
 impl MasterCore {
-    pub(super) fn accept(&mut self, now_ms: u64, framework_id: &FrameworkId, accept: Accept) {
-        let taken = match self.check_offers(framework_id, &accept.offer_ids) {
-            Ok(()) => self.take_offers(&accept.offer_ids),
-            Err(error) => {
-                self.reject_accept(now_ms, framework_id, &accept, &error);
-                return;
-            }
+    /// ACCEPT with the launch hooks' verdicts in `hooks`. `Err` gives the call back with the
+    /// tasks that wait for a verdict: nothing changed, the offers are still outstanding.
+    pub(super) fn accept(
+        &mut self,
+        now_ms: u64,
+        framework_id: &FrameworkId,
+        accept: Accept,
+        hooks: &LaunchHooks,
+    ) -> Result<(), (Accept, Vec<LaunchHookRequest>)> {
+        if let Err(error) = self.check_offers(framework_id, &accept.offer_ids) {
+            self.reject_accept(now_ms, framework_id, &accept, &error);
+            return Ok(());
+        }
+        let Some(framework) = self.frameworks.get(framework_id) else {
+            return Ok(());
         };
-        let mut remaining = taken.resources.clone();
-        let mut ids_in_call: BTreeSet<TaskId> = BTreeSet::new();
-        for operation in accept.operations {
-            if matches!(
-                operation.kind,
-                OperationType::Reserve | OperationType::Unreserve
-            ) {
-                let reserve = operation.kind == OperationType::Reserve;
-                let op = if reserve {
-                    operation.reserve
-                } else {
-                    operation.unreserve
-                };
-                let resources = op.map(|o| o.resources).unwrap_or_default();
-                if let Err(message) = self.offer_reservation(
-                    framework_id,
-                    &taken.agent_id,
-                    &taken.role,
-                    &resources,
-                    reserve,
-                    &mut remaining,
-                ) {
-                    tracing::info!(framework = %framework_id, operation = ?operation.kind,
-                        %message, "dropping an invalid offer operation");
-                }
-                continue;
+        let taken = self.offered(&accept.offer_ids);
+        let plan = match self.plan_accept(framework, &taken, &accept.operations, hooks) {
+            Ok(plan) => plan,
+            Err(awaiting) => return Err((accept, awaiting)),
+        };
+        for id in &accept.offer_ids {
+            self.offers.remove(id);
+        }
+        for (operation, planned) in accept.operations.into_iter().zip(plan.operations) {
+            self.carry_out(now_ms, framework_id, &taken, operation, planned);
+        }
+        let refuse = refuse_until(now_ms, accept.filters.as_ref());
+        self.give_back(&taken.agent_id, framework_id, &plan.remaining, refuse);
+        Ok(())
+    }
+
+    fn carry_out(
+        &mut self,
+        now_ms: u64,
+        framework_id: &FrameworkId,
+        taken: &TakenOffers,
+        operation: Operation,
+        planned: OperationPlan,
+    ) {
+        match planned {
+            OperationPlan::Reservation { plan, reserve } => {
+                self.apply_offer_reservation(framework_id, &taken.agent_id, &plan, reserve);
             }
-            if operation.kind != OperationType::Launch {
+            OperationPlan::Dropped(message) => {
+                tracing::info!(framework = %framework_id, operation = ?operation.kind,
+                    %message, "dropping an invalid offer operation");
+            }
+            OperationPlan::Unsupported => {
                 tracing::info!(framework = %framework_id, operation = ?operation.kind,
                     "ignoring an offer operation that is not supported yet");
-                continue;
             }
-            let tasks = operation.launch.map(|l| l.task_infos).unwrap_or_default();
-            for mut task in tasks {
-                let Some(framework) = self.frameworks.get(framework_id) else {
-                    return;
-                };
-                let duplicate = framework.tasks.contains_key(&task.task_id)
-                    || ids_in_call.contains(&task.task_id);
-                ids_in_call.insert(task.task_id.clone());
-                match validate_task(&task, duplicate, &taken.agent_id, &taken.role, &remaining) {
-                    Ok(resources) => {
-                        // Hooks (issue 6): decorate the task, or deny it with TASK_ERROR.
-                        if let Err(message) =
-                            self.launch_hooks(framework_id, &mut task, &taken.role)
-                        {
-                            let why = reason::TASK_UNAUTHORIZED;
-                            let status =
-                                master_status(now_ms, &task, TaskState::TaskError, why, message);
-                            self.send_event(framework_id, Event::update(status));
-                            continue;
-                        }
-                        remaining.subtract_all(&resources);
-                        self.launch(framework_id, task, &taken.role, resources);
-                    }
-                    Err(message) => {
-                        tracing::info!(framework = %framework_id, task = %task.task_id,
-                            %message, "refusing an invalid task");
-                        self.counters.tasks_invalid += 1;
-                        let status = master_status(
-                            now_ms,
-                            &task,
-                            TaskState::TaskError,
-                            reason::TASK_INVALID,
-                            message,
-                        );
-                        self.send_event(framework_id, Event::update(status));
-                    }
+            OperationPlan::Launch(plans) => {
+                let tasks = operation.launch.map(|l| l.task_infos).unwrap_or_default();
+                for (task, planned) in tasks.into_iter().zip(plans) {
+                    self.carry_out_task(now_ms, framework_id, &taken.role, task, planned);
                 }
             }
         }
-        let refuse = refuse_until(now_ms, accept.filters.as_ref());
-        self.give_back(&taken.agent_id, framework_id, &remaining, refuse);
+    }
+
+    fn carry_out_task(
+        &mut self,
+        now_ms: u64,
+        framework_id: &FrameworkId,
+        role: &str,
+        task: TaskInfo,
+        planned: TaskPlan,
+    ) {
+        match planned {
+            TaskPlan::Launch {
+                resources,
+                decorated,
+            } => {
+                let task = decorated.map_or(task, |decorated| *decorated);
+                self.launch(framework_id, task, role, resources);
+            }
+            TaskPlan::Denied { hook, reason } => {
+                tracing::info!(framework = %framework_id, task = %task.task_id, %hook, %reason,
+                    "a hook denied the task");
+                let message = format!("Task denied by hook {hook}: {reason}");
+                let why = reason::TASK_UNAUTHORIZED;
+                let status = master_status(now_ms, &task, TaskState::TaskError, why, message);
+                self.send_event(framework_id, Event::update(status));
+            }
+            TaskPlan::Invalid(message) => {
+                tracing::info!(framework = %framework_id, task = %task.task_id,
+                    %message, "refusing an invalid task");
+                self.counters.tasks_invalid += 1;
+                let status = master_status(
+                    now_ms,
+                    &task,
+                    TaskState::TaskError,
+                    reason::TASK_INVALID,
+                    message,
+                );
+                self.send_event(framework_id, Event::update(status));
+            }
+        }
     }
 
     /// The offers of an ACCEPT must all exist, be this framework's, and share one agent and
@@ -146,17 +161,17 @@ impl MasterCore {
         Ok(())
     }
 
-    /// Removes checked offers from the outstanding set and sums them.
-    fn take_offers(&mut self, offer_ids: &[OfferId]) -> TakenOffers {
+    /// Sums checked offers (they stay outstanding).
+    fn offered(&self, offer_ids: &[OfferId]) -> TakenOffers {
         let mut taken = TakenOffers {
             agent_id: AgentId::default(),
             role: String::new(),
             resources: Resources::new(),
         };
         for id in offer_ids {
-            if let Some(record) = self.offers.remove(id) {
-                taken.agent_id = record.offer.agent_id;
-                taken.role = record.role;
+            if let Some(record) = self.offers.get(id) {
+                taken.agent_id = record.offer.agent_id.clone();
+                taken.role = record.role.clone();
                 taken.resources.add_all(&record.resources);
             }
         }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use bytes::Bytes;
 
 use corral_api::agent_protocol::{
@@ -13,27 +13,23 @@ use corral_api::agent_protocol::{
 };
 use corral_http::error::{ApiError, parse_json};
 
+use super::plugin_fanout::send_active_set;
 use super::shell::Shared;
 use super::streams::agent_body;
 
 /// `POST /internal/v1/agent/subscribe`: 200 with a RecordIO stream of commands that starts
 /// with `Registered`.
-pub async fn subscribe(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
-    let request: AgentSubscribe = match parse_json(&body) {
-        Ok(r) => r,
-        Err(error) => return error.into_response(),
-    };
-    let opened =
-        shared.open_agent_stream(|core, now, stream| core.agent_subscribe(now, request, stream));
-    let (stream, agent_id, commands) = match opened {
-        Ok(opened) => opened,
-        Err(error) => return error.into_response(),
-    };
+pub async fn subscribe(
+    State(shared): State<Arc<Shared>>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let request: AgentSubscribe = parse_json(&body)?;
+    let (stream, agent_id, commands) = shared.register_agent(request).await?;
     // After `Registered`: the plugins activated for agents (it catches up on what changed
     // while it was away).
     let for_plugins = shared.clone();
     tokio::spawn(async move {
-        super::plugin_fanout::send_active_set(&for_plugins, Some(agent_id)).await;
+        send_active_set(&for_plugins, Some(agent_id)).await;
     });
     let ping = Duration::from_secs(PING_INTERVAL_SECS);
     let mut response = Response::new(agent_body(shared, stream, commands, ping));
@@ -41,32 +37,26 @@ pub async fn subscribe(State(shared): State<Arc<Shared>>, body: Bytes) -> Respon
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    response
+    Ok(response)
 }
 
 /// `POST /internal/v1/agent/update`: 202, or 400 for an agent the master does not know.
-pub async fn update(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
-    let message: StatusUpdateMessage = match parse_json(&body) {
-        Ok(m) => m,
-        Err(error) => return error.into_response(),
-    };
-    let result: Result<(), ApiError> = shared.with_core(|core, _| core.status_update(message));
-    match result {
-        Ok(()) => StatusCode::ACCEPTED.into_response(),
-        Err(error) => error.into_response(),
-    }
+pub async fn update(
+    State(shared): State<Arc<Shared>>,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
+    let message: StatusUpdateMessage = parse_json(&body)?;
+    shared.with_core(|core, _| core.status_update(message))?;
+    Ok(StatusCode::ACCEPTED)
 }
 
 /// `POST /internal/v1/agent/message`: an executor's MESSAGE for its framework; 202, or 400
 /// for an agent the master does not know.
-pub async fn executor_message(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
-    let message: ExecutorMessage = match parse_json(&body) {
-        Ok(m) => m,
-        Err(error) => return error.into_response(),
-    };
-    let result: Result<(), ApiError> = shared.with_core(|core, _| core.executor_message(message));
-    match result {
-        Ok(()) => StatusCode::ACCEPTED.into_response(),
-        Err(error) => error.into_response(),
-    }
+pub async fn executor_message(
+    State(shared): State<Arc<Shared>>,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
+    let message: ExecutorMessage = parse_json(&body)?;
+    shared.with_core(|core, _| core.executor_message(message))?;
+    Ok(StatusCode::ACCEPTED)
 }

@@ -3,45 +3,95 @@
 
 use std::collections::BTreeSet;
 
+use super::allocator_events::AllocatorEvent;
+use super::core::{Agent, MasterCore, TaskRecord};
+use super::core_error::CoreError;
+use super::effects::{Effect, StreamId};
+use super::hook_verdicts::AgentHookVerdict;
 use corral_api::agent_protocol::{AgentCommand, AgentSubscribe};
 use corral_api::resources::Resources;
 use corral_api::v1::{
-    AgentId, AgentInfo, FrameworkId, FrameworkInfo, Resource, Task, TaskId, TaskState, reason,
+    AgentId, AgentInfo, Attribute, FrameworkId, FrameworkInfo, Resource, Task, TaskId, TaskState,
+    Text, ValueType, reason,
 };
-use corral_http::error::ApiError;
 
-use super::allocation::AllocatorEvent;
-use super::core::{Agent, Effect, MasterCore, StreamId, TaskRecord};
+/// An agent's SUBSCRIBE once checked: the id it registers under (the one it had, or a new
+/// one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentAdmission {
+    pub id: AgentId,
+    pub reregistering: bool,
+}
 
 impl MasterCore {
-    /// An agent opened its stream. New agents get an id; a known id re-registers. The newest
-    /// stream wins. `Registered` is the first command queued for `stream`.
+    /// An agent opened its stream, with no hooks to consult: [`admit_agent`] and
+    /// [`agent_subscribe_admitted`] in one step.
+    ///
+    /// [`admit_agent`]: MasterCore::admit_agent
+    /// [`agent_subscribe_admitted`]: MasterCore::agent_subscribe_admitted
     pub fn agent_subscribe(
         &mut self,
         now_ms: u64,
         subscribe: AgentSubscribe,
         stream: StreamId,
-    ) -> Result<AgentId, ApiError> {
+    ) -> Result<AgentId, CoreError> {
+        let admission = self.admit_agent(&subscribe)?;
+        self.agent_subscribe_admitted(
+            now_ms,
+            subscribe,
+            admission,
+            AgentHookVerdict::default(),
+            stream,
+        )
+    }
+
+    /// Checks an agent's SUBSCRIBE and gives a new agent its id; nothing else changes. The
+    /// `on-agent-register` hooks see the agent under this id.
+    pub fn admit_agent(&mut self, subscribe: &AgentSubscribe) -> Result<AgentAdmission, CoreError> {
         if subscribe.info.hostname.trim().is_empty() {
-            return Err(ApiError::bad_request("Agent info must have a hostname"));
+            return Err(CoreError::invalid("Agent info must have a hostname"));
         }
-        if let Some(id) = &subscribe.agent_id
-            && self.is_gone(id)
-        {
-            return Err(ApiError::forbidden(format!(
+        if let Some(id) = &subscribe.agent_id {
+            self.check_not_gone(id)?;
+        }
+        let id = match subscribe.agent_id.clone() {
+            Some(id) if !id.value.is_empty() => id,
+            Some(_) => return Err(CoreError::invalid("Agent id must not be empty")),
+            None => self.new_agent_id(),
+        };
+        Ok(AgentAdmission {
+            id,
+            reregistering: subscribe.agent_id.is_some(),
+        })
+    }
+
+    fn check_not_gone(&self, id: &AgentId) -> Result<(), CoreError> {
+        if self.is_gone(id) {
+            return Err(CoreError::forbidden(format!(
                 "Agent '{id}' was marked gone and may not register again"
             )));
         }
-        let reregistering = subscribe.agent_id.is_some();
-        let id = match subscribe.agent_id.clone() {
-            Some(id) if !id.value.is_empty() => id,
-            Some(_) => return Err(ApiError::bad_request("Agent id must not be empty")),
-            None => self.new_agent_id(),
-        };
+        Ok(())
+    }
+
+    /// An admitted agent registers on `stream`, decorated (or refused) by the hooks'
+    /// `verdict`. A known id re-registers; the newest stream wins. `Registered` is the first
+    /// command queued for `stream`.
+    pub fn agent_subscribe_admitted(
+        &mut self,
+        now_ms: u64,
+        subscribe: AgentSubscribe,
+        admission: AgentAdmission,
+        verdict: AgentHookVerdict,
+        stream: StreamId,
+    ) -> Result<AgentId, CoreError> {
+        let AgentAdmission { id, reregistering } = admission;
+        // The operator may have marked it gone while the hooks ran.
+        self.check_not_gone(&id)?;
         let mut decorated = subscribe.info.clone();
         decorated.id = Some(id.clone());
         // Hooks (issue 6): resources and attributes to add, or a refusal (before any change).
-        self.agent_register_hooks(&mut decorated)?;
+        decorate_agent(&mut decorated, verdict)?;
         let previous = self.agents.get(&id).cloned();
         if previous.as_ref().is_some_and(|a| a.connected()) {
             // A newer stream replaces a live one: forget what the allocator knew of the old
@@ -241,4 +291,34 @@ pub fn task_role(resources: &[Resource], framework: &FrameworkInfo) -> String {
         .find_map(|r| r.allocation_info.as_ref().and_then(|a| a.role.clone()))
         .or_else(|| framework.effective_roles().into_iter().next())
         .unwrap_or_else(|| "*".to_string())
+}
+
+/// Applies what the `on-agent-register` hooks decided to the agent's info: their resources
+/// are added, their attributes added as text (replacing one of the same name); or the
+/// registration is refused.
+fn decorate_agent(info: &mut AgentInfo, verdict: AgentHookVerdict) -> Result<(), CoreError> {
+    match verdict {
+        AgentHookVerdict::Refuse(reason) => {
+            tracing::warn!(hostname = %info.hostname, %reason, "agent registration refused");
+            Err(CoreError::forbidden(format!(
+                "Agent registration refused: {reason}"
+            )))
+        }
+        AgentHookVerdict::Decorate {
+            resources,
+            attributes,
+        } => {
+            info.resources.extend(resources);
+            for (name, value) in attributes {
+                info.attributes.retain(|a| a.name != name);
+                info.attributes.push(Attribute {
+                    name,
+                    kind: ValueType::Text,
+                    text: Some(Text { value }),
+                    ..Default::default()
+                });
+            }
+            Ok(())
+        }
+    }
 }

@@ -3,34 +3,62 @@
 
 use corral_api::scheduler::{Call, CallType};
 use corral_api::v1::FrameworkId;
-use corral_http::error::ApiError;
 
-use super::allocation::AllocatorEvent;
+use super::allocator_events::AllocatorEvent;
 use super::core::MasterCore;
+use super::core_error::CoreError;
+use super::hook_verdicts::{LaunchHookRequest, LaunchHooks};
+
+/// How a scheduler call ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CallOutcome {
+    /// Handled (202 Accepted).
+    Done,
+    /// An ACCEPT whose tasks wait for the launch hooks' verdicts, in order; nothing changed.
+    /// The call comes back to be made again with them.
+    AwaitingLaunchHooks {
+        call: Box<Call>,
+        requests: Vec<LaunchHookRequest>,
+    },
+}
 
 impl MasterCore {
-    /// Handles a non-SUBSCRIBE call. `stream_header` is the request's `Mesos-Stream-Id`.
-    /// `Ok` means 202 Accepted.
+    /// Handles a non-SUBSCRIBE call with no launch hooks configured. `stream_header` is the
+    /// request's `Mesos-Stream-Id`. `Ok` means 202 Accepted.
     pub fn scheduler_call(
         &mut self,
         now_ms: u64,
         call: Call,
         stream_header: Option<&str>,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), CoreError> {
+        // Without hooks no task waits for a verdict: the outcome is always `Done`.
+        self.scheduler_call_with_hooks(now_ms, call, stream_header, &LaunchHooks::Off)
+            .map(|_| ())
+    }
+
+    /// Handles a non-SUBSCRIBE call; an ACCEPT applies the launch hooks' verdicts in
+    /// `hooks`, or asks for the ones it lacks.
+    pub fn scheduler_call_with_hooks(
+        &mut self,
+        now_ms: u64,
+        mut call: Call,
+        stream_header: Option<&str>,
+        hooks: &LaunchHooks,
+    ) -> Result<CallOutcome, CoreError> {
         let framework_id = check_call_shape(&call)?;
         let Some(framework) = self.frameworks.get(&framework_id) else {
-            return Err(ApiError::bad_request("Framework cannot be found"));
+            return Err(CoreError::invalid("Framework cannot be found"));
         };
         let Some(stream) = framework.stream else {
-            return Err(ApiError::forbidden("Framework is not subscribed"));
+            return Err(CoreError::forbidden("Framework is not subscribed"));
         };
         let Some(header) = stream_header else {
-            return Err(ApiError::bad_request(
+            return Err(CoreError::invalid(
                 "All non-subscribe calls should include the 'Mesos-Stream-Id' header",
             ));
         };
         if header != stream.to_string() {
-            return Err(ApiError::bad_request(format!(
+            return Err(CoreError::invalid(format!(
                 "The stream ID '{header}' included in this request didn't match the stream ID \
                  currently associated with framework ID {framework_id}"
             )));
@@ -38,14 +66,18 @@ impl MasterCore {
         let id = &framework_id;
         match call.kind {
             CallType::Subscribe => {
-                return Err(ApiError::bad_request(
-                    "SUBSCRIBE is handled on its own stream",
-                ));
+                return Err(CoreError::invalid("SUBSCRIBE is handled on its own stream"));
             }
             CallType::Teardown => self.remove_framework(now_ms, id, "the framework tore down"),
             CallType::Accept => {
-                if let Some(accept) = call.accept {
-                    self.accept(now_ms, id, accept);
+                if let Some(accept) = call.accept.take()
+                    && let Err((accept, requests)) = self.accept(now_ms, id, accept, hooks)
+                {
+                    call.accept = Some(accept);
+                    return Ok(CallOutcome::AwaitingLaunchHooks {
+                        call: Box::new(call),
+                        requests,
+                    });
                 }
             }
             CallType::Decline => {
@@ -94,7 +126,7 @@ impl MasterCore {
                 tracing::info!(framework = %id, call = ?call.kind, "call accepted as a no-op");
             }
         }
-        Ok(())
+        Ok(CallOutcome::Done)
     }
 
     fn revive(&mut self, id: &FrameworkId, roles: Vec<String>) {
@@ -123,9 +155,9 @@ impl MasterCore {
 
 /// The checks Mesos makes before looking at the framework: `framework_id` is present and
 /// the call carries the field its type needs.
-fn check_call_shape(call: &Call) -> Result<FrameworkId, ApiError> {
+fn check_call_shape(call: &Call) -> Result<FrameworkId, CoreError> {
     let missing = |field: &str| {
-        Err(ApiError::bad_request(format!(
+        Err(CoreError::invalid(format!(
             "Expecting '{field}' to be present"
         )))
     };

@@ -3,8 +3,13 @@
 //! streams, commands to agent streams, registry writes) or an [`AllocatorEvent`] queued for
 //! the allocation loop. Nothing here does I/O or reads a clock, so tests drive it directly.
 //!
-//! The methods live in one file per concern: `frameworks.rs`, `agents.rs`, `offers.rs`,
-//! `accept.rs`, `tasks.rs`, `calls.rs`.
+//! This file holds the core's state; its methods live in one file per concern:
+//! `frameworks.rs`, `agents.rs`, `offers.rs`, `accept.rs` (+ `accept_plan.rs`), `tasks.rs`,
+//! `calls.rs`, `views.rs`, `partitions.rs`, `gone.rs`, `reservations.rs`, `roles.rs`,
+//! `quota.rs`, `executor_messages.rs`. Those files import this one; this one imports only
+//! plain data (effects, allocator events, registry records, partition state, reservations).
+//! Refusals are `CoreError`s (`core_error.rs`); hooks are not run here: their
+//! verdicts come in as data (`hook_verdicts.rs`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
@@ -15,31 +20,12 @@ use corral_api::v1::{
     AgentId, AgentInfo, FrameworkId, FrameworkInfo, MasterInfo, Offer, OfferId, Task, TaskId,
 };
 use corral_plugin_host::allocator::{AgentSnapshot, FrameworkSnapshot};
-use corral_state::WriteOp;
 
-use super::allocation::AllocatorEvent;
-
-/// Identifies one HTTP stream (a framework subscription or an agent connection). Framework
-/// streams show it to clients as the `Mesos-Stream-Id` header.
-pub type StreamId = uuid::Uuid;
-
-/// What the shell must do after a call into the core.
-// Effects live only between a core call and their dispatch; boxing would buy nothing.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq)]
-pub enum Effect {
-    /// Send an event on a framework's subscription stream.
-    Event { stream: StreamId, event: Event },
-    /// End a framework's subscription stream (failover or teardown).
-    CloseStream { stream: StreamId },
-    /// Send a command on an agent's stream.
-    Command {
-        stream: StreamId,
-        command: AgentCommand,
-    },
-    /// Registry writes, applied in order.
-    Persist(Vec<WriteOp>),
-}
+use super::allocator_events::AllocatorEvent;
+use super::effects::{Effect, StreamId};
+use super::partition_state::PartitionState;
+use super::registry_records::{put_agent, put_framework};
+use super::reservation_plan::DynamicReservations;
 
 /// How many terminal tasks and removed frameworks the master remembers for operators and
 /// reconciliation.
@@ -190,13 +176,11 @@ pub struct MasterCore {
     /// Role quotas set by the operator.
     pub(super) quotas: BTreeMap<String, corral_api::operator_roles::QuotaConfig>,
     /// Dynamic reservations per agent, applied on top of what the agent reports.
-    pub(super) reservations: BTreeMap<AgentId, super::reservations::DynamicReservations>,
+    pub(super) reservations: BTreeMap<AgentId, DynamicReservations>,
     pending_allocator: Vec<AllocatorEvent>,
     effects: Vec<Effect>,
     wants_allocation: bool,
-    /// Hooks run at launch and agent registration (issue 6; empty: none).
-    pub(super) hooks: corral_plugin_host::hook_chain::HookChain,
-    pub(super) partitions: super::partitions::PartitionState,
+    pub(super) partitions: PartitionState,
 }
 
 impl MasterCore {
@@ -220,7 +204,6 @@ impl MasterCore {
             pending_allocator: Vec::new(),
             effects: Vec::new(),
             wants_allocation: false,
-            hooks: Default::default(),
             partitions: Default::default(),
             tasks_by_agent: HashMap::new(),
         }
@@ -321,7 +304,7 @@ impl MasterCore {
         let Some(framework) = self.frameworks.get(framework_id) else {
             return;
         };
-        let op = super::registry::put_framework(&framework.info);
+        let op = put_framework(&framework.info);
         self.effects.push(Effect::Persist(vec![op]));
     }
 
@@ -342,7 +325,7 @@ impl MasterCore {
         let Some(agent) = self.agents.get(agent_id) else {
             return;
         };
-        let op = super::registry::put_agent(&agent.info);
+        let op = put_agent(&agent.info);
         self.effects.push(Effect::Persist(vec![op]));
     }
 

@@ -3,12 +3,11 @@
 //! reaches the framework as a MESSAGE event. Best effort, as in Mesos: a message for a
 //! framework or agent that is not connected is dropped.
 
+use super::core::MasterCore;
+use super::core_error::CoreError;
 use corral_api::agent_protocol::{AgentCommand, ExecutorMessage};
 use corral_api::scheduler::{Event, Message};
 use corral_api::v1::FrameworkId;
-use corral_http::error::ApiError;
-
-use super::core::MasterCore;
 
 impl MasterCore {
     /// A scheduler's MESSAGE call for one of its executors.
@@ -25,9 +24,9 @@ impl MasterCore {
     }
 
     /// An executor's MESSAGE, relayed by its agent.
-    pub fn executor_message(&mut self, message: ExecutorMessage) -> Result<(), ApiError> {
+    pub fn executor_message(&mut self, message: ExecutorMessage) -> Result<(), CoreError> {
         if !self.agents.contains_key(&message.agent_id) {
-            return Err(ApiError::bad_request(format!(
+            return Err(CoreError::invalid(format!(
                 "Unknown agent {}: an agent must register before it relays messages",
                 message.agent_id
             )));

@@ -2,15 +2,17 @@
 
 use std::collections::BTreeSet;
 
+use super::allocator_events::AllocatorEvent;
+use super::core::{CompletedFramework, Framework, MasterCore, timestamp};
+use super::core_error::CoreError;
+use super::effects::{Effect, StreamId};
+use super::registry_records::delete_framework;
+use super::role_rules::validate_role;
 use corral_api::agent_protocol::AgentCommand;
 use corral_api::scheduler::{Event, Subscribe, Subscribed};
 use corral_api::v1::{
     AgentId, FrameworkId, FrameworkInfo, StatusSource, TaskState, TaskStatus, reason,
 };
-use corral_http::error::ApiError;
-
-use super::allocation::AllocatorEvent;
-use super::core::{CompletedFramework, Effect, Framework, MasterCore, StreamId, timestamp};
 
 /// How long a framework recovered without a failover timeout (0, the default) gets to
 /// resubscribe after a master restart or a leader change, so that these alone never kill its
@@ -29,7 +31,7 @@ impl MasterCore {
         subscribe: Subscribe,
         stream: StreamId,
         heartbeat_interval_seconds: f64,
-    ) -> Result<FrameworkId, ApiError> {
+    ) -> Result<FrameworkId, CoreError> {
         let mut info = subscribe.framework_info;
         validate_framework_info(
             &info,
@@ -263,7 +265,7 @@ impl MasterCore {
             info: framework.info,
             registered_ms: framework.registered_ms,
         });
-        self.effect(Effect::Persist(vec![super::registry::delete_framework(id)]));
+        self.effect(Effect::Persist(vec![delete_framework(id)]));
         self.counters.frameworks_removed += 1;
         self.request_allocation();
     }
@@ -297,26 +299,26 @@ fn validate_framework_info(
     info: &FrameworkInfo,
     call_framework_id: Option<&FrameworkId>,
     suppressed_roles: &[String],
-) -> Result<(), ApiError> {
+) -> Result<(), CoreError> {
     if let (Some(call_id), Some(info_id)) = (call_framework_id, info.id.as_ref())
         && call_id != info_id
     {
-        return Err(ApiError::bad_request(
+        return Err(CoreError::invalid(
             "'framework_id' differs from 'subscribe.framework_info.id'",
         ));
     }
     let roles = info.effective_roles();
     for role in &roles {
-        super::roles::validate_role(role).map_err(ApiError::bad_request)?;
+        validate_role(role).map_err(CoreError::Invalid)?;
     }
     if info.roles.len() != info.roles.iter().collect::<BTreeSet<_>>().len() {
-        return Err(ApiError::bad_request(
+        return Err(CoreError::invalid(
             "'FrameworkInfo.roles' contains duplicate items",
         ));
     }
     for role in suppressed_roles {
         if !roles.contains(role) {
-            return Err(ApiError::bad_request(format!(
+            return Err(CoreError::invalid(format!(
                 "Suppressed role '{role}' is not contained in the framework's roles"
             )));
         }
@@ -324,7 +326,7 @@ fn validate_framework_info(
     if let Some(timeout) = info.failover_timeout
         && (!timeout.is_finite() || timeout < 0.0)
     {
-        return Err(ApiError::bad_request(format!(
+        return Err(CoreError::invalid(format!(
             "Invalid 'failover_timeout' {timeout}: it must be a non-negative number of seconds"
         )));
     }

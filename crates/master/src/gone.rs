@@ -3,14 +3,14 @@
 //! back (with that id) its registration is refused.
 
 use corral_api::v1::{AgentId, FrameworkId, TaskId, TaskState};
-use corral_http::error::ApiError;
 use corral_state::WriteOp;
 
-use super::allocation::AllocatorEvent;
-use super::core::{Effect, MasterCore, StreamId};
-use super::registry::AGENTS_PREFIX;
+use super::allocator_events::AllocatorEvent;
+use super::core::MasterCore;
+use super::core_error::CoreError;
+use super::effects::{Effect, StreamId};
+use super::registry_records::{AGENTS_PREFIX, GONE_PREFIX};
 
-pub const GONE_PREFIX: &str = "gone/";
 const REASON_GONE_BY_OPERATOR: &str = "REASON_AGENT_REMOVED_BY_OPERATOR";
 
 impl MasterCore {
@@ -29,12 +29,12 @@ impl MasterCore {
         &mut self,
         now_ms: u64,
         agent_id: &AgentId,
-    ) -> Result<Option<StreamId>, ApiError> {
+    ) -> Result<Option<StreamId>, CoreError> {
         if self.is_gone(agent_id) {
             return Ok(None);
         }
         let Some(agent) = self.agents.remove(agent_id) else {
-            return Err(ApiError::not_found(format!(
+            return Err(CoreError::not_found(format!(
                 "Agent '{agent_id}' is not known"
             )));
         };

@@ -1,25 +1,19 @@
-//! Live hot swap of the allocation policy, on the driver. The caller holds the driver (so no
-//! cycle runs) and hands over, taken together under the core's lock, the events queued since
-//! the last cycle and the core's state. The new instance learns that state (agents with what
-//! frameworks hold on them, outstanding offers included, frameworks, suppressions); only then
-//! does it replace the old one, between two cycles. For its first cycles it is on probation: if
-//! it traps, times out or runs out of memory, the old policy comes back, replayed fresh.
+//! Live hot swap of the allocation policy, on the driver. The caller (`allocator_swap.rs`)
+//! holds the driver (so no cycle runs) and hands over, taken together under the core's lock,
+//! the events queued since the last cycle and the core's state. The new instance learns that
+//! state (agents with what frameworks hold on them, outstanding offers included, frameworks,
+//! suppressions); only then does it replace the old one, between two cycles. For its first
+//! cycles it is on probation: if it traps, times out or runs out of memory, the old policy
+//! comes back, replayed fresh.
 
 use corral_plugin_host::PluginError;
 use corral_plugin_host::allocator::AllocatorFactory;
 use corral_plugin_host::store::ActiveAllocator;
 
-use super::allocation::{AllocatorDriver, AllocatorEvent, Replay, SharedStatus, SwapReport};
-
-/// Default number of cycles a new policy must pass before the swap is final.
-pub const DEFAULT_PROBATION_CYCLES: u32 = 3;
-
-pub(super) struct Probation {
-    fallback: AllocatorFactory,
-    previous: ActiveAllocator,
-    candidate: ActiveAllocator,
-    cycles_left: u32,
-}
+use super::allocation::{AllocatorDriver, apply};
+use super::allocator_events::{AllocatorEvent, CycleOutput, Replay};
+use super::allocator_status::{SharedStatus, SwapReport};
+use super::probation::Probation;
 
 impl AllocatorDriver {
     /// The status operators see (shared; readable while a cycle runs).
@@ -106,7 +100,7 @@ impl AllocatorDriver {
     ) -> Result<Box<dyn corral_plugin_host::allocator::AllocatorPolicy>, PluginError> {
         let mut policy = factory()?;
         for event in replay.into_events() {
-            if let Err(error) = super::allocation::apply(policy.as_mut(), &event) {
+            if let Err(error) = apply(policy.as_mut(), &event) {
                 if error.poisons_instance() {
                     return Err(error);
                 }
@@ -123,7 +117,7 @@ impl AllocatorDriver {
             return;
         };
         for event in events {
-            if let Err(error) = super::allocation::apply(policy.as_mut(), &event) {
+            if let Err(error) = apply(policy.as_mut(), &event) {
                 tracing::error!(%error, ?event, "allocator call failed");
                 if error.poisons_instance() {
                     self.policy = None;
@@ -145,7 +139,7 @@ impl AllocatorDriver {
 
     /// After each cycle: counts a probation cycle, or restores the old policy when the new
     /// one failed. A restored policy is replayed fresh at once (the output says poisoned).
-    pub(super) fn after_cycle(&mut self, out: &mut super::allocation::CycleOutput) {
+    pub(super) fn after_cycle(&mut self, out: &mut CycleOutput) {
         let Some(probation) = self.probation.as_mut() else {
             return;
         };
@@ -181,37 +175,5 @@ impl AllocatorDriver {
             tracing::info!(allocator = %probation.candidate.plugin, "allocator swap is final");
             self.commit(probation.candidate);
         }
-    }
-}
-
-impl super::shell::Shared {
-    /// Swaps the allocator between two cycles (see the module doc); blocks while a cycle
-    /// runs, so it is called off the async threads.
-    pub fn swap_allocator_blocking(
-        &self,
-        factory: AllocatorFactory,
-        candidate: ActiveAllocator,
-        probation_cycles: u32,
-    ) -> Result<(), PluginError> {
-        let mut driver = self
-            .driver
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let (pending, replay) =
-            self.with_core(|core, _| (core.take_allocator_events(), core.replay_state()));
-        driver.swap(factory, candidate, pending, replay, probation_cycles)?;
-        if let Some(active) = driver.take_committed()
-            && self
-                .registry
-                .send(vec![corral_plugin_host::store::put_active_allocator(
-                    &active,
-                )])
-                .is_err()
-        {
-            tracing::warn!("registry writer stopped; the active allocator is not persisted");
-        }
-        // The new policy's first cycle now, not an interval later.
-        self.wake_allocation.notify_one();
-        Ok(())
     }
 }

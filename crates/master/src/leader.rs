@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::sync::watch;
@@ -39,10 +39,13 @@ use tower::ServiceExt;
 use corral_plugin_host::allocator::AllocatorFactory;
 use corral_state::{Election, EtcdStore, LeaderRecord};
 
+use super::agent_pings::PartitionConfig;
+use super::config::{MasterConfig, MasterError};
+use super::handle::MasterHandle;
+use super::redirect::temporary_redirect;
+use super::router;
 use super::shell::Shared;
-use super::{
-    MasterConfig, MasterError, MasterHandle, PartitionConfig, Stopper, router, start_core,
-};
+use super::start::start_core;
 
 /// How often a follower asks etcd who leads (for its redirects).
 const LEADER_POLL: Duration = Duration::from_millis(100);
@@ -173,11 +176,12 @@ pub async fn run(
         let _ = campaign.await;
     });
     tracing::info!(%addr, "master listening; campaigning for leadership");
-    Ok(MasterHandle {
+    let stopper = leadership.clone();
+    Ok(MasterHandle::new(
         addr,
-        stopper: Stopper::Elected(leadership),
+        Box::new(move || stopper.stop()),
         server,
-    })
+    ))
 }
 
 /// What a campaigning master needs to lead when it wins.
@@ -477,12 +481,4 @@ async fn redirect_to(leadership: &Leadership, path: &str) -> Response {
         )
             .into_response(),
     }
-}
-
-pub(super) fn temporary_redirect(leader: &str, path: &str) -> Response {
-    (
-        StatusCode::TEMPORARY_REDIRECT,
-        [(header::LOCATION, format!("http://{leader}{path}"))],
-    )
-        .into_response()
 }

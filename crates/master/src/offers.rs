@@ -8,7 +8,7 @@ use corral_api::scheduler::{Decline, Event};
 use corral_api::v1::{Address, AgentId, AllocationInfo, Filters, FrameworkId, Offer, OfferId, Url};
 use corral_plugin_host::allocator::{Allocation, Grant};
 
-use super::allocation::{AllocatorEvent, CycleInput, CycleOutput, CycleWork, Replay};
+use super::allocator_events::{AllocatorEvent, CycleInput, CycleOutput, CycleWork, Replay};
 use super::core::{MasterCore, OfferRecord};
 
 /// Longest decline filter honoured, as in Mesos (a year).

@@ -24,32 +24,25 @@ pub async fn operator(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
+) -> Result<Response, ApiError> {
     let protobuf = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-protobuf"));
     if protobuf {
-        return ApiError::unsupported_media(
+        return Err(ApiError::unsupported_media(
             "Corral speaks the v1 API in JSON only: send 'Content-Type: application/json'",
-        )
-        .into_response();
+        ));
     }
-    let call: OperatorCall = match parse_json(&body) {
-        Ok(call) => call,
-        Err(error) => return error.into_response(),
-    };
-    let payload: OperatorCallPayload = match parse_json(&body) {
-        Ok(payload) => payload,
-        Err(error) => return error.into_response(),
-    };
+    let call: OperatorCall = parse_json(&body)?;
+    let payload: OperatorCallPayload = parse_json(&body)?;
     let kind = call.kind;
-    match answer(&shared, kind, payload) {
-        // As Mesos: calls that change something answer 200 with no body.
-        Ok(_) if changes_state(kind) => StatusCode::OK.into_response(),
-        Ok(response) => Json(response).into_response(),
-        Err(error) => error.into_response(),
+    let response = answer(&shared, kind, payload)?;
+    // As Mesos: calls that change something answer 200 with no body.
+    if changes_state(kind) {
+        return Ok(StatusCode::OK.into_response());
     }
+    Ok(Json(response).into_response())
 }
 
 fn answer(
@@ -168,6 +161,7 @@ pub async fn get_health() -> Response {
 
 pub async fn get_metrics(State(shared): State<Arc<Shared>>) -> Response {
     let mut text = shared.with_core(|core, _| metrics_text(core));
+    shared.hooks.write_metrics(&mut text);
     if let Some(plugins) = shared.plugins.get() {
         plugins.status.render_metrics(&mut text);
     }
@@ -263,27 +257,24 @@ pub fn metrics_text(core: &MasterCore) -> String {
         let _ = writeln!(out, "# TYPE corral_master_{name}_total counter");
         let _ = writeln!(out, "corral_master_{name}_total {value}");
     }
-    core.hooks.write_metrics(&mut out);
     out
 }
 
 /// `GET /allocator`: the allocation policy's own view (JSON), for operators and the web UI.
-pub async fn get_allocator(State(shared): State<Arc<Shared>>) -> Response {
+pub async fn get_allocator(State(shared): State<Arc<Shared>>) -> Result<Response, ApiError> {
     // The policy may be mid-cycle (a blocking wasm call): wait off the async threads.
     let view = tokio::task::spawn_blocking(move || shared.allocator_inspect()).await;
-    match view {
-        Ok(Some(json)) => {
-            let mut response = json.into_response();
-            response.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            );
-            response
-        }
-        _ => {
-            ApiError::unavailable("The allocator has no usable instance right now").into_response()
-        }
-    }
+    let Ok(Some(json)) = view else {
+        return Err(ApiError::unavailable(
+            "The allocator has no usable instance right now",
+        ));
+    };
+    let mut response = json.into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Ok(response)
 }
 
 fn gauge_header(out: &mut String, name: &str, help: &str) {

@@ -20,29 +20,20 @@ use corral_plugin_host::engine::{PluginEngine, PluginLimits};
 use corral_plugin_host::signature;
 use corral_plugin_host::stats::{StatsSnapshot, snapshot_all};
 use corral_plugin_host::store::{
-    ActiveAllocator, PluginMeta, PluginStore, PluginStoreError, Signed, sha256_hex,
+    ActiveAllocator, PluginMeta, PluginStoreError, Signed, sha256_hex,
 };
 
-use super::allocation::{SharedStatus, SwapReport};
-use super::hot_swap::DEFAULT_PROBATION_CYCLES;
-use super::plugin_fanout::{AgentsView, connected_agents, send_active_set};
+use super::allocator_status::{SharedStatus, SwapReport};
+use super::plugin_fanout::{connected_agents, send_active_set};
+use super::plugin_platform::PluginPlatform;
+use super::plugin_reports::AgentsView;
+use super::probation::DEFAULT_PROBATION_CYCLES;
 use super::shell::{Shared, now_ms};
 
 /// A plugin may be up to 64 MiB: its base64 is a third larger.
 pub const BODY_LIMIT: usize = 96 << 20;
 /// How long a swap answer waits for the probation cycles beyond their own time.
 const PROBATION_SLACK: Duration = Duration::from_secs(10);
-
-/// What the plugins API needs besides the core.
-pub struct PluginPlatform {
-    pub engine: PluginEngine,
-    pub store: PluginStore,
-    pub status: SharedStatus,
-    /// What each agent loaded of the active set, and its plugin counters.
-    pub agents: super::plugin_fanout::AgentPluginReports,
-    /// The active set as last sent to agents.
-    pub active_set: super::plugin_fanout::ActiveSetCache,
-}
 
 #[derive(Debug, Deserialize)]
 struct PluginCall {
@@ -109,74 +100,74 @@ struct PluginView {
     stats: StatsSnapshot,
 }
 
-pub async fn plugins(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
-    let Some(platform) = shared.plugins.get() else {
-        return ApiError::unavailable("the plugin store is not set up on this master")
-            .into_response();
-    };
-    let call: PluginCall = match parse_json(&body) {
-        Ok(call) => call,
-        Err(error) => return error.into_response(),
-    };
+pub async fn plugins(State(shared): State<Arc<Shared>>, body: Bytes) -> Result<Response, ApiError> {
+    let platform = platform(&shared)?;
+    let call: PluginCall = parse_json(&body)?;
     let missing = |field: &str| {
         ApiError::bad_request(format!(
             "Expecting '{field}' to be present for a {} call",
             call.kind
         ))
-        .into_response()
     };
     match call.kind.as_str() {
         "LIST" => list(&shared, platform).await,
-        "INSTALL" => match &call.install {
-            Some(install) => self::install(platform, install).await,
-            None => missing("install"),
-        },
-        "ACTIVATE" => match &call.activate {
-            Some(target) => activate(&shared, platform, target, true).await,
-            None => missing("activate"),
-        },
-        "DEACTIVATE" => match &call.deactivate {
-            Some(target) => activate(&shared, platform, target, false).await,
-            None => missing("deactivate"),
-        },
-        "REMOVE" => match &call.remove {
-            Some(target) => remove(platform, &target.plugin).await,
-            None => missing("remove"),
-        },
-        "SWAP_ALLOCATOR" => match &call.swap_allocator {
-            Some(swap) => swap_allocator(&shared, platform, swap).await,
-            None => missing("swap_allocator"),
-        },
-        other => ApiError::bad_request(format!(
+        "INSTALL" => {
+            let install = call.install.as_ref().ok_or_else(|| missing("install"))?;
+            self::install(platform, install).await
+        }
+        "ACTIVATE" => {
+            let target = call.activate.as_ref().ok_or_else(|| missing("activate"))?;
+            activate(&shared, platform, target, true).await
+        }
+        "DEACTIVATE" => {
+            let target = call
+                .deactivate
+                .as_ref()
+                .ok_or_else(|| missing("deactivate"))?;
+            activate(&shared, platform, target, false).await
+        }
+        "REMOVE" => {
+            let target = call.remove.as_ref().ok_or_else(|| missing("remove"))?;
+            remove(platform, &target.plugin).await
+        }
+        "SWAP_ALLOCATOR" => {
+            let swap = call
+                .swap_allocator
+                .as_ref()
+                .ok_or_else(|| missing("swap_allocator"))?;
+            swap_allocator(&shared, platform, swap).await
+        }
+        other => Err(ApiError::bad_request(format!(
             "Unknown plugins call type '{other}' (expected LIST, INSTALL, ACTIVATE, DEACTIVATE, \
              REMOVE or SWAP_ALLOCATOR)"
-        ))
-        .into_response(),
+        ))),
     }
 }
 
+fn platform(shared: &Shared) -> Result<&PluginPlatform, ApiError> {
+    shared
+        .plugins
+        .get()
+        .ok_or_else(|| ApiError::unavailable("the plugin store is not set up on this master"))
+}
+
 /// `GET /api/corral/v1/plugins/{sha256}`: the installed plugin's bytes.
-pub async fn fetch(State(shared): State<Arc<Shared>>, Path(sha): Path<String>) -> Response {
-    let Some(platform) = shared.plugins.get() else {
-        return ApiError::unavailable("the plugin store is not set up on this master")
-            .into_response();
-    };
+pub async fn fetch(
+    State(shared): State<Arc<Shared>>,
+    Path(sha): Path<String>,
+) -> Result<Response, ApiError> {
+    let platform = platform(&shared)?;
     let found = match platform.store.meta(&sha).await {
         Ok(Some(meta)) => platform.store.bytes(&meta).await,
         Ok(None) => Err(PluginStoreError::NotFound(sha)),
         Err(error) => Err(error),
     };
-    match found {
-        Ok(bytes) => {
-            let mut response = bytes.into_response();
-            response.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/wasm"),
-            );
-            response
-        }
-        Err(error) => store_error(error).into_response(),
-    }
+    let mut response = found.map_err(store_error)?.into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/wasm"),
+    );
+    Ok(response)
 }
 
 fn store_error(error: PluginStoreError) -> ApiError {
@@ -198,18 +189,13 @@ fn answer(kind: &str, field: &str, value: serde_json::Value) -> Response {
     axum::Json(serde_json::Value::Object(body)).into_response()
 }
 
-async fn install(platform: &PluginPlatform, install: &Install) -> Response {
-    let wasm = match base64::engine::general_purpose::STANDARD.decode(install.wasm.trim()) {
-        Ok(wasm) => wasm,
-        Err(e) => {
-            return ApiError::bad_request(format!("'install.wasm' is not base64: {e}"))
-                .into_response();
-        }
-    };
-    if let Err(reason) = check_signature(&platform.engine, &wasm, install) {
-        return ApiError::bad_request(format!("plugin refused, nothing stored: {reason}"))
-            .into_response();
-    }
+async fn install(platform: &PluginPlatform, install: &Install) -> Result<Response, ApiError> {
+    let wasm = base64::engine::general_purpose::STANDARD
+        .decode(install.wasm.trim())
+        .map_err(|e| ApiError::bad_request(format!("'install.wasm' is not base64: {e}")))?;
+    check_signature(&platform.engine, &wasm, install).map_err(|reason| {
+        ApiError::bad_request(format!("plugin refused, nothing stored: {reason}"))
+    })?;
     let installed = platform
         .store
         .install(
@@ -230,14 +216,10 @@ async fn install(platform: &PluginPlatform, install: &Install) -> Response {
         }
         (other, _) => other,
     };
-    match installed {
-        Ok(meta) => {
-            tracing::info!(plugin = %meta.name, sha256 = %meta.sha256, "plugin installed");
-            let view = installed_view(meta, &platform.status, &snapshot_all(), None);
-            answer("INSTALL", "install", json!({ "plugin": view }))
-        }
-        Err(error) => store_error(error).into_response(),
-    }
+    let meta = installed.map_err(store_error)?;
+    tracing::info!(plugin = %meta.name, sha256 = %meta.sha256, "plugin installed");
+    let view = installed_view(meta, &platform.status, &snapshot_all(), None);
+    Ok(answer("INSTALL", "install", json!({ "plugin": view })))
 }
 
 /// Under the master's signature policy (`--trusted-keys`, `--require-signed`): a given
@@ -294,11 +276,8 @@ fn installed_view(
     }
 }
 
-async fn list(shared: &Arc<Shared>, platform: &PluginPlatform) -> Response {
-    let installed = match platform.store.list().await {
-        Ok(installed) => installed,
-        Err(error) => return store_error(error).into_response(),
-    };
+async fn list(shared: &Arc<Shared>, platform: &PluginPlatform) -> Result<Response, ApiError> {
+    let installed = platform.store.list().await.map_err(store_error)?;
     let stats = platform.agents.stats_with(snapshot_all());
     let connected = connected_agents(shared);
     let status = platform.status.get();
@@ -335,11 +314,11 @@ async fn list(shared: &Arc<Shared>, platform: &PluginPlatform) -> Response {
         let agents = platform.agents.placement(&meta.sha256, &connected);
         views.push(installed_view(meta, &platform.status, &stats, Some(agents)));
     }
-    answer(
+    Ok(answer(
         "LIST",
         "list",
         json!({ "plugins": views, "allocator": status }),
-    )
+    ))
 }
 
 async fn activate(
@@ -347,19 +326,15 @@ async fn activate(
     platform: &PluginPlatform,
     target: &Target,
     on: bool,
-) -> Response {
+) -> Result<Response, ApiError> {
     let what = target.plugin.as_str();
     let kind = if on { "ACTIVATE" } else { "DEACTIVATE" };
-    let meta = match platform.store.find(what).await {
-        Ok(meta) => meta,
-        Err(error) => return store_error(error).into_response(),
-    };
+    let meta = platform.store.find(what).await.map_err(store_error)?;
     if meta.kind == "allocator" {
         if !on {
-            return ApiError::bad_request(
+            return Err(ApiError::bad_request(
                 "an allocator is deactivated by swapping another in (SWAP_ALLOCATOR)",
-            )
-            .into_response();
+            ));
         }
         let swap = SwapAllocator {
             plugin: meta.sha256,
@@ -376,33 +351,29 @@ async fn activate(
     } else {
         platform.store.set_active(&meta.sha256, false).await
     };
-    match changed {
-        Ok(meta) => {
-            tracing::info!(plugin = %meta.name, sha256 = %meta.sha256, active = on, "plugin set for agents");
-            // Every connected agent gets the new set; the others get it when they return.
-            send_active_set(shared, None).await;
-            let view = installed_view(meta, &platform.status, &snapshot_all(), None);
-            answer(kind, &kind.to_lowercase(), json!({ "plugin": view }))
-        }
-        Err(error) => store_error(error).into_response(),
-    }
+    let meta = changed.map_err(store_error)?;
+    tracing::info!(plugin = %meta.name, sha256 = %meta.sha256, active = on, "plugin set for agents");
+    // Every connected agent gets the new set; the others get it when they return.
+    send_active_set(shared, None).await;
+    let view = installed_view(meta, &platform.status, &snapshot_all(), None);
+    Ok(answer(
+        kind,
+        &kind.to_lowercase(),
+        json!({ "plugin": view }),
+    ))
 }
 
-async fn remove(platform: &PluginPlatform, what: &str) -> Response {
-    match platform.store.remove(what).await {
-        Ok(meta) => {
-            tracing::info!(plugin = %meta.name, sha256 = %meta.sha256, "plugin removed");
-            answer("REMOVE", "remove", json!({ "sha256": meta.sha256 }))
-        }
-        Err(error) => store_error(error).into_response(),
-    }
+async fn remove(platform: &PluginPlatform, what: &str) -> Result<Response, ApiError> {
+    let meta = platform.store.remove(what).await.map_err(store_error)?;
+    tracing::info!(plugin = %meta.name, sha256 = %meta.sha256, "plugin removed");
+    Ok(answer("REMOVE", "remove", json!({ "sha256": meta.sha256 })))
 }
 
 async fn swap_allocator(
     shared: &Arc<Shared>,
     platform: &PluginPlatform,
     swap: &SwapAllocator,
-) -> Response {
+) -> Result<Response, ApiError> {
     let started = Instant::now();
     let probation = swap.probation_cycles.unwrap_or(DEFAULT_PROBATION_CYCLES);
     let refused = |target: ActiveAllocator, reason: String| {
@@ -414,7 +385,6 @@ async fn swap_allocator(
         ApiError::bad_request(format!(
             "allocator swap refused, the old one stays: {reason}"
         ))
-        .into_response()
     };
     let resolved = match platform.store.resolve(&swap.plugin).await {
         Ok(resolved) => resolved,
@@ -423,7 +393,7 @@ async fn swap_allocator(
                 plugin: swap.plugin.clone(),
                 config: swap.config.clone(),
             };
-            return refused(target, error.to_string());
+            return Err(refused(target, error.to_string()));
         }
     };
     let candidate = ActiveAllocator {
@@ -453,8 +423,10 @@ async fn swap_allocator(
     .await;
     match switched {
         Ok(Ok(())) => {}
-        Ok(Err(error)) => return refused(candidate, error.to_string()),
-        Err(error) => return refused(candidate, format!("the swap task failed: {error}")),
+        Ok(Err(error)) => return Err(refused(candidate, error.to_string())),
+        Err(error) => {
+            return Err(refused(candidate, format!("the swap task failed: {error}")));
+        }
     }
     let switch_ms = started.elapsed().as_secs_f64() * 1000.0;
     let wait = (shared.allocation_interval + PluginLimits::ALLOCATOR.call_deadline * 2) * probation
@@ -477,14 +449,13 @@ async fn swap_allocator(
     let reason = report.and_then(|r| r.reason);
     if outcome == "rolled_back" {
         let reason = reason.unwrap_or_default();
-        return ApiError::new(
+        return Err(ApiError::new(
             StatusCode::CONFLICT,
             format!(
                 "the new allocator failed in its first cycles; the previous one is restored: \
                  {reason}"
             ),
-        )
-        .into_response();
+        ));
     }
     let active = platform.status.get().active;
     if outcome == "active"
@@ -493,7 +464,7 @@ async fn swap_allocator(
         // The registry writer persists it too; this write makes the answer mean "stored".
         tracing::warn!(%error, "cannot persist the active allocator yet");
     }
-    answer(
+    Ok(answer(
         "SWAP_ALLOCATOR",
         "swap_allocator",
         json!({
@@ -501,5 +472,5 @@ async fn swap_allocator(
             "active": active,
             "switch_ms": switch_ms,
         }),
-    )
+    ))
 }

@@ -1,8 +1,6 @@
-//! The master's hard state in the StateStore: `frameworks/<id>` (FrameworkInfo JSON) and
-//! `agents/<id>` (AgentInfo JSON). Written when they change, read at start so a restarted
-//! master knows who may resubscribe and re-register. The operator's allocation settings live
-//! beside them: `weights/<role>` (`{"weight": W}`), `quota/<role>` (QuotaConfig JSON) and
-//! `reservations/<agent-id>` (the agent's dynamically reserved resources, a JSON list).
+//! The registry's I/O: [`load`] reads the master's hard state at start (the records are
+//! described in `registry_records.rs`), [`spawn_writer`] applies the core's writes in order
+//! on a background task.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -10,73 +8,13 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use corral_api::operator_roles::QuotaConfig;
-use corral_api::v1::{AgentId, AgentInfo, FrameworkId, FrameworkInfo, Id, Resource};
+use corral_api::v1::{AgentId, AgentInfo, FrameworkInfo, Id, Resource};
 use corral_state::{StateError, StateStore, WriteOp};
 
-pub const FRAMEWORKS_PREFIX: &str = "frameworks/";
-pub const AGENTS_PREFIX: &str = "agents/";
-pub const WEIGHTS_PREFIX: &str = "weights/";
-pub const QUOTA_PREFIX: &str = "quota/";
-pub const RESERVATIONS_PREFIX: &str = "reservations/";
-
-#[derive(serde::Serialize, serde::Deserialize)]
-struct StoredWeight {
-    weight: f64,
-}
-
-pub fn put_weight(role: &str, weight: f64) -> WriteOp {
-    WriteOp::Put {
-        key: format!("{WEIGHTS_PREFIX}{role}"),
-        value: serde_json::to_vec(&StoredWeight { weight }).unwrap_or_default(),
-    }
-}
-
-/// A cleared quota is deleted.
-pub fn put_quota(config: &QuotaConfig) -> WriteOp {
-    let key = format!("{QUOTA_PREFIX}{}", config.role);
-    if config.guarantees.is_empty() && config.limits.is_empty() {
-        return WriteOp::Delete { key };
-    }
-    WriteOp::Put {
-        key,
-        value: serde_json::to_vec(config).unwrap_or_default(),
-    }
-}
-
-/// An agent without dynamic reservations has no key.
-pub fn put_reservations(agent_id: &AgentId, reserved: &[Resource]) -> WriteOp {
-    let key = format!("{RESERVATIONS_PREFIX}{agent_id}");
-    if reserved.is_empty() {
-        return WriteOp::Delete { key };
-    }
-    WriteOp::Put {
-        key,
-        value: serde_json::to_vec(reserved).unwrap_or_default(),
-    }
-}
-
-pub fn put_framework(info: &FrameworkInfo) -> WriteOp {
-    let id = info.id.as_ref().map(|i| i.value.as_str()).unwrap_or("");
-    WriteOp::Put {
-        key: format!("{FRAMEWORKS_PREFIX}{id}"),
-        // Serializing these plain structs cannot fail; an empty value would be skipped on load.
-        value: serde_json::to_vec(info).unwrap_or_default(),
-    }
-}
-
-pub fn put_agent(info: &AgentInfo) -> WriteOp {
-    let id = info.id.as_ref().map(|i| i.value.as_str()).unwrap_or("");
-    WriteOp::Put {
-        key: format!("{AGENTS_PREFIX}{id}"),
-        value: serde_json::to_vec(info).unwrap_or_default(),
-    }
-}
-
-pub fn delete_framework(id: &FrameworkId) -> WriteOp {
-    WriteOp::Delete {
-        key: format!("{FRAMEWORKS_PREFIX}{id}"),
-    }
-}
+use super::registry_records::{
+    AGENTS_PREFIX, FRAMEWORKS_PREFIX, GONE_PREFIX, QUOTA_PREFIX, RESERVATIONS_PREFIX, StoredWeight,
+    UNREACHABLE_PREFIX, WEIGHTS_PREFIX,
+};
 
 /// What a starting master finds in its registry.
 #[derive(Debug, Default)]
@@ -128,15 +66,13 @@ pub async fn load(store: &dyn StateStore) -> Result<Recovered, StateError> {
             recovered.reservations.push((agent, reserved));
         }
     }
-    for (key, _) in store.list(super::gone::GONE_PREFIX).await? {
-        recovered
-            .gone
-            .push(Id::new(&key[super::gone::GONE_PREFIX.len()..]));
+    for (key, _) in store.list(GONE_PREFIX).await? {
+        recovered.gone.push(Id::new(&key[GONE_PREFIX.len()..]));
     }
-    for (key, _) in store.list(super::partitions::UNREACHABLE_PREFIX).await? {
+    for (key, _) in store.list(UNREACHABLE_PREFIX).await? {
         recovered
             .unreachable
-            .push(Id::new(&key[super::partitions::UNREACHABLE_PREFIX.len()..]));
+            .push(Id::new(&key[UNREACHABLE_PREFIX.len()..]));
     }
     Ok(recovered)
 }
@@ -195,6 +131,7 @@ pub fn spawn_writer(store: Arc<dyn StateStore>) -> mpsc::UnboundedSender<Vec<Wri
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::registry_records::put_agent;
     use corral_api::v1::AgentInfo;
     use corral_state::EtcdStore;
     use corral_state::etcd_test_server::EtcdServer;

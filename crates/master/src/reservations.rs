@@ -5,81 +5,18 @@
 //! `reservations/<agent-id>`. Static reservations (`--resources "cpus(eng):2"`) come with the
 //! agent and need nothing here.
 
-use std::collections::BTreeMap;
-
 use corral_api::operator_roles::ReservationRequest;
-use corral_api::resources::{Resources, normalize};
-use corral_api::v1::{AgentId, FrameworkId, ReservationType, Resource};
-use corral_http::error::ApiError;
+use corral_api::resources::Resources;
+use corral_api::v1::{AgentId, FrameworkId, Resource};
 
-use super::allocation::AllocatorEvent;
-use super::core::{Effect, MasterCore};
-use super::registry;
-use super::roles::validate_role;
-
-/// One agent's dynamic reservations, by (role, principal); the principal is "" when none.
-pub type DynamicReservations = BTreeMap<(String, String), Resources>;
-
-/// What one (un)reservation turns into what: `from` leaves the agent's total, `to` joins it.
-struct Plan {
-    from: Resources,
-    to: Resources,
-    /// The reserved resources by (role, principal).
-    reserved: Vec<((String, String), Resource)>,
-}
-
-/// The dynamic reservation on top of `r`'s stack: (role, principal).
-fn top_dynamic(r: &Resource) -> Result<(String, String), String> {
-    let Some(top) = r.reservations.last() else {
-        return Err(format!(
-            "Resource '{}' has no 'reservations': say which role it is (to be) reserved for",
-            r.name
-        ));
-    };
-    if top.kind != ReservationType::Dynamic {
-        return Err(format!(
-            "Resource '{}' must carry a DYNAMIC reservation on top of its 'reservations'",
-            r.name
-        ));
-    }
-    validate_role(&top.role)?;
-    if top.role == "*" {
-        return Err("Resources cannot be reserved for role '*'".into());
-    }
-    Ok((top.role.clone(), top.principal.clone().unwrap_or_default()))
-}
-
-fn plan(resources: &[Resource], reserve: bool) -> Result<Plan, String> {
-    if resources.is_empty() {
-        return Err("No resources given".into());
-    }
-    let mut out = Plan {
-        from: Resources::new(),
-        to: Resources::new(),
-        reserved: Vec::new(),
-    };
-    for r in resources {
-        let key = top_dynamic(r)?;
-        let mut reserved = r.clone();
-        reserved.allocation_info = None;
-        reserved.role = None;
-        let mut unreserved = reserved.clone();
-        unreserved.reservations.pop();
-        let (reserved, unreserved) = (normalize(reserved), normalize(unreserved));
-        if reserve {
-            out.from.add(&unreserved);
-            out.to.add(&reserved);
-        } else {
-            out.from.add(&reserved);
-            out.to.add(&unreserved);
-        }
-        out.reserved.push((key, reserved));
-    }
-    if out.from.is_empty() {
-        return Err("The resources are empty".into());
-    }
-    Ok(out)
-}
+use super::allocator_events::AllocatorEvent;
+use super::core::MasterCore;
+use super::core_error::CoreError;
+use super::effects::Effect;
+use super::registry_records;
+use super::reservation_plan::{
+    DynamicReservations, ReservationPlan, apply_to_held, check_held, plan, top_dynamic,
+};
 
 impl MasterCore {
     /// The agent's dynamic reservations as stored.
@@ -90,65 +27,20 @@ impl MasterCore {
             .unwrap_or_default()
     }
 
-    /// Unreserving needs a matching reservation of the same role and principal.
-    fn check_held(&self, agent_id: &AgentId, plan: &Plan) -> Result<(), String> {
-        let held = self.reservations.get(agent_id);
-        let mut wanted: DynamicReservations = BTreeMap::new();
-        for (key, r) in &plan.reserved {
-            wanted.entry(key.clone()).or_default().add(r);
-        }
-        for ((role, principal), want) in &wanted {
-            let have = held.and_then(|h| h.get(&(role.clone(), principal.clone())));
-            if have.is_some_and(|have| have.contains(want)) {
-                continue;
-            }
-            let others: Vec<String> = held
-                .map(|h| {
-                    h.keys()
-                        .filter(|(r, p)| r == role && p != principal)
-                        .map(|(_, p)| format!("'{p}'"))
-                        .collect()
-                })
-                .unwrap_or_default();
-            let mut message = format!(
-                "Agent {agent_id} has no dynamic reservation of {} for role '{role}' by \
-                 principal '{principal}' (it holds {})",
-                want.summary(),
-                have.map_or("none".to_string(), |h| h.summary())
-            );
-            if !others.is_empty() {
-                message.push_str(&format!(
-                    "; role '{role}' has reservations by other principals: {}",
-                    others.join(", ")
-                ));
-            }
-            return Err(message);
-        }
-        Ok(())
-    }
-
     /// Changes the agent's total and the recorded reservations, persists, and tells the
     /// allocator the agent's new total.
-    fn apply_plan(&mut self, agent_id: &AgentId, plan: &Plan, reserve: bool) {
+    fn apply_plan(&mut self, agent_id: &AgentId, plan: &ReservationPlan, reserve: bool) {
         if let Some(agent) = self.agents.get_mut(agent_id) {
             agent.total.subtract_all(&plan.from);
             agent.total.add_all(&plan.to);
         }
         let by_key = self.reservations.entry(agent_id.clone()).or_default();
-        for (key, r) in &plan.reserved {
-            let bag = by_key.entry(key.clone()).or_default();
-            if reserve {
-                bag.add(r);
-            } else {
-                bag.subtract(r);
-            }
-        }
-        by_key.retain(|_, bag| !bag.is_empty());
+        apply_to_held(by_key, plan, reserve);
         if by_key.is_empty() {
             self.reservations.remove(agent_id);
         }
         let list = self.reservation_list(agent_id);
-        self.effect(Effect::Persist(vec![registry::put_reservations(
+        self.effect(Effect::Persist(vec![registry_records::put_reservations(
             agent_id, &list,
         )]));
         if let Some(agent) = self.agents.get(agent_id).filter(|a| a.connected()) {
@@ -163,22 +55,22 @@ impl MasterCore {
         &mut self,
         request: ReservationRequest,
         reserve: bool,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), CoreError> {
         let agent_id = request.agent_id;
         let Some(agent) = self.agents.get(&agent_id) else {
-            return Err(ApiError::bad_request(format!(
+            return Err(CoreError::invalid(format!(
                 "No agent found with ID '{agent_id}'"
             )));
         };
         if !agent.connected() {
-            return Err(ApiError::conflict(format!(
+            return Err(CoreError::conflict(format!(
                 "Agent {agent_id} is not connected"
             )));
         }
-        let plan = plan(&request.resources, reserve).map_err(ApiError::bad_request)?;
+        let plan = plan(&request.resources, reserve).map_err(CoreError::Invalid)?;
         if !reserve {
-            self.check_held(&agent_id, &plan)
-                .map_err(ApiError::conflict)?;
+            check_held(&agent_id, self.reservations.get(&agent_id), &plan)
+                .map_err(CoreError::Conflict)?;
         }
         let unallocated = self.agent_unallocated(&agent_id);
         let (_, offered) = self.agent_used(&agent_id);
@@ -186,7 +78,7 @@ impl MasterCore {
         available.add_all(&offered);
         if !available.contains(&plan.from) {
             let what = if reserve { "unreserved" } else { "reserved" };
-            return Err(ApiError::conflict(format!(
+            return Err(CoreError::conflict(format!(
                 "Agent {agent_id} does not have {} {what} and unused (it has {})",
                 plan.from.summary(),
                 available.summary()
@@ -203,17 +95,21 @@ impl MasterCore {
         Ok(())
     }
 
-    /// RESERVE or UNRESERVE inside an ACCEPT, on `remaining` (what is left of the offers).
-    /// The reservation's role must be the offers' role and its principal the framework's.
-    pub(super) fn offer_reservation(
-        &mut self,
+    /// Checks a RESERVE or UNRESERVE inside an ACCEPT against `remaining` (what is left of
+    /// the offers) and `held` (the agent's reservations at that point of the call); changes
+    /// nothing. The reservation's role must be the offers' role and its principal the
+    /// framework's.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn check_offer_reservation(
+        &self,
         framework_id: &FrameworkId,
         agent_id: &AgentId,
         role: &str,
         resources: &[Resource],
         reserve: bool,
-        remaining: &mut Resources,
-    ) -> Result<(), String> {
+        held: Option<&DynamicReservations>,
+        remaining: &Resources,
+    ) -> Result<ReservationPlan, String> {
         let plan = plan(resources, reserve)?;
         let principal = self
             .frameworks
@@ -234,7 +130,7 @@ impl MasterCore {
             }
         }
         if !reserve {
-            self.check_held(agent_id, &plan)?;
+            check_held(agent_id, held, &plan)?;
         }
         if !remaining.contains(&plan.from) {
             return Err(format!(
@@ -243,18 +139,27 @@ impl MasterCore {
                 remaining.summary()
             ));
         }
-        remaining.subtract_all(&plan.from);
-        remaining.add_all(&plan.to);
+        Ok(plan)
+    }
+
+    /// Carries out a checked RESERVE or UNRESERVE of an ACCEPT: the agent's total and
+    /// reservations change, and the allocator hears of the new shape of the allocation.
+    pub(super) fn apply_offer_reservation(
+        &mut self,
+        framework_id: &FrameworkId,
+        agent_id: &AgentId,
+        plan: &ReservationPlan,
+        reserve: bool,
+    ) {
         tracing::info!(framework = %framework_id, agent = %agent_id,
             resources = %plan.to.summary(), reserve, "framework changed reservations");
-        self.apply_plan(agent_id, &plan, reserve);
+        self.apply_plan(agent_id, plan, reserve);
         self.allocator(AllocatorEvent::UpdateAllocation {
             agent_id: agent_id.value.clone(),
             framework_id: framework_id.value.clone(),
             before: plan.from.to_vec(),
             after: plan.to.to_vec(),
         });
-        Ok(())
     }
 
     /// Reservations from the registry at start (before agents are recovered).

@@ -1,5 +1,5 @@
-//! Roles: name validation (docs/roles.md), operator weights (UPDATE_WEIGHTS / GET_WEIGHTS)
-//! and the per-role view of GET_ROLES.
+//! Roles: operator weights (UPDATE_WEIGHTS / GET_WEIGHTS) and the per-role view of
+//! GET_ROLES. Role names are checked in `role_rules.rs` (docs/roles.md).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -7,50 +7,15 @@ use corral_api::operator_roles::{
     GetRoles, GetWeights, RoleEntry, RoleQuota, UpdateWeightsRequest, WeightInfo,
 };
 use corral_api::resources::{Resources, reservation_role};
-use corral_api::v1::{FrameworkId, Resource, Scalar};
-use corral_http::error::ApiError;
+use corral_api::v1::FrameworkId;
 
-use super::allocation::AllocatorEvent;
-use super::core::{Effect, MasterCore};
-use super::registry;
-
-/// Checks a role name as Mesos does: "*" alone, or `/`-separated components, none empty,
-/// `.`, `..` or `*`, none starting with `-`, and no whitespace or control characters.
-pub fn validate_role(role: &str) -> Result<(), String> {
-    if role == "*" {
-        return Ok(());
-    }
-    let why = if role.is_empty() {
-        Some("it is empty")
-    } else if role.starts_with('/') || role.ends_with('/') {
-        Some("it starts or ends with '/'")
-    } else if role.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        Some("it contains whitespace or a control character")
-    } else {
-        role.split('/').find_map(|component| match component {
-            "" => Some("it contains '//'"),
-            "." | ".." => Some("a component is '.' or '..'"),
-            "*" => Some("'*' is only valid as the whole role"),
-            c if c.starts_with('-') => Some("a component starts with '-'"),
-            _ => None,
-        })
-    };
-    match why {
-        Some(why) => Err(format!("Invalid role '{role}': {why}")),
-        None => Ok(()),
-    }
-}
-
-/// A number from a JSON request: a number, or a string holding one (proto3 JSON writes
-/// "NaN" and "Infinity" as strings). Anything else is refused with `what` in the message.
-pub fn number(value: &serde_json::Value, what: &str) -> Result<f64, String> {
-    let parsed = match value {
-        serde_json::Value::Number(n) => n.as_f64(),
-        serde_json::Value::String(s) => s.trim().parse::<f64>().ok(),
-        _ => None,
-    };
-    parsed.ok_or_else(|| format!("{what} must be a number, got {value}"))
-}
+use super::allocator_events::AllocatorEvent;
+use super::core::MasterCore;
+use super::core_error::CoreError;
+use super::effects::Effect;
+use super::quota_config::beyond_cluster;
+use super::registry_records;
+use super::role_rules::{dominant_share, number, scalar_map, validate_role};
 
 impl MasterCore {
     pub fn weight(&self, role: &str) -> f64 {
@@ -58,15 +23,15 @@ impl MasterCore {
     }
 
     /// UPDATE_WEIGHTS: every entry is checked before any is applied.
-    pub fn update_weights(&mut self, request: UpdateWeightsRequest) -> Result<(), ApiError> {
+    pub fn update_weights(&mut self, request: UpdateWeightsRequest) -> Result<(), CoreError> {
         let mut updates: BTreeMap<String, f64> = BTreeMap::new();
         for info in &request.weight_infos {
             let role = info.role.clone().unwrap_or_default();
-            validate_role(&role).map_err(ApiError::bad_request)?;
+            validate_role(&role).map_err(CoreError::invalid)?;
             let what = format!("The weight of role '{role}'");
-            let weight = number(&info.weight, &what).map_err(ApiError::bad_request)?;
+            let weight = number(&info.weight, &what).map_err(CoreError::invalid)?;
             if !weight.is_finite() || weight <= 0.0 {
-                return Err(ApiError::bad_request(format!(
+                return Err(CoreError::invalid(format!(
                     "{what} must be a positive number, got {}",
                     info.weight
                 )));
@@ -76,7 +41,7 @@ impl MasterCore {
         let mut writes = Vec::new();
         for (role, weight) in updates {
             tracing::info!(%role, weight, "role weight updated");
-            writes.push(registry::put_weight(&role, weight));
+            writes.push(registry_records::put_weight(&role, weight));
             self.allocator(AllocatorEvent::SetWeight(role.clone(), weight));
             self.weights.insert(role, weight);
         }
@@ -177,7 +142,7 @@ impl MasterCore {
         let quota_warning = self
             .quotas
             .get(&name)
-            .and_then(|config| super::quota::beyond_cluster(config, total));
+            .and_then(|config| beyond_cluster(config, total));
         let allocated = account.allocated.with_allocation_role(&name);
         RoleEntry {
             weight: self.weight(&name),
@@ -200,38 +165,4 @@ struct RoleAccount {
     allocated: Resources,
     offered: Resources,
     reserved: Resources,
-}
-
-/// Scalars by name, reservations summed: `{"cpus": {"value": 2}}`.
-pub fn scalar_map(resources: &Resources) -> BTreeMap<String, Scalar> {
-    let mut out: BTreeMap<String, Scalar> = BTreeMap::new();
-    for r in resources.iter() {
-        if let Some(s) = &r.scalar {
-            let entry = out.entry(r.name.clone()).or_insert(Scalar { value: 0.0 });
-            entry.value = corral_api::resources::round_scalar(entry.value + s.value);
-        }
-    }
-    out
-}
-
-/// The largest share of any scalar resource of the cluster that `held` takes.
-pub fn dominant_share(held: &Resources, total: &Resources) -> f64 {
-    scalar_map(held)
-        .iter()
-        .filter_map(|(name, s)| {
-            let all = total.scalar(name);
-            (all > 0.0).then(|| s.value / all)
-        })
-        .fold(0.0, f64::max)
-}
-
-/// Scalar resources from a name -> amount map, unreserved.
-pub fn scalars_to_resources(map: &BTreeMap<String, Scalar>) -> Vec<Resource> {
-    map.iter()
-        .map(|(name, s)| Resource {
-            name: name.clone(),
-            scalar: Some(s.clone()),
-            ..Default::default()
-        })
-        .collect()
 }

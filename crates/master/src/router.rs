@@ -9,8 +9,9 @@ use axum::routing::{get, post};
 
 use corral_api::agent_protocol::{MESSAGE_PATH, PLUGINS_PATH, SUBSCRIBE_PATH, UPDATE_PATH};
 
+use super::redirect::temporary_redirect;
 use super::shell::Shared;
-use super::{agent_api, operator_api, plugins_api, scheduler_api};
+use super::{agent_api, operator_api, plugin_fanout, plugins_api, scheduler_api};
 
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
@@ -20,7 +21,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route(SUBSCRIBE_PATH, post(agent_api::subscribe))
         .route(UPDATE_PATH, post(agent_api::update))
         .route(MESSAGE_PATH, post(agent_api::executor_message))
-        .route(PLUGINS_PATH, post(super::plugin_fanout::report))
+        .route(PLUGINS_PATH, post(plugin_fanout::report))
         .route("/version", get(operator_api::get_version))
         .route("/health", get(operator_api::get_health))
         .route("/metrics", get(operator_api::get_metrics))
@@ -46,5 +47,5 @@ async fn redirect_to_self(State(shared): State<Arc<Shared>>) -> Response {
             info.port
         )
     });
-    super::leader::temporary_redirect(&advertised, "")
+    temporary_redirect(&advertised, "")
 }

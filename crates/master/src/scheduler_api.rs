@@ -19,26 +19,21 @@ pub async fn scheduler(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    match handle(shared, &headers, &body) {
-        Ok(response) => response,
-        Err(error) => error.into_response(),
-    }
-}
-
-fn handle(shared: Arc<Shared>, headers: &HeaderMap, body: &[u8]) -> Result<Response, ApiError> {
-    let content_type = header_text(headers, header::CONTENT_TYPE.as_str()).unwrap_or_default();
+) -> Result<Response, ApiError> {
+    let content_type = header_text(&headers, header::CONTENT_TYPE.as_str()).unwrap_or_default();
     if content_type.starts_with("application/x-protobuf") {
         return Err(ApiError::unsupported_media(
             "Corral speaks the v1 API in JSON only: send 'Content-Type: application/json'",
         ));
     }
-    let call: Call = parse_json(body)?;
+    let call: Call = parse_json(&body)?;
     if call.kind == CallType::Subscribe {
-        return subscribe(shared, headers, call);
+        return subscribe(shared, &headers, call);
     }
-    let stream_header = header_text(headers, STREAM_ID_HEADER);
-    shared.with_core(|core, now| core.scheduler_call(now, call, stream_header.as_deref()))?;
+    let stream_header = header_text(&headers, STREAM_ID_HEADER);
+    shared
+        .scheduler_call(call, stream_header.as_deref())
+        .await?;
     Ok(StatusCode::ACCEPTED.into_response())
 }
 

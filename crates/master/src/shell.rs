@@ -1,5 +1,7 @@
 //! The thin shell around the core: one lock over the core and the stream outlets, effect
-//! dispatch, the allocation loop and the timer. Handlers call [`Shared::with_core`].
+//! dispatch, the allocation loop and the timer. Handlers call [`Shared::with_core`]; nothing
+//! slow runs under that lock (the allocator and the hooks run outside it, their results are
+//! fed in).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -11,8 +13,12 @@ use corral_api::agent_protocol::AgentCommand;
 use corral_api::scheduler::Event;
 use corral_state::WriteOp;
 
+use corral_plugin_host::hook_chain::HookChain;
+
 use super::allocation::AllocatorDriver;
-use super::core::{Effect, MasterCore, StreamId};
+use super::core::MasterCore;
+use super::effects::{Effect, StreamId};
+use super::plugin_platform::PluginPlatform;
 
 /// Coalesces bursts of changes into one allocation cycle.
 const ALLOCATION_BATCH_DELAY: Duration = Duration::from_millis(20);
@@ -35,7 +41,10 @@ pub struct Shared {
     inner: Mutex<Inner>,
     pub(super) driver: Arc<Mutex<AllocatorDriver>>,
     /// Plugin store and engine for the plugins API and hot swaps (set once at start).
-    pub(super) plugins: std::sync::OnceLock<super::plugins_api::PluginPlatform>,
+    pub(super) plugins: std::sync::OnceLock<PluginPlatform>,
+    /// Hooks run at `on-launch` and `on-agent-register` (issue 6; empty: none), outside the
+    /// core's lock (`hook_calls.rs`).
+    pub(super) hooks: HookChain,
     pub(super) wake_allocation: Notify,
     pub(super) registry: mpsc::UnboundedSender<Vec<WriteOp>>,
     stop: watch::Sender<bool>,
@@ -63,6 +72,7 @@ impl Shared {
         core: MasterCore,
         driver: AllocatorDriver,
         registry: mpsc::UnboundedSender<Vec<WriteOp>>,
+        hooks: HookChain,
         heartbeat_interval: Duration,
         allocation_interval: Duration,
     ) -> Arc<Self> {
@@ -73,6 +83,7 @@ impl Shared {
             }),
             driver: Arc::new(Mutex::new(driver)),
             plugins: std::sync::OnceLock::new(),
+            hooks,
             wake_allocation: Notify::new(),
             registry,
             stop: watch::channel(false).0,

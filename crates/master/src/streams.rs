@@ -16,7 +16,7 @@ use corral_api::agent_protocol::AgentCommand;
 use corral_api::recordio;
 use corral_api::scheduler::Event;
 
-use super::core::StreamId;
+use super::effects::StreamId;
 use super::shell::Shared;
 
 enum StreamKind {

@@ -3,23 +3,22 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
+use super::core::{MAX_STATUSES_PER_TASK, MasterCore, timestamp};
+use super::core_error::CoreError;
 use corral_api::agent_protocol::{AgentCommand, StatusUpdateMessage};
 use corral_api::scheduler::{Acknowledge, Event, Kill, Reconcile};
 use corral_api::v1::{
     AgentId, FrameworkId, StatusSource, Task, TaskId, TaskState, TaskStatus, reason,
 };
-use corral_http::error::ApiError;
-
-use super::core::{MAX_STATUSES_PER_TASK, MasterCore, timestamp};
 
 impl MasterCore {
     /// A status update from an agent (`POST .../agent/update`). It is forwarded to the
     /// framework; a terminal one frees the task's resources (once). An update for a framework
     /// the master no longer has is acknowledged at once so the agent stops resending it.
-    pub fn status_update(&mut self, message: StatusUpdateMessage) -> Result<(), ApiError> {
+    pub fn status_update(&mut self, message: StatusUpdateMessage) -> Result<(), CoreError> {
         let agent_id = message.agent_id;
         if !self.agents.contains_key(&agent_id) {
-            return Err(ApiError::bad_request(format!(
+            return Err(CoreError::invalid(format!(
                 "Unknown agent {agent_id}: an agent must register before it sends status updates"
             )));
         }
@@ -82,7 +81,7 @@ impl MasterCore {
         &mut self,
         framework_id: &FrameworkId,
         ack: Acknowledge,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), CoreError> {
         let uuid = decode_uuid(&ack.uuid)?;
         let Some(framework) = self.frameworks.get_mut(framework_id) else {
             return Ok(());
@@ -314,14 +313,14 @@ fn push_status(task: &mut Task, status: TaskStatus) {
 }
 
 /// An update's uuid as the API carries it: base64 of 16 bytes.
-fn decode_uuid(text: &str) -> Result<Vec<u8>, ApiError> {
+fn decode_uuid(text: &str) -> Result<Vec<u8>, CoreError> {
     let bytes = BASE64.decode(text.trim()).map_err(|e| {
-        ApiError::bad_request(format!(
+        CoreError::invalid(format!(
             "Failed to parse 'acknowledge.uuid' '{text}': not base64: {e}"
         ))
     })?;
     if bytes.len() != 16 {
-        return Err(ApiError::bad_request(format!(
+        return Err(CoreError::invalid(format!(
             "Failed to parse 'acknowledge.uuid' '{text}': a UUID is 16 bytes, this is {}",
             bytes.len()
         )));

@@ -2,6 +2,7 @@ use corral_api::agent_protocol::AgentCommand;
 use corral_api::resources::parse_resources;
 use corral_api::scheduler::{Call, CallType, EventType, Reconcile, Subscribe};
 use corral_api::v1::{FrameworkInfo, Id, Task, TaskState, reason};
+use corral_http::error::ApiError;
 
 use super::harness::{Harness, agent_subscribe, task};
 
@@ -27,6 +28,7 @@ fn registered_is_the_first_command_and_the_agent_is_persisted() {
     let error = h
         .core
         .agent_subscribe(h.now, nameless, uuid::Uuid::new_v4())
+        .map_err(ApiError::from)
         .expect_err("no hostname");
     assert_eq!(error.status.as_u16(), 400);
 }

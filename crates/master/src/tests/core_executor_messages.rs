@@ -3,6 +3,7 @@
 use corral_api::agent_protocol::{AgentCommand, ExecutorMessage};
 use corral_api::scheduler::{Call, CallType, EventType, Message};
 use corral_api::v1::{AgentId, FrameworkId, Id};
+use corral_http::error::ApiError;
 
 use super::harness::Harness;
 
@@ -59,6 +60,6 @@ fn a_message_from_an_unknown_agent_is_refused() {
         executor_id: Id::new("e1"),
         data: String::new(),
     });
-    let error = refused.expect_err("unknown agent");
+    let error = refused.map_err(ApiError::from).expect_err("unknown agent");
     assert!(error.message.contains("Unknown agent nope"), "{error}");
 }

@@ -1,6 +1,7 @@
 use corral_api::agent_protocol::AgentCommand;
 use corral_api::scheduler::{Call, CallType, EventType, Subscribe};
 use corral_api::v1::{FrameworkInfo, Id, TaskState};
+use corral_http::error::ApiError;
 use corral_state::WriteOp;
 
 use super::harness::{Harness, task};
@@ -29,7 +30,7 @@ fn resubscribe(
         .core
         .subscribe(h.now, Some(id.clone()), subscribe, stream, 15.0);
     h.collect();
-    (result.map_err(|e| e.message), stream)
+    (result.map_err(|e| e.to_string()), stream)
 }
 
 #[test]
@@ -60,6 +61,7 @@ fn calls_are_checked_like_mesos_does() {
     let e = h
         .core
         .scheduler_call(h.now, revive(&Id::new("nope")), Some(&stream.to_string()))
+        .map_err(ApiError::from)
         .expect_err("unknown framework");
     assert_eq!(
         (e.status.as_u16(), e.message.as_str()),
@@ -68,6 +70,7 @@ fn calls_are_checked_like_mesos_does() {
     let e = h
         .core
         .scheduler_call(h.now, revive(&fw), None)
+        .map_err(ApiError::from)
         .expect_err("no header");
     assert_eq!(e.status.as_u16(), 400);
     assert_eq!(
@@ -77,6 +80,7 @@ fn calls_are_checked_like_mesos_does() {
     let e = h
         .core
         .scheduler_call(h.now, revive(&fw), Some("other"))
+        .map_err(ApiError::from)
         .expect_err("wrong header");
     assert_eq!(e.status.as_u16(), 400);
     assert!(
@@ -90,12 +94,14 @@ fn calls_are_checked_like_mesos_does() {
             Call::new(CallType::Accept, Some(fw.clone())),
             Some(&stream.to_string()),
         )
+        .map_err(ApiError::from)
         .expect_err("accept without body");
     assert_eq!(e.message, "Expecting 'accept' to be present");
     h.core.framework_stream_closed(h.now, stream);
     let e = h
         .core
         .scheduler_call(h.now, revive(&fw), Some(&stream.to_string()))
+        .map_err(ApiError::from)
         .expect_err("disconnected");
     assert_eq!(
         (e.status.as_u16(), e.message.as_str()),
@@ -258,6 +264,7 @@ fn an_id_the_master_does_not_know_is_accepted_and_bad_info_refused() {
             uuid::Uuid::new_v4(),
             15.0,
         )
+        .map_err(ApiError::from)
         .expect_err("negative failover timeout");
     assert!(error.message.contains("failover_timeout"));
     let mut bad_role = info("f3", None);
@@ -274,6 +281,7 @@ fn an_id_the_master_does_not_know_is_accepted_and_bad_info_refused() {
             uuid::Uuid::new_v4(),
             15.0,
         )
+        .map_err(ApiError::from)
         .expect_err("bad role");
     assert!(error.message.contains("Invalid role 'has space'"));
 }

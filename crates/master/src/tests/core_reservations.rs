@@ -8,6 +8,7 @@ use corral_api::v1::{
     AgentId, FrameworkInfo, Id, MasterInfo, Offer, ReservationInfo, ReservationType, Resource,
     Scalar,
 };
+use corral_http::error::ApiError;
 use corral_state::WriteOp;
 
 use super::super::core::MasterCore;
@@ -170,7 +171,11 @@ fn bad_reservations_are_refused_and_change_nothing() {
         ),
     ];
     for (req, reserve, status, expect) in cases {
-        let error = h.core.operator_reservation(req, reserve).expect_err(expect);
+        let error = h
+            .core
+            .operator_reservation(req, reserve)
+            .map_err(ApiError::from)
+            .expect_err(expect);
         assert_eq!(error.status.as_u16(), status, "{}", error.message);
         assert!(error.message.contains(expect), "{}", error.message);
     }

@@ -6,9 +6,10 @@ use serde_json::json;
 use corral_api::operator_roles::{UpdateQuotaRequest, UpdateWeightsRequest};
 use corral_api::scheduler::Subscribe;
 use corral_api::v1::FrameworkInfo;
+use corral_http::error::ApiError;
 use corral_state::WriteOp;
 
-use super::super::roles::validate_role;
+use super::super::role_rules::validate_role;
 use super::harness::Harness;
 
 fn weights(body: serde_json::Value) -> UpdateWeightsRequest {
@@ -75,6 +76,7 @@ fn subscribe_with_an_invalid_or_duplicate_role_is_refused() {
         let error = h
             .core
             .subscribe(h.now, None, subscribe, uuid::Uuid::new_v4(), 15.0)
+            .map_err(ApiError::from)
             .expect_err("refused");
         assert_eq!(error.status.as_u16(), 400);
         assert!(error.message.contains(expect), "{}", error.message);
@@ -126,7 +128,11 @@ fn bad_weights_are_refused_with_the_role_and_value_and_change_nothing() {
     ] {
         let request =
             weights(json!([{"role": "ok", "weight": 2}, {"role": "eng", "weight": weight}]));
-        let error = h.core.update_weights(request).expect_err("refused");
+        let error = h
+            .core
+            .update_weights(request)
+            .map_err(ApiError::from)
+            .expect_err("refused");
         assert_eq!(error.status.as_u16(), 400);
         assert!(
             error.message.contains("'eng'") && error.message.contains(shown),
@@ -137,6 +143,7 @@ fn bad_weights_are_refused_with_the_role_and_value_and_change_nothing() {
     let error = h
         .core
         .update_weights(weights(json!([{"role": "a b", "weight": 1}])))
+        .map_err(ApiError::from)
         .expect_err("bad role");
     assert!(
         error.message.contains("Invalid role 'a b'"),
@@ -228,6 +235,7 @@ fn bad_quota_is_refused_and_changes_nothing() {
         let error = h
             .core
             .update_quota(quota(json!([config])))
+            .map_err(ApiError::from)
             .expect_err("refused");
         assert_eq!(error.status.as_u16(), 400);
         assert!(error.message.contains(expect), "{}", error.message);

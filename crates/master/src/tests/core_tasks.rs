@@ -4,6 +4,7 @@ use corral_api::v1::{
     AgentId, Capability, DurationInfo, FrameworkId, FrameworkInfo, Id, KillPolicy, TaskState,
     TaskStatus, reason,
 };
+use corral_http::error::ApiError;
 
 use super::harness::{Harness, base64_uuid, task};
 
@@ -306,6 +307,7 @@ fn an_update_from_an_unknown_agent_is_a_400() {
             framework_id: fw,
             status: TaskStatus::default(),
         })
+        .map_err(ApiError::from)
         .expect_err("refused");
     assert_eq!(error.status.as_u16(), 400);
     assert!(error.message.contains("Unknown agent nobody"));

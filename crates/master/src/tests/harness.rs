@@ -13,7 +13,8 @@ use corral_api::v1::{
 use corral_http::error::ApiError;
 
 use super::super::allocation::AllocatorDriver;
-use super::super::core::{Effect, MasterCore, StreamId};
+use super::super::core::MasterCore;
+use super::super::effects::{Effect, StreamId};
 use super::test_allocator::{SharedKnobs, factory, knobs};
 
 pub struct Harness {
@@ -157,7 +158,7 @@ impl Harness {
         let header = stream.to_string();
         let result = self.core.scheduler_call(self.now, call, Some(&header));
         self.collect();
-        result
+        result.map_err(ApiError::from)
     }
 
     pub fn accept(

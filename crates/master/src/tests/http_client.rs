@@ -16,6 +16,7 @@ use corral_api::agent_protocol::{
 };
 use corral_api::recordio::Decoder;
 use corral_api::scheduler::{Event, EventType};
+use corral_plugin_host::hook_chain::HookChain;
 use corral_state::StateStore;
 
 use super::test_allocator::{factory, knobs};
@@ -29,6 +30,11 @@ pub struct TestMaster {
 }
 
 pub async fn start_master(store: Arc<dyn StateStore>) -> TestMaster {
+    start_master_with_hooks(store, HookChain::default()).await
+}
+
+/// A master whose `on-launch` and `on-agent-register` hooks are `hooks`.
+pub async fn start_master_with_hooks(store: Arc<dyn StateStore>, hooks: HookChain) -> TestMaster {
     let config = MasterConfig {
         listen: "127.0.0.1:0".parse().expect("address parses"),
         hostname: "localhost".into(),
@@ -36,7 +42,7 @@ pub async fn start_master(store: Arc<dyn StateStore>) -> TestMaster {
         allocator: "test".into(),
         allocation_interval: Duration::from_millis(200),
         heartbeat_interval: Duration::from_millis(300),
-        hooks: Default::default(),
+        hooks,
     };
     let handle = run(config, factory(knobs()), store)
         .await

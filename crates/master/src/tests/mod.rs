@@ -9,6 +9,7 @@ mod core_agents;
 mod core_allocator;
 mod core_executor_messages;
 mod core_frameworks;
+mod core_hooks;
 mod core_hot_swap;
 mod core_offers;
 mod core_partitions;
@@ -19,6 +20,7 @@ mod core_tasks;
 mod http_client;
 
 mod http_agents;
+mod http_hooks;
 mod http_operator;
 mod http_plugin_fanout;
 mod http_plugins;

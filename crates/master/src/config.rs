@@ -1,0 +1,29 @@
+//! How a master is started, and why it may fail to start.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use corral_state::StateSpec;
+
+#[derive(Debug, Clone)]
+pub struct MasterConfig {
+    pub listen: SocketAddr,
+    pub hostname: String,
+    pub state: StateSpec,
+    /// A built-in allocator name ("drf") or a path to a `.wasm` component.
+    pub allocator: String,
+    pub allocation_interval: Duration,
+    pub heartbeat_interval: Duration,
+    /// Hooks run at `on-launch` and `on-agent-register` (empty: none).
+    pub hooks: corral_plugin_host::hook_chain::HookChain,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MasterError {
+    #[error(transparent)]
+    Listen(#[from] corral_http::listen::ListenError),
+    #[error(transparent)]
+    State(#[from] corral_state::StateError),
+    #[error(transparent)]
+    Plugin(#[from] corral_plugin_host::PluginError),
+}

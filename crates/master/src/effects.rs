@@ -1,0 +1,29 @@
+//! What the core asks the shell to do after each call: events for framework streams,
+//! commands for agent streams, registry writes. Plain data: the core queues them, the shell
+//! carries them out.
+
+use corral_api::agent_protocol::AgentCommand;
+use corral_api::scheduler::Event;
+use corral_state::WriteOp;
+
+/// Identifies one HTTP stream (a framework subscription or an agent connection). Framework
+/// streams show it to clients as the `Mesos-Stream-Id` header.
+pub type StreamId = uuid::Uuid;
+
+/// What the shell must do after a call into the core.
+// Effects live only between a core call and their dispatch; boxing would buy nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Send an event on a framework's subscription stream.
+    Event { stream: StreamId, event: Event },
+    /// End a framework's subscription stream (failover or teardown).
+    CloseStream { stream: StreamId },
+    /// Send a command on an agent's stream.
+    Command {
+        stream: StreamId,
+        command: AgentCommand,
+    },
+    /// Registry writes, applied in order.
+    Persist(Vec<WriteOp>),
+}

@@ -1,0 +1,145 @@
+//! The master's hooks (issue 6), run outside the core's lock. Each hook call is a
+//! synchronous wasm call bounded by its deadline (100 ms by default), so the chain runs on a
+//! blocking thread, never under [`Shared::with_core`]: the core is asked what the hooks need
+//! in one short critical section, and takes their verdicts in the next one (as the
+//! allocator's cycle does: `begin_cycle`, `allocate` outside, `finish_cycle`).
+//!
+//! - ACCEPT: the core lists the tasks that reach `on-launch`; their verdicts are asked in
+//!   order, stopping at the first denial (it frees resources, so the tasks after it may come
+//!   to something else); the call is made again with them, until none is missing.
+//! - Agent registration: the core admits the agent (and gives a new one its id), the hooks
+//!   decorate or refuse it, then the core registers it with that verdict.
+
+use corral_api::agent_protocol::{AgentCommand, AgentSubscribe};
+use corral_api::scheduler::Call;
+use corral_api::v1::{AgentId, AgentInfo, TaskInfo};
+use corral_http::error::ApiError;
+use corral_plugin_host::allocator::{AgentSnapshot, FrameworkSnapshot};
+use corral_plugin_host::convert;
+use corral_plugin_host::hook_chain::{HookChain, LaunchVerdict, apply_to_task};
+use tokio::sync::mpsc;
+
+use super::calls::CallOutcome;
+use super::effects::StreamId;
+use super::hook_verdicts::{AgentHookVerdict, LaunchHookRequest, LaunchHookVerdict, LaunchHooks};
+use super::shell::Shared;
+
+impl Shared {
+    /// A non-SUBSCRIBE scheduler call; an ACCEPT's tasks go through `on-launch` between
+    /// critical sections (see the module doc).
+    pub async fn scheduler_call(
+        &self,
+        mut call: Call,
+        stream_header: Option<&str>,
+    ) -> Result<(), ApiError> {
+        if self.hooks.is_empty() {
+            self.with_core(|core, now| core.scheduler_call(now, call, stream_header))?;
+            return Ok(());
+        }
+        let mut hooks = LaunchHooks::awaiting();
+        loop {
+            let outcome = self.with_core(|core, now| {
+                core.scheduler_call_with_hooks(now, call, stream_header, &hooks)
+            })?;
+            match outcome {
+                CallOutcome::Done => return Ok(()),
+                CallOutcome::AwaitingLaunchHooks {
+                    call: pending,
+                    requests,
+                } => {
+                    // Each round adds at least one verdict, so this ends.
+                    hooks.add(launch_verdicts(&self.hooks, requests).await?);
+                    call = *pending;
+                }
+            }
+        }
+    }
+
+    /// Registers an agent on a new stream; with hooks, `on-agent-register` runs between its
+    /// admission and its registration (see the module doc).
+    pub async fn register_agent(
+        &self,
+        subscribe: AgentSubscribe,
+    ) -> Result<(StreamId, AgentId, mpsc::UnboundedReceiver<AgentCommand>), ApiError> {
+        if self.hooks.is_empty() {
+            return self
+                .open_agent_stream(|core, now, stream| core.agent_subscribe(now, subscribe, stream))
+                .map_err(ApiError::from);
+        }
+        let admission = self.with_core(|core, _| core.admit_agent(&subscribe))?;
+        let verdict = agent_verdict(&self.hooks, &subscribe.info, &admission.id).await?;
+        self.open_agent_stream(|core, now, stream| {
+            core.agent_subscribe_admitted(now, subscribe, admission, verdict, stream)
+        })
+        .map_err(ApiError::from)
+    }
+}
+
+/// `on-launch` for `requests`, in order, on a blocking thread; stops after the first denial.
+async fn launch_verdicts(
+    chain: &HookChain,
+    requests: Vec<LaunchHookRequest>,
+) -> Result<Vec<(usize, LaunchHookVerdict)>, ApiError> {
+    let chain = chain.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut verdicts = Vec::with_capacity(requests.len());
+        for request in requests {
+            let verdict = launch_verdict(&chain, request.task, &request.framework);
+            let denied = matches!(verdict, LaunchHookVerdict::Deny { .. });
+            verdicts.push((request.index, verdict));
+            if denied {
+                break;
+            }
+        }
+        verdicts
+    })
+    .await
+    .map_err(|error| ApiError::internal(format!("the launch hooks did not run: {error}")))
+}
+
+/// One task through the chain: decorated (labels, command environment), or denied.
+fn launch_verdict(
+    chain: &HookChain,
+    mut task: TaskInfo,
+    framework: &FrameworkSnapshot,
+) -> LaunchHookVerdict {
+    let wit_framework = convert::framework_to_wit(framework);
+    let mut wit_task = convert::task_to_wit(&task, &framework.id, "", "");
+    match chain.on_launch(&mut wit_task, &wit_framework) {
+        LaunchVerdict::Allow => {
+            apply_to_task(&mut task, &wit_task);
+            LaunchHookVerdict::Allow(Box::new(task))
+        }
+        LaunchVerdict::Deny { hook, reason } => LaunchHookVerdict::Deny { hook, reason },
+    }
+}
+
+/// `on-agent-register` for the agent `info` registering as `id`, on a blocking thread.
+async fn agent_verdict(
+    chain: &HookChain,
+    info: &AgentInfo,
+    id: &AgentId,
+) -> Result<AgentHookVerdict, ApiError> {
+    let snapshot = AgentSnapshot {
+        id: id.value.clone(),
+        hostname: info.hostname.clone(),
+        resources: info.resources.clone(),
+        attributes: info.attributes.clone(),
+    };
+    let chain = chain.clone();
+    tokio::task::spawn_blocking(move || {
+        match chain.on_agent_register(&convert::agent_to_wit(&snapshot)) {
+            Ok(decoration) => AgentHookVerdict::Decorate {
+                resources: convert::resources_from_wit(&decoration.resources),
+                attributes: decoration
+                    .attributes
+                    .into_iter()
+                    .map(|a| (a.name, a.value))
+                    .collect(),
+            },
+            Err(reason) => AgentHookVerdict::Refuse(reason),
+        }
+    })
+    .await
+    .map_err(|error| ApiError::internal(format!("the agent hooks did not run: {error}")))
+}
