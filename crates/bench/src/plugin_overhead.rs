@@ -19,7 +19,6 @@ use corral_sdk::isolator::Isolator as _;
 use corral_sdk::types as sdk;
 
 use corral_plugin_host::hook::LaunchDecision;
-use corral_plugin_host::wasm_hook::hook_factory;
 use corral_plugin_host::{PluginEngine, PluginError, PluginLimits};
 use corral_wit::types as wit;
 
@@ -194,7 +193,7 @@ fn hook_on_launch<H: sdk_hook::Hook>(
     mut plugin: H,
 ) -> Result<CallTimes, OverheadError> {
     let (task, fw) = (realistic_task!(wit), framework!(wit));
-    let factory = hook_factory(engine, name, config, LIMITS)?;
+    let factory = engine.hook_factory(name, config, LIMITS)?;
     let mut hook = factory()?;
     let mut wasm_added = 0;
     let wasm = median(n, |_| {

@@ -1,13 +1,11 @@
 //! A hook as the master and agent see it: one [`HookInstance`] per configured hook, fed WIT
-//! types (wit/hook.wit), answering with decorations or a denial. [`HookChain`] runs the
-//! configured hooks in order.
-//!
-//! [`HookChain`]: super::hook_chain::HookChain
+//! types (wit/hook.wit), answering with decorations or a denial. The hook chain
+//! (`hook_chain.rs`) runs the configured hooks in order.
 
 use std::time::Duration;
 
-use super::engine::PluginLimits;
 use super::error::PluginError;
+use super::plugin_kind::PluginLimits;
 pub use corral_wit::hook::exports::corral::plugin::hook::{
     AgentDecoration, Decoration, LaunchDecision,
 };

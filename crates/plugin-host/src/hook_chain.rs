@@ -11,11 +11,11 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::engine::{PluginEngine, PluginLimits};
+use super::engine::PluginEngine;
 use super::error::PluginError;
 use super::hook::{AgentDecoration, HOOK_LIMITS, HookFactory, HookInstance, LaunchDecision};
+use super::plugin_kind::PluginLimits;
 use super::quarantine::{Quarantine, QuarantineState};
-use super::wasm_hook::hook_factory;
 use corral_api::v1;
 use corral_wit::types::{AgentInfo, EnvVar, FrameworkInfo, Label, TaskInfo, TaskStatus};
 
@@ -155,7 +155,7 @@ impl HookChain {
                     .map_or(HOOK_LIMITS.call_deadline, Duration::from_millis),
                 ..HOOK_LIMITS
             };
-            let factory = hook_factory(engine, &spec.plugin, &spec.config_text(), limits)?;
+            let factory = engine.hook_factory(&spec.plugin, &spec.config_text(), limits)?;
             links.push(Arc::new(Link::new(
                 spec.plugin.clone(),
                 spec.failure,

@@ -5,6 +5,7 @@
 pub mod allocator;
 pub mod answer_check;
 pub mod capabilities;
+mod capabilities_host;
 pub mod clock;
 pub mod convert;
 pub mod engine;
@@ -15,8 +16,10 @@ pub mod hook;
 pub mod hook_chain;
 pub mod isolator;
 mod isolator_manifest;
+mod loaded;
 mod loader;
 pub mod manifest;
+mod plugin_kind;
 mod plugin_output;
 pub mod quarantine;
 mod sandbox;
@@ -29,9 +32,10 @@ pub mod wasm_hook;
 pub mod wasm_isolator;
 
 pub use clock::{ManualClock, PluginClock, SystemClock};
-pub use engine::{PluginEngine, PluginKind, PluginLimits};
+pub use engine::PluginEngine;
 pub use epoch::EPOCH_TICK;
 pub use error::PluginError;
+pub use plugin_kind::{PluginKind, PluginLimits, WIT_PACKAGE, WIT_VERSION};
 
 #[cfg(test)]
 mod load_refusal_tests;

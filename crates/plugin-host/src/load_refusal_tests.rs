@@ -5,7 +5,6 @@
 use super::PluginEngine;
 use super::error::PluginError;
 use super::hook::HOOK_LIMITS;
-use super::wasm_hook::hook_factory;
 
 fn load(wat_text: &str) -> PluginError {
     let bytes = wat::parse_str(wat_text).expect("fixture is valid component text");
@@ -13,7 +12,7 @@ fn load(wat_text: &str) -> PluginError {
     let path = dir.path().join("fixture.wasm");
     std::fs::write(&path, bytes).expect("write fixture");
     let engine = PluginEngine::new().expect("engine");
-    match hook_factory(&engine, &path.display().to_string(), "", HOOK_LIMITS) {
+    match engine.hook_factory(&path.display().to_string(), "", HOOK_LIMITS) {
         Ok(_) => panic!("the fixture must be refused at load"),
         Err(e) => e,
     }

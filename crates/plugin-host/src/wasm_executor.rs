@@ -4,33 +4,30 @@
 use std::sync::Arc;
 
 use super::answer_check::check_actions;
-use super::engine::{LoadedPlugin, PluginEngine, PluginLimits};
 use super::error::PluginError;
 use super::executor::{Action, Event, ExecutorInstance};
-use super::sandbox::{PluginState, Sandbox, instantiate_error, new_store};
+use super::loaded::{LoadedPlugin, StoreMaker};
+use super::plugin_kind::PluginLimits;
+use super::sandbox::{PluginState, Sandbox, instantiate_error};
 use corral_wit::executor::{ExecutorPlugin, ExecutorPluginPre};
 use corral_wit::types::TaskInfo;
 
 /// Makes executor instances of one loaded component.
 pub(crate) struct ExecutorMaker {
-    engine: PluginEngine,
+    stores: StoreMaker,
     name: Arc<str>,
     pre: ExecutorPluginPre<PluginState>,
     limits: PluginLimits,
 }
 
 impl ExecutorMaker {
-    pub(crate) fn new(
-        engine: PluginEngine,
-        loaded: LoadedPlugin,
-        limits: PluginLimits,
-    ) -> Result<Self, PluginError> {
+    pub(crate) fn new(loaded: LoadedPlugin, limits: PluginLimits) -> Result<Self, PluginError> {
         let pre = ExecutorPluginPre::new(loaded.pre).map_err(|e| PluginError::Invalid {
             plugin: loaded.name.to_string(),
             reason: format!("its exports do not match the executor interface: {e:#}"),
         })?;
         Ok(ExecutorMaker {
-            engine,
+            stores: loaded.stores,
             name: loaded.name,
             pre,
             limits,
@@ -38,12 +35,7 @@ impl ExecutorMaker {
     }
 
     pub(crate) fn instantiate(&self) -> Result<WasmExecutor, PluginError> {
-        let mut store = new_store(
-            self.engine.wasmtime(),
-            self.name.clone(),
-            self.engine.clock(),
-            self.limits,
-        );
+        let mut store = self.stores.store(&self.name, self.limits);
         let bindings = self
             .pre
             .instantiate(&mut store)

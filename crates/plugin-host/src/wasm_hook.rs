@@ -1,13 +1,14 @@
 //! [`WasmHook`]: a [`HookInstance`] backed by one instance of a hook component, the answer
-//! checks for hook answers, and [`hook_factory`], which loads a component and makes
-//! initialized instances of it.
+//! checks for hook answers, and [`HookMaker`], which makes initialized instances of a loaded
+//! component.
 
 use std::sync::Arc;
 
-use super::engine::{PluginEngine, PluginKind, PluginLimits};
 use super::error::PluginError;
-use super::hook::{AgentDecoration, HookFactory, HookInstance, LaunchDecision};
-use super::sandbox::{PluginState, Sandbox, instantiate_error, new_store};
+use super::hook::{AgentDecoration, HookInstance, LaunchDecision};
+use super::loaded::{LoadedPlugin, StoreMaker};
+use super::plugin_kind::PluginLimits;
+use super::sandbox::{PluginState, Sandbox, instantiate_error};
 use corral_wit::hook::{HookPlugin, HookPluginPre};
 use corral_wit::types::{AgentInfo, EnvVar, FrameworkInfo, Label, TaskInfo, TaskStatus};
 
@@ -17,37 +18,9 @@ const MAX_ENTRIES: usize = 256;
 const MAX_KEY: usize = 256;
 const MAX_VALUE: usize = 4096;
 
-/// Loads `spec` (a built-in hook name or a `.wasm` path) as a hook; the first instance is
-/// made and `init`ialized now, so a bad component or a config the hook rejects is refused at
-/// start.
-pub fn hook_factory(
-    engine: &PluginEngine,
-    spec: &str,
-    config: &str,
-    limits: PluginLimits,
-) -> Result<HookFactory, PluginError> {
-    let loaded = engine.load(spec, PluginKind::Hook)?;
-    let pre = HookPluginPre::new(loaded.pre).map_err(|e| PluginError::Invalid {
-        plugin: loaded.name.to_string(),
-        reason: format!("its exports do not match the hook interface: {e:#}"),
-    })?;
-    let maker = HookMaker {
-        engine: engine.clone(),
-        name: loaded.name,
-        pre,
-        config: config.to_string(),
-        limits,
-    };
-    maker.instantiate()?;
-    Ok(Arc::new(move || {
-        maker
-            .instantiate()
-            .map(|h| Box::new(h) as Box<dyn HookInstance>)
-    }))
-}
-
-struct HookMaker {
-    engine: PluginEngine,
+/// Makes initialized instances of one loaded hook component.
+pub(crate) struct HookMaker {
+    stores: StoreMaker,
     name: Arc<str>,
     pre: HookPluginPre<PluginState>,
     config: String,
@@ -55,13 +28,27 @@ struct HookMaker {
 }
 
 impl HookMaker {
-    fn instantiate(&self) -> Result<WasmHook, PluginError> {
-        let mut store = new_store(
-            self.engine.wasmtime(),
-            self.name.clone(),
-            self.engine.clock(),
-            self.limits,
-        );
+    pub(crate) fn new(
+        loaded: LoadedPlugin,
+        config: String,
+        limits: PluginLimits,
+    ) -> Result<Self, PluginError> {
+        let pre = HookPluginPre::new(loaded.pre).map_err(|e| PluginError::Invalid {
+            plugin: loaded.name.to_string(),
+            reason: format!("its exports do not match the hook interface: {e:#}"),
+        })?;
+        Ok(HookMaker {
+            stores: loaded.stores,
+            name: loaded.name,
+            pre,
+            config,
+            limits,
+        })
+    }
+
+    /// A fresh instance, `init`ialized with the configuration.
+    pub(crate) fn instantiate(&self) -> Result<WasmHook, PluginError> {
+        let mut store = self.stores.store(&self.name, self.limits);
         let bindings = self
             .pre
             .instantiate(&mut store)

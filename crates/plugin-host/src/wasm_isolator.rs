@@ -8,16 +8,17 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::capabilities::CapabilityGrants;
-use super::engine::{LoadedPlugin, PluginEngine, PluginLimits};
 use super::error::PluginError;
 use super::isolator::{IsolatorPlugin, LaunchPlan, Metric, RecoveredContainer};
+use super::loaded::{LoadedPlugin, StoreMaker};
 use super::manifest::Manifest;
-use super::sandbox::{PluginState, Sandbox, instantiate_error, new_store};
+use super::plugin_kind::PluginLimits;
+use super::sandbox::{PluginState, Sandbox, instantiate_error};
 use corral_wit::isolator::{IsolatorPlugin as Bindings, IsolatorPluginPre};
 use corral_wit::types::{Resource, TaskInfo};
 
 pub struct WasmIsolator {
-    engine: PluginEngine,
+    stores: StoreMaker,
     name: Arc<str>,
     pre: IsolatorPluginPre<PluginState>,
     limits: PluginLimits,
@@ -32,7 +33,6 @@ impl WasmIsolator {
     /// Instantiates the component and calls `init(config)`; a config the plugin rejects is
     /// refused here, at agent start.
     pub(crate) fn new(
-        engine: PluginEngine,
         loaded: LoadedPlugin,
         manifest: Manifest,
         config: String,
@@ -44,7 +44,7 @@ impl WasmIsolator {
             reason: format!("its exports do not match the isolator interface: {e:#}"),
         })?;
         let mut isolator = WasmIsolator {
-            engine,
+            stores: loaded.stores,
             name: loaded.name,
             pre,
             limits,
@@ -58,12 +58,7 @@ impl WasmIsolator {
     }
 
     fn instantiate(&self) -> Result<Sandbox<Bindings>, PluginError> {
-        let mut store = new_store(
-            self.engine.wasmtime(),
-            self.name.clone(),
-            self.engine.clock(),
-            self.limits,
-        );
+        let mut store = self.stores.store(&self.name, self.limits);
         store.data_mut().capabilities = Some(self.grants.clone());
         let bindings = self
             .pre
