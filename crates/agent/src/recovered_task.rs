@@ -29,8 +29,8 @@ use super::task_runner::RunnerInput;
 use super::tasks::{StatusFields, new_status};
 use corral_api::v1::{FrameworkId, StatusSource, TaskId, TaskInfo, TaskState, reason};
 use corral_cgroups::Container;
-use corral_plugin_host::convert::health_check_to_wit;
 use corral_plugin_host::executor::{CheckResult, Event};
+use corral_plugin_host::health_check::HealthCheck;
 
 /// How often the supervisor's pid is looked at.
 const POLL: Duration = Duration::from_millis(200);
@@ -107,7 +107,7 @@ impl RecoveredTask {
         if self.kill_requested {
             return self;
         }
-        let Some(check) = task.health_check.as_ref().and_then(health_check_to_wit) else {
+        let Some(check) = task.health_check.as_ref().and_then(HealthCheck::from_mesos) else {
             return self;
         };
         let kill_grace_ms = task

@@ -1,9 +1,9 @@
 //! The master's hook points (issue 6): `on-launch` before a task is accepted and
 //! `on-agent-register` when an agent subscribes. See plugins/hook_chain.rs for the chain.
 
-use corral_api::v1::{AgentInfo, Attribute, FrameworkId, TaskInfo, Text, ValueType};
+use corral_api::v1::{AgentInfo, FrameworkId, TaskInfo};
 use corral_http::error::ApiError;
-use corral_plugin_host::convert;
+use corral_plugin_host::PluginTask;
 use corral_plugin_host::hook_chain::{LaunchVerdict, apply_to_task};
 
 use super::core::MasterCore;
@@ -27,11 +27,10 @@ impl MasterCore {
         let mut snapshot = framework.snapshot();
         snapshot.roles.retain(|r| r != role);
         snapshot.roles.insert(0, role.to_string());
-        let wit_framework = convert::framework_to_wit(&snapshot);
-        let mut wit_task = convert::task_to_wit(task, &framework_id.value, "", "");
-        match self.hooks.on_launch(&mut wit_task, &wit_framework) {
+        let mut decorated = PluginTask::new(task.clone(), &framework_id.value, "", "");
+        match self.hooks.on_launch(&mut decorated, &snapshot) {
             LaunchVerdict::Allow => {
-                apply_to_task(task, &wit_task);
+                apply_to_task(task, &decorated);
                 Ok(())
             }
             LaunchVerdict::Deny { hook, reason } => {
@@ -58,23 +57,14 @@ impl MasterCore {
             resources: info.resources.clone(),
             attributes: info.attributes.clone(),
         };
-        let decoration = self
-            .hooks
-            .on_agent_register(&convert::agent_to_wit(&snapshot))
-            .map_err(|reason| {
-                tracing::warn!(hostname = %info.hostname, %reason, "agent registration refused");
-                ApiError::forbidden(format!("Agent registration refused: {reason}"))
-            })?;
-        info.resources
-            .extend(convert::resources_from_wit(&decoration.resources));
+        let decoration = self.hooks.on_agent_register(&snapshot).map_err(|reason| {
+            tracing::warn!(hostname = %info.hostname, %reason, "agent registration refused");
+            ApiError::forbidden(format!("Agent registration refused: {reason}"))
+        })?;
+        info.resources.extend(decoration.resources);
         for added in decoration.attributes {
             info.attributes.retain(|a| a.name != added.name);
-            info.attributes.push(Attribute {
-                name: added.name,
-                kind: ValueType::Text,
-                text: Some(Text { value: added.value }),
-                ..Default::default()
-            });
+            info.attributes.push(added);
         }
         Ok(())
     }

@@ -13,7 +13,7 @@
 use std::time::Duration;
 
 use corral_plugin_host::executor::{CheckResult, RunCheck};
-use corral_wit::types::HealthCheck;
+use corral_plugin_host::health_check::HealthCheck;
 
 /// What a check result asks of the recovered task.
 #[derive(Debug, Clone, PartialEq)]
@@ -133,7 +133,7 @@ pub fn since_start(start_ticks: u64) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use corral_wit::types::CheckKind;
+    use corral_plugin_host::health_check::CheckKind;
 
     fn policy(failures: u32, grace_s: f64) -> HealthPolicy {
         HealthPolicy::new(HealthCheck {
