@@ -17,7 +17,7 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::time::Instant;
 
 use super::container_checkpoint::{self, ProcessCheckpoint};
-use super::health_checks::policy::{self, HealthPolicy, Verdict};
+use super::health_checks::policy::{self, RecoveredPolicy, Verdict};
 use super::health_checks::{self, CheckPlace};
 use super::isolators::{Prepared, cleanup};
 use super::lock;
@@ -59,7 +59,7 @@ pub struct RecoveredTask {
 /// attempt runs `delay` after it), but the grace period counts from the task's launch: see
 /// [`policy`].
 struct RecoveredHealth {
-    policy: HealthPolicy,
+    policy: RecoveredPolicy,
     sandbox: PathBuf,
     /// The grace period of a kill after failed checks (the task's kill policy, or 3 s).
     kill_grace_ms: u64,
@@ -117,7 +117,7 @@ impl RecoveredTask {
             .map_or(DEFAULT_KILL_GRACE_MS, |d| {
                 u64::try_from(d.nanoseconds / 1_000_000).unwrap_or(0)
             });
-        let policy = HealthPolicy::new(check);
+        let policy = RecoveredPolicy::new(check);
         tracing::info!("health checks of recovered task {} resume", self.task_id);
         self.health = Some(RecoveredHealth {
             next_at: Some(Instant::now() + policy.delay()),
