@@ -15,11 +15,12 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::processes::{self, TaskEnvironment};
+use super::processes::{self, TaskEnvironment, command_value, command_variables};
 use super::task_runner::RunnerInput;
+use corral_api::v1::CommandInfo;
 use corral_cgroups::{IsolationError, JoinFiles};
 use corral_plugin_host::executor::{CheckResult, Event, RunCheck};
-use corral_wit::types::{CheckKind, CommandInfo, HttpCheck};
+use corral_plugin_host::health_check::{CheckKind, HttpCheck};
 
 /// Where a COMMAND check runs: the task's sandbox, environment and cgroups.
 pub struct CheckPlace {
@@ -156,12 +157,12 @@ async fn command_check(
             );
         }
     };
-    let mut cmd = if command.shell {
+    let mut cmd = if command.is_shell() {
         let mut c = tokio::process::Command::new("/bin/sh");
-        c.arg("-c").arg(&command.value);
+        c.arg("-c").arg(command_value(command));
         c
     } else {
-        let mut c = tokio::process::Command::new(&command.value);
+        let mut c = tokio::process::Command::new(command_value(command));
         c.args(command.arguments.iter().skip(1));
         c
     };
@@ -171,8 +172,8 @@ async fn command_check(
         .stderr(Stdio::null())
         .process_group(0)
         .kill_on_drop(true);
-    for var in &command.environment {
-        cmd.env(&var.name, &var.value);
+    for (name, value) in command_variables(command) {
+        cmd.env(name, value);
     }
     for (name, value) in [
         ("MESOS_SANDBOX", &place.env.sandbox),

@@ -8,13 +8,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use super::container_checkpoint::IsolationCheckpoint;
-use corral_api::v1::Resource;
+use corral_api::v1::{EnvironmentVariable, Resource};
 use corral_cgroups::devices::{DeviceCgroup, rule_for};
-use corral_plugin_host::convert::resources_from_wit;
+use corral_plugin_host::PluginTask;
 use corral_plugin_host::isolator::{
     CgroupSetting, IsolatorPlugin, IsolatorSet, RecoveredContainer, check_plan,
 };
-use corral_wit::types::{EnvVar, TaskInfo};
 
 type Plugin = Arc<Mutex<Box<dyn IsolatorPlugin>>>;
 
@@ -35,7 +34,7 @@ pub(crate) fn discover(
     for plugin in &isolators.plugins {
         let mut plugin = lock(plugin);
         let found = plugin.discover().map_err(|e| e.to_string())?;
-        for resource in resources_from_wit(&found) {
+        for resource in found {
             if resources.iter().any(|r| r.name == resource.name) {
                 tracing::info!(
                     "isolator {}: {} is set by --resources; not adding the discovered one",
@@ -55,7 +54,7 @@ pub(crate) fn discover(
 pub(crate) struct Survivor {
     pub container_id: String,
     /// The task as the old agent gave it to `prepare`.
-    pub task: TaskInfo,
+    pub task: PluginTask,
     /// What each plugin's plan gave it (checkpointed with the container).
     pub plans: Vec<IsolationCheckpoint>,
 }
@@ -73,21 +72,16 @@ pub(crate) fn recover(isolators: &IsolatorSet, survivors: &[Survivor]) {
             .iter()
             .map(|survivor| {
                 let mut task = survivor.task.clone();
-                if let Some(command) = task.command.as_mut() {
-                    if !sees_environment {
-                        command.environment.clear();
-                    }
-                    let own = survivor.plans.iter().filter(|p| p.plugin == name);
-                    command
-                        .environment
-                        .extend(
-                            own.flat_map(|p| &p.environment)
-                                .map(|(name, value)| EnvVar {
-                                    name: name.clone(),
-                                    value: value.clone(),
-                                }),
-                        );
+                if !sees_environment {
+                    task.clear_environment();
                 }
+                let own = survivor.plans.iter().filter(|p| p.plugin == name);
+                task.add_environment(own.flat_map(|p| &p.environment).map(|(name, value)| {
+                    EnvironmentVariable {
+                        name: name.clone(),
+                        value: Some(value.clone()),
+                    }
+                }));
                 RecoveredContainer {
                     container_id: survivor.container_id.clone(),
                     task,
@@ -138,7 +132,7 @@ pub(crate) fn usage(isolators: &IsolatorSet, container_id: &str) -> Vec<(String,
 #[derive(Default)]
 pub(crate) struct Prepared {
     /// Added to every process of the task, after the task's own variables.
-    pub environment: Vec<EnvVar>,
+    pub environment: Vec<EnvironmentVariable>,
     /// Each plugin's environment, to checkpoint for [`recover`].
     pub plans: Vec<IsolationCheckpoint>,
     pub devices: Option<DeviceCgroup>,
@@ -152,7 +146,7 @@ pub(crate) struct Prepared {
 pub(crate) fn prepare(
     isolators: &IsolatorSet,
     container_id: &str,
-    task: &TaskInfo,
+    task: &PluginTask,
     cgroup: Option<&Path>,
 ) -> Result<Prepared, String> {
     let mut prepared = Prepared::default();
@@ -185,7 +179,7 @@ pub(crate) fn prepare(
             environment: plan
                 .environment
                 .iter()
-                .map(|v| (v.name.clone(), v.value.clone()))
+                .map(|v| (v.name.clone(), v.value.clone().unwrap_or_default()))
                 .collect(),
         });
         prepared.environment.extend(plan.environment);

@@ -146,13 +146,9 @@ fn load(
             ))
         }
         "hook" => {
-            let factory = corral_plugin_host::wasm_hook::hook_factory(
-                engine,
-                &spec,
-                &plugin.config,
-                limits(HOOK_LIMITS),
-            )
-            .map_err(|e| e.to_string())?;
+            let factory = engine
+                .hook_factory(&spec, &plugin.config, limits(HOOK_LIMITS))
+                .map_err(|e| e.to_string())?;
             Ok(LoadedValue::Hook(HookChain::from_factories(
                 vec![(plugin.name.clone(), FailMode::Open, factory)],
                 Some(QUARANTINE_AFTER),
@@ -202,8 +198,7 @@ mod tests {
         std::fs::write(&path, bytes).expect("write");
         let spec = path.display().to_string();
         // `init` answers Err for a config that is not JSON: one call, one error.
-        let refused =
-            corral_plugin_host::wasm_hook::hook_factory(&engine, &spec, "{not json", HOOK_LIMITS);
+        let refused = engine.hook_factory(&spec, "{not json", HOOK_LIMITS);
         assert!(refused.is_err());
         let stats = corral_plugin_host::stats::snapshot_all()["stats-err-labels"];
         assert_eq!((stats.calls, stats.errors), (1, 1), "{stats:?}");

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::process::Stdio;
 
+use corral_api::v1::CommandInfo;
 use corral_cgroups::JoinFiles;
-use corral_wit::types::CommandInfo;
 
 /// The facts a task's processes see in their environment.
 #[derive(Debug, Clone)]
@@ -29,6 +29,20 @@ impl TaskEnvironment {
             ("MESOS_CONTAINER_ID", &self.container_id),
         ]
     }
+}
+
+/// The command's program (or shell text); empty when it has none.
+pub(crate) fn command_value(command: &CommandInfo) -> &str {
+    command.value.as_deref().unwrap_or_default()
+}
+
+/// The command's environment; a variable without a value is set empty.
+pub(crate) fn command_variables(command: &CommandInfo) -> impl Iterator<Item = (&str, &str)> {
+    command
+        .environment
+        .iter()
+        .flat_map(|e| &e.variables)
+        .map(|v| (v.name.as_str(), v.value.as_deref().unwrap_or_default()))
 }
 
 /// How a process ended: exactly one of the two is set when the status is known.
@@ -57,15 +71,16 @@ pub fn spawn(
     env: &TaskEnvironment,
     cgroups: Option<&JoinFiles>,
 ) -> Result<(tokio::process::Child, u32), String> {
-    let mut cmd = if command.shell {
+    let value = command_value(command);
+    let mut cmd = if command.is_shell() {
         let mut c = tokio::process::Command::new("/bin/sh");
-        c.arg("-c").arg(&command.value);
+        c.arg("-c").arg(value);
         c
     } else {
-        if command.value.is_empty() {
+        if value.is_empty() {
             return Err("command has no program to run (value is empty)".to_string());
         }
-        let mut c = tokio::process::Command::new(&command.value);
+        let mut c = tokio::process::Command::new(value);
         if let Some(argv0) = command.arguments.first() {
             c.arg0(argv0);
         }
@@ -84,8 +99,8 @@ pub fn spawn(
         .stderr(stderr)
         .process_group(0)
         .kill_on_drop(false);
-    for var in &command.environment {
-        cmd.env(&var.name, &var.value);
+    for (name, value) in command_variables(command) {
+        cmd.env(name, value);
     }
     // Set last so a task cannot misreport where it runs.
     for (name, value) in env.variables() {
@@ -107,10 +122,10 @@ pub fn spawn(
             });
         }
     }
-    let shown = if command.shell {
-        format!("/bin/sh -c {:?}", command.value)
+    let shown = if command.is_shell() {
+        format!("/bin/sh -c {value:?}")
     } else {
-        format!("{:?}", command.value)
+        format!("{value:?}")
     };
     let child = cmd
         .spawn()
@@ -202,14 +217,16 @@ mod tests {
 
     fn command(shell: bool, value: &str, arguments: &[&str]) -> CommandInfo {
         CommandInfo {
-            shell,
-            value: value.to_string(),
+            shell: Some(shell),
+            value: Some(value.to_string()),
             arguments: arguments.iter().map(|s| s.to_string()).collect(),
-            environment: vec![corral_wit::types::EnvVar {
-                name: "GREETING".into(),
-                value: "hi".into(),
-            }],
-            user: None,
+            environment: Some(corral_api::v1::Environment {
+                variables: vec![corral_api::v1::EnvironmentVariable {
+                    name: "GREETING".into(),
+                    value: Some("hi".into()),
+                }],
+            }),
+            ..Default::default()
         }
     }
 

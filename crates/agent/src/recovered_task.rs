@@ -17,7 +17,7 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::time::Instant;
 
 use super::container_checkpoint::{self, ProcessCheckpoint};
-use super::health_checks::policy::{self, HealthPolicy, Verdict};
+use super::health_checks::policy::{self, RecoveredPolicy, Verdict};
 use super::health_checks::{self, CheckPlace};
 use super::isolators::{Prepared, cleanup};
 use super::lock;
@@ -29,8 +29,8 @@ use super::task_runner::RunnerInput;
 use super::tasks::{StatusFields, new_status};
 use corral_api::v1::{FrameworkId, StatusSource, TaskId, TaskInfo, TaskState, reason};
 use corral_cgroups::Container;
-use corral_plugin_host::convert::health_check_to_wit;
 use corral_plugin_host::executor::{CheckResult, Event};
+use corral_plugin_host::health_check::HealthCheck;
 
 /// How often the supervisor's pid is looked at.
 const POLL: Duration = Duration::from_millis(200);
@@ -59,7 +59,7 @@ pub struct RecoveredTask {
 /// attempt runs `delay` after it), but the grace period counts from the task's launch: see
 /// [`policy`].
 struct RecoveredHealth {
-    policy: HealthPolicy,
+    policy: RecoveredPolicy,
     sandbox: PathBuf,
     /// The grace period of a kill after failed checks (the task's kill policy, or 3 s).
     kill_grace_ms: u64,
@@ -107,7 +107,7 @@ impl RecoveredTask {
         if self.kill_requested {
             return self;
         }
-        let Some(check) = task.health_check.as_ref().and_then(health_check_to_wit) else {
+        let Some(check) = task.health_check.as_ref().and_then(HealthCheck::from_mesos) else {
             return self;
         };
         let kill_grace_ms = task
@@ -117,7 +117,7 @@ impl RecoveredTask {
             .map_or(DEFAULT_KILL_GRACE_MS, |d| {
                 u64::try_from(d.nanoseconds / 1_000_000).unwrap_or(0)
             });
-        let policy = HealthPolicy::new(check);
+        let policy = RecoveredPolicy::new(check);
         tracing::info!("health checks of recovered task {} resume", self.task_id);
         self.health = Some(RecoveredHealth {
             next_at: Some(Instant::now() + policy.delay()),

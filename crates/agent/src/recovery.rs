@@ -20,7 +20,7 @@ use super::tasks::{FrameworkEntry, StatusFields, TaskEntry, new_status};
 use corral_api::v1::{StatusSource, TaskState, reason};
 use corral_cgroups::devices::DeviceCgroup;
 use corral_cgroups::{Container, Limits};
-use corral_plugin_host::convert::task_to_wit;
+use corral_plugin_host::PluginTask;
 use executor_checkpoint::ExecutorCheckpoint;
 
 /// `--recover`: what a restarted agent does with the tasks it finds still running.
@@ -467,8 +467,8 @@ fn survivor(
         });
     Survivor {
         container_id: checkpoint.container_id.clone(),
-        task: task_to_wit(
-            &checkpoint.task,
+        task: PluginTask::new(
+            checkpoint.task.clone(),
             &framework_id.value,
             &checkpoint.container_id,
             &checkpoint.sandbox.display().to_string(),

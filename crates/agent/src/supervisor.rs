@@ -15,9 +15,9 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use super::checkpoint;
-use super::processes::{ExitOutcome, TaskEnvironment};
+use super::processes::{ExitOutcome, TaskEnvironment, command_value, command_variables};
+use corral_api::v1::CommandInfo;
 use corral_cgroups::JoinFiles;
-use corral_wit::types::CommandInfo;
 
 /// The fd number the supervisor finds its status pipe on.
 const STATUS_FD: RawFd = 3;
@@ -156,11 +156,12 @@ pub fn spawn(
         .arg(exit_file)
         .arg("--status-fd")
         .arg(STATUS_FD.to_string());
-    let shown = if command.shell {
-        cmd.arg("--").arg("/bin/sh").arg("-c").arg(&command.value);
-        format!("/bin/sh -c {:?}", command.value)
+    let value = command_value(command);
+    let shown = if command.is_shell() {
+        cmd.arg("--").arg("/bin/sh").arg("-c").arg(value);
+        format!("/bin/sh -c {value:?}")
     } else {
-        if command.value.is_empty() {
+        if value.is_empty() {
             return Err("command has no program to run (value is empty)".to_string());
         }
         if let Some(argv0) = command.arguments.first() {
@@ -169,9 +170,9 @@ pub fn spawn(
             cmd.arg(flag);
         }
         cmd.arg("--")
-            .arg(&command.value)
+            .arg(value)
             .args(command.arguments.iter().skip(1));
-        format!("{:?}", command.value)
+        format!("{value:?}")
     };
     if let Some(user) = &command.user {
         tracing::debug!("ignoring command user {user:?}: tasks run as the agent's user");
@@ -185,8 +186,8 @@ pub fn spawn(
         // Its own group: a signal to the agent's group (Ctrl-C) does not reach it.
         .process_group(0)
         .kill_on_drop(false);
-    for var in &command.environment {
-        cmd.env(&var.name, &var.value);
+    for (name, value) in command_variables(command) {
+        cmd.env(name, value);
     }
     for (name, value) in env.variables() {
         cmd.env(name, value);

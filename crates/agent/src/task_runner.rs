@@ -14,14 +14,12 @@ use super::processes::{self, ProcessTable, TaskEnvironment};
 use super::shared::AgentShared;
 use super::supervisor;
 use super::tasks::{StatusFields, new_status};
-use corral_api::v1::{self, FrameworkId, Label, Labels, StatusSource, TaskState, reason};
+use corral_api::v1::{self, CommandInfo, FrameworkId, StatusSource, TaskState, reason};
 use corral_cgroups::{Container, JoinFiles, Limits};
-use corral_plugin_host::PluginError;
-use corral_plugin_host::convert::{task_state_from_wit, task_to_wit};
 use corral_plugin_host::executor::{
     Action, Event, ExecutorInstance, ProcessExit, SpawnFailure, SpawnProcess, Status,
 };
-use corral_wit::types::CommandInfo;
+use corral_plugin_host::{PluginError, PluginTask};
 
 /// The agent's hook points (issue 6).
 mod hooks;
@@ -194,14 +192,19 @@ impl TaskRunner {
             self.fail(message, reason::CONTAINER_LAUNCH_FAILED);
             return Flow::Finished;
         }
-        let task = task_to_wit(
-            &self.task,
+        let task = self.plugin_task();
+        let answer = self.call("launch", move |i| i.launch(&task)).await;
+        self.handle_answer(answer)
+    }
+
+    /// The task as its plugins see it.
+    fn plugin_task(&self) -> PluginTask {
+        PluginTask::new(
+            self.task.clone(),
             &self.framework_id.value,
             &self.container_id,
             &self.sandbox.display().to_string(),
-        );
-        let answer = self.call("launch", move |i| i.launch(&task)).await;
-        self.handle_answer(answer)
+        )
     }
 
     /// The task's URIs into its sandbox; owns what it needs, so no `&self` is held across
@@ -254,12 +257,7 @@ impl TaskRunner {
         if isolators.is_empty() {
             return Ok(());
         }
-        let task = task_to_wit(
-            &self.task,
-            &self.framework_id.value,
-            &self.container_id,
-            &self.sandbox.display().to_string(),
-        );
+        let task = self.plugin_task();
         let cgroup = self.container.as_ref().and_then(|_| {
             self.shared
                 .isolator
@@ -487,6 +485,8 @@ impl TaskRunner {
         if let Some(prepared) = &self.isolation {
             command
                 .environment
+                .get_or_insert_default()
+                .variables
                 .extend(prepared.environment.iter().cloned());
             if let Some(devices) = &prepared.devices {
                 join = match (join, devices.join_file()) {
@@ -609,7 +609,7 @@ impl TaskRunner {
     }
 
     fn send_status(&mut self, status: Status) {
-        let state = task_state_from_wit(status.state);
+        let state = status.state;
         if self.terminal_sent {
             tracing::warn!(
                 "executor plugin {} sent {state} for task {} after its terminal status; ignored",
@@ -618,21 +618,11 @@ impl TaskRunner {
             );
             return;
         }
-        let labels = (!status.labels.is_empty()).then(|| Labels {
-            labels: status
-                .labels
-                .into_iter()
-                .map(|l| Label {
-                    key: l.key,
-                    value: Some(l.value),
-                })
-                .collect(),
-        });
         let fields = StatusFields {
             message: status.message,
             reason: status.reason,
             healthy: status.healthy,
-            labels,
+            labels: status.labels,
         };
         let mut update = new_status(
             &self.task.task_id,

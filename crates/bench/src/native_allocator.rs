@@ -3,20 +3,20 @@
 //! boundary costs (`corral bench allocator`) and to check that both builds of one plugin
 //! agree; the master always runs policies as components.
 //!
-//! Resources cross the same conversions as for a component (Mesos -> WIT types -> SDK types
-//! and back), so the two paths differ only by the sandbox and the canonical ABI copies.
+//! Resources cross the conversions a component's do (Mesos -> the plugin's types and back,
+//! the same mapping as the plugin host's `convert.rs`), so the two paths differ only by the
+//! sandbox and the canonical ABI copies.
 
 use corral_sdk::allocator::Allocator;
 use corral_sdk::types as sdk;
 
+use corral_api::resources::{normalize, reservation_role};
 use corral_api::v1;
 use corral_plugin_host::allocator::{
     AgentSnapshot, Allocation, AllocatorPolicy, FrameworkSnapshot, Grant, Quota,
 };
-use corral_plugin_host::convert;
+use corral_plugin_host::convert::attribute_text;
 use corral_plugin_host::error::PluginError;
-use corral_wit::allocator::exports::corral::plugin::allocator as wit_alloc;
-use corral_wit::types as wit;
 
 /// One native policy instance. Its calls cannot fail: a panic in the plugin is a host panic.
 pub struct NativeAllocator<A> {
@@ -164,13 +164,11 @@ impl<A: Allocator + Send> AllocatorPolicy for NativeAllocator<A> {
         let grants = self.policy.allocate(now_ms);
         Ok(grants
             .into_iter()
-            .map(|g| {
-                convert::grant_from_wit(&wit_alloc::Grant {
-                    agent_id: g.agent_id,
-                    framework_id: g.framework_id,
-                    role: g.role,
-                    resources: g.resources.into_iter().map(resource_to_wit).collect(),
-                })
+            .map(|g| Grant {
+                agent_id: g.agent_id,
+                framework_id: g.framework_id,
+                role: g.role,
+                resources: g.resources.iter().map(resource_from_sdk).collect(),
             })
             .collect())
     }
@@ -181,23 +179,22 @@ impl<A: Allocator + Send> AllocatorPolicy for NativeAllocator<A> {
 }
 
 fn agent_to_sdk(agent: &AgentSnapshot) -> sdk::AgentInfo {
-    let agent = convert::agent_to_wit(agent);
     sdk::AgentInfo {
-        id: agent.id,
-        hostname: agent.hostname,
-        resources: agent.resources.into_iter().map(resource_to_sdk).collect(),
+        id: agent.id.clone(),
+        hostname: agent.hostname.clone(),
+        resources: resources_to_sdk(&agent.resources),
         attributes: agent
             .attributes
-            .into_iter()
+            .iter()
             .map(|a| sdk::Attribute {
-                name: a.name,
-                value: a.value,
+                name: a.name.clone(),
+                value: attribute_text(a),
             })
             .collect(),
     }
 }
 
-fn framework_to_sdk(framework: &FrameworkSnapshot) -> sdk::FrameworkInfo {
+pub(crate) fn framework_to_sdk(framework: &FrameworkSnapshot) -> sdk::FrameworkInfo {
     sdk::FrameworkInfo {
         id: framework.id.clone(),
         name: framework.name.clone(),
@@ -207,54 +204,79 @@ fn framework_to_sdk(framework: &FrameworkSnapshot) -> sdk::FrameworkInfo {
     }
 }
 
-fn resources_to_sdk(list: &[v1::Resource]) -> Vec<sdk::Resource> {
-    convert::resources_to_wit(list)
-        .into_iter()
-        .map(resource_to_sdk)
-        .collect()
+/// Resources as a plugin sees them. TEXT resources, which Mesos never offers, are left out.
+pub(crate) fn resources_to_sdk(list: &[v1::Resource]) -> Vec<sdk::Resource> {
+    list.iter().filter_map(resource_to_sdk).collect()
 }
 
-/// The host's and the SDK's bindings are two Rust types for one WIT type.
-fn resource_to_sdk(r: wit::Resource) -> sdk::Resource {
-    sdk::Resource {
-        name: r.name,
-        value: match r.value {
-            wit::ResourceValue::Scalar(v) => sdk::ResourceValue::Scalar(v),
-            wit::ResourceValue::Ranges(ranges) => sdk::ResourceValue::Ranges(
-                ranges
-                    .into_iter()
-                    .map(|x| sdk::ValueRange {
+fn resource_to_sdk(r: &v1::Resource) -> Option<sdk::Resource> {
+    let value = match r.kind {
+        v1::ValueType::Scalar => {
+            sdk::ResourceValue::Scalar(r.scalar.as_ref().map_or(0.0, |s| s.value))
+        }
+        v1::ValueType::Ranges => sdk::ResourceValue::Ranges(
+            r.ranges
+                .iter()
+                .flat_map(|x| &x.range)
+                .map(|x| sdk::ValueRange {
+                    begin: x.begin,
+                    end: x.end,
+                })
+                .collect(),
+        ),
+        v1::ValueType::Set => {
+            sdk::ResourceValue::Set(r.set.as_ref().map(|s| s.item.clone()).unwrap_or_default())
+        }
+        v1::ValueType::Text => return None,
+    };
+    Some(sdk::Resource {
+        name: r.name.clone(),
+        value,
+        reservation: reservation_role(r).map(str::to_string),
+        revocable: r.revocable.is_some(),
+    })
+}
+
+/// A granted resource as a Mesos one: normalized, with a static reservation for a role.
+fn resource_from_sdk(r: &sdk::Resource) -> v1::Resource {
+    let mut out = v1::Resource {
+        name: r.name.clone(),
+        reservations: r
+            .reservation
+            .iter()
+            .map(|role| v1::ReservationInfo {
+                role: role.clone(),
+                ..Default::default()
+            })
+            .collect(),
+        revocable: r.revocable.then_some(v1::RevocableInfo {}),
+        ..Default::default()
+    };
+    match &r.value {
+        sdk::ResourceValue::Scalar(v) => {
+            out.kind = v1::ValueType::Scalar;
+            out.scalar = Some(v1::Scalar { value: *v });
+        }
+        sdk::ResourceValue::Ranges(ranges) => {
+            out.kind = v1::ValueType::Ranges;
+            out.ranges = Some(v1::Ranges {
+                range: ranges
+                    .iter()
+                    .map(|x| v1::Range {
                         begin: x.begin,
                         end: x.end,
                     })
                     .collect(),
-            ),
-            wit::ResourceValue::Set(items) => sdk::ResourceValue::Set(items),
-        },
-        reservation: r.reservation,
-        revocable: r.revocable,
+            });
+        }
+        sdk::ResourceValue::Set(items) => {
+            out.kind = v1::ValueType::Set;
+            out.set = Some(v1::Set {
+                item: items.clone(),
+            });
+        }
     }
-}
-
-fn resource_to_wit(r: sdk::Resource) -> wit::Resource {
-    wit::Resource {
-        name: r.name,
-        value: match r.value {
-            sdk::ResourceValue::Scalar(v) => wit::ResourceValue::Scalar(v),
-            sdk::ResourceValue::Ranges(ranges) => wit::ResourceValue::Ranges(
-                ranges
-                    .into_iter()
-                    .map(|x| wit::ValueRange {
-                        begin: x.begin,
-                        end: x.end,
-                    })
-                    .collect(),
-            ),
-            sdk::ResourceValue::Set(items) => wit::ResourceValue::Set(items),
-        },
-        reservation: r.reservation,
-        revocable: r.revocable,
-    }
+    normalize(out)
 }
 
 /// A built-in policy's code compiled into the host, with its default configuration.

@@ -5,9 +5,11 @@
 //! executor's `launch` (on a fresh instance, as each task gets), and the `gpu` isolator's
 //! `prepare` on a fake device tree.
 //!
-//! Both sides get the same task (10 labels, 10 environment variables, cpus, mem, disk, ports
-//! and one GPU) already in WIT form: converting from Mesos protobufs is the host's cost with
-//! or without plugins, so it is left out of both.
+//! Both sides get the same task as the host holds it (a [`PluginTask`]: 10 labels, 10
+//! environment variables, cpus, mem, disk, ports and one GPU) and the same framework, and
+//! each call includes turning them into the plugin's types: the host's adapter into WIT, the
+//! native side into the SDK's (see [`sdk_task`]). The two differ by the sandbox and the
+//! canonical ABI copies.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -18,10 +20,13 @@ use corral_sdk::hook as sdk_hook;
 use corral_sdk::isolator::Isolator as _;
 use corral_sdk::types as sdk;
 
+use corral_api::v1;
+use corral_plugin_host::allocator::FrameworkSnapshot;
+use corral_plugin_host::health_check::{CheckKind, HealthCheck};
 use corral_plugin_host::hook::LaunchDecision;
-use corral_plugin_host::wasm_hook::hook_factory;
-use corral_plugin_host::{PluginEngine, PluginError, PluginLimits};
-use corral_wit::types as wit;
+use corral_plugin_host::{PluginEngine, PluginError, PluginLimits, PluginTask};
+
+use crate::native_allocator::{framework_to_sdk, resources_to_sdk};
 
 /// Generous limits: the point is to measure, not to police.
 const LIMITS: PluginLimits = PluginLimits {
@@ -59,71 +64,151 @@ impl CallTimes {
     }
 }
 
-/// The same task literal in either set of WIT types: the host's (`wit`) or the SDK's.
-macro_rules! realistic_task {
-    ($t:ident) => {
-        $t::TaskInfo {
-            task_id: "bench-task-000001".into(),
-            name: "bench task".into(),
-            framework_id: "bench-framework".into(),
-            agent_id: "bench-agent".into(),
-            container_id: "bench-container".into(),
-            resources: ["cpus:0.5", "mem:128", "disk:256", "gpus:1"]
-                .iter()
-                .map(|r| {
-                    let (name, value) = r.split_once(':').unwrap_or((r, "0"));
-                    $t::Resource {
-                        name: name.into(),
-                        value: $t::ResourceValue::Scalar(value.parse().unwrap_or(0.0)),
-                        reservation: None,
-                        revocable: false,
-                    }
-                })
-                .chain(std::iter::once($t::Resource {
-                    name: "ports".into(),
-                    value: $t::ResourceValue::Ranges(vec![$t::ValueRange {
-                        begin: 31000,
-                        end: 31004,
-                    }]),
-                    reservation: None,
-                    revocable: false,
-                }))
-                .collect(),
-            command: Some($t::CommandInfo {
-                shell: true,
-                value: "true".into(),
-                arguments: Vec::new(),
-                environment: (0..10)
-                    .map(|i| $t::EnvVar {
+/// The task every call gets, as the host holds it.
+fn realistic_task() -> PluginTask {
+    let scalar = |name: &str, value: f64| v1::Resource {
+        name: name.into(),
+        kind: v1::ValueType::Scalar,
+        scalar: Some(v1::Scalar { value }),
+        ..Default::default()
+    };
+    let ports = v1::Resource {
+        name: "ports".into(),
+        kind: v1::ValueType::Ranges,
+        ranges: Some(v1::Ranges {
+            range: vec![v1::Range {
+                begin: 31000,
+                end: 31004,
+            }],
+        }),
+        ..Default::default()
+    };
+    let info = v1::TaskInfo {
+        task_id: v1::Id::new("bench-task-000001"),
+        name: "bench task".into(),
+        agent_id: v1::Id::new("bench-agent"),
+        resources: vec![
+            scalar("cpus", 0.5),
+            scalar("mem", 128.0),
+            scalar("disk", 256.0),
+            scalar("gpus", 1.0),
+            ports,
+        ],
+        command: Some(v1::CommandInfo {
+            shell: Some(true),
+            value: Some("true".into()),
+            environment: Some(v1::Environment {
+                variables: (0..10)
+                    .map(|i| v1::EnvironmentVariable {
                         name: format!("BENCH_VAR_{i}"),
-                        value: format!("value of variable {i}"),
+                        value: Some(format!("value of variable {i}")),
                     })
                     .collect(),
-                user: None,
             }),
+            ..Default::default()
+        }),
+        labels: Some(v1::Labels {
             labels: (0..10)
-                .map(|i| $t::Label {
+                .map(|i| v1::Label {
                     key: format!("label-{i}"),
-                    value: format!("value-{i}"),
+                    value: Some(format!("value-{i}")),
                 })
                 .collect(),
-            kill_grace_period_ms: Some(5000),
-            health_check: None,
-            sandbox: "/tmp/bench-sandbox".into(),
-        }
+        }),
+        kill_policy: Some(v1::KillPolicy {
+            grace_period: Some(v1::DurationInfo {
+                nanoseconds: 5_000_000_000,
+            }),
+        }),
+        ..Default::default()
     };
+    PluginTask::new(
+        info,
+        "bench-framework",
+        "bench-container",
+        "/tmp/bench-sandbox",
+    )
 }
 
-macro_rules! framework {
-    ($t:ident) => {
-        $t::FrameworkInfo {
-            id: "bench-framework".into(),
-            name: "bench".into(),
-            roles: vec!["dev".into()],
-            capabilities: vec!["GPU_RESOURCES".into()],
-            principal: None,
-        }
-    };
+fn framework() -> FrameworkSnapshot {
+    FrameworkSnapshot {
+        id: "bench-framework".into(),
+        name: "bench".into(),
+        roles: vec!["dev".into()],
+        capabilities: vec!["GPU_RESOURCES".into()],
+        principal: None,
+    }
+}
+
+/// The task as a native plugin takes it: the SDK's types, mapped as the host maps it to WIT.
+fn sdk_task(task: &PluginTask) -> sdk::TaskInfo {
+    let info = &task.info;
+    sdk::TaskInfo {
+        task_id: info.task_id.value.clone(),
+        name: info.name.clone(),
+        framework_id: task.framework_id.clone(),
+        agent_id: info.agent_id.value.clone(),
+        container_id: task.container_id.clone(),
+        resources: resources_to_sdk(&info.resources),
+        command: info.command.as_ref().map(sdk_command),
+        labels: info
+            .labels
+            .iter()
+            .flat_map(|l| &l.labels)
+            .map(|l| sdk::Label {
+                key: l.key.clone(),
+                value: l.value.clone().unwrap_or_default(),
+            })
+            .collect(),
+        kill_grace_period_ms: info
+            .kill_policy
+            .as_ref()
+            .and_then(|k| k.grace_period)
+            .map(|d| u64::try_from(d.nanoseconds / 1_000_000).unwrap_or(0)),
+        health_check: info
+            .health_check
+            .as_ref()
+            .and_then(HealthCheck::from_mesos)
+            .map(|check| sdk_health_check(&check)),
+        sandbox: task.sandbox.clone(),
+    }
+}
+
+fn sdk_command(command: &v1::CommandInfo) -> sdk::CommandInfo {
+    sdk::CommandInfo {
+        shell: command.is_shell(),
+        value: command.value.clone().unwrap_or_default(),
+        arguments: command.arguments.clone(),
+        environment: command
+            .environment
+            .iter()
+            .flat_map(|e| &e.variables)
+            .map(|v| sdk::EnvVar {
+                name: v.name.clone(),
+                value: v.value.clone().unwrap_or_default(),
+            })
+            .collect(),
+        user: command.user.clone(),
+    }
+}
+
+fn sdk_health_check(check: &HealthCheck) -> sdk::HealthCheck {
+    sdk::HealthCheck {
+        kind: match &check.kind {
+            CheckKind::Command(command) => sdk::CheckKind::Command(sdk_command(command)),
+            CheckKind::Http(http) => sdk::CheckKind::Http(sdk::HttpCheck {
+                port: http.port,
+                path: http.path.clone(),
+                scheme: http.scheme.clone(),
+            }),
+            CheckKind::Tcp(port) => sdk::CheckKind::Tcp(*port),
+        },
+        delay_seconds: check.delay_seconds,
+        interval_seconds: check.interval_seconds,
+        timeout_seconds: check.timeout_seconds,
+        consecutive_failures: check.consecutive_failures,
+        grace_period_seconds: check.grace_period_seconds,
+    }
 }
 
 /// The median of `iterations` runs of `one`, which does any setup and returns how long its
@@ -193,8 +278,8 @@ fn hook_on_launch<H: sdk_hook::Hook>(
     config: &str,
     mut plugin: H,
 ) -> Result<CallTimes, OverheadError> {
-    let (task, fw) = (realistic_task!(wit), framework!(wit));
-    let factory = hook_factory(engine, name, config, LIMITS)?;
+    let (task, fw) = (realistic_task(), framework());
+    let factory = engine.hook_factory(name, config, LIMITS)?;
     let mut hook = factory()?;
     let mut wasm_added = 0;
     let wasm = median(n, |_| {
@@ -202,12 +287,10 @@ fn hook_on_launch<H: sdk_hook::Hook>(
         wasm_added = added(&decision);
         Ok::<_, PluginError>(took)
     })?;
-    let (task, fw) = (realistic_task!(sdk), framework!(sdk));
     plugin.init(config.into()).map_err(native(call))?;
     let mut native_added = 0;
     let native_time = median(n, |_| {
-        let (t, f) = (task.clone(), fw.clone());
-        let (decision, took) = timed(|| plugin.on_launch(t, f))?;
+        let (decision, took) = timed(|| plugin.on_launch(sdk_task(&task), framework_to_sdk(&fw)))?;
         native_added = sdk_added(&decision);
         Ok(took)
     })
@@ -248,7 +331,7 @@ fn admission_on_launch(engine: &PluginEngine, n: usize) -> Result<CallTimes, Ove
 /// instance is not timed.
 fn command_launch(engine: &PluginEngine, n: usize) -> Result<CallTimes, OverheadError> {
     const CALL: &str = "command launch";
-    let task = realistic_task!(wit);
+    let task = realistic_task();
     let factory = engine.executor_factory("command", LIMITS)?;
     let mut actions = 0;
     let wasm = median(n, |_| {
@@ -257,12 +340,10 @@ fn command_launch(engine: &PluginEngine, n: usize) -> Result<CallTimes, Overhead
         actions = answer.len();
         Ok::<_, PluginError>(took)
     })?;
-    let task = realistic_task!(sdk);
     let mut native_actions = 0;
     let native_time = median(n, |_| {
         let mut executor = command_core::CommandExecutor::default();
-        let t = task.clone();
-        let (answer, took) = timed(|| executor.launch(t))?;
+        let (answer, took) = timed(|| executor.launch(sdk_task(&task)))?;
         native_actions = answer.len();
         Ok(took)
     })
@@ -281,7 +362,7 @@ fn gpu_prepare(engine: &PluginEngine, n: usize) -> Result<CallTimes, OverheadErr
     const CALL: &str = "gpu prepare";
     let tree = TempTree::new()?;
     fake_gpus(&tree.0, 4)?;
-    let task = realistic_task!(wit);
+    let task = realistic_task();
     let mut isolator = engine.isolator("gpu", "", &tree.0)?;
     isolator.discover()?;
     let mut devices = 0;
@@ -296,7 +377,6 @@ fn gpu_prepare(engine: &PluginEngine, n: usize) -> Result<CallTimes, OverheadErr
         last = Some(id);
         Ok::<_, PluginError>(took)
     })?;
-    let task = realistic_task!(sdk);
     corral_sdk::isolator::capabilities::fake_root(Some(tree.0.clone()));
     let mut plugin = gpu_core::GpuIsolator::default();
     let mut native_devices = 0;
@@ -309,8 +389,8 @@ fn gpu_prepare(engine: &PluginEngine, n: usize) -> Result<CallTimes, OverheadErr
                 if let Some(id) = last.take() {
                     plugin.cleanup(id)?;
                 }
-                let (id, t) = (format!("container-{i}"), task.clone());
-                let (plan, took) = timed(|| plugin.prepare(id.clone(), t))?;
+                let id = format!("container-{i}");
+                let (plan, took) = timed(|| plugin.prepare(id.clone(), sdk_task(&task)))?;
                 native_devices = plan.devices.len();
                 last = Some(id);
                 Ok(took)

@@ -14,8 +14,9 @@ use corral_api::agent_protocol::{AgentCommand, AgentSubscribe};
 use corral_api::scheduler::Call;
 use corral_api::v1::{AgentId, AgentInfo, TaskInfo};
 use corral_http::error::ApiError;
+use corral_plugin_host::PluginTask;
 use corral_plugin_host::allocator::{AgentSnapshot, FrameworkSnapshot};
-use corral_plugin_host::convert;
+use corral_plugin_host::convert::attribute_text;
 use corral_plugin_host::hook_chain::{HookChain, LaunchVerdict, apply_to_task};
 use tokio::sync::mpsc;
 
@@ -103,11 +104,10 @@ fn launch_verdict(
     mut task: TaskInfo,
     framework: &FrameworkSnapshot,
 ) -> LaunchHookVerdict {
-    let wit_framework = convert::framework_to_wit(framework);
-    let mut wit_task = convert::task_to_wit(&task, &framework.id, "", "");
-    match chain.on_launch(&mut wit_task, &wit_framework) {
+    let mut decorated = PluginTask::new(task.clone(), &framework.id, "", "");
+    match chain.on_launch(&mut decorated, framework) {
         LaunchVerdict::Allow => {
-            apply_to_task(&mut task, &wit_task);
+            apply_to_task(&mut task, &decorated);
             LaunchHookVerdict::Allow(Box::new(task))
         }
         LaunchVerdict::Deny { hook, reason } => LaunchHookVerdict::Deny { hook, reason },
@@ -127,18 +127,16 @@ async fn agent_verdict(
         attributes: info.attributes.clone(),
     };
     let chain = chain.clone();
-    tokio::task::spawn_blocking(move || {
-        match chain.on_agent_register(&convert::agent_to_wit(&snapshot)) {
-            Ok(decoration) => AgentHookVerdict::Decorate {
-                resources: convert::resources_from_wit(&decoration.resources),
-                attributes: decoration
-                    .attributes
-                    .into_iter()
-                    .map(|a| (a.name, a.value))
-                    .collect(),
-            },
-            Err(reason) => AgentHookVerdict::Refuse(reason),
-        }
+    tokio::task::spawn_blocking(move || match chain.on_agent_register(&snapshot) {
+        Ok(decoration) => AgentHookVerdict::Decorate {
+            resources: decoration.resources,
+            attributes: decoration
+                .attributes
+                .iter()
+                .map(|a| (a.name.clone(), attribute_text(a)))
+                .collect(),
+        },
+        Err(reason) => AgentHookVerdict::Refuse(reason),
     })
     .await
     .map_err(|error| ApiError::internal(format!("the agent hooks did not run: {error}")))

@@ -5,8 +5,8 @@
 //! The size bound is checked after wasmtime has copied the answer out of the instance; the
 //! instance's memory cap bounds that copy.
 
-use super::executor::Action;
 use corral_wit::allocator::exports::corral::plugin::allocator::Grant;
+use corral_wit::executor::exports::corral::plugin::executor::Action;
 use corral_wit::types as wit;
 
 /// Largest answer an allocator may give (`allocate` or `inspect`): 16 MiB, room for grants
@@ -163,7 +163,7 @@ fn action_size(a: &Action) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::executor::{SendSignal, Status};
+    use corral_wit::executor::exports::corral::plugin::executor::{SendSignal, Status};
 
     fn grant(value: wit::ResourceValue) -> Grant {
         Grant {

@@ -2,14 +2,13 @@
 //! listings, each allowed only within the plugin's manifest grants and answered from below a
 //! discovery root (`/` in production; a fake tree in tests, so "/dev/nvidia0" is
 //! `<root>/dev/nvidia0`). A call outside the grant returns an error naming the missing grant;
-//! it never traps, so a plugin can degrade gracefully.
+//! it never traps, so a plugin can degrade gracefully. The generated `Host` trait is
+//! implemented apart, in `capabilities_host.rs`: these grants know nothing of WIT.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::manifest::Manifest;
-use super::sandbox::PluginState;
-use corral_wit::isolator::corral::plugin::capabilities::Host;
 
 /// The most bytes `read-file` returns: driver and sysfs files are small, and a plugin must
 /// not be able to pull a disk image into its memory through the host.
@@ -123,28 +122,6 @@ impl CapabilityGrants {
             .collect();
         names.sort();
         Ok(names)
-    }
-}
-
-impl Host for PluginState {
-    fn devices(&mut self, pattern: String) -> Result<Vec<String>, String> {
-        self.grants()?.devices(&pattern)
-    }
-
-    fn read_file(&mut self, path: String) -> Result<Vec<u8>, String> {
-        self.grants()?.read_file(&path)
-    }
-
-    fn list_dir(&mut self, path: String) -> Result<Vec<String>, String> {
-        self.grants()?.list_dir(&path)
-    }
-}
-
-impl PluginState {
-    fn grants(&self) -> Result<Arc<CapabilityGrants>, String> {
-        self.capabilities
-            .clone()
-            .ok_or_else(|| "this plugin has no capability grants (not an isolator)".to_string())
     }
 }
 

@@ -1,4 +1,7 @@
-//! Conversions between Mesos wire types (corral_api::v1) and WIT types.
+//! Conversions between the host's types (Mesos wire types, corral_api::v1, and the plugin
+//! host's own) and the WIT types shared by every plugin kind: resources, labels, environment
+//! variables, task states, agents and frameworks. Only the adapters use them: no WIT type
+//! leaves this crate.
 //!
 //! What a WIT type cannot say is dropped on the way in: reservation details beyond the role
 //! (type, principal, labels), environment variable types, URIs. Coming back, resources are
@@ -10,58 +13,7 @@ use corral_api::v1;
 use corral_wit::allocator::exports::corral::plugin::allocator as wit_alloc;
 use corral_wit::types as wit;
 
-/// Mesos defaults for `HealthCheck` fields a task leaves out.
-const DEFAULT_HEALTH_DELAY_S: f64 = 15.0;
-const DEFAULT_HEALTH_INTERVAL_S: f64 = 10.0;
-const DEFAULT_HEALTH_TIMEOUT_S: f64 = 20.0;
-const DEFAULT_HEALTH_FAILURES: u32 = 3;
-const DEFAULT_HEALTH_GRACE_S: f64 = 10.0;
-
-/// A Mesos task as the WIT `task-info` an executor or hook sees.
-pub fn task_to_wit(
-    task: &v1::TaskInfo,
-    framework_id: &str,
-    container_id: &str,
-    sandbox: &str,
-) -> wit::TaskInfo {
-    wit::TaskInfo {
-        task_id: task.task_id.value.clone(),
-        name: task.name.clone(),
-        framework_id: framework_id.to_string(),
-        agent_id: task.agent_id.value.clone(),
-        container_id: container_id.to_string(),
-        resources: resources_to_wit(&task.resources),
-        command: task.command.as_ref().map(command_to_wit),
-        labels: labels_to_wit(task.labels.as_ref()),
-        kill_grace_period_ms: task
-            .kill_policy
-            .as_ref()
-            .and_then(|k| k.grace_period)
-            .map(|d| u64::try_from(d.nanoseconds / 1_000_000).unwrap_or(0)),
-        health_check: task.health_check.as_ref().and_then(health_check_to_wit),
-        sandbox: sandbox.to_string(),
-    }
-}
-
-pub fn command_to_wit(command: &v1::CommandInfo) -> wit::CommandInfo {
-    wit::CommandInfo {
-        shell: command.is_shell(),
-        value: command.value.clone().unwrap_or_default(),
-        arguments: command.arguments.clone(),
-        environment: command
-            .environment
-            .iter()
-            .flat_map(|e| &e.variables)
-            .map(|v| wit::EnvVar {
-                name: v.name.clone(),
-                value: v.value.clone().unwrap_or_default(),
-            })
-            .collect(),
-        user: command.user.clone(),
-    }
-}
-
-pub fn labels_to_wit(labels: Option<&v1::Labels>) -> Vec<wit::Label> {
+pub(crate) fn labels_to_wit(labels: Option<&v1::Labels>) -> Vec<wit::Label> {
     labels
         .into_iter()
         .flat_map(|l| &l.labels)
@@ -72,8 +24,38 @@ pub fn labels_to_wit(labels: Option<&v1::Labels>) -> Vec<wit::Label> {
         .collect()
 }
 
+pub(crate) fn label_from_wit(l: wit::Label) -> v1::Label {
+    v1::Label {
+        key: l.key,
+        value: Some(l.value),
+    }
+}
+
+/// A Mesos command's variables as WIT's: a variable without a value is empty.
+pub(crate) fn environment_to_wit(environment: Option<&v1::Environment>) -> Vec<wit::EnvVar> {
+    environment
+        .into_iter()
+        .flat_map(|e| &e.variables)
+        .map(env_var_to_wit)
+        .collect()
+}
+
+pub(crate) fn env_var_to_wit(v: &v1::EnvironmentVariable) -> wit::EnvVar {
+    wit::EnvVar {
+        name: v.name.clone(),
+        value: v.value.clone().unwrap_or_default(),
+    }
+}
+
+pub(crate) fn env_var_from_wit(v: wit::EnvVar) -> v1::EnvironmentVariable {
+    v1::EnvironmentVariable {
+        name: v.name,
+        value: Some(v.value),
+    }
+}
+
 /// `None` for an empty list, as Mesos leaves `labels` out when there are none.
-pub fn labels_from_wit(labels: &[wit::Label]) -> Option<v1::Labels> {
+pub(crate) fn labels_from_wit(labels: &[wit::Label]) -> Option<v1::Labels> {
     (!labels.is_empty()).then(|| v1::Labels {
         labels: labels
             .iter()
@@ -85,47 +67,8 @@ pub fn labels_from_wit(labels: &[wit::Label]) -> Option<v1::Labels> {
     })
 }
 
-/// A health check, with Mesos' defaults filled in. `None` when its type cannot be told or
-/// its port does not fit a port number (the master refuses such tasks before they get here).
-pub fn health_check_to_wit(check: &v1::HealthCheck) -> Option<wit::HealthCheck> {
-    let kind = match check.kind.as_deref() {
-        Some("COMMAND") => wit::CheckKind::Command(command_to_wit(check.command.as_ref()?)),
-        Some("HTTP") => http_check_to_wit(check.http.as_ref()?)?,
-        Some("TCP") => wit::CheckKind::Tcp(u16::try_from(check.tcp.as_ref()?.port).ok()?),
-        // No type: older clients set just one of the fields.
-        None | Some("UNKNOWN") => {
-            if let Some(command) = &check.command {
-                wit::CheckKind::Command(command_to_wit(command))
-            } else if let Some(http) = &check.http {
-                http_check_to_wit(http)?
-            } else {
-                wit::CheckKind::Tcp(u16::try_from(check.tcp.as_ref()?.port).ok()?)
-            }
-        }
-        Some(_) => return None,
-    };
-    Some(wit::HealthCheck {
-        kind,
-        delay_seconds: check.delay_seconds.unwrap_or(DEFAULT_HEALTH_DELAY_S),
-        interval_seconds: check.interval_seconds.unwrap_or(DEFAULT_HEALTH_INTERVAL_S),
-        timeout_seconds: check.timeout_seconds.unwrap_or(DEFAULT_HEALTH_TIMEOUT_S),
-        consecutive_failures: check
-            .consecutive_failures
-            .unwrap_or(DEFAULT_HEALTH_FAILURES),
-        grace_period_seconds: check.grace_period_seconds.unwrap_or(DEFAULT_HEALTH_GRACE_S),
-    })
-}
-
-fn http_check_to_wit(http: &v1::HttpCheckInfo) -> Option<wit::CheckKind> {
-    Some(wit::CheckKind::Http(wit::HttpCheck {
-        port: u16::try_from(http.port).ok()?,
-        path: http.path.clone().unwrap_or_else(|| "/".to_string()),
-        scheme: http.scheme.clone().unwrap_or_else(|| "http".to_string()),
-    }))
-}
-
 /// Resources as WIT sees them. TEXT resources, which Mesos never offers, are left out.
-pub fn resources_to_wit(list: &[v1::Resource]) -> Vec<wit::Resource> {
+pub(crate) fn resources_to_wit(list: &[v1::Resource]) -> Vec<wit::Resource> {
     list.iter().filter_map(resource_to_wit).collect()
 }
 
@@ -157,7 +100,7 @@ fn resource_to_wit(r: &v1::Resource) -> Option<wit::Resource> {
     })
 }
 
-pub fn resources_from_wit(list: &[wit::Resource]) -> Vec<v1::Resource> {
+pub(crate) fn resources_from_wit(list: &[wit::Resource]) -> Vec<v1::Resource> {
     list.iter().map(resource_from_wit).collect()
 }
 
@@ -203,7 +146,7 @@ fn resource_from_wit(r: &wit::Resource) -> v1::Resource {
 }
 
 /// "TASK_RUNNING" and friends from the WIT enum.
-pub fn task_state_from_wit(state: wit::TaskState) -> v1::TaskState {
+pub(crate) fn task_state_from_wit(state: wit::TaskState) -> v1::TaskState {
     use v1::TaskState as M;
     use wit::TaskState as W;
     match state {
@@ -224,7 +167,7 @@ pub fn task_state_from_wit(state: wit::TaskState) -> v1::TaskState {
     }
 }
 
-pub fn task_state_to_wit(state: v1::TaskState) -> wit::TaskState {
+pub(crate) fn task_state_to_wit(state: v1::TaskState) -> wit::TaskState {
     use v1::TaskState as M;
     use wit::TaskState as W;
     match state {
@@ -245,10 +188,17 @@ pub fn task_state_to_wit(state: v1::TaskState) -> wit::TaskState {
     }
 }
 
-/// A Mesos attribute as text: scalars as numbers, ranges as "[a-b,c-d]", sets as "{a,b}", the
-/// way Mesos prints them.
-pub fn attribute_to_wit(a: &v1::Attribute) -> wit::Attribute {
-    let value = match a.kind {
+pub(crate) fn attribute_to_wit(a: &v1::Attribute) -> wit::Attribute {
+    wit::Attribute {
+        name: a.name.clone(),
+        value: attribute_text(a),
+    }
+}
+
+/// A Mesos attribute's value as text, as plugins see it: scalars as numbers, ranges as
+/// "[a-b,c-d]", sets as "{a,b}", the way Mesos prints them.
+pub fn attribute_text(a: &v1::Attribute) -> String {
+    match a.kind {
         v1::ValueType::Text => a.text.as_ref().map(|t| t.value.clone()).unwrap_or_default(),
         v1::ValueType::Scalar => a
             .scalar
@@ -268,14 +218,20 @@ pub fn attribute_to_wit(a: &v1::Attribute) -> wit::Attribute {
             let items = a.set.as_ref().map(|s| s.item.join(",")).unwrap_or_default();
             format!("{{{items}}}")
         }
-    };
-    wit::Attribute {
-        name: a.name.clone(),
-        value,
     }
 }
 
-pub fn agent_to_wit(agent: &AgentSnapshot) -> wit::AgentInfo {
+/// A text attribute from a plugin (a hook's agent decoration).
+pub(crate) fn attribute_from_wit(a: wit::Attribute) -> v1::Attribute {
+    v1::Attribute {
+        name: a.name,
+        kind: v1::ValueType::Text,
+        text: Some(v1::Text { value: a.value }),
+        ..Default::default()
+    }
+}
+
+pub(crate) fn agent_to_wit(agent: &AgentSnapshot) -> wit::AgentInfo {
     wit::AgentInfo {
         id: agent.id.clone(),
         hostname: agent.hostname.clone(),
@@ -284,7 +240,7 @@ pub fn agent_to_wit(agent: &AgentSnapshot) -> wit::AgentInfo {
     }
 }
 
-pub fn framework_to_wit(framework: &FrameworkSnapshot) -> wit::FrameworkInfo {
+pub(crate) fn framework_to_wit(framework: &FrameworkSnapshot) -> wit::FrameworkInfo {
     wit::FrameworkInfo {
         id: framework.id.clone(),
         name: framework.name.clone(),
@@ -294,7 +250,7 @@ pub fn framework_to_wit(framework: &FrameworkSnapshot) -> wit::FrameworkInfo {
     }
 }
 
-pub fn allocation_to_wit(a: &Allocation) -> wit_alloc::Allocation {
+pub(crate) fn allocation_to_wit(a: &Allocation) -> wit_alloc::Allocation {
     wit_alloc::Allocation {
         framework_id: a.framework_id.clone(),
         role: a.role.clone(),
@@ -302,7 +258,7 @@ pub fn allocation_to_wit(a: &Allocation) -> wit_alloc::Allocation {
     }
 }
 
-pub fn quota_to_wit(q: &Quota) -> wit_alloc::Quota {
+pub(crate) fn quota_to_wit(q: &Quota) -> wit_alloc::Quota {
     wit_alloc::Quota {
         role: q.role.clone(),
         guarantees: resources_to_wit(&q.guarantees),
@@ -310,7 +266,7 @@ pub fn quota_to_wit(q: &Quota) -> wit_alloc::Quota {
     }
 }
 
-pub fn grant_from_wit(g: &wit_alloc::Grant) -> Grant {
+pub(crate) fn grant_from_wit(g: &wit_alloc::Grant) -> Grant {
     Grant {
         agent_id: g.agent_id.clone(),
         framework_id: g.framework_id.clone(),

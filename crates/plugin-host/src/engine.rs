@@ -1,95 +1,31 @@
 //! The shared wasmtime engine: compiles components once (cached by sha256), checks kind and
-//! WIT version at load, and makes instances with a per-call deadline and a memory cap.
-//!
-//! Default limits (see [`PluginLimits`]):
-//!
-//! | kind      | call deadline | memory  |
-//! |-----------|---------------|---------|
-//! | allocator | 1 s           | 256 MiB |
-//! | executor  | 100 ms        | 32 MiB  |
-//! | isolator  | 1 s           | 64 MiB  |
-//!
-//! An allocator's `allocate` walks the whole cluster, so it gets a long deadline (the event
-//! calls share it; they are index updates and take microseconds). An executor only turns
-//! events into actions; 100 ms is generous.
+//! WIT version at load, and makes each kind's factory or instance with a per-call deadline
+//! and a memory cap (defaults in [`PluginLimits`]). It sits above the loaders and the
+//! adapters: they get a `LoadedPlugin` from it and never name the engine.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use wasmtime::component::{Component, HasSelf, InstancePre, Linker};
+use wasmtime::component::{Component, HasSelf, Linker};
 
-use super::allocator::AllocatorFactory;
+use super::allocator::{AllocatorFactory, AllocatorPolicy};
 use super::clock::{PluginClock, SystemClock};
 use super::epoch::start_ticker;
 use super::error::PluginError;
-use super::executor::ExecutorFactory;
+use super::executor::{ExecutorFactory, ExecutorInstance};
+use super::hook::{HookFactory, HookInstance};
+use super::isolator::IsolatorPlugin;
+use super::loaded::{LoadedPlugin, StoreMaker};
+// Also here, where the master, the agent and the CLI have always found them.
+pub use super::plugin_kind::{PluginKind, PluginLimits, WIT_PACKAGE, WIT_VERSION};
 use super::sandbox::PluginState;
+use super::signature::TrustPolicy;
 use super::wasm_allocator::AllocatorMaker;
 use super::wasm_executor::ExecutorMaker;
+use super::wasm_hook::HookMaker;
+use super::wasm_isolator::WasmIsolator;
+use super::{isolator_manifest, loader};
 use corral_wit::host_api;
-
-/// The WIT package version this host speaks.
-pub const WIT_VERSION: &str = "0.1.0";
-/// The WIT package every plugin interface belongs to.
-pub const WIT_PACKAGE: &str = "corral:plugin";
-
-/// Bounds on every call into one plugin.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PluginLimits {
-    pub call_deadline: Duration,
-    pub memory_bytes: usize,
-}
-
-impl PluginLimits {
-    /// Allocator defaults.
-    pub const ALLOCATOR: PluginLimits = PluginLimits {
-        call_deadline: Duration::from_secs(1),
-        memory_bytes: 256 << 20,
-    };
-    /// Executor defaults, for every call.
-    pub const EXECUTOR: PluginLimits = PluginLimits {
-        call_deadline: Duration::from_millis(100),
-        memory_bytes: 32 << 20,
-    };
-    /// Isolator maximums (a manifest may ask for less): `discover` reads driver files and
-    /// `prepare` runs before every task launch on the agent.
-    pub const ISOLATOR: PluginLimits = PluginLimits {
-        call_deadline: Duration::from_secs(1),
-        memory_bytes: 64 << 20,
-    };
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PluginKind {
-    Allocator,
-    Executor,
-    Isolator,
-    Hook,
-}
-
-impl PluginKind {
-    /// The WIT interface name, e.g. "allocator".
-    pub fn interface(self) -> &'static str {
-        match self {
-            PluginKind::Allocator => "allocator",
-            PluginKind::Executor => "executor",
-            PluginKind::Isolator => "isolator",
-            PluginKind::Hook => "hook",
-        }
-    }
-
-    /// The export a component of this kind must have, e.g. "corral:plugin/allocator@0.1.0".
-    pub fn export_name(self) -> String {
-        format!("{WIT_PACKAGE}/{}@{WIT_VERSION}", self.interface())
-    }
-}
-
-impl std::fmt::Display for PluginKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.interface())
-    }
-}
 
 /// Cheap to clone; all clones share one engine and one component cache.
 #[derive(Clone)]
@@ -104,19 +40,13 @@ struct EngineInner {
     components: Mutex<HashMap<[u8; 32], Component>>,
     clock: Arc<dyn PluginClock>,
     /// Signature checks for plugin files read from disk (unset: none).
-    trust: std::sync::OnceLock<super::signature::TrustPolicy>,
+    trust: std::sync::OnceLock<TrustPolicy>,
 }
 
 impl std::fmt::Debug for PluginEngine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PluginEngine").finish_non_exhaustive()
     }
-}
-
-/// A component that passed the load checks, ready to instantiate.
-pub(crate) struct LoadedPlugin {
-    pub(crate) name: Arc<str>,
-    pub(crate) pre: InstancePre<PluginState>,
 }
 
 impl PluginEngine {
@@ -155,14 +85,6 @@ impl PluginEngine {
         })
     }
 
-    pub(crate) fn wasmtime(&self) -> &wasmtime::Engine {
-        &self.inner.engine
-    }
-
-    pub(crate) fn clock(&self) -> Arc<dyn PluginClock> {
-        self.inner.clock.clone()
-    }
-
     /// `spec` is a built-in name ("drf") or a path to a `.wasm` component. The component is
     /// compiled and checked now, so a bad one is refused at start with a clear error. The
     /// factory's instances get `init(config)`; a first instance is made now so that a config
@@ -174,12 +96,12 @@ impl PluginEngine {
         limits: PluginLimits,
     ) -> Result<AllocatorFactory, PluginError> {
         let loaded = self.load(spec, PluginKind::Allocator)?;
-        let maker = AllocatorMaker::new(self.clone(), loaded, config.to_string(), limits)?;
+        let maker = AllocatorMaker::new(loaded, config.to_string(), limits)?;
         maker.instantiate()?;
         Ok(Arc::new(move || {
             maker
                 .instantiate()
-                .map(|a| Box::new(a) as Box<dyn super::allocator::AllocatorPolicy>)
+                .map(|a| Box::new(a) as Box<dyn AllocatorPolicy>)
         }))
     }
 
@@ -190,12 +112,12 @@ impl PluginEngine {
         limits: PluginLimits,
     ) -> Result<ExecutorFactory, PluginError> {
         let loaded = self.load(spec, PluginKind::Executor)?;
-        let maker = ExecutorMaker::new(self.clone(), loaded, limits)?;
+        let maker = ExecutorMaker::new(loaded, limits)?;
         maker.instantiate()?;
         Ok(Arc::new(move || {
             maker
                 .instantiate()
-                .map(|e| Box::new(e) as Box<dyn super::executor::ExecutorInstance>)
+                .map(|e| Box::new(e) as Box<dyn ExecutorInstance>)
         }))
     }
 
@@ -209,12 +131,12 @@ impl PluginEngine {
         limits: PluginLimits,
     ) -> Result<AllocatorFactory, PluginError> {
         let loaded = self.load_bytes(name, bytes, PluginKind::Allocator)?;
-        let maker = AllocatorMaker::new(self.clone(), loaded, config.to_string(), limits)?;
+        let maker = AllocatorMaker::new(loaded, config.to_string(), limits)?;
         maker.instantiate()?;
         Ok(Arc::new(move || {
             maker
                 .instantiate()
-                .map(|a| Box::new(a) as Box<dyn super::allocator::AllocatorPolicy>)
+                .map(|a| Box::new(a) as Box<dyn AllocatorPolicy>)
         }))
     }
 
@@ -238,9 +160,9 @@ impl PluginEngine {
         spec: &str,
         config: &str,
         root: &std::path::Path,
-    ) -> Result<Box<dyn super::isolator::IsolatorPlugin>, PluginError> {
+    ) -> Result<Box<dyn IsolatorPlugin>, PluginError> {
         let mut loaded = self.load(spec, PluginKind::Isolator)?;
-        let manifest = super::isolator_manifest::find(spec, &loaded.name)?;
+        let manifest = isolator_manifest::find(spec, &loaded.name)?;
         if manifest.plugin_kind() != PluginKind::Isolator {
             return Err(PluginError::Invalid {
                 plugin: manifest.name.clone(),
@@ -249,8 +171,7 @@ impl PluginEngine {
         }
         loaded.name = manifest.name.clone().into();
         let limits = manifest.limits(PluginLimits::ISOLATOR);
-        let isolator = super::wasm_isolator::WasmIsolator::new(
-            self.clone(),
+        let isolator = WasmIsolator::new(
             loaded,
             manifest,
             config.to_string(),
@@ -260,20 +181,39 @@ impl PluginEngine {
         Ok(Box::new(isolator))
     }
 
+    /// Loads `spec` (a built-in hook name or a `.wasm` path) as a hook; the first instance is
+    /// made and `init`ialized now, so a bad component or a config the hook rejects is refused
+    /// at start.
+    pub fn hook_factory(
+        &self,
+        spec: &str,
+        config: &str,
+        limits: PluginLimits,
+    ) -> Result<HookFactory, PluginError> {
+        let loaded = self.load(spec, PluginKind::Hook)?;
+        let maker = HookMaker::new(loaded, config.to_string(), limits)?;
+        maker.instantiate()?;
+        Ok(Arc::new(move || {
+            maker
+                .instantiate()
+                .map(|h| Box::new(h) as Box<dyn HookInstance>)
+        }))
+    }
+
     /// Checks signatures of plugin files loaded from now on (built-ins are part of the binary
     /// and always trusted). Set once, before loading plugins; `false` if one was already set.
-    pub fn set_trust_policy(&self, policy: super::signature::TrustPolicy) -> bool {
+    pub fn set_trust_policy(&self, policy: TrustPolicy) -> bool {
         self.inner.trust.set(policy).is_ok()
     }
 
     /// The signature policy set by [`PluginEngine::set_trust_policy`], if any.
-    pub fn trust_policy(&self) -> Option<&super::signature::TrustPolicy> {
+    pub fn trust_policy(&self) -> Option<&TrustPolicy> {
         self.inner.trust.get()
     }
 
     /// Resolves `spec`, compiles (or finds in the cache) and checks the component.
-    pub(crate) fn load(&self, spec: &str, kind: PluginKind) -> Result<LoadedPlugin, PluginError> {
-        let (name, bytes) = super::loader::read_spec(spec)?;
+    fn load(&self, spec: &str, kind: PluginKind) -> Result<LoadedPlugin, PluginError> {
+        let (name, bytes) = loader::read_spec(spec)?;
         if let (std::borrow::Cow::Owned(wasm), Some(policy)) = (&bytes, self.inner.trust.get()) {
             let signed_by = policy
                 .check_file(&name, std::path::Path::new(spec), wasm)
@@ -297,7 +237,7 @@ impl PluginEngine {
     ) -> Result<LoadedPlugin, PluginError> {
         let name = name.to_string();
         let component = self.compile(&name, bytes)?;
-        super::loader::check_interfaces(&self.inner.engine, &name, &component, kind)?;
+        loader::check_interfaces(&self.inner.engine, &name, &component, kind)?;
         let pre = self.inner.linker.instantiate_pre(&component).map_err(|e| {
             PluginError::Instantiate {
                 plugin: name.clone(),
@@ -307,12 +247,13 @@ impl PluginEngine {
         Ok(LoadedPlugin {
             name: name.into(),
             pre,
+            stores: StoreMaker::new(self.inner.engine.clone(), self.inner.clock.clone()),
         })
     }
 
     /// Compiles `bytes` once; later loads of the same bytes reuse the compiled component.
     fn compile(&self, name: &str, bytes: &[u8]) -> Result<Component, PluginError> {
-        let digest = super::loader::sha256(bytes);
+        let digest = loader::sha256(bytes);
         let mut cache = self
             .inner
             .components
@@ -322,7 +263,7 @@ impl PluginEngine {
             return Ok(component.clone());
         }
         let started = std::time::Instant::now();
-        let component = super::loader::compile(&self.inner.engine, name, bytes)?;
+        let component = loader::compile(&self.inner.engine, name, bytes)?;
         tracing::info!(
             plugin = name,
             ms = started.elapsed().as_millis() as u64,

@@ -11,13 +11,16 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::engine::{PluginEngine, PluginLimits};
+use super::allocator::{AgentSnapshot, FrameworkSnapshot};
+pub use super::decorations::{add_status_labels, apply_to_task};
+use super::decorations::{merge_env, merge_labels};
+use super::engine::PluginEngine;
 use super::error::PluginError;
 use super::hook::{AgentDecoration, HOOK_LIMITS, HookFactory, HookInstance, LaunchDecision};
+use super::plugin_kind::PluginLimits;
+use super::plugin_task::PluginTask;
 use super::quarantine::{Quarantine, QuarantineState};
-use super::wasm_hook::hook_factory;
 use corral_api::v1;
-use corral_wit::types::{AgentInfo, EnvVar, FrameworkInfo, Label, TaskInfo, TaskStatus};
 
 /// What a hook's failure does to the action it was asked about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -155,7 +158,7 @@ impl HookChain {
                     .map_or(HOOK_LIMITS.call_deadline, Duration::from_millis),
                 ..HOOK_LIMITS
             };
-            let factory = hook_factory(engine, &spec.plugin, &spec.config_text(), limits)?;
+            let factory = engine.hook_factory(&spec.plugin, &spec.config_text(), limits)?;
             links.push(Arc::new(Link::new(
                 spec.plugin.clone(),
                 spec.failure,
@@ -257,14 +260,16 @@ impl HookChain {
 
     /// Master, before a task is accepted. Each hook sees the task as the hooks before it
     /// decorated it; the decorations are applied to `task` (a label or variable with the
-    /// same key is replaced).
-    pub fn on_launch(&self, task: &mut TaskInfo, framework: &FrameworkInfo) -> LaunchVerdict {
+    /// same key is replaced). [`apply_to_task`] puts them on the Mesos task.
+    pub fn on_launch(&self, task: &mut PluginTask, framework: &FrameworkSnapshot) -> LaunchVerdict {
         for link in self.links.iter() {
             match link.call("on-launch", |h| h.on_launch(task, framework)) {
                 Ok(LaunchDecision::Allow(decoration)) => {
-                    merge_labels(&mut task.labels, decoration.labels);
-                    if let Some(command) = task.command.as_mut() {
-                        merge_env(&mut command.environment, decoration.environment);
+                    let labels = &mut task.info.labels.get_or_insert_default().labels;
+                    merge_labels(labels, decoration.labels);
+                    if let Some(command) = task.info.command.as_mut() {
+                        let env = &mut command.environment.get_or_insert_default().variables;
+                        merge_env(env, decoration.environment);
                     }
                 }
                 Ok(LaunchDecision::Deny(reason)) => {
@@ -287,7 +292,7 @@ impl HookChain {
 
     /// Agent, before a task's processes start: environment to add, or (a fail-closed hook
     /// failed) the reason the task must not run.
-    pub fn on_run(&self, task: &TaskInfo) -> Result<Vec<EnvVar>, String> {
+    pub fn on_run(&self, task: &PluginTask) -> Result<Vec<v1::EnvironmentVariable>, String> {
         let mut env = Vec::new();
         for link in self.links.iter() {
             match link.call("on-run", |h| h.on_run(task)) {
@@ -301,7 +306,7 @@ impl HookChain {
 
     /// Agent, before a status update is sent: labels to add. A status cannot be denied, so a
     /// failure here only loses that hook's labels, whatever its mode.
-    pub fn on_status(&self, task: &TaskInfo, status: &TaskStatus) -> Vec<Label> {
+    pub fn on_status(&self, task: &PluginTask, status: &v1::TaskStatus) -> Vec<v1::Label> {
         let mut labels = Vec::new();
         for link in self.links.iter() {
             if let Ok(added) = link.call("on-status", |h| h.on_status(task, status)) {
@@ -313,11 +318,8 @@ impl HookChain {
 
     /// Master, when an agent registers: what to add to it, or (a fail-closed hook failed)
     /// the reason to refuse the registration.
-    pub fn on_agent_register(&self, agent: &AgentInfo) -> Result<AgentDecoration, String> {
-        let mut total = AgentDecoration {
-            resources: Vec::new(),
-            attributes: Vec::new(),
-        };
+    pub fn on_agent_register(&self, agent: &AgentSnapshot) -> Result<AgentDecoration, String> {
+        let mut total = AgentDecoration::default();
         for link in self.links.iter() {
             match link.call("on-agent-register", |h| h.on_agent_register(agent)) {
                 Ok(d) => {
@@ -422,47 +424,6 @@ fn off_async_threads<R: Send>(f: impl FnOnce() -> R + Send) -> R {
         }),
         Err(_) => f(),
     }
-}
-
-fn merge_labels(labels: &mut Vec<Label>, added: Vec<Label>) {
-    for label in added {
-        labels.retain(|l| l.key != label.key);
-        labels.push(label);
-    }
-}
-
-fn merge_env(env: &mut Vec<EnvVar>, added: Vec<EnvVar>) {
-    for var in added {
-        env.retain(|v| v.name != var.name);
-        env.push(var);
-    }
-}
-
-/// Applies what `on-launch` decided (the decorated WIT task) to the Mesos task: its labels,
-/// and its command's environment.
-pub fn apply_to_task(info: &mut v1::TaskInfo, decorated: &TaskInfo) {
-    info.labels = super::convert::labels_from_wit(&decorated.labels);
-    if let (Some(command), Some(wit_command)) = (info.command.as_mut(), &decorated.command) {
-        let variables = wit_command
-            .environment
-            .iter()
-            .map(|v| v1::EnvironmentVariable {
-                name: v.name.clone(),
-                value: Some(v.value.clone()),
-            })
-            .collect::<Vec<_>>();
-        command.environment = (!variables.is_empty()).then_some(v1::Environment { variables });
-    }
-}
-
-/// Adds labels to a status update (a label with the same key is replaced).
-pub fn add_status_labels(labels: &mut Option<v1::Labels>, added: Vec<Label>) {
-    if added.is_empty() {
-        return;
-    }
-    let mut all = super::convert::labels_to_wit(labels.as_ref());
-    merge_labels(&mut all, added);
-    *labels = super::convert::labels_from_wit(&all);
 }
 
 #[cfg(test)]

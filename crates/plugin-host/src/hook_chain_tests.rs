@@ -2,7 +2,6 @@
 //! misbehaving `bad-hook` fixture, through the component ABI.
 
 use super::*;
-use corral_wit::types::{CommandInfo, Resource, ResourceValue, TaskState};
 
 fn spec(plugin: &str, config: serde_json::Value, failure: FailMode) -> HookSpec {
     HookSpec {
@@ -36,35 +35,29 @@ fn chain(specs: &[HookSpec], quarantine_after: Option<u32>) -> HookChain {
     HookChain::load(&engine, specs, quarantine_after).expect("hooks load")
 }
 
-fn task(cpus: f64) -> TaskInfo {
-    TaskInfo {
-        task_id: "t1".into(),
+fn task(cpus: f64) -> PluginTask {
+    let info = v1::TaskInfo {
+        task_id: v1::Id::new("t1"),
         name: "t1".into(),
-        framework_id: "f".into(),
-        agent_id: "a".into(),
-        container_id: String::new(),
-        resources: vec![Resource {
+        agent_id: v1::Id::new("a"),
+        resources: vec![v1::Resource {
             name: "cpus".into(),
-            value: ResourceValue::Scalar(cpus),
-            reservation: None,
-            revocable: false,
+            kind: v1::ValueType::Scalar,
+            scalar: Some(v1::Scalar { value: cpus }),
+            ..Default::default()
         }],
-        command: Some(CommandInfo {
-            shell: true,
-            value: "true".into(),
-            arguments: vec![],
-            environment: vec![],
-            user: None,
+        command: Some(v1::CommandInfo {
+            shell: Some(true),
+            value: Some("true".into()),
+            ..Default::default()
         }),
-        labels: vec![],
-        kill_grace_period_ms: None,
-        health_check: None,
-        sandbox: String::new(),
-    }
+        ..Default::default()
+    };
+    PluginTask::new(info, "f", "", "")
 }
 
-fn framework() -> FrameworkInfo {
-    FrameworkInfo {
+fn framework() -> FrameworkSnapshot {
+    FrameworkSnapshot {
         id: "f".into(),
         name: "fw".into(),
         roles: vec!["dev".into()],
@@ -73,15 +66,26 @@ fn framework() -> FrameworkInfo {
     }
 }
 
-fn status() -> TaskStatus {
-    TaskStatus {
-        task_id: "t1".into(),
-        state: TaskState::Running,
-        message: None,
-        reason: None,
-        healthy: None,
-        labels: vec![],
+fn status() -> v1::TaskStatus {
+    v1::TaskStatus {
+        task_id: v1::Id::new("t1"),
+        state: v1::TaskState::TaskRunning,
+        ..Default::default()
     }
+}
+
+fn labels(task: &PluginTask) -> &[v1::Label] {
+    task.info.labels.as_ref().map_or(&[], |l| &l.labels)
+}
+
+fn env(task: &PluginTask) -> Vec<(&str, &str)> {
+    let command = task.info.command.as_ref().expect("command");
+    command
+        .environment
+        .iter()
+        .flat_map(|e| &e.variables)
+        .map(|v| (v.name.as_str(), v.value.as_deref().unwrap_or_default()))
+        .collect()
 }
 
 #[test]
@@ -107,11 +111,12 @@ fn labels_then_admission_decorates_or_denies_naming_the_rule() {
         LaunchVerdict::Allow
     );
     assert_eq!(
-        small.labels[0].key, "team",
+        labels(&small)[0].key,
+        "team",
         "admission saw the label labels added"
     );
-    let env = &small.command.as_ref().expect("command").environment;
-    assert_eq!((env[0].name.as_str(), env[0].value.as_str()), ("X", "1"));
+    let env = env(&small);
+    assert_eq!((env[0].0, env[0].1), ("X", "1"));
     let mut big = task(2.0);
     let LaunchVerdict::Deny { hook, reason } = hooks.on_launch(&mut big, &framework()) else {
         panic!("a task over the limit must be denied");
@@ -142,8 +147,8 @@ fn a_trapping_hook_is_skipped_fail_open_and_denies_fail_closed() {
     assert!(closed.on_agent_register(&agent()).is_err());
 }
 
-fn agent() -> AgentInfo {
-    AgentInfo {
+fn agent() -> AgentSnapshot {
+    AgentSnapshot {
         id: "a".into(),
         hostname: "h".into(),
         resources: vec![],
@@ -262,20 +267,23 @@ fn decorations_apply_to_the_mesos_task_and_status() {
         ..Default::default()
     };
     let mut decorated = task(1.0);
-    decorated.labels = vec![Label {
+    let label = v1::Label {
         key: "k".into(),
-        value: "v".into(),
-    }];
-    decorated.command.as_mut().expect("command").environment = vec![EnvVar {
+        value: Some("v".into()),
+    };
+    decorated.info.labels = Some(v1::Labels {
+        labels: vec![label.clone()],
+    });
+    decorated.add_environment([v1::EnvironmentVariable {
         name: "X".into(),
-        value: "1".into(),
-    }];
+        value: Some("1".into()),
+    }]);
     apply_to_task(&mut info, &decorated);
     assert_eq!(info.labels.expect("labels").labels[0].key, "k");
     let env = info.command.expect("command").environment.expect("env");
     assert_eq!(env.variables[0].value.as_deref(), Some("1"));
     let mut labels = None;
-    add_status_labels(&mut labels, decorated.labels.clone());
+    add_status_labels(&mut labels, vec![label]);
     assert_eq!(labels.expect("labels").labels.len(), 1);
 }
 
@@ -302,7 +310,7 @@ fn a_joined_chain_runs_both_chains_hooks_in_order_and_shares_their_state() {
     let x: Vec<&str> = env
         .iter()
         .filter(|v| v.name == "X")
-        .map(|v| v.value.as_str())
+        .filter_map(|v| v.value.as_deref())
         .collect();
     assert_eq!(
         x,

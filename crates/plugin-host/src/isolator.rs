@@ -1,23 +1,73 @@
 //! The isolator as the agent sees it: one long-lived [`IsolatorPlugin`] per configured
 //! isolator, asked for resources at start and for a launch plan before each task, and the
 //! check of a plan against the plugin's manifest ([`check_plan`]): the host applies only what
-//! the manifest grants, and refuses the whole plan otherwise.
+//! the manifest grants, and refuses the whole plan otherwise. Host types: the adapter
+//! (`wasm_isolator.rs`) converts to and from WIT (wit/isolator.wit).
+
+use corral_api::v1;
 
 use super::error::PluginError;
 use super::manifest::Manifest;
-pub use corral_wit::isolator::exports::corral::plugin::isolator::{
-    CgroupSetting, DeviceRule, LaunchPlan, Metric, Mount, RecoveredContainer,
-};
-use corral_wit::types::{Resource, TaskInfo};
+use super::plugin_task::PluginTask;
 
 pub trait IsolatorPlugin: Send {
     fn plugin_name(&self) -> &str;
     fn manifest(&self) -> &Manifest;
-    fn discover(&mut self) -> Result<Vec<Resource>, PluginError>;
+    /// Resources this isolator contributes to the agent (for example `gpus`).
+    fn discover(&mut self) -> Result<Vec<v1::Resource>, PluginError>;
     fn recover(&mut self, containers: &[RecoveredContainer]) -> Result<(), PluginError>;
-    fn prepare(&mut self, container_id: &str, task: &TaskInfo) -> Result<LaunchPlan, PluginError>;
+    fn prepare(&mut self, container_id: &str, task: &PluginTask)
+    -> Result<LaunchPlan, PluginError>;
     fn usage(&mut self, container_id: &str) -> Result<Vec<Metric>, PluginError>;
     fn cleanup(&mut self, container_id: &str) -> Result<(), PluginError>;
+}
+
+/// What a plugin asks for a container before its task's first process starts.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LaunchPlan {
+    pub environment: Vec<v1::EnvironmentVariable>,
+    /// Devices the container may use; all others stay denied.
+    pub devices: Vec<DeviceRule>,
+    pub mounts: Vec<Mount>,
+    pub cgroup: Vec<CgroupSetting>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceRule {
+    /// A device node path such as "/dev/nvidia0".
+    pub path: String,
+    /// Any of "r", "w", "m" (read, write, mknod), as the devices cgroup writes them.
+    pub access: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mount {
+    pub source: String,
+    pub target: String,
+    pub read_only: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CgroupSetting {
+    /// The controller, such as "memory".
+    pub controller: String,
+    /// The file in the controller, such as "memory.limit_in_bytes".
+    pub key: String,
+    pub value: String,
+}
+
+/// Plugin-specific usage of a container (for example GPU memory).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Metric {
+    pub name: String,
+    pub value: f64,
+}
+
+/// A container that survived an agent restart, with its task as the plugin saw it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecoveredContainer {
+    pub container_id: String,
+    pub task: PluginTask,
 }
 
 /// The agent's isolator plugins, in the order they were configured, and the root their
@@ -67,7 +117,8 @@ impl std::fmt::Debug for IsolatorSet {
 pub fn check_plan(manifest: &Manifest, plan: &LaunchPlan) -> Vec<String> {
     let mut refusals = Vec::new();
     for var in &plan.environment {
-        if var.name.is_empty() || var.name.contains(['=', '\0']) || var.value.contains('\0') {
+        let value = var.value.as_deref().unwrap_or_default();
+        if var.name.is_empty() || var.name.contains(['=', '\0']) || value.contains('\0') {
             refusals.push(format!("environment variable {:?} is malformed", var.name));
         } else if var.name.starts_with("MESOS_") {
             refusals.push(format!("environment variable {} is the agent's", var.name));

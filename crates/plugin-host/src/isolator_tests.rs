@@ -1,5 +1,11 @@
 use super::*;
-use corral_wit::types::EnvVar;
+
+fn var(name: &str, value: &str) -> v1::EnvironmentVariable {
+    v1::EnvironmentVariable {
+        name: name.into(),
+        value: Some(value.into()),
+    }
+}
 
 fn manifest() -> Manifest {
     Manifest::parse(include_str!("../../../plugins/gpu/manifest.toml")).expect("gpu manifest")
@@ -7,10 +13,7 @@ fn manifest() -> Manifest {
 
 fn plan(devices: &[(&str, &str)]) -> LaunchPlan {
     LaunchPlan {
-        environment: vec![EnvVar {
-            name: "CUDA_VISIBLE_DEVICES".into(),
-            value: "0".into(),
-        }],
+        environment: vec![var("CUDA_VISIBLE_DEVICES", "0")],
         devices: devices
             .iter()
             .map(|(path, access)| DeviceRule {
@@ -32,10 +35,7 @@ fn a_plan_within_the_grant_passes() {
 #[test]
 fn every_refusal_is_named() {
     let mut bad = plan(&[("/dev/sda", "rw"), ("/dev/nvidia0", "rwx")]);
-    bad.environment.push(EnvVar {
-        name: "MESOS_SANDBOX".into(),
-        value: "/".into(),
-    });
+    bad.environment.push(var("MESOS_SANDBOX", "/"));
     bad.mounts.push(Mount {
         source: "/".into(),
         target: "/host".into(),

@@ -2,10 +2,9 @@
 //! an import the host does not provide, and another WIT version. Each is refused with a
 //! reason that names the problem, before any call.
 
-use super::PluginEngine;
 use super::error::PluginError;
 use super::hook::HOOK_LIMITS;
-use super::wasm_hook::hook_factory;
+use super::{PluginEngine, PluginTask};
 
 fn load(wat_text: &str) -> PluginError {
     let bytes = wat::parse_str(wat_text).expect("fixture is valid component text");
@@ -13,7 +12,7 @@ fn load(wat_text: &str) -> PluginError {
     let path = dir.path().join("fixture.wasm");
     std::fs::write(&path, bytes).expect("write fixture");
     let engine = PluginEngine::new().expect("engine");
-    match hook_factory(&engine, &path.display().to_string(), "", HOOK_LIMITS) {
+    match engine.hook_factory(&path.display().to_string(), "", HOOK_LIMITS) {
         Ok(_) => panic!("the fixture must be refused at load"),
         Err(e) => e,
     }
@@ -32,12 +31,10 @@ fn an_executor_that_loops_in_launch_or_on_event_is_stopped_by_its_deadline() {
     let factory = engine
         .executor_factory(&path.display().to_string(), super::PluginLimits::EXECUTOR)
         .expect("loads");
-    let mut info = corral_api::v1::TaskInfo::default();
-    let task = super::convert::task_to_wit(&info, "f", "c", "/tmp");
+    let mut task = PluginTask::new(Default::default(), "f", "c", "/tmp");
     let err = factory().expect("instance").launch(&task).unwrap_err();
     assert!(matches!(err, PluginError::Timeout { .. }), "{err}");
-    info.name = "loop-on-event".into();
-    let task = super::convert::task_to_wit(&info, "f", "c", "/tmp");
+    task.info.name = "loop-on-event".into();
     let mut executor = factory().expect("instance");
     executor.launch(&task).expect("launch answers");
     let exit = Event::Exited(ProcessExit {

@@ -8,8 +8,8 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 
-use super::engine::{PluginKind, WIT_PACKAGE, WIT_VERSION};
 use super::error::PluginError;
+use super::plugin_kind::{PluginKind, WIT_PACKAGE, WIT_VERSION};
 use corral_builtin_plugins::builtin;
 
 /// Resolves `spec` to a plugin name and its component bytes: a built-in name, else a path to

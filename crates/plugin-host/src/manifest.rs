@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::engine::{PluginKind, PluginLimits, WIT_VERSION};
+use super::plugin_kind::{PluginKind, PluginLimits, WIT_VERSION};
 
 /// The name of the wasm custom section that may carry the manifest's TOML.
 pub const CUSTOM_SECTION: &str = "corral-manifest";

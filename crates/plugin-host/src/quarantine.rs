@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::error::PluginError;
 use super::executor::{Action, Event, ExecutorFactory, ExecutorInstance};
-use corral_wit::types::TaskInfo;
+use super::plugin_task::PluginTask;
 
 /// The failure count and verdict of one plugin. `after: None` never quarantines.
 #[derive(Debug)]
@@ -140,7 +140,7 @@ impl ExecutorInstance for GuardedExecutor {
         self.inner.plugin_name()
     }
 
-    fn launch(&mut self, task: &TaskInfo) -> Result<Vec<Action>, PluginError> {
+    fn launch(&mut self, task: &PluginTask) -> Result<Vec<Action>, PluginError> {
         let answer = self.inner.launch(task);
         self.record(answer)
     }
@@ -193,7 +193,7 @@ mod tests {
             .executor_factory(&spec, crate::PluginLimits::EXECUTOR)
             .expect("loads");
         let guarded = guard_executor(factory, Some(2));
-        let task = crate::convert::task_to_wit(&Default::default(), "f", "c", "/tmp");
+        let task = PluginTask::new(Default::default(), "f", "c", "/tmp");
         for _ in 0..2 {
             let mut executor = guarded().expect("not quarantined yet");
             let err = executor.launch(&task).unwrap_err();

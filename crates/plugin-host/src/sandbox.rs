@@ -9,9 +9,9 @@ use wasmtime::{ResourceLimiter, Store, Trap};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::clock::{PluginClock, WasiWallClock};
-use super::engine::PluginLimits;
 use super::epoch::deadline_ticks;
 use super::error::PluginError;
+use super::plugin_kind::PluginLimits;
 use super::plugin_output::PluginOutput;
 use corral_wit::host_api::{self, LogLevel};
 

@@ -12,9 +12,10 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::engine::{PluginEngine, PluginKind};
+use super::engine::PluginEngine;
 use super::error::PluginError;
 use super::manifest::{Manifest, ManifestError};
+use super::plugin_kind::PluginKind;
 use corral_builtin_plugins::builtin;
 use corral_state::{StateError, StateStore, WriteOp};
 

@@ -8,23 +8,23 @@ use super::allocator::{
 };
 use super::answer_check::{check_grants, check_inspect};
 use super::convert;
-use super::engine::{LoadedPlugin, PluginEngine, PluginLimits};
 use super::error::PluginError;
-use super::sandbox::{Sandbox, instantiate_error, new_store};
+use super::loaded::{LoadedPlugin, StoreMaker};
+use super::plugin_kind::PluginLimits;
+use super::sandbox::{PluginState, Sandbox, instantiate_error};
 use corral_wit::allocator::{AllocatorPlugin, AllocatorPluginPre};
 
 /// Makes initialized allocator instances of one loaded component.
 pub(crate) struct AllocatorMaker {
-    engine: PluginEngine,
+    stores: StoreMaker,
     name: Arc<str>,
-    pre: AllocatorPluginPre<super::sandbox::PluginState>,
+    pre: AllocatorPluginPre<PluginState>,
     config: String,
     limits: PluginLimits,
 }
 
 impl AllocatorMaker {
     pub(crate) fn new(
-        engine: PluginEngine,
         loaded: LoadedPlugin,
         config: String,
         limits: PluginLimits,
@@ -34,7 +34,7 @@ impl AllocatorMaker {
             reason: format!("its exports do not match the allocator interface: {e:#}"),
         })?;
         Ok(AllocatorMaker {
-            engine,
+            stores: loaded.stores,
             name: loaded.name,
             pre,
             config,
@@ -44,12 +44,7 @@ impl AllocatorMaker {
 
     /// A fresh instance, `init`ialized with the configuration.
     pub(crate) fn instantiate(&self) -> Result<WasmAllocator, PluginError> {
-        let mut store = new_store(
-            self.engine.wasmtime(),
-            self.name.clone(),
-            self.engine.clock(),
-            self.limits,
-        );
+        let mut store = self.stores.store(&self.name, self.limits);
         let bindings = self
             .pre
             .instantiate(&mut store)

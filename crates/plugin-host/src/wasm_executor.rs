@@ -1,36 +1,37 @@
 //! [`WasmExecutor`]: an [`ExecutorInstance`] backed by one instance of an executor component
-//! (one per task), and [`ExecutorMaker`], which makes them.
+//! (one per task), and [`ExecutorMaker`], which makes them. The task and events go in as WIT,
+//! the actions come back checked (`answer_check`) and as host types.
 
 use std::sync::Arc;
 
 use super::answer_check::check_actions;
-use super::engine::{LoadedPlugin, PluginEngine, PluginLimits};
+use super::convert_executor::{action_from_wit, event_to_wit};
+use super::convert_task::task_to_wit;
 use super::error::PluginError;
 use super::executor::{Action, Event, ExecutorInstance};
-use super::sandbox::{PluginState, Sandbox, instantiate_error, new_store};
+use super::loaded::{LoadedPlugin, StoreMaker};
+use super::plugin_kind::PluginLimits;
+use super::plugin_task::PluginTask;
+use super::sandbox::{PluginState, Sandbox, instantiate_error};
+use corral_wit::executor::exports::corral::plugin::executor as wit_exec;
 use corral_wit::executor::{ExecutorPlugin, ExecutorPluginPre};
-use corral_wit::types::TaskInfo;
 
 /// Makes executor instances of one loaded component.
 pub(crate) struct ExecutorMaker {
-    engine: PluginEngine,
+    stores: StoreMaker,
     name: Arc<str>,
     pre: ExecutorPluginPre<PluginState>,
     limits: PluginLimits,
 }
 
 impl ExecutorMaker {
-    pub(crate) fn new(
-        engine: PluginEngine,
-        loaded: LoadedPlugin,
-        limits: PluginLimits,
-    ) -> Result<Self, PluginError> {
+    pub(crate) fn new(loaded: LoadedPlugin, limits: PluginLimits) -> Result<Self, PluginError> {
         let pre = ExecutorPluginPre::new(loaded.pre).map_err(|e| PluginError::Invalid {
             plugin: loaded.name.to_string(),
             reason: format!("its exports do not match the executor interface: {e:#}"),
         })?;
         Ok(ExecutorMaker {
-            engine,
+            stores: loaded.stores,
             name: loaded.name,
             pre,
             limits,
@@ -38,12 +39,7 @@ impl ExecutorMaker {
     }
 
     pub(crate) fn instantiate(&self) -> Result<WasmExecutor, PluginError> {
-        let mut store = new_store(
-            self.engine.wasmtime(),
-            self.name.clone(),
-            self.engine.clock(),
-            self.limits,
-        );
+        let mut store = self.stores.store(&self.name, self.limits);
         let bindings = self
             .pre
             .instantiate(&mut store)
@@ -63,11 +59,11 @@ impl WasmExecutor {
     fn answer(
         &mut self,
         call: &str,
-        answer: Result<Vec<Action>, String>,
+        answer: Result<Vec<wit_exec::Action>, String>,
     ) -> Result<Vec<Action>, PluginError> {
         let actions = answer.map_err(|message| self.sandbox.failed(call, message))?;
         check_actions(&actions).map_err(|m| self.sandbox.bad_answer(call, m))?;
-        Ok(actions)
+        Ok(actions.into_iter().map(action_from_wit).collect())
     }
 }
 
@@ -76,16 +72,18 @@ impl ExecutorInstance for WasmExecutor {
         self.sandbox.plugin()
     }
 
-    fn launch(&mut self, task: &TaskInfo) -> Result<Vec<Action>, PluginError> {
+    fn launch(&mut self, task: &PluginTask) -> Result<Vec<Action>, PluginError> {
+        let task = task_to_wit(task);
         let answer = self.sandbox.call("launch", |b, s| {
-            b.corral_plugin_executor().call_launch(s, task)
+            b.corral_plugin_executor().call_launch(s, &task)
         })?;
         self.answer("launch", answer)
     }
 
     fn on_event(&mut self, event: &Event) -> Result<Vec<Action>, PluginError> {
+        let event = event_to_wit(event);
         let answer = self.sandbox.call("on-event", |b, s| {
-            b.corral_plugin_executor().call_on_event(s, event)
+            b.corral_plugin_executor().call_on_event(s, &event)
         })?;
         self.answer("on-event", answer)
     }

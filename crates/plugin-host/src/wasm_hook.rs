@@ -1,15 +1,28 @@
 //! [`WasmHook`]: a [`HookInstance`] backed by one instance of a hook component, the answer
-//! checks for hook answers, and [`hook_factory`], which loads a component and makes
-//! initialized instances of it.
+//! checks for hook answers, and [`HookMaker`], which makes initialized instances of a loaded
+//! component. Tasks, frameworks, agents and statuses go in as WIT; decorations come back
+//! checked and as host types.
 
 use std::sync::Arc;
 
-use super::engine::{PluginEngine, PluginKind, PluginLimits};
+use corral_api::v1;
+
+use super::allocator::{AgentSnapshot, FrameworkSnapshot};
+use super::answer_check::check_resource;
+use super::convert::{
+    agent_to_wit, attribute_from_wit, env_var_from_wit, framework_to_wit, label_from_wit,
+    resources_from_wit,
+};
+use super::convert_task::{status_to_wit, task_to_wit};
 use super::error::PluginError;
-use super::hook::{AgentDecoration, HookFactory, HookInstance, LaunchDecision};
-use super::sandbox::{PluginState, Sandbox, instantiate_error, new_store};
+use super::hook::{AgentDecoration, Decoration, HookInstance, LaunchDecision};
+use super::loaded::{LoadedPlugin, StoreMaker};
+use super::plugin_kind::PluginLimits;
+use super::plugin_task::PluginTask;
+use super::sandbox::{PluginState, Sandbox, instantiate_error};
+use corral_wit::hook::exports::corral::plugin::hook as wit_hook;
 use corral_wit::hook::{HookPlugin, HookPluginPre};
-use corral_wit::types::{AgentInfo, EnvVar, FrameworkInfo, Label, TaskInfo, TaskStatus};
+use corral_wit::types::EnvVar;
 
 /// Most entries one answer may add (labels, env vars, resources or attributes).
 const MAX_ENTRIES: usize = 256;
@@ -17,37 +30,9 @@ const MAX_ENTRIES: usize = 256;
 const MAX_KEY: usize = 256;
 const MAX_VALUE: usize = 4096;
 
-/// Loads `spec` (a built-in hook name or a `.wasm` path) as a hook; the first instance is
-/// made and `init`ialized now, so a bad component or a config the hook rejects is refused at
-/// start.
-pub fn hook_factory(
-    engine: &PluginEngine,
-    spec: &str,
-    config: &str,
-    limits: PluginLimits,
-) -> Result<HookFactory, PluginError> {
-    let loaded = engine.load(spec, PluginKind::Hook)?;
-    let pre = HookPluginPre::new(loaded.pre).map_err(|e| PluginError::Invalid {
-        plugin: loaded.name.to_string(),
-        reason: format!("its exports do not match the hook interface: {e:#}"),
-    })?;
-    let maker = HookMaker {
-        engine: engine.clone(),
-        name: loaded.name,
-        pre,
-        config: config.to_string(),
-        limits,
-    };
-    maker.instantiate()?;
-    Ok(Arc::new(move || {
-        maker
-            .instantiate()
-            .map(|h| Box::new(h) as Box<dyn HookInstance>)
-    }))
-}
-
-struct HookMaker {
-    engine: PluginEngine,
+/// Makes initialized instances of one loaded hook component.
+pub(crate) struct HookMaker {
+    stores: StoreMaker,
     name: Arc<str>,
     pre: HookPluginPre<PluginState>,
     config: String,
@@ -55,13 +40,27 @@ struct HookMaker {
 }
 
 impl HookMaker {
-    fn instantiate(&self) -> Result<WasmHook, PluginError> {
-        let mut store = new_store(
-            self.engine.wasmtime(),
-            self.name.clone(),
-            self.engine.clock(),
-            self.limits,
-        );
+    pub(crate) fn new(
+        loaded: LoadedPlugin,
+        config: String,
+        limits: PluginLimits,
+    ) -> Result<Self, PluginError> {
+        let pre = HookPluginPre::new(loaded.pre).map_err(|e| PluginError::Invalid {
+            plugin: loaded.name.to_string(),
+            reason: format!("its exports do not match the hook interface: {e:#}"),
+        })?;
+        Ok(HookMaker {
+            stores: loaded.stores,
+            name: loaded.name,
+            pre,
+            config,
+            limits,
+        })
+    }
+
+    /// A fresh instance, `init`ialized with the configuration.
+    pub(crate) fn instantiate(&self) -> Result<WasmHook, PluginError> {
+        let mut store = self.stores.store(&self.name, self.limits);
         let bindings = self
             .pre
             .instantiate(&mut store)
@@ -99,54 +98,75 @@ impl HookInstance for WasmHook {
 
     fn on_launch(
         &mut self,
-        task: &TaskInfo,
-        framework: &FrameworkInfo,
+        task: &PluginTask,
+        framework: &FrameworkSnapshot,
     ) -> Result<LaunchDecision, PluginError> {
+        let (task, framework) = (task_to_wit(task), framework_to_wit(framework));
         let answer = self.sandbox.call("on-launch", |b, s| {
-            b.corral_plugin_hook().call_on_launch(s, task, framework)
+            b.corral_plugin_hook().call_on_launch(s, &task, &framework)
         })?;
-        self.answer("on-launch", answer, |d| match d {
-            LaunchDecision::Allow(d) => {
+        let decision = self.answer("on-launch", answer, |d| match d {
+            wit_hook::LaunchDecision::Allow(d) => {
                 check_pairs(d.labels.iter().map(|l| (&l.key, &l.value)))?;
                 check_env(&d.environment)
             }
-            LaunchDecision::Deny(reason) => check_len("the reason", reason, MAX_VALUE),
+            wit_hook::LaunchDecision::Deny(reason) => check_len("the reason", reason, MAX_VALUE),
+        })?;
+        Ok(match decision {
+            wit_hook::LaunchDecision::Allow(d) => LaunchDecision::Allow(Decoration {
+                labels: d.labels.into_iter().map(label_from_wit).collect(),
+                environment: d.environment.into_iter().map(env_var_from_wit).collect(),
+            }),
+            wit_hook::LaunchDecision::Deny(reason) => LaunchDecision::Deny(reason),
         })
     }
 
-    fn on_run(&mut self, task: &TaskInfo) -> Result<Vec<EnvVar>, PluginError> {
-        let answer = self
-            .sandbox
-            .call("on-run", |b, s| b.corral_plugin_hook().call_on_run(s, task))?;
-        self.answer("on-run", answer, |env| check_env(env))
+    fn on_run(&mut self, task: &PluginTask) -> Result<Vec<v1::EnvironmentVariable>, PluginError> {
+        let task = task_to_wit(task);
+        let answer = self.sandbox.call("on-run", |b, s| {
+            b.corral_plugin_hook().call_on_run(s, &task)
+        })?;
+        let env = self.answer("on-run", answer, |env| check_env(env))?;
+        Ok(env.into_iter().map(env_var_from_wit).collect())
     }
 
     fn on_status(
         &mut self,
-        task: &TaskInfo,
-        status: &TaskStatus,
-    ) -> Result<Vec<Label>, PluginError> {
+        task: &PluginTask,
+        status: &v1::TaskStatus,
+    ) -> Result<Vec<v1::Label>, PluginError> {
+        let (task, status) = (task_to_wit(task), status_to_wit(status));
         let answer = self.sandbox.call("on-status", |b, s| {
-            b.corral_plugin_hook().call_on_status(s, task, status)
+            b.corral_plugin_hook().call_on_status(s, &task, &status)
         })?;
-        self.answer("on-status", answer, |labels| {
+        let labels = self.answer("on-status", answer, |labels| {
             check_pairs(labels.iter().map(|l| (&l.key, &l.value)))
-        })
+        })?;
+        Ok(labels.into_iter().map(label_from_wit).collect())
     }
 
-    fn on_agent_register(&mut self, agent: &AgentInfo) -> Result<AgentDecoration, PluginError> {
+    fn on_agent_register(&mut self, agent: &AgentSnapshot) -> Result<AgentDecoration, PluginError> {
+        let agent = agent_to_wit(agent);
         let answer = self.sandbox.call("on-agent-register", |b, s| {
-            b.corral_plugin_hook().call_on_agent_register(s, agent)
+            b.corral_plugin_hook().call_on_agent_register(s, &agent)
         })?;
-        self.answer("on-agent-register", answer, |d| {
+        let decoration = self.answer("on-agent-register", answer, |d| {
             check_pairs(d.attributes.iter().map(|a| (&a.name, &a.value)))?;
             if d.resources.len() > MAX_ENTRIES {
                 return Err(format!("more than {MAX_ENTRIES} resources"));
             }
             d.resources.iter().try_for_each(|r| {
                 check_len("a resource name", &r.name, MAX_KEY)?;
-                super::answer_check::check_resource(r)
+                check_resource(r)
             })
+        })?;
+        Ok(AgentDecoration {
+            resources: resources_from_wit(&decoration.resources),
+            attributes: decoration
+                .attributes
+                .into_iter()
+                .map(attribute_from_wit)
+                .collect(),
         })
     }
 }

@@ -2,22 +2,32 @@
 //! component, with the `capabilities` import limited to its manifest's grants. An instance
 //! that trapped is replaced on the next call: a fresh one gets `init`, `discover` and
 //! `recover` with the containers the old one had prepared, so one bad call does not lose the
-//! plugin's bookkeeping.
+//! plugin's bookkeeping. Tasks go in as WIT; plans, resources and metrics come back as host
+//! types.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use corral_api::v1;
+
+use super::answer_check::check_resource;
 use super::capabilities::CapabilityGrants;
-use super::engine::{LoadedPlugin, PluginEngine, PluginLimits};
+use super::convert::{env_var_from_wit, resources_from_wit};
+use super::convert_task::task_to_wit;
 use super::error::PluginError;
-use super::isolator::{IsolatorPlugin, LaunchPlan, Metric, RecoveredContainer};
+use super::isolator::{
+    CgroupSetting, DeviceRule, IsolatorPlugin, LaunchPlan, Metric, Mount, RecoveredContainer,
+};
+use super::loaded::{LoadedPlugin, StoreMaker};
 use super::manifest::Manifest;
-use super::sandbox::{PluginState, Sandbox, instantiate_error, new_store};
+use super::plugin_kind::PluginLimits;
+use super::plugin_task::PluginTask;
+use super::sandbox::{PluginState, Sandbox, instantiate_error};
+use corral_wit::isolator::exports::corral::plugin::isolator as wit_iso;
 use corral_wit::isolator::{IsolatorPlugin as Bindings, IsolatorPluginPre};
-use corral_wit::types::{Resource, TaskInfo};
 
 pub struct WasmIsolator {
-    engine: PluginEngine,
+    stores: StoreMaker,
     name: Arc<str>,
     pre: IsolatorPluginPre<PluginState>,
     limits: PluginLimits,
@@ -25,14 +35,13 @@ pub struct WasmIsolator {
     grants: Arc<CapabilityGrants>,
     sandbox: Option<Sandbox<Bindings>>,
     /// Containers prepared and not cleaned up, to replay into a replacement instance.
-    live: BTreeMap<String, TaskInfo>,
+    live: BTreeMap<String, PluginTask>,
 }
 
 impl WasmIsolator {
     /// Instantiates the component and calls `init(config)`; a config the plugin rejects is
     /// refused here, at agent start.
     pub(crate) fn new(
-        engine: PluginEngine,
         loaded: LoadedPlugin,
         manifest: Manifest,
         config: String,
@@ -44,7 +53,7 @@ impl WasmIsolator {
             reason: format!("its exports do not match the isolator interface: {e:#}"),
         })?;
         let mut isolator = WasmIsolator {
-            engine,
+            stores: loaded.stores,
             name: loaded.name,
             pre,
             limits,
@@ -58,12 +67,7 @@ impl WasmIsolator {
     }
 
     fn instantiate(&self) -> Result<Sandbox<Bindings>, PluginError> {
-        let mut store = new_store(
-            self.engine.wasmtime(),
-            self.name.clone(),
-            self.engine.clock(),
-            self.limits,
-        );
+        let mut store = self.stores.store(&self.name, self.limits);
         store.data_mut().capabilities = Some(self.grants.clone());
         let bindings = self
             .pre
@@ -88,13 +92,10 @@ impl WasmIsolator {
                     b.corral_plugin_isolator().call_discover(s)
                 })?
                 .map_err(|m| fresh.failed("discover", m))?;
-            let containers: Vec<RecoveredContainer> = self
+            let containers: Vec<wit_iso::RecoveredContainer> = self
                 .live
                 .iter()
-                .map(|(id, task)| RecoveredContainer {
-                    container_id: id.clone(),
-                    task: task.clone(),
-                })
+                .map(|(id, task)| recovered_to_wit(id, task))
                 .collect();
             fresh
                 .call("recover", |b, s| {
@@ -122,7 +123,7 @@ impl IsolatorPlugin for WasmIsolator {
         &self.grants.manifest
     }
 
-    fn discover(&mut self) -> Result<Vec<Resource>, PluginError> {
+    fn discover(&mut self) -> Result<Vec<v1::Resource>, PluginError> {
         let sandbox = self.live_sandbox()?;
         let answer = sandbox.call("discover", |b, s| {
             b.corral_plugin_isolator().call_discover(s)
@@ -131,9 +132,9 @@ impl IsolatorPlugin for WasmIsolator {
         // Discovered resources join the agent's: the same checks as an allocator's grants.
         resources
             .iter()
-            .try_for_each(super::answer_check::check_resource)
+            .try_for_each(check_resource)
             .map_err(|m| sandbox.bad_answer("discover", m))?;
-        Ok(resources)
+        Ok(resources_from_wit(&resources))
     }
 
     /// The caller shows each task as the plugin may see it, plus the environment the
@@ -143,26 +144,33 @@ impl IsolatorPlugin for WasmIsolator {
             .iter()
             .map(|c| (c.container_id.clone(), c.task.clone()))
             .collect();
+        let containers: Vec<wit_iso::RecoveredContainer> = containers
+            .iter()
+            .map(|c| recovered_to_wit(&c.container_id, &c.task))
+            .collect();
         let sandbox = self.live_sandbox()?;
         let answer = sandbox.call("recover", |b, s| {
-            b.corral_plugin_isolator().call_recover(s, containers)
+            b.corral_plugin_isolator().call_recover(s, &containers)
         })?;
         answer.map_err(|m| sandbox.failed("recover", m))
     }
 
-    fn prepare(&mut self, container_id: &str, task: &TaskInfo) -> Result<LaunchPlan, PluginError> {
+    fn prepare(
+        &mut self,
+        container_id: &str,
+        task: &PluginTask,
+    ) -> Result<LaunchPlan, PluginError> {
         let mut task = self.visible(task);
+        let wit_task = task_to_wit(&task);
         let sandbox = self.live_sandbox()?;
         let answer = sandbox.call("prepare", |b, s| {
             b.corral_plugin_isolator()
-                .call_prepare(s, container_id, &task)
+                .call_prepare(s, container_id, &wit_task)
         })?;
-        let plan = answer.map_err(|m| sandbox.failed("prepare", m))?;
+        let plan = plan_from_wit(answer.map_err(|m| sandbox.failed("prepare", m))?);
         // A replay into a fresh instance (after a trap) shows the plugin the environment its
         // own plan set (the gpu plugin finds its GPUs there), as after an agent restart.
-        if let Some(command) = task.command.as_mut() {
-            command.environment.extend(plan.environment.iter().cloned());
-        }
+        task.add_environment(plan.environment.iter().cloned());
         self.live.insert(container_id.to_string(), task);
         Ok(plan)
     }
@@ -172,7 +180,14 @@ impl IsolatorPlugin for WasmIsolator {
         let answer = sandbox.call("usage", |b, s| {
             b.corral_plugin_isolator().call_usage(s, container_id)
         })?;
-        answer.map_err(|m| sandbox.failed("usage", m))
+        let metrics = answer.map_err(|m| sandbox.failed("usage", m))?;
+        Ok(metrics
+            .into_iter()
+            .map(|m| Metric {
+                name: m.name,
+                value: m.value,
+            })
+            .collect())
     }
 
     fn cleanup(&mut self, container_id: &str) -> Result<(), PluginError> {
@@ -188,14 +203,51 @@ impl IsolatorPlugin for WasmIsolator {
 impl WasmIsolator {
     /// The task as the plugin may see it: without the task's environment unless the manifest
     /// grants `task_environment`.
-    fn visible(&self, task: &TaskInfo) -> TaskInfo {
+    fn visible(&self, task: &PluginTask) -> PluginTask {
         let mut task = task.clone();
-        if !self.grants.manifest.capabilities.task_environment
-            && let Some(command) = task.command.as_mut()
-        {
-            command.environment.clear();
+        if !self.grants.manifest.capabilities.task_environment {
+            task.clear_environment();
         }
         task
+    }
+}
+
+fn recovered_to_wit(container_id: &str, task: &PluginTask) -> wit_iso::RecoveredContainer {
+    wit_iso::RecoveredContainer {
+        container_id: container_id.to_string(),
+        task: task_to_wit(task),
+    }
+}
+
+fn plan_from_wit(plan: wit_iso::LaunchPlan) -> LaunchPlan {
+    LaunchPlan {
+        environment: plan.environment.into_iter().map(env_var_from_wit).collect(),
+        devices: plan
+            .devices
+            .into_iter()
+            .map(|d| DeviceRule {
+                path: d.path,
+                access: d.access,
+            })
+            .collect(),
+        mounts: plan
+            .mounts
+            .into_iter()
+            .map(|m| Mount {
+                source: m.source,
+                target: m.target,
+                read_only: m.read_only,
+            })
+            .collect(),
+        cgroup: plan
+            .cgroup
+            .into_iter()
+            .map(|c| CgroupSetting {
+                controller: c.controller,
+                key: c.key,
+                value: c.value,
+            })
+            .collect(),
     }
 }
 

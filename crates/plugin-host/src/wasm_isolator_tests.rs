@@ -1,11 +1,11 @@
 //! The built-in gpu isolator and the isolator fixtures through the component ABI, on a fake
 //! device tree.
 
-use crate::PluginEngine;
 use crate::error::PluginError;
 use crate::isolator::check_plan;
+use crate::{PluginEngine, PluginTask};
+use corral_api::v1;
 use corral_test_fixtures::{fixture, fixture_manifest};
-use corral_wit::types::{Resource, ResourceValue, TaskInfo};
 
 fn tree(gpus: u32) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -22,25 +22,20 @@ fn tree(gpus: u32) -> tempfile::TempDir {
     dir
 }
 
-fn task(gpus: f64) -> TaskInfo {
-    TaskInfo {
-        task_id: "t".into(),
+fn task(gpus: f64) -> PluginTask {
+    let info = v1::TaskInfo {
+        task_id: v1::Id::new("t"),
         name: "t".into(),
-        framework_id: "f".into(),
-        agent_id: "a".into(),
-        container_id: "c".into(),
-        resources: vec![Resource {
+        agent_id: v1::Id::new("a"),
+        resources: vec![v1::Resource {
             name: "gpus".into(),
-            value: ResourceValue::Scalar(gpus),
-            reservation: None,
-            revocable: false,
+            kind: v1::ValueType::Scalar,
+            scalar: Some(v1::Scalar { value: gpus }),
+            ..Default::default()
         }],
-        command: None,
-        labels: vec![],
-        kill_grace_period_ms: None,
-        health_check: None,
-        sandbox: "/tmp".into(),
-    }
+        ..Default::default()
+    };
+    PluginTask::new(info, "f", "c", "/tmp")
 }
 
 /// Writes a fixture and its manifest to a temp dir, as an operator installs a plugin.
@@ -60,7 +55,7 @@ fn the_gpu_isolator_discovers_and_assigns_through_the_host() {
     assert_eq!(gpu.plugin_name(), "gpu");
     let resources = gpu.discover().expect("discover");
     assert_eq!(resources.len(), 1);
-    assert_eq!(resources[0].value, ResourceValue::Scalar(4.0));
+    assert_eq!(resources[0].scalar, Some(v1::Scalar { value: 4.0 }));
     let plan = gpu.prepare("c1", &task(2.0)).expect("two GPUs");
     assert!(check_plan(gpu.manifest(), &plan).is_empty(), "{plan:?}");
     let cuda = plan
@@ -68,7 +63,7 @@ fn the_gpu_isolator_discovers_and_assigns_through_the_host() {
         .iter()
         .find(|e| e.name == "CUDA_VISIBLE_DEVICES")
         .expect("CUDA_VISIBLE_DEVICES");
-    assert_eq!(cuda.value, "GPU-0,GPU-1");
+    assert_eq!(cuda.value.as_deref(), Some("GPU-0,GPU-1"));
     let err = gpu.prepare("c2", &task(0.5)).unwrap_err();
     assert!(err.to_string().contains("plugin gpu") && err.to_string().contains("whole"));
     let err = gpu.prepare("c3", &task(3.0)).unwrap_err();

@@ -183,7 +183,7 @@ mod through_the_abi {
 
     use super::harness;
     use crate::{builtin, fixture};
-    use corral_plugin_host::executor::{Action, Event, ProcessExit};
+    use corral_wit::executor::exports::corral::plugin::executor::{Action, Event, ProcessExit};
     use corral_wit::types::{
         AgentInfo, CommandInfo, FrameworkInfo, Resource, ResourceValue, TaskInfo, TaskState,
     };

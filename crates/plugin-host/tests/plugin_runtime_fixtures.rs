@@ -7,11 +7,9 @@ use std::time::{Duration, Instant};
 
 use corral_api::v1;
 use corral_plugin_host::allocator::{AgentSnapshot, AllocatorPolicy, FrameworkSnapshot};
-use corral_plugin_host::convert::task_to_wit;
 use corral_plugin_host::executor::{Action, Event, ProcessExit};
-use corral_plugin_host::{PluginEngine, PluginError, PluginLimits};
+use corral_plugin_host::{PluginEngine, PluginError, PluginLimits, PluginTask};
 use corral_test_fixtures::fixture;
-use corral_wit::types as wit;
 
 /// One engine for the whole file, as in the master: every test also checks that a failure
 /// elsewhere did not break it.
@@ -113,7 +111,7 @@ fn drf_refuses_a_bad_config_at_load() {
     );
 }
 
-fn echo_task(command: &str) -> wit::TaskInfo {
+fn echo_task(command: &str) -> PluginTask {
     let task = v1::TaskInfo {
         name: "echo".into(),
         task_id: v1::Id::new("t1"),
@@ -125,10 +123,10 @@ fn echo_task(command: &str) -> wit::TaskInfo {
         }),
         ..Default::default()
     };
-    task_to_wit(&task, "f1", "c1", "/tmp/sandbox")
+    PluginTask::new(task, "f1", "c1", "/tmp/sandbox")
 }
 
-fn statuses(actions: &[Action]) -> Vec<(wit::TaskState, Option<String>)> {
+fn statuses(actions: &[Action]) -> Vec<(v1::TaskState, Option<String>)> {
     actions
         .iter()
         .filter_map(|a| match a {
@@ -148,13 +146,16 @@ fn assert_command_runs(exit_code: i32) {
     let actions = exec.launch(&echo_task("echo hi")).expect("launch");
     match &actions[0] {
         Action::Spawn(spawn) => {
-            assert!(spawn.command.shell);
-            assert_eq!(spawn.command.value, "echo hi");
+            assert!(spawn.command.is_shell());
+            assert_eq!(spawn.command.value.as_deref(), Some("echo hi"));
         }
         other => panic!("first action should spawn, got {other:?}"),
     }
     let states: Vec<_> = statuses(&actions).into_iter().map(|s| s.0).collect();
-    assert_eq!(states, [wit::TaskState::Starting, wit::TaskState::Running]);
+    assert_eq!(
+        states,
+        [v1::TaskState::TaskStarting, v1::TaskState::TaskRunning]
+    );
     let exit = Event::Exited(ProcessExit {
         id: 1,
         code: Some(exit_code),
@@ -163,9 +164,9 @@ fn assert_command_runs(exit_code: i32) {
     let actions = exec.on_event(&exit).expect("on-event");
     let end = statuses(&actions);
     if exit_code == 0 {
-        assert_eq!(end[0].0, wit::TaskState::Finished);
+        assert_eq!(end[0].0, v1::TaskState::TaskFinished);
     } else {
-        assert_eq!(end[0].0, wit::TaskState::Failed);
+        assert_eq!(end[0].0, v1::TaskState::TaskFailed);
         let message = end[0].1.clone().unwrap_or_default();
         assert!(message.contains(&exit_code.to_string()), "{message}");
     }

@@ -8,11 +8,16 @@ use std::io::Read;
 use std::path::Path;
 
 use super::{SUBCOMMAND, program_path};
-use corral_wit::types::CommandInfo;
+use corral_api::v1::CommandInfo;
 
 /// Whether the agent runs this command as a wasm task.
 pub fn is_wasm_command(command: &CommandInfo) -> bool {
-    !command.shell && command.value.ends_with(".wasm")
+    !command.is_shell() && value(command).ends_with(".wasm")
+}
+
+/// The command's program; empty when it has none.
+fn value(command: &CommandInfo) -> &str {
+    command.value.as_deref().unwrap_or_default()
 }
 
 /// The `corral wasm-run` command that runs `command`'s program with `corral` (the agent's
@@ -26,8 +31,8 @@ pub fn runner_command(
     mem_mb: Option<f64>,
     limit_file: Option<&Path>,
 ) -> Result<CommandInfo, String> {
-    let program = program_path(&command.value, sandbox);
-    check_header(&program, &command.value)?;
+    let program = program_path(value(command), sandbox);
+    check_header(&program, value(command))?;
     let mut arguments = vec!["corral".to_string(), SUBCOMMAND.to_string()];
     if let Some(mem) = mem_mb {
         arguments.push("--max-memory-mb".to_string());
@@ -40,15 +45,16 @@ pub fn runner_command(
     arguments.push("--".to_string());
     arguments.push(program.display().to_string());
     if command.arguments.is_empty() {
-        arguments.push(command.value.clone());
+        arguments.push(value(command).to_string());
     } else {
         arguments.extend(command.arguments.iter().cloned());
     }
     Ok(CommandInfo {
-        shell: false,
-        value: corral.display().to_string(),
-        arguments,
+        uris: Vec::new(),
         environment: command.environment.clone(),
+        shell: Some(false),
+        value: Some(corral.display().to_string()),
+        arguments,
         user: command.user.clone(),
     })
 }
@@ -82,20 +88,19 @@ mod tests {
 
     fn command(value: &str, arguments: &[&str]) -> CommandInfo {
         CommandInfo {
-            shell: false,
-            value: value.to_string(),
+            shell: Some(false),
+            value: Some(value.to_string()),
             arguments: arguments.iter().map(|a| a.to_string()).collect(),
-            environment: Vec::new(),
-            user: None,
+            ..Default::default()
         }
     }
 
     #[test]
     fn only_non_shell_commands_naming_a_wasm_file_are_wasm_tasks() {
         assert!(is_wasm_command(&command("prog.wasm", &[])));
-        assert!(!command("prog.wasm", &[]).shell);
+        assert!(!command("prog.wasm", &[]).is_shell());
         let mut shell = command("prog.wasm", &[]);
-        shell.shell = true;
+        shell.shell = Some(true);
         assert!(!is_wasm_command(&shell));
         assert!(!is_wasm_command(&command("/bin/echo", &["echo", "x.wasm"])));
     }
@@ -113,7 +118,7 @@ mod tests {
             Some(Path::new("/work/exit-1.limit")),
         )
         .expect("a runner command");
-        assert_eq!(runner.value, "/usr/bin/corral");
+        assert_eq!(runner.value.as_deref(), Some("/usr/bin/corral"));
         let program = sandbox.path().join("prog.wasm").display().to_string();
         let expected = [
             "corral",

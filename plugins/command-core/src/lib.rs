@@ -22,7 +22,7 @@ use corral_sdk::executor::{
     Action, CheckResult, Event, Executor, ProcessExit, SendSignal, SpawnFailure, SpawnProcess,
     Status, TaskInfo, TaskState, Timer,
 };
-use health::{HealthPolicy, Verdict};
+use health::{TaskHealth, Verdict};
 
 pub use signals::{describe_exit, signal_name};
 
@@ -56,7 +56,7 @@ enum Phase {
 pub struct CommandExecutor {
     phase: Phase,
     task_id: String,
-    pub(crate) health: Option<HealthPolicy>,
+    pub(crate) health: Option<TaskHealth>,
     kill_grace_ms: u64,
     /// Set when failed health checks started the kill: the message for TASK_KILLED.
     killed_by_health: Option<String>,
@@ -197,7 +197,7 @@ impl CommandExecutor {
 
     fn on_timer(&mut self, timer: u32) -> Vec<Action> {
         if timer == HEALTH_TIMER && self.phase == Phase::Running {
-            return match self.health.as_mut().and_then(HealthPolicy::start_attempt) {
+            return match self.health.as_mut().and_then(TaskHealth::start_attempt) {
                 Some(check) => vec![Action::Check(check)],
                 None => Vec::new(),
             };
@@ -237,7 +237,7 @@ impl Executor for CommandExecutor {
             Action::SendStatus(Status::new(TaskState::Running)),
         ];
         if let Some(check) = task.health_check {
-            let policy = HealthPolicy::new(check, self.now());
+            let policy = TaskHealth::new(check, self.now());
             actions.push(Action::SetTimer(Timer {
                 id: HEALTH_TIMER,
                 after_ms: policy.delay_ms(),

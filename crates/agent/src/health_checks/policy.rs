@@ -1,118 +1,68 @@
 //! The health check policy the host applies to a recovered task (its executor plugin, which
-//! held the policy, died with the old agent). The same rules as the command executor's
-//! (Mesos' docs/health-checks.md): the first attempt runs `delay` after the checker starts,
-//! the next `interval` after each result; failures are ignored during the grace period until
-//! the first success; health is reported when it changes; after `consecutive_failures`
-//! failures in a row the task is killed.
+//! held the policy, died with the old agent): the shared policy (plugins/health-policy), the
+//! same rules as the command executor's (Mesos' docs/health-checks.md). Its own tests live
+//! with it.
 //!
 //! After a restart the grace period counts from the task's launch (its supervisor's start
-//! time), not from the recovery: a task launched long ago has no grace left, so a task that
-//! was healthy and turns bad is killed as before the restart, while one recovered within its
-//! grace period keeps what is left of it.
+//! time), not from the recovery: the policy's clock here is the time since the launch, so a
+//! task launched long ago has no grace left, a task that was healthy and turns bad is killed
+//! as before the restart, and one recovered within its grace period keeps what is left of it.
 
 use std::time::Duration;
 
 use corral_plugin_host::executor::{CheckResult, RunCheck};
-use corral_wit::types::HealthCheck;
+use corral_plugin_host::health_check::HealthCheck;
+pub use health_policy::Verdict;
+use health_policy::{HealthPolicy, Timing};
 
-/// What a check result asks of the recovered task.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Verdict {
-    /// A result for no attempt in flight: ignore it.
-    Stale,
-    /// Nothing to report (no change, or a failure within the grace period).
-    Quiet,
-    /// Health changed: report it on a TASK_RUNNING update.
-    Report(bool),
-    /// Too many failures in a row: report unhealthy and kill the task.
-    Kill { failures: u32, message: String },
-}
+/// The longest delay or interval the agent waits (a year): a larger one would overflow the
+/// timer's deadline.
+const LONGEST_WAIT: Duration = Duration::from_secs(86_400 * 365);
 
+/// A recovered task's check and the policy that judges its results.
 #[derive(Debug, Clone)]
-pub struct HealthPolicy {
+pub struct RecoveredPolicy {
     check: HealthCheck,
-    failures: u32,
-    ever_healthy: bool,
-    reported: Option<bool>,
-    in_flight: Option<u32>,
-    next_id: u32,
+    policy: HealthPolicy,
 }
 
-fn duration(seconds: f64) -> Duration {
-    if seconds.is_finite() && seconds > 0.0 {
-        Duration::from_secs_f64(seconds.min(86_400.0 * 365.0))
-    } else {
-        Duration::ZERO
-    }
-}
-
-impl HealthPolicy {
+impl RecoveredPolicy {
     pub fn new(check: HealthCheck) -> Self {
-        HealthPolicy {
-            check,
-            failures: 0,
-            ever_healthy: false,
-            reported: None,
-            in_flight: None,
-            next_id: 0,
-        }
+        let timing = Timing::from_seconds(
+            check.delay_seconds,
+            check.interval_seconds,
+            check.grace_period_seconds,
+            check.consecutive_failures,
+        );
+        // Launched at 0 on the policy's clock: times are since the launch.
+        let policy = HealthPolicy::new(timing, 0);
+        RecoveredPolicy { check, policy }
     }
 
     /// How long after the checker starts the first attempt runs.
     pub fn delay(&self) -> Duration {
-        duration(self.check.delay_seconds)
+        Duration::from_millis(self.policy.delay_ms()).min(LONGEST_WAIT)
     }
 
     /// How long after a result the next attempt runs (at least 1 ms: never a busy loop).
     pub fn interval(&self) -> Duration {
-        duration(self.check.interval_seconds).max(Duration::from_millis(1))
+        Duration::from_millis(self.policy.interval_ms()).min(LONGEST_WAIT)
     }
 
     /// The next attempt, or `None` while one is still running.
     pub fn start_attempt(&mut self) -> Option<RunCheck> {
-        if self.in_flight.is_some() {
-            return None;
-        }
-        self.next_id = self.next_id.wrapping_add(1);
-        self.in_flight = Some(self.next_id);
+        let id = self.policy.start_attempt()?;
         Some(RunCheck {
-            id: self.next_id,
+            id,
             check: self.check.clone(),
         })
     }
 
     /// Judges an attempt's result, `since_launch` after the task was launched.
     pub fn on_result(&mut self, result: &CheckResult, since_launch: Duration) -> Verdict {
-        if self.in_flight != Some(result.id) {
-            return Verdict::Stale;
-        }
-        self.in_flight = None;
-        if result.healthy {
-            self.failures = 0;
-            self.ever_healthy = true;
-            return self.report(true);
-        }
-        if !self.ever_healthy && since_launch < duration(self.check.grace_period_seconds) {
-            return Verdict::Quiet;
-        }
-        self.failures += 1;
-        if self.failures >= self.check.consecutive_failures.max(1) {
-            self.reported = Some(false);
-            return Verdict::Kill {
-                failures: self.failures,
-                message: result.message.clone(),
-            };
-        }
-        self.report(false)
-    }
-
-    fn report(&mut self, healthy: bool) -> Verdict {
-        if self.reported == Some(healthy) {
-            Verdict::Quiet
-        } else {
-            self.reported = Some(healthy);
-            Verdict::Report(healthy)
-        }
+        let now_ms = u64::try_from(since_launch.as_millis()).unwrap_or(u64::MAX);
+        self.policy
+            .on_result(result.id, result.healthy, &result.message, now_ms)
     }
 }
 
@@ -133,68 +83,47 @@ pub fn since_start(start_ticks: u64) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use corral_wit::types::CheckKind;
+    use corral_plugin_host::health_check::CheckKind;
 
-    fn policy(failures: u32, grace_s: f64) -> HealthPolicy {
-        HealthPolicy::new(HealthCheck {
+    fn health(failures: u32, grace_s: f64) -> RecoveredPolicy {
+        RecoveredPolicy::new(HealthCheck {
             kind: CheckKind::Tcp(1),
-            delay_seconds: 0.0,
-            interval_seconds: 1.0,
+            delay_seconds: 0.5,
+            interval_seconds: 1e300,
             timeout_seconds: 1.0,
             consecutive_failures: failures,
             grace_period_seconds: grace_s,
         })
     }
 
-    fn attempt(p: &mut HealthPolicy, healthy: bool, since_launch_s: u64) -> Verdict {
-        let id = p.start_attempt().expect("no attempt in flight").id;
-        let result = CheckResult {
-            id,
-            healthy,
-            message: "msg".into(),
-        };
-        p.on_result(&result, Duration::from_secs(since_launch_s))
-    }
-
     #[test]
-    fn health_is_reported_on_change_and_failures_in_a_row_kill() {
-        let mut p = policy(2, 0.0);
-        assert_eq!(attempt(&mut p, true, 100), Verdict::Report(true));
-        assert_eq!(attempt(&mut p, true, 101), Verdict::Quiet);
-        assert_eq!(attempt(&mut p, false, 102), Verdict::Report(false));
-        assert_eq!(
-            attempt(&mut p, false, 103),
-            Verdict::Kill {
-                failures: 2,
-                message: "msg".into()
-            }
-        );
-    }
-
-    #[test]
-    fn grace_counts_from_launch_and_ends_with_the_first_success() {
-        let mut p = policy(1, 10.0);
-        assert_eq!(attempt(&mut p, false, 5), Verdict::Quiet, "within grace");
-        assert_eq!(attempt(&mut p, true, 6), Verdict::Report(true));
-        assert!(matches!(attempt(&mut p, false, 7), Verdict::Kill { .. }));
-        let mut late = policy(1, 10.0);
-        assert!(
-            matches!(attempt(&mut late, false, 11), Verdict::Kill { .. }),
-            "a task launched before the grace period ended gets none after recovery"
-        );
-    }
-
-    #[test]
-    fn a_result_for_no_attempt_is_stale() {
-        let mut p = policy(1, 0.0);
-        let late = CheckResult {
-            id: 7,
+    fn the_grace_period_counts_from_the_launch_not_the_recovery() {
+        let mut within = health(1, 10.0);
+        let check = within.start_attempt().expect("an attempt");
+        assert_eq!(check.check.kind, CheckKind::Tcp(1), "the task's own check");
+        let failed = CheckResult {
+            id: check.id,
             healthy: false,
-            message: String::new(),
+            message: "refused".into(),
         };
-        assert_eq!(p.on_result(&late, Duration::ZERO), Verdict::Stale);
-        assert!(p.start_attempt().is_some());
-        assert!(p.start_attempt().is_none(), "one attempt at a time");
+        assert_eq!(
+            within.on_result(&failed, Duration::from_secs(5)),
+            Verdict::Quiet
+        );
+        let mut late = health(1, 10.0);
+        let id = late.start_attempt().expect("an attempt").id;
+        let failed = CheckResult { id, ..failed };
+        assert!(matches!(
+            late.on_result(&failed, Duration::MAX),
+            Verdict::Kill { .. }
+        ));
+    }
+
+    #[test]
+    fn delays_are_capped_so_a_deadline_cannot_overflow() {
+        let h = health(1, 0.0);
+        assert_eq!(h.delay(), Duration::from_millis(500));
+        assert_eq!(h.interval(), LONGEST_WAIT);
     }
 
     #[test]

@@ -12,10 +12,11 @@ use super::super::shared::AgentShared;
 use super::super::supervisor;
 use super::checkpoint;
 use super::registry::Executor;
-use corral_api::v1::{ExecutorId, ExecutorInfo, FrameworkId, FrameworkInfo, Resource, TaskInfo};
+use corral_api::v1::{
+    EnvironmentVariable, ExecutorId, ExecutorInfo, FrameworkId, FrameworkInfo, Resource, TaskInfo,
+};
 use corral_cgroups::{Container, JoinFiles, Limits};
-use corral_plugin_host::convert::{command_to_wit, task_to_wit};
-use corral_wit::types::EnvVar;
+use corral_plugin_host::PluginTask;
 
 /// Mesos writes durations this way ("5secs"); executor libraries parse it.
 fn mesos_duration(d: std::time::Duration) -> String {
@@ -89,7 +90,7 @@ pub(super) fn start(
         }
     };
 
-    let mut wit_command = command_to_wit(command);
+    let mut command = command.clone();
     let checkpoint = framework.checkpoint.unwrap_or(false);
     let variables = [
         ("MESOS_EXECUTOR_ID", info.executor_id.value.clone()),
@@ -110,16 +111,17 @@ pub(super) fn start(
         ("MESOS_SUBSCRIPTION_BACKOFF_MAX", "2secs".to_string()),
         ("MESOS_RECOVERY_TIMEOUT", "15mins".to_string()),
     ];
-    wit_command
-        .environment
-        .extend(variables.into_iter().map(|(name, value)| EnvVar {
-            name: name.to_string(),
-            value,
-        }));
+    let environment = &mut command.environment.get_or_insert_default().variables;
+    environment.extend(
+        variables
+            .into_iter()
+            .map(|(name, value)| EnvironmentVariable {
+                name: name.to_string(),
+                value: Some(value),
+            }),
+    );
     if let Some(prepared) = &isolation {
-        wit_command
-            .environment
-            .extend(prepared.environment.iter().cloned());
+        environment.extend(prepared.environment.iter().cloned());
     }
     let env = TaskEnvironment {
         sandbox: sandbox.display().to_string(),
@@ -132,17 +134,10 @@ pub(super) fn start(
     let spawned = match &shared.config.recovery.supervisor {
         Some(binary) => {
             let exit_file = checkpoint::exit_file(&work_dir, &container_id);
-            supervisor::spawn(
-                binary,
-                &exit_file,
-                &wit_command,
-                &sandbox,
-                &env,
-                join.as_ref(),
-            )
-            .map(|s| (s.child, s.pgid, s.supervisor_pid, Some(exit_file)))
+            supervisor::spawn(binary, &exit_file, &command, &sandbox, &env, join.as_ref())
+                .map(|s| (s.child, s.pgid, s.supervisor_pid, Some(exit_file)))
         }
-        None => processes::spawn(&wit_command, &sandbox, &env, join.as_ref())
+        None => processes::spawn(&command, &sandbox, &env, join.as_ref())
             .map(|(child, pid)| (child, pid, pid, None)),
     };
     let (child, pgid, supervisor_pid, exit_file) = match spawned {
@@ -240,8 +235,8 @@ fn prepare_isolators(
     }
     let mut sized = task.clone();
     sized.resources = resources.to_vec();
-    let wit_task = task_to_wit(
-        &sized,
+    let plugin_task = PluginTask::new(
+        sized,
         &framework_id.value,
         container_id,
         &sandbox.display().to_string(),
@@ -253,7 +248,7 @@ fn prepare_isolators(
                 .container_relative(&shared.cgroup_name(), container_id)
         })
         .flatten();
-    isolators::prepare(isolator_set, container_id, &wit_task, cgroup.as_deref()).map(Some)
+    isolators::prepare(isolator_set, container_id, &plugin_task, cgroup.as_deref()).map(Some)
 }
 
 /// The `cgroup.procs` files the executor joins: its cgroups' and its devices cgroup's.

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use corral_cgroups::*;
 
 use crate::processes;
-use corral_wit::types::CommandInfo;
+use corral_api::v1::CommandInfo;
 
 /// An isolator under a root of its own; removes the root when dropped.
 struct TestCgroups {
@@ -46,11 +46,9 @@ fn limits(resources: &str, pids: u64) -> Limits {
 
 fn shell(command: &str) -> CommandInfo {
     CommandInfo {
-        shell: true,
-        value: command.to_string(),
-        arguments: Vec::new(),
-        environment: Vec::new(),
-        user: None,
+        shell: Some(true),
+        value: Some(command.to_string()),
+        ..Default::default()
     }
 }
 

@@ -4,11 +4,11 @@
 
 use std::sync::Arc;
 
-use corral_plugin_host::PluginError;
+use corral_api::v1::TaskState;
 use corral_plugin_host::executor::{
     Action, Event, ExecutorFactory, ExecutorInstance, SendSignal, SpawnProcess, Status, Timer,
 };
-use corral_wit::types::{TaskInfo, TaskState};
+use corral_plugin_host::{PluginError, PluginTask};
 
 pub const PLUGIN: &str = "fake-command";
 /// Task names that make the instance misbehave.
@@ -32,7 +32,7 @@ fn status(state: TaskState, message: Option<String>) -> Action {
         message,
         reason: None,
         healthy: None,
-        labels: vec![],
+        labels: None,
     })
 }
 
@@ -41,7 +41,8 @@ impl ExecutorInstance for FakeCommandExecutor {
         PLUGIN
     }
 
-    fn launch(&mut self, task: &TaskInfo) -> Result<Vec<Action>, PluginError> {
+    fn launch(&mut self, task: &PluginTask) -> Result<Vec<Action>, PluginError> {
+        let task = &task.info;
         self.name = task.name.clone();
         match task.name.as_str() {
             TRAP_ON_LAUNCH => {
@@ -56,14 +57,14 @@ impl ExecutorInstance for FakeCommandExecutor {
         }
         let Some(command) = task.command.clone() else {
             return Ok(vec![
-                status(TaskState::Failed, Some("no command".into())),
+                status(TaskState::TaskFailed, Some("no command".into())),
                 Action::Done,
             ]);
         };
         Ok(vec![
             Action::Spawn(SpawnProcess { id: 1, command }),
-            status(TaskState::Starting, None),
-            status(TaskState::Running, None),
+            status(TaskState::TaskStarting, None),
+            status(TaskState::TaskRunning, None),
         ])
     }
 
@@ -71,23 +72,24 @@ impl ExecutorInstance for FakeCommandExecutor {
         match event {
             Event::Exited(exit) => {
                 let (state, message) = match (self.killing, exit.code) {
-                    (true, _) => (TaskState::Killed, "Command terminated".to_string()),
-                    (false, Some(0)) => {
-                        (TaskState::Finished, "Command exited with status 0".into())
-                    }
+                    (true, _) => (TaskState::TaskKilled, "Command terminated".to_string()),
+                    (false, Some(0)) => (
+                        TaskState::TaskFinished,
+                        "Command exited with status 0".into(),
+                    ),
                     (false, Some(code)) => (
-                        TaskState::Failed,
+                        TaskState::TaskFailed,
                         format!("Command exited with status {code}"),
                     ),
                     (false, None) => (
-                        TaskState::Failed,
+                        TaskState::TaskFailed,
                         format!("Command terminated with signal {:?}", exit.signal),
                     ),
                 };
                 Ok(vec![status(state, Some(message)), Action::Done])
             }
             Event::SpawnFailed(failure) => Ok(vec![
-                status(TaskState::Failed, Some(failure.message.clone())),
+                status(TaskState::TaskFailed, Some(failure.message.clone())),
                 Action::Done,
             ]),
             Event::Kill(grace_ms) => {

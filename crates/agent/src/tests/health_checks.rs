@@ -7,7 +7,8 @@ use tokio::net::TcpListener;
 
 use crate::health_checks::{CheckPlace, attempt};
 use crate::processes::TaskEnvironment;
-use corral_wit::types::{CheckKind, CommandInfo, HttpCheck};
+use corral_api::v1::CommandInfo;
+use corral_plugin_host::health_check::{CheckKind, HttpCheck};
 
 fn place(dir: &std::path::Path) -> CheckPlace {
     CheckPlace {
@@ -25,11 +26,9 @@ fn place(dir: &std::path::Path) -> CheckPlace {
 
 fn shell(value: &str) -> CheckKind {
     CheckKind::Command(CommandInfo {
-        shell: true,
-        value: value.into(),
-        arguments: vec![],
-        environment: vec![],
-        user: None,
+        shell: Some(true),
+        value: Some(value.into()),
+        ..Default::default()
     })
 }
 

@@ -17,13 +17,13 @@ use super::http_executor::{
 use super::support::*;
 use corral_api::agent_protocol::AgentCommand;
 use corral_api::recordio::Decoder;
-use corral_api::v1::{AgentId, FrameworkId, Id, StatusSource, TaskState};
+use corral_api::v1::{AgentId, FrameworkId, Id, Resource, StatusSource, TaskState};
+use corral_plugin_host::PluginTask;
 use corral_plugin_host::error::PluginError;
 use corral_plugin_host::isolator::{
     IsolatorPlugin, IsolatorSet, LaunchPlan, Metric, RecoveredContainer,
 };
 use corral_plugin_host::manifest::Manifest;
-use corral_wit::types::{Resource, TaskInfo};
 
 /// A plugin that records the containers `recover` hands it (id and task id) and those it
 /// is asked to clean up.
@@ -49,11 +49,11 @@ impl IsolatorPlugin for Recording {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         for c in containers {
-            recovered.push((c.container_id.clone(), c.task.task_id.clone()));
+            recovered.push((c.container_id.clone(), c.task.info.task_id.value.clone()));
         }
         Ok(())
     }
-    fn prepare(&mut self, _: &str, _: &TaskInfo) -> Result<LaunchPlan, PluginError> {
+    fn prepare(&mut self, _: &str, _: &PluginTask) -> Result<LaunchPlan, PluginError> {
         Ok(LaunchPlan {
             environment: Vec::new(),
             devices: Vec::new(),

@@ -10,13 +10,13 @@ use super::fake_executor;
 use super::fake_master::FakeMaster;
 use super::support::*;
 use crate::run;
-use corral_api::v1::TaskState;
+use corral_api::v1::{EnvironmentVariable, Resource, TaskState};
+use corral_plugin_host::PluginTask;
 use corral_plugin_host::error::PluginError;
 use corral_plugin_host::isolator::{
     IsolatorPlugin, IsolatorSet, LaunchPlan, Metric, RecoveredContainer,
 };
 use corral_plugin_host::manifest::Manifest;
-use corral_wit::types::{EnvVar, Resource, ResourceValue, TaskInfo};
 
 /// A plugin whose `usage` answers `metrics`, or fails when `metrics` is `None`; its plan
 /// sets `ISOLATOR_SAW_CPUS` to the cpus of the task it prepared, and it records cleanups.
@@ -40,20 +40,18 @@ impl IsolatorPlugin for Reporting {
     fn recover(&mut self, _: &[RecoveredContainer]) -> Result<(), PluginError> {
         Ok(())
     }
-    fn prepare(&mut self, _: &str, task: &TaskInfo) -> Result<LaunchPlan, PluginError> {
+    fn prepare(&mut self, _: &str, task: &PluginTask) -> Result<LaunchPlan, PluginError> {
         let cpus: f64 = task
+            .info
             .resources
             .iter()
             .filter(|r| r.name == "cpus")
-            .filter_map(|r| match r.value {
-                ResourceValue::Scalar(v) => Some(v),
-                _ => None,
-            })
+            .filter_map(|r| r.scalar.as_ref().map(|s| s.value))
             .sum();
         Ok(LaunchPlan {
-            environment: vec![EnvVar {
+            environment: vec![EnvironmentVariable {
                 name: "ISOLATOR_SAW_CPUS".into(),
-                value: cpus.to_string(),
+                value: Some(cpus.to_string()),
             }],
             devices: Vec::new(),
             mounts: Vec::new(),

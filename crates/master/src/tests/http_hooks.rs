@@ -10,13 +10,15 @@ use tokio::sync::mpsc;
 
 use corral_api::agent_protocol::AgentCommand;
 use corral_api::scheduler::EventType;
+use corral_api::v1::{EnvironmentVariable, Label, TaskStatus};
 use corral_plugin_host::PluginError;
+use corral_plugin_host::PluginTask;
+use corral_plugin_host::allocator::{AgentSnapshot, FrameworkSnapshot};
 use corral_plugin_host::hook::{
     AgentDecoration, Decoration, HookFactory, HookInstance, LaunchDecision,
 };
 use corral_plugin_host::hook_chain::{FailMode, HookChain};
 use corral_state::memory::MemoryStore;
-use corral_wit::types::{AgentInfo, EnvVar, FrameworkInfo, Label, TaskInfo, TaskStatus};
 
 use super::harness::agent_subscribe;
 use super::http_client::start_master_with_hooks;
@@ -55,33 +57,36 @@ impl HookInstance for GatedHook {
 
     fn on_launch(
         &mut self,
-        task: &TaskInfo,
-        _framework: &FrameworkInfo,
+        task: &PluginTask,
+        _framework: &FrameworkSnapshot,
     ) -> Result<LaunchDecision, PluginError> {
-        let _ = self.called.send(task.task_id.clone());
+        let _ = self.called.send(task.info.task_id.value.clone());
         self.gate.pass();
         Ok(LaunchDecision::Allow(Decoration {
             labels: vec![Label {
                 key: "gate".into(),
-                value: "passed".into(),
+                value: Some("passed".into()),
             }],
             environment: Vec::new(),
         }))
     }
 
-    fn on_run(&mut self, _task: &TaskInfo) -> Result<Vec<EnvVar>, PluginError> {
+    fn on_run(&mut self, _task: &PluginTask) -> Result<Vec<EnvironmentVariable>, PluginError> {
         Ok(Vec::new())
     }
 
     fn on_status(
         &mut self,
-        _task: &TaskInfo,
+        _task: &PluginTask,
         _status: &TaskStatus,
     ) -> Result<Vec<Label>, PluginError> {
         Ok(Vec::new())
     }
 
-    fn on_agent_register(&mut self, _agent: &AgentInfo) -> Result<AgentDecoration, PluginError> {
+    fn on_agent_register(
+        &mut self,
+        _agent: &AgentSnapshot,
+    ) -> Result<AgentDecoration, PluginError> {
         Ok(AgentDecoration {
             resources: Vec::new(),
             attributes: Vec::new(),
