@@ -2,8 +2,8 @@
 //! executor still running with non-terminal tasks is adopted. Its entry waits for the
 //! executor library to subscribe again (with its unacknowledged tasks and updates, so a
 //! task that ended while the agent was down is reported with its true state) within
-//! `--executor-reregistration-timeout-secs`; one that does not is killed and its tasks fail with
-//! REASON_EXECUTOR_REREGISTRATION_TIMEOUT. Its process is watched by pid (it is not this
+//! `--executor-reregistration-timeout` (a Mesos duration such as `2secs`); one that does not
+//! is killed and its tasks fail with REASON_EXECUTOR_REREGISTRATION_TIMEOUT. Its process is watched by pid (it is not this
 //! agent's child); when it ends, its cgroups and checkpoint go.
 
 use std::sync::{Arc, Mutex};

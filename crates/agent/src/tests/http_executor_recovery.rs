@@ -289,7 +289,7 @@ async fn an_executor_subscribes_again_after_a_restart_and_keeps_its_tasks() {
     let _ = orphan.wait();
 }
 
-/// `--executor-reregistration-timeout-secs`: with a longer timeout than Mesos' 2 s default,
+/// `--executor-reregistration-timeout` (a Mesos duration): with a longer timeout than Mesos' 2 s default,
 /// an executor that has not subscribed again yet is still waited for past the default.
 // Multi-threaded: the agent's timers run while the test sleeps.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
