@@ -3,6 +3,7 @@
 //! not use Corral's own types, so it checks the wire format), and operator API helpers.
 
 pub mod cluster;
+pub mod dns;
 pub mod etcd_cluster;
 pub mod ha;
 pub mod operator_stream;
