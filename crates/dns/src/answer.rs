@@ -85,8 +85,37 @@ pub struct Answer {
     pub additionals: Vec<Record>,
 }
 
-/// The answer to `qname`/`qtype`, a name in the zone. `rotate` turns the answers (a cheap
-/// stand-in for Mesos-DNS's shuffle) so clients spread over a service's instances.
+/// Bytes an answer section may use in a UDP response of `payload` bytes, past the header,
+/// the question, the SOA and EDNS.
+fn answer_room(payload: u16) -> usize {
+    usize::from(payload).saturating_sub(160)
+}
+
+/// How many records of `qtype` to build for a UDP response of `payload` bytes: about as
+/// many as fit (an A record takes 16 bytes with name compression, an SRV with its glue about
+/// 60). Mesos-DNS trims what does not fit without the TC bit, and so does this; building only
+/// what can be sent keeps a service of hundreds of instances cheap to answer.
+pub fn udp_answer_limit(payload: u16, qtype: RecordType) -> usize {
+    let each = match qtype {
+        RecordType::A => 16,
+        _ => 60,
+    };
+    (answer_room(payload) / each).max(1)
+}
+
+/// `limit` records from `list` starting at `rotate` (a cheap stand-in for Mesos-DNS's
+/// shuffle, so clients spread over a service's instances).
+fn window<T>(list: &[T], rotate: usize, limit: usize) -> impl Iterator<Item = &T> {
+    let start = if list.is_empty() {
+        0
+    } else {
+        rotate % list.len()
+    };
+    list.iter().cycle().skip(start).take(list.len().min(limit))
+}
+
+/// The answer to `qname`/`qtype`, a name in the zone: at most `limit` records of each kind,
+/// turned by `rotate`.
 pub fn answer(
     zone: &ZoneInfo,
     records: &RecordSet,
@@ -94,17 +123,18 @@ pub fn answer(
     qname: &Name,
     qtype: RecordType,
     rotate: usize,
+    limit: usize,
 ) -> Answer {
     let key = normalize(&qname.to_ascii());
     let apex = key == zone.domain;
     let mut out = Answer::default();
     if matches!(qtype, RecordType::A | RecordType::ANY) {
-        for ip in records.a(&key) {
+        for ip in window(records.a(&key), rotate, limit) {
             out.answers.push(zone.a(qname, *ip));
         }
     }
     if matches!(qtype, RecordType::SRV | RecordType::ANY) {
-        srv_answers(zone, records, qname, &key, &mut out);
+        srv_answers(zone, records, (qname, &key), (rotate, limit), &mut out);
     }
     if apex && matches!(qtype, RecordType::SOA | RecordType::ANY) {
         out.answers.push(zone.soa(serial));
@@ -119,16 +149,19 @@ pub fn answer(
             ResponseCode::NXDomain
         };
         out.authority.push(zone.soa(serial));
-    } else if out.answers.len() > 1 {
-        let turn = rotate % out.answers.len();
-        out.answers.rotate_left(turn);
     }
     out
 }
 
-fn srv_answers(zone: &ZoneInfo, records: &RecordSet, qname: &Name, key: &str, out: &mut Answer) {
+fn srv_answers(
+    zone: &ZoneInfo,
+    records: &RecordSet,
+    (qname, key): (&Name, &str),
+    (rotate, limit): (usize, usize),
+    out: &mut Answer,
+) {
     let mut glued: Vec<&str> = Vec::new();
-    for target in records.srv(key) {
+    for target in window(records.srv(key), rotate, limit) {
         let Ok(host) = Name::from_str(&target.host) else {
             continue;
         };

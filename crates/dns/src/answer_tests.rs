@@ -38,6 +38,7 @@ fn a_and_srv_answer_with_glue() {
         &name("WEB.marathon.mesos."),
         RecordType::A,
         0,
+        100,
     );
     assert_eq!(a.code, ResponseCode::NoError);
     assert_eq!(a.answers.len(), 2);
@@ -53,6 +54,7 @@ fn a_and_srv_answer_with_glue() {
         &name("_web._tcp.marathon.mesos."),
         RecordType::SRV,
         0,
+        100,
     );
     assert_eq!(srv.answers.len(), 1);
     let RData::SRV(record) = &srv.answers[0].data else {
@@ -73,6 +75,7 @@ fn answers_rotate_between_queries() {
         &name("web.marathon.mesos."),
         RecordType::A,
         0,
+        100,
     );
     let second = answer(
         &zone,
@@ -81,6 +84,7 @@ fn answers_rotate_between_queries() {
         &name("web.marathon.mesos."),
         RecordType::A,
         1,
+        100,
     );
     assert_ne!(first.answers[0], second.answers[0]);
 }
@@ -96,6 +100,7 @@ fn unknown_names_are_nxdomain_and_other_types_nodata_with_the_soa() {
         &name("nope.marathon.mesos."),
         RecordType::A,
         0,
+        100,
     );
     assert_eq!(missing.code, ResponseCode::NXDomain);
     let RData::SOA(soa) = &missing.authority[0].data else {
@@ -110,6 +115,7 @@ fn unknown_names_are_nxdomain_and_other_types_nodata_with_the_soa() {
         &name("web.marathon.mesos."),
         RecordType::AAAA,
         0,
+        100,
     );
     assert_eq!(nodata.code, ResponseCode::NoError);
     assert!(nodata.answers.is_empty());
@@ -119,9 +125,9 @@ fn unknown_names_are_nxdomain_and_other_types_nodata_with_the_soa() {
 fn the_apex_has_soa_and_ns_and_any_answers_everything_there_is() {
     let zone = zone();
     let records = records();
-    let soa = answer(&zone, &records, 3, &name("mesos."), RecordType::SOA, 0);
+    let soa = answer(&zone, &records, 3, &name("mesos."), RecordType::SOA, 0, 100);
     assert_eq!(soa.answers.len(), 1);
-    let ns = answer(&zone, &records, 3, &name("mesos."), RecordType::NS, 0);
+    let ns = answer(&zone, &records, 3, &name("mesos."), RecordType::NS, 0, 100);
     let RData::NS(target) = &ns.answers[0].data else {
         panic!("NS")
     };
@@ -133,9 +139,10 @@ fn the_apex_has_soa_and_ns_and_any_answers_everything_there_is() {
         &name("web.marathon.mesos."),
         RecordType::ANY,
         0,
+        100,
     );
     assert_eq!(any.answers.len(), 2);
-    let apex_any = answer(&zone, &records, 3, &name("mesos."), RecordType::ANY, 0);
+    let apex_any = answer(&zone, &records, 3, &name("mesos."), RecordType::ANY, 0, 100);
     assert_eq!(apex_any.answers.len(), 2, "SOA and NS");
 }
 
@@ -146,4 +153,32 @@ fn the_zone_holds_its_apex_and_names_under_it_only() {
     assert!(zone.holds("a.b.mesos."));
     assert!(!zone.holds("notmesos."));
     assert!(!zone.holds("example.com."));
+}
+
+#[test]
+fn udp_answers_hold_about_what_fits_and_rotate_through_the_rest() {
+    let zone = zone();
+    let mut records = RecordSet::default();
+    for i in 0..100u8 {
+        records.insert_a("big.marathon.mesos.".into(), Ipv4Addr::new(10, 0, 0, i));
+    }
+    let limit = udp_answer_limit(512, RecordType::A);
+    assert!((15..=25).contains(&limit), "{limit}");
+    let big = name("big.marathon.mesos.");
+    let first = answer(&zone, &records, 1, &big, RecordType::A, 0, limit);
+    assert_eq!(first.answers.len(), limit);
+    let later = answer(&zone, &records, 1, &big, RecordType::A, 95, limit);
+    let RData::A(ip) = &later.answers[0].data else {
+        panic!("A")
+    };
+    assert_eq!(ip.0, Ipv4Addr::new(10, 0, 0, 95));
+    let RData::A(wrapped) = &later.answers[5].data else {
+        panic!("A")
+    };
+    assert_eq!(
+        wrapped.0,
+        Ipv4Addr::new(10, 0, 0, 0),
+        "the window wraps around"
+    );
+    assert!(udp_answer_limit(4096, RecordType::SRV) > udp_answer_limit(512, RecordType::SRV));
 }

@@ -8,10 +8,11 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use hickory_proto::op::{Edns, Header, HeaderCounts, MessageType, Metadata, OpCode, ResponseCode};
 use hickory_server::net::runtime::Time;
+use hickory_server::net::xfer::Protocol;
 use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
 use hickory_server::zone_handler::MessageResponseBuilder;
 
-use super::answer::{Answer, ZoneInfo, answer};
+use super::answer::{Answer, ZoneInfo, answer, udp_answer_limit};
 use super::forward::Forwarder;
 use super::rate_limit::RateLimiter;
 use super::records::normalize;
@@ -147,14 +148,12 @@ impl RequestHandler for DnsHandler {
         if self.info.holds(&key) {
             let records = self.zone.records();
             let turn = self.turn.fetch_add(1, Ordering::Relaxed);
-            let out = answer(
-                &self.info,
-                &records,
-                self.zone.serial(),
-                &qname,
-                qtype,
-                turn,
-            );
+            let limit = match request.protocol() {
+                Protocol::Udp => udp_answer_limit(request.max_payload(), qtype),
+                _ => usize::MAX,
+            };
+            let serial = self.zone.serial();
+            let out = answer(&self.info, &records, serial, &qname, qtype, turn, limit);
             if out.code == ResponseCode::NXDomain {
                 counters.nxdomain.fetch_add(1, Ordering::Relaxed);
             } else {

@@ -26,4 +26,4 @@ pub mod view;
 pub mod zone;
 
 pub use config::{DnsConfig, Forwarding};
-pub use server::{DnsError, DnsServer, start};
+pub use server::{DnsError, DnsServer, start, start_without_feed};

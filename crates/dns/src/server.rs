@@ -97,7 +97,18 @@ fn master_list(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// Serves DNS (and the HTTP API) with the feed following `config.masters`.
 pub async fn start(config: DnsConfig) -> Result<DnsServer, DnsError> {
+    serve(config, true).await
+}
+
+/// Serves DNS (and the HTTP API) without a feed: the caller installs records in
+/// [`DnsServer::zone`] (benchmarks, tests).
+pub async fn start_without_feed(config: DnsConfig) -> Result<DnsServer, DnsError> {
+    serve(config, false).await
+}
+
+async fn serve(config: DnsConfig, feed: bool) -> Result<DnsServer, DnsError> {
     let (udp, tcp) = bind_pair(config.listen).await?;
     let dns_addr = udp.local_addr().map_err(|e| DnsError::Bind {
         addr: config.listen,
@@ -178,7 +189,7 @@ pub async fn start(config: DnsConfig) -> Result<DnsServer, DnsError> {
         std::net::IpAddr::V4(ip) if !ip.is_unspecified() => Some(ip),
         _ => None,
     };
-    let feed = Feed {
+    let follow = Feed {
         zone: zone.clone(),
         masters: config.masters.clone(),
         naming: NamingConfig {
@@ -189,7 +200,9 @@ pub async fn start(config: DnsConfig) -> Result<DnsServer, DnsError> {
             ns_ip,
         },
     };
-    tasks.push(tokio::spawn(feed.run(stop_rx)));
+    if feed {
+        tasks.push(tokio::spawn(follow.run(stop_rx)));
+    }
     tracing::info!(%dns_addr, http = ?http_addr, domain = %config.domain, "DNS server started");
     Ok(DnsServer {
         dns_addr,
