@@ -43,7 +43,8 @@ apt_install() {
 # python3-venv: the compatibility test drives Corral with pymesos, a third-party Mesos client.
 # protobuf-compiler: etcd-client builds etcd's gRPC protos. etcd-server: the etcd tests start
 # their own `etcd` on free loopback ports (a system service the package may start is unused).
-apt_install pkg-config python3-venv protobuf-compiler etcd-server
+# dnsutils: the DNS tests ask with `dig`; dnsperf: the DNS benchmark (docs/benchmarks.md).
+apt_install pkg-config python3-venv protobuf-compiler etcd-server dnsutils dnsperf
 
 # A venv with pymesos for tests/python. pymesos needs http-parser, whose C extension no longer
 # builds on Python 3.11; its pure-Python parser is what we install (pymesos falls back to it).

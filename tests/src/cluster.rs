@@ -238,6 +238,13 @@ impl Cluster {
             "--resources".into(),
             resources.into(),
         ];
+        // Tests run side by side: the DNS server takes free ports unless a test picks them.
+        if !extra
+            .iter()
+            .any(|a| a.starts_with("--dns-port") || *a == "--no-dns")
+        {
+            args.extend(["--dns-port", "0", "--dns-http-port", "0"].map(String::from));
+        }
         args.extend(extra.iter().map(|s| s.to_string()));
         let master = Process::start("dev", &args, dir.path());
         let cluster = Cluster {

@@ -3,14 +3,17 @@
 //! not use Corral's own types, so it checks the wire format), and operator API helpers.
 
 pub mod cluster;
+pub mod dns;
 pub mod etcd_cluster;
 pub mod ha;
+pub mod operator_stream;
 pub mod scheduler;
 pub mod services;
 
 pub use cluster::{Cluster, Process, corral_bin, free_port, plugin_wasm};
 pub use etcd_cluster::EtcdCluster;
 pub use ha::{HaCluster, HaOptions};
+pub use operator_stream::OperatorSubscriber;
 pub use scheduler::{Framework, framework_info, operator, scalar, task};
 pub use services::Services;
 

@@ -5,7 +5,9 @@
 pub mod client_error;
 pub mod master_address;
 pub mod operator_client;
+pub mod operator_subscription;
 pub mod scheduler_client;
 
 pub use client_error::ClientError;
 pub use master_address::MasterAddress;
+pub use operator_subscription::OperatorEventStream;

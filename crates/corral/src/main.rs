@@ -17,13 +17,25 @@ use tracing_subscriber::EnvFilter;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// hickory-server logs every DNS query at info: a DNS server's log would be nothing else.
+const QUIET_DNS_QUERIES: &str = "hickory_server=warn";
+
 fn init_logging(level: &str) -> anyhow::Result<()> {
-    let filter = match std::env::var("RUST_LOG") {
+    let (text, mut filter) = match std::env::var("RUST_LOG") {
         Ok(text) if !text.trim().is_empty() => {
-            EnvFilter::try_new(&text).with_context(|| format!("bad RUST_LOG '{text}'"))?
+            let filter =
+                EnvFilter::try_new(&text).with_context(|| format!("bad RUST_LOG '{text}'"))?;
+            (text, filter)
         }
-        _ => EnvFilter::try_new(level).with_context(|| format!("bad --log-level '{level}'"))?,
+        _ => {
+            let filter =
+                EnvFilter::try_new(level).with_context(|| format!("bad --log-level '{level}'"))?;
+            (level.to_string(), filter)
+        }
     };
+    if !text.contains("hickory") {
+        filter = filter.add_directive(QUIET_DNS_QUERIES.parse()?);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -265,6 +265,7 @@ impl MasterCore {
         tracing::info!(framework = %framework_id, task = %info.task_id, agent = %agent_id,
             "launching task");
         self.counters.tasks_launched += 1;
+        self.task_added_event(framework_id, &info.task_id);
         let command = AgentCommand::RunTask {
             framework: Box::new(framework_info),
             task: Box::new(info),

@@ -121,6 +121,7 @@ impl MasterCore {
         );
         self.agents.insert(id.clone(), agent);
         self.reapply_reservations(&id);
+        self.agent_added_event(&id);
         self.effect(Effect::Command {
             stream,
             command: AgentCommand::Registered {
@@ -207,7 +208,9 @@ impl MasterCore {
                 .entry(agent_id.clone())
                 .or_default()
                 .insert((framework_id.clone(), record.task.task_id.clone()));
-            framework.tasks.insert(record.task.task_id.clone(), record);
+            let task_id = record.task.task_id.clone();
+            framework.tasks.insert(task_id.clone(), record);
+            self.task_added_event(&framework_id, &task_id);
         }
         let missing: Vec<(FrameworkId, TaskId)> = self
             .tasks_on(agent_id)

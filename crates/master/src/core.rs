@@ -181,6 +181,8 @@ pub struct MasterCore {
     effects: Vec<Effect>,
     wants_allocation: bool,
     pub(super) partitions: PartitionState,
+    /// Whether operator API subscribers listen: the events are built only then.
+    operator_events: bool,
 }
 
 impl MasterCore {
@@ -206,7 +208,17 @@ impl MasterCore {
             wants_allocation: false,
             partitions: Default::default(),
             tasks_by_agent: HashMap::new(),
+            operator_events: false,
         }
+    }
+
+    /// The shell says whether operator API subscribers listen (`operator_events.rs`).
+    pub fn set_operator_events(&mut self, on: bool) {
+        self.operator_events = on;
+    }
+
+    pub(super) fn operator_events(&self) -> bool {
+        self.operator_events
     }
 
     pub fn master_info(&self) -> &MasterInfo {

@@ -1,8 +1,11 @@
 //! What the core asks the shell to do after each call: events for framework streams,
-//! commands for agent streams, registry writes. Plain data: the core queues them, the shell
+//! commands for agent streams, registry writes, events for operator subscribers. Plain data: the core queues them, the shell
 //! carries them out.
 
+use std::sync::Arc;
+
 use corral_api::agent_protocol::AgentCommand;
+use corral_api::operator_events::OperatorEvent;
 use corral_api::scheduler::Event;
 use corral_state::WriteOp;
 
@@ -26,4 +29,6 @@ pub enum Effect {
     },
     /// Registry writes, applied in order.
     Persist(Vec<WriteOp>),
+    /// An event for every operator API subscriber (queued only while there is one).
+    Operator(Arc<OperatorEvent>),
 }

@@ -6,6 +6,7 @@ use super::allocator_events::AllocatorEvent;
 use super::core::{CompletedFramework, Framework, MasterCore, timestamp};
 use super::core_error::CoreError;
 use super::effects::{Effect, StreamId};
+use super::operator_events::FrameworkChange;
 use super::registry_records::delete_framework;
 use super::role_rules::validate_role;
 use corral_api::agent_protocol::AgentCommand;
@@ -106,7 +107,8 @@ impl MasterCore {
                 suppressed.into_iter().collect(),
             ));
         }
-        self.frameworks.insert(id, framework);
+        self.frameworks.insert(id.clone(), framework);
+        self.framework_event(FrameworkChange::Added, &id);
     }
 
     /// A known framework subscribes again: the new stream replaces the old one (which gets an
@@ -153,6 +155,7 @@ impl MasterCore {
         if !suppress.is_empty() {
             self.allocator(AllocatorEvent::Suppress(id.value.clone(), suppress));
         }
+        self.framework_event(FrameworkChange::Updated, id);
     }
 
     /// A framework's subscription stream closed. A stale stream (already replaced) changes
@@ -176,6 +179,7 @@ impl MasterCore {
         for offer_id in self.offers_of_framework(&id) {
             self.recover_offer(&offer_id, None);
         }
+        self.framework_event(FrameworkChange::Updated, &id);
         if self.failover_timeout_ms(&id) == Some(0) {
             self.remove_framework(now_ms, &id, "its failover timeout is 0");
         }
@@ -239,6 +243,7 @@ impl MasterCore {
                     ..Default::default()
                 };
                 record.task.state = TaskState::TaskKilled;
+                self.task_updated_event(id, &status, TaskState::TaskKilled);
                 record.task.statuses.push(status);
             }
             if !record.released {
@@ -261,6 +266,7 @@ impl MasterCore {
         if let Some(stream) = framework.stream {
             self.effect(Effect::CloseStream { stream });
         }
+        self.framework_removed_event(&framework.info);
         self.remember_completed_framework(CompletedFramework {
             info: framework.info,
             registered_ms: framework.registered_ms,
@@ -290,7 +296,8 @@ impl MasterCore {
             recovered: true,
         };
         self.allocator(AllocatorEvent::AddFramework(framework.snapshot(), false));
-        self.frameworks.insert(id, framework);
+        self.frameworks.insert(id.clone(), framework);
+        self.framework_event(FrameworkChange::Added, &id);
         true
     }
 }

@@ -39,6 +39,7 @@ impl MasterCore {
             )));
         };
         tracing::warn!(agent = %agent_id, "agent marked gone by the operator");
+        self.agent_removed_event(agent_id);
         for offer_id in self.offers_on_agent(agent_id) {
             self.rescind_offer(&offer_id, false);
         }

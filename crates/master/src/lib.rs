@@ -33,12 +33,14 @@
 //!    `allocator_events.rs`, `allocator_status.rs`, `core_error.rs`, `hook_verdicts.rs`,
 //!    `registry_records.rs`, `partition_state.rs`, `reservation_plan.rs`, `role_rules.rs`,
 //!    `quota_config.rs`, `task_validation.rs`, `probation.rs`.
-//! 2. The core: `core.rs` (the state), and the files of `impl MasterCore` listed above,
+//! 2. The core: `core.rs` (the state), and the files of `impl MasterCore` listed above
+//!    (with `operator_events.rs`, the events for operator API subscribers),
 //!    which import `core.rs` and layer 1 (`core.rs` imports layer 1 only). Beside it, the
 //!    allocator driver: `allocation.rs`, `hot_swap.rs`.
 //! 3. The shell: `shell.rs` (with `plugin_platform.rs`, `plugin_reports.rs`),
 //!    `allocator_swap.rs`, `hook_calls.rs`, `agent_pings.rs`, `registry.rs`.
-//! 4. HTTP: `http_error.rs`, `redirect.rs`, `streams.rs`, the `*_api.rs` files,
+//! 4. HTTP: `http_error.rs`, `redirect.rs`, `streams.rs`, `operator_stream.rs` (the operator
+//!    API's SUBSCRIBE), the `*_api.rs` files,
 //!    `plugin_fanout.rs`, `router.rs`.
 //! 5. Starting: `config.rs`, `handle.rs`, `start.rs`, `leader.rs`.
 
@@ -67,6 +69,8 @@ mod http_error;
 pub mod leader;
 mod offers;
 mod operator_api;
+mod operator_events;
+mod operator_stream;
 pub mod partition_state;
 pub mod partitions;
 mod plugin_fanout;

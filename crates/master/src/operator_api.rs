@@ -18,6 +18,7 @@ use corral_api::operator_roles::OperatorCallPayload;
 use corral_http::error::{ApiError, parse_json};
 
 use super::core::MasterCore;
+use super::operator_stream;
 use super::shell::Shared;
 
 pub async fn operator(
@@ -35,6 +36,9 @@ pub async fn operator(
         ));
     }
     let call: OperatorCall = parse_json(&body)?;
+    if call.kind == OperatorCallType::Subscribe {
+        return operator_stream::subscribe(shared, &headers);
+    }
     let payload: OperatorCallPayload = parse_json(&body)?;
     let kind = call.kind;
     let response = answer(&shared, kind, payload)?;

@@ -45,6 +45,7 @@ impl MasterCore {
             _ => return false,
         }
         tracing::warn!(agent = %agent_id, "agent unreachable: it missed its pings");
+        self.agent_removed_event(agent_id);
         self.partitions.unreachable.insert(agent_id.clone());
         self.effect(Effect::Persist(vec![WriteOp::Put {
             key: format!("{UNREACHABLE_PREFIX}{agent_id}"),

@@ -67,12 +67,12 @@ fn subscribe(shared: Arc<Shared>, headers: &HeaderMap, call: Call) -> Result<Res
     Ok(response)
 }
 
-const JSON: &str = "application/json";
-const RECORDIO: &str = "application/recordio";
+pub(super) const JSON: &str = "application/json";
+pub(super) const RECORDIO: &str = "application/recordio";
 
 /// The stream is JSON records; newer Mesos clients ask for `application/recordio` with
 /// `Message-Accept: application/json`, older ones for `application/json`.
-fn stream_content_type(headers: &HeaderMap) -> Result<&'static str, ApiError> {
+pub(super) fn stream_content_type(headers: &HeaderMap) -> Result<&'static str, ApiError> {
     let accept = header_text(headers, header::ACCEPT.as_str()).unwrap_or_default();
     let message_accept = header_text(headers, "Message-Accept").unwrap_or_default();
     let takes =

@@ -4,12 +4,14 @@
 //! fed in).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{Notify, mpsc, watch};
 
 use corral_api::agent_protocol::AgentCommand;
+use corral_api::operator_events::OperatorEvent;
 use corral_api::scheduler::Event;
 use corral_state::WriteOp;
 
@@ -25,11 +27,16 @@ const ALLOCATION_BATCH_DELAY: Duration = Duration::from_millis(20);
 /// How often timers (failover timeouts) are checked.
 const TICK_INTERVAL: Duration = Duration::from_secs(1);
 
+/// How many events an operator API subscriber may have waiting; one that falls further
+/// behind (it stopped reading) is dropped, so it never holds up the master or the others.
+pub const OPERATOR_BUFFER: usize = 16_384;
+
 /// Where effects go: one channel per open stream.
 #[derive(Default)]
 struct Outlets {
     frameworks: HashMap<StreamId, mpsc::UnboundedSender<Event>>,
     agents: HashMap<StreamId, mpsc::UnboundedSender<AgentCommand>>,
+    operators: HashMap<StreamId, mpsc::Sender<Arc<OperatorEvent>>>,
 }
 
 struct Inner {
@@ -48,6 +55,8 @@ pub struct Shared {
     pub(super) wake_allocation: Notify,
     pub(super) registry: mpsc::UnboundedSender<Vec<WriteOp>>,
     stop: watch::Sender<bool>,
+    /// Each operator subscriber's buffer ([`OPERATOR_BUFFER`]; tests make it small).
+    operator_buffer: AtomicUsize,
     pub heartbeat_interval: Duration,
     pub allocation_interval: Duration,
 }
@@ -87,6 +96,7 @@ impl Shared {
             wake_allocation: Notify::new(),
             registry,
             stop: watch::channel(false).0,
+            operator_buffer: AtomicUsize::new(OPERATOR_BUFFER),
             heartbeat_interval,
             allocation_interval,
         })
@@ -121,6 +131,7 @@ impl Shared {
                         tracing::warn!("registry writer stopped; a write is lost");
                     }
                 }
+                Effect::Operator(event) => fan_out(inner, &event),
             }
         }
         if inner.core.take_wants_allocation() {
@@ -144,6 +155,40 @@ impl Shared {
         }
         self.dispatch(&mut inner);
         result.map(|r| (stream, r, rx))
+    }
+
+    /// Opens an operator API subscription: its first event, SUBSCRIBED with the whole state,
+    /// is taken in the same critical section as the subscription starts, so the events that
+    /// follow it are exactly the changes after that state.
+    pub fn open_operator_stream(&self) -> (StreamId, mpsc::Receiver<Arc<OperatorEvent>>) {
+        let stream = uuid::Uuid::new_v4();
+        let (tx, rx) = mpsc::channel(self.operator_buffer.load(Ordering::Relaxed).max(1));
+        let mut inner = lock(&self.inner);
+        let state = inner.core.get_state();
+        let subscribed = OperatorEvent::subscribed(state, self.heartbeat_interval.as_secs_f64());
+        // The channel is new and empty: the first send always fits.
+        let _ = tx.try_send(Arc::new(subscribed));
+        inner.outlets.operators.insert(stream, tx);
+        inner.core.set_operator_events(true);
+        (stream, rx)
+    }
+
+    /// An operator API subscription ended (the client went away, or it was dropped).
+    pub fn operator_stream_closed(&self, stream: StreamId) {
+        let mut inner = lock(&self.inner);
+        inner.outlets.operators.remove(&stream);
+        let listening = !inner.outlets.operators.is_empty();
+        inner.core.set_operator_events(listening);
+    }
+
+    /// Sets the buffer of operator subscribers that connect from now on.
+    pub fn set_operator_buffer(&self, events: usize) {
+        self.operator_buffer.store(events, Ordering::Relaxed);
+    }
+
+    /// How many operator API subscribers are connected.
+    pub fn operator_subscribers(&self) -> usize {
+        lock(&self.inner).outlets.operators.len()
     }
 
     /// Opens an agent stream and runs `f` (the registration) with it, as above.
@@ -206,6 +251,8 @@ impl Shared {
         let mut inner = lock(&self.inner);
         inner.outlets.frameworks.clear();
         inner.outlets.agents.clear();
+        inner.outlets.operators.clear();
+        inner.core.set_operator_events(false);
     }
 
     /// The allocator's own view (JSON), for operators.
@@ -277,5 +324,25 @@ impl Shared {
                 _ = stop.changed() => return,
             }
         }
+    }
+}
+
+/// Hands `event` to every operator subscriber without waiting: one whose buffer is full (it
+/// stopped reading) or whose stream ended is dropped, and its stream ends.
+fn fan_out(inner: &mut Inner, event: &Arc<OperatorEvent>) {
+    inner
+        .outlets
+        .operators
+        .retain(|stream, tx| match tx.try_send(event.clone()) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                tracing::warn!(%stream, buffered = tx.max_capacity(),
+                    "dropping an operator API subscriber that stopped reading");
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        });
+    if inner.outlets.operators.is_empty() {
+        inner.core.set_operator_events(false);
     }
 }

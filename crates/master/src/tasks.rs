@@ -51,6 +51,7 @@ impl MasterCore {
         };
         let resend = status.uuid.is_some() && record.task.status_update_uuid == status.uuid;
         let mut freed = None;
+        let mut changed = None;
         if !resend {
             record.task.state = status.state;
             if status.uuid.is_some() {
@@ -62,6 +63,10 @@ impl MasterCore {
                 record.released = true;
                 freed = Some((record.task.agent_id.clone(), record.resources.clone()));
             }
+            changed = Some(record.task.state);
+        }
+        if let Some(state) = changed {
+            self.task_updated_event(&framework_id, &status, state);
         }
         if let Some((task_agent, resources)) = freed {
             self.give_back(&task_agent, &framework_id, &resources, None);
@@ -278,6 +283,7 @@ impl MasterCore {
             record.released = true;
             freed = Some((record.task.agent_id.clone(), record.resources.clone()));
         }
+        self.task_updated_event(framework_id, &status, state);
         if let Some((agent_id, resources)) = freed
             && recover
         {

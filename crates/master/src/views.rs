@@ -8,7 +8,7 @@ use corral_api::operator::{
 use corral_api::resources::Resources;
 use corral_api::v1::{FrameworkInfo, Resource, TimeInfo};
 
-use super::core::{Framework, MasterCore};
+use super::core::{Agent, Framework, MasterCore};
 
 fn time_info(ms: u64) -> Option<TimeInfo> {
     Some(TimeInfo {
@@ -33,19 +33,23 @@ impl MasterCore {
                 out.recovered_agents.push(agent.info.clone());
                 continue;
             }
-            let (used, offered) = self.agent_used(&agent.id());
-            out.agents.push(AgentEntry {
-                agent_info: agent.info.clone(),
-                active: agent.connected(),
-                version: Some(agent.version.clone()).filter(|v| !v.is_empty()),
-                pid: None,
-                registered_time: time_info(agent.registered_ms),
-                total_resources: agent.total.to_vec(),
-                allocated_resources: used.to_vec(),
-                offered_resources: offered.to_vec(),
-            });
+            out.agents.push(self.agent_entry(agent));
         }
         out
+    }
+
+    pub(super) fn agent_entry(&self, agent: &Agent) -> AgentEntry {
+        let (used, offered) = self.agent_used(&agent.id());
+        AgentEntry {
+            agent_info: agent.info.clone(),
+            active: agent.connected(),
+            version: Some(agent.version.clone()).filter(|v| !v.is_empty()),
+            pid: None,
+            registered_time: time_info(agent.registered_ms),
+            total_resources: agent.total.to_vec(),
+            allocated_resources: used.to_vec(),
+            offered_resources: offered.to_vec(),
+        }
     }
 
     pub fn get_frameworks(&self) -> GetFrameworks {
@@ -64,7 +68,7 @@ impl MasterCore {
         }
     }
 
-    fn framework_entry(&self, framework: &Framework) -> FrameworkEntry {
+    pub(super) fn framework_entry(&self, framework: &Framework) -> FrameworkEntry {
         let mut allocated: BTreeMap<String, Resources> = BTreeMap::new();
         for record in framework.tasks.values().filter(|r| !r.released) {
             allocated

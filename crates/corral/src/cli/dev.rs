@@ -1,5 +1,5 @@
-//! `corral dev`: a master, an agent and the services component (Marathon's API) in one
-//! process, with embedded stores and the built-in plugins. Zero configuration: `corral dev`,
+//! `corral dev`: a master, an agent, the services component (Marathon's API) and a DNS
+//! server (Mesos-DNS names) in one process, with embedded stores and the built-in plugins. Zero configuration: `corral dev`,
 //! then `corral execute` or `curl -X POST localhost:8080/v2/apps ...` in another terminal.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -56,6 +56,25 @@ pub struct DevArgs {
     /// Do not start the services component.
     #[arg(long)]
     pub no_services: bool,
+    /// DNS port (UDP and TCP) for Mesos-DNS names of the cluster's tasks (0 picks a free one).
+    #[arg(long, default_value_t = 8053)]
+    pub dns_port: u16,
+    /// The port of the DNS server's HTTP API (Mesos-DNS's; 0 picks a free one).
+    #[arg(long, default_value_t = 8123)]
+    pub dns_http_port: u16,
+    /// Do not start the DNS server.
+    #[arg(long)]
+    pub no_dns: bool,
+    /// The DNS domain.
+    #[arg(long, default_value = "mesos")]
+    pub dns_domain: String,
+    /// A name server for names outside the domain (IP or IP:PORT; repeat for several).
+    /// Default: the host's, from /etc/resolv.conf.
+    #[arg(long = "dns-resolver", value_name = "IP[:PORT]")]
+    pub dns_resolvers: Vec<String>,
+    /// Answer REFUSED for names outside the domain instead of forwarding them.
+    #[arg(long)]
+    pub dns_no_forward: bool,
 }
 
 pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
@@ -134,8 +153,23 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
         .as_ref()
         .map(|s| format!(", Marathon API on http://{}", reachable(s.addr)))
         .unwrap_or_default();
+    let dns = if args.no_dns {
+        None
+    } else {
+        Some(start_dns(&args, &master_addr.to_string()).await?)
+    };
+    let dns_line = dns
+        .as_ref()
+        .map(|d| {
+            let http = d
+                .http_addr
+                .map(|a| format!(" (HTTP API on http://{})", reachable(a)))
+                .unwrap_or_default();
+            format!(", DNS on {}{http}", reachable(d.dns_addr))
+        })
+        .unwrap_or_default();
     println!(
-        "corral dev: master on http://{master_addr}, agent on http://{}{services_line}, \
+        "corral dev: master on http://{master_addr}, agent on http://{}{services_line}{dns_line}, \
          state in {}. Try: corral execute --master {master_addr} --command 'echo hi'",
         reachable(agent.addr),
         work_dir.display()
@@ -152,5 +186,26 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
         () = services_stopped => bail!("the services API stopped unexpectedly"),
         () = shutdown_requested() => {}
     }
+    if let Some(dns) = dns {
+        dns.stop();
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The DNS server of `corral dev`, following its master.
+async fn start_dns(args: &DevArgs, master: &str) -> anyhow::Result<corral_dns::DnsServer> {
+    let options = super::dns::DnsOptions {
+        domain: args.dns_domain.clone(),
+        ttl: 60,
+        resolvers: args.dns_resolvers.clone(),
+        no_forward: args.dns_no_forward,
+        forward_timeout: Duration::from_secs(5),
+        rate_limit: 0,
+    };
+    let mut config = options.config(master, SocketAddr::new(args.ip, args.dns_port))?;
+    config.http_listen = Some(SocketAddr::new(args.ip, args.dns_http_port));
+    corral_dns::start(config).await.with_context(|| {
+        "cannot start the DNS server (choose other ports with --dns-port and --dns-http-port, \
+         or turn it off with --no-dns)"
+    })
 }

@@ -1,6 +1,7 @@
 //! `corral agents | frameworks | tasks`: operator API queries printed as aligned tables, or
 //! as the master's JSON with `--json`.
 
+use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use anyhow::anyhow;
@@ -66,17 +67,73 @@ pub async fn frameworks(args: ListArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn tasks(args: ListArgs) -> anyhow::Result<ExitCode> {
-    let (response, raw) = client(&args)
-        .await?
-        .call(OperatorCallType::GetTasks)
-        .await?;
-    if args.json {
+#[derive(Debug, Clone, clap::Args)]
+pub struct TasksArgs {
+    #[command(flatten)]
+    pub list: ListArgs,
+    /// The DNS domain of the tasks' names (`corral dns --domain`).
+    #[arg(long, default_value = "mesos")]
+    pub dns_domain: String,
+}
+
+pub async fn tasks(args: TasksArgs) -> anyhow::Result<ExitCode> {
+    let client = client(&args.list).await?;
+    let (response, mut raw) = client.call(OperatorCallType::GetTasks).await?;
+    // A task's DNS name holds its framework's name, which GET_FRAMEWORKS has.
+    let (frameworks, _) = client.call(OperatorCallType::GetFrameworks).await?;
+    let names = framework_names(&frameworks.get_frameworks.unwrap_or_default());
+    let domain = args.dns_domain.as_str();
+    if args.list.json {
+        add_dns_names(&mut raw, &names, domain);
         return print_json(&raw);
     }
     let tasks = response.get_tasks.ok_or_else(|| missing("get_tasks"))?;
-    print!("{}", tasks_table(&tasks));
+    print!("{}", tasks_table_with(&tasks, Some((&names, domain))));
     Ok(ExitCode::SUCCESS)
+}
+
+/// Framework names by id, current and completed.
+fn framework_names(frameworks: &GetFrameworks) -> BTreeMap<String, String> {
+    frameworks
+        .frameworks
+        .iter()
+        .chain(&frameworks.completed_frameworks)
+        .filter_map(|f| {
+            let id = f.framework_info.id.as_ref()?;
+            Some((id.value.clone(), f.framework_info.name.clone()))
+        })
+        .collect()
+}
+
+fn dns_name(task: &Task, names: &BTreeMap<String, String>, domain: &str) -> String {
+    let framework = names
+        .get(&task.framework_id.value)
+        .map_or("", String::as_str);
+    corral_dns::generator::task_dns_name(task, framework, domain)
+}
+
+/// `--json`: each task of the master's answer gets its `dns_name`, the rest as sent.
+fn add_dns_names(raw: &mut serde_json::Value, names: &BTreeMap<String, String>, domain: &str) {
+    let Some(lists) = raw
+        .get_mut("get_tasks")
+        .and_then(serde_json::Value::as_object_mut)
+    else {
+        return;
+    };
+    for list in lists
+        .values_mut()
+        .filter_map(serde_json::Value::as_array_mut)
+    {
+        for entry in list {
+            let Ok(task) = serde_json::from_value::<Task>(entry.clone()) else {
+                continue;
+            };
+            if let Some(fields) = entry.as_object_mut() {
+                let name = dns_name(&task, names, domain);
+                fields.insert("dns_name".into(), serde_json::Value::String(name));
+            }
+        }
+    }
 }
 
 fn yes_no(flag: bool) -> &'static str {
@@ -151,8 +208,19 @@ pub fn frameworks_table(frameworks: &GetFrameworks, tasks: &GetTasks) -> Table {
 }
 
 /// Active tasks (pending, running, unreachable) first, then completed ones.
+/// The tasks table without the DNS column.
+#[cfg(test)]
 pub fn tasks_table(tasks: &GetTasks) -> Table {
-    let mut table = Table::new(["ID", "NAME", "STATE", "FRAMEWORK", "AGENT"]);
+    tasks_table_with(tasks, None)
+}
+
+/// The tasks table; with framework names and a domain, a DNS column too.
+pub fn tasks_table_with(tasks: &GetTasks, dns: Option<(&BTreeMap<String, String>, &str)>) -> Table {
+    let mut header = vec!["ID", "NAME", "STATE", "FRAMEWORK", "AGENT"];
+    if dns.is_some() {
+        header.push("DNS");
+    }
+    let mut table = Table::new(header);
     let all = tasks
         .pending_tasks
         .iter()
@@ -160,7 +228,11 @@ pub fn tasks_table(tasks: &GetTasks) -> Table {
         .chain(&tasks.unreachable_tasks)
         .chain(&tasks.completed_tasks);
     for task in all {
-        table.row(task_row(task));
+        let mut row = task_row(task).to_vec();
+        if let Some((names, domain)) = dns {
+            row.push(dns_name(task, names, domain));
+        }
+        table.row(row);
     }
     table
 }
@@ -286,6 +358,27 @@ mod tests {
             tasks_table(&GetTasks::default()).to_string(),
             "ID  NAME  STATE  FRAMEWORK  AGENT\n",
             "an empty cluster still prints the header"
+        );
+    }
+
+    #[test]
+    fn the_tasks_table_shows_each_task_dns_name() {
+        let tasks = GetTasks {
+            tasks: vec![task("run-1", "fw-1", TaskState::TaskRunning)],
+            ..Default::default()
+        };
+        let names: BTreeMap<String, String> = [("fw-1".to_string(), "Marathon".to_string())].into();
+        let table = tasks_table_with(&tasks, Some((&names, "mesos"))).to_string();
+        assert!(
+            table.lines().next().is_some_and(|h| h.ends_with("DNS")),
+            "{table}"
+        );
+        assert!(table.contains("run-1-name.marathon.mesos"), "{table}");
+        let mut raw = serde_json::json!({"get_tasks": {"tasks": [serde_json::to_value(&tasks.tasks[0]).unwrap()]}});
+        add_dns_names(&mut raw, &names, "mesos");
+        assert_eq!(
+            raw["get_tasks"]["tasks"][0]["dns_name"],
+            "run-1-name.marathon.mesos"
         );
     }
 }

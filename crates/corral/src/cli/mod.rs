@@ -10,6 +10,7 @@ mod bench_failover;
 #[cfg(feature = "bench")]
 mod bench_plugins;
 mod dev;
+mod dns;
 mod duration_flag;
 mod execute;
 mod hook_args;
@@ -63,6 +64,9 @@ pub enum Command {
     /// Run the services component: Marathon's REST API v2 (apps kept running, scaled,
     /// healed) on a framework of the master.
     Services(services::ServicesArgs),
+    /// Serve DNS for the cluster (Mesos-DNS names, kept current from the master's event
+    /// stream) and Mesos-DNS's HTTP API; `corral dns lookup NAME` asks a DNS server.
+    Dns(dns::DnsArgs),
     /// Run a command as one or more tasks, like mesos-execute; exits 0 when all finish.
     Execute(execute::ExecuteArgs),
     /// List the agents.
@@ -70,7 +74,7 @@ pub enum Command {
     /// List the frameworks.
     Frameworks(list::ListArgs),
     /// List the tasks, active and completed.
-    Tasks(list::ListArgs),
+    Tasks(list::TasksArgs),
     /// Plugins: install, list, activate, deactivate, remove, swap the allocator live, and
     /// `new` (scaffold a plugin crate).
     Plugin(plugin::PluginArgs),
@@ -120,6 +124,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Master(args) => master::run(args).await,
         Command::Agent(args) => agent::run(args).await,
         Command::Services(args) => services::run(args).await,
+        Command::Dns(args) => dns::run(args).await,
         Command::Execute(args) => execute::run(args).await,
         Command::Agents(args) => list::agents(args).await,
         Command::Frameworks(args) => list::frameworks(args).await,

@@ -108,6 +108,19 @@ impl Harness {
         out
     }
 
+    /// Takes the operator API events out of the buffer.
+    pub fn operator_events(&mut self) -> Vec<corral_api::operator_events::OperatorEvent> {
+        let mut out = Vec::new();
+        self.effects.retain(|e| match e {
+            Effect::Operator(event) => {
+                out.push((**event).clone());
+                false
+            }
+            _ => true,
+        });
+        out
+    }
+
     pub fn closed(&mut self, stream: StreamId) -> bool {
         let before = self.effects.len();
         self.effects

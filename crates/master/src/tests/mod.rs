@@ -12,10 +12,12 @@ mod core_frameworks;
 mod core_hooks;
 mod core_hot_swap;
 mod core_offers;
+mod core_operator_events;
 mod core_partitions;
 mod core_reservations;
 mod core_roles;
 mod core_tasks;
+mod shell_operator;
 
 mod http_client;
 

@@ -1,0 +1,88 @@
+//! The operator API's event stream: `SUBSCRIBE` on `POST /api/v1`. RecordIO of JSON
+//! `master.proto` events, as Mesos streams them: SUBSCRIBED (the whole state), then every
+//! change the master applies, in order, and a HEARTBEAT every heartbeat interval. Each
+//! subscriber has its own bounded buffer (`shell.rs`); one that stops reading is dropped.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::Response;
+use bytes::Bytes;
+use tokio::sync::mpsc;
+use tokio::time::{Instant, interval_at};
+
+use corral_api::operator_events::OperatorEvent;
+use corral_api::recordio;
+use corral_http::error::ApiError;
+
+use super::effects::StreamId;
+use super::scheduler_api::{JSON, RECORDIO, stream_content_type};
+use super::shell::Shared;
+
+/// Tells the shell when a subscriber's body is dropped, however that happens.
+struct CloseGuard {
+    shared: Arc<Shared>,
+    stream: StreamId,
+}
+
+impl Drop for CloseGuard {
+    fn drop(&mut self) {
+        self.shared.operator_stream_closed(self.stream);
+    }
+}
+
+/// `SUBSCRIBE`: the streaming response.
+pub fn subscribe(shared: Arc<Shared>, headers: &HeaderMap) -> Result<Response, ApiError> {
+    let content_type = stream_content_type(headers)?;
+    let heartbeat = shared.heartbeat_interval;
+    let (stream, events) = shared.open_operator_stream();
+    tracing::info!(%stream, "operator API subscriber connected");
+    let mut response = Response::new(body(shared, stream, events, heartbeat));
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if content_type == RECORDIO {
+        h.insert("Message-Content-Type", HeaderValue::from_static(JSON));
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    Ok(response)
+}
+
+fn record(event: &OperatorEvent) -> Option<Bytes> {
+    match serde_json::to_vec(event) {
+        Ok(json) => Some(recordio::encode(&json)),
+        Err(error) => {
+            tracing::error!(%error, "cannot serialize an operator event; skipped");
+            None
+        }
+    }
+}
+
+fn body(
+    shared: Arc<Shared>,
+    stream: StreamId,
+    mut events: mpsc::Receiver<Arc<OperatorEvent>>,
+    heartbeat: Duration,
+) -> Body {
+    let body = async_stream::stream! {
+        let _guard = CloseGuard { shared, stream };
+        let mut ticker = interval_at(Instant::now() + heartbeat, heartbeat);
+        loop {
+            let next = tokio::select! {
+                biased;
+                event = events.recv() => match event {
+                    Some(event) => record(&event),
+                    // Dropped by the shell (it fell behind) or the master stops.
+                    None => break,
+                },
+                _ = ticker.tick() => record(&OperatorEvent::heartbeat()),
+            };
+            if let Some(bytes) = next {
+                yield Ok::<Bytes, Infallible>(bytes);
+            }
+        }
+    };
+    Body::from_stream(body)
+}
