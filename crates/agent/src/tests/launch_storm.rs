@@ -142,6 +142,8 @@ async fn fifty_throttled_task_starts_do_not_stall_the_agent() {
     let running = all_running(&master);
 
     agent.shutdown().await;
+    // A clean stop removes the agent's hierarchy itself; the test only sweeps after it.
+    let left_by_stop = cgroup_dirs_named(&root);
     let left = remove_cgroup_root(&root);
     assert!(running, "not every task reached TASK_RUNNING in {took:?}");
     assert!(failures.is_empty(), "/health failed: {failures:?}");
@@ -149,6 +151,11 @@ async fn fifty_throttled_task_starts_do_not_stall_the_agent() {
         worst < WORST_ALLOWED,
         "/health took up to {worst:?} (over {polls} polls) while {TASKS} throttled tasks started \
          in {took:?}"
+    );
+    assert_eq!(
+        left_by_stop,
+        Vec::<std::path::PathBuf>::new(),
+        "cgroups left behind by the agent's stop"
     );
     assert_eq!(
         left,
