@@ -65,11 +65,12 @@ pub fn remove(path: &Path) -> Result<(), CheckpointError> {
     }
 }
 
-fn agent_id_path(work_dir: &Path) -> PathBuf {
+pub fn agent_id_path(work_dir: &Path) -> PathBuf {
     work_dir.join("meta").join("agent_id")
 }
 
-/// The id the master gave this agent before, if any.
+/// The id the master gave this agent before, if any (reads a file: call it off the async
+/// threads).
 pub fn read_agent_id(work_dir: &Path) -> Result<Option<AgentId>, CheckpointError> {
     let path = agent_id_path(work_dir);
     match std::fs::read_to_string(&path) {
@@ -80,6 +81,8 @@ pub fn read_agent_id(work_dir: &Path) -> Result<Option<AgentId>, CheckpointError
     }
 }
 
+/// Saves the id here and now (tests; the agent saves it through its checkpoint writer).
+#[cfg(test)]
 pub fn save_agent_id(work_dir: &Path, id: &AgentId) -> Result<(), CheckpointError> {
     write_atomic(&agent_id_path(work_dir), id.value.as_bytes())
 }

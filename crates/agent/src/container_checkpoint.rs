@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::checkpoint::{self, CheckpointError, path_component};
+use super::checkpoint::{CheckpointError, path_component};
 use corral_api::v1::{FrameworkInfo, TaskInfo, TaskState};
 
 /// The task's supervised process (the first one its executor started: the command).
@@ -55,13 +55,25 @@ pub fn exit_file(work_dir: &Path, container_id: &str, id: u32) -> PathBuf {
     container_dir(work_dir, container_id).join(format!("exit-{id}"))
 }
 
-pub fn save(work_dir: &Path, checkpoint: &ContainerCheckpoint) -> Result<(), CheckpointError> {
+/// Where the container's checkpoint goes, and its content.
+pub fn encode(
+    work_dir: &Path,
+    checkpoint: &ContainerCheckpoint,
+) -> Result<(PathBuf, Vec<u8>), CheckpointError> {
     let path = container_dir(work_dir, &checkpoint.container_id).join("container.json");
     let json = serde_json::to_vec_pretty(checkpoint).map_err(|e| CheckpointError {
         path: path.display().to_string(),
         reason: e.to_string(),
     })?;
-    checkpoint::write_atomic(&path, &json)
+    Ok((path, json))
+}
+
+/// Writes the container's checkpoint here and now (tests; the agent writes through its
+/// checkpoint writer).
+#[cfg(test)]
+pub fn save(work_dir: &Path, checkpoint: &ContainerCheckpoint) -> Result<(), CheckpointError> {
+    let (path, json) = encode(work_dir, checkpoint)?;
+    super::checkpoint::write_atomic(&path, &json)
 }
 
 /// The environment one isolator plugin's launch plan gave a container, checkpointed so the
@@ -76,22 +88,35 @@ fn isolation_file(work_dir: &Path, container_id: &str) -> PathBuf {
     container_dir(work_dir, container_id).join("isolation.json")
 }
 
-/// Records what the isolator plugins gave a container (before its command starts).
-pub fn save_isolation(
+/// Where the isolator plans of a container go, and their content.
+pub fn encode_isolation(
     work_dir: &Path,
     container_id: &str,
     plans: &[IsolationCheckpoint],
-) -> Result<(), CheckpointError> {
+) -> Result<(PathBuf, Vec<u8>), CheckpointError> {
     let path = isolation_file(work_dir, container_id);
     let json = serde_json::to_vec_pretty(plans).map_err(|e| CheckpointError {
         path: path.display().to_string(),
         reason: e.to_string(),
     })?;
-    checkpoint::write_atomic(&path, &json)
+    Ok((path, json))
+}
+
+/// Records what the isolator plugins gave a container, here and now (tests; the agent
+/// writes through its checkpoint writer).
+#[cfg(test)]
+pub fn save_isolation(
+    work_dir: &Path,
+    container_id: &str,
+    plans: &[IsolationCheckpoint],
+) -> Result<(), CheckpointError> {
+    let (path, json) = encode_isolation(work_dir, container_id, plans)?;
+    super::checkpoint::write_atomic(&path, &json)
 }
 
 /// What the isolator plugins gave a container; none if nothing was recorded (no isolators,
-/// or the agent died before the plans were applied).
+/// or the agent died before the plans were applied). Reads a file: call it off the async
+/// threads.
 pub fn load_isolation(
     work_dir: &Path,
     container_id: &str,
@@ -108,7 +133,8 @@ pub fn load_isolation(
     }
 }
 
-/// Removes a container's checkpoint and exit files.
+/// Removes a container's checkpoint and exit files here and now (at recovery, which runs
+/// off the async threads; the agent otherwise removes them through its checkpoint writer).
 pub fn remove(work_dir: &Path, container_id: &str) {
     let dir = container_dir(work_dir, container_id);
     match std::fs::remove_dir_all(&dir) {
@@ -118,8 +144,8 @@ pub fn remove(work_dir: &Path, container_id: &str) {
     }
 }
 
-/// Every checkpointed container. One that cannot be read is returned as an error (with its
-/// path) and left on disk for an operator.
+/// Every checkpointed container (reads files: call it off the async threads). One that
+/// cannot be read is returned as an error (with its path) and left on disk for an operator.
 pub fn load_all(work_dir: &Path) -> Vec<Result<ContainerCheckpoint, CheckpointError>> {
     let dir = containers_dir(work_dir);
     let entries = match std::fs::read_dir(&dir) {

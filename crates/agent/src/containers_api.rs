@@ -11,9 +11,25 @@ use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 
-use super::shared::AgentShared;
-use corral_api::v1::{FrameworkId, TaskState};
+use super::agent_cgroups::AgentCgroups;
+use super::http_executors::registry::Registry;
+use super::isolators;
+use super::task_store::TaskStore;
+use corral_api::v1::FrameworkId;
 use corral_cgroups::usage::ResourceStatistics;
+use corral_plugin_host::isolator::IsolatorSet;
+
+/// What the usage endpoints work with.
+#[derive(Clone)]
+pub struct ContainersState {
+    /// The command tasks that run now.
+    pub tasks: Arc<TaskStore>,
+    /// The HTTP executors' containers.
+    pub executors: Arc<Registry>,
+    pub cgroups: Arc<AgentCgroups>,
+    /// The isolator plugins the command line gives (their `usage`).
+    pub isolators: IsolatorSet,
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct IdValue {
@@ -88,35 +104,25 @@ struct Running {
     mem_mb: Option<f64>,
 }
 
-/// The agent's live containers with their usage, sampled now.
-pub async fn containers(shared: &Arc<AgentShared>) -> GetContainers {
-    let running: Vec<Running> = {
-        let table = shared
-            .tasks
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        table
-            .tasks
-            .values()
-            .filter(|e| e.runner.is_some() && !e.state.is_terminal())
-            .filter(|e| e.state != TaskState::TaskStaging)
-            // An HTTP executor's tasks run in its container, listed below.
-            .filter(|e| e.info.executor.is_none())
-            .map(|e| {
-                let limits = corral_cgroups::Limits::for_task(&e.info.resources, 0).ok();
-                Running {
-                    framework_id: e.framework_id.clone(),
-                    task_id: e.info.task_id.value.clone(),
-                    name: e.info.name.clone(),
-                    container_id: e.container_id.clone(),
-                    cpus: limits.as_ref().and_then(|l| l.cpus),
-                    mem_mb: limits.as_ref().and_then(|l| l.mem_mb),
-                }
-            })
-            .collect::<Vec<_>>()
-    };
-    let mut running = running;
-    running.extend(shared.http_executors.containers().into_iter().map(|c| {
+/// The agent's live containers with their usage, sampled now (off the async threads).
+pub async fn containers(state: &ContainersState) -> GetContainers {
+    let mut running: Vec<Running> = state
+        .tasks
+        .running_containers()
+        .into_iter()
+        .map(|c| {
+            let limits = corral_cgroups::Limits::for_task(&c.resources, 0).ok();
+            Running {
+                framework_id: c.framework_id,
+                task_id: c.task_id.value,
+                name: c.name,
+                container_id: c.container_id,
+                cpus: limits.as_ref().and_then(|l| l.cpus),
+                mem_mb: limits.as_ref().and_then(|l| l.mem_mb),
+            }
+        })
+        .collect();
+    running.extend(state.executors.containers().into_iter().map(|c| {
         let limits = corral_cgroups::Limits::for_task(&c.resources, 0).ok();
         Running {
             framework_id: c.framework_id,
@@ -127,17 +133,16 @@ pub async fn containers(shared: &Arc<AgentShared>) -> GetContainers {
             mem_mb: limits.as_ref().and_then(|l| l.mem_mb),
         }
     }));
-    let shared = shared.clone();
-    let isolator_set = shared.config.isolators.clone();
+    let cgroups = state.cgroups.clone();
+    let isolator_set = state.isolators.clone();
     let sampled = tokio::task::spawn_blocking(move || {
-        let agent = shared.cgroup_name();
         running
             .into_iter()
             .map(|r| {
-                let mut stats = shared.isolator.statistics(&agent, &r.container_id);
+                let mut stats = cgroups.statistics(&r.container_id);
                 stats.cpus_limit = r.cpus;
                 stats.mem_limit_bytes = r.mem_mb.map(|mb| (mb * 1024.0 * 1024.0) as u64);
-                let metrics = super::isolators::usage(&isolator_set, &r.container_id);
+                let metrics = isolators::usage(&isolator_set, &r.container_id);
                 ContainerEntry {
                     framework_id: r.framework_id,
                     executor_id: IdValue { value: r.task_id },
@@ -161,8 +166,8 @@ pub async fn containers(shared: &Arc<AgentShared>) -> GetContainers {
 }
 
 /// `GET /monitor/statistics`.
-pub async fn monitor_statistics(State(shared): State<Arc<AgentShared>>) -> Json<Vec<MonitorEntry>> {
-    let entries = containers(&shared)
+pub async fn monitor_statistics(State(state): State<ContainersState>) -> Json<Vec<MonitorEntry>> {
+    let entries = containers(&state)
         .await
         .containers
         .into_iter()

@@ -5,13 +5,15 @@
 //! sandbox. Every URI is capped at `max_bytes` (downloaded and, for archives, unpacked), so a
 //! huge or endless download cannot fill the agent's disk. `cache` is accepted and ignored:
 //! every task fetches its own copy. `https://` is refused with a clear error: the agent's HTTP
-//! client is built without TLS.
+//! client is built without TLS. Downloads are written through tokio's file API; copies and
+//! extraction run on the blocking pool: no file is touched on an async worker thread.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
 use futures::StreamExt;
+use tokio::io::AsyncWriteExt;
 
 use corral_api::v1::CommandUri;
 
@@ -134,7 +136,8 @@ async fn fetch_one(
         reason,
     };
     if let Some(parent) = target.parent() {
-        std::fs::create_dir_all(parent)
+        tokio::fs::create_dir_all(parent)
+            .await
             .map_err(|e| failed(format!("cannot create {}: {e}", parent.display())))?;
     }
     let written = match source {
@@ -147,13 +150,14 @@ async fn fetch_one(
         }
     };
     if let Err(e) = written {
-        let _ = std::fs::remove_file(&target);
+        let _ = tokio::fs::remove_file(&target).await;
         return Err(e);
     }
     let executable = uri.executable.unwrap_or(false);
     if executable {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o755))
+        tokio::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o755))
+            .await
             .map_err(|e| failed(format!("cannot make it executable: {e}")))?;
     } else if uri.extract.unwrap_or(true) && archive_kind(&target).is_some() {
         let (archive, dir, value, max) = (
@@ -196,7 +200,8 @@ async fn download(url: &str, target: &Path, max: u64, uri: &str) -> Result<(), F
             max_bytes: max,
         });
     }
-    let mut file = std::fs::File::create(target)
+    let mut file = tokio::fs::File::create(target)
+        .await
         .map_err(|e| failed(format!("cannot create {}: {e}", target.display())))?;
     let mut total: u64 = 0;
     let mut body = response.bytes_stream();
@@ -210,12 +215,17 @@ async fn download(url: &str, target: &Path, max: u64, uri: &str) -> Result<(), F
             });
         }
         file.write_all(&chunk)
+            .await
             .map_err(|e| failed(format!("cannot write {}: {e}", target.display())))?;
     }
+    // tokio's file finishes its last write in the background: wait for it.
+    file.flush()
+        .await
+        .map_err(|e| failed(format!("cannot write {}: {e}", target.display())))?;
     Ok(())
 }
 
-/// Copies a file on the agent into the sandbox, at most `max` bytes.
+/// Copies a file on the agent into the sandbox, at most `max` bytes. Blocks.
 fn copy_local(path: &Path, target: &Path, max: u64, uri: &str) -> Result<(), FetchError> {
     let failed = |reason: String| FetchError::Failed {
         uri: uri.to_string(),
@@ -261,7 +271,7 @@ fn archive_kind(path: &Path) -> Option<ArchiveKind> {
 }
 
 /// Unpacks an archive into `dir`. Entries that would land outside `dir` are refused (the tar
-/// crate's `unpack_in`), and the entries' sizes together may not pass `max`.
+/// crate's `unpack_in`), and the entries' sizes together may not pass `max`. Blocks.
 fn extract(archive: &Path, dir: &Path, max: u64, uri: &str) -> Result<(), FetchError> {
     let failed = |reason: String| FetchError::Failed {
         uri: uri.to_string(),

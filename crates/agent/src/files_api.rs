@@ -3,19 +3,19 @@
 //! task (`/state` `tasks[].sandbox`), or a file below it; sandboxes of tasks the agent has
 //! forgotten stay reachable under `/state` `sandbox_root` (`<root>/<framework>/<task>/<container>`).
 //! A path with `..`, or one that leaves its sandbox through a symlink, is refused; a path in
-//! no sandbox is 404.
+//! no sandbox is 404. Every file and directory is looked at off the async threads.
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
-use axum::extract::{Query, State};
+use axum::extract::{FromRef, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
-use super::shared::AgentShared;
+use super::task_store::TaskStore;
 use corral_http::error::ApiError;
 
 /// A read without `length` returns at most this much (Mesos reads 16 pages by default).
@@ -23,7 +23,43 @@ const DEFAULT_READ_LENGTH: u64 = 64 * 1024;
 /// No read returns more than this, whatever `length` asks.
 const MAX_READ_LENGTH: u64 = 4 * 1024 * 1024;
 
-pub fn routes() -> Router<Arc<AgentShared>> {
+/// What the sandbox endpoints work with.
+#[derive(Clone)]
+pub struct FilesState {
+    /// Where the agent's tasks run now.
+    pub tasks: Arc<TaskStore>,
+    /// Where every task sandbox lives (`<work_dir>/sandboxes`).
+    pub sandbox_root: PathBuf,
+}
+
+impl FilesState {
+    /// The sandboxes a path may be in: the tasks' the agent knows, and the sandbox root,
+    /// which keeps the sandboxes of tasks that ended and were forgotten.
+    fn sandboxes(&self) -> Vec<PathBuf> {
+        let mut sandboxes: Vec<PathBuf> =
+            self.tasks.task_places().into_iter().map(|p| p.3).collect();
+        sandboxes.push(self.sandbox_root.clone());
+        sandboxes
+    }
+
+    /// Checks `path` against the sandboxes and runs `then` on it, off the async threads.
+    pub async fn with_path<T: Send + 'static>(
+        &self,
+        path: Option<String>,
+        then: impl FnOnce(Resolved) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let sandboxes = self.sandboxes();
+        tokio::task::spawn_blocking(move || then(resolve_in(&sandboxes, path.as_deref())?))
+            .await
+            .map_err(|e| ApiError::internal(format!("reading the sandbox panicked: {e}")))?
+    }
+}
+
+pub fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    FilesState: FromRef<S>,
+{
     Router::new()
         .route("/files/browse", axum::routing::get(browse))
         .route("/files/read", axum::routing::get(read))
@@ -71,19 +107,12 @@ pub struct Resolved {
 }
 
 /// Where every task sandbox of the agent lives (`<root>/<framework>/<task>/<container>`).
-pub fn sandbox_root(shared: &AgentShared) -> PathBuf {
-    shared.config.work_dir.join("sandboxes")
+pub fn sandbox_root(work_dir: &Path) -> PathBuf {
+    work_dir.join("sandboxes")
 }
 
-/// Checks `path` against the task sandboxes the agent knows, and the sandbox root, which
-/// keeps the sandboxes of tasks that ended and were forgotten.
-pub fn resolve(shared: &AgentShared, path: Option<&str>) -> Result<Resolved, ApiError> {
-    let mut sandboxes: Vec<PathBuf> = shared.task_places().into_iter().map(|p| p.3).collect();
-    sandboxes.push(sandbox_root(shared));
-    resolve_in(&sandboxes, path)
-}
-
-/// The check itself, apart from the agent's state so it can be tested on its own.
+/// Checks `path` against `sandboxes`, resolving symlinks (reads the filesystem: call it off
+/// the async threads).
 pub fn resolve_in(sandboxes: &[PathBuf], path: Option<&str>) -> Result<Resolved, ApiError> {
     let raw = match path {
         Some(p) if !p.trim().is_empty() => p,
@@ -123,37 +152,46 @@ pub fn resolve_in(sandboxes: &[PathBuf], path: Option<&str>) -> Result<Resolved,
 }
 
 async fn browse(
-    State(shared): State<Arc<AgentShared>>,
+    State(files): State<FilesState>,
     Query(query): Query<PathQuery>,
 ) -> Result<Json<Vec<BrowseEntry>>, ApiError> {
-    let resolved = resolve(&shared, query.path.as_deref())?;
-    let infos = list(&resolved)?;
+    let infos = files
+        .with_path(query.path, |resolved| list(&resolved))
+        .await?;
     Ok(Json(infos.iter().map(FileInfo::to_browse).collect()))
 }
 
 async fn read(
-    State(shared): State<Arc<AgentShared>>,
+    State(files): State<FilesState>,
     Query(query): Query<ReadQuery>,
 ) -> Result<Json<ReadAnswer>, ApiError> {
-    let resolved = resolve(&shared, query.path.as_deref())?;
     let offset = query.offset.unwrap_or(0);
     if offset == -1 {
-        let size = file_size(&resolved)?;
+        let size = files
+            .with_path(query.path, |resolved| file_size(&resolved))
+            .await?;
         return Ok(Json(ReadAnswer {
             data: String::new(),
             offset: size,
         }));
     }
-    let offset = u64::try_from(offset)
-        .map_err(|_| ApiError::bad_request(format!("Negative offset provided: {offset}")))?;
     let length = match query.length {
         None | Some(-1) => None,
         Some(l) => Some(
             u64::try_from(l)
-                .map_err(|_| ApiError::bad_request(format!("Negative length provided: {l}")))?,
+                .map_err(|_| ApiError::bad_request(format!("Negative length provided: {l}"))),
         ),
     };
-    let (data, _) = read_range(&resolved, offset, length)?;
+    let (data, offset) = files
+        .with_path(query.path, move |resolved| {
+            let offset = u64::try_from(offset).map_err(|_| {
+                ApiError::bad_request(format!("Negative offset provided: {offset}"))
+            })?;
+            let length = length.transpose()?;
+            let (data, _) = read_range(&resolved, offset, length)?;
+            Ok((data, offset))
+        })
+        .await?;
     Ok(Json(ReadAnswer {
         data: String::from_utf8_lossy(&data).into_owned(),
         offset,
@@ -161,16 +199,20 @@ async fn read(
 }
 
 async fn download(
-    State(shared): State<Arc<AgentShared>>,
+    State(files): State<FilesState>,
     Query(query): Query<PathQuery>,
 ) -> Result<Response, ApiError> {
-    let resolved = resolve(&shared, query.path.as_deref())?;
-    if resolved.real.is_dir() {
-        return Err(ApiError::bad_request(format!(
-            "'{}' is a directory",
-            resolved.virtual_path.display()
-        )));
-    }
+    let resolved = files
+        .with_path(query.path, |resolved| {
+            if resolved.real.is_dir() {
+                return Err(ApiError::bad_request(format!(
+                    "'{}' is a directory",
+                    resolved.virtual_path.display()
+                )));
+            }
+            Ok(resolved)
+        })
+        .await?;
     let mut file = tokio::fs::File::open(&resolved.real)
         .await
         .map_err(|e| ApiError::not_found(format!("cannot open: {e}")))?;
@@ -245,7 +287,7 @@ impl FileInfo {
     }
 }
 
-/// A directory's entries (sorted by name), or the file itself.
+/// A directory's entries (sorted by name), or the file itself. Blocks.
 pub fn list(resolved: &Resolved) -> Result<Vec<FileInfo>, ApiError> {
     let meta = std::fs::metadata(&resolved.real)
         .map_err(|e| ApiError::not_found(format!("cannot stat: {e}")))?;
@@ -280,7 +322,7 @@ pub fn file_size(resolved: &Resolved) -> Result<u64, ApiError> {
 }
 
 /// Reads up to `length` bytes (a default and a cap apply) at `offset`; returns the bytes and
-/// the file's size. An offset past the end reads nothing.
+/// the file's size. An offset past the end reads nothing. Blocks.
 pub fn read_range(
     resolved: &Resolved,
     offset: u64,

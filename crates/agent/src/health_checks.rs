@@ -9,6 +9,7 @@ pub mod policy;
 
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -16,9 +17,9 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::processes::{self, TaskEnvironment, command_value, command_variables};
-use super::task_runner::RunnerInput;
+use super::runner_input::RunnerInput;
 use corral_api::v1::CommandInfo;
-use corral_cgroups::{IsolationError, JoinFiles};
+use corral_cgroups::Container;
 use corral_plugin_host::executor::{CheckResult, Event, RunCheck};
 use corral_plugin_host::health_check::{CheckKind, HttpCheck};
 
@@ -26,32 +27,36 @@ use corral_plugin_host::health_check::{CheckKind, HttpCheck};
 pub struct CheckPlace {
     pub sandbox: PathBuf,
     pub env: TaskEnvironment,
-    pub cgroups: Result<Option<JoinFiles>, IsolationError>,
+    /// The task's container, whose cgroups a COMMAND check joins; `None` under posix.
+    pub container: Option<Arc<Container>>,
+}
+
+/// The task a check belongs to.
+pub struct CheckedTask<'a> {
+    pub agent_id: String,
+    pub task_id: &'a str,
+    pub framework_id: &'a str,
+    pub container_id: &'a str,
 }
 
 impl CheckPlace {
     /// Where a task's checks run: its sandbox, its environment, and its container's cgroups
     /// (a COMMAND check joins them).
     pub fn for_task(
-        shared: &super::shared::AgentShared,
+        task: CheckedTask<'_>,
         sandbox: &std::path::Path,
-        task_id: &str,
-        framework_id: &str,
-        container_id: &str,
-        container: Option<&corral_cgroups::Container>,
+        container: Option<&Arc<Container>>,
     ) -> CheckPlace {
         CheckPlace {
             sandbox: sandbox.to_path_buf(),
             env: TaskEnvironment {
                 sandbox: sandbox.display().to_string(),
-                task_id: task_id.to_string(),
-                framework_id: framework_id.to_string(),
-                agent_id: shared.agent_id().map(|a| a.value).unwrap_or_default(),
-                container_id: container_id.to_string(),
+                task_id: task.task_id.to_string(),
+                framework_id: task.framework_id.to_string(),
+                agent_id: task.agent_id,
+                container_id: task.container_id.to_string(),
             },
-            cgroups: container
-                .map(corral_cgroups::Container::join_files)
-                .transpose(),
+            container: container.cloned(),
         }
     }
 }
@@ -148,15 +153,39 @@ async fn command_check(
     timeout: Duration,
     place: CheckPlace,
 ) -> (bool, String) {
-    let join = match place.cgroups {
-        Ok(join) => join,
-        Err(e) => {
-            return (
-                false,
-                format!("cannot put the check in the task's cgroups: {e}"),
-            );
-        }
+    let command = command.clone();
+    // In the task's (possibly CPU-throttled) cgroups the fork waits for a slow exec: off
+    // the async threads.
+    let spawned = tokio::task::spawn_blocking(move || spawn_check(&command, place))
+        .await
+        .unwrap_or_else(|e| Err(format!("starting the check command panicked: {e}")));
+    let mut child = match spawned {
+        Ok(child) => child,
+        Err(message) => return (false, message),
     };
+    let pgid = child.id();
+    match tokio::time::timeout(timeout, child.wait()).await {
+        Ok(Ok(status)) if status.success() => (true, "command check exited with status 0".into()),
+        Ok(Ok(status)) => (false, format!("command check failed: {status}")),
+        Ok(Err(e)) => (false, format!("cannot wait for the check command: {e}")),
+        Err(_) => {
+            if let Some(pgid) = pgid {
+                let _ = processes::signal_group(pgid, 9);
+            }
+            let _ = child.wait().await;
+            (false, format!("command check timed out after {timeout:?}"))
+        }
+    }
+}
+
+/// Starts the check's command in the task's sandbox, environment and cgroups.
+fn spawn_check(command: &CommandInfo, place: CheckPlace) -> Result<tokio::process::Child, String> {
+    let join = place
+        .container
+        .as_deref()
+        .map(Container::join_files)
+        .transpose()
+        .map_err(|e| format!("cannot put the check in the task's cgroups: {e}"))?;
     let mut cmd = if command.is_shell() {
         let mut c = tokio::process::Command::new("/bin/sh");
         c.arg("-c").arg(command_value(command));
@@ -200,22 +229,6 @@ async fn command_check(
             });
         }
     }
-    let mut child = match cmd.spawn() {
-        Ok(child) => child,
-        Err(e) => return (false, format!("cannot start the check command: {e}")),
-    };
-    drop(join);
-    let pgid = child.id();
-    match tokio::time::timeout(timeout, child.wait()).await {
-        Ok(Ok(status)) if status.success() => (true, "command check exited with status 0".into()),
-        Ok(Ok(status)) => (false, format!("command check failed: {status}")),
-        Ok(Err(e)) => (false, format!("cannot wait for the check command: {e}")),
-        Err(_) => {
-            if let Some(pgid) = pgid {
-                let _ = processes::signal_group(pgid, 9);
-            }
-            let _ = child.wait().await;
-            (false, format!("command check timed out after {timeout:?}"))
-        }
-    }
+    cmd.spawn()
+        .map_err(|e| format!("cannot start the check command: {e}"))
 }

@@ -2,40 +2,90 @@
 //! and the v1 agent API at `POST /api/v1` for GET_HEALTH, GET_VERSION, GET_TASKS,
 //! GET_CONTAINERS, LIST_FILES and READ_FILE.
 
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{FromRef, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::{get, post};
 use serde::Serialize;
 
-use super::shared::AgentShared;
+use super::containers_api::{self, ContainersState};
+use super::files_api::{self, FilesState};
+use super::http_executors::api::{ExecutorApiState, executor_api};
+use super::identity::AgentIdentity;
+use super::master_link::MasterLink;
+use super::operator_extras;
+use super::status_updates::StatusUpdateManager;
+use super::task_store::TaskStore;
 use corral_api::operator::{
     GetHealth, GetTasks, GetVersion, OperatorCall, OperatorCallType, OperatorResponse, VersionInfo,
 };
-use corral_api::v1::{AgentId, Attribute, Resource, Task};
+use corral_api::v1::{AgentId, AgentInfo, Attribute, Resource, Task};
 use corral_http::error::{ApiError, parse_json};
 
-pub fn router(shared: Arc<AgentShared>) -> Router {
+/// What `/state` and the basic operator calls show.
+#[derive(Clone)]
+pub struct AgentView {
+    /// hostname, port, resources and attributes; the id comes from `identity`.
+    pub info: AgentInfo,
+    pub identity: Arc<AgentIdentity>,
+    pub link: Arc<MasterLink>,
+    pub tasks: Arc<TaskStore>,
+    pub updates: Arc<StatusUpdateManager>,
+    /// Where task sandboxes live, for `/files`.
+    pub sandbox_root: PathBuf,
+}
+
+/// Each endpoint's state; handlers take the part they use.
+#[derive(Clone)]
+pub struct HttpState {
+    pub view: AgentView,
+    pub files: FilesState,
+    pub containers: ContainersState,
+    pub executor_api: ExecutorApiState,
+}
+
+impl FromRef<HttpState> for AgentView {
+    fn from_ref(state: &HttpState) -> Self {
+        state.view.clone()
+    }
+}
+
+impl FromRef<HttpState> for FilesState {
+    fn from_ref(state: &HttpState) -> Self {
+        state.files.clone()
+    }
+}
+
+impl FromRef<HttpState> for ContainersState {
+    fn from_ref(state: &HttpState) -> Self {
+        state.containers.clone()
+    }
+}
+
+impl FromRef<HttpState> for ExecutorApiState {
+    fn from_ref(state: &HttpState) -> Self {
+        state.executor_api.clone()
+    }
+}
+
+pub fn router(state: HttpState) -> Router {
     Router::new()
         .route("/health", get(|| async { StatusCode::OK }))
         .route("/version", get(version))
-        .route("/state", get(state))
+        .route("/state", get(agent_state))
         .route("/api/v1", post(api_v1))
-        .route(
-            "/api/v1/executor",
-            post(super::http_executors::api::executor_api),
-        )
+        .route("/api/v1/executor", post(executor_api))
         .route(
             "/monitor/statistics",
-            get(super::containers_api::monitor_statistics),
+            get(containers_api::monitor_statistics),
         )
-        .merge(super::files_api::routes())
-        .with_state(shared)
+        .merge(files_api::routes())
+        .with_state(state)
 }
 
 async fn version() -> Json<VersionInfo> {
@@ -70,10 +120,12 @@ pub struct TaskView {
     pub sandbox: String,
 }
 
-async fn state(State(shared): State<Arc<AgentShared>>) -> Json<AgentState> {
-    let places = shared.task_places();
-    let tasks = shared
-        .tasks_snapshot()
+async fn agent_state(State(view): State<AgentView>) -> Json<AgentState> {
+    let places = view.tasks.task_places();
+    let agent_id = view.identity.id();
+    let tasks = view
+        .tasks
+        .tasks(&agent_id.clone().unwrap_or_default())
         .into_iter()
         .map(|task| {
             let place = places
@@ -87,24 +139,24 @@ async fn state(State(shared): State<Arc<AgentShared>>) -> Json<AgentState> {
         })
         .collect();
     Json(AgentState {
-        id: shared.agent_id(),
-        hostname: shared.info.hostname.clone(),
-        port: shared.info.port,
+        id: agent_id,
+        hostname: view.info.hostname.clone(),
+        port: view.info.port,
         version: corral_api::VERSION.to_string(),
-        master: shared.master_now(),
-        registered: shared.registered.load(Ordering::SeqCst),
-        resources: shared.info.resources.clone(),
-        attributes: shared.info.attributes.clone(),
+        master: view.link.master_now(),
+        registered: view.link.is_registered(),
+        resources: view.info.resources.clone(),
+        attributes: view.info.attributes.clone(),
         tasks,
-        pending_status_updates: shared.updates.pending_count(),
-        sandbox_root: super::files_api::sandbox_root(&shared)
-            .display()
-            .to_string(),
+        pending_status_updates: view.updates.pending_count(),
+        sandbox_root: view.sandbox_root.display().to_string(),
     })
 }
 
 async fn api_v1(
-    State(shared): State<Arc<AgentShared>>,
+    State(view): State<AgentView>,
+    State(files): State<FilesState>,
+    State(containers): State<ContainersState>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<axum::response::Response, ApiError> {
@@ -116,7 +168,7 @@ async fn api_v1(
             )));
         }
     }
-    if let Some(answer) = super::operator_extras::answer(&shared, &body).await {
+    if let Some(answer) = operator_extras::answer(&files, &containers, &body).await {
         return answer;
     }
     let call: OperatorCall = parse_json(&body)?;
@@ -131,8 +183,10 @@ async fn api_v1(
             })
         }
         OperatorCallType::GetTasks => {
-            let (completed, live): (Vec<Task>, Vec<Task>) = shared
-                .tasks_snapshot()
+            let agent_id = view.identity.id().unwrap_or_default();
+            let (completed, live): (Vec<Task>, Vec<Task>) = view
+                .tasks
+                .tasks(&agent_id)
                 .into_iter()
                 .partition(|t| t.state.is_terminal());
             response.get_tasks = Some(GetTasks {

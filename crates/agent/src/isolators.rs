@@ -7,7 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use super::container_checkpoint::IsolationCheckpoint;
+use super::checkpoint_writer::{CheckpointWriter, Pending};
+use super::container_checkpoint::{self, IsolationCheckpoint};
 use corral_api::v1::{EnvironmentVariable, Resource};
 use corral_cgroups::devices::{DeviceCgroup, rule_for};
 use corral_plugin_host::PluginTask;
@@ -203,16 +204,25 @@ pub(crate) fn prepare(
     Ok(prepared)
 }
 
-/// Checkpoints each plugin's environment with the container, for [`recover`]; a failure is
-/// logged (after a restart the plugin would not know the container).
-pub(crate) fn checkpoint(work_dir: &Path, container_id: &str, prepared: &Prepared) {
+/// Checkpoints each plugin's environment with the container, for [`recover`], through the
+/// writer; `None` when there is nothing to keep. A failure is logged (after a restart the
+/// plugin would not know the container).
+pub(crate) fn checkpoint(
+    writer: &CheckpointWriter,
+    work_dir: &Path,
+    container_id: &str,
+    prepared: &Prepared,
+) -> Option<Pending> {
     if prepared.plans.iter().all(|p| p.environment.is_empty()) {
-        return;
+        return None;
     }
-    if let Err(e) =
-        super::container_checkpoint::save_isolation(work_dir, container_id, &prepared.plans)
-    {
-        tracing::error!("container {container_id}: cannot checkpoint its isolator plans: {e}");
+    let what = format!("the isolator plans of container {container_id}");
+    match container_checkpoint::encode_isolation(work_dir, container_id, &prepared.plans) {
+        Ok((path, bytes)) => Some(writer.write(path, bytes, what)),
+        Err(e) => {
+            tracing::error!("cannot checkpoint {what}: {e}");
+            None
+        }
     }
 }
 

@@ -1,7 +1,22 @@
 //! The agent: registers with the master, runs tasks through the executor plugin, and
 //! delivers their status updates reliably.
+//!
+//! Each part gets the state it uses, built once in [`run`]: the task runners a
+//! [`RunnerContext`](runner_context::RunnerContext), the HTTP executors their registry's
+//! context, the registration loop, update sender and plugin sync theirs, the HTTP handlers
+//! their own states. Files depend downward only: data (`config`, `tasks`, `task_status`,
+//! `runner_input`, checkpoints) at the bottom, the shared pieces (`identity`, `master_link`,
+//! `agent_cgroups`, `task_store`) above them, then the runners, the loops, the HTTP
+//! handlers, and this file on top. No async worker thread makes a blocking call: files,
+//! cgroups, plugin calls and process starts go through the checkpoint writer or tokio's
+//! blocking pool.
 
+mod active_plugins;
+mod agent_cgroups;
 mod checkpoint;
+mod checkpoint_writer;
+mod commands;
+mod config;
 mod container_checkpoint;
 mod containers_api;
 /// Fetching `CommandInfo.uris` into sandboxes (issue 6).
@@ -10,108 +25,64 @@ mod files_api;
 pub(crate) mod health_checks;
 mod http;
 mod http_executors;
+mod identity;
 mod isolators;
+mod locks;
+mod master_link;
 mod operator_extras;
 mod plugin_fetch;
 mod plugin_sync;
+mod process_start;
 pub(crate) mod processes;
 mod recovered_task;
 mod recovery;
 pub mod registration;
 mod resources_detect;
-mod shared;
+mod runner_context;
+mod runner_input;
+mod runners;
+mod shutdown;
 mod status_updates;
 pub mod supervisor;
+mod task_ending;
 mod task_runner;
+mod task_status;
+mod task_store;
 mod tasks;
 #[cfg(test)]
 mod tests;
 mod update_sender;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-#[derive(Debug, Clone)]
-pub struct AgentConfig {
-    /// "host:port" of the master, or several comma-separated (HA: the leader is followed).
-    pub master: String,
-    pub listen: SocketAddr,
-    pub hostname: String,
-    pub work_dir: PathBuf,
-    /// `--resources` text; detected from the machine when absent.
-    pub resources: Option<String>,
-    /// `--attributes` text.
-    pub attributes: Option<String>,
-    /// A built-in executor name ("command") or a path to a `.wasm` component.
-    pub executor: String,
-    /// How long to wait for an acknowledgement before resending a status update.
-    pub status_update_retry: Duration,
-    /// cgroups or posix, and the cgroup parent and pids limit.
-    pub isolation: corral_cgroups::IsolationConfig,
-    /// Hooks run at `on-run` and `on-status` (empty: none).
-    pub hooks: corral_plugin_host::hook_chain::HookChain,
-    /// Isolator plugins (`--isolator`), asked for resources at start and for a launch plan
-    /// before each task.
-    pub isolators: corral_plugin_host::isolator::IsolatorSet,
-    /// `--recover` and the binary that supervises tasks.
-    pub recovery: RecoveryConfig,
-    /// How long an HTTP executor may take to subscribe before it is killed and its tasks
-    /// fail (Mesos' `--executor_registration_timeout`).
-    pub executor_registration_timeout: Duration,
-    /// The engine (and signature trust policy) that loads plugins activated on the master;
-    /// `None`: a default engine, made when the first one arrives.
-    pub plugin_engine: Option<corral_plugin_host::PluginEngine>,
-    /// The fetcher's size cap on a task's URIs.
-    pub fetcher: fetcher::FetcherConfig,
-}
-
-pub use recovery::RecoverMode;
-
-/// How tasks survive an agent restart.
-#[derive(Debug, Clone)]
-pub struct RecoveryConfig {
-    pub mode: RecoverMode,
-    /// The `corral` binary whose hidden `supervise` command runs each task, so that its exit
-    /// status survives the agent. `None` runs tasks as the agent's direct children (the
-    /// in-process tests): they are still reattached after a restart, but an exit while the
-    /// agent is down is reported without its exit code.
-    pub supervisor: Option<PathBuf>,
-    /// How long a restarted agent waits for the HTTP executors it found running to
-    /// subscribe again before it kills them (Mesos' `--executor_reregistration_timeout`).
-    pub executor_reregistration_timeout: Duration,
-}
-
-impl Default for RecoveryConfig {
-    fn default() -> RecoveryConfig {
-        RecoveryConfig {
-            mode: RecoverMode::default(),
-            supervisor: None,
-            executor_reregistration_timeout: http_executors::DEFAULT_REREGISTRATION_TIMEOUT,
-        }
-    }
-}
-
-impl RecoveryConfig {
-    /// Tasks supervised by this very binary.
-    pub fn supervised_by_this_binary(mode: RecoverMode) -> RecoveryConfig {
-        RecoveryConfig {
-            mode,
-            supervisor: std::env::current_exe().ok(),
-            ..RecoveryConfig::default()
-        }
-    }
-}
-
-use corral_api::v1::AgentInfo;
+use active_plugins::{BasePlugins, PluginSync};
+use agent_cgroups::AgentCgroups;
+use checkpoint_writer::CheckpointWriter;
+use commands::Commands;
+use config::Tuning;
+use corral_api::v1::{AgentId, AgentInfo, Resource};
 use corral_plugin_host::executor::ExecutorFactory;
-pub use http_executors::DEFAULT_REGISTRATION_TIMEOUT as DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT;
-use shared::AgentShared;
+use http_executors::api::ExecutorApiState;
+use http_executors::context::ExecutorContext;
+use http_executors::registry::Registry;
+use identity::AgentIdentity;
+use master_link::MasterLink;
+use recovered_task::RecoveredTaskContext;
+use recovery::RecoveryContext;
+use runner_context::RunnerContext;
+use runners::Runners;
+use shutdown::Shutdown;
+use status_updates::StatusUpdateManager;
+use task_store::TaskStore;
+
+pub use config::DEFAULT_REGISTRATION_TIMEOUT as DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT;
+pub use config::{AgentConfig, RecoverMode, RecoveryConfig};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AgentError {
@@ -131,7 +102,9 @@ pub enum AgentError {
 pub struct AgentHandle {
     pub addr: SocketAddr,
     stop: watch::Sender<bool>,
-    shared: Arc<AgentShared>,
+    runners: Arc<Runners>,
+    cgroups: Arc<AgentCgroups>,
+    writer: CheckpointWriter,
     server: JoinHandle<()>,
     loops: Vec<JoinHandle<()>>,
 }
@@ -143,15 +116,19 @@ impl AgentHandle {
     }
 
     /// Stops the agent: the HTTP server, the registration loop, the update sender and every
-    /// task (their processes are killed; pending status updates stay checkpointed).
+    /// task (their processes are killed and their cgroups removed; pending status updates
+    /// stay checkpointed). Then the agent's own cgroups go, if nothing is left in them.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         for task in self.loops {
             let _ = task.await;
         }
-        let mut runners = std::mem::take(&mut *lock(&self.shared.runners));
-        while runners.join_next().await.is_some() {}
-        self.shared.isolator.release(&self.shared.cgroup_name());
+        self.runners.join_all().await;
+        self.writer.flush().await;
+        let cgroups = self.cgroups.clone();
+        if let Err(e) = tokio::task::spawn_blocking(move || cgroups.release()).await {
+            tracing::error!("removing the agent's cgroups panicked: {e}");
+        }
         let _ = self.server.await;
     }
 }
@@ -164,26 +141,17 @@ pub async fn run(
     start(config, executor, Tuning::default()).await
 }
 
-/// Timings that production takes from the protocol and tests shorten.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Tuning {
-    /// A stream silent this long is taken as broken.
-    pub stream_silence: Duration,
+/// What the agent reads from its work dir and the machine before it starts.
+struct Loaded {
+    resources: Vec<Resource>,
+    agent_id: Option<AgentId>,
+    updates: StatusUpdateManager,
+    isolator: corral_cgroups::Isolator,
 }
 
-impl Default for Tuning {
-    fn default() -> Self {
-        Tuning {
-            stream_silence: Duration::from_secs(3 * corral_api::agent_protocol::PING_INTERVAL_SECS),
-        }
-    }
-}
-
-pub(crate) async fn start(
-    config: AgentConfig,
-    executor: ExecutorFactory,
-    tuning: Tuning,
-) -> Result<AgentHandle, AgentError> {
+/// Reads the agent's state and sets up its isolation. Blocks (files, cgroups, isolator
+/// plugins): run it off the async threads.
+fn load(config: &AgentConfig, writer: CheckpointWriter) -> Result<Loaded, AgentError> {
     let work_dir_error = |reason: String| AgentError::WorkDir {
         path: config.work_dir.display().to_string(),
         reason,
@@ -193,16 +161,39 @@ pub(crate) async fn start(
     let mut resources = resources_detect::total_resources(&detected, config.resources.as_deref())?;
     // Isolator plugins add what they find (gpus); recovered containers: none yet.
     isolators::discover(&config.isolators, &mut resources, &[]).map_err(AgentError::Isolators)?;
+    let agent_id =
+        checkpoint::read_agent_id(&config.work_dir).map_err(|e| work_dir_error(e.to_string()))?;
+    let updates = StatusUpdateManager::load(&config.work_dir, writer)
+        .map_err(|e| work_dir_error(e.to_string()))?;
+    let isolator = corral_cgroups::Isolator::start(&config.isolation)?;
+    Ok(Loaded {
+        resources,
+        agent_id,
+        updates,
+        isolator,
+    })
+}
+
+pub(crate) async fn start(
+    config: AgentConfig,
+    executor: ExecutorFactory,
+    tuning: Tuning,
+) -> Result<AgentHandle, AgentError> {
+    let writer = CheckpointWriter::start().map_err(|e| AgentError::WorkDir {
+        path: config.work_dir.display().to_string(),
+        reason: format!("cannot start the checkpoint writer: {e}"),
+    })?;
     let attributes = match config.attributes.as_deref() {
         Some(text) => corral_api::resources::parse_attributes(text)?,
         None => Vec::new(),
     };
-    let agent_id =
-        checkpoint::read_agent_id(&config.work_dir).map_err(|e| work_dir_error(e.to_string()))?;
-    let updates = status_updates::StatusUpdateManager::load(&config.work_dir)
-        .map_err(|e| work_dir_error(e.to_string()))?;
-
-    let isolator = corral_cgroups::Isolator::start(&config.isolation)?;
+    let (for_load, load_writer) = (config.clone(), writer.clone());
+    let loaded = tokio::task::spawn_blocking(move || load(&for_load, load_writer))
+        .await
+        .map_err(|e| AgentError::WorkDir {
+            path: config.work_dir.display().to_string(),
+            reason: format!("loading the agent's state panicked: {e}"),
+        })??;
 
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -223,10 +214,11 @@ pub(crate) async fn start(
         })?;
 
     let (stop, stop_rx) = watch::channel(false);
+    let shutdown = Shutdown::new(stop_rx);
     let info = AgentInfo {
         hostname: config.hostname.clone(),
         port: Some(u32::from(addr.port())),
-        resources,
+        resources: loaded.resources.clone(),
         attributes,
         id: None,
     };
@@ -235,62 +227,223 @@ pub(crate) async fn start(
         config.work_dir.display(),
         corral_api::resources::Resources::from_list(&info.resources).summary()
     );
-    tracing::info!("isolation: {}", isolator.describe());
-    let shared = Arc::new(AgentShared {
-        info,
-        agent_id: Mutex::new(agent_id),
-        tasks: Mutex::new(tasks::TaskTable::default()),
-        updates,
-        executor,
-        http,
-        master_now: Mutex::new(registration::masters(&config.master)[0].clone()),
-        config,
-        registered: AtomicBool::new(false),
-        updates_changed: Notify::new(),
-        shutdown: stop_rx.clone(),
-        runners: Mutex::new(tokio::task::JoinSet::new()),
-        tuning,
-        isolator,
-        http_executors: http_executors::Registry::default(),
-        plugin_sync: Default::default(),
-        fallback_engine: Default::default(),
-    });
+    tracing::info!("isolation: {}", loaded.isolator.describe());
 
+    let parts = Parts::build(&config, executor, writer, shutdown, info, loaded, http);
     // Before registering: the subscription reports the recovered tasks.
-    recovery::recover(&shared).await;
+    recovery::recover(&parts.recovery(&config)).await;
 
-    let router = http::router(shared.clone());
-    let mut server_stop = stop_rx;
+    let router = http::router(parts.http_state(&config.work_dir));
+    let mut server_stop = parts.shutdown.clone();
     let server = tokio::spawn(async move {
-        let stopped = async move { stopped(&mut server_stop).await };
+        let stopped = async move { server_stop.stopped().await };
         corral_http::serve(listener, router, stopped, "agent").await;
     });
     let loops = vec![
-        tokio::spawn(registration::run(shared.clone())),
-        tokio::spawn(update_sender::run(shared.clone())),
-        tokio::spawn(plugin_sync::run(shared.clone())),
+        tokio::spawn(registration::run(parts.registration(&config, tuning))),
+        tokio::spawn(update_sender::run(parts.update_sender(&config))),
+        tokio::spawn(plugin_sync::run(parts.plugin_sync(&config))),
     ];
     Ok(AgentHandle {
         addr,
         stop,
-        shared,
+        runners: parts.runners,
+        cgroups: parts.cgroups,
+        writer: parts.writer,
         server,
         loops,
     })
 }
 
-/// Locks a mutex; a panic elsewhere while it was held does not stop the agent.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
+/// The agent's shared pieces, from which each part's context is cut.
+struct Parts {
+    info: AgentInfo,
+    identity: Arc<AgentIdentity>,
+    link: Arc<MasterLink>,
+    cgroups: Arc<AgentCgroups>,
+    updates: Arc<StatusUpdateManager>,
+    tasks: Arc<TaskStore>,
+    plugins: Arc<PluginSync>,
+    executors: Arc<Registry>,
+    runners: Arc<Runners>,
+    writer: CheckpointWriter,
+    shutdown: Shutdown,
 }
 
-/// Resolves once the agent is told to stop. A dropped handle never stops it.
-async fn stopped(shutdown: &mut watch::Receiver<bool>) {
-    // The guard `wait_for` returns is not Send; drop it before the caller goes on.
-    let told = shutdown.wait_for(|stop| *stop).await.map(|_| ()).is_ok();
-    if !told {
-        std::future::pending::<()>().await;
+impl Parts {
+    fn build(
+        config: &AgentConfig,
+        executor: ExecutorFactory,
+        writer: CheckpointWriter,
+        shutdown: Shutdown,
+        info: AgentInfo,
+        loaded: Loaded,
+        http: reqwest::Client,
+    ) -> Parts {
+        let work_dir = config.work_dir.clone();
+        let identity = Arc::new(AgentIdentity::new(
+            loaded.agent_id,
+            work_dir.clone(),
+            writer.clone(),
+        ));
+        let first_master = registration::masters(&config.master)[0].clone();
+        let link = Arc::new(MasterLink::new(http, first_master));
+        let cgroups = Arc::new(AgentCgroups::new(loaded.isolator, identity.clone()));
+        let updates = Arc::new(loaded.updates);
+        let tasks = Arc::new(TaskStore::new(
+            updates.clone(),
+            cgroups.clone(),
+            work_dir.clone(),
+            writer.clone(),
+            shutdown.clone(),
+        ));
+        let base = BasePlugins {
+            executor,
+            executor_name: config.executor.clone(),
+            hooks: config.hooks.clone(),
+            isolators: config.isolators.clone(),
+        };
+        let plugins = Arc::new(PluginSync::new(base, config.plugin_engine.clone()));
+        let runners = Arc::new(Runners::default());
+        let executors = Arc::new(Registry::new(ExecutorContext {
+            tasks: tasks.clone(),
+            identity: identity.clone(),
+            cgroups: cgroups.clone(),
+            writer: writer.clone(),
+            runners: runners.clone(),
+            info: info.clone(),
+            listen: config.listen,
+            work_dir,
+            pids_limit: config.isolation.pids_limit,
+            supervisor: config.recovery.supervisor.clone(),
+            isolators: config.isolators.clone(),
+            registration_timeout: config.executor_registration_timeout,
+            reregistration_timeout: config.recovery.executor_reregistration_timeout,
+            shutdown: shutdown.clone(),
+        }));
+        Parts {
+            info,
+            identity,
+            link,
+            cgroups,
+            updates,
+            tasks,
+            plugins,
+            executors,
+            runners,
+            writer,
+            shutdown,
+        }
+    }
+
+    fn runner(&self, config: &AgentConfig) -> RunnerContext {
+        RunnerContext {
+            tasks: self.tasks.clone(),
+            identity: self.identity.clone(),
+            cgroups: self.cgroups.clone(),
+            plugins: self.plugins.clone(),
+            writer: self.writer.clone(),
+            work_dir: config.work_dir.clone(),
+            pids_limit: config.isolation.pids_limit,
+            supervisor: config.recovery.supervisor.clone(),
+            fetcher: config.fetcher,
+            shutdown: self.shutdown.clone(),
+        }
+    }
+
+    fn recovery(&self, config: &AgentConfig) -> RecoveryContext {
+        RecoveryContext {
+            tasks: self.tasks.clone(),
+            identity: self.identity.clone(),
+            cgroups: self.cgroups.clone(),
+            executors: self.executors.clone(),
+            runners: self.runners.clone(),
+            recovered: RecoveredTaskContext {
+                tasks: self.tasks.clone(),
+                identity: self.identity.clone(),
+                work_dir: config.work_dir.clone(),
+                shutdown: self.shutdown.clone(),
+            },
+            work_dir: config.work_dir.clone(),
+            mode: config.recovery.mode,
+            isolators: config.isolators.clone(),
+        }
+    }
+
+    fn http_state(&self, work_dir: &Path) -> http::HttpState {
+        let sandbox_root = files_api::sandbox_root(work_dir);
+        http::HttpState {
+            view: http::AgentView {
+                info: self.info.clone(),
+                identity: self.identity.clone(),
+                link: self.link.clone(),
+                tasks: self.tasks.clone(),
+                updates: self.updates.clone(),
+                sandbox_root: sandbox_root.clone(),
+            },
+            files: files_api::FilesState {
+                tasks: self.tasks.clone(),
+                sandbox_root,
+            },
+            containers: containers_api::ContainersState {
+                tasks: self.tasks.clone(),
+                executors: self.executors.clone(),
+                cgroups: self.cgroups.clone(),
+                isolators: self.executors.context().isolators.clone(),
+            },
+            executor_api: ExecutorApiState {
+                registry: self.executors.clone(),
+                link: self.link.clone(),
+                identity: self.identity.clone(),
+            },
+        }
+    }
+
+    fn update_sender(&self, config: &AgentConfig) -> update_sender::UpdateSenderContext {
+        update_sender::UpdateSenderContext {
+            updates: self.updates.clone(),
+            link: self.link.clone(),
+            identity: self.identity.clone(),
+            retry: config.status_update_retry,
+            shutdown: self.shutdown.clone(),
+        }
+    }
+
+    fn plugin_sync(&self, config: &AgentConfig) -> plugin_sync::PluginSyncContext {
+        plugin_sync::PluginSyncContext {
+            sync: self.plugins.clone(),
+            link: self.link.clone(),
+            identity: self.identity.clone(),
+            work_dir: config.work_dir.clone(),
+            discovery_root: config.isolators.discovery_root.clone(),
+            shutdown: self.shutdown.clone(),
+        }
+    }
+
+    fn registration(
+        &self,
+        config: &AgentConfig,
+        tuning: Tuning,
+    ) -> registration::RegistrationContext {
+        registration::RegistrationContext {
+            link: self.link.clone(),
+            identity: self.identity.clone(),
+            masters: config.master.clone(),
+            info: self.info.clone(),
+            tasks: self.tasks.clone(),
+            updates: self.updates.clone(),
+            cgroups: self.cgroups.clone(),
+            commands: Commands {
+                tasks: self.tasks.clone(),
+                identity: self.identity.clone(),
+                executors: self.executors.clone(),
+                plugins: self.plugins.clone(),
+                runners: self.runners.clone(),
+                runner: self.runner(config),
+                work_dir: config.work_dir.clone(),
+            },
+            stream_silence: tuning.stream_silence,
+            shutdown: self.shutdown.clone(),
+        }
     }
 }

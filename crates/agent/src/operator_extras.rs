@@ -2,17 +2,14 @@
 //! LIST_FILES and READ_FILE over task sandboxes, and GET_CONTAINERS with usage. The agent's
 //! `POST /api/v1` hands a body here first; `None` means "not one of these".
 
-use std::sync::Arc;
-
 use axum::Json;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::containers_api;
-use super::files_api::{self, FileInfo};
-use super::shared::AgentShared;
+use super::containers_api::{self, ContainersState};
+use super::files_api::{self, FileInfo, FilesState};
 use corral_http::error::{ApiError, parse_json};
 
 #[derive(Debug, Deserialize)]
@@ -97,13 +94,17 @@ impl From<&FileInfo> for FileInfoJson {
 }
 
 /// Answers LIST_FILES, READ_FILE and GET_CONTAINERS; `None` for any other call.
-pub async fn answer(shared: &Arc<AgentShared>, body: &[u8]) -> Option<Result<Response, ApiError>> {
+pub async fn answer(
+    files: &FilesState,
+    containers: &ContainersState,
+    body: &[u8],
+) -> Option<Result<Response, ApiError>> {
     let kind = serde_json::from_slice::<TypeOnly>(body).ok()?.kind?;
     let answer = match kind.as_str() {
-        "LIST_FILES" => list_files(shared, body),
-        "READ_FILE" => read_file(shared, body),
+        "LIST_FILES" => list_files(files, body).await,
+        "READ_FILE" => read_file(files, body).await,
         "GET_CONTAINERS" => {
-            let containers = containers_api::containers(shared).await;
+            let containers = containers_api::containers(containers).await;
             Ok(json!({"type": "GET_CONTAINERS", "get_containers": containers}))
         }
         _ => return None,
@@ -111,26 +112,29 @@ pub async fn answer(shared: &Arc<AgentShared>, body: &[u8]) -> Option<Result<Res
     Some(answer.map(|value| Json(value).into_response()))
 }
 
-fn list_files(shared: &AgentShared, body: &[u8]) -> Result<serde_json::Value, ApiError> {
+async fn list_files(files: &FilesState, body: &[u8]) -> Result<serde_json::Value, ApiError> {
     let call: ListFilesCall = parse_json(body)?;
     let args = call
         .list_files
         .ok_or_else(|| ApiError::bad_request("Expecting 'list_files' to be present"))?;
-    let resolved = files_api::resolve(shared, Some(&args.path))?;
-    let infos: Vec<FileInfoJson> = files_api::list(&resolved)?
-        .iter()
-        .map(FileInfoJson::from)
-        .collect();
+    let listed = files
+        .with_path(Some(args.path), |resolved| files_api::list(&resolved))
+        .await?;
+    let infos: Vec<FileInfoJson> = listed.iter().map(FileInfoJson::from).collect();
     Ok(json!({"type": "LIST_FILES", "list_files": {"file_infos": infos}}))
 }
 
-fn read_file(shared: &AgentShared, body: &[u8]) -> Result<serde_json::Value, ApiError> {
+async fn read_file(files: &FilesState, body: &[u8]) -> Result<serde_json::Value, ApiError> {
     let call: ReadFileCall = parse_json(body)?;
     let args = call
         .read_file
         .ok_or_else(|| ApiError::bad_request("Expecting 'read_file' to be present"))?;
-    let resolved = files_api::resolve(shared, Some(&args.path))?;
-    let (data, size) = files_api::read_range(&resolved, args.offset.0, args.length.map(|l| l.0))?;
+    let (offset, length) = (args.offset.0, args.length.map(|l| l.0));
+    let (data, size) = files
+        .with_path(Some(args.path), move |resolved| {
+            files_api::read_range(&resolved, offset, length)
+        })
+        .await?;
     // protobuf JSON writes `bytes` as base64.
     let data = base64::engine::general_purpose::STANDARD.encode(data);
     Ok(json!({"type": "READ_FILE", "read_file": {"size": size, "data": data}}))

@@ -1,13 +1,14 @@
 //! Fetching, verifying, keeping and loading one plugin of the active set (see
 //! `plugin_sync.rs`): `<work_dir>/plugins/<sha>/<name>.wasm`, with its manifest and signature
-//! beside it, loaded through the usual loaders before the agent switches to it.
+//! beside it, loaded through the usual loaders before the agent switches to it. The files,
+//! the hashing and the compiling run off the async threads.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::plugin_sync::LoadedValue;
-use super::shared::AgentShared;
+use super::active_plugins::{LoadedValue, PluginSync};
+use super::master_link::MasterLink;
 use corral_api::agent_protocol::ActivePlugin;
 use corral_plugin_host::PluginEngine;
 use corral_plugin_host::engine::PluginLimits;
@@ -32,15 +33,17 @@ fn file_name(name: &str) -> String {
     }
 }
 
+/// Where fetched plugins are kept: `<work_dir>/plugins`.
+pub fn cache_dir(work_dir: &Path) -> PathBuf {
+    work_dir.join("plugins")
+}
+
 /// `<work_dir>/plugins/<sha>/<name>.wasm`.
-fn cached_path(shared: &AgentShared, plugin: &ActivePlugin) -> Result<PathBuf, String> {
+fn cached_path(work_dir: &Path, plugin: &ActivePlugin) -> Result<PathBuf, String> {
     if plugin.sha256.len() != 64 || !plugin.sha256.chars().all(|c| c.is_ascii_hexdigit()) {
         return Err(format!("'{}' is not a sha256", plugin.sha256));
     }
-    Ok(shared
-        .config
-        .work_dir
-        .join("plugins")
+    Ok(cache_dir(work_dir)
         .join(&plugin.sha256)
         .join(format!("{}.wasm", file_name(&plugin.name))))
 }
@@ -57,31 +60,52 @@ pub(crate) fn verify_hash(bytes: &[u8], sha: &str) -> Result<(), String> {
     }
 }
 
-pub(super) async fn fetch_and_load(
-    shared: &Arc<AgentShared>,
-    plugin: &ActivePlugin,
-) -> Result<LoadedValue, String> {
-    let path = cached_path(shared, plugin)?;
-    let cached = std::fs::read(&path)
-        .ok()
-        .filter(|bytes| verify_hash(bytes, &plugin.sha256).is_ok());
-    if cached.is_none() {
-        let bytes = download(shared, &plugin.sha256).await?;
-        verify_hash(&bytes, &plugin.sha256)?;
-        store(&path, &bytes, plugin)?;
-    }
-    let engine = shared.plugin_engine().map_err(|e| e.to_string())?;
-    let plugin = plugin.clone();
-    let root = shared.config.isolators.discovery_root.clone();
-    tokio::task::spawn_blocking(move || load(&engine, &plugin, &path, &root))
-        .await
-        .map_err(|e| format!("loading the plugin panicked: {e}"))?
+/// Where a plugin comes from and where it is kept.
+pub struct FetchPlace<'a> {
+    pub link: &'a MasterLink,
+    pub work_dir: &'a Path,
+    /// Where isolator plugins discover devices.
+    pub discovery_root: &'a Path,
 }
 
-async fn download(shared: &AgentShared, sha: &str) -> Result<Vec<u8>, String> {
-    let url = format!("http://{}/api/corral/v1/plugins/{sha}", shared.master_now());
-    let response = shared
-        .http
+pub async fn fetch_and_load(
+    place: FetchPlace<'_>,
+    sync: &Arc<PluginSync>,
+    plugin: &ActivePlugin,
+) -> Result<LoadedValue, String> {
+    let path = cached_path(place.work_dir, plugin)?;
+    let (cached_at, sha) = (path.clone(), plugin.sha256.clone());
+    let cached = tokio::task::spawn_blocking(move || {
+        std::fs::read(&cached_at)
+            .ok()
+            .is_some_and(|bytes| verify_hash(&bytes, &sha).is_ok())
+    })
+    .await
+    .unwrap_or(false);
+    if !cached {
+        let bytes = download(place.link, &plugin.sha256).await?;
+        let (kept_at, wanted) = (path.clone(), plugin.clone());
+        tokio::task::spawn_blocking(move || {
+            verify_hash(&bytes, &wanted.sha256)?;
+            store(&kept_at, &bytes, &wanted)
+        })
+        .await
+        .map_err(|e| format!("keeping the plugin panicked: {e}"))??;
+    }
+    let (sync, plugin) = (sync.clone(), plugin.clone());
+    let root = place.discovery_root.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let engine = sync.engine().map_err(|e| e.to_string())?;
+        load(&engine, &plugin, &path, &root)
+    })
+    .await
+    .map_err(|e| format!("loading the plugin panicked: {e}"))?
+}
+
+async fn download(link: &MasterLink, sha: &str) -> Result<Vec<u8>, String> {
+    let url = format!("http://{}/api/corral/v1/plugins/{sha}", link.master_now());
+    let response = link
+        .http()
         .get(&url)
         .timeout(Duration::from_secs(60))
         .send()

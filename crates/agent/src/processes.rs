@@ -64,7 +64,8 @@ fn open_log(sandbox: &Path, name: &str) -> std::io::Result<std::fs::File> {
 /// runs under `/bin/sh -c`; otherwise it is the program, `arguments[0]` its argv[0] (as Mesos
 /// does) and `arguments[1..]` its arguments. With `cgroups` the process joins them after the
 /// fork and before it execs, so the command runs limited from its first instruction.
-/// Returns the child and its pid (= its pgid).
+/// Returns the child and its pid (= its pgid). Forks and waits for the exec, which a
+/// throttled cgroup slows down: call it off the async threads (see `process_start.rs`).
 pub fn spawn(
     command: &CommandInfo,
     sandbox: &Path,

@@ -16,17 +16,19 @@ use std::time::Duration;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::time::Instant;
 
+use super::agent_cgroups::destroy;
 use super::container_checkpoint::{self, ProcessCheckpoint};
 use super::health_checks::policy::{self, RecoveredPolicy, Verdict};
-use super::health_checks::{self, CheckPlace};
+use super::health_checks::{self, CheckPlace, CheckedTask};
+use super::identity::AgentIdentity;
 use super::isolators::{Prepared, cleanup};
-use super::lock;
 use super::processes::signal_group;
-use super::recovery::{destroy, ending, memory_limit_hit};
-use super::shared::{AgentShared, DEFAULT_KILL_GRACE_MS};
+use super::runner_input::RunnerInput;
+use super::shutdown::Shutdown;
 use super::supervisor;
-use super::task_runner::RunnerInput;
-use super::tasks::{StatusFields, new_status};
+use super::task_ending::{ending, memory_limit_hit};
+use super::task_status::{DEFAULT_KILL_GRACE_MS, StatusFields, grace_ms, new_status};
+use super::task_store::TaskStore;
 use corral_api::v1::{FrameworkId, StatusSource, TaskId, TaskInfo, TaskState, reason};
 use corral_cgroups::Container;
 use corral_plugin_host::executor::{CheckResult, Event};
@@ -35,13 +37,25 @@ use corral_plugin_host::health_check::HealthCheck;
 /// How often the supervisor's pid is looked at.
 const POLL: Duration = Duration::from_millis(200);
 
+/// What a recovered task's runner works with.
+#[derive(Clone)]
+pub struct RecoveredTaskContext {
+    /// Status submission, the kill checkpoint, and the end of the runner.
+    pub tasks: Arc<TaskStore>,
+    pub identity: Arc<AgentIdentity>,
+    /// Where the supervisors' exit files are.
+    pub work_dir: PathBuf,
+    pub shutdown: Shutdown,
+}
+
 pub struct RecoveredTask {
-    shared: Arc<AgentShared>,
+    ctx: RecoveredTaskContext,
     framework_id: FrameworkId,
     task_id: TaskId,
     container_id: String,
     process: ProcessCheckpoint,
-    container: Option<Container>,
+    /// The task's cgroups (shared with its health checks); `None` under posix.
+    container: Option<Arc<Container>>,
     inbox: UnboundedReceiver<RunnerInput>,
     /// Where check results come back (the task's own inbox).
     inbox_tx: UnboundedSender<RunnerInput>,
@@ -69,17 +83,17 @@ struct RecoveredHealth {
 
 impl RecoveredTask {
     pub fn new(
-        shared: Arc<AgentShared>,
+        ctx: RecoveredTaskContext,
         framework_id: FrameworkId,
         task_id: TaskId,
         container_id: String,
         process: ProcessCheckpoint,
-        container: Option<Container>,
+        container: Option<Arc<Container>>,
         kill_requested: bool,
     ) -> (Self, UnboundedSender<RunnerInput>) {
         let (tx, inbox) = unbounded_channel();
         let task = RecoveredTask {
-            shared,
+            ctx,
             framework_id,
             task_id,
             container_id,
@@ -110,13 +124,7 @@ impl RecoveredTask {
         let Some(check) = task.health_check.as_ref().and_then(HealthCheck::from_mesos) else {
             return self;
         };
-        let kill_grace_ms = task
-            .kill_policy
-            .as_ref()
-            .and_then(|k| k.grace_period)
-            .map_or(DEFAULT_KILL_GRACE_MS, |d| {
-                u64::try_from(d.nanoseconds / 1_000_000).unwrap_or(0)
-            });
+        let kill_grace_ms = grace_ms(task.kill_policy.as_ref()).unwrap_or(DEFAULT_KILL_GRACE_MS);
         let policy = RecoveredPolicy::new(check);
         tracing::info!("health checks of recovered task {} resume", self.task_id);
         self.health = Some(RecoveredHealth {
@@ -129,7 +137,7 @@ impl RecoveredTask {
     }
 
     pub async fn run(mut self) {
-        let mut shutdown = self.shared.shutdown.clone();
+        let mut shutdown = self.ctx.shutdown.clone();
         let mut tick = tokio::time::interval(POLL);
         loop {
             let kill_at = self.kill_at;
@@ -149,11 +157,12 @@ impl RecoveredTask {
                 () = sleep_until(check_at), if check_at.is_some() => self.start_check(),
                 _ = tick.tick() => {
                     let p = self.process;
+                    // /proc is answered from kernel memory: fine on an async thread.
                     if !supervisor::is_alive(p.supervisor_pid, p.supervisor_start) {
                         break;
                     }
                 }
-                _ = super::stopped(&mut shutdown) => {
+                _ = shutdown.stopped() => {
                     // The agent stops: its tasks stop with it, as the other runners do.
                     self.signal(libc::SIGKILL);
                     self.finish().await;
@@ -161,7 +170,7 @@ impl RecoveredTask {
                 }
             }
         }
-        self.report_end();
+        self.report_end().await;
         self.finish().await;
     }
 
@@ -173,14 +182,13 @@ impl RecoveredTask {
         let Some(check) = health.policy.start_attempt() else {
             return;
         };
-        let place = CheckPlace::for_task(
-            &self.shared,
-            &health.sandbox,
-            &self.task_id.value,
-            &self.framework_id.value,
-            &self.container_id,
-            self.container.as_ref(),
-        );
+        let task = CheckedTask {
+            agent_id: self.ctx.identity.id_value(),
+            task_id: &self.task_id.value,
+            framework_id: &self.framework_id.value,
+            container_id: &self.container_id,
+        };
+        let place = CheckPlace::for_task(task, &health.sandbox, self.container.as_ref());
         health_checks::start(check, place, self.inbox_tx.clone());
     }
 
@@ -216,14 +224,9 @@ impl RecoveredTask {
     /// Checkpoints that a kill was asked for, so an exit during the kill's grace period is
     /// TASK_KILLED even if the agent restarts again meanwhile.
     fn record_kill(&self) {
-        let mut table = lock(&self.shared.tasks);
-        if let Some(entry) = table.get_mut(&self.framework_id, &self.task_id)
-            && !entry.kill_requested
-        {
-            entry.kill_requested = true;
-            self.shared
-                .checkpoint_container(&table, &self.framework_id, &self.task_id);
-        }
+        self.ctx
+            .tasks
+            .mark_kill_requested(&self.framework_id, &self.task_id);
     }
 
     fn report_health(&self, healthy: bool, message: String) {
@@ -237,10 +240,10 @@ impl RecoveredTask {
             &self.task_id,
             TaskState::TaskRunning,
             StatusSource::SourceExecutor,
-            self.shared.agent_id(),
+            self.ctx.identity.id(),
             fields,
         );
-        self.shared.submit_status(&self.framework_id, status);
+        self.ctx.tasks.submit_status(&self.framework_id, status);
     }
 
     fn kill(&mut self, grace_ms: u64) {
@@ -271,19 +274,21 @@ impl RecoveredTask {
         }
     }
 
-    /// Reports the terminal state from the exit file the supervisor left.
-    fn report_end(&self) {
+    /// Reports the terminal state from the exit file the supervisor left (and the cgroup's
+    /// OOM count), both read off the async threads.
+    async fn report_end(&self) {
         let exit_file = container_checkpoint::exit_file(
-            &self.shared.config.work_dir,
+            &self.ctx.work_dir,
             &self.container_id,
             self.process.id,
         );
-        let exit = supervisor::read_exit(&exit_file);
-        let end = ending(
-            exit,
-            self.kill_requested,
-            memory_limit_hit(self.container.as_ref()),
-        );
+        let exit = supervisor::read_exit_async(&exit_file).await;
+        let container = self.container.clone();
+        let memory_limit =
+            tokio::task::spawn_blocking(move || memory_limit_hit(container.as_deref()))
+                .await
+                .unwrap_or_default();
+        let end = ending(exit, self.kill_requested, memory_limit);
         let mut fields = StatusFields {
             message: Some(end.message),
             reason: Some(end.reason.to_string()),
@@ -300,10 +305,10 @@ impl RecoveredTask {
             &self.task_id,
             end.state,
             StatusSource::SourceAgent,
-            self.shared.agent_id(),
+            self.ctx.identity.id(),
             fields,
         );
-        self.shared.submit_status(&self.framework_id, status);
+        self.ctx.tasks.submit_status(&self.framework_id, status);
     }
 
     async fn finish(mut self) {
@@ -312,7 +317,8 @@ impl RecoveredTask {
             let container_id = self.container_id.clone();
             let _ = tokio::task::spawn_blocking(move || cleanup(prepared, &container_id)).await;
         }
-        self.shared
+        self.ctx
+            .tasks
             .runner_finished(&self.framework_id, &self.task_id);
     }
 }

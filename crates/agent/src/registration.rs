@@ -16,9 +16,16 @@ use std::time::Duration;
 
 use futures::StreamExt;
 
-use super::shared::AgentShared;
-use corral_api::agent_protocol::{AgentCommand, SUBSCRIBE_PATH};
+use super::agent_cgroups::AgentCgroups;
+use super::commands::Commands;
+use super::identity::AgentIdentity;
+use super::master_link::MasterLink;
+use super::shutdown::Shutdown;
+use super::status_updates::StatusUpdateManager;
+use super::task_store::TaskStore;
+use corral_api::agent_protocol::{AgentCommand, AgentSubscribe, SUBSCRIBE_PATH};
 use corral_api::recordio::Decoder;
+use corral_api::v1::{AgentId, AgentInfo};
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
@@ -40,6 +47,55 @@ enum StreamEnd {
     Stopping,
 }
 
+/// What the registration loop works with.
+pub(crate) struct RegistrationContext {
+    pub link: Arc<MasterLink>,
+    pub identity: Arc<AgentIdentity>,
+    /// `--master`: one or several masters, or the masters' etcd.
+    pub masters: String,
+    /// hostname, port, resources and attributes; the id comes from `identity`.
+    pub info: AgentInfo,
+    /// The tasks a subscription reports.
+    pub tasks: Arc<TaskStore>,
+    /// Made due again at each registration.
+    pub updates: Arc<StatusUpdateManager>,
+    /// For the isolation note a subscription carries.
+    pub cgroups: Arc<AgentCgroups>,
+    /// What the master's other commands do.
+    pub commands: Commands,
+    /// A stream silent this long is taken as broken.
+    pub stream_silence: Duration,
+    pub shutdown: Shutdown,
+}
+
+impl RegistrationContext {
+    /// What the agent tells the master when it (re)subscribes.
+    fn subscribe_message(&self) -> AgentSubscribe {
+        let agent_id = self.identity.id();
+        let mut info = self.info.clone();
+        info.id = agent_id.clone();
+        let (tasks, frameworks) = self
+            .tasks
+            .subscription(&agent_id.clone().unwrap_or_default());
+        AgentSubscribe {
+            tasks,
+            frameworks,
+            agent_id,
+            info,
+            version: corral_api::VERSION.to_string(),
+            isolation_note: self.cgroups.fallback_note(),
+        }
+    }
+
+    /// The master registered the agent: its id is adopted and saved, and every pending
+    /// update is due at once.
+    fn registered(&self, id: AgentId) {
+        self.identity.adopt(id);
+        self.link.set_registered(true);
+        self.updates.mark_all_due();
+    }
+}
+
 /// The masters in a `--master` list (comma-separated `host:port`s); never empty. An
 /// `etcd://` address is one entry, whole.
 pub fn masters(list: &str) -> Vec<String> {
@@ -59,13 +115,13 @@ pub fn masters(list: &str) -> Vec<String> {
     }
 }
 
-pub async fn run(shared: Arc<AgentShared>) {
-    let from_election = corral_state::names_etcd(&shared.config.master);
-    let masters = masters(&shared.config.master);
+pub(crate) async fn run(ctx: RegistrationContext) {
+    let from_election = corral_state::names_etcd(&ctx.masters);
+    let masters = masters(&ctx.masters);
     let mut next = 0;
     // Attempts left without backoff after a registered stream ended.
     let mut immediate = 0;
-    let mut shutdown = shared.shutdown.clone();
+    let mut shutdown = ctx.shutdown.clone();
     let mut backoff = FIRST_BACKOFF;
     // Whether the last attempt failed, so repeated failures are logged once.
     let mut failing = false;
@@ -80,20 +136,18 @@ pub async fn run(shared: Arc<AgentShared>) {
                     Err(e) => return StreamEnd::Connect(e),
                 }
             }
-            follow_stream(&shared, &master).await
+            follow_stream(&ctx, &master).await
         };
         let outcome = tokio::select! {
             outcome = attempt => outcome,
-            _ = super::stopped(&mut shutdown) => StreamEnd::Stopping,
+            _ = shutdown.stopped() => StreamEnd::Stopping,
         };
-        let was_registered = shared
-            .registered
-            .swap(false, std::sync::atomic::Ordering::SeqCst);
+        let was_registered = ctx.link.set_registered(false);
         if let StreamEnd::Stopping = outcome {
             return;
         }
         if was_registered {
-            let lost = shared.master_now();
+            let lost = ctx.link.master_now();
             tracing::warn!("lost the master at {lost}: {outcome}; reconnecting");
             backoff = FIRST_BACKOFF;
             failing = true;
@@ -117,7 +171,7 @@ pub async fn run(shared: Arc<AgentShared>) {
         }
         tokio::select! {
             _ = tokio::time::sleep(backoff) => {}
-            _ = super::stopped(&mut shutdown) => return,
+            _ = shutdown.stopped() => return,
         }
         backoff = (backoff * 2).min(MAX_BACKOFF);
     }
@@ -133,10 +187,10 @@ pub fn skip_master(masters: &[String], next: usize, lost: &str) -> usize {
 }
 
 /// One subscription, from the POST to the end of its stream.
-async fn follow_stream(shared: &Arc<AgentShared>, master: &str) -> StreamEnd {
+async fn follow_stream(ctx: &RegistrationContext, master: &str) -> StreamEnd {
     let url = format!("http://{master}{SUBSCRIBE_PATH}");
-    let body = shared.subscribe_message();
-    let response = match shared.http.post(&url).json(&body).send().await {
+    let body = ctx.subscribe_message();
+    let response = match ctx.link.http().post(&url).json(&body).send().await {
         Ok(r) => r,
         Err(e) => return StreamEnd::Connect(error_chain(&e)),
     };
@@ -152,12 +206,9 @@ async fn follow_stream(shared: &Arc<AgentShared>, master: &str) -> StreamEnd {
             Some(port) => format!("{host}:{port}"),
             None => host.to_string(),
         };
-        *shared
-            .master_now
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = now;
+        ctx.link.follow(now);
     }
-    let silence = shared.tuning.stream_silence;
+    let silence = ctx.stream_silence;
     let mut stream = response.bytes_stream();
     let mut decoder = Decoder::default();
     loop {
@@ -175,17 +226,16 @@ async fn follow_stream(shared: &Arc<AgentShared>, master: &str) -> StreamEnd {
                 Err(e) => return StreamEnd::Broken(e.to_string()),
             };
             match serde_json::from_slice::<AgentCommand>(&record) {
-                Ok(command) => {
-                    if let AgentCommand::Registered { agent_id } = &command
-                        && !shared.registered.load(std::sync::atomic::Ordering::SeqCst)
-                    {
+                Ok(AgentCommand::Registered { agent_id }) => {
+                    if !ctx.link.is_registered() {
                         tracing::info!(
                             "registered with the master at {} as agent {agent_id}",
-                            shared.master_now()
+                            ctx.link.master_now()
                         );
                     }
-                    shared.handle_command(command);
+                    ctx.registered(agent_id);
                 }
+                Ok(command) => ctx.commands.handle(command),
                 Err(e) => tracing::error!(
                     "ignoring a command from the master that cannot be read: {e}: {}",
                     String::from_utf8_lossy(&record[..record.len().min(200)])

@@ -1,6 +1,7 @@
 //! The status update manager: per task an ordered queue of updates that are not yet
-//! acknowledged, checkpointed on every change. Only the head of a queue is in flight; it is
-//! resent until the master relays its acknowledgement, then the next one goes.
+//! acknowledged, checkpointed on every change (by the checkpoint writer, in order). Only the
+//! head of a queue is in flight; it is resent until the master relays its acknowledgement,
+//! then the next one goes. Every change wakes the update sender.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
@@ -8,9 +9,11 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
 
-use super::checkpoint::{self, CheckpointError, path_component};
-use super::lock;
+use super::checkpoint::{CheckpointError, path_component};
+use super::checkpoint_writer::CheckpointWriter;
+use super::locks::lock;
 use corral_api::v1::{FrameworkId, TaskId, TaskState, TaskStatus};
 
 /// One task's pending updates as they are stored on disk.
@@ -42,12 +45,16 @@ pub enum AckOutcome {
 pub struct StatusUpdateManager {
     dir: PathBuf,
     queues: Mutex<BTreeMap<Key, Queue>>,
+    writer: CheckpointWriter,
+    /// Wakes the update sender: a new update, an acknowledgement, or all due again.
+    changed: Notify,
 }
 
 impl StatusUpdateManager {
-    /// Loads the checkpointed queues under `<work_dir>/updates`. An unreadable file is logged
-    /// and left in place for an operator, not deleted.
-    pub fn load(work_dir: &Path) -> Result<Self, CheckpointError> {
+    /// Loads the checkpointed queues under `<work_dir>/updates` (reads files: call it off the
+    /// async threads). An unreadable file is logged and left in place for an operator, not
+    /// deleted. Later changes are written through `writer`.
+    pub fn load(work_dir: &Path, writer: CheckpointWriter) -> Result<Self, CheckpointError> {
         let dir = work_dir.join("updates");
         let mut queues = BTreeMap::new();
         for file in list_json_files(&dir)? {
@@ -79,6 +86,8 @@ impl StatusUpdateManager {
         Ok(StatusUpdateManager {
             dir,
             queues: Mutex::new(queues),
+            writer,
+            changed: Notify::new(),
         })
     }
 
@@ -88,9 +97,14 @@ impl StatusUpdateManager {
             .join(format!("{}.json", path_component(&task_id.value)))
     }
 
+    /// Hands the queue's new content (or its removal) to the writer. Called with the queues
+    /// locked, so the writes of one queue reach the writer in the order of its changes. A
+    /// failure is logged by the writer: the update stays queued in memory and is still
+    /// delivered; only a restart loses it.
     fn persist(&self, key: &Key, queue: Option<&Queue>) {
         let path = self.file(&key.0, &key.1);
-        let result = match queue {
+        let what = format!("the status updates of task {}", key.1);
+        match queue {
             Some(q) if !q.updates.is_empty() => {
                 let stored = StoredQueue {
                     framework_id: key.0.clone(),
@@ -98,19 +112,23 @@ impl StatusUpdateManager {
                     updates: q.updates.iter().cloned().collect(),
                 };
                 match serde_json::to_vec_pretty(&stored) {
-                    Ok(bytes) => checkpoint::write_atomic(&path, &bytes),
-                    Err(e) => Err(CheckpointError {
-                        path: path.display().to_string(),
-                        reason: e.to_string(),
-                    }),
+                    Ok(bytes) => drop(self.writer.write(path, bytes, what)),
+                    Err(e) => tracing::error!("cannot checkpoint {what}: {e}"),
                 }
             }
-            _ => checkpoint::remove(&path),
-        };
-        // The update stays queued in memory and is still delivered; only a restart loses it.
-        if let Err(e) = result {
-            tracing::error!("cannot checkpoint status updates: {e}");
+            _ => drop(self.writer.remove(path, what)),
         }
+    }
+
+    /// Resolves once every change so far is on disk (before an update is sent, as Mesos
+    /// checkpoints it before forwarding it).
+    pub async fn flush(&self) {
+        self.writer.flush().await;
+    }
+
+    /// Resolves at the next change (or at once if one happened since the last wait).
+    pub async fn changed(&self) {
+        self.changed.notified().await;
     }
 
     /// Queues `status` (which must carry a uuid) behind the task's earlier updates.
@@ -123,6 +141,8 @@ impl StatusUpdateManager {
         });
         queue.updates.push_back(status);
         self.persist(&key, Some(queue));
+        drop(queues);
+        self.changed.notify_one();
     }
 
     /// Removes the head of the task's queue if its uuid is `uuid`.
@@ -150,6 +170,8 @@ impl StatusUpdateManager {
         } else {
             self.persist(&key, queues.get(&key));
         }
+        drop(queues);
+        self.changed.notify_one();
         AckOutcome::Acknowledged(acked.state)
     }
 
@@ -184,6 +206,7 @@ impl StatusUpdateManager {
         for queue in lock(&self.queues).values_mut() {
             queue.last_sent = None;
         }
+        self.changed.notify_one();
     }
 
     /// Drops every pending update of a framework that was shut down, as Mesos does.
@@ -213,6 +236,7 @@ impl StatusUpdateManager {
     }
 }
 
+/// The queue files under `dir` (`<framework>/<task>.json`).
 fn list_json_files(dir: &Path) -> Result<Vec<PathBuf>, CheckpointError> {
     let err = |path: &Path, e: std::io::Error| CheckpointError {
         path: path.display().to_string(),
@@ -253,10 +277,14 @@ mod tests {
         }
     }
 
+    fn writer() -> CheckpointWriter {
+        CheckpointWriter::start().expect("writer thread")
+    }
+
     #[test]
     fn only_the_head_is_sent_and_resent_until_acknowledged() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let manager = StatusUpdateManager::load(dir.path()).expect("loads");
+        let manager = StatusUpdateManager::load(dir.path(), writer()).expect("loads");
         let fw = FrameworkId::new("f");
         manager.enqueue(&fw, status("t", TaskState::TaskStarting, "u1"));
         manager.enqueue(&fw, status("t", TaskState::TaskRunning, "u2"));
@@ -286,16 +314,17 @@ mod tests {
         assert_eq!(next[0].1.uuid.as_deref(), Some("u2"));
     }
 
-    #[test]
-    fn queues_survive_a_reload_and_vanish_when_acknowledged() {
+    #[tokio::test]
+    async fn queues_survive_a_reload_and_vanish_when_acknowledged() {
         let dir = tempfile::tempdir().expect("temp dir");
         let fw = FrameworkId::new("fw/1");
         {
-            let manager = StatusUpdateManager::load(dir.path()).expect("loads");
+            let manager = StatusUpdateManager::load(dir.path(), writer()).expect("loads");
             manager.enqueue(&fw, status("t", TaskState::TaskRunning, "u1"));
             manager.enqueue(&fw, status("t", TaskState::TaskFinished, "u2"));
+            manager.flush().await;
         }
-        let manager = StatusUpdateManager::load(dir.path()).expect("reloads");
+        let manager = StatusUpdateManager::load(dir.path(), writer()).expect("reloads");
         let uuids: Vec<_> = manager
             .pending(&fw, &TaskId::new("t"))
             .into_iter()
@@ -304,6 +333,7 @@ mod tests {
         assert_eq!(uuids, vec!["u1", "u2"]);
         manager.acknowledge(&fw, &TaskId::new("t"), "u1");
         manager.acknowledge(&fw, &TaskId::new("t"), "u2");
+        manager.flush().await;
         assert_eq!(manager.pending_count(), 0);
         let file = dir.path().join("updates").join("fw%2F1").join("t.json");
         assert!(!file.exists(), "acknowledged queue still on disk");
@@ -315,7 +345,7 @@ mod tests {
         let bad = dir.path().join("updates").join("f").join("t.json");
         std::fs::create_dir_all(bad.parent().expect("parent")).expect("mkdir");
         std::fs::write(&bad, b"{not json").expect("write");
-        let manager = StatusUpdateManager::load(dir.path()).expect("loads anyway");
+        let manager = StatusUpdateManager::load(dir.path(), writer()).expect("loads anyway");
         assert_eq!(manager.pending_count(), 0);
         assert!(bad.exists());
     }

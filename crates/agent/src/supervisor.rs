@@ -6,13 +6,20 @@
 //! agent restarted after a crash finds the supervisor by its pid and the exit file on disk.
 //!
 //! Status pipe lines (one, then the supervisor closes it): `ok <pid>` or `err <message>`.
+//!
+//! The supervisor's side runs in the `corral supervise` process, which has no async runtime:
+//! its blocking calls (spawning, waiting, writing the exit file) are where they belong. The
+//! agent's side forks off the async threads ([`start`]) and hears the answer on the pipe
+//! asynchronously ([`handshake`]): a supervisor in a CPU-throttled cgroup can take seconds.
 
 use std::ffi::{OsStr, OsString};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+
+use tokio::io::AsyncReadExt;
 
 use super::checkpoint;
 use super::processes::{ExitOutcome, TaskEnvironment, command_value, command_variables};
@@ -115,10 +122,19 @@ pub fn write_exit(path: &Path, outcome: ExitOutcome) -> Result<(), checkpoint::C
 }
 
 /// The recorded outcome; `None` if there is none (the supervisor did not get to write it)
-/// or it cannot be read.
+/// or it cannot be read. Reads a file: call it off the async threads, or use
+/// [`read_exit_async`].
 pub fn read_exit(path: &Path) -> Option<ExitOutcome> {
-    let bytes = std::fs::read(path).ok()?;
-    match serde_json::from_slice(&bytes) {
+    parse_exit(path, &std::fs::read(path).ok()?)
+}
+
+/// [`read_exit`] through tokio's file API.
+pub async fn read_exit_async(path: &Path) -> Option<ExitOutcome> {
+    parse_exit(path, &tokio::fs::read(path).await.ok()?)
+}
+
+fn parse_exit(path: &Path, bytes: &[u8]) -> Option<ExitOutcome> {
+    match serde_json::from_slice(bytes) {
         Ok(outcome) => Some(outcome),
         Err(e) => {
             tracing::warn!("ignoring the unreadable exit file {}: {e}", path.display());
@@ -139,17 +155,35 @@ pub struct Supervised {
     pub pgid: u32,
 }
 
+/// A supervisor started that has not said yet whether the command started.
+#[derive(Debug)]
+pub struct Starting {
+    child: tokio::process::Child,
+    supervisor_pid: u32,
+    /// The read end of the status pipe.
+    status: OwnedFd,
+    /// The command as the messages show it.
+    shown: String,
+}
+
+impl Starting {
+    pub fn supervisor_pid(&self) -> u32 {
+        self.supervisor_pid
+    }
+}
+
 /// Starts `command` under `binary supervise`: in `sandbox`, with the task's environment and
-/// log files, joined to `cgroups` before it execs (its children inherit them). Blocks until
-/// the supervisor says whether the command started (a few milliseconds).
-pub fn spawn(
+/// log files, joined to `cgroups` before it execs (its children inherit them). Forks and
+/// waits for the exec, which a throttled cgroup slows down: call it off the async threads.
+/// [`handshake`] then hears whether the command started.
+pub fn start(
     binary: &Path,
     exit_file: &Path,
     command: &CommandInfo,
     sandbox: &Path,
     env: &TaskEnvironment,
     cgroups: Option<&JoinFiles>,
-) -> Result<Supervised, String> {
+) -> Result<Starting, String> {
     let mut cmd = tokio::process::Command::new(binary);
     cmd.arg(SUBCOMMAND)
         .arg("--exit-file")
@@ -222,8 +256,28 @@ pub fn spawn(
     let supervisor_pid = child
         .id()
         .ok_or_else(|| format!("the supervisor of {shown} started without a process id"))?;
+    Ok(Starting {
+        child,
+        supervisor_pid,
+        status: read_end,
+        shown,
+    })
+}
+
+/// Waits, without holding a thread, until the supervisor says whether the command started
+/// (it closes the pipe after one line).
+pub async fn handshake(starting: Starting) -> Result<Supervised, String> {
+    let Starting {
+        child,
+        supervisor_pid,
+        status,
+        shown,
+    } = starting;
     let mut answer = String::new();
-    let read = std::fs::File::from(read_end).read_to_string(&mut answer);
+    let read = match tokio::net::unix::pipe::Receiver::from_owned_fd(status) {
+        Ok(mut pipe) => pipe.read_to_string(&mut answer).await,
+        Err(e) => Err(e),
+    };
     let answer = answer.trim();
     let started = match (read, answer.split_once(' ')) {
         (Ok(_), Some(("ok", pid))) => pid
@@ -255,7 +309,7 @@ pub fn spawn(
 /// supervisor died without writing it) from the supervisor's own status.
 pub async fn wait(child: tokio::process::Child, exit_file: PathBuf) -> ExitOutcome {
     let own = super::processes::wait(child).await;
-    read_exit(&exit_file).unwrap_or(own)
+    read_exit_async(&exit_file).await.unwrap_or(own)
 }
 
 fn open_log(sandbox: &Path, name: &str) -> Result<std::fs::File, String> {
@@ -277,7 +331,9 @@ fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
 }
 
 /// The start time of a process (clock ticks since boot, field 22 of /proc/PID/stat), to tell
-/// a process from a later one that reuses its pid; `None` if it is gone or a zombie.
+/// a process from a later one that reuses its pid; `None` if it is gone or a zombie. The
+/// kernel answers /proc from memory, never from a disk: cheap enough on an async thread
+/// (a recovered task polls it).
 pub fn start_time(pid: u32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name (field 2) is in parentheses and may hold spaces: split after it.
@@ -301,6 +357,7 @@ mod tests {
 
     #[test]
     fn supervise_records_the_exit_code_and_reports_the_pid() {
+        use std::io::Read;
         let dir = tempfile::tempdir().expect("temp dir");
         let exit = dir.path().join("exit");
         let (read_end, write_end) = pipe().expect("pipe");

@@ -1,6 +1,7 @@
 //! One task's actor: drives its executor plugin instance (launch, then one call per event)
 //! and carries out the actions it answers with. A plugin error or a `done` without a
 //! terminal status fails the task and kills what it still runs; the agent keeps serving.
+//! Plugin calls, cgroup files, process starts and file reads all run off the async threads.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -9,11 +10,18 @@ use std::sync::Arc;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::task::AbortHandle;
 
+use super::active_plugins::LaunchPlugins;
 use super::container_checkpoint::{self, ProcessCheckpoint};
+use super::fetcher::{self, FetchError};
+use super::health_checks::{self, CheckPlace, CheckedTask};
+use super::isolators::{self, Prepared};
+use super::process_start::{self, ProcessSpec};
 use super::processes::{self, ProcessTable, TaskEnvironment};
-use super::shared::AgentShared;
+use super::runner_context::RunnerContext;
+use super::runner_input::RunnerInput;
 use super::supervisor;
-use super::tasks::{StatusFields, new_status};
+use super::task_ending::memory_limit_hit;
+use super::task_status::{StatusFields, new_status};
 use corral_api::v1::{self, CommandInfo, FrameworkId, StatusSource, TaskState, reason};
 use corral_cgroups::{Container, JoinFiles, Limits};
 use corral_plugin_host::executor::{
@@ -24,25 +32,13 @@ use corral_plugin_host::{PluginError, PluginTask};
 /// The agent's hook points (issue 6).
 mod hooks;
 
-/// What reaches a runner: from the agent (kill), its process waiters and its timers.
-#[derive(Debug)]
-pub enum RunnerInput {
-    Kill(u64),
-    Event(Event),
-    /// A timer fired; `generation` tells a stale firing from a timer set again since.
-    TimerFired {
-        id: u32,
-        generation: u64,
-    },
-}
-
 enum Flow {
     Continue,
     Finished,
 }
 
 pub struct TaskRunner {
-    shared: Arc<AgentShared>,
+    ctx: RunnerContext,
     framework_id: FrameworkId,
     task: v1::TaskInfo,
     container_id: String,
@@ -55,13 +51,14 @@ pub struct TaskRunner {
     inbox_tx: UnboundedSender<RunnerInput>,
     inbox: UnboundedReceiver<RunnerInput>,
     terminal_sent: bool,
-    /// The task's cgroups; `None` under posix isolation or before the launch.
-    container: Option<Container>,
+    /// The task's cgroups (shared with its health checks); `None` under posix isolation or
+    /// before the launch.
+    container: Option<Arc<Container>>,
     /// What the isolator plugins (`--isolator`) prepared; `None` without isolators.
-    isolation: Option<super::isolators::Prepared>,
+    isolation: Option<Prepared>,
     /// The executor, isolators and hooks current when the task was started (hot reload
     /// only changes what later tasks get).
-    plugins: super::plugin_sync::LaunchPlugins,
+    plugins: LaunchPlugins,
     /// Processes started under `corral wasm-run`: only their exits can carry a memory-cap
     /// note to read.
     wasm_processes: std::collections::HashSet<u32>,
@@ -70,18 +67,18 @@ pub struct TaskRunner {
 impl TaskRunner {
     /// The runner and the sender that reaches its inbox.
     pub fn new(
-        shared: Arc<AgentShared>,
+        ctx: RunnerContext,
         framework_id: FrameworkId,
         task: v1::TaskInfo,
         container_id: String,
         sandbox: PathBuf,
     ) -> (Self, UnboundedSender<RunnerInput>) {
         let (inbox_tx, inbox) = unbounded_channel();
-        let plugins = shared.launch_plugins();
+        let plugins = ctx.plugins.launch_plugins();
         let runner = TaskRunner {
             plugin: plugins.executor_name.clone(),
             plugins,
-            shared,
+            ctx,
             framework_id,
             task,
             container_id,
@@ -101,7 +98,7 @@ impl TaskRunner {
     }
 
     pub async fn run(mut self) {
-        let mut shutdown = self.shared.shutdown.clone();
+        let mut shutdown = self.ctx.shutdown.clone();
         let mut flow = self.start().await;
         while let Flow::Continue = flow {
             tokio::select! {
@@ -109,7 +106,7 @@ impl TaskRunner {
                     let Some(input) = input else { break };
                     flow = self.deliver(input).await;
                 }
-                _ = super::stopped(&mut shutdown) => {
+                _ = shutdown.stopped() => {
                     // A clean stop takes its tasks with it; after a crash they are recovered.
                     self.processes.kill_all();
                     break;
@@ -122,15 +119,16 @@ impl TaskRunner {
         self.instance = None;
         self.destroy_container().await;
         self.cleanup_isolators().await;
-        self.shared
+        self.ctx
+            .tasks
             .runner_finished(&self.framework_id, &self.task.task_id);
     }
 
     /// Prepares the sandbox, makes the executor instance and launches the task.
     async fn start(&mut self) -> Flow {
-        if let Err(e) = std::fs::create_dir_all(&self.sandbox) {
+        if let Err(e) = tokio::fs::create_dir_all(&self.sandbox).await {
             let message = format!("cannot create sandbox {}: {e}", self.sandbox.display());
-            self.fail(message, reason::CONTAINER_LAUNCH_FAILED);
+            self.fail(message, reason::CONTAINER_LAUNCH_FAILED).await;
             return Flow::Finished;
         }
         // The task's URIs (issue 6); a failed fetch fails the task, naming the URI, and a
@@ -151,17 +149,18 @@ impl TaskRunner {
             Some(Ok(())) => {}
             Some(Err(e)) => {
                 tracing::warn!("task {}: {e}", self.task.task_id);
-                self.fail(e.to_string(), reason::CONTAINER_LAUNCH_FAILED);
+                self.fail(e.to_string(), reason::CONTAINER_LAUNCH_FAILED)
+                    .await;
                 return Flow::Finished;
             }
             None => {
                 let message = "Killed while fetching its URIs".to_string();
                 let why = reason::TASK_KILLED_DURING_LAUNCH;
-                self.end(TaskState::TaskKilled, message, why);
+                self.end(TaskState::TaskKilled, message, why).await;
                 return Flow::Finished;
             }
         }
-        if let Err(flow) = self.create_container() {
+        if let Err(flow) = self.create_container().await {
             return flow;
         }
         // Isolator plugins: their launch plans are applied before any process starts.
@@ -173,7 +172,7 @@ impl TaskRunner {
         let instance = match made {
             Ok(Ok(instance)) => instance,
             Ok(Err(e)) => {
-                self.fail(e.to_string(), reason::EXECUTOR_TERMINATED);
+                self.fail(e.to_string(), reason::EXECUTOR_TERMINATED).await;
                 return Flow::Finished;
             }
             Err(e) => {
@@ -181,20 +180,22 @@ impl TaskRunner {
                     "executor plugin {} panicked while starting: {e}",
                     self.plugin
                 );
-                self.fail(message, reason::EXECUTOR_TERMINATED);
+                self.fail(message, reason::EXECUTOR_TERMINATED).await;
                 return Flow::Finished;
             }
         };
         self.plugin = instance.plugin_name().to_string();
         self.instance = Some(instance);
         // Hooks (issue 6): environment for the task's processes, or a refusal.
-        if let Err(message) = self.run_hooks().await {
-            self.fail(message, reason::CONTAINER_LAUNCH_FAILED);
+        let task = self.plugin_task();
+        let hooked = hooks::run_hooks(&self.plugins.hooks, task, self.task.command.as_mut()).await;
+        if let Err(message) = hooked {
+            self.fail(message, reason::CONTAINER_LAUNCH_FAILED).await;
             return Flow::Finished;
         }
         let task = self.plugin_task();
         let answer = self.call("launch", move |i| i.launch(&task)).await;
-        self.handle_answer(answer)
+        self.handle_answer(answer).await
     }
 
     /// The task as its plugins see it.
@@ -209,42 +210,49 @@ impl TaskRunner {
 
     /// The task's URIs into its sandbox; owns what it needs, so no `&self` is held across
     /// the downloads (the runner is not `Sync`).
-    fn fetch_uris(
-        &self,
-    ) -> impl Future<Output = Result<(), super::fetcher::FetchError>> + Send + 'static {
+    fn fetch_uris(&self) -> impl Future<Output = Result<(), FetchError>> + Send + 'static {
         let uris = self.task.command.as_ref().map(|c| c.uris.clone());
         let sandbox = self.sandbox.clone();
-        let config = self.shared.config.fetcher;
-        async move { super::fetcher::fetch_all(&uris.unwrap_or_default(), &sandbox, config).await }
+        let config = self.ctx.fetcher;
+        async move { fetcher::fetch_all(&uris.unwrap_or_default(), &sandbox, config).await }
     }
 
-    /// Creates the task's cgroups with the limits its resources ask for. A task below the
-    /// memory floor is refused with TASK_ERROR; a cgroup failure fails it.
-    fn create_container(&mut self) -> Result<(), Flow> {
-        let pids = self.shared.config.isolation.pids_limit;
-        let limits = match Limits::for_task(&self.task.resources, pids) {
+    /// Creates the task's cgroups with the limits its resources ask for, and checkpoints
+    /// the container before anything runs in it. A task below the memory floor is refused
+    /// with TASK_ERROR; a cgroup failure fails it.
+    async fn create_container(&mut self) -> Result<(), Flow> {
+        let limits = match Limits::for_task(&self.task.resources, self.ctx.pids_limit) {
             Ok(limits) => limits,
             Err(message) => {
-                self.refuse(message);
+                self.refuse(message).await;
                 return Err(Flow::Finished);
             }
         };
-        let agent = self.shared.cgroup_name();
-        match self
-            .shared
-            .isolator
-            .create(&agent, &self.container_id, &limits)
-        {
+        let (cgroups, container_id) = (self.ctx.cgroups.clone(), self.container_id.clone());
+        let created = tokio::task::spawn_blocking(move || {
+            cgroups
+                .create(&container_id, &limits)
+                .map_err(|e| e.to_string())
+        })
+        .await
+        .unwrap_or_else(|e| Err(format!("creating them panicked: {e}")));
+        match created {
             Ok(container) => {
-                self.container = container;
-                self.shared
+                self.container = container.map(Arc::new);
+                let saved = self
+                    .ctx
+                    .tasks
                     .save_container(&self.framework_id, &self.task.task_id);
+                if let Some(saved) = saved {
+                    // A failure is logged by the writer; the task runs without it.
+                    let _ = saved.done().await;
+                }
                 Ok(())
             }
             Err(e) => {
                 let message = format!("cannot create the task's cgroups: {e}");
                 tracing::error!("task {}: {message}", self.task.task_id);
-                self.fail(message, reason::CONTAINER_LAUNCH_FAILED);
+                self.fail(message, reason::CONTAINER_LAUNCH_FAILED).await;
                 Err(Flow::Finished)
             }
         }
@@ -258,27 +266,35 @@ impl TaskRunner {
             return Ok(());
         }
         let task = self.plugin_task();
-        let cgroup = self.container.as_ref().and_then(|_| {
-            self.shared
-                .isolator
-                .container_relative(&self.shared.cgroup_name(), &self.container_id)
-        });
+        let cgroup = self
+            .container
+            .as_ref()
+            .and_then(|_| self.ctx.cgroups.container_relative(&self.container_id));
         let container_id = self.container_id.clone();
         let prepared = tokio::task::spawn_blocking(move || {
-            super::isolators::prepare(&isolators, &container_id, &task, cgroup.as_deref())
+            isolators::prepare(&isolators, &container_id, &task, cgroup.as_deref())
         })
         .await
         .unwrap_or_else(|e| Err(format!("preparing the isolators panicked: {e}")));
         match prepared {
             Ok(prepared) => {
-                let work_dir = &self.shared.config.work_dir;
-                super::isolators::checkpoint(work_dir, &self.container_id, &prepared);
+                let saved = isolators::checkpoint(
+                    &self.ctx.writer,
+                    &self.ctx.work_dir,
+                    &self.container_id,
+                    &prepared,
+                );
+                if let Some(saved) = saved {
+                    // A failure is logged by the writer (after a restart the plugins would
+                    // not know the container).
+                    let _ = saved.done().await;
+                }
                 self.isolation = Some(prepared);
                 Ok(())
             }
             Err(message) => {
                 tracing::error!("task {}: {message}", self.task.task_id);
-                self.fail(message, reason::CONTAINER_LAUNCH_FAILED);
+                self.fail(message, reason::CONTAINER_LAUNCH_FAILED).await;
                 Err(Flow::Finished)
             }
         }
@@ -290,16 +306,32 @@ impl TaskRunner {
         };
         let container_id = self.container_id.clone();
         let _ =
-            tokio::task::spawn_blocking(move || super::isolators::cleanup(prepared, &container_id))
-                .await;
+            tokio::task::spawn_blocking(move || isolators::cleanup(prepared, &container_id)).await;
     }
 
-    /// The container's memory limit in MB if the OOM killer has killed one of its processes.
-    fn memory_limit_hit(&self) -> Option<f64> {
-        let container = self.container.as_ref()?;
-        container
-            .oom_killed()
-            .then(|| container.mem_limit_mb().unwrap_or(0.0))
+    /// Why the process that exited ended the task, if its container hit a memory limit: the
+    /// cgroup's OOM killer, or a wasm task's linear-memory cap (issue 6). Reads the cgroup
+    /// and the cap's note off the async threads; owns what it needs (the runner is not
+    /// `Sync`).
+    fn memory_limitation(
+        &self,
+        process: u32,
+    ) -> impl Future<Output = Option<String>> + Send + 'static {
+        let container = self.container.clone();
+        let wasm_note = self
+            .wasm_processes
+            .contains(&process)
+            .then(|| self.wasm_limit_file(process));
+        async move {
+            tokio::task::spawn_blocking(move || {
+                if let Some(limit) = memory_limit_hit(container.as_deref()) {
+                    return Some(format!("Memory limit of {limit} MB exceeded"));
+                }
+                wasm_note.and_then(|note| corral_wasm_task::launch::memory_limit_hit(&note))
+            })
+            .await
+            .unwrap_or_default()
+        }
     }
 
     /// Kills what is left in the task's cgroups and removes them.
@@ -319,24 +351,14 @@ impl TaskRunner {
     async fn deliver(&mut self, input: RunnerInput) -> Flow {
         let event = match input {
             RunnerInput::Kill(grace_ms) => Event::Kill(grace_ms),
-            RunnerInput::Event(event @ Event::Exited(_)) => {
-                if let Some(limit) = self.memory_limit_hit() {
-                    let message = format!("Memory limit of {limit} MB exceeded");
+            RunnerInput::Event(Event::Exited(exit)) => {
+                if let Some(message) = self.memory_limitation(exit.id).await {
                     tracing::info!("task {}: {message}", self.task.task_id);
-                    self.fail(message, reason::CONTAINER_LIMITATION_MEMORY);
+                    self.fail(message, reason::CONTAINER_LIMITATION_MEMORY)
+                        .await;
                     return Flow::Finished;
                 }
-                // A wasm task stopped at its linear-memory cap (issue 6): the same reason.
-                if let Event::Exited(exit) = &event
-                    && self.wasm_processes.contains(&exit.id)
-                    && let Some(message) =
-                        corral_wasm_task::launch::memory_limit_hit(&self.wasm_limit_file(exit.id))
-                {
-                    tracing::info!("task {}: {message}", self.task.task_id);
-                    self.fail(message, reason::CONTAINER_LIMITATION_MEMORY);
-                    return Flow::Finished;
-                }
-                event
+                Event::Exited(exit)
             }
             RunnerInput::Event(event) => event,
             RunnerInput::TimerFired { id, generation } => {
@@ -348,7 +370,7 @@ impl TaskRunner {
             }
         };
         let answer = self.call("on-event", move |i| i.on_event(&event)).await;
-        self.handle_answer(answer)
+        self.handle_answer(answer).await
     }
 
     /// Runs one plugin call off the async threads (a call may take up to its deadline).
@@ -379,12 +401,12 @@ impl TaskRunner {
         }
     }
 
-    fn handle_answer(&mut self, answer: Result<Vec<Action>, PluginError>) -> Flow {
+    async fn handle_answer(&mut self, answer: Result<Vec<Action>, PluginError>) -> Flow {
         let actions = match answer {
             Ok(actions) => actions,
             Err(e) => {
                 tracing::error!("task {}: {e}", self.task.task_id);
-                self.fail(e.to_string(), reason::EXECUTOR_TERMINATED);
+                self.fail(e.to_string(), reason::EXECUTOR_TERMINATED).await;
                 return Flow::Finished;
             }
         };
@@ -392,7 +414,7 @@ impl TaskRunner {
         for action in actions {
             match action {
                 Action::Done => done = true,
-                other => self.carry_out(other),
+                other => self.carry_out(other).await,
             }
         }
         if !done {
@@ -405,15 +427,15 @@ impl TaskRunner {
                 "executor plugin {} ended the task without a terminal status",
                 self.plugin
             );
-            self.fail(message, reason::EXECUTOR_TERMINATED);
+            self.fail(message, reason::EXECUTOR_TERMINATED).await;
         }
         Flow::Finished
     }
 
-    fn carry_out(&mut self, action: Action) {
+    async fn carry_out(&mut self, action: Action) {
         match action {
-            Action::Spawn(spawn) => self.spawn(spawn),
-            Action::SendStatus(status) => self.send_status(status),
+            Action::Spawn(spawn) => self.spawn(spawn).await,
+            Action::SendStatus(status) => self.send_status(status).await,
             Action::Signal(s) => match self.processes.group(s.id) {
                 Some(pgid) => {
                     if let Err(e) = processes::signal_group(pgid, s.signal) {
@@ -452,32 +474,33 @@ impl TaskRunner {
                 }
             }
             Action::Check(check) => {
-                let place = super::health_checks::CheckPlace::for_task(
-                    &self.shared,
-                    &self.sandbox,
-                    &self.task.task_id.value,
-                    &self.framework_id.value,
-                    &self.container_id,
-                    self.container.as_ref(),
-                );
-                super::health_checks::start(check, place, self.inbox_tx.clone());
+                let task = CheckedTask {
+                    agent_id: self.ctx.identity.id_value(),
+                    task_id: &self.task.task_id.value,
+                    framework_id: &self.framework_id.value,
+                    container_id: &self.container_id,
+                };
+                let place = CheckPlace::for_task(task, &self.sandbox, self.container.as_ref());
+                health_checks::start(check, place, self.inbox_tx.clone());
             }
             Action::Done => {}
         }
     }
 
-    fn spawn(&mut self, spawn: SpawnProcess) {
+    async fn spawn(&mut self, spawn: SpawnProcess) {
         let id = spawn.id;
         let env = TaskEnvironment {
             sandbox: self.sandbox.display().to_string(),
             task_id: self.task.task_id.value.clone(),
             framework_id: self.framework_id.value.clone(),
-            agent_id: self.shared.agent_id().map(|a| a.value).unwrap_or_default(),
+            agent_id: self.ctx.identity.id_value(),
             container_id: self.container_id.clone(),
         };
+        // Opening `cgroup.procs` is answered by the kernel's cgroup filesystem from memory,
+        // never from a disk: fine on an async thread. The fork that joins them is not.
         let mut join = self
             .container
-            .as_ref()
+            .as_deref()
             .map(Container::join_files)
             .transpose();
         // Isolator plugins: their environment and the devices cgroup.
@@ -505,7 +528,7 @@ impl TaskRunner {
                 Err(format!("process id {id} is already used by this task"))
             }
             Err(e) => Err(format!("cannot put the process in the task's cgroups: {e}")),
-            Ok(join) => self.start_process(id, &command, &env, join.as_ref()),
+            Ok(join) => self.start_process(id, command, env, join).await,
         };
         let inbox = self.inbox_tx.clone();
         match started {
@@ -533,82 +556,87 @@ impl TaskRunner {
         }
     }
 
-    /// Starts one of the task's processes under a supervisor when the agent has one (so its
-    /// exit status survives an agent crash), else as a direct child. The first process (the
+    /// Starts one of the task's processes (see `process_start.rs`). The first process (the
     /// task's command) is checkpointed for recovery. Returns the child to wait for, the
     /// process group to signal, and where the supervisor records the exit.
-    fn start_process(
+    async fn start_process(
         &mut self,
         id: u32,
-        command: &CommandInfo,
-        env: &TaskEnvironment,
-        join: Option<&JoinFiles>,
+        command: CommandInfo,
+        env: TaskEnvironment,
+        join: Option<JoinFiles>,
     ) -> Result<(tokio::process::Child, u32, Option<PathBuf>), String> {
         // Wasm tasks (issue 6): a `.wasm` program runs under `corral wasm-run`.
-        let wasm;
-        let command = if corral_wasm_task::launch::is_wasm_command(command) {
-            wasm = self.wasm_runner(command, id)?;
+        let command = if corral_wasm_task::launch::is_wasm_command(&command) {
+            let wasm = self.wasm_runner(command, id)?.await?;
             self.wasm_processes.insert(id);
-            &wasm
+            wasm
         } else {
             command
         };
-        let (child, pgid, supervisor_pid, exit_file) = match &self.shared.config.recovery.supervisor
-        {
-            Some(binary) => {
-                let exit_file = container_checkpoint::exit_file(
-                    &self.shared.config.work_dir,
-                    &self.container_id,
-                    id,
-                );
-                let s = supervisor::spawn(binary, &exit_file, command, &self.sandbox, env, join)?;
-                (s.child, s.pgid, s.supervisor_pid, Some(exit_file))
-            }
-            None => {
-                let (child, pid) = processes::spawn(command, &self.sandbox, env, join)?;
-                (child, pid, pid, None)
-            }
+        let spec = ProcessSpec {
+            supervisor: self.ctx.supervisor.clone(),
+            exit_file: container_checkpoint::exit_file(&self.ctx.work_dir, &self.container_id, id),
+            command,
+            sandbox: self.sandbox.clone(),
+            env,
+            join,
         };
-        if let Some(supervisor_start) = supervisor::start_time(supervisor_pid) {
+        let started = process_start::start(spec).await?;
+        if let Some(supervisor_start) = started.supervisor_start {
             let process = ProcessCheckpoint {
                 id,
-                supervisor_pid,
+                supervisor_pid: started.supervisor_pid,
                 supervisor_start,
-                pgid,
+                pgid: started.pgid,
             };
-            self.shared
+            self.ctx
+                .tasks
                 .record_process(&self.framework_id, &self.task.task_id, process);
         }
-        Ok((child, pgid, exit_file))
+        Ok((started.child, started.pgid, started.exit_file))
     }
 
     /// The `corral wasm-run` command for a `.wasm` program, its memory capped at the task's
-    /// `mem`.
-    fn wasm_runner(&self, command: &CommandInfo, id: u32) -> Result<CommandInfo, String> {
-        let corral = match &self.shared.config.recovery.supervisor {
+    /// `mem`. Checking the program's header reads it: off the async threads (the returned
+    /// future owns what it needs).
+    fn wasm_runner(
+        &self,
+        command: CommandInfo,
+        id: u32,
+    ) -> Result<impl Future<Output = Result<CommandInfo, String>> + Send + 'static, String> {
+        let corral = match &self.ctx.supervisor {
             Some(binary) => binary.clone(),
+            // Reads the /proc/self/exe link: kernel memory, no disk.
             None => std::env::current_exe().map_err(|e| format!("no corral binary: {e}"))?,
         };
         let mem = Limits::for_task(&self.task.resources, 0)
             .ok()
             .and_then(|l| l.mem_mb);
         let limit_file = self.wasm_limit_file(id);
-        corral_wasm_task::launch::runner_command(
-            command,
-            &corral,
-            &self.sandbox,
-            mem,
-            Some(&limit_file),
-        )
+        let sandbox = self.sandbox.clone();
+        Ok(async move {
+            tokio::task::spawn_blocking(move || {
+                corral_wasm_task::launch::runner_command(
+                    &command,
+                    &corral,
+                    &sandbox,
+                    mem,
+                    Some(&limit_file),
+                )
+            })
+            .await
+            .unwrap_or_else(|e| Err(format!("checking the wasm program panicked: {e}")))
+        })
     }
 
     /// Where `corral wasm-run` says that process `id` hit its memory cap (beside its exit file).
     fn wasm_limit_file(&self, id: u32) -> PathBuf {
-        let work_dir = &self.shared.config.work_dir;
-        container_checkpoint::exit_file(work_dir, &self.container_id, id).with_extension("limit")
+        container_checkpoint::exit_file(&self.ctx.work_dir, &self.container_id, id)
+            .with_extension("limit")
     }
 
-    fn send_status(&mut self, status: Status) {
+    async fn send_status(&mut self, status: Status) {
         let state = status.state;
         if self.terminal_sent {
             tracing::warn!(
@@ -624,31 +652,32 @@ impl TaskRunner {
             healthy: status.healthy,
             labels: status.labels,
         };
-        let mut update = new_status(
+        let update = new_status(
             &self.task.task_id,
             state,
             StatusSource::SourceExecutor,
-            self.shared.agent_id(),
+            self.ctx.identity.id(),
             fields,
         );
-        self.status_hooks(&mut update);
-        if self.shared.submit_status(&self.framework_id, update) && state.is_terminal() {
+        let update = hooks::status_hooks(&self.plugins.hooks, self.plugin_task(), update).await;
+        if self.ctx.tasks.submit_status(&self.framework_id, update) && state.is_terminal() {
             self.terminal_sent = true;
         }
     }
 
     /// Fails the task (unless it already ended) and kills everything it still runs.
-    fn fail(&mut self, message: String, why: &str) {
-        self.end(TaskState::TaskFailed, message, why);
+    async fn fail(&mut self, message: String, why: &str) {
+        self.end(TaskState::TaskFailed, message, why).await;
     }
 
     /// Refuses a task that cannot run as asked (TASK_ERROR, as Mesos answers invalid tasks).
-    fn refuse(&mut self, message: String) {
+    async fn refuse(&mut self, message: String) {
         tracing::warn!("task {}: {message}", self.task.task_id);
-        self.end(TaskState::TaskError, message, reason::TASK_INVALID);
+        self.end(TaskState::TaskError, message, reason::TASK_INVALID)
+            .await;
     }
 
-    fn end(&mut self, state: TaskState, message: String, why: &str) {
+    async fn end(&mut self, state: TaskState, message: String, why: &str) {
         self.processes.kill_all();
         if self.terminal_sent {
             return;
@@ -658,15 +687,15 @@ impl TaskRunner {
             reason: Some(why.to_string()),
             ..Default::default()
         };
-        let mut update = new_status(
+        let update = new_status(
             &self.task.task_id,
             state,
             StatusSource::SourceAgent,
-            self.shared.agent_id(),
+            self.ctx.identity.id(),
             fields,
         );
-        self.status_hooks(&mut update);
-        self.shared.submit_status(&self.framework_id, update);
+        let update = hooks::status_hooks(&self.plugins.hooks, self.plugin_task(), update).await;
+        self.ctx.tasks.submit_status(&self.framework_id, update);
         self.terminal_sent = true;
     }
 }

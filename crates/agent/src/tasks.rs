@@ -7,10 +7,9 @@ use std::path::PathBuf;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::container_checkpoint::ProcessCheckpoint;
-use super::task_runner::RunnerInput;
+use super::runner_input::RunnerInput;
 use corral_api::v1::{
-    AgentId, FrameworkId, FrameworkInfo, Labels, StatusSource, Task, TaskId, TaskInfo, TaskState,
-    TaskStatus,
+    AgentId, FrameworkId, FrameworkInfo, Task, TaskId, TaskInfo, TaskState, TaskStatus,
 };
 
 pub struct TaskEntry {
@@ -102,43 +101,5 @@ impl TaskTable {
 
     pub fn framework_infos(&self) -> Vec<FrameworkInfo> {
         self.frameworks.values().map(|f| f.info.clone()).collect()
-    }
-}
-
-/// The pieces of a status update that vary; the rest is filled by [`new_status`].
-#[derive(Debug, Clone, Default)]
-pub struct StatusFields {
-    pub message: Option<String>,
-    pub reason: Option<String>,
-    pub healthy: Option<bool>,
-    pub labels: Option<Labels>,
-}
-
-/// A status update with a fresh uuid (base64 of 16 bytes, as Mesos sends it) and the time.
-pub fn new_status(
-    task_id: &TaskId,
-    state: TaskState,
-    source: StatusSource,
-    agent_id: Option<AgentId>,
-    fields: StatusFields,
-) -> TaskStatus {
-    use base64::Engine;
-    let uuid = base64::engine::general_purpose::STANDARD.encode(uuid::Uuid::new_v4().as_bytes());
-    let timestamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0);
-    TaskStatus {
-        task_id: task_id.clone(),
-        state,
-        message: fields.message,
-        source: Some(source),
-        reason: fields.reason,
-        agent_id,
-        timestamp: Some(timestamp),
-        uuid: Some(uuid),
-        healthy: fields.healthy,
-        labels: fields.labels,
-        ..Default::default()
     }
 }

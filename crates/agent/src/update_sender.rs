@@ -1,52 +1,65 @@
 //! Delivers the heads of the status update queues to the master while registered, and
-//! resends each one every `status_update_retry` until its acknowledgement arrives.
+//! resends each one every `status_update_retry` until its acknowledgement arrives. An update
+//! is sent only once it is on disk (as Mesos checkpoints before forwarding).
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use super::shared::AgentShared;
+use super::identity::AgentIdentity;
+use super::master_link::MasterLink;
+use super::shutdown::Shutdown;
+use super::status_updates::StatusUpdateManager;
 use corral_api::agent_protocol::{StatusUpdateMessage, UPDATE_PATH};
 use corral_api::v1::{FrameworkId, TaskStatus};
 
 /// How long to sleep when nothing is queued (a new update wakes the loop anyway).
 const IDLE: Duration = Duration::from_secs(60);
 
-pub async fn run(shared: Arc<AgentShared>) {
-    let mut shutdown = shared.shutdown.clone();
-    let retry = shared.config.status_update_retry;
+/// What the update sender works with.
+pub struct UpdateSenderContext {
+    pub updates: Arc<StatusUpdateManager>,
+    pub link: Arc<MasterLink>,
+    pub identity: Arc<AgentIdentity>,
+    /// How long to wait for an acknowledgement before resending.
+    pub retry: Duration,
+    pub shutdown: Shutdown,
+}
+
+pub async fn run(ctx: UpdateSenderContext) {
+    let mut shutdown = ctx.shutdown.clone();
     loop {
-        if shared.registered.load(Ordering::SeqCst) {
-            let due = shared.updates.take_due(Instant::now(), retry);
+        if ctx.link.is_registered() {
+            let due = ctx.updates.take_due(Instant::now(), ctx.retry);
             if !due.is_empty() {
-                send_all(&shared, due).await;
+                ctx.updates.flush().await;
+                send_all(&ctx, due).await;
             }
         }
-        let wake_at = match shared.registered.load(Ordering::SeqCst) {
-            true => shared.updates.next_due(retry),
+        let wake_at = match ctx.link.is_registered() {
+            true => ctx.updates.next_due(ctx.retry),
             false => None,
         };
         let sleep = wake_at.map_or(IDLE, |at| at.saturating_duration_since(Instant::now()));
         tokio::select! {
-            _ = shared.updates_changed.notified() => {}
+            _ = ctx.updates.changed() => {}
             _ = tokio::time::sleep(sleep) => {}
-            _ = super::stopped(&mut shutdown) => return,
+            _ = shutdown.stopped() => return,
         }
     }
 }
 
-async fn send_all(shared: &Arc<AgentShared>, due: Vec<(FrameworkId, TaskStatus)>) {
-    let Some(agent_id) = shared.agent_id() else {
+async fn send_all(ctx: &UpdateSenderContext, due: Vec<(FrameworkId, TaskStatus)>) {
+    let Some(agent_id) = ctx.identity.id() else {
         return;
     };
-    let url = format!("http://{}{UPDATE_PATH}", shared.master_now());
+    let url = format!("http://{}{UPDATE_PATH}", ctx.link.master_now());
     let sends = due.into_iter().map(|(framework_id, status)| {
         let message = StatusUpdateMessage {
             agent_id: agent_id.clone(),
             framework_id,
             status,
         };
-        let request = shared.http.post(&url).json(&message).send();
+        let request = ctx.link.http().post(&url).json(&message).send();
         async move {
             let task = &message.status.task_id;
             match request.await {

@@ -67,7 +67,8 @@ impl RecoveredPolicy {
 }
 
 /// How long ago a process started, from its start time in clock ticks since boot (as
-/// `/proc/PID/stat` gives it); `None` if the uptime cannot be read.
+/// `/proc/PID/stat` gives it); `None` if the uptime cannot be read. The kernel answers
+/// /proc/uptime from memory: cheap enough on an async thread.
 pub fn since_start(start_ticks: u64) -> Option<Duration> {
     let uptime = std::fs::read_to_string("/proc/uptime").ok()?;
     let up: f64 = uptime.split_whitespace().next()?.parse().ok()?;

@@ -13,8 +13,10 @@ use axum::response::{IntoResponse, Response};
 use tokio::sync::mpsc::unbounded_channel;
 use tokio::time::{Instant, interval_at};
 
-use super::registry::{CallError, Key};
-use crate::shared::AgentShared;
+use super::executor::Key;
+use super::registry::{CallError, Registry};
+use crate::identity::AgentIdentity;
+use crate::master_link::MasterLink;
 use corral_api::agent_protocol::{ExecutorMessage, MESSAGE_PATH};
 use corral_api::executor::{Call, CallType, Event};
 use corral_api::recordio;
@@ -22,6 +24,15 @@ use corral_http::error::{ApiError, parse_json};
 
 /// How often a subscribed executor hears a HEARTBEAT.
 const HEARTBEAT: Duration = Duration::from_secs(15);
+
+/// What the executor API works with.
+#[derive(Clone)]
+pub struct ExecutorApiState {
+    pub registry: Arc<Registry>,
+    /// Where an executor's MESSAGE goes.
+    pub link: Arc<MasterLink>,
+    pub identity: Arc<AgentIdentity>,
+}
 
 impl From<CallError> for ApiError {
     fn from(e: CallError) -> Self {
@@ -32,7 +43,7 @@ impl From<CallError> for ApiError {
 }
 
 pub async fn executor_api(
-    State(shared): State<Arc<AgentShared>>,
+    State(state): State<ExecutorApiState>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -46,7 +57,7 @@ pub async fn executor_api(
     }
     let call: Call = parse_json(&body)?;
     let key: Key = (call.framework_id.clone(), call.executor_id.clone());
-    let registry = &shared.http_executors;
+    let registry = &state.registry;
     match call.kind {
         CallType::Subscribe => {
             let updates = call
@@ -59,7 +70,7 @@ pub async fn executor_api(
                 })
                 .unwrap_or_default();
             let (tx, rx) = unbounded_channel();
-            let generation = registry.subscribe(&shared, &key, updates, tx)?;
+            let generation = registry.subscribe(&key, updates, tx).await?;
             let recordio_asked = headers
                 .get(header::ACCEPT)
                 .and_then(|v| v.to_str().ok())
@@ -69,14 +80,14 @@ pub async fn executor_api(
             } else {
                 "application/json"
             };
-            let body = event_stream(shared.clone(), key, generation, rx);
+            let body = event_stream(registry.clone(), key, generation, rx);
             Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
         }
         CallType::Update => {
             let update = call
                 .update
                 .ok_or_else(|| ApiError::bad_request("Expecting 'update' to be present"))?;
-            registry.update(&shared, &key, update.status)?;
+            registry.update(&key, update.status).await?;
             Ok(StatusCode::ACCEPTED.into_response())
         }
         CallType::Message => {
@@ -84,7 +95,12 @@ pub async fn executor_api(
                 .message
                 .ok_or_else(|| ApiError::bad_request("Expecting 'message' to be present"))?;
             registry.check(&key)?;
-            relay_to_master(shared.clone(), key, message.data);
+            relay_to_master(
+                state.link.clone(),
+                state.identity.clone(),
+                key,
+                message.data,
+            );
             Ok(StatusCode::ACCEPTED.into_response())
         }
         CallType::Unknown => Err(ApiError::bad_request("Expecting 'type' to be present")),
@@ -93,9 +109,9 @@ pub async fn executor_api(
 
 /// Sends an executor's MESSAGE to the master for its framework. Best effort, as in Mesos:
 /// a message the master cannot take is logged and dropped.
-fn relay_to_master(shared: Arc<AgentShared>, key: Key, data: String) {
+fn relay_to_master(link: Arc<MasterLink>, identity: Arc<AgentIdentity>, key: Key, data: String) {
     tokio::spawn(async move {
-        let Some(agent_id) = shared.agent_id() else {
+        let Some(agent_id) = identity.id() else {
             tracing::warn!(
                 "dropping a MESSAGE of executor {}: the agent is not registered",
                 key.1
@@ -109,8 +125,8 @@ fn relay_to_master(shared: Arc<AgentShared>, key: Key, data: String) {
             data,
         };
         // The master this agent is registered with: `config.master` may list several (HA).
-        let url = format!("http://{}{MESSAGE_PATH}", shared.master_now());
-        match shared.http.post(&url).json(&message).send().await {
+        let url = format!("http://{}{MESSAGE_PATH}", link.master_now());
+        match link.http().post(&url).json(&message).send().await {
             Ok(r) if r.status().is_success() => {}
             Ok(r) => tracing::warn!(
                 "the master refused a MESSAGE of executor {}: {}",
@@ -127,27 +143,25 @@ fn relay_to_master(shared: Arc<AgentShared>, key: Key, data: String) {
 
 /// Tells the registry when the stream's body is dropped (the executor disconnected).
 struct CloseGuard {
-    shared: Arc<AgentShared>,
+    registry: Arc<Registry>,
     key: Key,
     generation: u64,
 }
 
 impl Drop for CloseGuard {
     fn drop(&mut self) {
-        self.shared
-            .http_executors
-            .stream_closed(&self.key, self.generation);
+        self.registry.stream_closed(&self.key, self.generation);
     }
 }
 
 fn event_stream(
-    shared: Arc<AgentShared>,
+    registry: Arc<Registry>,
     key: Key,
     generation: u64,
     mut events: tokio::sync::mpsc::UnboundedReceiver<Event>,
 ) -> Body {
     let body = async_stream::stream! {
-        let _guard = CloseGuard { shared, key, generation };
+        let _guard = CloseGuard { registry, key, generation };
         let mut ticker = interval_at(Instant::now() + HEARTBEAT, HEARTBEAT);
         loop {
             let event = tokio::select! {

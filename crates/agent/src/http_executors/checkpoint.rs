@@ -1,14 +1,16 @@
 //! What the agent checkpoints per HTTP executor: `<work_dir>/meta/executors/<container id>/`
 //! holds `executor.json` (its process, to find it again) and the supervisor's `exit` file.
 //! A restarted agent adopts the ones still running that have non-terminal tasks
-//! (`recover.rs`) and kills the others.
+//! (`recover.rs`) and kills the others. A running agent writes and removes them through its
+//! checkpoint writer; recovery reads them off the async threads.
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::super::checkpoint::{self, path_component};
-use super::super::{processes, supervisor};
+use crate::checkpoint::path_component;
+use crate::checkpoint_writer::{CheckpointWriter, Pending};
+use crate::{processes, supervisor};
 use corral_api::v1::{ExecutorId, FrameworkId};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -35,20 +37,46 @@ pub fn exit_file(work_dir: &Path, container_id: &str) -> PathBuf {
     dir(work_dir, container_id).join("exit")
 }
 
-pub fn save(work_dir: &Path, executor: &ExecutorCheckpoint) {
+/// Checkpoints the executor through the writer; `None` if it cannot be encoded (logged).
+pub fn save(
+    writer: &CheckpointWriter,
+    work_dir: &Path,
+    executor: &ExecutorCheckpoint,
+) -> Option<Pending> {
     let path = dir(work_dir, &executor.container_id).join("executor.json");
-    let written = serde_json::to_vec_pretty(executor)
-        .map_err(|e| e.to_string())
-        .and_then(|bytes| checkpoint::write_atomic(&path, &bytes).map_err(|e| e.to_string()));
-    if let Err(e) = written {
-        tracing::error!(
-            "executor {}: cannot checkpoint it: {e}",
-            executor.executor_id
-        );
+    let what = format!("executor {}", executor.executor_id);
+    match serde_json::to_vec_pretty(executor) {
+        Ok(bytes) => Some(writer.write(path, bytes, what)),
+        Err(e) => {
+            tracing::error!("cannot checkpoint {what}: {e}");
+            None
+        }
     }
 }
 
-pub fn remove(work_dir: &Path, container_id: &str) {
+/// Writes the executor's checkpoint here and now (tests).
+#[cfg(test)]
+pub fn save_now(
+    work_dir: &Path,
+    executor: &ExecutorCheckpoint,
+) -> Result<(), crate::checkpoint::CheckpointError> {
+    let path = dir(work_dir, &executor.container_id).join("executor.json");
+    let bytes =
+        serde_json::to_vec_pretty(executor).map_err(|e| crate::checkpoint::CheckpointError {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+    crate::checkpoint::write_atomic(&path, &bytes)
+}
+
+/// Removes the executor's checkpoint and exit file through the writer.
+pub fn remove(writer: &CheckpointWriter, work_dir: &Path, container_id: &str) -> Pending {
+    let what = format!("the removal of executor container {container_id}");
+    writer.remove_dir(dir(work_dir, container_id), what)
+}
+
+/// [`remove`] here and now (at recovery, which runs off the async threads).
+fn remove_now(work_dir: &Path, container_id: &str) {
     let path = dir(work_dir, container_id);
     if let Err(e) = std::fs::remove_dir_all(&path)
         && e.kind() != std::io::ErrorKind::NotFound
@@ -58,7 +86,7 @@ pub fn remove(work_dir: &Path, container_id: &str) {
 }
 
 /// The executors an earlier run of this agent checkpointed whose process still runs; the
-/// files of those that are gone are removed.
+/// files of those that are gone are removed. Blocks: run it off the async threads.
 pub fn running(work_dir: &Path) -> Vec<ExecutorCheckpoint> {
     let Ok(entries) = std::fs::read_dir(root(work_dir)) else {
         return Vec::new();
@@ -81,7 +109,8 @@ pub fn running(work_dir: &Path) -> Vec<ExecutorCheckpoint> {
     found
 }
 
-/// Kills an executor left by an earlier run that is not adopted, and forgets it.
+/// Kills an executor left by an earlier run that is not adopted, and forgets it. Blocks:
+/// run it off the async threads.
 pub fn kill(work_dir: &Path, e: &ExecutorCheckpoint, why: &str) {
     tracing::info!(
         "killing executor {} of framework {} left by an earlier run: {why}",
@@ -89,5 +118,5 @@ pub fn kill(work_dir: &Path, e: &ExecutorCheckpoint, why: &str) {
         e.framework_id
     );
     let _ = processes::signal_group(e.pgid, libc::SIGKILL);
-    remove(work_dir, &e.container_id);
+    remove_now(work_dir, &e.container_id);
 }

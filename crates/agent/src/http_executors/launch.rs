@@ -1,22 +1,28 @@
 //! Starting an executor process: its sandbox, its container (cgroups from the executor's and
-//! its first task's resources, resized by the registry as tasks come and go), the Mesos executor environment, and the watchers for its exit
-//! and its registration timeout.
+//! its first task's resources, resized by the registry as tasks come and go) and the Mesos
+//! executor environment; then waiting for it to end and removing what it leaves. The files,
+//! cgroups, isolator plugins and the fork run off the async threads. The registry starts
+//! the watchers (see `Registry::watch`).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use super::super::isolators::{self, Prepared};
-use super::super::lock;
-use super::super::processes::{self, TaskEnvironment};
-use super::super::shared::AgentShared;
-use super::super::supervisor;
 use super::checkpoint;
-use super::registry::Executor;
+use super::context::ExecutorContext;
+use super::executor::Executor;
+use super::sandbox::executor_sandbox;
+use super::timeouts::SHUTDOWN_GRACE;
+use crate::isolators::{self, Prepared};
+use crate::locks::lock;
+use crate::process_start::{self, ProcessSpec};
+use crate::processes::{self, TaskEnvironment};
+use crate::supervisor;
 use corral_api::v1::{
     EnvironmentVariable, ExecutorId, ExecutorInfo, FrameworkId, FrameworkInfo, Resource, TaskInfo,
 };
 use corral_cgroups::{Container, JoinFiles, Limits};
 use corral_plugin_host::PluginTask;
+use corral_plugin_host::isolator::IsolatorSet;
 
 /// Mesos writes durations this way ("5secs"); executor libraries parse it.
 fn mesos_duration(d: std::time::Duration) -> String {
@@ -24,22 +30,84 @@ fn mesos_duration(d: std::time::Duration) -> String {
 }
 
 /// `host:port` the executor reaches the agent's HTTP API at.
-fn agent_endpoint(shared: &AgentShared) -> String {
-    let ip = shared.config.listen.ip();
+fn agent_endpoint(ctx: &ExecutorContext) -> String {
+    let ip = ctx.listen.ip();
     let host = if ip.is_unspecified() {
-        shared.info.hostname.clone()
+        ctx.info.hostname.clone()
     } else {
         ip.to_string()
     };
-    format!("{host}:{}", shared.info.port.unwrap_or_default())
+    format!("{host}:{}", ctx.info.port.unwrap_or_default())
 }
 
-pub(super) fn start(
-    shared: &Arc<AgentShared>,
+/// The executor's container, made ready for its process.
+struct ReadyContainer {
+    container: Option<Arc<Mutex<Container>>>,
+    isolation: Option<Prepared>,
+    join: Option<JoinFiles>,
+}
+
+/// An executor process that runs: to wait for, then clean up after.
+pub(super) struct Running {
+    pub container_id: String,
+    executor_id: ExecutorId,
+    child: Option<tokio::process::Child>,
+    exit_file: Option<PathBuf>,
+    container: Option<Arc<Mutex<Container>>>,
+    isolation: Option<Prepared>,
+}
+
+impl Running {
+    /// Waits for the executor's process to end; says how it did.
+    pub async fn ended(&mut self) -> String {
+        let Some(child) = self.child.take() else {
+            return "ended".to_string();
+        };
+        let outcome = match self.exit_file.take() {
+            Some(exit_file) => supervisor::wait(child, exit_file).await,
+            None => processes::wait(child).await,
+        };
+        match (outcome.code, outcome.signal) {
+            (Some(code), _) => format!("exited with status {code}"),
+            (None, Some(signal)) => format!("was killed by signal {signal}"),
+            (None, None) => "ended".to_string(),
+        }
+    }
+
+    /// Kills what the executor left in its cgroups and removes them, its isolator plans and
+    /// its checkpoint.
+    pub async fn clean_up(self, ctx: &ExecutorContext) {
+        let Running {
+            container_id,
+            executor_id,
+            container,
+            isolation,
+            ..
+        } = self;
+        if let Some(container) = container {
+            let removed = tokio::task::spawn_blocking(move || lock(&container).destroy()).await;
+            if let Ok(Err(e)) = removed {
+                tracing::error!("executor {executor_id}: cannot remove its cgroups: {e}");
+            }
+        }
+        if let Some(prepared) = isolation {
+            let gone = container_id.clone();
+            let _ = tokio::task::spawn_blocking(move || isolators::cleanup(prepared, &gone)).await;
+        }
+        let _ = checkpoint::remove(&ctx.writer, &ctx.work_dir, &container_id)
+            .done()
+            .await;
+    }
+}
+
+/// Starts the executor for its first task: the executor as the registry keeps it, and its
+/// process to watch.
+pub(super) async fn start(
+    ctx: &ExecutorContext,
     framework: &FrameworkInfo,
     info: &ExecutorInfo,
     task: &TaskInfo,
-) -> Result<Executor, String> {
+) -> Result<(Executor, Running), String> {
     let framework_id = framework
         .id
         .clone()
@@ -48,57 +116,39 @@ pub(super) fn start(
         .command
         .as_ref()
         .ok_or_else(|| format!("executor {} has no command", info.executor_id))?;
-    let sandbox =
-        super::executor_sandbox(&shared.config.work_dir, &framework_id, &info.executor_id);
-    std::fs::create_dir_all(&sandbox)
-        .map_err(|e| format!("cannot create sandbox {}: {e}", sandbox.display()))?;
+    let sandbox = executor_sandbox(&ctx.work_dir, &framework_id, &info.executor_id);
     let container_id = uuid::Uuid::new_v4().to_string();
 
     let mut resources = info.resources.clone();
     resources.extend(task.resources.iter().cloned());
-    let limits = Limits::for_task(&resources, shared.config.isolation.pids_limit)?;
-    let container: Option<Container> = shared
-        .isolator
-        .create(&shared.cgroup_name(), &container_id, &limits)
-        .map_err(|e| format!("cannot create the executor's cgroups: {e}"))?;
-    let container = container.map(|c| Arc::new(Mutex::new(c)));
-    let isolation = prepare_isolators(
-        shared,
-        (&framework_id, &container_id, &sandbox),
-        task,
-        &resources,
-        container.is_some(),
-    );
-    let isolation = match isolation {
-        Ok(isolation) => isolation,
-        Err(message) => {
-            destroy_cgroups(container.as_ref(), &info.executor_id);
-            return Err(message);
-        }
+    let limits = Limits::for_task(&resources, ctx.pids_limit)?;
+    let place = ContainerPlace {
+        framework_id: framework_id.clone(),
+        executor_id: info.executor_id.clone(),
+        container_id: container_id.clone(),
+        sandbox: sandbox.clone(),
+        task: task.clone(),
+        resources,
+        limits,
     };
-    let undo = |isolation: Option<Prepared>| {
-        destroy_cgroups(container.as_ref(), &info.executor_id);
-        if let Some(prepared) = isolation {
-            isolators::cleanup(prepared, &container_id);
-        }
-    };
-    let join = match join_files(container.as_ref(), isolation.as_ref()) {
-        Ok(join) => join,
-        Err(message) => {
-            undo(isolation);
-            return Err(message);
-        }
-    };
+    let cgroups = ctx.cgroups.clone();
+    let isolator_set = ctx.isolators.clone();
+    let ready =
+        tokio::task::spawn_blocking(move || prepare_container(&cgroups, &isolator_set, place))
+            .await
+            .unwrap_or_else(|e| Err(format!("preparing the executor's container panicked: {e}")))?;
+    let ReadyContainer {
+        container,
+        isolation,
+        join,
+    } = ready;
 
     let mut command = command.clone();
     let checkpoint = framework.checkpoint.unwrap_or(false);
     let variables = [
         ("MESOS_EXECUTOR_ID", info.executor_id.value.clone()),
-        ("MESOS_AGENT_ENDPOINT", agent_endpoint(shared)),
-        (
-            "MESOS_SLAVE_ID",
-            shared.agent_id().map(|a| a.value).unwrap_or_default(),
-        ),
+        ("MESOS_AGENT_ENDPOINT", agent_endpoint(ctx)),
+        ("MESOS_SLAVE_ID", ctx.identity.id_value()),
         (
             "MESOS_CHECKPOINT",
             if checkpoint { "1" } else { "0" }.to_string(),
@@ -106,7 +156,7 @@ pub(super) fn start(
         ("MESOS_HTTP_COMMAND_EXECUTOR", "0".to_string()),
         (
             "MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD",
-            mesos_duration(super::SHUTDOWN_GRACE),
+            mesos_duration(SHUTDOWN_GRACE),
         ),
         ("MESOS_SUBSCRIPTION_BACKOFF_MAX", "2secs".to_string()),
         ("MESOS_RECOVERY_TIMEOUT", "15mins".to_string()),
@@ -127,36 +177,43 @@ pub(super) fn start(
         sandbox: sandbox.display().to_string(),
         task_id: String::new(),
         framework_id: framework_id.value.clone(),
-        agent_id: shared.agent_id().map(|a| a.value).unwrap_or_default(),
+        agent_id: ctx.identity.id_value(),
         container_id: container_id.clone(),
     };
-    let work_dir = shared.config.work_dir.clone();
-    let spawned = match &shared.config.recovery.supervisor {
-        Some(binary) => {
-            let exit_file = checkpoint::exit_file(&work_dir, &container_id);
-            supervisor::spawn(binary, &exit_file, &command, &sandbox, &env, join.as_ref())
-                .map(|s| (s.child, s.pgid, s.supervisor_pid, Some(exit_file)))
-        }
-        None => processes::spawn(&command, &sandbox, &env, join.as_ref())
-            .map(|(child, pid)| (child, pid, pid, None)),
+    let spec = ProcessSpec {
+        supervisor: ctx.supervisor.clone(),
+        exit_file: checkpoint::exit_file(&ctx.work_dir, &container_id),
+        command,
+        sandbox: sandbox.clone(),
+        env,
+        join,
     };
-    let (child, pgid, supervisor_pid, exit_file) = match spawned {
-        Ok(spawned) => spawned,
+    let started = match process_start::start(spec).await {
+        Ok(started) => started,
         Err(message) => {
-            undo(isolation);
+            let executor_id = info.executor_id.clone();
+            let gone = container_id.clone();
+            let _ = tokio::task::spawn_blocking(move || {
+                undo(container.as_ref(), isolation, &executor_id, &gone)
+            })
+            .await;
             return Err(message);
         }
     };
-    if let Some(supervisor_start) = supervisor::start_time(supervisor_pid) {
+    let pgid = started.pgid;
+    if let Some(supervisor_start) = started.supervisor_start {
         let saved = checkpoint::ExecutorCheckpoint {
             framework_id: framework_id.clone(),
             executor_id: info.executor_id.clone(),
             container_id: container_id.clone(),
-            supervisor_pid,
+            supervisor_pid: started.supervisor_pid,
             supervisor_start,
             pgid,
         };
-        checkpoint::save(&work_dir, &saved);
+        if let Some(written) = checkpoint::save(&ctx.writer, &ctx.work_dir, &saved) {
+            // A failure is logged by the writer: a restarted agent would not find it.
+            let _ = written.done().await;
+        }
     }
     tracing::info!(
         "started executor {} of framework {framework_id} (pid {pgid}) in {}",
@@ -164,91 +221,104 @@ pub(super) fn start(
         sandbox.display()
     );
 
-    let key = (framework_id.clone(), info.executor_id.clone());
-    let watcher = shared.clone();
-    let watched_key = key.clone();
-    let watched_container = container_id.clone();
-    let watched_cgroups = container.clone();
-    tokio::spawn(async move {
-        let outcome = match exit_file {
-            Some(exit_file) => supervisor::wait(child, exit_file).await,
-            None => processes::wait(child).await,
-        };
-        let how = match (outcome.code, outcome.signal) {
-            (Some(code), _) => format!("exited with status {code}"),
-            (None, Some(signal)) => format!("was killed by signal {signal}"),
-            (None, None) => "ended".to_string(),
-        };
-        let registry = &watcher.http_executors;
-        registry.exited(&watcher, &watched_key, &watched_container, how);
-        if let Some(container) = watched_cgroups {
-            // Kills what the executor left behind and removes its cgroups.
-            let removed = tokio::task::spawn_blocking(move || lock(&container).destroy()).await;
-            if let Ok(Err(e)) = removed {
-                tracing::error!("executor {}: cannot remove its cgroups: {e}", watched_key.1);
-            }
-        }
-        if let Some(prepared) = isolation {
-            let container_id = watched_container.clone();
-            let _ = tokio::task::spawn_blocking(move || {
-                isolators::cleanup(prepared, &container_id);
-            })
-            .await;
-        }
-        checkpoint::remove(&watcher.config.work_dir, &watched_container);
-    });
-    let timer = shared.clone();
-    let timed_container = container_id.clone();
-    let timeout = shared.config.executor_registration_timeout;
-    tokio::spawn(async move {
-        tokio::time::sleep(timeout).await;
-        timer.http_executors.registration_timed_out(
-            &timer,
-            &key,
-            &timed_container,
-            super::REASON_REGISTRATION_TIMEOUT,
-        );
-    });
-
-    Ok(Executor::new(
+    let executor = Executor::new(
         info.clone(),
         framework.clone(),
-        container_id,
-        container,
+        container_id.clone(),
+        container.clone(),
         pgid,
-    ))
+    );
+    let running = Running {
+        container_id,
+        executor_id: info.executor_id.clone(),
+        child: Some(started.child),
+        exit_file: started.exit_file,
+        container,
+        isolation,
+    };
+    Ok((executor, running))
+}
+
+/// Where the executor's container goes and what it is sized to.
+struct ContainerPlace {
+    framework_id: FrameworkId,
+    executor_id: ExecutorId,
+    container_id: String,
+    sandbox: PathBuf,
+    /// The executor's first task.
+    task: TaskInfo,
+    /// The executor's and its first task's resources.
+    resources: Vec<Resource>,
+    limits: Limits,
+}
+
+/// The executor's sandbox, cgroups and isolator plans, and the `cgroup.procs` files its
+/// process joins. Blocks (files, cgroups, plugin calls): run it off the async threads.
+fn prepare_container(
+    cgroups: &crate::agent_cgroups::AgentCgroups,
+    isolator_set: &IsolatorSet,
+    place: ContainerPlace,
+) -> Result<ReadyContainer, String> {
+    std::fs::create_dir_all(&place.sandbox)
+        .map_err(|e| format!("cannot create sandbox {}: {e}", place.sandbox.display()))?;
+    let container: Option<Container> = cgroups
+        .create(&place.container_id, &place.limits)
+        .map_err(|e| format!("cannot create the executor's cgroups: {e}"))?;
+    let container = container.map(|c| Arc::new(Mutex::new(c)));
+    let cgroup = container
+        .as_ref()
+        .and_then(|_| cgroups.container_relative(&place.container_id));
+    let isolation = prepare_isolators(isolator_set, &place, cgroup.as_deref());
+    let isolation = match isolation {
+        Ok(isolation) => isolation,
+        Err(message) => {
+            undo(
+                container.as_ref(),
+                None,
+                &place.executor_id,
+                &place.container_id,
+            );
+            return Err(message);
+        }
+    };
+    match join_files(container.as_ref(), isolation.as_ref()) {
+        Ok(join) => Ok(ReadyContainer {
+            container,
+            isolation,
+            join,
+        }),
+        Err(message) => {
+            undo(
+                container.as_ref(),
+                isolation,
+                &place.executor_id,
+                &place.container_id,
+            );
+            Err(message)
+        }
+    }
 }
 
 /// The isolator plugins' plans for the executor's container, asked as for a command task:
 /// its first task, carrying the executor's and that task's resources (so an executor task
 /// asking gpus gets its GPUs' devices and environment). `None` without isolators.
 fn prepare_isolators(
-    shared: &AgentShared,
-    (framework_id, container_id, sandbox): (&FrameworkId, &str, &Path),
-    task: &TaskInfo,
-    resources: &[Resource],
-    has_cgroups: bool,
+    isolator_set: &IsolatorSet,
+    place: &ContainerPlace,
+    cgroup: Option<&Path>,
 ) -> Result<Option<Prepared>, String> {
-    let isolator_set = &shared.config.isolators;
     if isolator_set.is_empty() {
         return Ok(None);
     }
-    let mut sized = task.clone();
-    sized.resources = resources.to_vec();
+    let mut sized = place.task.clone();
+    sized.resources = place.resources.clone();
     let plugin_task = PluginTask::new(
         sized,
-        &framework_id.value,
-        container_id,
-        &sandbox.display().to_string(),
+        &place.framework_id.value,
+        &place.container_id,
+        &place.sandbox.display().to_string(),
     );
-    let cgroup = has_cgroups
-        .then(|| {
-            shared
-                .isolator
-                .container_relative(&shared.cgroup_name(), container_id)
-        })
-        .flatten();
-    isolators::prepare(isolator_set, container_id, &plugin_task, cgroup.as_deref()).map(Some)
+    isolators::prepare(isolator_set, &place.container_id, &plugin_task, cgroup).map(Some)
 }
 
 /// The `cgroup.procs` files the executor joins: its cgroups' and its devices cgroup's.
@@ -273,11 +343,19 @@ fn join_files(
     Ok(join)
 }
 
-/// Removes the cgroups of an executor that did not start.
-fn destroy_cgroups(container: Option<&Arc<Mutex<Container>>>, executor: &ExecutorId) {
+/// Removes the cgroups and isolator plans of an executor that did not start. Blocks.
+fn undo(
+    container: Option<&Arc<Mutex<Container>>>,
+    isolation: Option<Prepared>,
+    executor: &ExecutorId,
+    container_id: &str,
+) {
     if let Some(container) = container
         && let Err(e) = lock(container).destroy()
     {
         tracing::error!("executor {executor}: cannot remove its cgroups: {e}");
+    }
+    if let Some(prepared) = isolation {
+        isolators::cleanup(prepared, container_id);
     }
 }

@@ -2,20 +2,22 @@
 //! executor still running with non-terminal tasks is adopted. Its entry waits for the
 //! executor library to subscribe again (with its unacknowledged tasks and updates, so a
 //! task that ended while the agent was down is reported with its true state) within
-//! `--executor-reregistration-timeout-secs`; one that does not is killed and its tasks fail with
-//! REASON_EXECUTOR_REREGISTRATION_TIMEOUT. Its process is watched by pid (it is not this
-//! agent's child); when it ends, its cgroups and checkpoint go.
+//! `--executor-reregistration-timeout` (a Mesos duration such as `2secs`); one that does not
+//! is killed and its tasks fail with REASON_EXECUTOR_REREGISTRATION_TIMEOUT. Its process is
+//! watched by pid (it is not this agent's child); when it ends, its cgroups and checkpoint
+//! go.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::oneshot;
 
-use super::super::isolators;
-use super::super::shared::AgentShared;
-use super::super::supervisor;
 use super::checkpoint::{self, ExecutorCheckpoint};
-use super::registry::{Executor, Key};
+use super::executor::{Executor, Key};
+use super::registry::Registry;
+use super::timeouts::REASON_REREGISTRATION_TIMEOUT;
+use crate::isolators;
+use crate::supervisor;
 use corral_api::v1::{ExecutorInfo, FrameworkInfo, TaskId, TaskInfo};
 
 /// How often an adopted executor's pid is looked at.
@@ -23,16 +25,16 @@ const POLL: Duration = Duration::from_millis(200);
 
 /// Adopts a running executor with its tasks; returns each task's end signal.
 pub fn adopt(
-    shared: &Arc<AgentShared>,
+    registry: &Arc<Registry>,
     saved: ExecutorCheckpoint,
     framework: FrameworkInfo,
     info: ExecutorInfo,
     tasks: &[TaskInfo],
 ) -> Vec<(TaskId, oneshot::Receiver<()>)> {
+    let ctx = registry.context();
     let key: Key = (saved.framework_id.clone(), saved.executor_id.clone());
-    let cgroups = shared
-        .isolator
-        .adopt(&shared.cgroup_name(), &saved.container_id, None);
+    // Only looks whether the container's cgroup directories are there (kernel memory).
+    let cgroups = ctx.cgroups.adopt(&saved.container_id, None);
     let mut executor = Executor::new(
         info,
         framework,
@@ -55,26 +57,29 @@ pub fn adopt(
         key.0,
         ends.len()
     );
-    shared.http_executors.adopt(shared, key.clone(), executor);
-    tokio::spawn(watch(shared.clone(), key.clone(), saved.clone()));
-    let timer = shared.clone();
-    let timeout = shared.config.recovery.executor_reregistration_timeout;
+    registry.adopt(key.clone(), executor);
+    tokio::spawn(watch(registry.clone(), key.clone(), saved.clone()));
+    let timer = registry.clone();
+    let timeout = ctx.reregistration_timeout;
+    let mut shutdown = ctx.shutdown.clone();
     tokio::spawn(async move {
-        tokio::time::sleep(timeout).await;
-        timer.http_executors.registration_timed_out(
-            &timer,
-            &key,
-            &saved.container_id,
-            super::REASON_REREGISTRATION_TIMEOUT,
-        );
+        tokio::select! {
+            _ = tokio::time::sleep(timeout) => timer.registration_timed_out(
+                &key,
+                &saved.container_id,
+                REASON_REREGISTRATION_TIMEOUT,
+            ),
+            _ = shutdown.stopped() => {}
+        }
     });
     ends
 }
 
 /// Waits for the adopted executor's process to end, then forgets it (failing its
 /// non-terminal tasks) and removes its cgroups and checkpoint.
-async fn watch(shared: Arc<AgentShared>, key: Key, saved: ExecutorCheckpoint) {
-    let mut shutdown = shared.shutdown.clone();
+async fn watch(registry: Arc<Registry>, key: Key, saved: ExecutorCheckpoint) {
+    let ctx = registry.context();
+    let mut shutdown = ctx.shutdown.clone();
     let mut tick = tokio::time::interval(POLL);
     loop {
         tokio::select! {
@@ -83,38 +88,40 @@ async fn watch(shared: Arc<AgentShared>, key: Key, saved: ExecutorCheckpoint) {
                     break;
                 }
             }
-            // The agent stops: it kills its executors; nothing is left to watch.
-            _ = super::super::stopped(&mut shutdown) => return,
+            // The agent stops: it kills its executors; its cgroups go when it releases them.
+            _ = shutdown.stopped() => return,
         }
     }
-    let work_dir = &shared.config.work_dir;
-    let exit = supervisor::read_exit(&checkpoint::exit_file(work_dir, &saved.container_id));
+    let exit_file = checkpoint::exit_file(&ctx.work_dir, &saved.container_id);
+    let exit = supervisor::read_exit_async(&exit_file).await;
     let how = match exit.map(|e| (e.code, e.signal)) {
         Some((Some(code), _)) => format!("exited with status {code}"),
         Some((None, Some(signal))) => format!("was killed by signal {signal}"),
         _ => "ended".to_string(),
     };
-    shared
-        .http_executors
-        .exited(&shared, &key, &saved.container_id, how);
+    registry.exited(&key, &saved.container_id, how);
     // The isolator plugins recovered this container at start: they release it (a GPU
     // plugin frees its GPUs) and its devices cgroup goes.
-    if !shared.config.isolators.is_empty() {
-        let relative = shared
-            .isolator
-            .container_relative(&shared.cgroup_name(), &saved.container_id);
-        let prepared = isolators::adopted(&shared.config.isolators, relative.as_deref());
-        let id = saved.container_id.clone();
-        let _ = tokio::task::spawn_blocking(move || isolators::cleanup(prepared, &id)).await;
-    }
-    if let Some(container) = shared
-        .isolator
-        .adopt(&shared.cgroup_name(), &saved.container_id, None)
-    {
-        let removed = tokio::task::spawn_blocking(move || container.destroy()).await;
-        if let Ok(Err(e)) = removed {
-            tracing::error!("executor {}: cannot remove its cgroups: {e}", key.1);
+    let (cgroups, isolator_set) = (ctx.cgroups.clone(), ctx.isolators.clone());
+    let container_id = saved.container_id.clone();
+    let executor = key.1.clone();
+    let cleaned = tokio::task::spawn_blocking(move || {
+        if !isolator_set.is_empty() {
+            let relative = cgroups.container_relative(&container_id);
+            let prepared = isolators::adopted(&isolator_set, relative.as_deref());
+            isolators::cleanup(prepared, &container_id);
         }
+        if let Some(container) = cgroups.adopt(&container_id, None)
+            && let Err(e) = container.destroy()
+        {
+            tracing::error!("executor {executor}: cannot remove its cgroups: {e}");
+        }
+    })
+    .await;
+    if let Err(e) = cleaned {
+        tracing::error!("executor {}: removing its container panicked: {e}", key.1);
     }
-    checkpoint::remove(work_dir, &saved.container_id);
+    let _ = checkpoint::remove(&ctx.writer, &ctx.work_dir, &saved.container_id)
+        .done()
+        .await;
 }

@@ -1,106 +1,27 @@
 //! The agent's HTTP executors and their tasks: which are queued until the executor subscribes,
 //! which are live, the executor's event stream, and what happens when it subscribes, sends an
-//! update, times out, exits or is shut down. The lock is never held across an await.
+//! update, times out, exits or is shut down. The lock is never held across an await:
+//! launches and resizes run outside it.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::oneshot;
 
-use super::super::lock;
-use super::super::shared::AgentShared;
-use super::super::tasks::{StatusFields, new_status};
-use super::launch;
+use super::context::ExecutorContext;
+use super::executor::{Executor, Key};
+use super::launch::{self, Running};
+use super::sizing::Sizing;
+use super::timeouts::{REASON_REGISTRATION_TIMEOUT, REASON_REREGISTRATION_TIMEOUT, SHUTDOWN_GRACE};
+use crate::locks::lock;
+use crate::processes;
+use crate::task_status::{StatusFields, new_status};
 use corral_api::executor::{Event, Subscribed};
 use corral_api::v1::{
-    ExecutorId, ExecutorInfo, FrameworkId, FrameworkInfo, Id, KillPolicy, Resource, StatusSource,
-    TaskId, TaskInfo, TaskState, TaskStatus, reason,
+    ExecutorId, FrameworkId, FrameworkInfo, Id, KillPolicy, Resource, StatusSource, TaskId,
+    TaskInfo, TaskState, TaskStatus, reason,
 };
-use corral_cgroups::{Container, Limits};
-
-pub type Key = (FrameworkId, ExecutorId);
-
-pub(super) struct Executor {
-    pub info: ExecutorInfo,
-    pub framework: FrameworkInfo,
-    pub container_id: String,
-    /// The executor's cgroups (`None` under posix isolation), shared with its exit watcher.
-    pub cgroups: Option<Arc<Mutex<Container>>>,
-    /// The resources of each non-terminal task: the container is sized to the executor's
-    /// plus these, as Mesos does.
-    pub task_resources: HashMap<TaskId, Vec<Resource>>,
-    /// The executor's process group.
-    pub pgid: u32,
-    /// The current subscription's event stream and its generation.
-    pub stream: Option<(u64, UnboundedSender<Event>)>,
-    pub subscribed_once: bool,
-    /// Tasks given before the executor subscribed, launched when it does.
-    pub queued: Vec<TaskInfo>,
-    /// Non-terminal tasks; dropping the sender ends the task's runner.
-    pub live: HashMap<TaskId, oneshot::Sender<()>>,
-    /// Tasks whose kill was asked (a kill of the last one shuts the executor down).
-    pub kill_requested: HashSet<TaskId>,
-    /// Uuids of the executor's updates not yet acknowledged, with their task.
-    pub unacknowledged: HashMap<String, TaskId>,
-    pub shutting_down: bool,
-}
-
-impl Executor {
-    /// An executor whose process runs (just launched, or found after an agent restart) and
-    /// has not subscribed yet.
-    pub fn new(
-        info: ExecutorInfo,
-        framework: FrameworkInfo,
-        container_id: String,
-        cgroups: Option<Arc<Mutex<Container>>>,
-        pgid: u32,
-    ) -> Executor {
-        Executor {
-            info,
-            framework,
-            container_id,
-            cgroups,
-            task_resources: HashMap::new(),
-            pgid,
-            stream: None,
-            subscribed_once: false,
-            queued: Vec::new(),
-            live: HashMap::new(),
-            kill_requested: HashSet::new(),
-            unacknowledged: HashMap::new(),
-            shutting_down: false,
-        }
-    }
-
-    /// Sizes the container to the executor's resources plus its tasks' (a failure, such as
-    /// memory below what is in use, is logged: the old limits stay).
-    fn resize(&self, pids_limit: u64) {
-        let Some(cgroups) = &self.cgroups else {
-            return;
-        };
-        let mut resources = self.info.resources.clone();
-        resources.extend(self.task_resources.values().flatten().cloned());
-        let resized = Limits::for_task(&resources, pids_limit)
-            .and_then(|limits| lock(cgroups).resize(&limits).map_err(|e| e.to_string()));
-        if let Err(e) = resized {
-            tracing::warn!(
-                "executor {}: cannot resize its container: {e}",
-                self.info.executor_id
-            );
-        }
-    }
-
-    /// A task of the executor is terminal: it leaves `live` (its runner ends when the
-    /// returned sender is dropped) and the container shrinks.
-    fn task_ended(&mut self, task_id: &TaskId, pids_limit: u64) -> Option<oneshot::Sender<()>> {
-        let done = self.live.remove(task_id);
-        if self.task_resources.remove(task_id).is_some() {
-            self.resize(pids_limit);
-        }
-        done
-    }
-}
 
 /// The container of an HTTP executor, for GET_CONTAINERS.
 pub struct ExecutorContainer {
@@ -112,6 +33,14 @@ pub struct ExecutorContainer {
     pub resources: Vec<Resource>,
 }
 
+/// An UPDATE the registry took: the status to submit, the end of its task's runner (to
+/// drop once it is submitted) and the container's new size (to apply first).
+struct TakenUpdate {
+    status: TaskStatus,
+    done: Option<oneshot::Sender<()>>,
+    sizing: Option<Arc<Sizing>>,
+}
+
 /// Why a call on the executor API is refused.
 #[derive(Debug, thiserror::Error)]
 pub enum CallError {
@@ -119,39 +48,54 @@ pub enum CallError {
     BadRequest(String),
 }
 
-#[derive(Default)]
 pub struct Registry {
+    ctx: ExecutorContext,
     executors: Mutex<HashMap<Key, Executor>>,
+    /// One launch at a time per executor: a task for an executor being started waits for
+    /// the start instead of starting a second one.
+    launches: Mutex<HashMap<Key, Arc<tokio::sync::Mutex<()>>>>,
     next_stream: std::sync::atomic::AtomicU64,
 }
 
-/// A terminal status the agent sends for a task its executor did not finish.
-fn agent_status(
-    shared: &AgentShared,
-    task_id: &TaskId,
-    state: TaskState,
-    why: &str,
-    message: String,
-) -> TaskStatus {
-    new_status(
-        task_id,
-        state,
-        StatusSource::SourceAgent,
-        shared.agent_id(),
-        StatusFields {
-            message: Some(message),
-            reason: Some(why.to_string()),
-            ..Default::default()
-        },
-    )
-}
-
 impl Registry {
+    pub fn new(ctx: ExecutorContext) -> Registry {
+        Registry {
+            ctx,
+            executors: Mutex::default(),
+            launches: Mutex::default(),
+            next_stream: Default::default(),
+        }
+    }
+
+    pub fn context(&self) -> &ExecutorContext {
+        &self.ctx
+    }
+
+    /// A terminal status the agent sends for a task its executor did not finish.
+    fn agent_status(
+        &self,
+        task_id: &TaskId,
+        state: TaskState,
+        why: &str,
+        message: String,
+    ) -> TaskStatus {
+        new_status(
+            task_id,
+            state,
+            StatusSource::SourceAgent,
+            self.ctx.identity.id(),
+            StatusFields {
+                message: Some(message),
+                reason: Some(why.to_string()),
+                ..Default::default()
+            },
+        )
+    }
+
     /// Hands a task to its executor, starting the executor if it does not run yet. Returns
     /// the executor's key, or `None` when the task failed at once (its status is sent).
-    pub fn add_task(
-        &self,
-        shared: &Arc<AgentShared>,
+    pub async fn add_task(
+        self: &Arc<Self>,
         framework: FrameworkInfo,
         task: TaskInfo,
         done: oneshot::Sender<()>,
@@ -159,91 +103,148 @@ impl Registry {
         let framework_id = framework.id.clone()?;
         let info = task.executor.clone()?;
         let key = (framework_id.clone(), info.executor_id.clone());
-        let mut executors = lock(&self.executors);
-        if !executors.contains_key(&key) {
-            match launch::start(shared, &framework, &info, &task) {
-                Ok(executor) => {
-                    executors.insert(key.clone(), executor);
+        let launch_turn = lock(&self.launches).entry(key.clone()).or_default().clone();
+        let turn = launch_turn.lock().await;
+        let running = lock(&self.executors).contains_key(&key);
+        if !running {
+            match launch::start(&self.ctx, &framework, &info, &task).await {
+                Ok((executor, process)) => {
+                    lock(&self.executors).insert(key.clone(), executor);
+                    self.watch(key.clone(), process);
                 }
                 Err(message) => {
-                    drop(executors);
+                    drop(turn);
+                    self.forget_launch_turn(&key, launch_turn);
                     tracing::warn!("task {}: {message}", task.task_id);
-                    let status = agent_status(
-                        shared,
+                    let status = self.agent_status(
                         &task.task_id,
                         TaskState::TaskFailed,
                         reason::CONTAINER_LAUNCH_FAILED,
                         message,
                     );
-                    shared.submit_status(&framework_id, status);
+                    self.ctx.tasks.submit_status(&framework_id, status);
                     return None;
                 }
             }
         }
-        let executor = executors.get_mut(&key)?;
-        if executor.shutting_down {
-            drop(executors);
-            let message = format!("executor {} is shutting down", key.1);
-            let status = agent_status(
-                shared,
-                &task.task_id,
-                TaskState::TaskLost,
-                reason::EXECUTOR_TERMINATED,
-                message,
-            );
-            shared.submit_status(&framework_id, status);
-            return None;
-        }
-        executor.live.insert(task.task_id.clone(), done);
-        executor
-            .task_resources
-            .insert(task.task_id.clone(), task.resources.clone());
-        executor.resize(shared.config.isolation.pids_limit);
-        match &executor.stream {
-            Some((_, stream)) => {
-                let _ = stream.send(Event::launch(task));
+        drop(turn);
+        self.forget_launch_turn(&key, launch_turn);
+        let sizing = {
+            let mut executors = lock(&self.executors);
+            let executor = executors.get_mut(&key)?;
+            if executor.shutting_down {
+                drop(executors);
+                let message = format!("executor {} is shutting down", key.1);
+                let status = self.agent_status(
+                    &task.task_id,
+                    TaskState::TaskLost,
+                    reason::EXECUTOR_TERMINATED,
+                    message,
+                );
+                self.ctx.tasks.submit_status(&framework_id, status);
+                return None;
             }
-            None => executor.queued.push(task),
+            executor.live.insert(task.task_id.clone(), done);
+            executor
+                .task_resources
+                .insert(task.task_id.clone(), task.resources.clone());
+            executor.resize(self.ctx.pids_limit)
+        };
+        // The container grows before the task reaches the executor.
+        if let Some(sizing) = sizing {
+            sizing.apply().await;
+        }
+        let mut executors = lock(&self.executors);
+        if let Some(executor) = executors.get_mut(&key) {
+            match &executor.stream {
+                Some((_, stream)) => {
+                    let _ = stream.send(Event::launch(task));
+                }
+                None => executor.queued.push(task),
+            }
         }
         Some(key)
     }
 
+    /// Watches a launched executor: its exit (then it is forgotten, its non-terminal tasks
+    /// fail and its container goes) and its registration timeout.
+    fn watch(self: &Arc<Self>, key: Key, mut process: Running) {
+        let container_id = process.container_id.clone();
+        let registry = self.clone();
+        let watched = key.clone();
+        self.ctx.runners.spawn(async move {
+            let how = process.ended().await;
+            registry.exited(&watched, &process.container_id, how);
+            process.clean_up(&registry.ctx).await;
+        });
+        let timer = self.clone();
+        let timeout = self.ctx.registration_timeout;
+        let mut shutdown = self.ctx.shutdown.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = tokio::time::sleep(timeout) => {
+                    timer.registration_timed_out(&key, &container_id, REASON_REGISTRATION_TIMEOUT);
+                }
+                _ = shutdown.stopped() => {}
+            }
+        });
+    }
+
+    /// Drops the executor's launch turn once no other task waits for it.
+    fn forget_launch_turn(&self, key: &Key, turn: Arc<tokio::sync::Mutex<()>>) {
+        let mut launches = lock(&self.launches);
+        // The map's reference and ours: nobody else holds or waits for it.
+        if Arc::strong_count(&turn) <= 2 {
+            launches.remove(key);
+        }
+    }
+
     /// A kill from the framework: KILL to a subscribed executor; a task still queued is
     /// killed by the agent.
-    pub fn kill_task(&self, shared: &AgentShared, key: &Key, task_id: &TaskId, grace_ms: u64) {
-        let mut executors = lock(&self.executors);
-        let Some(executor) = executors.get_mut(key) else {
+    pub async fn kill_task(&self, key: &Key, task_id: &TaskId, grace_ms: u64) {
+        let killed_while_queued = {
+            let mut executors = lock(&self.executors);
+            let Some(executor) = executors.get_mut(key) else {
+                return;
+            };
+            executor.kill_requested.insert(task_id.clone());
+            match executor.queued.iter().position(|t| &t.task_id == task_id) {
+                Some(i) => {
+                    executor.queued.remove(i);
+                    let ended = executor.task_ended(task_id, self.ctx.pids_limit);
+                    if executor.live.is_empty() {
+                        Self::begin_shutdown(executor, key);
+                    }
+                    Some(ended)
+                }
+                None => {
+                    if let Some((_, stream)) = &executor.stream {
+                        let policy = KillPolicy {
+                            grace_period: Some(corral_api::v1::DurationInfo {
+                                nanoseconds: i64::try_from(grace_ms.saturating_mul(1_000_000))
+                                    .unwrap_or(i64::MAX),
+                            }),
+                        };
+                        let _ = stream.send(Event::kill(task_id.clone(), Some(policy)));
+                    }
+                    None
+                }
+            }
+        };
+        let Some((done, sizing)) = killed_while_queued else {
             return;
         };
-        executor.kill_requested.insert(task_id.clone());
-        if let Some(i) = executor.queued.iter().position(|t| &t.task_id == task_id) {
-            executor.queued.remove(i);
-            let done = executor.task_ended(task_id, shared.config.isolation.pids_limit);
-            let idle = executor.live.is_empty();
-            if idle {
-                Self::begin_shutdown(executor, key);
-            }
-            drop(executors);
-            let status = agent_status(
-                shared,
-                task_id,
-                TaskState::TaskKilled,
-                reason::TASK_KILLED_DURING_LAUNCH,
-                "killed before the executor subscribed".into(),
-            );
-            shared.submit_status(&key.0, status);
-            drop(done);
-            return;
+        if let Some(sizing) = sizing {
+            sizing.apply().await;
         }
-        if let Some((_, stream)) = &executor.stream {
-            let policy = KillPolicy {
-                grace_period: Some(corral_api::v1::DurationInfo {
-                    nanoseconds: i64::try_from(grace_ms.saturating_mul(1_000_000))
-                        .unwrap_or(i64::MAX),
-                }),
-            };
-            let _ = stream.send(Event::kill(task_id.clone(), Some(policy)));
-        }
+        let status = self.agent_status(
+            task_id,
+            TaskState::TaskKilled,
+            reason::TASK_KILLED_DURING_LAUNCH,
+            "killed before the executor subscribed".into(),
+        );
+        self.ctx.tasks.submit_status(&key.0, status);
+        drop(done);
     }
 
     /// SHUTDOWN to the executor, then SIGKILL after the grace period if it is still there.
@@ -258,13 +259,13 @@ impl Registry {
             Some((_, stream)) => {
                 let _ = stream.send(Event::shutdown());
                 tokio::spawn(async move {
-                    tokio::time::sleep(super::SHUTDOWN_GRACE).await;
+                    tokio::time::sleep(SHUTDOWN_GRACE).await;
                     // The group is gone (ESRCH) if the executor exited meanwhile.
-                    let _ = super::super::processes::signal_group(pgid, libc::SIGKILL);
+                    let _ = processes::signal_group(pgid, libc::SIGKILL);
                 });
             }
             None => {
-                let _ = super::super::processes::signal_group(pgid, libc::SIGKILL);
+                let _ = processes::signal_group(pgid, libc::SIGKILL);
             }
         }
     }
@@ -282,7 +283,7 @@ impl Registry {
     /// Kills every executor at once (the agent is stopping).
     pub fn kill_all(&self) {
         for executor in lock(&self.executors).values() {
-            let _ = super::super::processes::signal_group(executor.pgid, libc::SIGKILL);
+            let _ = processes::signal_group(executor.pgid, libc::SIGKILL);
         }
     }
 
@@ -301,20 +302,34 @@ impl Registry {
 
     /// SUBSCRIBE: a new event stream for the executor; it starts with SUBSCRIBED, then the
     /// queued tasks. Returns the stream's generation (to tell its end from a newer one's).
-    pub fn subscribe(
+    pub async fn subscribe(
         &self,
-        shared: &AgentShared,
         key: &Key,
         unacknowledged_updates: Vec<TaskStatus>,
         stream: UnboundedSender<Event>,
     ) -> Result<u64, CallError> {
+        let (generation, resend) = self.open_stream(key, unacknowledged_updates, stream)?;
+        for status in resend {
+            let _ = self.update(key, status).await;
+        }
+        Ok(generation)
+    }
+
+    /// Makes `stream` the executor's and sends what it starts with; returns the stream's
+    /// generation and the executor's updates to take again.
+    fn open_stream(
+        &self,
+        key: &Key,
+        unacknowledged_updates: Vec<TaskStatus>,
+        stream: UnboundedSender<Event>,
+    ) -> Result<(u64, Vec<TaskStatus>), CallError> {
         let generation = self
             .next_stream
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let mut executors = lock(&self.executors);
         let executor = find(&mut executors, key)?;
-        let mut agent_info = shared.info.clone();
-        agent_info.id = shared.agent_id();
+        let mut agent_info = self.ctx.info.clone();
+        agent_info.id = self.ctx.identity.id();
         let mut framework_info = executor.framework.clone();
         framework_info.id = Some(key.0.clone());
         let mut executor_info = executor.info.clone();
@@ -352,11 +367,7 @@ impl Registry {
                     .is_some_and(|u| !executor.unacknowledged.contains_key(u))
             })
             .collect();
-        drop(executors);
-        for status in resend {
-            let _ = self.update(shared, key, status);
-        }
-        Ok(generation)
+        Ok((generation, resend))
     }
 
     /// The subscription stream `generation` ended (the executor went away from it).
@@ -374,12 +385,19 @@ impl Registry {
 
     /// UPDATE: the executor's status of one of its tasks goes through the status update
     /// manager to the framework.
-    pub fn update(
-        &self,
-        shared: &AgentShared,
-        key: &Key,
-        mut status: TaskStatus,
-    ) -> Result<(), CallError> {
+    pub async fn update(&self, key: &Key, status: TaskStatus) -> Result<(), CallError> {
+        let taken = self.take_update(key, status)?;
+        // The container shrinks before the executor hears its update was taken.
+        if let Some(sizing) = taken.sizing {
+            sizing.apply().await;
+        }
+        self.ctx.tasks.submit_status(&key.0, taken.status);
+        drop(taken.done);
+        Ok(())
+    }
+
+    /// Checks an UPDATE and records it with the executor; a terminal one ends its task.
+    fn take_update(&self, key: &Key, mut status: TaskStatus) -> Result<TakenUpdate, CallError> {
         let mut executors = lock(&self.executors);
         let executor = find(&mut executors, key)?;
         let Some(uuid) = status.uuid.clone() else {
@@ -400,7 +418,7 @@ impl Registry {
         }
         status.source = Some(StatusSource::SourceExecutor);
         status.executor_id = Some(key.1.clone());
-        status.agent_id = shared.agent_id();
+        status.agent_id = self.ctx.identity.id();
         if status.timestamp.is_none() {
             status.timestamp = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -408,36 +426,35 @@ impl Registry {
                 .map(|d| d.as_secs_f64());
         }
         executor.unacknowledged.insert(uuid, status.task_id.clone());
-        let mut done = None;
+        let (mut done, mut sizing) = (None, None);
         if status.state.is_terminal() {
-            done = executor.task_ended(&status.task_id, shared.config.isolation.pids_limit);
+            (done, sizing) = executor.task_ended(&status.task_id, self.ctx.pids_limit);
             let killed_last =
                 executor.live.is_empty() && executor.kill_requested.contains(&status.task_id);
             if killed_last {
                 Self::begin_shutdown(executor, key);
             }
         }
-        drop(executors);
-        shared.submit_status(&key.0, status);
-        drop(done);
-        Ok(())
+        Ok(TakenUpdate {
+            status,
+            done,
+            sizing,
+        })
     }
 
     /// Every executor's container with the resources it is sized to.
     pub fn containers(&self) -> Vec<ExecutorContainer> {
         lock(&self.executors)
             .iter()
-            .map(|((framework_id, executor_id), executor)| {
-                let mut resources = executor.info.resources.clone();
-                resources.extend(executor.task_resources.values().flatten().cloned());
-                ExecutorContainer {
+            .map(
+                |((framework_id, executor_id), executor)| ExecutorContainer {
                     framework_id: framework_id.clone(),
                     executor_id: executor_id.clone(),
                     name: executor.info.name.clone().unwrap_or_default(),
                     container_id: executor.container_id.clone(),
-                    resources,
-                }
-            })
+                    resources: executor.resources(),
+                },
+            )
             .collect()
     }
 
@@ -464,11 +481,11 @@ impl Registry {
 
     /// An executor a restarted agent found running, with its non-terminal tasks (each ends
     /// when its returned sender is dropped). It waits for the executor to subscribe again.
-    pub(super) fn adopt(&self, shared: &AgentShared, key: Key, mut executor: Executor) {
+    pub(super) fn adopt(&self, key: Key, mut executor: Executor) {
         for task_id in executor.live.keys() {
             // The executor's updates still waiting for the framework: their
             // acknowledgements go back to the executor.
-            for status in shared.updates.pending(&key.0, task_id) {
+            for status in self.ctx.tasks.pending_updates(&key.0, task_id) {
                 if status.source == Some(StatusSource::SourceExecutor)
                     && let Some(uuid) = status.uuid
                 {
@@ -482,13 +499,7 @@ impl Registry {
     /// The executor did not subscribe within the (re)registration timeout: kill it and fail
     /// its tasks with `why` (REASON_EXECUTOR_REGISTRATION_TIMEOUT, or _REREGISTRATION_ after
     /// an agent restart).
-    pub(super) fn registration_timed_out(
-        &self,
-        shared: &AgentShared,
-        key: &Key,
-        container_id: &str,
-        why: &str,
-    ) {
+    pub(super) fn registration_timed_out(&self, key: &Key, container_id: &str, why: &str) {
         let mut executors = lock(&self.executors);
         let Some(executor) = executors.get_mut(key) else {
             return;
@@ -504,23 +515,23 @@ impl Registry {
         executor.shutting_down = true;
         executor.queued.clear();
         let tasks: Vec<_> = executor.live.drain().collect();
-        let _ = super::super::processes::signal_group(executor.pgid, libc::SIGKILL);
+        let _ = processes::signal_group(executor.pgid, libc::SIGKILL);
         drop(executors);
-        let timeout = if why == super::REASON_REREGISTRATION_TIMEOUT {
+        let timeout = if why == REASON_REREGISTRATION_TIMEOUT {
             "reregistration timeout after the agent restarted"
         } else {
             "registration timeout"
         };
         for (task_id, done) in tasks {
             let message = format!("Executor {} did not subscribe within the {timeout}", key.1);
-            let status = agent_status(shared, &task_id, TaskState::TaskFailed, why, message);
-            shared.submit_status(&key.0, status);
+            let status = self.agent_status(&task_id, TaskState::TaskFailed, why, message);
+            self.ctx.tasks.submit_status(&key.0, status);
             drop(done);
         }
     }
 
     /// The executor process ended: it is forgotten and its tasks that are not terminal fail.
-    pub(super) fn exited(&self, shared: &AgentShared, key: &Key, container_id: &str, how: String) {
+    pub(super) fn exited(&self, key: &Key, container_id: &str, how: String) {
         let mut executors = lock(&self.executors);
         if executors
             .get(key)
@@ -535,14 +546,13 @@ impl Registry {
         tracing::info!("executor {} of framework {} {how}", key.1, key.0);
         for (task_id, done) in executor.live {
             let message = format!("Executor {} {how}", key.1);
-            let status = agent_status(
-                shared,
+            let status = self.agent_status(
                 &task_id,
                 TaskState::TaskFailed,
                 reason::EXECUTOR_TERMINATED,
                 message,
             );
-            shared.submit_status(&key.0, status);
+            self.ctx.tasks.submit_status(&key.0, status);
             drop(done);
         }
     }

@@ -132,3 +132,47 @@ async fn memory_below_the_floor_is_refused() {
     agent.shutdown().await;
     view.release(ASSIGNED_ID);
 }
+
+/// A clean stop takes the agent's whole hierarchy with it: the running task's container,
+/// the agent's cgroup and the root, in every controller (v1 mounts each one apart), with no
+/// help from the test.
+#[tokio::test]
+async fn a_clean_stop_removes_the_agent_cgroup_hierarchy() {
+    if !can_use_cgroups() {
+        return;
+    }
+    let master = FakeMaster::start(true).await;
+    let work = tempfile::tempdir().expect("temp dir");
+    let root = test_cgroup_root();
+    let mut config = config(&master, work.path(), RETRY);
+    config.isolation = IsolationConfig {
+        mode: IsolationMode::Cgroups,
+        cgroup_root: root.clone(),
+        pids_limit: 100,
+    };
+    let agent = run(config, fake_executor::factory())
+        .await
+        .expect("agent starts with cgroups");
+    wait_registered(&agent).await;
+    master.send(task_with("sleeper", "sleep 100", "cpus:0.1;mem:16"));
+    master
+        .wait_until("sleeper to run", |m| {
+            m.states_of("sleeper").contains(&TaskState::TaskRunning)
+        })
+        .await;
+    let while_running = cgroup_dirs_named(&root.join(ASSIGNED_ID));
+    agent.shutdown().await;
+    let after_stop = cgroup_dirs_named(&root);
+    let left = remove_cgroup_root(&root);
+    assert!(
+        !while_running.is_empty(),
+        "the running agent has its cgroup under {}",
+        root.display()
+    );
+    assert_eq!(
+        after_stop,
+        Vec::<PathBuf>::new(),
+        "left by the agent's stop"
+    );
+    assert_eq!(left, Vec::<PathBuf>::new(), "cgroups still busy");
+}

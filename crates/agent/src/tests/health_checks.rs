@@ -20,7 +20,7 @@ fn place(dir: &std::path::Path) -> CheckPlace {
             agent_id: "a1".into(),
             container_id: "c1".into(),
         },
-        cgroups: Ok(None),
+        container: None,
     }
 }
 

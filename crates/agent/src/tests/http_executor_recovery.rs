@@ -156,7 +156,7 @@ pub(super) fn left_by_an_earlier_run(work: &Path, tasks: &[&str]) -> std::proces
         .expect("spawn sleep");
     let pid = orphan.id();
     let start = crate::supervisor::start_time(pid).expect("start time");
-    executor_checkpoint::save(
+    executor_checkpoint::save_now(
         work,
         &ExecutorCheckpoint {
             framework_id: FrameworkId::new(FRAMEWORK),
@@ -166,7 +166,8 @@ pub(super) fn left_by_an_earlier_run(work: &Path, tasks: &[&str]) -> std::proces
             supervisor_start: start,
             pgid: pid,
         },
-    );
+    )
+    .expect("executor checkpoint");
     orphan
 }
 
@@ -188,7 +189,7 @@ async fn an_executor_that_does_not_subscribe_again_after_a_restart_is_killed() {
         Some(libc::SIGKILL)
     );
     assert!(
-        started.elapsed() >= crate::http_executors::DEFAULT_REREGISTRATION_TIMEOUT / 2,
+        started.elapsed() >= crate::config::DEFAULT_REREGISTRATION_TIMEOUT / 2,
         "the executor was given time to subscribe again"
     );
     master
@@ -266,10 +267,8 @@ async fn an_executor_subscribes_again_after_a_restart_and_keeps_its_tasks() {
     let t2 = master.statuses_of("t2").pop().expect("a status");
     assert_eq!(t2.source, Some(StatusSource::SourceExecutor));
 
-    tokio::time::sleep(
-        crate::http_executors::DEFAULT_REREGISTRATION_TIMEOUT + Duration::from_millis(800),
-    )
-    .await;
+    tokio::time::sleep(crate::config::DEFAULT_REREGISTRATION_TIMEOUT + Duration::from_millis(800))
+        .await;
     assert!(is_alive(orphan.id() as i32), "the executor lives on");
     assert!(
         !master.states_of("t1").iter().any(|s| s.is_terminal()),
@@ -289,7 +288,7 @@ async fn an_executor_subscribes_again_after_a_restart_and_keeps_its_tasks() {
     let _ = orphan.wait();
 }
 
-/// `--executor-reregistration-timeout-secs`: with a longer timeout than Mesos' 2 s default,
+/// `--executor-reregistration-timeout` (a Mesos duration): with a longer timeout than Mesos' 2 s default,
 /// an executor that has not subscribed again yet is still waited for past the default.
 // Multi-threaded: the agent's timers run while the test sleeps.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -303,10 +302,8 @@ async fn the_reregistration_timeout_is_the_configured_one() {
         .await
         .expect("agent starts");
     wait_registered(&agent).await;
-    tokio::time::sleep(
-        crate::http_executors::DEFAULT_REREGISTRATION_TIMEOUT + Duration::from_secs(1),
-    )
-    .await;
+    tokio::time::sleep(crate::config::DEFAULT_REREGISTRATION_TIMEOUT + Duration::from_secs(1))
+        .await;
     assert!(
         is_alive(orphan.id() as i32),
         "the executor is still waited for"

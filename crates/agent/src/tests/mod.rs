@@ -10,6 +10,7 @@ mod http_api;
 mod http_executor;
 mod http_executor_recovery;
 mod isolator_usage;
+mod launch_storm;
 mod plugin_sync;
 mod recovery;
 mod registration;

@@ -193,3 +193,49 @@ pub async fn containers(agent: &AgentHandle) -> Vec<serde_json::Value> {
         .expect("containers")
         .clone()
 }
+
+/// Whether cgroup tests can run here (they need root); says why not when they cannot.
+pub fn can_use_cgroups() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    if !root {
+        eprintln!("skipped: cgroup tests need root");
+    }
+    root
+}
+
+/// A cgroup root of a test's own (`corral-test-<uuid>`), relative to each hierarchy.
+pub fn test_cgroup_root() -> std::path::PathBuf {
+    std::path::PathBuf::from(format!("corral-test-{}", uuid::Uuid::new_v4()))
+}
+
+/// Every directory named `relative` in any cgroup hierarchy mounted under /sys/fs/cgroup (v1
+/// controllers, co-mounted ones and the v2 root alike), found without the isolator's help.
+pub fn cgroup_dirs_named(relative: &Path) -> Vec<std::path::PathBuf> {
+    let base = Path::new("/sys/fs/cgroup");
+    std::fs::read_dir(base)
+        .into_iter()
+        .flat_map(|entries| entries.flatten())
+        .map(|e| e.path())
+        .chain(std::iter::once(base.to_path_buf()))
+        .map(|mount| mount.join(relative))
+        .filter(|dir| dir.is_dir())
+        .collect()
+}
+
+/// Removes a test's cgroup root from every hierarchy, deepest directories first. Only empty
+/// cgroups can be removed, so a cgroup that still holds a process stays (and is returned).
+pub fn remove_cgroup_root(root: &Path) -> Vec<std::path::PathBuf> {
+    fn remove_tree(dir: &Path) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                remove_tree(&entry.path());
+            }
+        }
+        let _ = std::fs::remove_dir(dir);
+    }
+    for dir in cgroup_dirs_named(root) {
+        remove_tree(&dir);
+    }
+    cgroup_dirs_named(root)
+}

@@ -93,6 +93,13 @@ async fn pending_updates_survive_an_agent_restart_and_are_resent() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(agent_state(&agent).await["pending_status_updates"], 3);
+    // The head is sent once it is on disk (checkpointed before it is forwarded, as Mesos
+    // does), which may be a moment after all three are queued.
+    master
+        .wait_until("the first update to be sent", |m| {
+            !m.statuses_of("t").is_empty()
+        })
+        .await;
     let starting = last_update(&master, "t");
     assert_eq!(starting.status.state, TaskState::TaskStarting);
     agent.shutdown().await;

@@ -115,6 +115,7 @@ async fn usage_under_the_posix_fallback() {
     let work = tempfile::tempdir().expect("temp dir");
     let agent = registered_agent(&master, work.path(), Duration::from_secs(1)).await;
     usage_moves(&master, &agent).await;
+    agent.shutdown().await;
 }
 
 #[tokio::test]
@@ -137,4 +138,6 @@ async fn usage_from_cgroups() {
         .expect("agent starts with cgroups");
     wait_registered(&agent).await;
     usage_moves(&master, &agent).await;
+    // A clean stop removes the agent's cgroups; without it the test root stays behind.
+    agent.shutdown().await;
 }

@@ -129,10 +129,3 @@ fn a_task_already_terminal_is_not_reported_again() {
         Decision::AlreadyEnded
     );
 }
-
-#[test]
-fn recover_modes_parse() {
-    assert_eq!("reconnect".parse(), Ok(RecoverMode::Reconnect));
-    assert_eq!("cleanup".parse(), Ok(RecoverMode::Cleanup));
-    assert!("keep".parse::<RecoverMode>().is_err());
-}
