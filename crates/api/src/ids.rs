@@ -24,7 +24,11 @@ pub struct InvalidId {
 
 impl fmt::Display for InvalidId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ID '{}' is invalid: {}", self.kind, self.quoted, self.problem)
+        write!(
+            f,
+            "{} ID '{}' is invalid: {}",
+            self.kind, self.quoted, self.problem
+        )
     }
 }
 
@@ -70,7 +74,12 @@ mod tests {
 
     #[test]
     fn ordinary_ids_pass() {
-        for id in ["t1", "shop_web.4f1c", "a-b_c.d:e@f", &"x".repeat(MAX_ID_BYTES)] {
+        for id in [
+            "t1",
+            "shop_web.4f1c",
+            "a-b_c.d:e@f",
+            &"x".repeat(MAX_ID_BYTES),
+        ] {
             assert_eq!(validate_id("Task", id), Ok(()), "{id}");
         }
     }
@@ -100,7 +109,11 @@ mod tests {
         assert!(err.to_string().contains("at most 255 bytes"));
         let huge = "y".repeat(1 << 20);
         let message = validate_id("Task", &huge).expect_err("1 MiB").to_string();
-        assert!(message.len() < 200, "the message stays short: {} bytes", message.len());
+        assert!(
+            message.len() < 200,
+            "the message stays short: {} bytes",
+            message.len()
+        );
     }
 
     #[test]

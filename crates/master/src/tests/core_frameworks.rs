@@ -347,5 +347,9 @@ fn a_subscribe_with_an_empty_or_malformed_id_is_refused_and_others_still_get_off
     // The allocator refused every answer while such a framework was known: offers stopped.
     let (_, stream) = h.subscribe("good");
     h.allocate();
-    assert_eq!(h.offers(stream).len(), 1, "a well-formed framework gets offers");
+    assert_eq!(
+        h.offers(stream).len(),
+        1,
+        "a well-formed framework gets offers"
+    );
 }
