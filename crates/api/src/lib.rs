@@ -4,6 +4,7 @@
 
 pub mod agent_protocol;
 pub mod executor;
+pub mod ids;
 pub mod operator;
 pub mod operator_events;
 pub mod operator_roles;

@@ -9,6 +9,7 @@ use super::core_error::CoreError;
 use super::effects::{Effect, StreamId};
 use super::hook_verdicts::AgentHookVerdict;
 use corral_api::agent_protocol::{AgentCommand, AgentSubscribe};
+use corral_api::ids::validate_id;
 use corral_api::resources::Resources;
 use corral_api::v1::{
     AgentId, AgentInfo, Attribute, FrameworkId, FrameworkInfo, Resource, Task, TaskId, TaskState,
@@ -55,8 +56,10 @@ impl MasterCore {
             self.check_not_gone(id)?;
         }
         let id = match subscribe.agent_id.clone() {
-            Some(id) if !id.value.is_empty() => id,
-            Some(_) => return Err(CoreError::invalid("Agent id must not be empty")),
+            Some(id) => {
+                validate_id("Agent", &id.value).map_err(|e| CoreError::invalid(e.to_string()))?;
+                id
+            }
             None => self.new_agent_id(),
         };
         Ok(AgentAdmission {

@@ -10,6 +10,7 @@ use super::operator_events::FrameworkChange;
 use super::registry_records::delete_framework;
 use super::role_rules::validate_role;
 use corral_api::agent_protocol::AgentCommand;
+use corral_api::ids::validate_id;
 use corral_api::scheduler::{Event, Subscribe, Subscribed};
 use corral_api::v1::{
     AgentId, FrameworkId, FrameworkInfo, StatusSource, TaskState, TaskStatus, reason,
@@ -307,6 +308,11 @@ fn validate_framework_info(
     call_framework_id: Option<&FrameworkId>,
     suppressed_roles: &[String],
 ) -> Result<(), CoreError> {
+    // An empty or malformed id would reach the allocator, which refuses every answer that
+    // names it: no framework would get offers while the stream stays open.
+    for id in call_framework_id.into_iter().chain(info.id.as_ref()) {
+        validate_id("Framework", &id.value).map_err(|e| CoreError::invalid(e.to_string()))?;
+    }
     if let (Some(call_id), Some(info_id)) = (call_framework_id, info.id.as_ref())
         && call_id != info_id
     {

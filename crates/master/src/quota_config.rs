@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use corral_api::operator_roles::{QuotaConfig, QuotaConfigRequest};
-use corral_api::resources::{Resources, round_scalar};
+use corral_api::resources::{MAX_SCALAR, Resources, round_scalar};
 use corral_api::v1::Scalar;
 use corral_plugin_host::allocator::Quota;
 
@@ -52,8 +52,10 @@ fn parse_amounts(
         let inner = value.get("value").unwrap_or(value);
         let what = format!("The {name} {kind} of role '{role}'");
         let amount = number(inner, &what)?;
-        if !amount.is_finite() || amount < 0.0 {
-            return Err(format!("{what} must be a finite number >= 0, got {inner}"));
+        if !amount.is_finite() || !(0.0..=MAX_SCALAR).contains(&amount) {
+            return Err(format!(
+                "{what} must be a number from 0 to {MAX_SCALAR:e}, got {inner}"
+            ));
         }
         out.insert(
             name.clone(),

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use corral_api::operator_roles::{
     GetRoles, GetWeights, RoleEntry, RoleQuota, UpdateWeightsRequest, WeightInfo,
 };
-use corral_api::resources::{Resources, reservation_role};
+use corral_api::resources::{MAX_SCALAR, Resources, reservation_role};
 use corral_api::v1::FrameworkId;
 
 use super::allocator_events::AllocatorEvent;
@@ -30,9 +30,9 @@ impl MasterCore {
             validate_role(&role).map_err(CoreError::invalid)?;
             let what = format!("The weight of role '{role}'");
             let weight = number(&info.weight, &what).map_err(CoreError::invalid)?;
-            if !weight.is_finite() || weight <= 0.0 {
+            if !weight.is_finite() || weight <= 0.0 || weight > MAX_SCALAR {
                 return Err(CoreError::invalid(format!(
-                    "{what} must be a positive number, got {}",
+                    "{what} must be a positive number up to {MAX_SCALAR:e}, got {}",
                     info.weight
                 )));
             }

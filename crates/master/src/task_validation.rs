@@ -1,7 +1,8 @@
 //! Checks on one task of a LAUNCH, in the order the master applies them. Messages follow
 //! Mesos' where Mesos has one, so framework authors can search for them.
 
-use corral_api::resources::Resources;
+use corral_api::ids::validate_id;
+use corral_api::resources::{MAX_SCALAR, Resources};
 use corral_api::v1::{AgentId, Resource, TaskInfo, ValueType};
 
 /// Returns the task's resources when it may launch from `remaining` (what is left of the
@@ -13,7 +14,7 @@ pub fn validate_task(
     offer_role: &str,
     remaining: &Resources,
 ) -> Result<Resources, String> {
-    validate_id(&task.task_id.value)?;
+    validate_id("Task", &task.task_id.value).map_err(|e| e.to_string())?;
     if duplicate {
         return Err(format!("Task has duplicate ID: {}", task.task_id));
     }
@@ -64,7 +65,7 @@ pub fn validate_task(
         }
     }
     if let Some(executor) = &task.executor {
-        validate_id(&executor.executor_id.value)?;
+        validate_id("Executor", &executor.executor_id.value).map_err(|e| e.to_string())?;
         if executor.command.is_none() {
             return Err(
                 "Executor's `CommandInfo` is missing: Corral runs executors from their command \
@@ -86,25 +87,6 @@ pub fn validate_task(
     Ok(resources)
 }
 
-/// Task ids become sandbox directory names on agents, so path tricks are refused.
-fn validate_id(id: &str) -> Result<(), String> {
-    let problem = if id.is_empty() {
-        Some("ID must not be empty")
-    } else if id == "." || id == ".." {
-        Some("'.' and '..' are disallowed")
-    } else if id.contains('/') {
-        Some("'/' is disallowed")
-    } else if id.chars().any(char::is_control) {
-        Some("ID must not contain control characters")
-    } else {
-        None
-    };
-    match problem {
-        Some(p) => Err(format!("Task ID '{}' is invalid: {p}", id.escape_debug())),
-        None => Ok(()),
-    }
-}
-
 fn validate_resources(list: &[Resource], offer_role: &str) -> Result<Resources, String> {
     if list.is_empty() {
         return Err("Task uses no resources".into());
@@ -113,9 +95,9 @@ fn validate_resources(list: &[Resource], offer_role: &str) -> Result<Resources, 
         let problem = match r.kind {
             ValueType::Scalar => match r.scalar.as_ref().map(|s| s.value) {
                 None => Some("a SCALAR without 'scalar'".to_string()),
-                Some(v) if !v.is_finite() || v < 0.0 => {
-                    Some(format!("scalar value {v} is not a non-negative number"))
-                }
+                Some(v) if !v.is_finite() || !(0.0..=MAX_SCALAR).contains(&v) => Some(format!(
+                    "scalar value {v} is not a number from 0 to {MAX_SCALAR:e}"
+                )),
                 Some(_) => None,
             },
             ValueType::Ranges => match &r.ranges {

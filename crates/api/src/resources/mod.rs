@@ -9,6 +9,11 @@ pub use parse::{ParseError, parse_attributes, parse_resources};
 
 use crate::v1::{Range, Ranges, ReservationInfo, Resource, Scalar, Set, ValueType};
 
+/// The largest scalar amount Corral takes from input (a quota, a weight, a task's resources).
+/// Three decimals stay exact in an f64 up to about 9e12, and sums over many agents or roles
+/// stay finite, so what is stored always prints and parses back as a number.
+pub const MAX_SCALAR: f64 = 1e12;
+
 /// Rounds a scalar to Mesos' fixed-point precision.
 pub fn round_scalar(v: f64) -> f64 {
     (v * 1000.0).round() / 1000.0

@@ -219,6 +219,37 @@ fn each_invalid_task_gets_task_error_with_a_clear_message() {
             }),
         ),
         (
+            // A checkpoint file name on the agent: longer fails there ("File name too long").
+            "at most 255 bytes",
+            Box::new(|a: &Id| {
+                let mut t = task("x", a, "cpus:1");
+                t.task_id = Id::new("t".repeat(300));
+                t
+            }),
+        ),
+        (
+            "Executor ID 'a/b' is invalid",
+            Box::new(|a: &Id| {
+                let mut t = task("x", a, "cpus:1");
+                t.command = None;
+                t.executor = Some(ExecutorInfo {
+                    executor_id: Id::new("a/b"),
+                    ..Default::default()
+                });
+                t
+            }),
+        ),
+        (
+            "is not a number from 0 to 1e12",
+            Box::new(|a: &Id| {
+                let mut t = task("x", a, "cpus:1");
+                if let Some(cpus) = t.resources[0].scalar.as_mut() {
+                    cpus.value = 1e300;
+                }
+                t
+            }),
+        ),
+        (
             "Task ID '../x' is invalid",
             Box::new(|a: &Id| {
                 let mut t = task("x", a, "cpus:1");

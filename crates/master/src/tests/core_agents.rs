@@ -187,3 +187,24 @@ fn after_a_master_restart_reported_tasks_are_adopted_and_their_framework_resubsc
         .sum();
     assert_eq!(free, 1.0, "the adopted task's resources are not offered");
 }
+
+#[test]
+fn an_agent_id_that_cannot_be_a_directory_name_is_refused() {
+    let mut h = Harness::new();
+    for (id, expect) in [
+        ("", "must not be empty"),
+        ("../etc", "'/' and '\\' are disallowed"),
+        ("..", "'.' and '..'"),
+    ] {
+        let subscribe = agent_subscribe(Some(Id::new(id)), "cpus:1");
+        let error = h
+            .core
+            .agent_subscribe(h.now, subscribe, uuid::Uuid::new_v4())
+            .map_err(ApiError::from)
+            .expect_err(id);
+        assert_eq!(error.status.as_u16(), 400, "{id}");
+        assert!(error.message.contains(expect), "{id}: {}", error.message);
+    }
+    h.collect();
+    assert!(h.core.get_agents().agents.is_empty(), "no agent was added");
+}

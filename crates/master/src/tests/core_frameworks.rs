@@ -312,3 +312,44 @@ fn a_recovered_framework_gets_its_failover_timeout_from_the_new_masters_start() 
     h.core.tick(h.now);
     assert!(h.core.framework(&without_id).is_none(), "grace over");
 }
+
+#[test]
+fn a_subscribe_with_an_empty_or_malformed_id_is_refused_and_others_still_get_offers() {
+    let mut h = Harness::new();
+    h.add_agent("cpus:2;mem:1024");
+    for (id, call_id) in [("", None), ("a/b", None), ("ok", Some("other\n"))] {
+        let mut framework_info = info("bad", None);
+        framework_info.id = Some(Id::new(id));
+        let subscribe = Subscribe {
+            framework_info,
+            suppressed_roles: vec![],
+        };
+        let error = h
+            .core
+            .subscribe(
+                h.now,
+                call_id.map(Id::new),
+                subscribe,
+                uuid::Uuid::new_v4(),
+                15.0,
+            )
+            .map_err(ApiError::from)
+            .expect_err("refused");
+        assert_eq!(error.status.as_u16(), 400);
+        assert!(
+            error.message.starts_with("Framework ID '"),
+            "{id:?}: {}",
+            error.message
+        );
+    }
+    h.collect();
+    assert!(h.core.get_frameworks().frameworks.is_empty());
+    // The allocator refused every answer while such a framework was known: offers stopped.
+    let (_, stream) = h.subscribe("good");
+    h.allocate();
+    assert_eq!(
+        h.offers(stream).len(),
+        1,
+        "a well-formed framework gets offers"
+    );
+}

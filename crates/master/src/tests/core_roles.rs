@@ -125,6 +125,7 @@ fn bad_weights_are_refused_with_the_role_and_value_and_change_nothing() {
         (json!("abc"), "abc"),
         (json!("NaN"), "NaN"),
         (json!(null), "null"),
+        (json!(1e300), "1e+300"),
     ] {
         let request =
             weights(json!([{"role": "ok", "weight": 2}, {"role": "eng", "weight": weight}]));
@@ -230,6 +231,12 @@ fn bad_quota_is_refused_and_changes_nothing() {
         (
             json!({"role": "eng/", "limits": {"cpus": {"value": 2}}}),
             "Invalid role",
+        ),
+        // Finite but huge: summed with another it overflowed to infinity, GET_QUOTA showed
+        // null and the registry entry did not parse back after a restart.
+        (
+            json!({"role": "eng", "limits": {"cpus": {"value": 1e306}}}),
+            "1e+306",
         ),
     ] {
         let error = h
