@@ -32,7 +32,7 @@
 //! 1. Plain data and pure rules, importing nothing above: `effects.rs`,
 //!    `allocator_events.rs`, `allocator_status.rs`, `core_error.rs`, `hook_verdicts.rs`,
 //!    `registry_records.rs`, `partition_state.rs`, `reservation_plan.rs`, `role_rules.rs`,
-//!    `quota_config.rs`, `task_validation.rs`, `probation.rs`.
+//!    `quota_config.rs`, `task_validation.rs`, `container_validation.rs`, `probation.rs`.
 //! 2. The core: `core.rs` (the state), and the files of `impl MasterCore` listed above
 //!    (with `operator_events.rs`, the events for operator API subscribers),
 //!    which import `core.rs` and layer 1 (`core.rs` imports layer 1 only). Beside it, the
@@ -55,6 +55,7 @@ pub mod allocator_status;
 mod allocator_swap;
 mod calls;
 mod config;
+mod container_validation;
 pub mod core;
 pub mod core_error;
 pub mod effects;
