@@ -7,7 +7,8 @@
 //!   Its methods are split by concern: `frameworks.rs`, `agents.rs`, `offers.rs`,
 //!   `accept.rs` (+ `accept_plan.rs`, `task_validation.rs`), `tasks.rs`, `calls.rs`,
 //!   `views.rs`, `partitions.rs`, `gone.rs`, `reservations.rs`, `roles.rs`, `quota.rs`,
-//!   `executor_messages.rs`. It refuses calls with a `CoreError`, does no I/O and runs no
+//!   `executor_messages.rs`, `operator_actions.rs` (TEARDOWN and KILL_TASK from operators);
+//!   `mesos_metrics.rs` reads it for GET_METRICS. It refuses calls with a `CoreError`, does no I/O and runs no
 //!   plugin: hook verdicts come in as data.
 //! - `allocation.rs` (+ `hot_swap.rs`) owns the policy instance: each cycle it applies the
 //!   queued events (or replays the whole state into a fresh instance after a poisoning
@@ -68,7 +69,9 @@ pub mod hook_verdicts;
 pub mod hot_swap;
 mod http_error;
 pub mod leader;
+mod mesos_metrics;
 mod offers;
+mod operator_actions;
 mod operator_api;
 mod operator_events;
 mod operator_stream;
