@@ -171,6 +171,9 @@ async fn api_v1(
     if let Some(answer) = operator_extras::answer(&files, &containers, &body).await {
         return answer;
     }
+    if let Some(answer) = corral_http::process_calls::answer(&body) {
+        return answer;
+    }
     let call: OperatorCall = parse_json(&body)?;
     let mut response = OperatorResponse::empty(call.kind);
     match call.kind {
@@ -201,7 +204,7 @@ async fn api_v1(
                 .and_then(|v| v.as_str().map(String::from))
                 .unwrap_or_else(|| format!("{other:?}"));
             return Err(ApiError::bad_request(format!(
-                "{name} is not supported by the agent (it answers GET_HEALTH, GET_VERSION, GET_TASKS, GET_CONTAINERS, LIST_FILES, READ_FILE)"
+                "{name} is not supported by the agent (it answers GET_HEALTH, GET_VERSION, GET_FLAGS, GET_LOGGING_LEVEL, SET_LOGGING_LEVEL, GET_TASKS, GET_CONTAINERS, LIST_FILES, READ_FILE)"
             )));
         }
     }

@@ -6,6 +6,7 @@ pub mod agent_protocol;
 pub mod executor;
 pub mod ids;
 pub mod operator;
+pub mod operator_actions;
 pub mod operator_events;
 pub mod operator_roles;
 pub mod recordio;

@@ -13,6 +13,7 @@ pub enum OperatorCallType {
     GetVersion,
     GetMetrics,
     GetLoggingLevel,
+    SetLoggingLevel,
     GetState,
     GetAgents,
     GetFrameworks,
@@ -28,6 +29,9 @@ pub enum OperatorCallType {
     ReserveResources,
     UnreserveResources,
     MarkAgentGone,
+    Teardown,
+    /// Corral's own call (Mesos has none that kills one task for an operator).
+    KillTask,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -114,7 +118,14 @@ pub struct GetTasks {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct GetExecutors {
     #[serde(default)]
-    pub executors: Vec<serde_json::Value>,
+    pub executors: Vec<ExecutorEntry>,
+}
+
+/// `Response.GetExecutors.Executor`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct ExecutorEntry {
+    pub executor_info: super::v1::ExecutorInfo,
+    pub agent_id: super::v1::AgentId,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]

@@ -24,6 +24,10 @@ pub struct OperatorCallPayload {
     pub unreserve_resources: Option<ReservationRequest>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mark_agent_gone: Option<MarkAgentGone>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub teardown: Option<super::operator_actions::Teardown>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kill_task: Option<super::operator_actions::KillTask>,
 }
 
 /// `MARK_AGENT_GONE`'s payload.

@@ -226,6 +226,9 @@ pub struct ExecutorInfo {
     pub resources: Vec<Resource>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// `ContainerInfo`, kept as JSON: the master refuses what it cannot honour (images).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -276,7 +279,8 @@ pub struct TaskInfo {
     pub executor: Option<ExecutorInfo>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<CommandInfo>,
-    /// Opaque; containers are not interpreted yet (kept so clients round-trip).
+    /// `ContainerInfo` as JSON: the master refuses images (`container_validation.rs`); the
+    /// rest round-trips.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container: Option<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

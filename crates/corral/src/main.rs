@@ -4,58 +4,42 @@
 
 mod cli;
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use anyhow::Context;
-use clap::Parser;
-use cli::{Cli, exit_code_for, run, run_without_runtime};
-use tracing_subscriber::EnvFilter;
+use clap::{CommandFactory, FromArgMatches};
+use cli::{Cli, exit_code_for, hint_for, log_setup, run, run_without_runtime, server_flags};
 
 /// glibc's malloc spent a third of a master's CPU in a failover's re-registration storm
 /// (growing its per-thread arenas page by page); mimalloc halves that work.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// hickory-server logs every DNS query at info: a DNS server's log would be nothing else.
-const QUIET_DNS_QUERIES: &str = "hickory_server=warn";
-
-fn init_logging(level: &str) -> anyhow::Result<()> {
-    let (text, mut filter) = match std::env::var("RUST_LOG") {
-        Ok(text) if !text.trim().is_empty() => {
-            let filter =
-                EnvFilter::try_new(&text).with_context(|| format!("bad RUST_LOG '{text}'"))?;
-            (text, filter)
-        }
-        _ => {
-            let filter =
-                EnvFilter::try_new(level).with_context(|| format!("bad --log-level '{level}'"))?;
-            (level.to_string(), filter)
+fn main() -> ExitCode {
+    corral_http::process_info::mark_started();
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let command = match server_flags::prepare(Cli::command(), &argv) {
+        Ok(command) => command,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            return ExitCode::FAILURE;
         }
     };
-    if !text.contains("hickory") {
-        filter = filter.add_directive(QUIET_DNS_QUERIES.parse()?);
-    }
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
-    Ok(())
-}
-
-fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = command.get_matches_from(&argv);
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(error) => error.exit(),
+    };
     // A task's supervisor stays small: no runtime threads, no logging.
     if let Some(code) = run_without_runtime(&cli) {
         return code;
     }
+    corral_http::process_info::set_flags(server_flags::recorded(&matches));
     run_with_runtime(cli)
 }
 
 #[tokio::main]
 async fn run_with_runtime(cli: Cli) -> ExitCode {
-    let outcome = match init_logging(&cli.log_level) {
+    let outcome = match log_setup::init_logging(&cli.log_level, cli.log_format) {
         Ok(()) => run(cli).await,
         Err(e) => Err(e),
     };
@@ -63,6 +47,9 @@ async fn run_with_runtime(cli: Cli) -> ExitCode {
         Ok(code) => code,
         Err(error) => {
             eprintln!("error: {error:#}");
+            if let Some(hint) = hint_for(&error) {
+                eprintln!("{hint}");
+            }
             exit_code_for(&error)
         }
     }

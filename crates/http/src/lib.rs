@@ -5,6 +5,8 @@
 
 pub mod error;
 pub mod listen;
+pub mod process_calls;
+pub mod process_info;
 pub mod serve;
 
 pub use error::{ApiError, parse_json};

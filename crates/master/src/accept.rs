@@ -236,7 +236,7 @@ impl MasterCore {
             name: info.name.clone(),
             task_id: info.task_id.clone(),
             framework_id: framework_id.clone(),
-            executor_id: None,
+            executor_id: info.executor.as_ref().map(|e| e.executor_id.clone()),
             agent_id: info.agent_id.clone(),
             state: TaskState::TaskStaging,
             resources: info.resources.clone(),
@@ -254,6 +254,10 @@ impl MasterCore {
             role: role.to_string(),
             resources,
             released: false,
+            executor: info.executor.clone().map(|mut e| {
+                e.framework_id.get_or_insert_with(|| framework_id.clone());
+                e
+            }),
         };
         framework.tasks.insert(info.task_id.clone(), record);
         self.tasks_by_agent

@@ -206,6 +206,7 @@ impl MasterCore {
                 released: task.state.is_terminal(),
                 role,
                 task,
+                executor: None,
             };
             self.tasks_by_agent
                 .entry(agent_id.clone())

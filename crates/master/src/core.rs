@@ -91,6 +91,9 @@ pub struct TaskRecord {
     pub resources: Resources,
     /// Its resources went back to the allocator (terminal update seen); done at most once.
     pub released: bool,
+    /// The executor it was launched with (`None` for command tasks, and for tasks adopted
+    /// from an agent's report, which carries no ExecutorInfo).
+    pub executor: Option<corral_api::v1::ExecutorInfo>,
 }
 
 /// An agent the master knows, connected or not.

@@ -7,7 +7,8 @@
 //!   Its methods are split by concern: `frameworks.rs`, `agents.rs`, `offers.rs`,
 //!   `accept.rs` (+ `accept_plan.rs`, `task_validation.rs`), `tasks.rs`, `calls.rs`,
 //!   `views.rs`, `partitions.rs`, `gone.rs`, `reservations.rs`, `roles.rs`, `quota.rs`,
-//!   `executor_messages.rs`. It refuses calls with a `CoreError`, does no I/O and runs no
+//!   `executor_messages.rs`, `operator_actions.rs` (TEARDOWN and KILL_TASK from operators);
+//!   `mesos_metrics.rs` reads it for GET_METRICS. It refuses calls with a `CoreError`, does no I/O and runs no
 //!   plugin: hook verdicts come in as data.
 //! - `allocation.rs` (+ `hot_swap.rs`) owns the policy instance: each cycle it applies the
 //!   queued events (or replays the whole state into a fresh instance after a poisoning
@@ -32,7 +33,7 @@
 //! 1. Plain data and pure rules, importing nothing above: `effects.rs`,
 //!    `allocator_events.rs`, `allocator_status.rs`, `core_error.rs`, `hook_verdicts.rs`,
 //!    `registry_records.rs`, `partition_state.rs`, `reservation_plan.rs`, `role_rules.rs`,
-//!    `quota_config.rs`, `task_validation.rs`, `probation.rs`.
+//!    `quota_config.rs`, `task_validation.rs`, `container_validation.rs`, `probation.rs`.
 //! 2. The core: `core.rs` (the state), and the files of `impl MasterCore` listed above
 //!    (with `operator_events.rs`, the events for operator API subscribers),
 //!    which import `core.rs` and layer 1 (`core.rs` imports layer 1 only). Beside it, the
@@ -55,6 +56,7 @@ pub mod allocator_status;
 mod allocator_swap;
 mod calls;
 mod config;
+mod container_validation;
 pub mod core;
 pub mod core_error;
 pub mod effects;
@@ -67,7 +69,9 @@ pub mod hook_verdicts;
 pub mod hot_swap;
 mod http_error;
 pub mod leader;
+mod mesos_metrics;
 mod offers;
+mod operator_actions;
 mod operator_api;
 mod operator_events;
 mod operator_stream;

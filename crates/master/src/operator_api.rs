@@ -18,6 +18,7 @@ use corral_api::operator_roles::OperatorCallPayload;
 use corral_http::error::{ApiError, parse_json};
 
 use super::core::MasterCore;
+use super::mesos_metrics;
 use super::operator_stream;
 use super::shell::Shared;
 
@@ -35,7 +36,14 @@ pub async fn operator(
             "Corral speaks the v1 API in JSON only: send 'Content-Type: application/json'",
         ));
     }
+    // GET_FLAGS and the logging level: the same for every server of this process.
+    if let Some(answer) = corral_http::process_calls::answer(&body) {
+        return answer;
+    }
     let call: OperatorCall = parse_json(&body)?;
+    if call.kind == OperatorCallType::GetMetrics {
+        return Ok(get_metrics_call(&shared));
+    }
     if call.kind == OperatorCallType::Subscribe {
         return operator_stream::subscribe(shared, &headers);
     }
@@ -118,7 +126,27 @@ fn answer(
         OperatorCallType::GetTasks => {
             response.get_tasks = Some(shared.with_core(|core, _| core.get_tasks()));
         }
-        OperatorCallType::GetExecutors => response.get_executors = Some(Default::default()),
+        OperatorCallType::GetExecutors => {
+            response.get_executors = Some(shared.with_core(|core, _| core.get_executors()));
+        }
+        OperatorCallType::Teardown => {
+            let id = payload
+                .teardown
+                .map(|t| t.framework_id)
+                .filter(|id| !id.value.is_empty())
+                .ok_or_else(|| missing("teardown.framework_id"))?;
+            shared.with_core(|core, now| core.operator_teardown(now, &id))?;
+        }
+        OperatorCallType::KillTask => {
+            let kill = payload
+                .kill_task
+                .filter(|k| !k.task_id.value.is_empty())
+                .ok_or_else(|| missing("kill_task.task_id"))?;
+            let framework = kill.framework_id.filter(|f| !f.value.is_empty());
+            shared.with_core(|core, now| {
+                core.operator_kill(now, framework.as_ref(), &kill.task_id)
+            })?;
+        }
         other => {
             let name = serde_json::to_value(other)
                 .ok()
@@ -140,6 +168,8 @@ fn changes_state(kind: OperatorCallType) -> bool {
             | OperatorCallType::ReserveResources
             | OperatorCallType::UnreserveResources
             | OperatorCallType::MarkAgentGone
+            | OperatorCallType::Teardown
+            | OperatorCallType::KillTask
     )
 }
 
@@ -153,6 +183,19 @@ fn version() -> GetVersion {
             version: VERSION.to_string(),
         },
     }
+}
+
+/// GET_METRICS: Mesos' metric names and values (`mesos_metrics.rs`). Answered at once, so a
+/// `get_metrics.timeout` never cuts it short.
+fn get_metrics_call(shared: &Shared) -> Response {
+    let uptime = corral_http::process_info::uptime_secs();
+    let metrics: Vec<serde_json::Value> = shared
+        .with_core(|core, _| mesos_metrics::snapshot(core, uptime))
+        .into_iter()
+        .map(|(name, value)| serde_json::json!({"name": name, "value": value}))
+        .collect();
+    Json(serde_json::json!({"type": "GET_METRICS", "get_metrics": {"metrics": metrics}}))
+        .into_response()
 }
 
 pub async fn get_version() -> Response {

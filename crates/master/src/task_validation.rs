@@ -5,6 +5,8 @@ use corral_api::ids::validate_id;
 use corral_api::resources::{MAX_SCALAR, Resources};
 use corral_api::v1::{AgentId, Resource, TaskInfo, ValueType};
 
+use super::container_validation::validate_container;
+
 /// Returns the task's resources when it may launch from `remaining` (what is left of the
 /// call's offers), else the reason it may not.
 pub fn validate_task(
@@ -44,6 +46,7 @@ pub fn validate_task(
                 .into(),
         );
     }
+    validate_container("Task", task.container.as_ref())?;
     if let Some(command) = &task.command {
         let has_value = command
             .value
@@ -66,6 +69,7 @@ pub fn validate_task(
     }
     if let Some(executor) = &task.executor {
         validate_id("Executor", &executor.executor_id.value).map_err(|e| e.to_string())?;
+        validate_container("Executor", executor.container.as_ref())?;
         if executor.command.is_none() {
             return Err(
                 "Executor's `CommandInfo` is missing: Corral runs executors from their command \

@@ -3,7 +3,8 @@
 use std::collections::BTreeMap;
 
 use corral_api::operator::{
-    AgentEntry, FrameworkEntry, GetAgents, GetExecutors, GetFrameworks, GetState, GetTasks,
+    AgentEntry, ExecutorEntry, FrameworkEntry, GetAgents, GetExecutors, GetFrameworks, GetState,
+    GetTasks,
 };
 use corral_api::resources::Resources;
 use corral_api::v1::{FrameworkInfo, Resource, TimeInfo};
@@ -109,10 +110,40 @@ impl MasterCore {
         }
     }
 
+    /// Executors with a live task, one entry per (framework, agent, executor id). Mesos
+    /// lists an executor until it exits; the master learns of an exit only through its
+    /// tasks' ends, so an idle executor drops out of this list once its last task ends.
+    pub fn get_executors(&self) -> GetExecutors {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut executors = Vec::new();
+        let live = self
+            .frameworks
+            .iter()
+            .flat_map(|(id, f)| f.tasks.values().map(move |r| (id, r)))
+            .filter(|(_, r)| !r.task.state.is_terminal());
+        for (framework_id, record) in live {
+            let Some(executor) = &record.executor else {
+                continue;
+            };
+            let key = (
+                framework_id.value.clone(),
+                record.task.agent_id.value.clone(),
+                executor.executor_id.value.clone(),
+            );
+            if seen.insert(key) {
+                executors.push(ExecutorEntry {
+                    executor_info: executor.clone(),
+                    agent_id: record.task.agent_id.clone(),
+                });
+            }
+        }
+        GetExecutors { executors }
+    }
+
     pub fn get_state(&self) -> GetState {
         GetState {
             get_tasks: self.get_tasks(),
-            get_executors: GetExecutors::default(),
+            get_executors: self.get_executors(),
             get_frameworks: self.get_frameworks(),
             get_agents: self.get_agents(),
         }

@@ -11,6 +11,14 @@ use corral_sdk::allocator::{Allocation, Allocator, Grant};
 use corral_sdk::resources::Resources;
 use corral_sdk::types::{AgentInfo, FrameworkInfo, Resource};
 
+/// The manifest (`manifest.toml`), carried inside the component as its `corral-manifest`
+/// custom section: the host reads it from there when no manifest file is given.
+#[cfg(target_family = "wasm")]
+#[used]
+#[unsafe(link_section = "corral-manifest")]
+static MANIFEST: [u8; include_bytes!("../manifest.toml").len()] =
+    *include_bytes!("../manifest.toml");
+
 #[derive(Default)]
 pub struct FirstFit {
     /// Free resources per agent, by agent id (a BTreeMap, so agents go in a stable order).

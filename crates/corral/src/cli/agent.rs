@@ -10,14 +10,18 @@ use anyhow::{Context, bail};
 use super::duration_flag;
 use super::machine_args::MachineArgs;
 use super::master_arg::MasterArg;
-use super::server_defaults::{PLUGIN_LIMITS, default_work_dir, hostname};
+use super::server_defaults::{PLUGIN_LIMITS, hostname, server_work_dir};
 use super::signals::shutdown_requested;
 use corral_agent::AgentConfig;
 use corral_client::master_address::MasterAddress;
 use corral_plugin_host::PluginEngine;
 
 #[derive(Debug, Clone, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct AgentArgs {
+    /// Without an action, `corral agent` runs an agent.
+    #[command(subcommand)]
+    pub action: Option<AgentAction>,
     #[command(flatten)]
     pub master: MasterArg,
     /// Address to listen on (0.0.0.0 for every interface).
@@ -28,7 +32,7 @@ pub struct AgentArgs {
     /// Hostname to advertise; the machine's by default.
     #[arg(long)]
     pub hostname: Option<String>,
-    /// Sandboxes and checkpoints. Default: $XDG_STATE_HOME/corral/agent, else ./.corral-agent.
+    /// Sandboxes and checkpoints. Default: /var/lib/corral/agent.
     #[arg(long)]
     pub work_dir: Option<PathBuf>,
     #[command(flatten)]
@@ -55,6 +59,14 @@ pub struct AgentArgs {
     /// The most one of a task's URIs may bring into its sandbox (downloaded or unpacked).
     #[arg(long, default_value_t = 1024, value_name = "MB")]
     pub fetcher_max_mb: u64,
+}
+
+/// What `corral agent ACTION` does to an agent of the cluster instead of running one.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum AgentAction {
+    /// Mark an agent gone for good (MARK_AGENT_GONE): its tasks become
+    /// TASK_GONE_BY_OPERATOR and it may not register again with that id.
+    Gone(super::agent_gone::GoneArgs),
 }
 
 /// A retry of zero would resend every update back to back.
@@ -88,7 +100,7 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
         work_dir: args
             .work_dir
             .clone()
-            .unwrap_or_else(|| default_work_dir("agent")),
+            .unwrap_or_else(|| server_work_dir("agent")),
         resources: args.machine.resources.clone(),
         attributes: args.machine.attributes.clone(),
         executor: args.executor.clone(),

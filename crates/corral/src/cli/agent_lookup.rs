@@ -29,38 +29,6 @@ pub async fn cluster_view(client: &OperatorClient) -> anyhow::Result<(GetTasks, 
     Ok((tasks, agents))
 }
 
-/// The one task called `task_id` (of `framework`, when given), live tasks first.
-pub fn find_task<'a>(
-    tasks: &'a GetTasks,
-    task_id: &str,
-    framework: Option<&str>,
-) -> anyhow::Result<&'a Task> {
-    let found: Vec<&Task> = [
-        &tasks.tasks,
-        &tasks.unreachable_tasks,
-        &tasks.completed_tasks,
-    ]
-    .into_iter()
-    .flatten()
-    .filter(|t| t.task_id.value == task_id)
-    .filter(|t| framework.is_none_or(|f| t.framework_id.value == f))
-    .collect();
-    let Some(first) = found.first() else {
-        bail!("the master knows no task '{task_id}'");
-    };
-    let frameworks: Vec<&str> = found
-        .iter()
-        .map(|t| t.framework_id.value.as_str())
-        .collect();
-    if frameworks.iter().any(|f| *f != frameworks[0]) {
-        bail!(
-            "task id '{task_id}' is used by several frameworks ({}): pick one with --framework",
-            frameworks.join(", ")
-        );
-    }
-    Ok(first)
-}
-
 /// A client for one agent's HTTP API.
 pub struct AgentClient {
     http: reqwest::Client,

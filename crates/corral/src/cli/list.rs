@@ -8,9 +8,10 @@ use anyhow::anyhow;
 
 use super::master_arg::MasterArg;
 use super::table::Table;
+use super::task_view::{Names, TaskFilters, health, host_ports, sort_tasks};
 use corral_api::operator::{GetAgents, GetFrameworks, GetTasks, OperatorCallType};
 use corral_api::resources::Resources;
-use corral_api::v1::Task;
+use corral_api::v1::{Attribute, Task, TaskState, ValueType};
 use corral_client::master_address::MasterAddress;
 use corral_client::operator_client::OperatorClient;
 
@@ -71,25 +72,65 @@ pub async fn frameworks(args: ListArgs) -> anyhow::Result<ExitCode> {
 pub struct TasksArgs {
     #[command(flatten)]
     pub list: ListArgs,
+    #[command(flatten)]
+    pub filters: TaskFilters,
     /// The DNS domain of the tasks' names (`corral dns --domain`).
     #[arg(long, default_value = "mesos")]
     pub dns_domain: String,
 }
 
 pub async fn tasks(args: TasksArgs) -> anyhow::Result<ExitCode> {
+    let state = args.filters.wanted_state()?;
     let client = client(&args.list).await?;
     let (response, mut raw) = client.call(OperatorCallType::GetTasks).await?;
-    // A task's DNS name holds its framework's name, which GET_FRAMEWORKS has.
+    // A task's DNS name holds its framework's name (GET_FRAMEWORKS); its host comes from
+    // its agent (GET_AGENTS).
     let (frameworks, _) = client.call(OperatorCallType::GetFrameworks).await?;
-    let names = framework_names(&frameworks.get_frameworks.unwrap_or_default());
-    let domain = args.dns_domain.as_str();
+    let (agents, _) = client.call(OperatorCallType::GetAgents).await?;
+    let names = Names {
+        frameworks: framework_names(&frameworks.get_frameworks.unwrap_or_default()),
+        agent_hosts: agent_hosts(&agents.get_agents.unwrap_or_default()),
+    };
+    let view = TaskView {
+        names: &names,
+        filters: &args.filters,
+        state,
+        dns_domain: Some(args.dns_domain.as_str()),
+    };
     if args.list.json {
-        add_dns_names(&mut raw, &names, domain);
+        add_dns_names(&mut raw, &view);
         return print_json(&raw);
     }
     let tasks = response.get_tasks.ok_or_else(|| missing("get_tasks"))?;
-    print!("{}", tasks_table_with(&tasks, Some((&names, domain))));
+    print!("{}", tasks_table_with(&tasks, &view));
     Ok(ExitCode::SUCCESS)
+}
+
+/// What the tasks table and `--json` show: the names it needs and the filters.
+pub struct TaskView<'a> {
+    pub names: &'a Names,
+    pub filters: &'a TaskFilters,
+    pub state: Option<TaskState>,
+    /// With a domain, a DNS column (and `dns_name` in JSON).
+    pub dns_domain: Option<&'a str>,
+}
+
+impl TaskView<'_> {
+    fn keeps(&self, task: &Task) -> bool {
+        self.filters.keeps(task, self.state, self.names)
+    }
+}
+
+/// Agent hostnames by id.
+fn agent_hosts(agents: &GetAgents) -> BTreeMap<String, String> {
+    agents
+        .agents
+        .iter()
+        .filter_map(|a| {
+            let id = a.agent_info.id.as_ref()?;
+            Some((id.value.clone(), a.agent_info.hostname.clone()))
+        })
+        .collect()
 }
 
 /// Framework names by id, current and completed.
@@ -112,8 +153,9 @@ fn dns_name(task: &Task, names: &BTreeMap<String, String>, domain: &str) -> Stri
     corral_dns::generator::task_dns_name(task, framework, domain)
 }
 
-/// `--json`: each task of the master's answer gets its `dns_name`, the rest as sent.
-fn add_dns_names(raw: &mut serde_json::Value, names: &BTreeMap<String, String>, domain: &str) {
+/// `--json`: the master's answer as sent, less the tasks the filters leave out, each task
+/// with its `dns_name`.
+fn add_dns_names(raw: &mut serde_json::Value, view: &TaskView) {
     let Some(lists) = raw
         .get_mut("get_tasks")
         .and_then(serde_json::Value::as_object_mut)
@@ -124,12 +166,15 @@ fn add_dns_names(raw: &mut serde_json::Value, names: &BTreeMap<String, String>, 
         .values_mut()
         .filter_map(serde_json::Value::as_array_mut)
     {
+        list.retain(|entry| {
+            serde_json::from_value::<Task>(entry.clone()).map_or(true, |task| view.keeps(&task))
+        });
         for entry in list {
             let Ok(task) = serde_json::from_value::<Task>(entry.clone()) else {
                 continue;
             };
-            if let Some(fields) = entry.as_object_mut() {
-                let name = dns_name(&task, names, domain);
+            if let (Some(fields), Some(domain)) = (entry.as_object_mut(), view.dns_domain) {
+                let name = dns_name(&task, &view.names.frameworks, domain);
                 fields.insert("dns_name".into(), serde_json::Value::String(name));
             }
         }
@@ -142,7 +187,7 @@ fn yes_no(flag: bool) -> &'static str {
 
 /// Megabytes as people read them: "512 MB", "15.6 GB".
 fn megabytes(mb: f64) -> String {
-    let mb = mb + 0.0; // turns -0.0 (the sum of nothing) into 0
+    let mb = round2(mb) + 0.0; // turns -0.0 (the sum of nothing) into 0
     if mb >= 1024.0 {
         format!("{:.1} GB", mb / 1024.0)
     } else {
@@ -150,8 +195,17 @@ fn megabytes(mb: f64) -> String {
     }
 }
 
+/// Each agent's address, resources as used/free, and attributes.
 pub fn agents_table(agents: &GetAgents) -> Table {
-    let mut table = Table::new(["ID", "HOSTNAME", "CPUS", "MEM", "DISK", "ACTIVE"]);
+    let mut table = Table::new([
+        "ID",
+        "ADDRESS",
+        "CPUS USED/FREE",
+        "MEM USED/FREE",
+        "DISK USED/FREE",
+        "ATTRIBUTES",
+        "ACTIVE",
+    ]);
     for agent in &agents.agents {
         let total = if agent.total_resources.is_empty() {
             &agent.agent_info.resources
@@ -159,6 +213,15 @@ pub fn agents_table(agents: &GetAgents) -> Table {
             &agent.total_resources
         };
         let total = Resources::from_list(total);
+        let used = Resources::from_list(&agent.allocated_resources);
+        let split = |name: &str, show: fn(f64) -> String| {
+            let used = used.scalar(name);
+            format!("{}/{}", show(used), show(total.scalar(name) - used))
+        };
+        let address = match agent.agent_info.port {
+            Some(port) => format!("{}:{port}", agent.agent_info.hostname),
+            None => agent.agent_info.hostname.clone(),
+        };
         table.row([
             agent
                 .agent_info
@@ -166,14 +229,46 @@ pub fn agents_table(agents: &GetAgents) -> Table {
                 .as_ref()
                 .map(|id| id.value.clone())
                 .unwrap_or_default(),
-            agent.agent_info.hostname.clone(),
-            (total.scalar("cpus") + 0.0).to_string(),
-            megabytes(total.scalar("mem")),
-            megabytes(total.scalar("disk")),
+            address,
+            split("cpus", |v| (round2(v) + 0.0).to_string()),
+            split("mem", megabytes),
+            split("disk", megabytes),
+            attributes(&agent.agent_info.attributes),
             yes_no(agent.active).to_string(),
         ]);
     }
     table
+}
+
+/// Two decimals at most, so 8 - 0.1 - 0.2 reads 7.7.
+fn round2(v: f64) -> f64 {
+    (v * 100.0).round() / 100.0
+}
+
+/// `rack:r1;zone:a`, as `--attributes` takes them; `-` for none.
+fn attributes(list: &[Attribute]) -> String {
+    if list.is_empty() {
+        return "-".into();
+    }
+    list.iter()
+        .map(|a| {
+            let value = match a.kind {
+                ValueType::Scalar => a.scalar.as_ref().map(|s| s.value.to_string()),
+                ValueType::Text => a.text.as_ref().map(|t| t.value.clone()),
+                ValueType::Set => a.set.as_ref().map(|s| format!("{{{}}}", s.item.join(","))),
+                ValueType::Ranges => a.ranges.as_ref().map(|r| {
+                    let parts: Vec<String> = r
+                        .range
+                        .iter()
+                        .map(|g| format!("{}-{}", g.begin, g.end))
+                        .collect();
+                    format!("[{}]", parts.join(","))
+                }),
+            };
+            format!("{}:{}", a.name, value.unwrap_or_default())
+        })
+        .collect::<Vec<_>>()
+        .join(";")
 }
 
 pub fn frameworks_table(frameworks: &GetFrameworks, tasks: &GetTasks) -> Table {
@@ -207,51 +302,67 @@ pub fn frameworks_table(frameworks: &GetFrameworks, tasks: &GetTasks) -> Table {
     table
 }
 
-/// Active tasks (pending, running, unreachable) first, then completed ones.
-/// The tasks table without the DNS column.
+/// The tasks table without names, filters or the DNS column.
 #[cfg(test)]
 pub fn tasks_table(tasks: &GetTasks) -> Table {
-    tasks_table_with(tasks, None)
+    let names = Names::default();
+    let filters = TaskFilters::default();
+    let view = TaskView {
+        names: &names,
+        filters: &filters,
+        state: None,
+        dns_domain: None,
+    };
+    tasks_table_with(tasks, &view)
 }
 
-/// The tasks table; with framework names and a domain, a DNS column too.
-pub fn tasks_table_with(tasks: &GetTasks, dns: Option<(&BTreeMap<String, String>, &str)>) -> Table {
-    let mut header = vec!["ID", "NAME", "STATE", "FRAMEWORK", "AGENT"];
-    if dns.is_some() {
+/// The tasks the view keeps, live ones first (`task_view::sort_tasks`).
+pub fn tasks_table_with(tasks: &GetTasks, view: &TaskView) -> Table {
+    let mut header = vec![
+        "ID",
+        "NAME",
+        "STATE",
+        "HEALTH",
+        "HOST:PORTS",
+        "FRAMEWORK",
+        "AGENT",
+    ];
+    if view.dns_domain.is_some() {
         header.push("DNS");
     }
     let mut table = Table::new(header);
-    let all = tasks
+    let mut all: Vec<&Task> = tasks
         .pending_tasks
         .iter()
         .chain(&tasks.tasks)
         .chain(&tasks.unreachable_tasks)
-        .chain(&tasks.completed_tasks);
+        .chain(&tasks.completed_tasks)
+        .filter(|t| view.keeps(t))
+        .collect();
+    sort_tasks(&mut all);
     for task in all {
-        let mut row = task_row(task).to_vec();
-        if let Some((names, domain)) = dns {
-            row.push(dns_name(task, names, domain));
+        let mut row = vec![
+            task.task_id.value.clone(),
+            task.name.clone(),
+            task.state.as_str().to_string(),
+            health(task).to_string(),
+            host_ports(task, view.names),
+            task.framework_id.value.clone(),
+            task.agent_id.value.clone(),
+        ];
+        if let Some(domain) = view.dns_domain {
+            row.push(dns_name(task, &view.names.frameworks, domain));
         }
         table.row(row);
     }
     table
 }
 
-fn task_row(task: &Task) -> [String; 5] {
-    [
-        task.task_id.value.clone(),
-        task.name.clone(),
-        task.state.as_str().to_string(),
-        task.framework_id.value.clone(),
-        task.agent_id.value.clone(),
-    ]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use corral_api::operator::{AgentEntry, FrameworkEntry};
-    use corral_api::resources::parse_resources;
+    use corral_api::resources::{parse_attributes, parse_resources};
     use corral_api::v1::{AgentInfo, FrameworkInfo, Id, TaskState};
 
     fn task(id: &str, framework: &str, state: TaskState) -> Task {
@@ -272,12 +383,15 @@ mod tests {
                 AgentEntry {
                     agent_info: AgentInfo {
                         hostname: "node-a".into(),
+                        port: Some(5051),
+                        attributes: parse_attributes("rack:r1").expect("attributes"),
                         id: Some(Id::new("a-1")),
                         ..Default::default()
                     },
                     active: true,
                     total_resources: parse_resources("cpus:8;mem:16384;disk:512")
                         .expect("resources"),
+                    allocated_resources: parse_resources("cpus:0.5;mem:512").expect("resources"),
                     ..Default::default()
                 },
                 AgentEntry {
@@ -295,9 +409,9 @@ mod tests {
         };
         assert_eq!(
             agents_table(&agents).to_string(),
-            "ID    HOSTNAME  CPUS  MEM      DISK    ACTIVE\n\
-             a-1   node-a    8     16.0 GB  512 MB  yes\n\
-             a-22  n-b       0.5   100 MB   0 MB    no\n"
+            "ID    ADDRESS      CPUS USED/FREE  MEM USED/FREE   DISK USED/FREE  ATTRIBUTES  ACTIVE\n\
+             a-1   node-a:5051  0.5/7.5         512 MB/15.5 GB  0 MB/512 MB     rack:r1     yes\n\
+             a-22  n-b          0/0.5           0 MB/100 MB     0 MB/0 MB       -           no\n"
         );
     }
 
@@ -350,13 +464,13 @@ mod tests {
         };
         assert_eq!(
             tasks_table(&tasks).to_string(),
-            "ID      NAME         STATE          FRAMEWORK  AGENT\n\
-             run-1   run-1-name   TASK_RUNNING   fw-1       agent-1\n\
-             done-1  done-1-name  TASK_FINISHED  fw-1       agent-1\n"
+            "ID      NAME         STATE          HEALTH  HOST:PORTS  FRAMEWORK  AGENT\n\
+             run-1   run-1-name   TASK_RUNNING   -       -           fw-1       agent-1\n\
+             done-1  done-1-name  TASK_FINISHED  -       -           fw-1       agent-1\n"
         );
         assert_eq!(
             tasks_table(&GetTasks::default()).to_string(),
-            "ID  NAME  STATE  FRAMEWORK  AGENT\n",
+            "ID  NAME  STATE  HEALTH  HOST:PORTS  FRAMEWORK  AGENT\n",
             "an empty cluster still prints the header"
         );
     }
@@ -367,15 +481,25 @@ mod tests {
             tasks: vec![task("run-1", "fw-1", TaskState::TaskRunning)],
             ..Default::default()
         };
-        let names: BTreeMap<String, String> = [("fw-1".to_string(), "Marathon".to_string())].into();
-        let table = tasks_table_with(&tasks, Some((&names, "mesos"))).to_string();
+        let names = Names {
+            frameworks: [("fw-1".to_string(), "Marathon".to_string())].into(),
+            ..Default::default()
+        };
+        let filters = TaskFilters::default();
+        let view = TaskView {
+            names: &names,
+            filters: &filters,
+            state: None,
+            dns_domain: Some("mesos"),
+        };
+        let table = tasks_table_with(&tasks, &view).to_string();
         assert!(
             table.lines().next().is_some_and(|h| h.ends_with("DNS")),
             "{table}"
         );
         assert!(table.contains("run-1-name.marathon.mesos"), "{table}");
         let mut raw = serde_json::json!({"get_tasks": {"tasks": [serde_json::to_value(&tasks.tasks[0]).unwrap()]}});
-        add_dns_names(&mut raw, &names, "mesos");
+        add_dns_names(&mut raw, &view);
         assert_eq!(
             raw["get_tasks"]["tasks"][0]["dns_name"],
             "run-1-name.marathon.mesos"

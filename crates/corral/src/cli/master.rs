@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 
 use super::duration_flag;
-use super::server_defaults::{HEARTBEAT_INTERVAL, PLUGIN_LIMITS, default_work_dir, hostname};
+use super::server_defaults::{HEARTBEAT_INTERVAL, PLUGIN_LIMITS, hostname, server_work_dir};
 use super::signals::shutdown_requested;
 use corral_master::{MasterConfig, PartitionConfig, StateSpec};
 use corral_plugin_host::PluginEngine;
@@ -36,7 +36,7 @@ pub struct MasterArgs {
     /// The allocator's configuration, JSON given to its `init` (see docs/policies.md).
     #[arg(long, default_value = "", value_name = "JSON")]
     pub allocator_config: String,
-    /// Default: $XDG_STATE_HOME/corral/master, else ./.corral-master.
+    /// The registry's directory (without --state). Default: /var/lib/corral/master.
     #[arg(long)]
     pub work_dir: Option<PathBuf>,
     /// How often the allocator offers resources (`1secs`, `200ms`; at least 1ms).
@@ -75,7 +75,7 @@ pub async fn run(args: MasterArgs) -> anyhow::Result<ExitCode> {
             let work_dir = args
                 .work_dir
                 .clone()
-                .unwrap_or_else(|| default_work_dir("master"));
+                .unwrap_or_else(|| server_work_dir("master"));
             StateSpec::File(work_dir.join("registry.redb"))
         }
     };

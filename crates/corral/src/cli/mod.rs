@@ -2,6 +2,7 @@
 //! `agent::run`; client commands use only the HTTP APIs any user could call.
 
 mod agent;
+mod agent_gone;
 mod agent_lookup;
 #[cfg(feature = "bench")]
 mod bench;
@@ -9,12 +10,16 @@ mod bench;
 mod bench_failover;
 #[cfg(feature = "bench")]
 mod bench_plugins;
+mod completion;
 mod dev;
 mod dns;
 mod duration_flag;
 mod execute;
+mod framework;
+mod hints;
 mod hook_args;
 mod list;
+pub mod log_setup;
 mod machine_args;
 mod master;
 mod master_arg;
@@ -23,11 +28,15 @@ mod plugin_keys;
 mod plugin_new;
 mod roles;
 mod server_defaults;
+pub mod server_flags;
 mod services;
 pub mod signals;
 mod supervise;
 pub mod table;
+mod task_kill;
 mod task_logs;
+mod task_match;
+mod task_view;
 #[cfg(test)]
 mod timing_flags_tests;
 mod top;
@@ -38,6 +47,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use corral_client::client_error::ClientError;
+pub use hints::hint_for;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -47,8 +57,17 @@ use corral_client::client_error::ClientError;
 )]
 pub struct Cli {
     /// Log level (error, warn, info, debug, trace) or a tracing filter; RUST_LOG wins.
-    #[arg(long, global = true, default_value = "info")]
+    #[arg(long, global = true, default_value = "info", env = "CORRAL_LOG_LEVEL")]
     pub log_level: String,
+    /// Log lines as text or as JSON objects.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "text",
+        env = "CORRAL_LOG_FORMAT"
+    )]
+    pub log_format: log_setup::LogFormat,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -59,7 +78,8 @@ pub enum Command {
     Dev(dev::DevArgs),
     /// Run a master.
     Master(master::MasterArgs),
-    /// Run an agent that registers with a master.
+    /// Run an agent that registers with a master; `corral agent gone ID` marks an agent
+    /// gone for good.
     Agent(agent::AgentArgs),
     /// Run the services component: Marathon's REST API v2 (apps kept running, scaled,
     /// healed) on a framework of the master.
@@ -73,6 +93,8 @@ pub enum Command {
     Agents(list::ListArgs),
     /// List the frameworks.
     Frameworks(list::ListArgs),
+    /// One framework: `corral framework teardown ID` ends it and kills its tasks.
+    Framework(framework::FrameworkArgs),
     /// List the tasks, active and completed.
     Tasks(list::TasksArgs),
     /// Plugins: install, list, activate, deactivate, remove, swap the allocator live, and
@@ -85,7 +107,8 @@ pub enum Command {
     Reserve(roles::ReserveArgs),
     /// Release a dynamic reservation: AGENT_ID "cpus(eng):1".
     Unreserve(roles::ReserveArgs),
-    /// A task's sandbox: `corral task logs ID [--follow] [--stderr]`.
+    /// One task, given by its id, a unique prefix of it, or its name: `corral task logs ID
+    /// [--follow] [--stderr]`, `corral task kill ID`.
     Task(task_logs::TaskArgs),
     /// Live usage of running tasks (cpu, memory, processes); `--once` prints one sample.
     Top(top::TopArgs),
@@ -99,6 +122,8 @@ pub enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Print a shell completion script: `corral completion bash > /etc/bash_completion.d/corral`.
+    Completion(completion::CompletionArgs),
     /// Print the version.
     Version,
     /// Run one task's command and record its exit status (started by the agent).
@@ -122,12 +147,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Dev(args) => dev::run(args).await,
         Command::Master(args) => master::run(args).await,
-        Command::Agent(args) => agent::run(args).await,
+        Command::Agent(args) => match args.action {
+            Some(agent::AgentAction::Gone(gone)) => agent_gone::run(gone, args.master).await,
+            None => agent::run(args).await,
+        },
         Command::Services(args) => services::run(args).await,
         Command::Dns(args) => dns::run(args).await,
         Command::Execute(args) => execute::run(args).await,
         Command::Agents(args) => list::agents(args).await,
         Command::Frameworks(args) => list::frameworks(args).await,
+        Command::Framework(args) => framework::run(args).await,
+        Command::Completion(args) => completion::run(&args),
         Command::Tasks(args) => list::tasks(args).await,
         Command::Roles(args) => roles::roles(args).await,
         Command::Reserve(args) => roles::reservation(args, true).await,

@@ -253,6 +253,15 @@ async fn install_file(
         Some(text) => Some(Manifest::parse(text).context("the manifest is refused")?),
         None => Manifest::from_custom_section(&wasm).context("the embedded manifest is refused")?,
     };
+    if parsed.is_none() {
+        bail!(
+            "{} has no manifest: none is embedded (custom section `corral-manifest`) and there \
+             is no {} beside it. Write one (name, kind, version, wit; \
+             examples/plugin/manifest.toml shows them) and pass --manifest PATH",
+            file.display(),
+            file.with_extension("toml").display()
+        );
+    }
     let asked = parsed.as_ref().map(capability_summary).unwrap_or_default();
     let mut accepted = accept;
     if !asked.is_empty() && !accept {

@@ -19,7 +19,13 @@ pub const PLUGIN_LIMITS: PluginLimits = PluginLimits {
 /// Mesos' default heartbeat interval on scheduler streams.
 pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(15);
 
-/// `$XDG_STATE_HOME/corral/<kind>` when that variable is set, else `./.corral-<kind>`.
+/// Where a daemon keeps its state, as Mesos keeps /var/lib/mesos: `/var/lib/corral/<kind>`.
+pub fn server_work_dir(kind: &str) -> PathBuf {
+    PathBuf::from("/var/lib/corral").join(kind)
+}
+
+/// `corral dev` stays local: `$XDG_STATE_HOME/corral/<kind>` when that variable is set,
+/// else `./.corral-<kind>`.
 pub fn default_work_dir(kind: &str) -> PathBuf {
     match std::env::var_os("XDG_STATE_HOME").filter(|v| !v.is_empty()) {
         Some(base) => PathBuf::from(base).join("corral").join(kind),

@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail};
 
-use super::agent_lookup::{AgentClient, agent_of, cluster_view, find_task};
+use super::agent_lookup::{AgentClient, agent_of, cluster_view};
 use super::master_arg::MasterArg;
+use super::task_match::find_task;
 use corral_client::operator_client::OperatorClient;
 
 /// How much one READ_FILE asks for.
@@ -29,11 +30,13 @@ pub struct TaskArgs {
 pub enum TaskCommand {
     /// Print a task's stdout (or stderr) from its sandbox on its agent.
     Logs(LogsArgs),
+    /// Kill a running task (its framework hears TASK_KILLED).
+    Kill(super::task_kill::KillArgs),
 }
 
 #[derive(Debug, clap::Args)]
 pub struct LogsArgs {
-    /// The task's id.
+    /// The task: its id, a unique prefix of it, or its name.
     pub task_id: String,
     /// Keep printing new output until the task ends.
     #[arg(long, short)]
@@ -54,6 +57,7 @@ pub struct LogsArgs {
 pub async fn run(args: TaskArgs) -> anyhow::Result<ExitCode> {
     match args.command {
         TaskCommand::Logs(args) => logs(args).await,
+        TaskCommand::Kill(args) => super::task_kill::run(args).await,
     }
 }
 
@@ -120,8 +124,9 @@ async fn logs(args: LogsArgs) -> anyhow::Result<ExitCode> {
     let (tasks, agents) = cluster_view(&client).await?;
     let task = find_task(&tasks, &args.task_id, args.framework.as_deref())?;
     let framework = task.framework_id.value.clone();
+    let task_id = task.task_id.value.clone();
     let agent = AgentClient::new(agent_of(&agents, task)?)?;
-    let (sandbox, mut ended) = sandbox_of(&agent, &framework, &args.task_id).await?;
+    let (sandbox, mut ended) = sandbox_of(&agent, &framework, &task_id).await?;
     let file = if args.stderr { "stderr" } else { "stdout" };
     let path = format!("{sandbox}/{file}");
 
@@ -158,7 +163,7 @@ async fn logs(args: LogsArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         tokio::time::sleep(POLL).await;
-        ended = sandbox_of(&agent, &framework, &args.task_id).await?.1;
+        ended = sandbox_of(&agent, &framework, &task_id).await?.1;
     }
 }
 

@@ -65,9 +65,10 @@ async fn operator_api_version_health_and_metrics() {
         m.operator("GET_EXECUTORS").await["get_executors"]["executors"],
         json!([])
     );
-    let (status, body) = m.post("/api/v1", None, &json!({"type": "GET_FLAGS"})).await;
-    assert_eq!(status, 400);
-    assert!(body.contains("GET_FLAGS is not supported yet"), "{body}");
+    let (status, body) = m
+        .post("/api/v1", None, &json!({"type": "GET_MAINTENANCE_STATUS"}))
+        .await;
+    assert_eq!(status, 400, "{body}");
     let (status, _) = m
         .post("/api/v1", None, &json!({"type": "MAKE_COFFEE"}))
         .await;

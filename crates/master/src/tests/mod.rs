@@ -24,6 +24,7 @@ mod http_client;
 mod http_agents;
 mod http_hooks;
 mod http_operator;
+mod http_operator_actions;
 mod http_plugin_fanout;
 mod http_plugins;
 mod http_roles;

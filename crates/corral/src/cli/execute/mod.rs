@@ -3,6 +3,7 @@
 //! a line per state change and a summary, tears the framework down, and exits 0 only when
 //! every task finished.
 
+mod capacity;
 mod command;
 mod packing;
 mod tracker;
@@ -110,6 +111,7 @@ pub async fn run(args: ExecuteArgs) -> anyhow::Result<ExitCode> {
     if args.command.trim().is_empty() {
         bail!("--command must not be empty");
     }
+    capacity::check(&master, &shape).await?;
     let started = Instant::now();
     // Left without context: an unreachable master must stay a bare `ClientError` so the
     // binary prints one line and exits 2.

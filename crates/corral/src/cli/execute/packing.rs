@@ -23,6 +23,15 @@ impl TaskShape {
             .collect()
     }
 
+    /// Whether an agent with these total resources could ever hold one such task (whatever
+    /// is reserved for whom: an upper bound).
+    pub fn fits_in(&self, total: &[Resource]) -> bool {
+        let total = Resources::from_list(total);
+        self.needs()
+            .iter()
+            .all(|(name, amount)| total.scalar(name) >= *amount)
+    }
+
     /// Human form, e.g. "cpus:0.1; mem:32".
     pub fn describe(&self) -> String {
         self.needs()
