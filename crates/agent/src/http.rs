@@ -1,4 +1,5 @@
-//! The agent's HTTP API: `/health`, `/version`, `/state`, `/files/*`, `/monitor/statistics`,
+//! The agent's HTTP API: `/health`, `/version`, `/state` (Mesos' shape at `/state.json` and
+//! `/slave(1)/state`: `v0_state.rs`), `/files/*`, `/monitor/statistics`,
 //! and the v1 agent API at `POST /api/v1` for GET_HEALTH, GET_VERSION, GET_TASKS,
 //! GET_CONTAINERS, LIST_FILES and READ_FILE.
 
@@ -35,6 +36,7 @@ pub fn router(shared: Arc<AgentShared>) -> Router {
             get(super::containers_api::monitor_statistics),
         )
         .merge(super::files_api::routes())
+        .merge(super::v0_state::routes())
         .with_state(shared)
 }
 

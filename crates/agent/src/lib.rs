@@ -27,6 +27,7 @@ mod tasks;
 #[cfg(test)]
 mod tests;
 mod update_sender;
+mod v0_state;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
