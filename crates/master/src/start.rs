@@ -84,11 +84,16 @@ pub async fn run_with_engine(
 /// What `/master/state` says of this master beside the core's state: when it started and
 /// was elected (now), and its settings under the names of the Mesos flags they stand for,
 /// with Mesos' duration syntax.
-fn master_facts(config: &MasterConfig, partitions: PartitionConfig, start_ms: u64) -> MasterFacts {
+fn master_facts(
+    config: &MasterConfig,
+    partitions: PartitionConfig,
+    start_ms: u64,
+    addr: SocketAddr,
+) -> MasterFacts {
     let flags = [
         ("hostname", config.hostname.clone()),
-        ("ip", config.listen.ip().to_string()),
-        ("port", config.listen.port().to_string()),
+        ("ip", addr.ip().to_string()),
+        ("port", addr.port().to_string()),
         ("allocator", config.allocator.clone()),
         (
             "allocation_interval",
@@ -111,10 +116,10 @@ fn master_facts(config: &MasterConfig, partitions: PartitionConfig, start_ms: u6
         elected_ms: now_ms(),
         flags,
         cluster_id: String::new(),
-        public_ip: if config.listen.ip().is_unspecified() {
+        public_ip: if addr.ip().is_unspecified() {
             config.hostname.clone()
         } else {
-            config.listen.ip().to_string()
+            addr.ip().to_string()
         },
     }
 }
@@ -214,7 +219,7 @@ pub(crate) async fn start_core(
     tokio::spawn(shared.clone().allocation_loop());
     tokio::spawn(shared.clone().timer_loop());
     tokio::spawn(ping_loop(shared.clone(), partitions));
-    let mut facts = master_facts(config, partitions, start_ms);
+    let mut facts = master_facts(config, partitions, start_ms, addr);
     facts.cluster_id = cluster_id;
     Ok((shared, facts))
 }
