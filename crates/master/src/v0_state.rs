@@ -308,7 +308,7 @@ impl MasterCore {
         // when ascending, last when descending.
         let first = |task: &Task| task.statuses.first().and_then(|s| s.timestamp);
         tasks.sort_by(|(a, _), (b, _)| {
-            let (a, b) = (first(*a), first(*b));
+            let (a, b) = (first(a), first(b));
             let ordering = match (a, b) {
                 (None, None) => std::cmp::Ordering::Equal,
                 (None, Some(_)) => std::cmp::Ordering::Less,
