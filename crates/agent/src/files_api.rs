@@ -55,15 +55,30 @@ impl FilesState {
     }
 }
 
+/// Under Mesos' names (`src/files/files.cpp`), with the `.json` names Mesos 0.25 deprecated
+/// that older tools still call (docs/upgrades.md), and under the agent's libprocess id
+/// (`/slave(1)/files/...`).
 pub fn routes<S>() -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
     FilesState: FromRef<S>,
 {
-    Router::new()
-        .route("/files/browse", axum::routing::get(browse))
-        .route("/files/read", axum::routing::get(read))
-        .route("/files/download", axum::routing::get(download))
+    let mut router = Router::new();
+    for prefix in ["/files", "/slave(1)/files"] {
+        for suffix in ["", ".json"] {
+            router = router
+                .route(
+                    &format!("{prefix}/browse{suffix}"),
+                    axum::routing::get(browse),
+                )
+                .route(&format!("{prefix}/read{suffix}"), axum::routing::get(read))
+                .route(
+                    &format!("{prefix}/download{suffix}"),
+                    axum::routing::get(download),
+                );
+        }
+    }
+    router
 }
 
 /// One entry of `/files/browse`, as Mesos writes it (mode as `ls -l`, mtime in seconds).

@@ -1,4 +1,5 @@
-//! The agent's HTTP API: `/health`, `/version`, `/state`, `/files/*`, `/monitor/statistics`,
+//! The agent's HTTP API: `/health`, `/version`, `/state` (Mesos' shape at `/state.json` and
+//! `/slave(1)/state`: `v0_state.rs`), `/files/*`, `/monitor/statistics`,
 //! and the v1 agent API at `POST /api/v1` for GET_HEALTH, GET_VERSION, GET_TASKS,
 //! GET_CONTAINERS, LIST_FILES and READ_FILE.
 
@@ -38,6 +39,9 @@ pub struct AgentView {
     pub updates: Arc<StatusUpdateManager>,
     /// Where task sandboxes live, for `/files`.
     pub sandbox_root: PathBuf,
+    /// The agent's `--work-dir` and listen address, which Mesos' v0 state shows.
+    pub work_dir: PathBuf,
+    pub listen: std::net::SocketAddr,
 }
 
 /// Each endpoint's state; handlers take the part they use.
@@ -85,6 +89,7 @@ pub fn router(state: HttpState) -> Router {
             get(containers_api::monitor_statistics),
         )
         .merge(files_api::routes())
+        .merge(super::v0_state::routes())
         .with_state(state)
 }
 

@@ -52,6 +52,7 @@ mod tasks;
 #[cfg(test)]
 mod tests;
 mod update_sender;
+mod v0_state;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -233,7 +234,7 @@ pub(crate) async fn start(
     // Before registering: the subscription reports the recovered tasks.
     recovery::recover(&parts.recovery(&config)).await;
 
-    let router = http::router(parts.http_state(&config.work_dir));
+    let router = http::router(parts.http_state(&config.work_dir, config.listen));
     let mut server_stop = parts.shutdown.clone();
     let server = tokio::spawn(async move {
         let stopped = async move { server_stop.stopped().await };
@@ -370,7 +371,7 @@ impl Parts {
         }
     }
 
-    fn http_state(&self, work_dir: &Path) -> http::HttpState {
+    fn http_state(&self, work_dir: &Path, listen: std::net::SocketAddr) -> http::HttpState {
         let sandbox_root = files_api::sandbox_root(work_dir);
         http::HttpState {
             view: http::AgentView {
@@ -380,6 +381,8 @@ impl Parts {
                 tasks: self.tasks.clone(),
                 updates: self.updates.clone(),
                 sandbox_root: sandbox_root.clone(),
+                work_dir: work_dir.to_path_buf(),
+                listen,
             },
             files: files_api::FilesState {
                 tasks: self.tasks.clone(),

@@ -143,6 +143,8 @@ pub struct OfferRecord {
 pub struct CompletedFramework {
     pub info: FrameworkInfo,
     pub registered_ms: u64,
+    /// When it was removed.
+    pub unregistered_ms: u64,
 }
 
 /// Counters for `/metrics`.

@@ -271,6 +271,7 @@ impl MasterCore {
         self.remember_completed_framework(CompletedFramework {
             info: framework.info,
             registered_ms: framework.registered_ms,
+            unregistered_ms: now_ms,
         });
         self.effect(Effect::Persist(vec![delete_framework(id)]));
         self.counters.frameworks_removed += 1;

@@ -1,9 +1,9 @@
 //! An elected master (registry in etcd): it serves HTTP at once as a follower, campaigns,
 //! and runs a core only while it leads. Followers answer the scheduler, operator and agent
 //! APIs with `307 Temporary Redirect` to the leader (as Mesos does), or 503 while nobody
-//! leads; `/health` and `/master/redirect` answer on every master. While an election is under
-//! way a follower holds requests; one that is elected meanwhile serves them itself. Nor does
-//! it redirect to a leader whose port refuses connections (probed then, at most every 20 ms
+//! leads; `/health`, `/master/redirect` and `/metrics/snapshot` (`master/elected`) answer
+//! on every master. While an election is under way a follower holds requests; one that is
+//! elected meanwhile serves them itself. Nor does it redirect to a leader whose port refuses connections (probed then, at most every 20 ms
 //! for all requests): every agent of a killed leader arrives in the moments before the poll
 //! below notices, and would bounce off the dead port into its backoff.
 //!
@@ -44,7 +44,7 @@ use super::config::{MasterConfig, MasterError};
 use super::handle::MasterHandle;
 use super::redirect::temporary_redirect;
 use super::router;
-use super::shell::Shared;
+use super::shell::{Shared, now_ms};
 use super::start::start_core;
 
 /// How often a follower asks etcd who leads (for its redirects).
@@ -75,6 +75,8 @@ pub struct Leadership {
     /// Wakes the leader poll early (a redirect found the leader's port refusing).
     poll_now: tokio::sync::Notify,
     stop: watch::Sender<bool>,
+    /// When this master started serving (`/master/state` `start_time`).
+    started_ms: u64,
 }
 
 struct Leading {
@@ -144,6 +146,7 @@ pub async fn run(
         redirect_probe: tokio::sync::Mutex::new(None),
         poll_now: tokio::sync::Notify::new(),
         stop: watch::channel(false).0,
+        started_ms: now_ms(),
     });
     let election = Arc::new(election);
     // On the election's thread: a follower swamped by a re-registration storm (agents held
@@ -164,6 +167,7 @@ pub async fn run(
 
     let app = Router::new()
         .route("/master/redirect", get(redirect))
+        .route("/metrics/snapshot", get(metrics_snapshot))
         .fallback(dispatch)
         .with_state(leadership.clone());
     let mut stop = leadership.stop.subscribe();
@@ -234,17 +238,18 @@ async fn campaign_loop(campaign: Campaign) {
         failing = false;
         let (deposed_tx, mut deposed) = watch::channel(false);
         let fenced = Arc::new(store.fenced(term.key.clone(), term.revision, deposed_tx));
-        let shared = match start_core(
+        let (shared, facts) = match start_core(
             &config,
             partitions,
             allocator.clone(),
             fenced,
             addr,
             engine.clone(),
+            leadership.started_ms,
         )
         .await
         {
-            Ok(shared) => shared,
+            Ok(started) => started,
             Err(error) => {
                 tracing::error!(%error, "elected, but cannot load the registry; resigning");
                 election.resign(term).await;
@@ -253,7 +258,7 @@ async fn campaign_loop(campaign: Campaign) {
             }
         };
         *write(&leadership.leading) = Some(Leading {
-            router: router::router(shared.clone()),
+            router: router::router(shared.clone(), Arc::new(facts)),
             shared: shared.clone(),
         });
         leadership
@@ -434,6 +439,20 @@ async fn serve(router: Router, request: Request) -> Response {
         Ok(response) => response,
         Err(never) => match never {},
     }
+}
+
+/// `GET /metrics/snapshot`: the leader's metrics; a follower answers for itself, as a Mesos
+/// master does, with `master/elected` 0 (monitoring finds the leader that way).
+async fn metrics_snapshot(State(leadership): State<Arc<Leadership>>, request: Request) -> Response {
+    if let Some(router) = leading_router(&leadership) {
+        return serve(router, request).await;
+    }
+    let uptime = now_ms().saturating_sub(leadership.started_ms) as f64 / 1000.0;
+    axum::Json(serde_json::json!({
+        "master/elected": 0.0,
+        "master/uptime_secs": uptime,
+    }))
+    .into_response()
 }
 
 /// `GET /master/redirect`: 307 to the leading master (this one included).

@@ -35,13 +35,15 @@
 //!    `registry_records.rs`, `partition_state.rs`, `reservation_plan.rs`, `role_rules.rs`,
 //!    `quota_config.rs`, `task_validation.rs`, `container_validation.rs`, `probation.rs`.
 //! 2. The core: `core.rs` (the state), and the files of `impl MasterCore` listed above
-//!    (with `operator_events.rs`, the events for operator API subscribers),
+//!    (with `operator_events.rs`, the events for operator API subscribers, and `v0_state.rs`,
+//!    the state in Mesos' v0 shapes, with `corral_api::v0`'s models),
 //!    which import `core.rs` and layer 1 (`core.rs` imports layer 1 only). Beside it, the
 //!    allocator driver: `allocation.rs`, `hot_swap.rs`.
 //! 3. The shell: `shell.rs` (with `plugin_platform.rs`, `plugin_reports.rs`),
 //!    `allocator_swap.rs`, `hook_calls.rs`, `agent_pings.rs`, `registry.rs`.
 //! 4. HTTP: `http_error.rs`, `redirect.rs`, `streams.rs`, `operator_stream.rs` (the operator
-//!    API's SUBSCRIBE), the `*_api.rs` files,
+//!    API's SUBSCRIBE), the `*_api.rs` files (`v0_api.rs`: Mesos' v0 endpoints; `dcos_api.rs`: DC/OS'
+//!    cluster metadata; `gateway.rs`: its proxies to services and agents),
 //!    `plugin_fanout.rs`, `router.rs`.
 //! 5. Starting: `config.rs`, `handle.rs`, `start.rs`, `leader.rs`.
 
@@ -59,9 +61,11 @@ mod config;
 mod container_validation;
 pub mod core;
 pub mod core_error;
+mod dcos_api;
 pub mod effects;
 mod executor_messages;
 mod frameworks;
+mod gateway;
 mod gone;
 mod handle;
 mod hook_calls;
@@ -98,6 +102,8 @@ mod start;
 mod streams;
 mod task_validation;
 mod tasks;
+mod v0_api;
+mod v0_state;
 mod views;
 
 #[cfg(test)]

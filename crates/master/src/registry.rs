@@ -128,6 +128,29 @@ pub fn spawn_writer(store: Arc<dyn StateStore>) -> mpsc::UnboundedSender<Vec<Wri
     tx
 }
 
+/// The key of the cluster's id (`/metadata` `CLUSTER_ID`).
+pub const CLUSTER_ID_KEY: &str = "cluster-id";
+
+/// The cluster's id: a lowercase v4 UUID made by the first master that leads, and kept in
+/// the registry so that every master and restart reports the same one.
+pub async fn cluster_id(store: &dyn StateStore) -> Result<String, StateError> {
+    if let Some(bytes) = store.get(CLUSTER_ID_KEY).await? {
+        let id = String::from_utf8_lossy(&bytes).trim().to_string();
+        if uuid::Uuid::parse_str(&id).is_ok() {
+            return Ok(id);
+        }
+        tracing::error!(%id, "the stored cluster id is not a UUID; making a new one");
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    store
+        .apply(vec![WriteOp::Put {
+            key: CLUSTER_ID_KEY.to_string(),
+            value: id.clone().into_bytes(),
+        }])
+        .await?;
+    Ok(id)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

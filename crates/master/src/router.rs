@@ -11,9 +11,25 @@ use corral_api::agent_protocol::{MESSAGE_PATH, PLUGINS_PATH, SUBSCRIBE_PATH, UPD
 
 use super::redirect::temporary_redirect;
 use super::shell::Shared;
-use super::{agent_api, operator_api, plugin_fanout, plugins_api, scheduler_api};
+use super::v0_api::{self, V0};
+use super::v0_state::MasterFacts;
+use super::{
+    agent_api, dcos_api, gateway, operator_api, plugin_fanout, plugins_api, scheduler_api,
+};
 
-pub fn router(shared: Arc<Shared>) -> Router {
+/// Every route of a leading master, also under `/mesos` (DC/OS' prefix for the leading
+/// master, as Admin Router serves it).
+pub fn router(shared: Arc<Shared>, facts: Arc<MasterFacts>) -> Router {
+    let cluster = dcos_api::routes(facts.clone());
+    let proxies = shared.clone();
+    let own = master_routes(shared.clone()).merge(v0_api::routes(V0 { shared, facts }));
+    own.clone()
+        .nest("/mesos", own)
+        .merge(cluster)
+        .merge(gateway::routes(proxies))
+}
+
+fn master_routes(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/api/v1/scheduler", post(scheduler_api::scheduler))
         .route("/api/v1", post(operator_api::operator))

@@ -18,6 +18,7 @@ use super::core::MasterCore;
 use super::handle::MasterHandle;
 use super::plugin_platform::PluginPlatform;
 use super::shell::{Shared, now_ms};
+use super::v0_state::MasterFacts;
 use super::{registry, router};
 
 /// Starts the master's HTTP server and allocation loop (agents pinged as Mesos does by
@@ -54,8 +55,17 @@ pub async fn run_with_engine(
 ) -> Result<MasterHandle, MasterError> {
     let (listener, addr) = corral_http::listen::bind(config.listen).await?;
 
-    let shared = start_core(&config, partitions, allocator, store, addr, engine).await?;
-    let app = router::router(shared.clone());
+    let (shared, facts) = start_core(
+        &config,
+        partitions,
+        allocator,
+        store,
+        addr,
+        engine,
+        now_ms(),
+    )
+    .await?;
+    let app = router::router(shared.clone(), Arc::new(facts));
     let mut stop = shared.stop_signal();
     let server = tokio::spawn(async move {
         let stopped = async move {
@@ -71,8 +81,74 @@ pub async fn run_with_engine(
     ))
 }
 
+/// What `/master/state` says of this master beside the core's state: when it started and
+/// was elected (now), and its settings under the names of the Mesos flags they stand for,
+/// with Mesos' duration syntax.
+fn master_facts(
+    config: &MasterConfig,
+    partitions: PartitionConfig,
+    start_ms: u64,
+    addr: SocketAddr,
+) -> MasterFacts {
+    let flags = [
+        ("hostname", config.hostname.clone()),
+        ("ip", addr.ip().to_string()),
+        ("port", addr.port().to_string()),
+        ("allocator", config.allocator.clone()),
+        (
+            "allocation_interval",
+            mesos_duration(config.allocation_interval),
+        ),
+        (
+            "agent_ping_timeout",
+            mesos_duration(partitions.ping_timeout),
+        ),
+        (
+            "max_agent_ping_timeouts",
+            partitions.max_ping_timeouts.to_string(),
+        ),
+    ]
+    .into_iter()
+    .map(|(name, value)| (name.to_string(), value))
+    .collect();
+    MasterFacts {
+        start_ms,
+        elected_ms: now_ms(),
+        flags,
+        cluster_id: String::new(),
+        public_ip: if addr.ip().is_unspecified() {
+            config.hostname.clone()
+        } else {
+            addr.ip().to_string()
+        },
+    }
+}
+
+/// A duration as stout's `Duration` prints it: the largest unit it reaches (`200ms`,
+/// `15secs`, `1mins`).
+fn mesos_duration(duration: std::time::Duration) -> String {
+    let nanos = duration.as_nanos() as f64;
+    const UNITS: [(&str, f64); 8] = [
+        ("weeks", 604_800e9),
+        ("days", 86_400e9),
+        ("hrs", 3_600e9),
+        ("mins", 60e9),
+        ("secs", 1e9),
+        ("ms", 1e6),
+        ("us", 1e3),
+        ("ns", 1.0),
+    ];
+    for (unit, size) in UNITS {
+        if nanos >= size {
+            return format!("{}{unit}", nanos / size);
+        }
+    }
+    "0ns".to_string()
+}
+
 /// Loads the registry into a fresh core and starts the allocation and timer loops: what a
-/// single master does at start and an elected one each time it wins.
+/// single master does at start and an elected one each time it wins. Also what
+/// `/master/state` and `/metadata` say of this master (`start_ms`: when it started serving).
 pub(crate) async fn start_core(
     config: &MasterConfig,
     partitions: PartitionConfig,
@@ -80,10 +156,12 @@ pub(crate) async fn start_core(
     store: Arc<dyn StateStore>,
     addr: SocketAddr,
     engine: corral_plugin_host::PluginEngine,
-) -> Result<Arc<Shared>, MasterError> {
+    start_ms: u64,
+) -> Result<(Arc<Shared>, MasterFacts), MasterError> {
     let mut core = MasterCore::new(master_info(&config.hostname, addr));
     let loading = std::time::Instant::now();
     let recovered = registry::load(store.as_ref()).await?;
+    let cluster_id = registry::cluster_id(store.as_ref()).await?;
     let now = now_ms();
     tracing::info!(
         frameworks = recovered.frameworks.len(),
@@ -141,7 +219,9 @@ pub(crate) async fn start_core(
     tokio::spawn(shared.clone().allocation_loop());
     tokio::spawn(shared.clone().timer_loop());
     tokio::spawn(ping_loop(shared.clone(), partitions));
-    Ok(shared)
+    let mut facts = master_facts(config, partitions, start_ms, addr);
+    facts.cluster_id = cluster_id;
+    Ok((shared, facts))
 }
 
 /// The allocator persisted by an earlier hot swap, if there is one and it loads; else the

@@ -17,11 +17,13 @@ mod core_partitions;
 mod core_reservations;
 mod core_roles;
 mod core_tasks;
+mod core_v0_state;
 mod shell_operator;
 
 mod http_client;
 
 mod http_agents;
+mod http_cluster_url;
 mod http_hooks;
 mod http_operator;
 mod http_operator_actions;

@@ -1,0 +1,205 @@
+//! The cluster URL's proxies, as DC/OS' Admin Router lays them out on the leading master
+//! (dcos/dcos `packages/adminrouter/extra/src/includes/server/master.conf`):
+//! `/service/{name}/...` to the framework registered under that name with a `webui_url`
+//! (the services component registers as `marathon`), `/agent/{id}/...` and
+//! `/slave/{id}/...` to that agent's HTTP address. The request's path below the prefix and
+//! its query go upstream byte for byte; bodies stream both ways (SSE, RecordIO), nothing is
+//! buffered. A target that does not answer is 502 with a JSON message; an unknown service
+//! or agent is 404.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderName, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+
+use corral_api::v1::AgentId;
+use corral_http::error::ApiError;
+
+use super::shell::Shared;
+
+/// How long connecting to a target may take before the answer is 502.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Clone)]
+struct Gateway {
+    shared: Arc<Shared>,
+    client: reqwest::Client,
+}
+
+pub fn routes(shared: Arc<Shared>) -> Router {
+    let client = reqwest::Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        // A redirect (a follower naming its leader) goes back to the client as it came.
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap_or_default();
+    Router::new()
+        .route("/service/{*rest}", any(service))
+        .route("/agent/{*rest}", any(agent))
+        .route("/slave/{*rest}", any(agent))
+        .with_state(Gateway { shared, client })
+}
+
+/// `(name, rest)` of `/<prefix>/<name><rest>` in the raw request target: `rest` keeps its
+/// leading `/` and query exactly as sent ("" when the path ends at the name).
+fn split_target<'a>(target: &'a str, prefix: &str) -> Option<(&'a str, &'a str)> {
+    let after = target.strip_prefix(prefix)?.strip_prefix('/')?;
+    let end = after.find(['/', '?']).unwrap_or(after.len());
+    let (name, rest) = after.split_at(end);
+    (!name.is_empty()).then_some((name, rest))
+}
+
+fn target(request: &Request) -> String {
+    request
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| request.uri().path().to_string())
+}
+
+/// `rest` as the upstream's request target: `/` when empty, a path when it starts with `?`.
+fn upstream_path(rest: &str) -> String {
+    if rest.is_empty() || rest.starts_with('?') {
+        format!("/{rest}")
+    } else {
+        rest.to_string()
+    }
+}
+
+async fn service(State(gateway): State<Gateway>, request: Request) -> Response {
+    let target = target(&request);
+    let Some((name, rest)) = split_target(&target, "/service") else {
+        return ApiError::not_found("No service named in the path").into_response();
+    };
+    // As Admin Router: `/service/<name>` is redirected to `/service/<name>/`.
+    if rest.is_empty() || rest.starts_with('?') {
+        let location = format!("/service/{name}/{rest}");
+        return (
+            StatusCode::MOVED_PERMANENTLY,
+            [(header::LOCATION, location)],
+        )
+            .into_response();
+    }
+    let found = gateway.shared.with_core(|core, _| core.service_url(name));
+    let Some(base) = found else {
+        return ApiError::not_found(format!(
+            "No service named '{name}': no framework of that name with a webui_url is registered"
+        ))
+        .into_response();
+    };
+    let url = format!("{}{}", base.trim_end_matches('/'), upstream_path(rest));
+    forward(&gateway.client, &url, request, &format!("service '{name}'")).await
+}
+
+async fn agent(State(gateway): State<Gateway>, request: Request) -> Response {
+    let target = target(&request);
+    let prefix = if target.starts_with("/slave/") {
+        "/slave"
+    } else {
+        "/agent"
+    };
+    let Some((id, rest)) = split_target(&target, prefix) else {
+        return ApiError::not_found("No agent id in the path").into_response();
+    };
+    let address = gateway.shared.with_core(|core, _| {
+        core.agent(&AgentId::new(id))
+            .map(|a| format!("{}:{}", a.info.hostname, a.info.port.unwrap_or(5051)))
+    });
+    let Some(address) = address else {
+        return ApiError::not_found(format!("No agent with id '{id}'")).into_response();
+    };
+    let url = format!("http://{address}{}", upstream_path(rest));
+    forward(&gateway.client, &url, request, &format!("agent {id}")).await
+}
+
+/// Hop-by-hop headers (RFC 9110 7.6.1), which a proxy does not pass on; `host` is the
+/// upstream's own.
+fn passes(name: &HeaderName) -> bool {
+    !matches!(
+        name.as_str(),
+        "connection"
+            | "keep-alive"
+            | "proxy-authenticate"
+            | "proxy-authorization"
+            | "proxy-connection"
+            | "te"
+            | "trailer"
+            | "transfer-encoding"
+            | "upgrade"
+            | "host"
+    )
+}
+
+fn copy_headers(from: &HeaderMap, to: &mut HeaderMap) {
+    for (name, value) in from {
+        if passes(name) {
+            to.append(name.clone(), value.clone());
+        }
+    }
+}
+
+/// Sends `request` to `url` and streams the answer back; 502 when `what` does not answer.
+async fn forward(client: &reqwest::Client, url: &str, request: Request, what: &str) -> Response {
+    let (parts, body) = request.into_parts();
+    // A request without a body goes on without one (not as an empty chunked body).
+    let has_body = parts.headers.contains_key(header::CONTENT_LENGTH)
+        || parts.headers.contains_key(header::TRANSFER_ENCODING);
+    let mut headers = HeaderMap::new();
+    copy_headers(&parts.headers, &mut headers);
+    let mut upstream = client.request(parts.method, url).headers(headers);
+    if has_body {
+        upstream = upstream.body(reqwest::Body::wrap_stream(body.into_data_stream()));
+    }
+    let upstream = upstream.send().await;
+    let upstream = match upstream {
+        Ok(upstream) => upstream,
+        Err(error) => {
+            tracing::debug!(%error, url, "proxied request failed");
+            return ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                format!("The {what} at {url} does not answer: {error}"),
+            )
+            .into_response();
+        }
+    };
+    let mut response = Response::builder().status(upstream.status());
+    if let Some(out) = response.headers_mut() {
+        copy_headers(upstream.headers(), out);
+    }
+    response
+        .body(Body::from_stream(upstream.bytes_stream()))
+        .unwrap_or_else(|e| ApiError::internal(e.to_string()).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_path_below_the_prefix_and_the_query_are_kept_exactly() {
+        assert_eq!(
+            split_target(
+                "/service/marathon/v2/apps?embed=apps.tasks&x=%2F",
+                "/service"
+            ),
+            Some(("marathon", "/v2/apps?embed=apps.tasks&x=%2F"))
+        );
+        assert_eq!(
+            split_target("/service/marathon", "/service"),
+            Some(("marathon", ""))
+        );
+        assert_eq!(
+            split_target("/agent/a-S0?x=1", "/agent"),
+            Some(("a-S0", "?x=1"))
+        );
+        assert_eq!(split_target("/service/", "/service"), None);
+        assert_eq!(upstream_path(""), "/");
+        assert_eq!(upstream_path("?x=1"), "/?x=1");
+        assert_eq!(upstream_path("/state"), "/state");
+    }
+}

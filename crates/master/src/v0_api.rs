@@ -1,0 +1,235 @@
+//! Mesos' v0 HTTP endpoints on the master (apache/mesos `src/master/master.cpp` routes them,
+//! `src/master/http.cpp` and `readonly_handler.cpp` answer): `/master/state` (and the
+//! `.json` names Mesos 0.25 deprecated, which tools and DC/OS docs still use), `/master/state-summary`, `/master/frameworks`,
+//! `/master/slaves`, `/master/tasks`, `/master/roles`, `POST /master/teardown` and
+//! `/metrics/snapshot`. The shapes are built in `v0_state.rs`; a `?jsonp=` callback wraps the
+//! answer as Mesos' `OK(json, jsonp)` does.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use bytes::Bytes;
+use serde_json::Value;
+
+use corral_api::v1::FrameworkId;
+use corral_http::error::ApiError;
+
+use super::shell::{Shared, now_ms};
+use super::v0_state::{AgentIps, MasterFacts, TaskQuery};
+
+/// How long looking up an agent's hostname may take.
+const RESOLVE_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// What the v0 handlers read: the core, and the facts about this master it does not hold.
+#[derive(Clone)]
+pub struct V0 {
+    pub shared: Arc<Shared>,
+    pub facts: Arc<MasterFacts>,
+}
+
+type Params = Query<HashMap<String, String>>;
+
+pub fn routes(v0: V0) -> Router {
+    let mut router = Router::new();
+    for (path, handler) in [
+        ("/master/state", get(state)),
+        ("/master/state-summary", get(state_summary)),
+        ("/master/frameworks", get(frameworks)),
+        ("/master/slaves", get(slaves)),
+        ("/master/tasks", get(tasks)),
+        ("/master/roles", get(roles)),
+    ] {
+        router = router
+            .route(&format!("{path}.json"), handler.clone())
+            .route(path, handler);
+    }
+    router
+        .route("/master/teardown", post(teardown))
+        .route("/metrics/snapshot", get(metrics_snapshot))
+        .with_state(v0)
+}
+
+/// JSON, or `callback(JSON);` as JavaScript when `jsonp` names a callback.
+fn answer(value: &Value, params: &HashMap<String, String>) -> Response {
+    let text = value.to_string();
+    let (body, media) = match params.get("jsonp") {
+        Some(callback) => (format!("{callback}({text});"), "text/javascript"),
+        None => (text, "application/json"),
+    };
+    let mut response = body.into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(media));
+    response
+}
+
+/// Each agent hostname's IPv4 address (or first address), looked up off the core's lock;
+/// a name that does not resolve within [`RESOLVE_TIMEOUT`] is left out.
+async fn agent_ips(shared: &Shared) -> AgentIps {
+    let hostnames = shared.with_core(|core, _| core.agent_hostnames());
+    let lookups = hostnames.into_iter().map(|hostname| async move {
+        if let Ok(ip) = hostname.parse::<std::net::IpAddr>() {
+            return Some((hostname, ip.to_string()));
+        }
+        let found = tokio::time::timeout(
+            RESOLVE_TIMEOUT,
+            tokio::net::lookup_host((hostname.as_str(), 0)),
+        )
+        .await
+        .ok()?
+        .ok()?;
+        let addresses: Vec<std::net::SocketAddr> = found.collect();
+        let ip = addresses
+            .iter()
+            .find(|a| a.is_ipv4())
+            .or(addresses.first())?
+            .ip();
+        Some((hostname, ip.to_string()))
+    });
+    futures::future::join_all(lookups)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+async fn state(State(v0): State<V0>, Query(params): Params) -> Response {
+    let ips = agent_ips(&v0.shared).await;
+    let value = v0
+        .shared
+        .with_core(|core, _| core.v0_state(&v0.facts, &ips));
+    answer(&value, &params)
+}
+
+async fn state_summary(State(v0): State<V0>, Query(params): Params) -> Response {
+    let ips = agent_ips(&v0.shared).await;
+    let value = v0.shared.with_core(|core, _| core.v0_state_summary(&ips));
+    answer(&value, &params)
+}
+
+async fn frameworks(State(v0): State<V0>, Query(params): Params) -> Response {
+    let id = params.get("framework_id").map(String::as_str);
+    let value = v0.shared.with_core(|core, _| core.v0_frameworks(id));
+    answer(&value, &params)
+}
+
+async fn slaves(State(v0): State<V0>, Query(params): Params) -> Response {
+    let id = params.get("slave_id").map(String::as_str);
+    let ips = agent_ips(&v0.shared).await;
+    let value = v0.shared.with_core(|core, _| core.v0_slaves(id, &ips));
+    answer(&value, &params)
+}
+
+async fn tasks(State(v0): State<V0>, Query(params): Params) -> Result<Response, ApiError> {
+    let number = |name: &str| -> Result<Option<usize>, ApiError> {
+        params
+            .get(name)
+            .map(|v| {
+                v.parse::<usize>().map_err(|_| {
+                    ApiError::bad_request(format!(
+                        "'{name}' must be a non-negative integer, got '{v}'"
+                    ))
+                })
+            })
+            .transpose()
+    };
+    let query = TaskQuery {
+        framework_id: params.get("framework_id").cloned(),
+        task_id: params.get("task_id").cloned(),
+        limit: number("limit")?,
+        offset: number("offset")?,
+        ascending: params.get("order").is_some_and(|o| o == "asc"),
+    };
+    let value = v0.shared.with_core(|core, _| core.v0_tasks(&query));
+    Ok(answer(&value, &params))
+}
+
+async fn roles(State(v0): State<V0>, Query(params): Params) -> Response {
+    let value = v0.shared.with_core(|core, _| core.v0_roles());
+    answer(&value, &params)
+}
+
+/// `POST /master/teardown` with the form body `frameworkId=<id>`: 200 and the framework is
+/// removed (its tasks killed), or 400 as Mesos answers.
+async fn teardown(State(v0): State<V0>, body: Bytes) -> Result<Response, ApiError> {
+    let form: HashMap<String, String> = url_form(&body)
+        .map_err(|e| ApiError::bad_request(format!("Unable to decode query string: {e}")))?;
+    let Some(value) = form.get("frameworkId") else {
+        return Err(ApiError::bad_request(
+            "Missing 'frameworkId' query parameter in the request body",
+        ));
+    };
+    let id = FrameworkId::new(value.clone());
+    let found = v0.shared.with_core(|core, now| {
+        if core.framework(&id).is_none() {
+            return false;
+        }
+        core.remove_framework(now, &id, "torn down by the operator (/master/teardown)");
+        true
+    });
+    if !found {
+        return Err(ApiError::bad_request(format!(
+            "No framework found with ID {value}"
+        )));
+    }
+    Ok(StatusCode::OK.into_response())
+}
+
+/// An `application/x-www-form-urlencoded` body as name -> value.
+fn url_form(body: &[u8]) -> Result<HashMap<String, String>, String> {
+    let text = std::str::from_utf8(body).map_err(|e| e.to_string())?;
+    let mut out = HashMap::new();
+    for pair in text.split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        out.insert(percent_decode(name)?, percent_decode(value)?);
+    }
+    Ok(out)
+}
+
+fn percent_decode(text: &str) -> Result<String, String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = text
+                    .get(i + 1..i + 3)
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                    .ok_or_else(|| format!("malformed percent-encoding in '{text}'"))?;
+                out.push(hex);
+                i += 2;
+            }
+            other => out.push(other),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).map_err(|e| e.to_string())
+}
+
+/// `GET /metrics/snapshot`: `{"master/elected": 1.0, ...}`.
+async fn metrics_snapshot(State(v0): State<V0>, Query(params): Params) -> Response {
+    let metrics = v0
+        .shared
+        .with_core(|core, _| core.v0_metrics(&v0.facts, now_ms()));
+    answer(&serde_json::json!(metrics), &params)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_bodies_decode_as_curl_sends_them() {
+        let form = url_form(b"frameworkId=abc-0001%2Bx&other=a+b").expect("decodes");
+        assert_eq!(form["frameworkId"], "abc-0001+x");
+        assert_eq!(form["other"], "a b");
+        assert!(url_form(b"frameworkId=%zz").is_err());
+    }
+}
