@@ -91,3 +91,46 @@ impl Services {
         self.call(Method::GET, path, None).await
     }
 }
+
+impl Services {
+    /// The app's tasks as `GET /v2/apps/{id}/tasks` shows them.
+    pub async fn tasks_of(&self, app: &str) -> Vec<Value> {
+        self.get(&format!("/v2/apps{app}/tasks")).await.body["tasks"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The deployments in progress.
+    pub async fn deployments(&self) -> Vec<Value> {
+        self.get("/v2/deployments")
+            .await
+            .body
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Waits until `app` runs exactly `n` tasks, each TASK_RUNNING, of `version` (any when
+    /// `None`), and no deployment is left; returns the tasks.
+    pub async fn settled(&self, app: &str, n: usize, version: Option<&str>) -> Vec<Value> {
+        crate::eventually(90, &format!("{n} running tasks of {app}"), || async move {
+            let tasks = self.tasks_of(app).await;
+            let ok = tasks.len() == n
+                && tasks.iter().all(|t| {
+                    t["state"] == "TASK_RUNNING" && version.is_none_or(|v| t["version"] == v)
+                })
+                && self.deployments().await.is_empty();
+            ok.then_some(tasks)
+        })
+        .await
+    }
+}
+
+/// The ids of tasks as the API shows them.
+pub fn task_ids(tasks: &[Value]) -> std::collections::BTreeSet<String> {
+    tasks
+        .iter()
+        .filter_map(|t| t["id"].as_str().map(String::from))
+        .collect()
+}

@@ -56,7 +56,11 @@ impl Services {
         for app in loaded.apps {
             world.apps.insert(app.id.clone(), app);
         }
-        for task in loaded.tasks {
+        for mut task in loaded.tasks {
+            // A kill asked before the restart is sent again at once.
+            if task.kill_requested() {
+                task.kill_requested_at = Some(crate::app_ops::KILL_NOT_SENT);
+            }
             world.tasks.insert(task.id.clone(), task);
         }
         for deployment in loaded.deployments {

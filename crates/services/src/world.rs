@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use corral_api::v1::{TaskState, TaskStatus};
 
-use crate::deployments::Deployment;
+use crate::deployments::{Action, Deployment, progress};
 use crate::model::App;
 use crate::scheduler::backoff::Delay;
 use crate::tasks::TaskRecord;
@@ -99,30 +99,39 @@ impl World {
         StatusEffect::Ended { record, unexpected }
     }
 
-    /// Whether a deployment's changes have all taken effect.
+    /// Whether a deployment's changes have all taken effect: every action of every step.
     pub fn deployment_done(&self, deployment: &Deployment) -> bool {
         deployment
-            .affected_apps
+            .steps
             .iter()
-            .all(|id| self.app_settled(id))
+            .flatten()
+            .all(|action| progress::action_done(self, action))
     }
 
     /// An existing app runs exactly `instances` tasks of its current configuration, all
-    /// running; a deleted one has none left.
+    /// running, healthy and ready; a deleted one has none left.
     pub fn app_settled(&self, app_id: &str) -> bool {
-        let mut tasks = self.tasks_of(app_id).peekable();
-        let Some(app) = self.apps.get(app_id) else {
-            return tasks.peek().is_none();
+        let action = Action {
+            action: crate::deployments::RESTART.to_string(),
+            app: app_id.to_string(),
         };
-        let config = app.config_version();
-        let mut current = 0u32;
-        for task in tasks {
-            if task.config_version != config || !task.is_running() || task.kill_requested() {
-                return false;
-            }
-            current += 1;
-        }
-        current == app.instances
+        progress::action_done(self, &action)
+    }
+
+    /// Whether `task` of `app` counts as healthy: running and, when the app has health
+    /// checks, passing them.
+    pub fn is_healthy(&self, app: &App, task: &TaskRecord) -> bool {
+        task.is_running() && (app.health_checks.is_empty() || task.healthy == Some(true))
+    }
+
+    /// Whether `task` of `app` passed its readiness checks (any task of an app without).
+    pub fn is_ready(&self, app: &App, _task: &TaskRecord) -> bool {
+        app.readiness_checks.is_empty()
+    }
+
+    /// The readiness check results of an app's tasks, as a deployment shows them.
+    pub fn readiness_json(&self, _app_id: &str) -> Vec<serde_json::Value> {
+        Vec::new()
     }
 
     /// Deployments that lock `app_id`.

@@ -4,6 +4,7 @@
 pub mod app_info;
 pub mod app_paths;
 pub mod apps;
+pub mod deployments;
 pub mod query;
 pub mod respond;
 pub mod system;
@@ -22,7 +23,11 @@ pub fn router(services: Arc<Services>) -> Router {
         .route("/ping", get(system::ping))
         .route("/v2/info", get(system::info))
         .route("/v2/leader", get(system::leader))
-        .route("/v2/deployments", get(system::deployments))
+        .route("/v2/deployments", get(deployments::list))
+        .route(
+            "/v2/deployments/{id}",
+            axum::routing::delete(deployments::cancel),
+        )
         .route("/v2/tasks", get(tasks::list))
         .route(
             "/v2/apps",

@@ -507,6 +507,7 @@ async fn with_task(s: &Arc<Services>, app_id: &str) -> TaskRecord {
         ip_addresses: Vec::new(),
         kill_requested_at: None,
         unreachable_since: None,
+        healthy: None,
     };
     world.tasks.insert(record.id.clone(), record.clone());
     record
@@ -631,4 +632,102 @@ async fn info_and_leader_have_marathons_keys() {
     assert_eq!(info.body["marathon_config"]["failover_timeout"], 604_800);
     let leader = call(&s, Method::GET, "/v2/leader", None).await;
     assert_eq!(leader.body, json!({"leader": "localhost:8080"}));
+}
+
+#[tokio::test]
+async fn deleting_a_deployment_rolls_it_back_or_with_force_stops_it() {
+    let s = services();
+    let created = call(
+        &s,
+        Method::POST,
+        "/v2/apps",
+        Some(json!({"id": "/a", "cmd": "sleep 100", "instances": 2})),
+    )
+    .await;
+    let first = created.body["deployments"][0]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let listed = call(&s, Method::GET, "/v2/deployments", None).await.body;
+    assert_eq!(listed[0]["currentStep"], 1);
+    assert_eq!(listed[0]["totalSteps"], 2);
+    assert_eq!(listed[0]["currentActions"][0]["action"], "StartApplication");
+
+    let missing = call(&s, Method::DELETE, "/v2/deployments/nope", None).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        missing.body,
+        json!({"message": "DeploymentPlan nope does not exist"})
+    );
+
+    // Rolling back a creation deletes the app, in a deployment of its own.
+    let rolled = call(
+        &s,
+        Method::DELETE,
+        &format!("/v2/deployments/{first}"),
+        None,
+    )
+    .await;
+    assert_eq!(rolled.status, StatusCode::OK, "{}", rolled.text);
+    assert_eq!(keys(&rolled.body), ["deploymentId", "version"]);
+    let listed = call(&s, Method::GET, "/v2/deployments", None).await.body;
+    let list = listed.as_array().expect("array");
+    assert_eq!(list.len(), 1, "the rolled back deployment is gone");
+    assert_eq!(list[0]["id"], rolled.body["deploymentId"]);
+    assert_eq!(
+        list[0]["steps"][0]["actions"][0],
+        json!({"action": "StopApplication", "app": "/a"})
+    );
+    assert_eq!(
+        call(&s, Method::GET, "/v2/apps/a", None).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    // A scale rolled back restores the instances; force just stops the deployment.
+    let created = call(
+        &s,
+        Method::POST,
+        "/v2/apps?force=true",
+        Some(json!({"id": "/b", "cmd": "sleep 100", "instances": 2})),
+    )
+    .await;
+    let creation = created.body["deployments"][0]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let stopped = call(
+        &s,
+        Method::DELETE,
+        &format!("/v2/deployments/{creation}?force=true"),
+        None,
+    )
+    .await;
+    assert_eq!(stopped.status, StatusCode::ACCEPTED);
+    let scaled = call(&s, Method::PUT, "/v2/apps/b", Some(json!({"instances": 5}))).await;
+    assert_eq!(scaled.status, StatusCode::OK, "{}", scaled.text);
+    let scale = scaled.body["deploymentId"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let rolled = call(
+        &s,
+        Method::DELETE,
+        &format!("/v2/deployments/{scale}"),
+        None,
+    )
+    .await;
+    assert_eq!(rolled.status, StatusCode::OK);
+    let app = call(&s, Method::GET, "/v2/apps/b", None).await.body;
+    assert_eq!(app["app"]["instances"], 2);
+    let listed = call(&s, Method::GET, "/v2/deployments", None).await.body;
+    let rollback = listed
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|d| d["id"] == rolled.body["deploymentId"])
+        .expect("the rollback is listed");
+    assert_eq!(
+        rollback["steps"][0]["actions"][0],
+        json!({"action": "ScaleApplication", "app": "/b"})
+    );
 }

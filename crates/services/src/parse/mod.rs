@@ -252,6 +252,7 @@ fn upgrade_strategy(f: &Fields, v: &mut Violations) -> UpgradeStrategy {
         minimum_health_capacity: s
             .number("minimumHealthCapacity", 0.0, Some(1.0), v)
             .unwrap_or(defaults.minimum_health_capacity),
+        ..defaults
     }
 }
 

@@ -15,6 +15,7 @@ use corral_client::{ClientError, MasterAddress, scheduler_client::SchedulerClien
 
 use super::place::{PlaceContext, place};
 use super::plan::plan;
+use crate::deployments::progress::{Progress, advance};
 use crate::services::{Services, ServicesConfig};
 use crate::store::Batch;
 use crate::time::now_ms;
@@ -306,34 +307,21 @@ impl Driver {
         let (kills, wants_offers) = {
             let mut world = self.services.world.lock().await;
             world.delays.retain(|_, d| !d.expired(now));
+            self.advance_deployments(&mut world).await;
             let plan = plan(&world, now);
+            // A first kill of a task is stored, so a new leader carries it out too.
+            let mut batch = Batch::new();
             for kill in &plan.kills {
                 if let Some(task) = world.tasks.get_mut(&kill.task_id) {
+                    let first = !task.kill_requested();
                     task.kill_requested_at = Some(now);
+                    if first {
+                        batch.put_task(task);
+                    }
                 }
             }
-            let done: Vec<String> = world
-                .deployments
-                .values()
-                .filter(|d| world.deployment_done(d))
-                .map(|d| d.id.clone())
-                .collect();
-            if !done.is_empty() {
-                let mut batch = Batch::new();
-                for id in &done {
-                    batch.delete_deployment(id);
-                }
-                match self.services.store.apply(batch).await {
-                    Ok(()) => {
-                        for id in &done {
-                            tracing::info!(deployment = %id, "services: deployment finished");
-                            world.deployments.remove(id);
-                        }
-                    }
-                    Err(error) => {
-                        tracing::error!(%error, "services: cannot remove finished deployments")
-                    }
-                }
+            if let Err(error) = self.services.store.apply(batch).await {
+                tracing::error!(%error, "services: cannot store the kills");
             }
             let wants = plan.wants_offers();
             (plan.kills, wants)
@@ -359,6 +347,37 @@ impl Driver {
             match self.client.suppress(roles).await {
                 Ok(()) => self.suppressed = true,
                 Err(error) => tracing::warn!(%error, "services: SUPPRESS failed"),
+            }
+        }
+    }
+
+    /// Moves deployments past their finished steps; stores how far each got and removes the
+    /// finished ones.
+    async fn advance_deployments(&self, world: &mut crate::world::World) {
+        let progress = advance(world);
+        if progress.is_empty() {
+            return;
+        }
+        let mut batch = Batch::new();
+        for step in &progress {
+            match step {
+                Progress::StepDone { deployment, index } => {
+                    tracing::info!(deployment = %deployment, step = index + 1, "services: deployment step done");
+                    if let Some(d) = world.deployments.get(deployment) {
+                        batch.put_deployment(d);
+                    }
+                }
+                Progress::Finished { deployment } => batch.delete_deployment(deployment),
+            }
+        }
+        if let Err(error) = self.services.store.apply(batch).await {
+            tracing::error!(%error, "services: cannot store the deployments' progress");
+            return;
+        }
+        for step in &progress {
+            if let Progress::Finished { deployment } = step {
+                tracing::info!(deployment = %deployment, "services: deployment finished");
+                world.deployments.remove(deployment);
             }
         }
     }

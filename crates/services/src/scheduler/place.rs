@@ -100,6 +100,7 @@ pub fn place(
                     ip_addresses: Vec::new(),
                     kill_requested_at: None,
                     unreachable_since: None,
+                    healthy: None,
                 };
                 launch
                     .tasks
