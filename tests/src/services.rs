@@ -134,3 +134,73 @@ pub fn task_ids(tasks: &[Value]) -> std::collections::BTreeSet<String> {
         .filter_map(|t| t["id"].as_str().map(String::from))
         .collect()
 }
+
+/// A subscription to `/v2/events`: every event received so far, in order, as (type, data).
+pub struct EventStream {
+    pub received: std::sync::Arc<std::sync::Mutex<Vec<(String, Value)>>>,
+    reader: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for EventStream {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
+
+impl EventStream {
+    /// The events so far.
+    pub fn events(&self) -> Vec<(String, Value)> {
+        self.received.lock().map(|e| e.clone()).unwrap_or_default()
+    }
+
+    /// The events of one type so far.
+    pub fn of_type(&self, kind: &str) -> Vec<Value> {
+        self.events()
+            .into_iter()
+            .filter(|(t, _)| t == kind)
+            .map(|(_, v)| v)
+            .collect()
+    }
+}
+
+impl Services {
+    /// Subscribes to `/v2/events` (with `query`, e.g. `event_type=...`).
+    pub async fn subscribe(&self, query: &str) -> EventStream {
+        use futures::StreamExt;
+        let response = self
+            .http
+            .get(format!("http://{}/v2/events{query}", self.addr))
+            .header("Accept", "text/event-stream")
+            .send()
+            .await
+            .expect("the event stream answers");
+        assert_eq!(response.status().as_u16(), 200);
+        let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = received.clone();
+        let reader = tokio::spawn(async move {
+            let mut body = response.bytes_stream();
+            let mut pending = String::new();
+            while let Some(Ok(chunk)) = body.next().await {
+                pending.push_str(&String::from_utf8_lossy(&chunk));
+                while let Some(end) = pending.find("\n\n") {
+                    let frame: String = pending.drain(..end + 2).collect();
+                    let mut kind = String::new();
+                    let mut data = String::new();
+                    for line in frame.lines() {
+                        if let Some(k) = line.strip_prefix("event:") {
+                            kind = k.trim().to_string();
+                        } else if let Some(d) = line.strip_prefix("data:") {
+                            data.push_str(d.trim());
+                        }
+                    }
+                    if let (false, Ok(value), Ok(mut events)) =
+                        (kind.is_empty(), serde_json::from_str(&data), sink.lock())
+                    {
+                        events.push((kind, value));
+                    }
+                }
+            }
+        });
+        EventStream { received, reader }
+    }
+}

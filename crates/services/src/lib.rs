@@ -10,6 +10,9 @@
 
 pub mod app_ops;
 pub mod deployments;
+pub mod events;
+pub mod groups;
+pub mod health;
 pub mod http;
 pub mod model;
 pub mod op_error;
@@ -23,6 +26,7 @@ pub mod tasks;
 pub mod time;
 pub mod validation;
 pub mod world;
+pub mod world_health;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -48,6 +52,7 @@ pub struct ServicesHandle {
     pub services: Arc<Services>,
     server: tokio::task::JoinHandle<()>,
     driver: tokio::task::JoinHandle<()>,
+    checks: tokio::task::JoinHandle<()>,
     stop: Arc<Notify>,
 }
 
@@ -58,6 +63,7 @@ impl ServicesHandle {
             tracing::error!(%error, "the services HTTP server task failed");
         }
         self.driver.abort();
+        self.checks.abort();
     }
 
     /// Stops serving and scheduling. The framework stays registered with the master (its
@@ -65,6 +71,7 @@ impl ServicesHandle {
     pub fn shutdown(&self) {
         self.stop.notify_one();
         self.driver.abort();
+        self.checks.abort();
     }
 }
 
@@ -85,6 +92,7 @@ pub async fn run(
     );
     let services = Arc::new(Services::new(config, store, loaded));
     let driver = tokio::spawn(scheduler::driver::run(services.clone()));
+    let checks = tokio::spawn(health::runner::run(services.clone()));
     let stop = Arc::new(Notify::new());
     let stopped = {
         let stop = stop.clone();
@@ -92,13 +100,22 @@ pub async fn run(
     };
     let router = http::router(services.clone());
     let server = tokio::spawn(async move {
-        corral_http::serve(listener, router, stopped, "services").await;
+        // Served with each connection's peer, for the events' client addresses.
+        let app = corral_http::stack(router)
+            .into_make_service_with_connect_info::<http::client_addr::ClientAddr>();
+        if let Err(error) = axum::serve(listener, app)
+            .with_graceful_shutdown(stopped)
+            .await
+        {
+            tracing::error!(%error, "the services HTTP server stopped");
+        }
     });
     Ok(ServicesHandle {
         addr,
         services,
         server,
         driver,
+        checks,
         stop,
     })
 }

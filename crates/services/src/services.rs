@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use tokio::sync::{Mutex, Notify};
 
+use crate::events::{Event, EventBus};
 use crate::store::{Loaded, ServiceStore};
 use crate::time::{Timestamp, now_ms};
 use crate::world::World;
@@ -40,6 +41,8 @@ pub struct Services {
     pub config: ServicesConfig,
     pub store: ServiceStore,
     pub world: Mutex<World>,
+    /// What `/v2/events` streams.
+    pub events: EventBus,
     /// The address the API is reachable on (`hostname:port`), once bound.
     pub advertised: std::sync::Mutex<String>,
     framework_id: std::sync::Mutex<Option<String>>,
@@ -66,11 +69,15 @@ impl Services {
         for deployment in loaded.deployments {
             world.deployments.insert(deployment.id.clone(), deployment);
         }
+        for group in loaded.groups {
+            world.groups.insert(group.id.clone(), group);
+        }
         let advertised = format!("{}:{}", config.hostname, config.listen.port());
         Services {
             config,
             store,
             world: Mutex::new(world),
+            events: EventBus::default(),
             advertised: std::sync::Mutex::new(advertised),
             framework_id: std::sync::Mutex::new(loaded.framework_id),
             wake: Notify::new(),
@@ -112,6 +119,11 @@ impl Services {
     /// Whether a revive was asked for since the last call.
     pub fn take_revive(&self) -> bool {
         self.revive.swap(false, Ordering::SeqCst)
+    }
+
+    /// Publishes an event to `/v2/events` subscribers (never waits).
+    pub fn publish(&self, event: Event) {
+        self.events.publish(event);
     }
 
     pub fn framework_id(&self) -> Option<String> {

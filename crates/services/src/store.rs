@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 use corral_state::{StateError, StateStore, WriteOp};
 
 use crate::deployments::Deployment;
+use crate::groups::GroupRecord;
 use crate::model::App;
 use crate::path_id::PathId;
 use crate::tasks::TaskRecord;
@@ -21,6 +22,7 @@ pub const APPS_PREFIX: &str = "services/apps/";
 pub const VERSIONS_PREFIX: &str = "services/versions/";
 pub const TASKS_PREFIX: &str = "services/tasks/";
 pub const DEPLOYMENTS_PREFIX: &str = "services/deployments/";
+pub const GROUPS_PREFIX: &str = "services/groups/";
 
 /// Versions kept per app (Marathon's `--zk_max_versions` default).
 pub const MAX_VERSIONS: usize = 50;
@@ -45,6 +47,15 @@ pub fn deployment_key(id: &str) -> String {
     format!("{DEPLOYMENTS_PREFIX}{id}")
 }
 
+pub fn group_key(id: &str) -> String {
+    let path = PathId::parse(id);
+    if path.is_root() {
+        format!("{GROUPS_PREFIX}_root")
+    } else {
+        format!("{GROUPS_PREFIX}{}", path.safe())
+    }
+}
+
 /// Everything stored, read at start.
 #[derive(Debug, Default)]
 pub struct Loaded {
@@ -52,6 +63,7 @@ pub struct Loaded {
     pub apps: Vec<App>,
     pub tasks: Vec<TaskRecord>,
     pub deployments: Vec<Deployment>,
+    pub groups: Vec<GroupRecord>,
 }
 
 #[derive(Clone)]
@@ -76,6 +88,7 @@ impl ServiceStore {
             apps: self.list(APPS_PREFIX).await?,
             tasks: self.list(TASKS_PREFIX).await?,
             deployments: self.list(DEPLOYMENTS_PREFIX).await?,
+            groups: self.list(GROUPS_PREFIX).await?,
         })
     }
 
@@ -212,6 +225,14 @@ impl Batch {
 
     pub fn delete_deployment(&mut self, id: &str) {
         self.delete(deployment_key(id));
+    }
+
+    pub fn put_group(&mut self, group: &GroupRecord) {
+        self.put(group_key(&group.id), group);
+    }
+
+    pub fn delete_group(&mut self, id: &str) {
+        self.delete(group_key(id));
     }
 
     pub fn is_empty(&self) -> bool {

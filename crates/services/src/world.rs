@@ -7,6 +7,9 @@ use std::collections::BTreeMap;
 use corral_api::v1::{TaskState, TaskStatus};
 
 use crate::deployments::{Action, Deployment, progress};
+use crate::groups::GroupRecord;
+use crate::health::readiness::Readiness;
+use crate::health::state::Health;
 use crate::model::App;
 use crate::scheduler::backoff::Delay;
 use crate::tasks::TaskRecord;
@@ -25,6 +28,13 @@ pub struct World {
     pub delays: BTreeMap<String, Delay>,
     /// The last unexpected task end, by app id.
     pub failures: BTreeMap<String, TaskFailure>,
+    /// Health check results by task id, one per health check of the task's app (kept in
+    /// memory: a new leader checks again).
+    pub health: BTreeMap<String, Vec<Health>>,
+    /// Readiness check results by task id.
+    pub readiness: BTreeMap<String, Readiness>,
+    /// Groups created through `/v2/groups`, by id.
+    pub groups: BTreeMap<String, GroupRecord>,
 }
 
 /// What a status update did.
@@ -64,6 +74,12 @@ impl World {
         if !ended {
             let before = record.clone();
             record.observe(status, now_ms);
+            if let Some(healthy) = status.healthy {
+                self.mesos_health_reported(id, healthy, status.message.as_deref(), now_ms);
+            }
+            let Some(record) = self.tasks.get(id) else {
+                return StatusEffect::Nothing;
+            };
             return if *record == before {
                 StatusEffect::Nothing
             } else {
@@ -73,6 +89,8 @@ impl World {
         let Some(mut record) = self.tasks.remove(id) else {
             return StatusEffect::Nothing;
         };
+        self.health.remove(id);
+        self.readiness.remove(id);
         record.state = status.state;
         let app = self.apps.get(&record.app_id);
         let unexpected = app.is_some() && !record.kill_requested();
@@ -105,7 +123,7 @@ impl World {
             .steps
             .iter()
             .flatten()
-            .all(|action| progress::action_done(self, action))
+            .all(|action| progress::action_done(self, action, deployment.version))
     }
 
     /// An existing app runs exactly `instances` tasks of its current configuration, all
@@ -115,23 +133,12 @@ impl World {
             action: crate::deployments::RESTART.to_string(),
             app: app_id.to_string(),
         };
-        progress::action_done(self, &action)
+        progress::action_done(self, &action, Timestamp(0))
     }
 
-    /// Whether `task` of `app` counts as healthy: running and, when the app has health
-    /// checks, passing them.
-    pub fn is_healthy(&self, app: &App, task: &TaskRecord) -> bool {
-        task.is_running() && (app.health_checks.is_empty() || task.healthy == Some(true))
-    }
-
-    /// Whether `task` of `app` passed its readiness checks (any task of an app without).
-    pub fn is_ready(&self, app: &App, _task: &TaskRecord) -> bool {
-        app.readiness_checks.is_empty()
-    }
-
-    /// The readiness check results of an app's tasks, as a deployment shows them.
-    pub fn readiness_json(&self, _app_id: &str) -> Vec<serde_json::Value> {
-        Vec::new()
+    /// The whole group tree, apps in their definitions' form.
+    pub fn root_group_json(&self) -> serde_json::Value {
+        crate::groups::json::root_json(&self.apps, &self.groups)
     }
 
     /// Deployments that lock `app_id`.
@@ -167,3 +174,7 @@ fn has_ended(state: TaskState) -> bool {
 #[cfg(test)]
 #[path = "world_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "world_health_tests.rs"]
+mod health_tests;

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 
 use crate::deployments::steps::find_cycle;
 use crate::deployments::{Change, Deployment};
+use crate::events::Event;
+use crate::events::kinds::Plan;
 use crate::model::App;
 use crate::model::strategy::VersionInfo;
 use crate::op_error::OpError;
@@ -89,7 +91,7 @@ impl Services {
             .collect();
         let mut deployment =
             Deployment::new(deployment_id.clone(), version, &changed, &graph, original);
-        deployment.rollback_of = set.rollback_of;
+        deployment.rollback_of = set.rollback_of.clone();
         let mut batch = Batch::new();
         for p in set.puts.iter().filter(|p| p.change.is_some()) {
             batch.put_app(&p.app);
@@ -108,11 +110,10 @@ impl Services {
         }
         batch.put_deployment(&deployment);
         self.store.apply(batch).await?;
-        for c in &cancelled {
-            if world.deployments.remove(c).is_some() {
-                tracing::info!(deployment = %c, by = %deployment_id, "services: deployment cancelled by a forced change");
-            }
-        }
+        let cancelled: Vec<Deployment> = cancelled
+            .iter()
+            .filter_map(|c| world.deployments.remove(c))
+            .collect();
         for p in set.puts {
             if matches!(p.change, Some(Change::Restart | Change::Create)) {
                 // A new configuration starts without the old one's launch delay.
@@ -127,6 +128,21 @@ impl Services {
             world.delays.remove(&app.id);
             world.failures.remove(&app.id);
         }
+        for c in &cancelled {
+            tracing::info!(deployment = %c.id, by = %deployment_id, "services: deployment cancelled by a forced change");
+            let reason = if set.rollback_of.as_deref() == Some(c.id.as_str()) {
+                format!("rolled back by deployment {deployment_id}")
+            } else {
+                format!("cancelled by deployment {deployment_id}")
+            };
+            self.publish(Event::deployment_ended(&Plan::of(c, world), Some(&reason)));
+        }
+        let first_step = deployment.steps.first().cloned().unwrap_or_default();
+        self.publish(Event::deployment_step(
+            "deployment_info",
+            &Plan::of(&deployment, world),
+            &first_step,
+        ));
         world.deployments.insert(deployment.id.clone(), deployment);
         Ok(Committed { deployment_id })
     }

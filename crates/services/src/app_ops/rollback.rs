@@ -5,6 +5,8 @@
 use super::Changed;
 use super::commit::{ChangeSet, Prepared};
 use crate::deployments::{Change, Deployment};
+use crate::events::Event;
+use crate::events::kinds::Plan;
 use crate::model::App;
 use crate::model::strategy::VersionInfo;
 use crate::op_error::OpError;
@@ -38,6 +40,10 @@ impl Services {
             batch.delete_deployment(id);
             self.store.apply(batch).await?;
             world.deployments.remove(id);
+            self.publish(Event::deployment_ended(
+                &Plan::of(&deployment, &world),
+                Some("stopped by DELETE /v2/deployments with force"),
+            ));
             drop(world);
             self.changed(false);
             return Ok(Cancelled::Stopped(deployment));

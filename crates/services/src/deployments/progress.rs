@@ -8,6 +8,7 @@
 //! replaced by its new configuration within `upgradeStrategy` (`Restart`).
 
 use super::{Action, CanaryState, Deployment, RESTART, SCALE, START, STOP};
+use crate::time::Timestamp;
 use crate::world::World;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,9 +53,10 @@ pub fn mode(world: &World, app_id: &str) -> Mode {
 /// Whether `action` has taken effect:
 /// - `StartApplication`: at once (the app starts with no instance);
 /// - `StopApplication`: no task of the app is left;
-/// - `ScaleApplication`: the app has exactly `instances` tasks, each running, healthy and ready;
+/// - `ScaleApplication`: the app has exactly `instances` tasks, each running, healthy and ready
+///   (a task launched before `since`, the deployment's version, was ready then);
 /// - `RestartApplication`: the same, and every task has the app's current configuration.
-pub fn action_done(world: &World, action: &Action) -> bool {
+pub fn action_done(world: &World, action: &Action, since: Timestamp) -> bool {
     let mut tasks = world.tasks_of(&action.app).peekable();
     match action.action.as_str() {
         START => true,
@@ -70,7 +72,7 @@ pub fn action_done(world: &World, action: &Action) -> bool {
                 if outdated
                     || task.kill_requested()
                     || !world.is_healthy(app, task)
-                    || !world.is_ready(app, task)
+                    || !world.is_ready(app, task, since)
                 {
                     return false;
                 }
@@ -124,7 +126,7 @@ fn step_done(world: &World, deployment: &Deployment) -> bool {
     deployment
         .current_actions()
         .iter()
-        .all(|action| action_done(world, action))
+        .all(|action| action_done(world, action, deployment.version))
 }
 
 #[cfg(test)]

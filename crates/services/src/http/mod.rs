@@ -4,7 +4,9 @@
 pub mod app_info;
 pub mod app_paths;
 pub mod apps;
+pub mod client_addr;
 pub mod deployments;
+pub mod events;
 pub mod query;
 pub mod respond;
 pub mod system;
@@ -29,6 +31,7 @@ pub fn router(services: Arc<Services>) -> Router {
             axum::routing::delete(deployments::cancel),
         )
         .route("/v2/tasks", get(tasks::list))
+        .route("/v2/events", get(events::stream))
         .route(
             "/v2/apps",
             get(apps::list)

@@ -11,7 +11,6 @@ use serde_json::{Value, json};
 use super::query::Query;
 use super::respond;
 use crate::services::Services;
-use crate::tasks::json::task_json;
 
 pub async fn list(State(services): State<Arc<Services>>, RawQuery(raw): RawQuery) -> Response {
     let query = Query::parse(raw.as_deref());
@@ -31,7 +30,7 @@ pub async fn list(State(services): State<Arc<Services>>, RawQuery(raw): RawQuery
         })
         .filter_map(|t| {
             let app = world.apps.get(&t.app_id)?;
-            Some(task_json(t, &app.service_ports()))
+            Some(world.task_json(t, &app.service_ports()))
         })
         .collect();
     respond::json(StatusCode::OK, json!({"tasks": tasks}))

@@ -15,11 +15,15 @@ use corral_client::{ClientError, MasterAddress, scheduler_client::SchedulerClien
 
 use super::place::{PlaceContext, place};
 use super::plan::plan;
+use crate::deployments::Deployment;
 use crate::deployments::progress::{Progress, advance};
+use crate::events::Event as ApiEvent;
+use crate::events::kinds::Plan;
 use crate::services::{Services, ServicesConfig};
 use crate::store::Batch;
 use crate::time::now_ms;
 use crate::world::StatusEffect;
+use crate::world::World;
 
 /// How often the driver looks again without being woken (launch delays ending, kills to
 /// resend, deployments finishing).
@@ -143,6 +147,49 @@ async fn session(services: &Arc<Services>) -> Result<(), ClientError> {
     outcome
 }
 
+/// `deployment_step_success` for step `index` of `deployment`, and `app_terminated_event`
+/// for each app the step stopped.
+fn publish_step_done(services: &Services, deployment: &Deployment, index: usize, world: &World) {
+    let Some(actions) = deployment.steps.get(index) else {
+        return;
+    };
+    let plan = Plan::of(deployment, world);
+    services.publish(ApiEvent::deployment_step(
+        "deployment_step_success",
+        &plan,
+        actions,
+    ));
+    for action in actions
+        .iter()
+        .filter(|a| a.action == crate::deployments::STOP)
+    {
+        services.publish(ApiEvent::app_terminated(&action.app));
+    }
+}
+
+/// The events of a status update: `status_update_event` and `instance_changed_event` when
+/// the task's record changed or it ended, and the health events when a Mesos-side check's
+/// report changed the task's health.
+fn publish_status(
+    services: &Services,
+    status: &TaskStatus,
+    effect: &StatusEffect,
+    healthy_before: Option<bool>,
+) {
+    let record = match effect {
+        StatusEffect::Updated(record) | StatusEffect::Ended { record, .. } => record,
+        _ => return,
+    };
+    services.publish(ApiEvent::status_update(record, status));
+    services.publish(ApiEvent::instance_changed(record, status.state));
+    if let Some(healthy) = status.healthy
+        && healthy_before != Some(healthy)
+    {
+        services.publish(ApiEvent::health_status_changed(record, healthy));
+        services.publish(ApiEvent::instance_health_changed(record, healthy));
+    }
+}
+
 struct Driver {
     services: Arc<Services>,
     client: SchedulerClient,
@@ -255,7 +302,12 @@ impl Driver {
         let now = now_ms();
         let effect = {
             let mut world = self.services.world.lock().await;
+            let healthy_before = world
+                .tasks
+                .get(&status.task_id.value)
+                .and_then(|t| t.healthy);
             let effect = world.apply_status(&status, now);
+            publish_status(&self.services, &status, &effect, healthy_before);
             let mut batch = Batch::new();
             match &effect {
                 StatusEffect::Updated(record) => batch.put_task(record),
@@ -353,7 +405,7 @@ impl Driver {
 
     /// Moves deployments past their finished steps; stores how far each got and removes the
     /// finished ones.
-    async fn advance_deployments(&self, world: &mut crate::world::World) {
+    async fn advance_deployments(&self, world: &mut World) {
         let progress = advance(world);
         if progress.is_empty() {
             return;
@@ -365,9 +417,19 @@ impl Driver {
                     tracing::info!(deployment = %deployment, step = index + 1, "services: deployment step done");
                     if let Some(d) = world.deployments.get(deployment) {
                         batch.put_deployment(d);
+                        publish_step_done(&self.services, d, *index, world);
                     }
                 }
-                Progress::Finished { deployment } => batch.delete_deployment(deployment),
+                Progress::Finished { deployment } => {
+                    batch.delete_deployment(deployment);
+                    if let Some(d) = world.deployments.get(deployment) {
+                        let plan = Plan::of(d, world);
+                        self.services
+                            .publish(ApiEvent::deployment_ended(&plan, None));
+                        self.services
+                            .publish(ApiEvent::group_change_success("/", &d.version.to_string()));
+                    }
+                }
             }
         }
         if let Err(error) = self.services.store.apply(batch).await {

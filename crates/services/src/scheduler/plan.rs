@@ -196,17 +196,21 @@ impl Rollout<'_> {
             return (count(need), kills);
         }
         let need = missing.min(max_total.saturating_sub(total));
-        let healthy =
-            |t: &&TaskRecord| self.world.is_healthy(app, t) && self.world.is_ready(app, t);
+        // New tasks count once healthy and ready; old ones once healthy.
+        let since = app.config_version();
+        let new_and_healthy =
+            |t: &&&TaskRecord| self.world.is_healthy(app, t) && self.world.is_ready(app, t, since);
         // Old tasks that are not healthy serve nobody: replace them at once.
-        let (healthy_old, unhealthy_old): (Vec<&TaskRecord>, Vec<&TaskRecord>) =
-            self.outdated.iter().partition(|t| healthy(t));
+        let (healthy_old, unhealthy_old): (Vec<&TaskRecord>, Vec<&TaskRecord>) = self
+            .outdated
+            .iter()
+            .partition(|t| self.world.is_healthy(app, t));
         kills.extend(by_kill_order(
             &unhealthy_old,
             app.kill_selection,
             unhealthy_old.len(),
         ));
-        let healthy_new = self.current.iter().filter(|t| healthy(t)).count();
+        let healthy_new = self.current.iter().filter(new_and_healthy).count();
         let old_kills = (healthy_old.len() + healthy_new.min(wanted))
             .saturating_sub(min_healthy)
             .min(healthy_old.len());
