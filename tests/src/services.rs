@@ -204,3 +204,24 @@ impl Services {
         EventStream { received, reader }
     }
 }
+
+impl Services {
+    /// Deletes `app` and waits until none of its tasks is left (so no process of it outlives
+    /// the test: the agents' tasks survive the agents).
+    pub async fn remove(&self, app: &str) {
+        let answer = self
+            .call(Method::DELETE, &format!("/v2/apps{app}?force=true"), None)
+            .await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        // The stop deployment ends when the last task has.
+        crate::eventually(60, &format!("{app}'s tasks to end"), || async move {
+            let busy = self.deployments().await.iter().any(|d| {
+                d["affectedApps"]
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|id| id == app))
+            });
+            (!busy).then_some(())
+        })
+        .await;
+    }
+}

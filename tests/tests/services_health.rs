@@ -10,7 +10,10 @@ use corral_e2e::{Cluster, eventually};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-const RESOURCES: &str = "cpus:4;mem:4096;disk:1024;ports:[31000-31099]";
+/// Each test its own port range: the tests run at once, and a web server needs its port.
+fn resources(ports: &str) -> String {
+    format!("cpus:4;mem:4096;disk:1024;ports:[{ports}]")
+}
 
 async fn app(services: &corral_e2e::Services, id: &str) -> Value {
     services.get(&format!("/v2/apps{id}")).await.body["app"].clone()
@@ -19,11 +22,11 @@ async fn app(services: &corral_e2e::Services, id: &str) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn marathon_side_checks_pass_or_get_a_task_replaced() {
     let mut cluster = Cluster::master(&[]).await;
-    cluster.add_agent(RESOURCES, &[]).await;
+    cluster.add_agent(&resources("32100-32199"), &[]).await;
     let services = cluster.start_services(&[]).await;
 
     // A real web server on its port: HTTP checks pass.
-    let web = json!({"id": "/web", "cmd": "exec python3 -m http.server $PORT0 --bind 127.0.0.1",
+    let web = json!({"id": "/web", "cmd": "exec timeout 120 python3 -m http.server $PORT0 --bind 127.0.0.1",
         "instances": 1, "cpus": 0.1, "mem": 64, "portDefinitions": [{"port": 0}],
         "healthChecks": [{"protocol": "HTTP", "path": "/", "portIndex": 0,
             "gracePeriodSeconds": 30, "intervalSeconds": 1, "timeoutSeconds": 2}]});
@@ -67,12 +70,14 @@ async fn marathon_side_checks_pass_or_get_a_task_replaced() {
     .await;
     let shown = app(&services, "/deaf").await;
     assert_eq!(shown["tasksHealthy"], 0);
+    // The web server must not outlive the test on its port.
+    services.remove("/web").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mesos_command_checks_run_on_the_agent() {
     let mut cluster = Cluster::master(&[]).await;
-    cluster.add_agent(RESOURCES, &[]).await;
+    cluster.add_agent(&resources("32200-32299"), &[]).await;
     let services = cluster.start_services(&[]).await;
     let check = |command: &str| {
         json!([{"protocol": "COMMAND", "command": {"value": command}, "delaySeconds": 0,
@@ -126,7 +131,7 @@ async fn mesos_command_checks_run_on_the_agent() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rolling_restart_stays_within_its_strategy_at_every_event() {
     let mut cluster = Cluster::master(&[]).await;
-    cluster.add_agent(RESOURCES, &[]).await;
+    cluster.add_agent(&resources("32300-32399"), &[]).await;
     let services = cluster.start_services(&[]).await;
     // 4 instances at (0.5, 0.25): at least 2 healthy, at most 5 tasks.
     let definition = json!({"id": "/roll", "cmd": "sleep 1000", "instances": 4, "cpus": 0.1,
