@@ -155,3 +155,51 @@ async fn a_deployment_in_progress_survives_a_services_restart() {
         .await;
     services.settled("/later", 3, None).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_deploys_an_app_after_the_app_it_depends_on() {
+    let mut cluster = Cluster::master(&[]).await;
+    cluster
+        .add_agent("cpus:2;mem:2048;disk:1024;ports:[33600-33699]", &[])
+        .await;
+    let services = cluster.start_services(&[]).await;
+    let events = services.subscribe("?event_type=status_update_event").await;
+    let group = json!({"id": "/stack", "apps": [
+        {"id": "web", "cmd": "sleep 1000", "cpus": 0.1, "mem": 16, "instances": 2,
+         "dependencies": ["/stack/db"]},
+        {"id": "db", "cmd": "sleep 1000", "cpus": 0.1, "mem": 16}]});
+    let created = services
+        .call(Method::POST, "/v2/groups", Some(&group))
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    services.settled("/stack/web", 2, None).await;
+    let updates = events.of_type("status_update_event");
+    let first_of = |app: &str, state: &str| {
+        updates
+            .iter()
+            .position(|e| e["appId"] == app && e["taskStatus"] == state)
+    };
+    let db_running = first_of("/stack/db", "TASK_RUNNING").expect("db ran");
+    let web_first = updates
+        .iter()
+        .position(|e| e["appId"] == "/stack/web")
+        .expect("web ran");
+    assert!(db_running < web_first, "db runs before web starts");
+    let tree = services.get("/v2/groups/stack").await.body;
+    assert_eq!(tree["apps"].as_array().map(Vec::len), Some(2));
+    let removed = services
+        .call(Method::DELETE, "/v2/groups/stack", None)
+        .await;
+    assert_eq!(removed.status, 200);
+    eventually(60, "the group's tasks to end", || {
+        let services = &services;
+        async move { services.deployments().await.is_empty().then_some(()) }
+    })
+    .await;
+    assert!(
+        services.get("/v2/tasks").await.body["tasks"]
+            .as_array()
+            .is_some_and(Vec::is_empty)
+    );
+    assert!(first_of("/stack/web", "TASK_RUNNING").is_some());
+}

@@ -51,6 +51,8 @@ pub struct Services {
     /// Set when new tasks are wanted, so the driver revives offers it declined.
     revive: AtomicBool,
     last_version_ms: AtomicU64,
+    /// When this instance started (ms), for `/metrics`' uptime.
+    pub started_ms: u64,
 }
 
 impl Services {
@@ -83,6 +85,7 @@ impl Services {
             wake: Notify::new(),
             revive: AtomicBool::new(true),
             last_version_ms: AtomicU64::new(0),
+            started_ms: now_ms(),
         }
     }
 

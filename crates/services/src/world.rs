@@ -12,6 +12,7 @@ use crate::health::readiness::Readiness;
 use crate::health::state::Health;
 use crate::model::App;
 use crate::scheduler::backoff::Delay;
+use crate::scheduler::offer_stats::OfferStats;
 use crate::tasks::TaskRecord;
 use crate::tasks::json::TaskFailure;
 use crate::time::Timestamp;
@@ -35,6 +36,8 @@ pub struct World {
     pub readiness: BTreeMap<String, Readiness>,
     /// Groups created through `/v2/groups`, by id.
     pub groups: BTreeMap<String, GroupRecord>,
+    /// How offers went for each app waiting for tasks (`/v2/queue`).
+    pub offer_stats: BTreeMap<String, OfferStats>,
 }
 
 /// What a status update did.

@@ -8,6 +8,8 @@ use crate::deployments::steps::find_cycle;
 use crate::deployments::{Change, Deployment};
 use crate::events::Event;
 use crate::events::kinds::Plan;
+use crate::groups::GroupRecord;
+use crate::groups::update::GroupState;
 use crate::model::App;
 use crate::model::strategy::VersionInfo;
 use crate::op_error::OpError;
@@ -34,6 +36,13 @@ pub(crate) struct ChangeSet {
     pub deletes: Vec<App>,
     /// The deployment this one rolls back, if it is a rollback.
     pub rollback_of: Option<String>,
+    /// Groups created or changed, and groups deleted (by id).
+    pub groups: Vec<GroupRecord>,
+    pub group_deletes: Vec<String>,
+    /// Keys to delete besides (a deleted group's versions).
+    pub deleted_keys: Vec<String>,
+    /// A version of a group to keep (`/v2/groups/{id}/versions`): its id and content.
+    pub snapshot: Option<(String, GroupState)>,
 }
 
 /// A committed change: its deployment id.
@@ -58,7 +67,12 @@ impl Services {
             .collect();
         changed.extend(set.deletes.iter().map(|a| (a.id.clone(), Change::Delete)));
         let deployment_id = new_id();
+        let mut batch = Batch::new();
+        group_writes(&set, version, &mut batch);
         if changed.is_empty() {
+            // Nothing to deploy; the groups are stored all the same.
+            self.store.apply(batch).await?;
+            apply_groups(world, &set);
             return Ok(Committed { deployment_id });
         }
         let ids: Vec<String> = changed.iter().map(|(id, _)| id.clone()).collect();
@@ -70,7 +84,14 @@ impl Services {
         for app in &set.deletes {
             target.remove(&app.id);
         }
-        let graph = dependency_graph(&target);
+        let mut target_groups = world.groups.clone();
+        for g in &set.groups {
+            target_groups.insert(g.id.clone(), g.clone());
+        }
+        for g in &set.group_deletes {
+            target_groups.remove(g);
+        }
+        let graph = dependency_graph(&target, &target_groups);
         if let Some(cycle) = find_cycle(&graph) {
             let mut v = Violations::new();
             v.add(
@@ -92,7 +113,6 @@ impl Services {
         let mut deployment =
             Deployment::new(deployment_id.clone(), version, &changed, &graph, original);
         deployment.rollback_of = set.rollback_of.clone();
-        let mut batch = Batch::new();
         for p in set.puts.iter().filter(|p| p.change.is_some()) {
             batch.put_app(&p.app);
             for key in self.store.versions_to_prune(&p.app.id, 1).await? {
@@ -114,6 +134,7 @@ impl Services {
             .iter()
             .filter_map(|c| world.deployments.remove(c))
             .collect();
+        apply_groups(world, &set);
         for p in set.puts {
             if matches!(p.change, Some(Change::Restart | Change::Create)) {
                 // A new configuration starts without the old one's launch delay.
@@ -148,6 +169,31 @@ impl Services {
     }
 }
 
+/// The writes of a change's groups: records, deletions and the group's version.
+fn group_writes(set: &ChangeSet, version: Timestamp, batch: &mut Batch) {
+    for g in &set.groups {
+        batch.put_group(g);
+    }
+    for g in &set.group_deletes {
+        batch.delete_group(g);
+    }
+    for key in &set.deleted_keys {
+        batch.delete(key.clone());
+    }
+    if let Some((id, content)) = &set.snapshot {
+        batch.put_group_version(id, version, content);
+    }
+}
+
+fn apply_groups(world: &mut World, set: &ChangeSet) {
+    for g in &set.groups {
+        world.groups.insert(g.id.clone(), g.clone());
+    }
+    for g in &set.group_deletes {
+        world.groups.remove(g);
+    }
+}
+
 /// The deployments locking `ids`: an error unless `force`, which cancels them.
 fn locks(world: &World, ids: &[String], force: bool) -> Result<Vec<String>, OpError> {
     let mut locking: Vec<String> = ids.iter().flat_map(|id| world.deployments_of(id)).collect();
@@ -159,14 +205,24 @@ fn locks(world: &World, ids: &[String], force: bool) -> Result<Vec<String>, OpEr
     Ok(locking)
 }
 
-/// Each app's dependencies as app ids: a dependency naming an app is that app, one naming a
-/// group is every app within it.
-pub fn dependency_graph(apps: &BTreeMap<String, App>) -> BTreeMap<String, Vec<String>> {
+/// Each app's dependencies as app ids: its own and those of every group it is in; a
+/// dependency naming an app is that app, one naming a group is every app within it.
+pub fn dependency_graph(
+    apps: &BTreeMap<String, App>,
+    groups: &BTreeMap<String, GroupRecord>,
+) -> BTreeMap<String, Vec<String>> {
     apps.values()
         .map(|app| {
+            let inherited = app
+                .path_id()
+                .ancestors()
+                .into_iter()
+                .filter_map(|g| groups.get(&g.to_string()))
+                .flat_map(|g| g.dependencies.iter());
             let mut on: Vec<String> = app
                 .dependencies
                 .iter()
+                .chain(inherited)
                 .flat_map(|dep| {
                     if apps.contains_key(dep) {
                         vec![dep.clone()]

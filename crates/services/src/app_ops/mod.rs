@@ -4,6 +4,8 @@
 //! scheduler driver is woken to act on it.
 
 pub(crate) mod commit;
+pub mod groups;
+pub mod kill;
 pub mod rollback;
 
 use serde_json::{Map, Value};
@@ -17,7 +19,6 @@ use crate::parse::reader::NOT_AN_OBJECT;
 use crate::parse::{ParseContext, parse_app};
 use crate::path_id::PathId;
 use crate::services::Services;
-use crate::store::Batch;
 use crate::stored_form::stored_form;
 use crate::tasks::TaskRecord;
 use crate::time::Timestamp;
@@ -288,76 +289,6 @@ impl Services {
             version,
             deployment_id,
         })
-    }
-
-    /// Kills the app's tasks that `select` picks; with `scale`, the app's `instances` drops
-    /// by as many (a scale deployment), else they are replaced.
-    pub async fn kill_tasks(
-        &self,
-        app_id: &str,
-        select: impl Fn(&TaskRecord) -> bool,
-        scale: bool,
-        force: bool,
-    ) -> Result<Killed, OpError> {
-        let version = self.next_version();
-        let app_id = PathId::parse(app_id).to_string();
-        let mut world = self.world.lock().await;
-        let app = world
-            .apps
-            .get(&app_id)
-            .cloned()
-            .ok_or_else(|| unknown_app(&app_id))?;
-        let chosen: Vec<String> = world
-            .tasks_of(&app_id)
-            .filter(|t| select(t) && !t.kill_requested())
-            .map(|t| t.id.clone())
-            .collect();
-        let result = if scale {
-            let instances = app
-                .instances
-                .saturating_sub(u32::try_from(chosen.len()).unwrap_or(u32::MAX));
-            let scaled = App {
-                instances,
-                version,
-                ..app.clone()
-            };
-            let prepared = prepare(&world, scaled, Some(&app))?;
-            let deployment_id = self
-                .commit(&mut world, one(prepared), version, force)
-                .await?
-                .deployment_id;
-            Killed::Scaled(Changed {
-                created: false,
-                version,
-                deployment_id,
-            })
-        } else {
-            Killed::Tasks(
-                chosen
-                    .iter()
-                    .filter_map(|id| world.tasks.get(id).cloned())
-                    .collect(),
-            )
-        };
-        // Stored first: a kill asked through the API survives a restart of the services.
-        let mut batch = Batch::new();
-        for id in &chosen {
-            if let Some(task) = world.tasks.get(id) {
-                batch.put_task(&TaskRecord {
-                    kill_requested_at: Some(KILL_NOT_SENT),
-                    ..task.clone()
-                });
-            }
-        }
-        self.store.apply(batch).await?;
-        for id in &chosen {
-            if let Some(task) = world.tasks.get_mut(id) {
-                task.kill_requested_at = Some(KILL_NOT_SENT);
-            }
-        }
-        drop(world);
-        self.changed(!scale);
-        Ok(result)
     }
 
     /// The app a (partial or whole) update makes, parsed and validated.

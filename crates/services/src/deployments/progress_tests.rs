@@ -14,7 +14,7 @@ use crate::time::Timestamp;
 
 fn deploy(world: &mut World, changes: &[(&str, Change)]) -> String {
     let changes: Vec<(String, Change)> = changes.iter().map(|(a, c)| (a.to_string(), *c)).collect();
-    let graph = dependency_graph(&world.apps);
+    let graph = dependency_graph(&world.apps, &world.groups);
     let d = Deployment::new("d1".into(), Timestamp(1_000), &changes, &graph, Vec::new());
     world.deployments.insert(d.id.clone(), d);
     "d1".into()

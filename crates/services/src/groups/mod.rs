@@ -4,6 +4,7 @@
 //! shown (`json`); group bodies are read into a change of apps (`update`).
 
 pub mod json;
+pub mod update;
 
 use serde::{Deserialize, Serialize};
 

@@ -21,7 +21,7 @@ const INFO_JSON: &str = include_str!("../fixtures/info.json");
 const APP_TASKS_JSON: &str = include_str!("../fixtures/app_tasks.json");
 const TASKS_JSON: &str = include_str!("../fixtures/tasks.json");
 
-fn services() -> Arc<Services> {
+pub(super) fn services() -> Arc<Services> {
     let config = ServicesConfig {
         master: "127.0.0.1:5050".into(),
         listen: "127.0.0.1:8080".parse().expect("addr"),
@@ -35,14 +35,19 @@ fn services() -> Arc<Services> {
     Arc::new(Services::new(config, store, Loaded::default()))
 }
 
-struct Answer {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    body: Value,
-    text: String,
+pub(super) struct Answer {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: Value,
+    pub text: String,
 }
 
-async fn call(services: &Arc<Services>, method: Method, uri: &str, body: Option<Value>) -> Answer {
+pub(super) async fn call(
+    services: &Arc<Services>,
+    method: Method,
+    uri: &str,
+    body: Option<Value>,
+) -> Answer {
     let request = Request::builder()
         .method(method)
         .uri(uri)
@@ -73,7 +78,7 @@ async fn raw(services: &Arc<Services>, request: Request<Body>) -> Answer {
     }
 }
 
-fn keys(value: &Value) -> Vec<String> {
+pub(super) fn keys(value: &Value) -> Vec<String> {
     let mut keys: Vec<String> = value
         .as_object()
         .map(|o| o.keys().cloned().collect())
@@ -489,7 +494,7 @@ async fn put_creates_patch_updates_and_versions_are_kept() {
     assert_eq!(bad_many.body["details"][0]["path"], "(0)/cpus");
 }
 
-async fn with_task(s: &Arc<Services>, app_id: &str) -> TaskRecord {
+pub(super) async fn with_task(s: &Arc<Services>, app_id: &str) -> TaskRecord {
     let mut world = s.world.lock().await;
     let app = world.apps.get(app_id).expect("app").clone();
     let record = TaskRecord {

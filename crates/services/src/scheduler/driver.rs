@@ -13,6 +13,7 @@ use corral_api::scheduler::{Event, EventType, Launch, Operation, OperationType, 
 use corral_api::v1::{AgentId, Capability, FrameworkInfo, Offer, TaskId, TaskStatus};
 use corral_client::{ClientError, MasterAddress, scheduler_client::SchedulerClient};
 
+use super::offer_stats::OfferStats;
 use super::place::{PlaceContext, place};
 use super::plan::plan;
 use crate::deployments::Deployment;
@@ -122,6 +123,7 @@ async fn session(services: &Arc<Services>) -> Result<(), ClientError> {
         services: services.clone(),
         client,
         suppressed: false,
+        filtered: false,
     };
     driver.reconcile().await;
     let mut tick = tokio::time::interval(TICK);
@@ -195,6 +197,9 @@ struct Driver {
     client: SchedulerClient,
     /// Whether offers are suppressed (a fresh subscription is not).
     suppressed: bool,
+    /// Whether offers were declined with the long filter (nothing was wanted then); a revive
+    /// lifts it once something is (a new deployment step, a launch delay over).
+    filtered: bool,
 }
 
 impl Driver {
@@ -234,6 +239,13 @@ impl Driver {
             };
             let mut new_uuid = || uuid::Uuid::new_v4().to_string();
             let placement = place(&world, &plan, &offers, &ctx, &mut new_uuid);
+            for matched in &placement.matched {
+                world
+                    .offer_stats
+                    .entry(matched.app_id.clone())
+                    .or_insert_with(|| OfferStats::new(now))
+                    .record(matched, now);
+            }
             let placed: usize = placement.launches.iter().map(|l| l.records.len()).sum();
             let wanted: usize = plan.launches.iter().map(|l| l.count as usize).sum();
             let mut batch = Batch::new();
@@ -257,6 +269,7 @@ impl Driver {
         let refuse = if still_wanted {
             REFUSE_WHILE_WANTED
         } else {
+            self.filtered = true;
             REFUSE_WHEN_IDLE
         };
         for launch in placement.launches {
@@ -375,6 +388,23 @@ impl Driver {
             if let Err(error) = self.services.store.apply(batch).await {
                 tracing::error!(%error, "services: cannot store the kills");
             }
+            // An app waits from the first evaluation that finds it short (`/v2/queue`'s
+            // `since`); one no longer waiting starts afresh next time.
+            let waiting: Vec<&str> = plan
+                .launches
+                .iter()
+                .chain(&plan.delayed)
+                .map(|l| l.app_id.as_str())
+                .collect();
+            world
+                .offer_stats
+                .retain(|app, _| waiting.contains(&app.as_str()));
+            for app in waiting {
+                world
+                    .offer_stats
+                    .entry(app.to_string())
+                    .or_insert_with(|| OfferStats::new(now));
+            }
             let wants = plan.wants_offers();
             (plan.kills, wants)
         };
@@ -390,9 +420,12 @@ impl Driver {
         }
         let roles = vec![self.services.config.role.clone()];
         let revive_asked = self.services.take_revive();
-        if wants_offers && (self.suppressed || revive_asked) {
+        if wants_offers && (self.suppressed || revive_asked || self.filtered) {
             match self.client.revive(roles).await {
-                Ok(()) => self.suppressed = false,
+                Ok(()) => {
+                    self.suppressed = false;
+                    self.filtered = false;
+                }
                 Err(error) => tracing::warn!(%error, "services: REVIVE failed"),
             }
         } else if !wants_offers && !self.suppressed {

@@ -39,6 +39,8 @@ pub struct Plan {
     pub launches: Vec<Launches>,
     /// The earliest end of a launch delay that holds back an app needing tasks.
     pub delayed_until: Option<u64>,
+    /// Apps that need tasks but whose launch delay holds them back.
+    pub delayed: Vec<Launches>,
     pub kills: Vec<Kill>,
 }
 
@@ -70,6 +72,10 @@ pub fn plan(world: &World, now_ms: u64) -> Plan {
             Some(delay) => {
                 let until = delay.deadline_ms();
                 plan.delayed_until = Some(plan.delayed_until.map_or(until, |d| d.min(until)));
+                plan.delayed.push(Launches {
+                    app_id: app.id.clone(),
+                    count: need,
+                });
             }
             None => plan.launches.push(Launches {
                 app_id: app.id.clone(),
