@@ -25,8 +25,15 @@ impl Cluster {
     /// Starts `corral services` against this cluster's master, its state in a redb file of
     /// the cluster's dir, plus `extra` flags; waits until `/ping` answers.
     pub async fn start_services(&self, extra: &[&str]) -> Services {
-        let port = free_port();
         let state = self.dir.path().join("services").join("state.redb");
+        let state = format!("file://{}", state.display());
+        self.start_services_named("services", &state, extra).await
+    }
+
+    /// Starts a `corral services` whose log is `NAME.log`, its state at `state` (`--state`);
+    /// waits until `/ping` answers.
+    pub async fn start_services_named(&self, name: &str, state: &str, extra: &[&str]) -> Services {
+        let port = free_port();
         let mut args: Vec<String> = vec![
             "services".into(),
             "--master".into(),
@@ -36,11 +43,11 @@ impl Cluster {
             "--port".into(),
             port.to_string(),
             "--state".into(),
-            format!("file://{}", state.display()),
+            state.to_string(),
         ];
         args.extend(extra.iter().map(|s| s.to_string()));
         let services = Services {
-            process: Process::start("services", &args, self.dir.path()),
+            process: Process::start(name, &args, self.dir.path()),
             addr: format!("127.0.0.1:{port}"),
             http: reqwest::Client::new(),
         };
