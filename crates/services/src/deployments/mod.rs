@@ -7,6 +7,7 @@
 //!
 //! `progress` says, from the world alone, which mode each app is in and when a step is done.
 
+pub mod canary;
 pub mod progress;
 pub mod steps;
 

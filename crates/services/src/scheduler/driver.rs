@@ -16,8 +16,8 @@ use corral_client::{ClientError, MasterAddress, scheduler_client::SchedulerClien
 use super::offer_stats::OfferStats;
 use super::place::{PlaceContext, place};
 use super::plan::plan;
-use crate::deployments::Deployment;
 use crate::deployments::progress::{Progress, advance};
+use crate::deployments::{Deployment, canary};
 use crate::events::Event as ApiEvent;
 use crate::events::kinds::Plan;
 use crate::services::{Services, ServicesConfig};
@@ -369,10 +369,11 @@ impl Driver {
     /// revives offers.
     async fn evaluate(&mut self) {
         let now = now_ms();
-        let (kills, wants_offers) = {
+        let (kills, wants_offers, roll_back) = {
             let mut world = self.services.world.lock().await;
             world.delays.retain(|_, d| !d.expired(now));
             self.advance_deployments(&mut world).await;
+            let roll_back = self.watch_canaries(&mut world, now).await;
             let plan = plan(&world, now);
             // A first kill of a task is stored, so a new leader carries it out too.
             let mut batch = Batch::new();
@@ -406,8 +407,16 @@ impl Driver {
                     .or_insert_with(|| OfferStats::new(now));
             }
             let wants = plan.wants_offers();
-            (plan.kills, wants)
+            (plan.kills, wants, roll_back)
         };
+        for deployment in roll_back {
+            match self.services.cancel_deployment(&deployment, false).await {
+                Ok(_) => tracing::info!(%deployment, "services: deployment rolled back"),
+                Err(error) => {
+                    tracing::error!(%deployment, %error, "services: cannot roll back a failed canary");
+                }
+            }
+        }
         for kill in kills {
             tracing::info!(task = %kill.task_id, "services: killing");
             if let Err(error) = self
@@ -434,6 +443,31 @@ impl Driver {
                 Err(error) => tracing::warn!(%error, "services: SUPPRESS failed"),
             }
         }
+    }
+
+    /// Brings the canaries up to date (stored when they change); answers the deployments
+    /// whose canary failed and that ask to be rolled back (the rollback announces them as
+    /// failed).
+    async fn watch_canaries(&self, world: &mut World, now: u64) -> Vec<String> {
+        let watched = canary::watch(world, now);
+        let mut batch = Batch::new();
+        for id in &watched.changed {
+            if let Some(d) = world.deployments.get(id) {
+                batch.put_deployment(d);
+            }
+        }
+        if let Err(error) = self.services.store.apply(batch).await {
+            tracing::error!(%error, "services: cannot store the canaries' state");
+        }
+        let mut roll_back = Vec::new();
+        for failed in watched.failed {
+            if roll_back.contains(&failed.deployment) {
+                continue;
+            }
+            tracing::warn!(deployment = %failed.deployment, app = %failed.app, "services: a canary failed; rolling back");
+            roll_back.push(failed.deployment);
+        }
+        roll_back
     }
 
     /// Moves deployments past their finished steps; stores how far each got and removes the
