@@ -3,6 +3,7 @@
 
 mod agent;
 mod agent_lookup;
+mod app;
 #[cfg(feature = "bench")]
 mod bench;
 #[cfg(feature = "bench")]
@@ -63,6 +64,9 @@ pub enum Command {
     /// Run the services component: Marathon's REST API v2 (apps kept running, scaled,
     /// healed) on a framework of the master.
     Services(services::ServicesArgs),
+    /// Apps on the services component (Marathon API): deploy, list, show, scale, restart,
+    /// rollback, remove, tasks.
+    App(app::AppArgs),
     /// Run a command as one or more tasks, like mesos-execute; exits 0 when all finish.
     Execute(execute::ExecuteArgs),
     /// List the agents.
@@ -120,6 +124,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Master(args) => master::run(args).await,
         Command::Agent(args) => agent::run(args).await,
         Command::Services(args) => services::run(args).await,
+        Command::App(args) => app::run(args).await,
         Command::Execute(args) => execute::run(args).await,
         Command::Agents(args) => list::agents(args).await,
         Command::Frameworks(args) => list::frameworks(args).await,
