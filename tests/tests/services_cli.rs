@@ -52,7 +52,10 @@ async fn corral_app_deploys_scales_restarts_rolls_back_and_removes() {
         stderr(&deployed)
     );
     let out = stdout(&deployed);
-    assert!(out.contains("step 1/"), "{out}");
+    assert!(
+        out.lines().any(|l| l.starts_with("step ") && l.contains("desired 2")),
+        "{out}"
+    );
     assert!(out.contains("/web: deployed version"), "{out}");
     assert!(out.trim_end().ends_with("2 of 2 running"), "{out}");
     assert_eq!(services.tasks_of("/web").await.len(), 2);
@@ -116,7 +119,7 @@ async fn corral_app_deploy_fails_with_the_reason() {
     let services = cluster.start_services(&[]).await;
     let refused = app(
         &services,
-        &["deploy", "--id", "/bad", "--cmd", "sleep 1", "--cpus", "-1"],
+        &["deploy", "--id", "/bad", "--cmd", "sleep 1", "--cpus=-1"],
     )
     .await;
     assert!(!refused.status.success());
