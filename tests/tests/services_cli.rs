@@ -53,7 +53,8 @@ async fn corral_app_deploys_scales_restarts_rolls_back_and_removes() {
     );
     let out = stdout(&deployed);
     assert!(
-        out.lines().any(|l| l.starts_with("step ") && l.contains("desired 2")),
+        out.lines()
+            .any(|l| l.starts_with("step ") && l.contains("desired 2")),
         "{out}"
     );
     assert!(out.contains("/web: deployed version"), "{out}");
