@@ -74,13 +74,14 @@ impl Services {
         dry_run: bool,
     ) -> Result<GroupChanged, OpError> {
         let id = PathId::parse(id);
-        for problem in PathId::problems(&id.to_string())
-            .into_iter()
-            .filter(|_| !id.is_root())
-        {
+        if !id.is_root() {
             let mut v = Violations::new();
-            v.add("/id", problem);
-            return Err(OpError::Invalid(v));
+            for problem in PathId::problems(&id.to_string()) {
+                v.add("/id", problem);
+            }
+            if !v.is_empty() {
+                return Err(OpError::Invalid(v));
+            }
         }
         let version = self.next_version();
         let ctx = ParseContext {
