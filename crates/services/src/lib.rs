@@ -10,6 +10,10 @@
 
 pub mod app_ops;
 pub mod deployments;
+pub mod events;
+pub mod groups;
+pub mod ha;
+pub mod health;
 pub mod http;
 pub mod model;
 pub mod op_error;
@@ -23,13 +27,14 @@ pub mod tasks;
 pub mod time;
 pub mod validation;
 pub mod world;
+pub mod world_health;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tokio::sync::Notify;
 
-use corral_state::{StateError, StateStore};
+use corral_state::{Election, EtcdStore, StateError, StateStore};
 
 pub use services::{Services, ServicesConfig};
 
@@ -45,9 +50,11 @@ pub enum ServicesError {
 pub struct ServicesHandle {
     /// The address the API is bound to (the port may have been 0).
     pub addr: SocketAddr,
-    pub services: Arc<Services>,
+    /// Whether it leads, and its world when it does.
+    pub mode: Arc<ha::Mode>,
     server: tokio::task::JoinHandle<()>,
-    driver: tokio::task::JoinHandle<()>,
+    /// The campaign and the leader poll of an elected instance.
+    election: Vec<tokio::task::JoinHandle<()>>,
     stop: Arc<Notify>,
 }
 
@@ -57,48 +64,78 @@ impl ServicesHandle {
         if let Err(error) = (&mut self.server).await {
             tracing::error!(%error, "the services HTTP server task failed");
         }
-        self.driver.abort();
+        self.shutdown();
     }
 
     /// Stops serving and scheduling. The framework stays registered with the master (its
     /// tasks keep running for the failover timeout), so a new services process takes over.
     pub fn shutdown(&self) {
         self.stop.notify_one();
-        self.driver.abort();
+        for task in &self.election {
+            task.abort();
+        }
+        self.mode.set_leading(None);
     }
 }
 
-/// Reads the stored state, binds the API and starts the scheduler driver.
+/// One instance alone on its store: reads the stored state, binds the API and leads.
 pub async fn run(
     mut config: ServicesConfig,
     state: Arc<dyn StateStore>,
 ) -> Result<ServicesHandle, ServicesError> {
-    let store = store::ServiceStore::new(state);
-    let loaded = store.load().await?;
     let (listener, addr) = corral_http::listen::bind(config.listen).await?;
     config.listen = addr;
-    tracing::info!(
-        apps = loaded.apps.len(),
-        tasks = loaded.tasks.len(),
-        framework = ?loaded.framework_id,
-        "services: state loaded"
-    );
-    let services = Arc::new(Services::new(config, store, loaded));
-    let driver = tokio::spawn(scheduler::driver::run(services.clone()));
+    let mode = ha::Mode::new(format!("{}:{}", config.hostname, addr.port()));
+    mode.set_leading(Some(ha::leading::Leading::start(config, state).await?));
+    Ok(serve(listener, addr, mode, Vec::new()))
+}
+
+/// One of several instances on an etcd store: binds the API at once (following: calls are
+/// proxied to the leader) and campaigns; leads while elected.
+pub async fn run_elected(
+    mut config: ServicesConfig,
+    store: EtcdStore,
+    election: Election,
+) -> Result<ServicesHandle, ServicesError> {
+    let (listener, addr) = corral_http::listen::bind(config.listen).await?;
+    config.listen = addr;
+    let mode = ha::Mode::new(format!("{}:{}", config.hostname, addr.port()));
+    let election = Arc::new(election);
+    let tasks = vec![
+        tokio::spawn(ha::campaign(mode.clone(), config, store, election.clone())),
+        tokio::spawn(ha::follow(mode.clone(), election)),
+    ];
+    Ok(serve(listener, addr, mode, tasks))
+}
+
+fn serve(
+    listener: corral_http::listen::Acceptor,
+    addr: SocketAddr,
+    mode: Arc<ha::Mode>,
+    election: Vec<tokio::task::JoinHandle<()>>,
+) -> ServicesHandle {
     let stop = Arc::new(Notify::new());
     let stopped = {
         let stop = stop.clone();
         async move { stop.notified().await }
     };
-    let router = http::router(services.clone());
+    let router = ha::router(mode.clone());
     let server = tokio::spawn(async move {
-        corral_http::serve(listener, router, stopped, "services").await;
+        // Served with each connection's peer, for the events' client addresses.
+        let app = corral_http::stack(router)
+            .into_make_service_with_connect_info::<http::client_addr::ClientAddr>();
+        if let Err(error) = axum::serve(listener, app)
+            .with_graceful_shutdown(stopped)
+            .await
+        {
+            tracing::error!(%error, "the services HTTP server stopped");
+        }
     });
-    Ok(ServicesHandle {
+    ServicesHandle {
         addr,
-        services,
+        mode,
         server,
-        driver,
+        election,
         stop,
-    })
+    }
 }

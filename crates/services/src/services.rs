@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use tokio::sync::{Mutex, Notify};
 
+use crate::events::{Event, EventBus};
 use crate::store::{Loaded, ServiceStore};
 use crate::time::{Timestamp, now_ms};
 use crate::world::World;
@@ -40,6 +41,8 @@ pub struct Services {
     pub config: ServicesConfig,
     pub store: ServiceStore,
     pub world: Mutex<World>,
+    /// What `/v2/events` streams.
+    pub events: EventBus,
     /// The address the API is reachable on (`hostname:port`), once bound.
     pub advertised: std::sync::Mutex<String>,
     framework_id: std::sync::Mutex<Option<String>>,
@@ -48,6 +51,8 @@ pub struct Services {
     /// Set when new tasks are wanted, so the driver revives offers it declined.
     revive: AtomicBool,
     last_version_ms: AtomicU64,
+    /// When this instance started (ms), for `/metrics`' uptime.
+    pub started_ms: u64,
 }
 
 impl Services {
@@ -56,22 +61,31 @@ impl Services {
         for app in loaded.apps {
             world.apps.insert(app.id.clone(), app);
         }
-        for task in loaded.tasks {
+        for mut task in loaded.tasks {
+            // A kill asked before the restart is sent again at once.
+            if task.kill_requested() {
+                task.kill_requested_at = Some(crate::app_ops::KILL_NOT_SENT);
+            }
             world.tasks.insert(task.id.clone(), task);
         }
         for deployment in loaded.deployments {
             world.deployments.insert(deployment.id.clone(), deployment);
+        }
+        for group in loaded.groups {
+            world.groups.insert(group.id.clone(), group);
         }
         let advertised = format!("{}:{}", config.hostname, config.listen.port());
         Services {
             config,
             store,
             world: Mutex::new(world),
+            events: EventBus::default(),
             advertised: std::sync::Mutex::new(advertised),
             framework_id: std::sync::Mutex::new(loaded.framework_id),
             wake: Notify::new(),
             revive: AtomicBool::new(true),
             last_version_ms: AtomicU64::new(0),
+            started_ms: now_ms(),
         }
     }
 
@@ -108,6 +122,11 @@ impl Services {
     /// Whether a revive was asked for since the last call.
     pub fn take_revive(&self) -> bool {
         self.revive.swap(false, Ordering::SeqCst)
+    }
+
+    /// Publishes an event to `/v2/events` subscribers (never waits).
+    pub fn publish(&self, event: Event) {
+        self.events.publish(event);
     }
 
     pub fn framework_id(&self) -> Option<String> {

@@ -11,6 +11,8 @@ use serde::de::DeserializeOwned;
 use corral_state::{StateError, StateStore, WriteOp};
 
 use crate::deployments::Deployment;
+use crate::groups::GroupRecord;
+use crate::groups::update::GroupState;
 use crate::model::App;
 use crate::path_id::PathId;
 use crate::tasks::TaskRecord;
@@ -21,6 +23,8 @@ pub const APPS_PREFIX: &str = "services/apps/";
 pub const VERSIONS_PREFIX: &str = "services/versions/";
 pub const TASKS_PREFIX: &str = "services/tasks/";
 pub const DEPLOYMENTS_PREFIX: &str = "services/deployments/";
+pub const GROUPS_PREFIX: &str = "services/groups/";
+pub const GROUP_VERSIONS_PREFIX: &str = "services/group-versions/";
 
 /// Versions kept per app (Marathon's `--zk_max_versions` default).
 pub const MAX_VERSIONS: usize = 50;
@@ -45,6 +49,31 @@ pub fn deployment_key(id: &str) -> String {
     format!("{DEPLOYMENTS_PREFIX}{id}")
 }
 
+/// A group's id as one key segment (the root is `_root`).
+fn group_segment(id: &str) -> String {
+    let path = PathId::parse(id);
+    if path.is_root() {
+        "_root".to_string()
+    } else {
+        path.safe()
+    }
+}
+
+pub fn group_key(id: &str) -> String {
+    format!("{GROUPS_PREFIX}{}", group_segment(id))
+}
+
+pub fn group_versions_prefix(id: &str) -> String {
+    format!("{GROUP_VERSIONS_PREFIX}{}/", group_segment(id))
+}
+
+/// A stored version of a group: the apps and groups within it then.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct GroupVersion {
+    pub apps: Vec<App>,
+    pub groups: Vec<GroupRecord>,
+}
+
 /// Everything stored, read at start.
 #[derive(Debug, Default)]
 pub struct Loaded {
@@ -52,6 +81,7 @@ pub struct Loaded {
     pub apps: Vec<App>,
     pub tasks: Vec<TaskRecord>,
     pub deployments: Vec<Deployment>,
+    pub groups: Vec<GroupRecord>,
 }
 
 #[derive(Clone)]
@@ -76,6 +106,7 @@ impl ServiceStore {
             apps: self.list(APPS_PREFIX).await?,
             tasks: self.list(TASKS_PREFIX).await?,
             deployments: self.list(DEPLOYMENTS_PREFIX).await?,
+            groups: self.list(GROUPS_PREFIX).await?,
         })
     }
 
@@ -147,6 +178,41 @@ impl ServiceStore {
             .collect())
     }
 
+    /// The stored versions of group `id`, oldest first, with their keys.
+    pub async fn group_versions(&self, id: &str) -> Result<Vec<(String, Timestamp)>, StateError> {
+        Ok(self
+            .inner
+            .list(&group_versions_prefix(id))
+            .await?
+            .into_iter()
+            .filter_map(|(key, _)| {
+                let at = key.rsplit('/').next().and_then(Timestamp::parse)?;
+                Some((key, at))
+            })
+            .collect())
+    }
+
+    /// Group `id` as it was at `version`.
+    pub async fn group_version(
+        &self,
+        id: &str,
+        version: Timestamp,
+    ) -> Result<Option<GroupState>, StateError> {
+        let key = format!("{}{version}", group_versions_prefix(id));
+        let Some(bytes) = self.inner.get(&key).await? else {
+            return Ok(None);
+        };
+        let stored: GroupVersion = decode(&key, &bytes)?;
+        Ok(Some(GroupState {
+            apps: stored.apps.into_iter().map(|a| (a.id.clone(), a)).collect(),
+            groups: stored
+                .groups
+                .into_iter()
+                .map(|g| (g.id.clone(), g))
+                .collect(),
+        }))
+    }
+
     /// Every version key of `id`.
     pub async fn version_keys(&self, id: &str) -> Result<Vec<String>, StateError> {
         Ok(self
@@ -212,6 +278,22 @@ impl Batch {
 
     pub fn delete_deployment(&mut self, id: &str) {
         self.delete(deployment_key(id));
+    }
+
+    pub fn put_group_version(&mut self, id: &str, version: Timestamp, content: &GroupState) {
+        let stored = GroupVersion {
+            apps: content.apps.values().cloned().collect(),
+            groups: content.groups.values().cloned().collect(),
+        };
+        self.put(format!("{}{version}", group_versions_prefix(id)), &stored);
+    }
+
+    pub fn put_group(&mut self, group: &GroupRecord) {
+        self.put(group_key(&group.id), group);
+    }
+
+    pub fn delete_group(&mut self, id: &str) {
+        self.delete(group_key(id));
     }
 
     pub fn is_empty(&self) -> bool {

@@ -6,9 +6,13 @@ use std::collections::BTreeMap;
 
 use corral_api::v1::{TaskState, TaskStatus};
 
-use crate::deployments::Deployment;
+use crate::deployments::{Action, Deployment, progress};
+use crate::groups::GroupRecord;
+use crate::health::readiness::Readiness;
+use crate::health::state::Health;
 use crate::model::App;
 use crate::scheduler::backoff::Delay;
+use crate::scheduler::offer_stats::OfferStats;
 use crate::tasks::TaskRecord;
 use crate::tasks::json::TaskFailure;
 use crate::time::Timestamp;
@@ -25,6 +29,15 @@ pub struct World {
     pub delays: BTreeMap<String, Delay>,
     /// The last unexpected task end, by app id.
     pub failures: BTreeMap<String, TaskFailure>,
+    /// Health check results by task id, one per health check of the task's app (kept in
+    /// memory: a new leader checks again).
+    pub health: BTreeMap<String, Vec<Health>>,
+    /// Readiness check results by task id.
+    pub readiness: BTreeMap<String, Readiness>,
+    /// Groups created through `/v2/groups`, by id.
+    pub groups: BTreeMap<String, GroupRecord>,
+    /// How offers went for each app waiting for tasks (`/v2/queue`).
+    pub offer_stats: BTreeMap<String, OfferStats>,
 }
 
 /// What a status update did.
@@ -64,6 +77,12 @@ impl World {
         if !ended {
             let before = record.clone();
             record.observe(status, now_ms);
+            if let Some(healthy) = status.healthy {
+                self.mesos_health_reported(id, healthy, status.message.as_deref(), now_ms);
+            }
+            let Some(record) = self.tasks.get(id) else {
+                return StatusEffect::Nothing;
+            };
             return if *record == before {
                 StatusEffect::Nothing
             } else {
@@ -73,6 +92,8 @@ impl World {
         let Some(mut record) = self.tasks.remove(id) else {
             return StatusEffect::Nothing;
         };
+        self.health.remove(id);
+        self.readiness.remove(id);
         record.state = status.state;
         let app = self.apps.get(&record.app_id);
         let unexpected = app.is_some() && !record.kill_requested();
@@ -99,30 +120,28 @@ impl World {
         StatusEffect::Ended { record, unexpected }
     }
 
-    /// Whether a deployment's changes have all taken effect.
+    /// Whether a deployment's changes have all taken effect: every action of every step.
     pub fn deployment_done(&self, deployment: &Deployment) -> bool {
         deployment
-            .affected_apps
+            .steps
             .iter()
-            .all(|id| self.app_settled(id))
+            .flatten()
+            .all(|action| progress::action_done(self, action, deployment.version))
     }
 
     /// An existing app runs exactly `instances` tasks of its current configuration, all
-    /// running; a deleted one has none left.
+    /// running, healthy and ready; a deleted one has none left.
     pub fn app_settled(&self, app_id: &str) -> bool {
-        let mut tasks = self.tasks_of(app_id).peekable();
-        let Some(app) = self.apps.get(app_id) else {
-            return tasks.peek().is_none();
+        let action = Action {
+            action: crate::deployments::RESTART.to_string(),
+            app: app_id.to_string(),
         };
-        let config = app.config_version();
-        let mut current = 0u32;
-        for task in tasks {
-            if task.config_version != config || !task.is_running() || task.kill_requested() {
-                return false;
-            }
-            current += 1;
-        }
-        current == app.instances
+        progress::action_done(self, &action, Timestamp(0))
+    }
+
+    /// The whole group tree, apps in their definitions' form.
+    pub fn root_group_json(&self) -> serde_json::Value {
+        crate::groups::json::root_json(&self.apps, &self.groups)
     }
 
     /// Deployments that lock `app_id`.
@@ -158,3 +177,7 @@ fn has_ended(state: TaskState) -> bool {
 #[cfg(test)]
 #[path = "world_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "world_health_tests.rs"]
+mod health_tests;

@@ -118,6 +118,8 @@ fn a_deployment_is_done_when_the_current_configuration_runs_everywhere() {
         "d".into(),
         Timestamp(1_000),
         &[("/web".into(), Change::Create)],
+        &Default::default(),
+        Vec::new(),
     );
     let one = task(&web, 1, TaskState::TaskRunning, 1_000);
     let two = task(&web, 2, TaskState::TaskStaging, 1_000);

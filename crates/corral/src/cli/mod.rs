@@ -4,6 +4,7 @@
 mod agent;
 mod agent_gone;
 mod agent_lookup;
+mod app;
 #[cfg(feature = "bench")]
 mod bench;
 #[cfg(feature = "bench")]
@@ -87,6 +88,9 @@ pub enum Command {
     /// Serve DNS for the cluster (Mesos-DNS names, kept current from the master's event
     /// stream) and Mesos-DNS's HTTP API; `corral dns lookup NAME` asks a DNS server.
     Dns(dns::DnsArgs),
+    /// Apps on the services component (Marathon API): deploy, list, show, scale, restart,
+    /// rollback, remove, tasks.
+    App(app::AppArgs),
     /// Run a command as one or more tasks, like mesos-execute; exits 0 when all finish.
     Execute(execute::ExecuteArgs),
     /// List the agents.
@@ -153,6 +157,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         },
         Command::Services(args) => services::run(args).await,
         Command::Dns(args) => dns::run(args).await,
+        Command::App(args) => app::run(args).await,
         Command::Execute(args) => execute::run(args).await,
         Command::Agents(args) => list::agents(args).await,
         Command::Frameworks(args) => list::frameworks(args).await,

@@ -6,14 +6,18 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 
+use super::duration_flag;
+use super::master::MIN_LEADER_LEASE_SECS;
 use super::master_arg::MasterArg;
 use super::server_defaults::{default_work_dir, hostname, reachable};
 use super::signals::shutdown_requested;
 use corral_services::{ServicesConfig, ServicesHandle};
-use corral_state::{RedbStore, StateSpec, StateStore};
+use corral_state::spec::{CONNECT_PATIENCE, connect_with_retry};
+use corral_state::{Election, RedbStore, StateSpec, StateStore};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServicesArgs {
@@ -39,6 +43,11 @@ pub struct ServicesArgs {
     /// Default: $XDG_STATE_HOME/corral/services, else ./.corral-services.
     #[arg(long)]
     pub work_dir: Option<PathBuf>,
+    /// With --state etcd://: the lease of the services leader (whole seconds, at least 2):
+    /// a killed leader is replaced after about this long.
+    #[arg(long, default_value = "3secs", value_name = "DURATION",
+          value_parser = duration_flag::whole_secs_at_least(MIN_LEADER_LEASE_SECS))]
+    pub leader_lease: Duration,
 }
 
 pub async fn run(args: ServicesArgs) -> anyhow::Result<ExitCode> {
@@ -58,10 +67,6 @@ pub async fn run(args: ServicesArgs) -> anyhow::Result<ExitCode> {
     {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    let store = spec
-        .open()
-        .await
-        .context("cannot open the services state")?;
     let config = config(
         &args.master.master,
         SocketAddr::new(args.ip, args.port),
@@ -69,7 +74,29 @@ pub async fn run(args: ServicesArgs) -> anyhow::Result<ExitCode> {
         &args.role,
         &state_text,
     )?;
-    let mut handle = start(config, store).await?;
+    let mut handle = match &spec {
+        // Several instances may share an etcd store: they elect a leader.
+        StateSpec::Etcd { endpoints, prefix } => {
+            let store = connect_with_retry(endpoints, prefix, CONNECT_PATIENCE)
+                .await
+                .context("cannot open the services state")?;
+            let election =
+                Election::connect(endpoints, &format!("{prefix}services/"), args.leader_lease)
+                    .await
+                    .context("cannot reach etcd for the services leader election")?;
+            let listen = config.listen;
+            corral_services::run_elected(config, store, election)
+                .await
+                .with_context(|| format!("cannot start the services API on {listen}"))?
+        }
+        _ => {
+            let store = spec
+                .open()
+                .await
+                .context("cannot open the services state")?;
+            start(config, store).await?
+        }
+    };
     println!(
         "corral services: Marathon API on http://{}",
         reachable(handle.addr)

@@ -8,7 +8,6 @@ use serde_json::{Map, Value, json};
 
 use crate::model::App;
 use crate::tasks::TaskRecord;
-use crate::tasks::json::task_json;
 use crate::time::Timestamp;
 use crate::world::World;
 
@@ -77,7 +76,8 @@ pub fn app_info(world: &World, app: &App, embed: Embed, now_ms: u64) -> Value {
     let tasks: Vec<&TaskRecord> = world.tasks_of(&app.id).collect();
     if embed.counts {
         let (staged, running) = world.counts(&app.id);
-        object.extend(counts_json(staged, running, "tasks"));
+        let (healthy, unhealthy) = world.health_counts(&app.id);
+        object.extend(counts_json([staged, running, healthy, unhealthy], "tasks"));
     }
     if embed.deployments {
         let ids: Vec<Value> = world
@@ -88,10 +88,13 @@ pub fn app_info(world: &World, app: &App, embed: Embed, now_ms: u64) -> Value {
         object.insert("deployments".into(), Value::Array(ids));
     }
     if embed.readiness {
-        object.insert("readinessCheckResults".into(), json!([]));
+        object.insert(
+            "readinessCheckResults".into(),
+            Value::Array(world.readiness_json(&app.id)),
+        );
     }
     if embed.tasks {
-        let list: Vec<Value> = tasks.iter().map(|t| task_json(t, &[])).collect();
+        let list: Vec<Value> = tasks.iter().map(|t| world.task_json(t, &[])).collect();
         object.insert("tasks".into(), Value::Array(list));
     }
     if embed.last_task_failure
@@ -100,14 +103,15 @@ pub fn app_info(world: &World, app: &App, embed: Embed, now_ms: u64) -> Value {
         object.insert("lastTaskFailure".into(), failure.to_json());
     }
     if embed.task_stats {
-        object.insert("taskStats".into(), task_stats(app, &tasks, now_ms));
+        object.insert("taskStats".into(), task_stats(world, app, &tasks, now_ms));
     }
     Value::Object(object)
 }
 
-/// The four counts, with `prefix` (`tasksStaged`) or without (`staged`). Health checks do
-/// not run yet, so no task counts as healthy or unhealthy.
-fn counts_json(staged: usize, running: usize, prefix: &str) -> Map<String, Value> {
+/// The four counts (staged, running, healthy, unhealthy), with `prefix` (`tasksStaged`) or
+/// without (`staged`).
+fn counts_json(counts: [usize; 4], prefix: &str) -> Map<String, Value> {
+    let [staged, running, healthy, unhealthy] = counts;
     let key = |name: &str| {
         if prefix.is_empty() {
             name.to_lowercase()
@@ -118,15 +122,15 @@ fn counts_json(staged: usize, running: usize, prefix: &str) -> Map<String, Value
     let mut map = Map::new();
     map.insert(key("Staged"), json!(staged));
     map.insert(key("Running"), json!(running));
-    map.insert(key("Healthy"), json!(0));
-    map.insert(key("Unhealthy"), json!(0));
+    map.insert(key("Healthy"), json!(healthy));
+    map.insert(key("Unhealthy"), json!(unhealthy));
     map
 }
 
 /// `taskStats`: counts and life times of all tasks, of those with the latest and with an
 /// outdated configuration, and of those started since the last scaling; a group with no
 /// tasks is left out.
-fn task_stats(app: &App, tasks: &[&TaskRecord], now_ms: u64) -> Value {
+fn task_stats(world: &World, app: &App, tasks: &[&TaskRecord], now_ms: u64) -> Value {
     let config = app.config_version();
     let last_scaling = app.version_info.map_or(app.version, |v| v.last_scaling_at);
     let groups: [(&str, Vec<&TaskRecord>); 4] = [
@@ -163,10 +167,24 @@ fn task_stats(app: &App, tasks: &[&TaskRecord], now_ms: u64) -> Value {
         }
         let staged = group.iter().filter(|t| t.is_staging()).count();
         let running = group.iter().filter(|t| t.is_running()).count();
+        let checked = !app.health_checks.is_empty();
+        let healthy = group
+            .iter()
+            .filter(|t| checked && world.is_healthy(app, t))
+            .count();
+        let unhealthy = group
+            .iter()
+            .filter(|t| {
+                checked
+                    && t.is_running()
+                    && !world.is_healthy(app, t)
+                    && !world.health_json(t).is_empty()
+            })
+            .count();
         let mut inner = Map::new();
         inner.insert(
             "counts".into(),
-            Value::Object(counts_json(staged, running, "")),
+            Value::Object(counts_json([staged, running, healthy, unhealthy], "")),
         );
         if let Some(life_time) = life_time(&group, now_ms) {
             inner.insert("lifeTime".into(), life_time);

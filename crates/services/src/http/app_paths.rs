@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use super::app_info::{Embed, app_info};
 use super::apps::{Body, app_url};
+use super::client_addr::{Peer, publish_api_posts};
 use super::query::Query;
 use super::respond::{self, body_json, deployment_result, op_error};
 use crate::app_ops::Killed;
@@ -102,7 +103,10 @@ async fn app_tasks(services: &Services, id: &str) -> Response {
     if !world.apps.contains_key(&id) {
         return op_error(unknown_app(&id));
     }
-    let tasks: Vec<Value> = world.tasks_of(&id).map(|t| task_json(t, &[])).collect();
+    let tasks: Vec<Value> = world
+        .tasks_of(&id)
+        .map(|t| world.task_json(t, &[]))
+        .collect();
     respond::json(StatusCode::OK, json!({"tasks": tasks}))
 }
 
@@ -142,6 +146,7 @@ pub async fn put_path(
     State(services): State<Arc<Services>>,
     Path(path): Path<String>,
     RawQuery(raw): RawQuery,
+    peer: Peer,
     body: Body,
 ) -> Response {
     let query = Query::parse(raw.as_deref());
@@ -151,6 +156,7 @@ pub async fn put_path(
     let partial = query.flag("partialUpdate", true);
     update_one(
         &services,
+        &peer,
         &id,
         body,
         partial,
@@ -164,6 +170,7 @@ pub async fn patch_path(
     State(services): State<Arc<Services>>,
     Path(path): Path<String>,
     RawQuery(raw): RawQuery,
+    peer: Peer,
     body: Body,
 ) -> Response {
     let query = Query::parse(raw.as_deref());
@@ -172,6 +179,7 @@ pub async fn patch_path(
     };
     update_one(
         &services,
+        &peer,
         &id,
         body,
         true,
@@ -183,6 +191,7 @@ pub async fn patch_path(
 
 async fn update_one(
     services: &Services,
+    peer: &Peer,
     id: &str,
     body: Body,
     partial: bool,
@@ -206,7 +215,11 @@ async fn update_one(
         .update_app(&path.to_string(), &body, partial, force, allow_create)
         .await
     {
-        Ok(changed) => deployment_result(&changed, Some(&app_url(&path.to_string()))),
+        Ok(changed) => {
+            let id = path.to_string();
+            publish_api_posts(services, peer, &app_url(&id), std::slice::from_ref(&id)).await;
+            deployment_result(&changed, Some(&app_url(&id)))
+        }
         Err(error) => op_error(error),
     }
 }

@@ -10,6 +10,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::app_info::{Embed, app_info};
+use super::client_addr::{Peer, publish_api_posts};
 use super::query::Query;
 use super::respond::{self, DEPLOYMENT_HEADER, add_header, body_json, deployment_result, op_error};
 use crate::model::App;
@@ -65,6 +66,7 @@ fn labels_match(app: &App, selector: &str) -> bool {
 pub async fn create(
     State(services): State<Arc<Services>>,
     RawQuery(raw): RawQuery,
+    peer: Peer,
     body: Body,
 ) -> Response {
     let query = Query::parse(raw.as_deref());
@@ -74,6 +76,13 @@ pub async fn create(
     };
     match services.create_app(&body, query.flag("force", false)).await {
         Ok(created) => {
+            publish_api_posts(
+                &services,
+                &peer,
+                "/v2/apps",
+                std::slice::from_ref(&created.app.id),
+            )
+            .await;
             let mut object = created.app.to_json();
             object.extend([
                 ("tasksStaged".to_string(), json!(0)),
@@ -102,11 +111,13 @@ pub(super) fn app_url(id: &str) -> String {
 pub async fn put_many(
     State(services): State<Arc<Services>>,
     RawQuery(raw): RawQuery,
+    peer: Peer,
     body: Body,
 ) -> Response {
     let query = Query::parse(raw.as_deref());
     update_many(
         &services,
+        &peer,
         body,
         query.flag("partialUpdate", true),
         query.flag("force", false),
@@ -118,14 +129,24 @@ pub async fn put_many(
 pub async fn patch_many(
     State(services): State<Arc<Services>>,
     RawQuery(raw): RawQuery,
+    peer: Peer,
     body: Body,
 ) -> Response {
     let query = Query::parse(raw.as_deref());
-    update_many(&services, body, true, query.flag("force", false), false).await
+    update_many(
+        &services,
+        &peer,
+        body,
+        true,
+        query.flag("force", false),
+        false,
+    )
+    .await
 }
 
 async fn update_many(
     services: &Services,
+    peer: &Peer,
     body: Body,
     partial: bool,
     force: bool,
@@ -139,7 +160,17 @@ async fn update_many(
         .update_apps(&body, partial, force, allow_create)
         .await
     {
-        Ok(changed) => deployment_result(&changed, None),
+        Ok(changed) => {
+            let ids: Vec<String> = body
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|a| a["id"].as_str())
+                .map(|id| crate::path_id::PathId::parse(id).to_string())
+                .collect();
+            publish_api_posts(services, peer, "/v2/apps", &ids).await;
+            deployment_result(&changed, None)
+        }
         Err(error) => op_error(error),
     }
 }

@@ -4,7 +4,13 @@
 pub mod app_info;
 pub mod app_paths;
 pub mod apps;
+pub mod client_addr;
+pub mod deployments;
+pub mod events;
+pub mod groups;
+pub mod metrics;
 pub mod query;
+pub mod queue;
 pub mod respond;
 pub mod system;
 pub mod tasks;
@@ -22,8 +28,34 @@ pub fn router(services: Arc<Services>) -> Router {
         .route("/ping", get(system::ping))
         .route("/v2/info", get(system::info))
         .route("/v2/leader", get(system::leader))
-        .route("/v2/deployments", get(system::deployments))
+        .route("/v2/deployments", get(deployments::list))
+        .route(
+            "/v2/deployments/{id}",
+            axum::routing::delete(deployments::cancel),
+        )
         .route("/v2/tasks", get(tasks::list))
+        .route("/v2/tasks/delete", axum::routing::post(tasks::delete))
+        .route("/v2/queue", get(queue::list))
+        .route(
+            "/v2/queue/{*path}",
+            axum::routing::delete(queue::reset_delay),
+        )
+        .route("/metrics", get(metrics::metrics))
+        .route("/v2/events", get(events::stream))
+        .route(
+            "/v2/groups",
+            get(groups::get_root)
+                .post(groups::post_root)
+                .put(groups::put_root)
+                .delete(groups::delete_root),
+        )
+        .route(
+            "/v2/groups/{*path}",
+            get(groups::get_path)
+                .post(groups::post_path)
+                .put(groups::put_path)
+                .delete(groups::delete_path),
+        )
         .route(
             "/v2/apps",
             get(apps::list)
@@ -47,3 +79,11 @@ pub fn router(services: Arc<Services>) -> Router {
 #[cfg(test)]
 #[path = "router_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "router_groups_tests.rs"]
+mod groups_tests;
+
+#[cfg(test)]
+#[path = "router_queue_tests.rs"]
+mod queue_tests;

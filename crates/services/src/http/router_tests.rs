@@ -21,7 +21,7 @@ const INFO_JSON: &str = include_str!("../fixtures/info.json");
 const APP_TASKS_JSON: &str = include_str!("../fixtures/app_tasks.json");
 const TASKS_JSON: &str = include_str!("../fixtures/tasks.json");
 
-fn services() -> Arc<Services> {
+pub(super) fn services() -> Arc<Services> {
     let config = ServicesConfig {
         master: "127.0.0.1:5050".into(),
         listen: "127.0.0.1:8080".parse().expect("addr"),
@@ -35,14 +35,19 @@ fn services() -> Arc<Services> {
     Arc::new(Services::new(config, store, Loaded::default()))
 }
 
-struct Answer {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    body: Value,
-    text: String,
+pub(super) struct Answer {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: Value,
+    pub text: String,
 }
 
-async fn call(services: &Arc<Services>, method: Method, uri: &str, body: Option<Value>) -> Answer {
+pub(super) async fn call(
+    services: &Arc<Services>,
+    method: Method,
+    uri: &str,
+    body: Option<Value>,
+) -> Answer {
     let request = Request::builder()
         .method(method)
         .uri(uri)
@@ -73,7 +78,7 @@ async fn raw(services: &Arc<Services>, request: Request<Body>) -> Answer {
     }
 }
 
-fn keys(value: &Value) -> Vec<String> {
+pub(super) fn keys(value: &Value) -> Vec<String> {
     let mut keys: Vec<String> = value
         .as_object()
         .map(|o| o.keys().cloned().collect())
@@ -489,7 +494,7 @@ async fn put_creates_patch_updates_and_versions_are_kept() {
     assert_eq!(bad_many.body["details"][0]["path"], "(0)/cpus");
 }
 
-async fn with_task(s: &Arc<Services>, app_id: &str) -> TaskRecord {
+pub(super) async fn with_task(s: &Arc<Services>, app_id: &str) -> TaskRecord {
     let mut world = s.world.lock().await;
     let app = world.apps.get(app_id).expect("app").clone();
     let record = TaskRecord {
@@ -507,6 +512,7 @@ async fn with_task(s: &Arc<Services>, app_id: &str) -> TaskRecord {
         ip_addresses: Vec::new(),
         kill_requested_at: None,
         unreachable_since: None,
+        healthy: None,
     };
     world.tasks.insert(record.id.clone(), record.clone());
     record
@@ -631,4 +637,102 @@ async fn info_and_leader_have_marathons_keys() {
     assert_eq!(info.body["marathon_config"]["failover_timeout"], 604_800);
     let leader = call(&s, Method::GET, "/v2/leader", None).await;
     assert_eq!(leader.body, json!({"leader": "localhost:8080"}));
+}
+
+#[tokio::test]
+async fn deleting_a_deployment_rolls_it_back_or_with_force_stops_it() {
+    let s = services();
+    let created = call(
+        &s,
+        Method::POST,
+        "/v2/apps",
+        Some(json!({"id": "/a", "cmd": "sleep 100", "instances": 2})),
+    )
+    .await;
+    let first = created.body["deployments"][0]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let listed = call(&s, Method::GET, "/v2/deployments", None).await.body;
+    assert_eq!(listed[0]["currentStep"], 1);
+    assert_eq!(listed[0]["totalSteps"], 2);
+    assert_eq!(listed[0]["currentActions"][0]["action"], "StartApplication");
+
+    let missing = call(&s, Method::DELETE, "/v2/deployments/nope", None).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        missing.body,
+        json!({"message": "DeploymentPlan nope does not exist"})
+    );
+
+    // Rolling back a creation deletes the app, in a deployment of its own.
+    let rolled = call(
+        &s,
+        Method::DELETE,
+        &format!("/v2/deployments/{first}"),
+        None,
+    )
+    .await;
+    assert_eq!(rolled.status, StatusCode::OK, "{}", rolled.text);
+    assert_eq!(keys(&rolled.body), ["deploymentId", "version"]);
+    let listed = call(&s, Method::GET, "/v2/deployments", None).await.body;
+    let list = listed.as_array().expect("array");
+    assert_eq!(list.len(), 1, "the rolled back deployment is gone");
+    assert_eq!(list[0]["id"], rolled.body["deploymentId"]);
+    assert_eq!(
+        list[0]["steps"][0]["actions"][0],
+        json!({"action": "StopApplication", "app": "/a"})
+    );
+    assert_eq!(
+        call(&s, Method::GET, "/v2/apps/a", None).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    // A scale rolled back restores the instances; force just stops the deployment.
+    let created = call(
+        &s,
+        Method::POST,
+        "/v2/apps?force=true",
+        Some(json!({"id": "/b", "cmd": "sleep 100", "instances": 2})),
+    )
+    .await;
+    let creation = created.body["deployments"][0]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let stopped = call(
+        &s,
+        Method::DELETE,
+        &format!("/v2/deployments/{creation}?force=true"),
+        None,
+    )
+    .await;
+    assert_eq!(stopped.status, StatusCode::ACCEPTED);
+    let scaled = call(&s, Method::PUT, "/v2/apps/b", Some(json!({"instances": 5}))).await;
+    assert_eq!(scaled.status, StatusCode::OK, "{}", scaled.text);
+    let scale = scaled.body["deploymentId"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let rolled = call(
+        &s,
+        Method::DELETE,
+        &format!("/v2/deployments/{scale}"),
+        None,
+    )
+    .await;
+    assert_eq!(rolled.status, StatusCode::OK);
+    let app = call(&s, Method::GET, "/v2/apps/b", None).await.body;
+    assert_eq!(app["app"]["instances"], 2);
+    let listed = call(&s, Method::GET, "/v2/deployments", None).await.body;
+    let rollback = listed
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|d| d["id"] == rolled.body["deploymentId"])
+        .expect("the rollback is listed");
+    assert_eq!(
+        rollback["steps"][0]["actions"][0],
+        json!({"action": "ScaleApplication", "app": "/b"})
+    );
 }

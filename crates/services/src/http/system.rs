@@ -21,12 +21,6 @@ pub async fn leader(State(services): State<Arc<Services>>) -> Response {
     respond::json(StatusCode::OK, json!({"leader": services.advertised()}))
 }
 
-pub async fn deployments(State(services): State<Arc<Services>>) -> Response {
-    let world = services.world.lock().await;
-    let list: Vec<Value> = world.deployments.values().map(|d| d.to_json()).collect();
-    respond::json(StatusCode::OK, Value::Array(list))
-}
-
 /// Marathon's `/v2/info` keys (`examples/info.json`), with this instance's values; settings
 /// Corral does not have are null, as Marathon writes unset options.
 pub async fn info(State(services): State<Arc<Services>>) -> Response {

@@ -1,5 +1,4 @@
-//! Health checks and readiness checks as an app declares them. They are accepted, validated
-//! and shown; running them is the next step.
+//! Health checks and readiness checks as an app declares them (run by `crate::health`).
 
 use serde::{Deserialize, Serialize};
 
@@ -56,7 +55,11 @@ impl HealthCheck {
 
     /// Checks that reach the task on one of its ports.
     pub fn uses_port(&self) -> bool {
-        self.command.is_none() && matches!(self.protocol.as_str(), "HTTP" | "HTTPS" | "TCP")
+        self.command.is_none()
+            && matches!(
+                self.protocol.as_str(),
+                "HTTP" | "HTTPS" | "TCP" | "MESOS_HTTP" | "MESOS_TCP"
+            )
     }
 }
 

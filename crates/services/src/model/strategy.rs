@@ -11,6 +11,16 @@ use crate::time::Timestamp;
 pub struct UpgradeStrategy {
     pub maximum_over_capacity: f64,
     pub minimum_health_capacity: f64,
+    /// Beyond Marathon (as Nomad's `canary`): on a restart, this many new tasks first, and no
+    /// old task killed until they stayed healthy for `canary_healthy_seconds`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary_healthy_seconds: Option<u32>,
+    /// Beyond Marathon (as Nomad's `auto_revert`): a restart whose new tasks fail is rolled
+    /// back to the previous version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_rollback: Option<bool>,
 }
 
 impl Default for UpgradeStrategy {
@@ -19,6 +29,9 @@ impl Default for UpgradeStrategy {
         UpgradeStrategy {
             maximum_over_capacity: 1.0,
             minimum_health_capacity: 1.0,
+            canary: None,
+            canary_healthy_seconds: None,
+            auto_rollback: None,
         }
     }
 }

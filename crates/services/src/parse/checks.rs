@@ -20,6 +20,12 @@ pub fn health_check(value: &Value, path: &str, v: &mut Violations) -> Option<Hea
             format!("must be one of {}", HEALTH_PROTOCOLS.join(", ")),
         );
     }
+    if protocol == "MESOS_HTTPS" {
+        v.add(
+            &f.path("protocol"),
+            "MESOS_HTTPS is not supported: Corral's agents have no TLS client (use HTTPS, run by the services component)",
+        );
+    }
     let command = f
         .object("command", v)
         .and_then(|c| match c.string("value", v) {

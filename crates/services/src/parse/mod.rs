@@ -252,6 +252,10 @@ fn upgrade_strategy(f: &Fields, v: &mut Violations) -> UpgradeStrategy {
         minimum_health_capacity: s
             .number("minimumHealthCapacity", 0.0, Some(1.0), v)
             .unwrap_or(defaults.minimum_health_capacity),
+        // Beyond Marathon (Nomad's canary and auto_revert).
+        canary: s.u32("canary", 0, v).filter(|n| *n > 0),
+        canary_healthy_seconds: s.u32("canaryHealthySeconds", 0, v),
+        auto_rollback: s.bool("autoRollback", v),
     }
 }
 

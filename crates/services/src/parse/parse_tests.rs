@@ -347,6 +347,19 @@ fn health_and_readiness_rules() {
     let two_mesos = json!({"id": "/a", "cmd": "x y", "healthChecks": [
         {"protocol": "MESOS_HTTP"}, {"protocol": "MESOS_TCP"}]});
     assert!(parse(two_mesos).expect_err("two mesos checks").has("/"));
+    let https = json!({"id": "/a", "cmd": "x y", "healthChecks": [{"protocol": "MESOS_HTTPS"}]});
+    assert!(
+        parse(https)
+            .expect_err("no TLS on the agents")
+            .has("/healthChecks(0)/protocol")
+    );
+    let no_such_port = json!({"id": "/a", "cmd": "x y", "portDefinitions": [{"port": 0}],
+        "healthChecks": [{"protocol": "MESOS_TCP", "portIndex": 1}]});
+    assert!(
+        parse(no_such_port)
+            .expect_err("port index 1 of one port")
+            .has("/healthChecks(0)")
+    );
     let command_without =
         json!({"id": "/a", "cmd": "x y", "healthChecks": [{"protocol": "COMMAND"}]});
     assert!(

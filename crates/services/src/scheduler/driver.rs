@@ -13,12 +13,18 @@ use corral_api::scheduler::{Event, EventType, Launch, Operation, OperationType, 
 use corral_api::v1::{AgentId, Capability, FrameworkInfo, Offer, TaskId, TaskStatus};
 use corral_client::{ClientError, MasterAddress, scheduler_client::SchedulerClient};
 
+use super::offer_stats::OfferStats;
 use super::place::{PlaceContext, place};
 use super::plan::plan;
+use crate::deployments::progress::{Progress, advance};
+use crate::deployments::{Deployment, canary};
+use crate::events::Event as ApiEvent;
+use crate::events::kinds::Plan;
 use crate::services::{Services, ServicesConfig};
 use crate::store::Batch;
 use crate::time::now_ms;
 use crate::world::StatusEffect;
+use crate::world::World;
 
 /// How often the driver looks again without being woken (launch delays ending, kills to
 /// resend, deployments finishing).
@@ -117,6 +123,7 @@ async fn session(services: &Arc<Services>) -> Result<(), ClientError> {
         services: services.clone(),
         client,
         suppressed: false,
+        filtered: false,
     };
     driver.reconcile().await;
     let mut tick = tokio::time::interval(TICK);
@@ -142,11 +149,57 @@ async fn session(services: &Arc<Services>) -> Result<(), ClientError> {
     outcome
 }
 
+/// `deployment_step_success` for step `index` of `deployment`, and `app_terminated_event`
+/// for each app the step stopped.
+fn publish_step_done(services: &Services, deployment: &Deployment, index: usize, world: &World) {
+    let Some(actions) = deployment.steps.get(index) else {
+        return;
+    };
+    let plan = Plan::of(deployment, world);
+    services.publish(ApiEvent::deployment_step(
+        "deployment_step_success",
+        &plan,
+        actions,
+    ));
+    for action in actions
+        .iter()
+        .filter(|a| a.action == crate::deployments::STOP)
+    {
+        services.publish(ApiEvent::app_terminated(&action.app));
+    }
+}
+
+/// The events of a status update: `status_update_event` and `instance_changed_event` when
+/// the task's record changed or it ended, and the health events when a Mesos-side check's
+/// report changed the task's health.
+fn publish_status(
+    services: &Services,
+    status: &TaskStatus,
+    effect: &StatusEffect,
+    healthy_before: Option<bool>,
+) {
+    let record = match effect {
+        StatusEffect::Updated(record) | StatusEffect::Ended { record, .. } => record,
+        _ => return,
+    };
+    services.publish(ApiEvent::status_update(record, status));
+    services.publish(ApiEvent::instance_changed(record, status.state));
+    if let Some(healthy) = status.healthy
+        && healthy_before != Some(healthy)
+    {
+        services.publish(ApiEvent::health_status_changed(record, healthy));
+        services.publish(ApiEvent::instance_health_changed(record, healthy));
+    }
+}
+
 struct Driver {
     services: Arc<Services>,
     client: SchedulerClient,
     /// Whether offers are suppressed (a fresh subscription is not).
     suppressed: bool,
+    /// Whether offers were declined with the long filter (nothing was wanted then); a revive
+    /// lifts it once something is (a new deployment step, a launch delay over).
+    filtered: bool,
 }
 
 impl Driver {
@@ -186,6 +239,13 @@ impl Driver {
             };
             let mut new_uuid = || uuid::Uuid::new_v4().to_string();
             let placement = place(&world, &plan, &offers, &ctx, &mut new_uuid);
+            for matched in &placement.matched {
+                world
+                    .offer_stats
+                    .entry(matched.app_id.clone())
+                    .or_insert_with(|| OfferStats::new(now))
+                    .record(matched, now);
+            }
             let placed: usize = placement.launches.iter().map(|l| l.records.len()).sum();
             let wanted: usize = plan.launches.iter().map(|l| l.count as usize).sum();
             let mut batch = Batch::new();
@@ -209,6 +269,7 @@ impl Driver {
         let refuse = if still_wanted {
             REFUSE_WHILE_WANTED
         } else {
+            self.filtered = true;
             REFUSE_WHEN_IDLE
         };
         for launch in placement.launches {
@@ -254,7 +315,12 @@ impl Driver {
         let now = now_ms();
         let effect = {
             let mut world = self.services.world.lock().await;
+            let healthy_before = world
+                .tasks
+                .get(&status.task_id.value)
+                .and_then(|t| t.healthy);
             let effect = world.apply_status(&status, now);
+            publish_status(&self.services, &status, &effect, healthy_before);
             let mut batch = Batch::new();
             match &effect {
                 StatusEffect::Updated(record) => batch.put_task(record),
@@ -303,41 +369,54 @@ impl Driver {
     /// revives offers.
     async fn evaluate(&mut self) {
         let now = now_ms();
-        let (kills, wants_offers) = {
+        let (kills, wants_offers, roll_back) = {
             let mut world = self.services.world.lock().await;
             world.delays.retain(|_, d| !d.expired(now));
+            self.advance_deployments(&mut world).await;
+            let roll_back = self.watch_canaries(&mut world, now).await;
             let plan = plan(&world, now);
+            // A first kill of a task is stored, so a new leader carries it out too.
+            let mut batch = Batch::new();
             for kill in &plan.kills {
                 if let Some(task) = world.tasks.get_mut(&kill.task_id) {
+                    let first = !task.kill_requested();
                     task.kill_requested_at = Some(now);
+                    if first {
+                        batch.put_task(task);
+                    }
                 }
             }
-            let done: Vec<String> = world
-                .deployments
-                .values()
-                .filter(|d| world.deployment_done(d))
-                .map(|d| d.id.clone())
+            if let Err(error) = self.services.store.apply(batch).await {
+                tracing::error!(%error, "services: cannot store the kills");
+            }
+            // An app waits from the first evaluation that finds it short (`/v2/queue`'s
+            // `since`); one no longer waiting starts afresh next time.
+            let waiting: Vec<&str> = plan
+                .launches
+                .iter()
+                .chain(&plan.delayed)
+                .map(|l| l.app_id.as_str())
                 .collect();
-            if !done.is_empty() {
-                let mut batch = Batch::new();
-                for id in &done {
-                    batch.delete_deployment(id);
-                }
-                match self.services.store.apply(batch).await {
-                    Ok(()) => {
-                        for id in &done {
-                            tracing::info!(deployment = %id, "services: deployment finished");
-                            world.deployments.remove(id);
-                        }
-                    }
-                    Err(error) => {
-                        tracing::error!(%error, "services: cannot remove finished deployments")
-                    }
-                }
+            world
+                .offer_stats
+                .retain(|app, _| waiting.contains(&app.as_str()));
+            for app in waiting {
+                world
+                    .offer_stats
+                    .entry(app.to_string())
+                    .or_insert_with(|| OfferStats::new(now));
             }
             let wants = plan.wants_offers();
-            (plan.kills, wants)
+            (plan.kills, wants, roll_back)
         };
+        for deployment in roll_back {
+            match self.services.cancel_deployment(&deployment, false).await {
+                Ok(_) => tracing::info!(%deployment, "services: deployment rolled back"),
+                Err(error) => {
+                    tracing::error!(%deployment, %error, "services: cannot roll back a failed canary");
+                }
+            }
+        }
         for kill in kills {
             tracing::info!(task = %kill.task_id, "services: killing");
             if let Err(error) = self
@@ -350,15 +429,84 @@ impl Driver {
         }
         let roles = vec![self.services.config.role.clone()];
         let revive_asked = self.services.take_revive();
-        if wants_offers && (self.suppressed || revive_asked) {
+        if wants_offers && (self.suppressed || revive_asked || self.filtered) {
             match self.client.revive(roles).await {
-                Ok(()) => self.suppressed = false,
+                Ok(()) => {
+                    self.suppressed = false;
+                    self.filtered = false;
+                }
                 Err(error) => tracing::warn!(%error, "services: REVIVE failed"),
             }
         } else if !wants_offers && !self.suppressed {
             match self.client.suppress(roles).await {
                 Ok(()) => self.suppressed = true,
                 Err(error) => tracing::warn!(%error, "services: SUPPRESS failed"),
+            }
+        }
+    }
+
+    /// Brings the canaries up to date (stored when they change); answers the deployments
+    /// whose canary failed and that ask to be rolled back (the rollback announces them as
+    /// failed).
+    async fn watch_canaries(&self, world: &mut World, now: u64) -> Vec<String> {
+        let watched = canary::watch(world, now);
+        let mut batch = Batch::new();
+        for id in &watched.changed {
+            if let Some(d) = world.deployments.get(id) {
+                batch.put_deployment(d);
+            }
+        }
+        if let Err(error) = self.services.store.apply(batch).await {
+            tracing::error!(%error, "services: cannot store the canaries' state");
+        }
+        let mut roll_back = Vec::new();
+        for failed in watched.failed {
+            if roll_back.contains(&failed.deployment) {
+                continue;
+            }
+            tracing::warn!(deployment = %failed.deployment, app = %failed.app, "services: a canary failed; rolling back");
+            roll_back.push(failed.deployment);
+        }
+        roll_back
+    }
+
+    /// Moves deployments past their finished steps; stores how far each got and removes the
+    /// finished ones.
+    async fn advance_deployments(&self, world: &mut World) {
+        let progress = advance(world);
+        if progress.is_empty() {
+            return;
+        }
+        let mut batch = Batch::new();
+        for step in &progress {
+            match step {
+                Progress::StepDone { deployment, index } => {
+                    tracing::info!(deployment = %deployment, step = index + 1, "services: deployment step done");
+                    if let Some(d) = world.deployments.get(deployment) {
+                        batch.put_deployment(d);
+                        publish_step_done(&self.services, d, *index, world);
+                    }
+                }
+                Progress::Finished { deployment } => {
+                    batch.delete_deployment(deployment);
+                    if let Some(d) = world.deployments.get(deployment) {
+                        let plan = Plan::of(d, world);
+                        self.services
+                            .publish(ApiEvent::deployment_ended(&plan, None));
+                        self.services
+                            .publish(ApiEvent::group_change_success("/", &d.version.to_string()));
+                    }
+                }
+            }
+        }
+        if let Err(error) = self.services.store.apply(batch).await {
+            tracing::error!(%error, "services: cannot store the deployments' progress");
+            return;
+        }
+        for step in &progress {
+            if let Progress::Finished { deployment } = step {
+                tracing::info!(deployment = %deployment, "services: deployment finished");
+                world.deployments.remove(deployment);
             }
         }
     }

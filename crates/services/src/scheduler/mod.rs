@@ -4,6 +4,8 @@
 pub mod backoff;
 pub mod constraints;
 pub mod driver;
+pub mod offer_json;
+pub mod offer_stats;
 pub mod place;
 pub mod plan;
 pub mod resources;

@@ -6,6 +6,8 @@
 use corral_api::v1::{Offer, OfferId, TaskInfo, TaskState};
 
 use super::constraints::{Place, meets_all};
+use super::offer_json::offer_json;
+use super::offer_stats::{Matched, UNFULFILLED_CONSTRAINT};
 use super::plan::Plan;
 use super::resources::OfferPool;
 use super::task_info;
@@ -35,6 +37,8 @@ pub struct Placement {
     pub launches: Vec<OfferLaunch>,
     /// Offers that launch nothing.
     pub unused: Vec<OfferId>,
+    /// Each offer an app needing tasks was matched against: used, or why not.
+    pub matched: Vec<Matched>,
 }
 
 pub fn place(
@@ -60,7 +64,12 @@ pub fn place(
             records: Vec::new(),
         };
         for (app, left) in remaining.iter_mut() {
+            if *left == 0 {
+                continue;
+            }
             let accepted = accepted_roles(app, ctx.framework_role);
+            let before = *left;
+            let mut refused = None;
             while *left > 0 {
                 let placed: Vec<&TaskRecord> = world
                     .tasks_of(&app.id)
@@ -79,9 +88,11 @@ pub fn place(
                     attributes: &offer.attributes,
                 };
                 if !meets_all(&app.constraints, here, &places) {
+                    refused = Some(UNFULFILLED_CONSTRAINT);
                     break;
                 }
                 let Some(taken) = pool.take(app, &accepted) else {
+                    refused = Some(pool.refusal(app, &accepted));
                     break;
                 };
                 let task_id = TaskRecord::new_id(&PathId::parse(&app.id), &new_uuid());
@@ -100,6 +111,7 @@ pub fn place(
                     ip_addresses: Vec::new(),
                     kill_requested_at: None,
                     unreachable_since: None,
+                    healthy: None,
                 };
                 launch
                     .tasks
@@ -108,6 +120,13 @@ pub fn place(
                 launch.records.push(record);
                 *left -= 1;
             }
+            let refused = if *left < before { None } else { refused };
+            placement.matched.push(Matched {
+                app_id: app.id.clone(),
+                agent_id: offer.agent_id.value.clone(),
+                offer: refused.map_or(serde_json::Value::Null, |_| offer_json(offer)),
+                refused,
+            });
         }
         if launch.tasks.is_empty() {
             placement.unused.push(offer.id.clone());

@@ -4,13 +4,15 @@
 //! - An app runs `instances` tasks of its current configuration. Fewer: launch the rest
 //!   (unless its launch delay holds). More: kill the surplus, unreachable and not yet running
 //!   ones first, then by `killSelection`.
-//! - After a configuration change, outdated tasks are replaced as `upgradeStrategy` allows:
-//!   at most `instances * (1 + maximumOverCapacity)` tasks at once, at least
-//!   `instances * minimumHealthCapacity` running.
+//! - What an app gets depends on its deployment (`deployments::progress::Mode`): nothing
+//!   while its step has not come; its `instances` (of any version) when free or scaled; in a
+//!   restart step, outdated tasks are replaced as `upgradeStrategy` allows (see [`Rollout`]).
 //! - A task unreachable for `inactiveAfterSeconds` is replaced; after `expungeAfterSeconds`
 //!   it is killed.
 //! - Tasks of deleted apps are killed; a kill with no answer is sent again.
 
+use crate::deployments::CanaryState;
+use crate::deployments::progress::{self, Mode};
 use crate::model::App;
 use crate::model::strategy::{KillSelection, UnreachableStrategy};
 use crate::tasks::TaskRecord;
@@ -37,6 +39,8 @@ pub struct Plan {
     pub launches: Vec<Launches>,
     /// The earliest end of a launch delay that holds back an app needing tasks.
     pub delayed_until: Option<u64>,
+    /// Apps that need tasks but whose launch delay holds them back.
+    pub delayed: Vec<Launches>,
     pub kills: Vec<Kill>,
 }
 
@@ -58,7 +62,8 @@ pub fn plan(world: &World, now_ms: u64) -> Plan {
     let mut plan = Plan::default();
     for app in world.apps.values() {
         let tasks: Vec<&TaskRecord> = world.tasks_of(&app.id).collect();
-        let (need, kills) = plan_app(app, &tasks, now_ms);
+        let mode = progress::mode(world, &app.id);
+        let (need, kills) = plan_app(world, app, &tasks, mode, now_ms);
         plan.kills.extend(kills);
         if need == 0 {
             continue;
@@ -67,6 +72,10 @@ pub fn plan(world: &World, now_ms: u64) -> Plan {
             Some(delay) => {
                 let until = delay.deadline_ms();
                 plan.delayed_until = Some(plan.delayed_until.map_or(until, |d| d.min(until)));
+                plan.delayed.push(Launches {
+                    app_id: app.id.clone(),
+                    count: need,
+                });
             }
             None => plan.launches.push(Launches {
                 app_id: app.id.clone(),
@@ -84,8 +93,14 @@ pub fn plan(world: &World, now_ms: u64) -> Plan {
     plan
 }
 
-/// Tasks to launch and kills for one app.
-fn plan_app(app: &App, tasks: &[&TaskRecord], now_ms: u64) -> (u32, Vec<Kill>) {
+/// Tasks to launch and kills for one app in `mode`.
+fn plan_app(
+    world: &World,
+    app: &App,
+    tasks: &[&TaskRecord],
+    mode: Mode,
+    now_ms: u64,
+) -> (u32, Vec<Kill>) {
     let mut kills: Vec<Kill> = tasks
         .iter()
         .filter(|t| t.kill_requested() && kill_due(t, now_ms))
@@ -116,68 +131,111 @@ fn plan_app(app: &App, tasks: &[&TaskRecord], now_ms: u64) -> (u32, Vec<Kill>) {
             .filter(|t| !t.kill_requested() && unreachable_for(t, expunge_ms))
             .map(|t| kill(t)),
     );
-    let config = app.config_version();
-    let (current, outdated): (Vec<&TaskRecord>, Vec<&TaskRecord>) =
-        live.iter().partition(|t| t.config_version == config);
     let wanted = app.instances as usize;
-    if outdated.is_empty() {
-        if current.len() > wanted {
-            kills.extend(by_kill_order(
-                &current,
-                app.kill_selection,
-                current.len() - wanted,
-            ));
+    match mode {
+        Mode::Hold => (0, kills),
+        Mode::Free | Mode::Scale => {
+            if live.len() > wanted {
+                kills.extend(by_kill_order(
+                    &live,
+                    app.kill_selection,
+                    live.len() - wanted,
+                ));
+            }
+            (count(wanted.saturating_sub(live.len())), kills)
         }
-        return (count(wanted.saturating_sub(current.len())), kills);
+        Mode::Restart(canary) => {
+            let config = app.config_version();
+            let (current, outdated): (Vec<&TaskRecord>, Vec<&TaskRecord>) =
+                live.iter().partition(|t| t.config_version == config);
+            // Tasks asked to die still run (and take resources) until they end.
+            let dying = tasks.iter().filter(|t| t.kill_requested()).count();
+            let rollout = Rollout {
+                world,
+                app,
+                current: &current,
+                outdated: &outdated,
+                dying,
+                canary,
+            };
+            let (need, upgrade_kills) = rollout.plan();
+            kills.extend(upgrade_kills);
+            (need, kills)
+        }
     }
-    let (need, upgrade_kills) = upgrade(app, &current, &outdated, live.len());
-    kills.extend(upgrade_kills);
-    (need, kills)
 }
 
-/// A rolling replacement of `outdated` tasks by `current` ones.
-fn upgrade(
-    app: &App,
-    current: &[&TaskRecord],
-    outdated: &[&TaskRecord],
-    live: usize,
-) -> (u32, Vec<Kill>) {
+/// A rolling replacement of `outdated` tasks by `current` ones (Marathon's TaskReplaceActor,
+/// as a function of the moment): at most `instances * (1 + maximumOverCapacity)` tasks at
+/// once, at least `ceil(instances * minimumHealthCapacity)` healthy (running, passing their
+/// health checks, ready) ones kept. When the two bounds are equal one task above capacity is
+/// allowed, so the rollout can move (as Marathon does). With `canary` set, that many new
+/// tasks come first and no old one is killed until they passed.
+struct Rollout<'a> {
+    world: &'a World,
+    app: &'a App,
+    current: &'a [&'a TaskRecord],
+    outdated: &'a [&'a TaskRecord],
+    dying: usize,
+    canary: CanaryState,
+}
+
+impl Rollout<'_> {
+    fn plan(&self) -> (u32, Vec<Kill>) {
+        let app = self.app;
+        let wanted = app.instances as usize;
+        let (min_healthy, max_total) = bounds(app);
+        let mut kills: Vec<Kill> = Vec::new();
+        if self.current.len() > wanted {
+            kills.extend(by_kill_order(
+                self.current,
+                app.kill_selection,
+                self.current.len() - wanted,
+            ));
+        }
+        let total = self.current.len() + self.outdated.len() + self.dying;
+        let missing = wanted.saturating_sub(self.current.len());
+        let canaries = app.upgrade_strategy.canary.unwrap_or(0) as usize;
+        if canaries > 0 && !self.canary.passed && !self.outdated.is_empty() {
+            // Canaries first, beside the old tasks (whatever the capacity); nothing old goes.
+            let need = canaries.min(wanted).saturating_sub(self.current.len());
+            return (count(need), kills);
+        }
+        let need = missing.min(max_total.saturating_sub(total));
+        // New tasks count once healthy and ready; old ones once healthy.
+        let since = app.config_version();
+        let new_and_healthy =
+            |t: &&&TaskRecord| self.world.is_healthy(app, t) && self.world.is_ready(app, t, since);
+        // Old tasks that are not healthy serve nobody: replace them at once.
+        let (healthy_old, unhealthy_old): (Vec<&TaskRecord>, Vec<&TaskRecord>) = self
+            .outdated
+            .iter()
+            .partition(|t| self.world.is_healthy(app, t));
+        kills.extend(by_kill_order(
+            &unhealthy_old,
+            app.kill_selection,
+            unhealthy_old.len(),
+        ));
+        let healthy_new = self.current.iter().filter(new_and_healthy).count();
+        let old_kills = (healthy_old.len() + healthy_new.min(wanted))
+            .saturating_sub(min_healthy)
+            .min(healthy_old.len());
+        kills.extend(by_kill_order(&healthy_old, app.kill_selection, old_kills));
+        (count(need), kills)
+    }
+}
+
+/// The upgrade strategy's bounds for `app`: the fewest healthy tasks to keep and the most
+/// tasks to run at once.
+pub fn bounds(app: &App) -> (usize, usize) {
     let wanted = app.instances as usize;
     let strategy = app.upgrade_strategy;
-    let max_total = wanted + (strategy.maximum_over_capacity * wanted as f64).floor() as usize;
     let min_healthy = (strategy.minimum_health_capacity * wanted as f64).ceil() as usize;
-    let need = wanted
-        .saturating_sub(current.len())
-        .min(max_total.saturating_sub(live));
-    let mut kills: Vec<Kill> = Vec::new();
-    if current.len() > wanted {
-        kills.extend(by_kill_order(
-            current,
-            app.kill_selection,
-            current.len() - wanted,
-        ));
+    let mut max_total = wanted + (strategy.maximum_over_capacity * wanted as f64).floor() as usize;
+    if min_healthy == max_total {
+        max_total += 1;
     }
-    // Outdated tasks that do not run yet serve nobody: replace them at once.
-    let (running_old, waiting_old): (Vec<&TaskRecord>, Vec<&TaskRecord>) =
-        outdated.iter().partition(|t| t.is_running());
-    kills.extend(waiting_old.iter().map(|t| kill(t)));
-    let running_new = current.iter().filter(|t| t.is_running()).count();
-    let done = current.len() >= wanted && running_new >= wanted;
-    let mut old_kills = if done {
-        running_old.len()
-    } else {
-        (running_new + running_old.len())
-            .saturating_sub(min_healthy)
-            .min(running_old.len())
-    };
-    // With no room to launch and none to kill (minimumHealthCapacity 1 and
-    // maximumOverCapacity 0), give up one old task so the upgrade moves.
-    let waiting_new = current.iter().any(|t| !t.is_running());
-    if need == 0 && old_kills == 0 && waiting_old.is_empty() && !waiting_new && !done {
-        old_kills = 1.min(running_old.len());
-    }
-    kills.extend(by_kill_order(&running_old, app.kill_selection, old_kills));
-    (count(need), kills)
+    (min_healthy, max_total)
 }
 
 /// The first `n` of `tasks` in kill order: unreachable, then not yet running, then running
@@ -223,3 +281,7 @@ fn count(n: usize) -> u32 {
 #[cfg(test)]
 #[path = "plan_tests.rs"]
 pub(crate) mod tests;
+
+#[cfg(test)]
+#[path = "rollout_tests.rs"]
+mod rollout_tests;

@@ -38,6 +38,7 @@ pub(crate) fn task(app: &App, n: u32, state: TaskState, staged_ms: u64) -> TaskR
         ip_addresses: Vec::new(),
         kill_requested_at: None,
         unreachable_since: None,
+        healthy: None,
     }
 }
 
@@ -50,6 +51,19 @@ fn world(apps: &[App], tasks: &[TaskRecord]) -> World {
         world.tasks.insert(t.id.clone(), t.clone());
     }
     world
+}
+
+/// `w` with a deployment restarting `/web` in its current step.
+pub(crate) fn restarting(mut w: World) -> World {
+    let d = crate::deployments::Deployment::new(
+        "restart".into(),
+        Timestamp(5_000),
+        &[("/web".into(), crate::deployments::Change::Restart)],
+        &Default::default(),
+        Vec::new(),
+    );
+    w.deployments.insert(d.id.clone(), d);
+    w
 }
 
 fn killed(plan: &Plan) -> Vec<&str> {
@@ -200,7 +214,7 @@ fn a_new_configuration_rolls_out_within_the_upgrade_strategy() {
         json!({"id": "/web", "cmd": "sleep 2", "instances": 2}),
         5_000,
     );
-    let w = world(std::slice::from_ref(&new), &old_tasks);
+    let w = restarting(world(std::slice::from_ref(&new), &old_tasks));
     let start = plan(&w, 6_000);
     assert_eq!(start.launches_for("/web"), 2);
     assert!(start.kills.is_empty());
@@ -225,7 +239,7 @@ fn a_new_configuration_rolls_out_within_the_upgrade_strategy() {
                "upgradeStrategy": {"minimumHealthCapacity": 0.5, "maximumOverCapacity": 0}}),
         5_000,
     );
-    let w = world(&[careful], &old_tasks);
+    let w = restarting(world(&[careful], &old_tasks));
     let first = plan(&w, 6_000);
     assert_eq!(first.launches_for("/web"), 0, "no room above instances");
     assert_eq!(first.kills.len(), 1, "one old task makes room");

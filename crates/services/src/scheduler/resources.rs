@@ -6,6 +6,7 @@
 use corral_api::resources::{reservation_role, round_scalar};
 use corral_api::v1::{Offer, Range, Ranges, Resource, Scalar, ValueType};
 
+use super::offer_stats::{INSUFFICIENT_CPUS, INSUFFICIENT_PORTS, UNFULFILLED_ROLE};
 use crate::model::App;
 
 /// Scalars smaller than this are nothing (Mesos keeps three decimals).
@@ -68,6 +69,36 @@ impl OfferPool {
             resources: taken,
             host_ports,
         })
+    }
+}
+
+impl OfferPool {
+    /// Why one task of `app` does not fit what is left, as an index in
+    /// `offer_stats::REASONS`: no resource of an accepted role, then the first scalar short
+    /// (Marathon's order), then ports.
+    pub fn refusal(&self, app: &App, accepted: &[String]) -> usize {
+        if !self.resources.iter().any(|r| accepts(r, accepted)) {
+            return UNFULFILLED_ROLE;
+        }
+        let available = |name: &str| -> f64 {
+            self.resources
+                .iter()
+                .filter(|r| r.name == name && r.kind == ValueType::Scalar && accepts(r, accepted))
+                .map(|r| r.scalar.as_ref().map_or(0.0, |s| s.value))
+                .sum()
+        };
+        let scalars = [
+            ("cpus", app.cpus),
+            ("mem", app.mem),
+            ("disk", app.disk),
+            ("gpus", f64::from(app.gpus)),
+        ];
+        for (offset, (name, amount)) in scalars.into_iter().enumerate() {
+            if amount > EPSILON && available(name) + EPSILON < amount {
+                return INSUFFICIENT_CPUS + offset;
+            }
+        }
+        INSUFFICIENT_PORTS
     }
 }
 

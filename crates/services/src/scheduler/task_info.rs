@@ -1,7 +1,7 @@
 //! The Mesos `TaskInfo` for one task of an app, as Marathon's TaskBuilder makes it: the
 //! command (shell `cmd`, or `args` as argv), the environment Marathon gives every task
 //! (`MARATHON_APP_*`, `MESOS_TASK_ID`, `HOST`, `PORT0..n`, `PORTS`, `PORT_<NAME>`), the
-//! fetcher's URIs, labels, discovery info and kill policy.
+//! fetcher's URIs, labels, discovery info, kill policy and Mesos-side health check.
 
 use std::collections::BTreeMap;
 
@@ -45,8 +45,14 @@ pub fn build(app: &App, task_id: &str, offer: &Offer, taken: &Taken) -> TaskInfo
         }
         (None, None) => command.shell = Some(false),
     }
+    let health_check = crate::health::mesos::task_health_check(
+        app,
+        &taken.host_ports,
+        command.environment.as_ref(),
+    );
     TaskInfo {
         name: path.hostname(),
+        health_check,
         task_id: TaskId::new(task_id),
         agent_id: AgentId::new(offer.agent_id.value.clone()),
         resources: taken.resources.clone(),

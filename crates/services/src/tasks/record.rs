@@ -40,10 +40,14 @@ pub struct TaskRecord {
     pub started_at: Option<Timestamp>,
     #[serde(default)]
     pub ip_addresses: Vec<IpAddress>,
-    /// When Corral last asked the master to kill the task (kept in memory only: a restarted
-    /// services process decides again).
-    #[serde(skip)]
+    /// When Corral last asked the master to kill the task, in ms (stored, so a kill asked
+    /// through the API is carried out by a restarted or new leading services process too).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kill_requested_at: Option<u64>,
+    /// The health the agent's executor reported with the task's last update (Mesos-side
+    /// health checks: `COMMAND`, `MESOS_HTTP`, `MESOS_TCP`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub healthy: Option<bool>,
     /// Since when the task has been unreachable, in ms.
     #[serde(skip)]
     pub unreachable_since: Option<u64>,
@@ -83,6 +87,9 @@ impl TaskRecord {
             .map(|t| (t * 1000.0) as u64)
             .unwrap_or(now_ms);
         self.state = status.state;
+        if status.healthy.is_some() {
+            self.healthy = status.healthy;
+        }
         if status.state == TaskState::TaskRunning && self.started_at.is_none() {
             self.started_at = Some(Timestamp(at));
         }

@@ -3,9 +3,14 @@
 //! deployments that lock the app, stored in one batch, then applied to the world; the
 //! scheduler driver is woken to act on it.
 
+pub(crate) mod commit;
+pub mod groups;
+pub mod kill;
+pub mod rollback;
+
 use serde_json::{Map, Value};
 
-use crate::deployments::{Change, Deployment};
+use crate::deployments::Change;
 use crate::model::App;
 use crate::model::strategy::VersionInfo;
 use crate::op_error::{OpError, unknown_app};
@@ -14,12 +19,11 @@ use crate::parse::reader::NOT_AN_OBJECT;
 use crate::parse::{ParseContext, parse_app};
 use crate::path_id::PathId;
 use crate::services::Services;
-use crate::store::Batch;
 use crate::stored_form::stored_form;
 use crate::tasks::TaskRecord;
 use crate::time::Timestamp;
 use crate::validation::{Violations, element};
-use crate::world::World;
+use commit::{ChangeSet, Prepared, prepare};
 
 /// Marks a kill that the driver has not sent yet (it sends kills whose request is older than
 /// the retry interval, and this is older than any).
@@ -37,12 +41,6 @@ pub struct Changed {
     pub created: bool,
     pub version: Timestamp,
     pub deployment_id: String,
-}
-
-/// One app's change, ready to store.
-struct Prepared {
-    app: App,
-    change: Option<Change>,
 }
 
 /// A killed task, as the API shows it, or the scale deployment it caused.
@@ -70,17 +68,18 @@ impl Services {
             )));
         }
         let stored = stored_form(&world, app.clone(), None)?;
+        let set = ChangeSet {
+            puts: vec![Prepared {
+                app: stored,
+                change: Some(Change::Create),
+                previous: None,
+            }],
+            ..ChangeSet::default()
+        };
         let deployment_id = self
-            .commit(
-                &mut world,
-                vec![Prepared {
-                    app: stored,
-                    change: Some(Change::Create),
-                }],
-                version,
-                force,
-            )
-            .await?;
+            .commit(&mut world, set, version, force)
+            .await?
+            .deployment_id;
         drop(world);
         self.changed(true);
         Ok(Created { app, deployment_id })
@@ -145,8 +144,9 @@ impl Services {
         };
         let version = prepared.app.version;
         let deployment_id = self
-            .commit(&mut world, vec![prepared], version, force)
-            .await?;
+            .commit(&mut world, one(prepared), version, force)
+            .await?
+            .deployment_id;
         drop(world);
         self.changed(true);
         Ok(Changed {
@@ -211,7 +211,14 @@ impl Services {
         if !v.is_empty() {
             return Err(OpError::Invalid(v));
         }
-        let deployment_id = self.commit(&mut world, batch, version, force).await?;
+        let set = ChangeSet {
+            puts: batch,
+            ..ChangeSet::default()
+        };
+        let deployment_id = self
+            .commit(&mut world, set, version, force)
+            .await?
+            .deployment_id;
         drop(world);
         self.changed(true);
         Ok(Changed {
@@ -237,19 +244,17 @@ impl Services {
                 last_scaling_at: version,
                 last_config_change_at: version,
             }),
-            ..existing
+            ..existing.clone()
+        };
+        let prepared = Prepared {
+            app,
+            change: Some(Change::Restart),
+            previous: Some(existing),
         };
         let deployment_id = self
-            .commit(
-                &mut world,
-                vec![Prepared {
-                    app,
-                    change: Some(Change::Restart),
-                }],
-                version,
-                force,
-            )
-            .await?;
+            .commit(&mut world, one(prepared), version, force)
+            .await?
+            .deployment_id;
         drop(world);
         self.changed(true);
         Ok(Changed {
@@ -263,31 +268,20 @@ impl Services {
     pub async fn delete_app(&self, id: &str, force: bool) -> Result<Changed, OpError> {
         let version = self.next_version();
         let id = PathId::parse(id).to_string();
-        let version_keys = self.store.version_keys(&id).await?;
         let mut world = self.world.lock().await;
-        if !world.apps.contains_key(&id) {
-            return Err(unknown_app(&id));
-        }
-        let cancelled = locks(&world, std::slice::from_ref(&id), force)?;
-        let deployment = Deployment::new(new_id(), version, &[(id.clone(), Change::Delete)]);
-        let mut batch = Batch::new();
-        batch.delete_app(&id);
-        for key in version_keys {
-            batch.delete(key);
-        }
-        for c in &cancelled {
-            batch.delete_deployment(c);
-        }
-        batch.put_deployment(&deployment);
-        self.store.apply(batch).await?;
-        for c in &cancelled {
-            world.deployments.remove(c);
-        }
-        world.apps.remove(&id);
-        world.delays.remove(&id);
-        world.failures.remove(&id);
-        let deployment_id = deployment.id.clone();
-        world.deployments.insert(deployment.id.clone(), deployment);
+        let app = world
+            .apps
+            .get(&id)
+            .cloned()
+            .ok_or_else(|| unknown_app(&id))?;
+        let set = ChangeSet {
+            deletes: vec![app],
+            ..ChangeSet::default()
+        };
+        let deployment_id = self
+            .commit(&mut world, set, version, force)
+            .await?
+            .deployment_id;
         drop(world);
         self.changed(false);
         Ok(Changed {
@@ -295,64 +289,6 @@ impl Services {
             version,
             deployment_id,
         })
-    }
-
-    /// Kills the app's tasks that `select` picks; with `scale`, the app's `instances` drops
-    /// by as many (a scale deployment), else they are replaced.
-    pub async fn kill_tasks(
-        &self,
-        app_id: &str,
-        select: impl Fn(&TaskRecord) -> bool,
-        scale: bool,
-        force: bool,
-    ) -> Result<Killed, OpError> {
-        let version = self.next_version();
-        let app_id = PathId::parse(app_id).to_string();
-        let mut world = self.world.lock().await;
-        let app = world
-            .apps
-            .get(&app_id)
-            .cloned()
-            .ok_or_else(|| unknown_app(&app_id))?;
-        let chosen: Vec<String> = world
-            .tasks_of(&app_id)
-            .filter(|t| select(t) && !t.kill_requested())
-            .map(|t| t.id.clone())
-            .collect();
-        let result = if scale {
-            let instances = app
-                .instances
-                .saturating_sub(u32::try_from(chosen.len()).unwrap_or(u32::MAX));
-            let scaled = App {
-                instances,
-                version,
-                ..app.clone()
-            };
-            let prepared = prepare(&world, scaled, Some(&app))?;
-            let deployment_id = self
-                .commit(&mut world, vec![prepared], version, force)
-                .await?;
-            Killed::Scaled(Changed {
-                created: false,
-                version,
-                deployment_id,
-            })
-        } else {
-            Killed::Tasks(
-                chosen
-                    .iter()
-                    .filter_map(|id| world.tasks.get(id).cloned())
-                    .collect(),
-            )
-        };
-        for id in &chosen {
-            if let Some(task) = world.tasks.get_mut(id) {
-                task.kill_requested_at = Some(KILL_NOT_SENT);
-            }
-        }
-        drop(world);
-        self.changed(!scale);
-        Ok(result)
     }
 
     /// The app a (partial or whole) update makes, parsed and validated.
@@ -374,97 +310,15 @@ impl Services {
         };
         parse_app(&body, &self.parse_context(version)).map_err(OpError::Invalid)
     }
+}
 
-    /// Checks locks, stores the apps and a deployment of their changes in one batch, then
-    /// applies them to the world. Returns the deployment id (a fresh one when nothing
-    /// changed, as Marathon answers an empty plan).
-    async fn commit(
-        &self,
-        world: &mut World,
-        prepared: Vec<Prepared>,
-        version: Timestamp,
-        force: bool,
-    ) -> Result<String, OpError> {
-        let changed: Vec<(String, Change)> = prepared
-            .iter()
-            .filter_map(|p| p.change.map(|c| (p.app.id.clone(), c)))
-            .collect();
-        let deployment_id = new_id();
-        if changed.is_empty() {
-            return Ok(deployment_id);
-        }
-        let ids: Vec<String> = changed.iter().map(|(id, _)| id.clone()).collect();
-        let cancelled = locks(world, &ids, force)?;
-        let deployment = Deployment::new(deployment_id.clone(), version, &changed);
-        let mut batch = Batch::new();
-        for p in prepared.iter().filter(|p| p.change.is_some()) {
-            batch.put_app(&p.app);
-            for key in self.store.versions_to_prune(&p.app.id, 1).await? {
-                batch.delete(key);
-            }
-        }
-        for c in &cancelled {
-            batch.delete_deployment(c);
-        }
-        batch.put_deployment(&deployment);
-        self.store.apply(batch).await?;
-        for c in &cancelled {
-            world.deployments.remove(c);
-        }
-        for p in prepared {
-            if matches!(p.change, Some(Change::Restart | Change::Create)) {
-                // A new configuration starts without the old one's launch delay.
-                world.delays.remove(&p.app.id);
-            }
-            if p.change.is_some() {
-                world.apps.insert(p.app.id.clone(), p.app);
-            }
-        }
-        world.deployments.insert(deployment.id.clone(), deployment);
-        Ok(deployment_id)
+/// A change set of one app.
+fn one(prepared: Prepared) -> ChangeSet {
+    ChangeSet {
+        puts: vec![prepared],
+        ..ChangeSet::default()
     }
-}
-
-/// The deployments locking `ids`: an error unless `force`, which cancels them.
-fn locks(world: &World, ids: &[String], force: bool) -> Result<Vec<String>, OpError> {
-    let mut locking: Vec<String> = ids.iter().flat_map(|id| world.deployments_of(id)).collect();
-    locking.sort();
-    locking.dedup();
-    if !locking.is_empty() && !force {
-        return Err(OpError::Locked(locking));
-    }
-    Ok(locking)
-}
-
-/// The stored form of an updated (or new) app and what the update does to it.
-fn prepare(world: &World, app: App, existing: Option<&App>) -> Result<Prepared, OpError> {
-    let stored = stored_form(world, app, existing)?;
-    let change = match existing {
-        None => Some(Change::Create),
-        Some(old) if old.same_definition(&stored) => None,
-        Some(old) if old.is_only_scale_change(&stored) => Some(Change::Scale),
-        Some(_) => Some(Change::Restart),
-    };
-    let stored = match (change, existing) {
-        (Some(Change::Scale), Some(old)) => App {
-            version_info: Some(VersionInfo {
-                last_scaling_at: stored.version,
-                last_config_change_at: old.config_version(),
-            }),
-            ..stored
-        },
-        _ => stored,
-    };
-    Ok(Prepared {
-        app: stored,
-        change,
-    })
-}
-
-fn new_id() -> String {
-    uuid::Uuid::new_v4().to_string()
 }
 
 #[cfg(test)]
-#[path = "app_ops_tests.rs"]
 mod tests;
