@@ -5,12 +5,12 @@
 //! executor does: the executor's id is the task's, its `directory` the task's sandbox (open it
 //! with `/files/browse?path=...`). `/state` keeps Corral's own shape, which the CLI reads.
 
-use std::collections::BTreeMap;
 use axum::Router;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
 
 use corral_api::resources::reservation_role;
 use corral_api::v0;
@@ -45,7 +45,9 @@ struct Placed {
 async fn state(State(view): State<AgentView>, started: f64) -> Response {
     let places = view.tasks.task_places();
     let id = view.identity.id_value();
-    let (tasks, frameworks) = view.tasks.subscription(&view.identity.id().unwrap_or_default());
+    let (tasks, frameworks) = view
+        .tasks
+        .subscription(&view.identity.id().unwrap_or_default());
     let placed: Vec<Placed> = tasks
         .into_iter()
         .map(|task| {

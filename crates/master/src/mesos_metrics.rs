@@ -9,21 +9,15 @@ use corral_api::v1::TaskState;
 
 use super::core::MasterCore;
 
-/// Every Mesos task state metric, present at zero when no task is in that state.
-const TASK_STATES: [(TaskState, &str); 13] = [
+/// The task states Mesos keeps as gauges (how many tasks are in them now), present at zero.
+/// The terminal states are counters since the master started in Mesos; Corral does not keep
+/// them across restarts, so they are left out rather than reported wrong.
+const TASK_STATES: [(TaskState, &str); 5] = [
     (TaskState::TaskStaging, "staging"),
     (TaskState::TaskStarting, "starting"),
     (TaskState::TaskRunning, "running"),
     (TaskState::TaskKilling, "killing"),
-    (TaskState::TaskFinished, "finished"),
-    (TaskState::TaskFailed, "failed"),
-    (TaskState::TaskKilled, "killed"),
-    (TaskState::TaskLost, "lost"),
-    (TaskState::TaskError, "error"),
-    (TaskState::TaskDropped, "dropped"),
     (TaskState::TaskUnreachable, "unreachable"),
-    (TaskState::TaskGone, "gone"),
-    (TaskState::TaskGoneByOperator, "gone_by_operator"),
 ];
 
 /// `name -> value`, sorted by name. `elected` is 1: only the leader answers calls.
@@ -48,11 +42,19 @@ pub fn snapshot(core: &MasterCore, uptime_secs: f64) -> BTreeMap<String, f64> {
     put("slaves_disconnected", agents - agents_connected);
     put("slaves_active", agents_connected);
     put("slaves_inactive", agents - agents_connected);
+    put(
+        "slaves_unreachable",
+        core.partitions.unreachable.len() as f64,
+    );
 
-    let counts = core.task_counts();
+    let live = core.frameworks.values().flat_map(|f| f.tasks.values());
+    let mut counts: BTreeMap<&str, f64> = BTreeMap::new();
+    for record in live {
+        *counts.entry(record.task.state.as_str()).or_default() += 1.0;
+    }
     for (state, name) in TASK_STATES {
-        let count = counts.get(state.as_str()).copied().unwrap_or(0);
-        put(&format!("tasks_{name}"), count as f64);
+        let count = counts.get(state.as_str()).copied().unwrap_or(0.0);
+        put(&format!("tasks_{name}"), count);
     }
     put("outstanding_offers", core.offers().count() as f64);
 

@@ -165,18 +165,10 @@ async fn teardown(State(v0): State<V0>, body: Bytes) -> Result<Response, ApiErro
         ));
     };
     let id = FrameworkId::new(value.clone());
-    let found = v0.shared.with_core(|core, now| {
-        if core.framework(&id).is_none() {
-            return false;
-        }
-        core.remove_framework(now, &id, "torn down by the operator (/master/teardown)");
-        true
-    });
-    if !found {
-        return Err(ApiError::bad_request(format!(
-            "No framework found with ID {value}"
-        )));
-    }
+    // The same teardown as the operator API's TEARDOWN, with Mesos' 400 for an unknown id.
+    v0.shared
+        .with_core(|core, now| core.operator_teardown(now, &id))
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
     Ok(StatusCode::OK.into_response())
 }
 

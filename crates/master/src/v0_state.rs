@@ -364,65 +364,9 @@ impl MasterCore {
         json!({ "roles": roles })
     }
 
-    /// The master's metrics under Mesos' names (`src/master/metrics.cpp`), only those Corral
-    /// keeps truthfully: gauges of agents, frameworks, tasks, offers and resources.
+    /// `/metrics/snapshot`: the same values as GET_METRICS (`mesos_metrics.rs`).
     pub fn v0_metrics(&self, facts: &MasterFacts, now_ms: u64) -> BTreeMap<String, f64> {
-        let mut m: BTreeMap<String, f64> = BTreeMap::new();
-        let mut set = |name: &str, value: f64| {
-            m.insert(format!("master/{name}"), value);
-        };
-        set("elected", 1.0);
-        set("uptime_secs", secs(now_ms.saturating_sub(facts.start_ms)));
-        let agents: Vec<&Agent> = self.registered_agents().collect();
-        let connected = agents.iter().filter(|a| a.connected()).count() as f64;
-        set("slaves_active", connected);
-        set("slaves_connected", connected);
-        set("slaves_disconnected", agents.len() as f64 - connected);
-        set("slaves_inactive", agents.len() as f64 - connected);
-        set(
-            "slaves_unreachable",
-            self.partitions.unreachable.len() as f64,
-        );
-        let frameworks = self.frameworks.len() as f64;
-        let active = self.frameworks.values().filter(|f| f.connected()).count() as f64;
-        set("frameworks_active", active);
-        set("frameworks_connected", active);
-        set("frameworks_disconnected", frameworks - active);
-        set("frameworks_inactive", frameworks - active);
-        // The task gauges Mesos keeps (states a task is in now); terminal counts are counters
-        // there, which Corral does not keep, so they are left out.
-        let mut now: BTreeMap<&'static str, f64> = BTreeMap::new();
-        for framework in self.frameworks.values() {
-            for record in framework.tasks.values() {
-                *now.entry(record.task.state.as_str()).or_default() += 1.0;
-            }
-        }
-        for (state, name) in [
-            ("TASK_STAGING", "tasks_staging"),
-            ("TASK_STARTING", "tasks_starting"),
-            ("TASK_RUNNING", "tasks_running"),
-            ("TASK_KILLING", "tasks_killing"),
-            ("TASK_UNREACHABLE", "tasks_unreachable"),
-        ] {
-            set(name, now.get(state).copied().unwrap_or(0.0));
-        }
-        set("outstanding_offers", self.offers.len() as f64);
-        let mut total = Resources::new();
-        let mut used = Resources::new();
-        for agent in agents.iter().filter(|a| a.connected()) {
-            total.add_all(&agent.total);
-            used.add_all(&self.agent_used(&agent.id()).0);
-        }
-        for resource in ["cpus", "gpus", "mem", "disk"] {
-            let (t, u) = (total.scalar(resource), used.scalar(resource));
-            set(&format!("{resource}_total"), t);
-            set(&format!("{resource}_used"), u);
-            set(
-                &format!("{resource}_percent"),
-                if t > 0.0 { u / t } else { 0.0 },
-            );
-        }
-        m
+        super::mesos_metrics::snapshot(self, secs(now_ms.saturating_sub(facts.start_ms)))
     }
 
     /// The `webui_url` of the framework named `name`, as Admin Router finds a service in

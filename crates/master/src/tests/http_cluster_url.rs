@@ -109,7 +109,7 @@ async fn v0_state_answers_under_every_name_and_teardown_removes_a_framework() {
             .text()
             .await
             .unwrap_or_default()
-            .contains("No framework found with ID nope")
+            .contains("No framework found with specified ID")
     );
     let done = teardown(format!("frameworkId={}", fw.id))
         .await
