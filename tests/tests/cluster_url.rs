@@ -160,7 +160,7 @@ async fn the_masters_port_serves_mesos_state_the_services_and_the_agents() {
     assert_eq!(executor["tasks"][0]["state"], "TASK_RUNNING");
     let directory = executor["directory"].as_str().expect("directory");
     let (status, size) = get(&format!(
-        "http://{master}/agent/{agent_id}/files/read.json?path={directory}&offset=-1"
+        "http://{master}/agent/{agent_id}/files/read.json?path={directory}/stdout&offset=-1"
     ))
     .await;
     assert_eq!(status, 200, "{size}");
