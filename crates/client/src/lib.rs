@@ -6,6 +6,7 @@ pub mod client_error;
 pub mod master_address;
 pub mod operator_client;
 pub mod operator_subscription;
+mod record_stream;
 pub mod scheduler_client;
 
 pub use client_error::ClientError;

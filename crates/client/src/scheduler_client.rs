@@ -6,16 +6,13 @@
 //! for several heartbeat intervals means the master is gone, and [`EventStream::next`] says
 //! so instead of waiting forever.
 
-use std::pin::Pin;
 use std::time::Duration;
 
-use bytes::Bytes;
-use futures::{Stream, StreamExt};
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 
 use super::client_error::{ClientError, root_cause};
 use super::master_address::MasterAddress;
-use corral_api::recordio::Decoder;
+use super::record_stream::RecordStream;
 use corral_api::scheduler::{
     Accept, Acknowledge, Call, CallType, Decline, Event, EventType, Kill, Operation, Reconcile,
     ReconcileTask, Roles, Subscribe, Subscribed,
@@ -28,63 +25,20 @@ pub const STREAM_ID_HEADER: &str = "Mesos-Stream-Id";
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const SUBSCRIBE_TIMEOUT: Duration = Duration::from_secs(15);
 const CALL_TIMEOUT: Duration = Duration::from_secs(15);
-/// Mesos' default when SUBSCRIBED does not say.
-const DEFAULT_HEARTBEAT_SECONDS: f64 = 15.0;
-/// Heartbeats that may be missed before the master counts as gone.
-const MISSED_HEARTBEATS: f64 = 3.0;
 
 /// The subscription's event stream, read one event at a time.
-pub struct EventStream {
-    master: String,
-    body: Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>,
-    decoder: Decoder,
-    idle_timeout: Duration,
-}
+pub struct EventStream(RecordStream<Event>);
 
 impl EventStream {
     /// The next event. An error means the subscription is over: the stream ended, broke,
     /// stayed silent past the heartbeat allowance, or carried something unreadable.
     pub async fn next(&mut self) -> Result<Event, ClientError> {
-        loop {
-            match self.decoder.next_record() {
-                Ok(Some(record)) => {
-                    return serde_json::from_slice(&record).map_err(|e| ClientError::Protocol {
-                        addr: self.master.clone(),
-                        reason: format!(
-                            "event is not valid JSON for a v1 Event: {e}: {}",
-                            String::from_utf8_lossy(&record[..record.len().min(200)])
-                        ),
-                    });
-                }
-                Ok(None) => {}
-                Err(e) => {
-                    return Err(ClientError::Protocol {
-                        addr: self.master.clone(),
-                        reason: format!("bad RecordIO framing: {e}"),
-                    });
-                }
-            }
-            let disconnected = |reason: String| ClientError::Disconnected {
-                addr: self.master.clone(),
-                reason,
-            };
-            match tokio::time::timeout(self.idle_timeout, self.body.next()).await {
-                Err(_) => {
-                    return Err(disconnected(format!(
-                        "no event or heartbeat for {:.1}s",
-                        self.idle_timeout.as_secs_f64()
-                    )));
-                }
-                Ok(None) => return Err(disconnected("the master closed the event stream".into())),
-                Ok(Some(Err(e))) => return Err(disconnected(root_cause(&e))),
-                Ok(Some(Ok(chunk))) => self.decoder.feed(&chunk),
-            }
-        }
+        self.0.next().await
     }
 
     /// How long the stream may stay silent before `next` gives up.
     pub fn idle_timeout(&self) -> Duration {
-        self.idle_timeout
+        self.0.idle_timeout()
     }
 }
 
@@ -154,12 +108,12 @@ impl SchedulerClient {
                 addr: addr.clone(),
                 reason: format!("SUBSCRIBE answered without a {STREAM_ID_HEADER} header"),
             })?;
-        let mut events = EventStream {
-            master: addr.clone(),
-            body: Box::pin(response.bytes_stream()),
-            decoder: Decoder::default(),
-            idle_timeout: SUBSCRIBE_TIMEOUT,
-        };
+        let mut events = EventStream(RecordStream::new(
+            addr.clone(),
+            "v1 Event",
+            response,
+            SUBSCRIBE_TIMEOUT,
+        ));
         let first = events.next().await?;
         let subscribed = match (first.kind, first.subscribed, first.error) {
             (EventType::Subscribed, Some(subscribed), _) => subscribed,
@@ -178,12 +132,9 @@ impl SchedulerClient {
                 });
             }
         };
-        let heartbeat = subscribed
-            .heartbeat_interval_seconds
-            .filter(|s| s.is_finite() && *s > 0.0)
-            .unwrap_or(DEFAULT_HEARTBEAT_SECONDS);
-        events.idle_timeout =
-            Duration::from_secs_f64(heartbeat * MISSED_HEARTBEATS).max(Duration::from_secs(1));
+        events
+            .0
+            .follow_heartbeat(subscribed.heartbeat_interval_seconds);
         let client = SchedulerClient {
             http,
             master: master.clone(),
