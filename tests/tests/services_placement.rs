@@ -215,7 +215,9 @@ async fn a_failing_task_is_relaunched_after_a_growing_delay() {
                 .iter()
                 .filter_map(|(task, failed)| {
                     let next = first_seen.iter().position(|(seen, _)| seen == task)? + 1;
-                    first_seen.get(next).map(|(_, started)| started.saturating_sub(*failed))
+                    first_seen
+                        .get(next)
+                        .map(|(_, started)| started.saturating_sub(*failed))
                 })
                 .collect();
             (delays.len() >= 3).then_some(delays)
