@@ -1,12 +1,13 @@
 //! One URL for the cluster, with real processes (a master, an agent, `corral services`):
 //! Mesos' v0 state as Mesos-DNS and dashboards read it (`/master/state.json`, also under
 //! DC/OS' `/mesos` prefix), the services component at `/service/marathon/...`, an agent at
-//! `/agent/{id}/...`, and the v1 operator stream through `/mesos/api/v1`.
+//! `/agent/{id}/...`, the v1 operator stream through `/mesos/api/v1`, and a `corral dns`
+//! server's API at `/mesos_dns/...`.
 //!
 //! Expected shapes are written from apache/mesos `src/master/readonly_handler.cpp`
 //! (`FullFrameworkWriter`, `SlaveWriter`) and `src/common/http.cpp` (`json(Task)`).
 
-use corral_e2e::{Cluster, eventually};
+use corral_e2e::{Cluster, Process, eventually, free_port};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
@@ -201,4 +202,81 @@ async fn the_masters_port_serves_mesos_state_the_services_and_the_agents() {
             .expect("bytes");
         seen.push_str(&String::from_utf8_lossy(&more));
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_masters_port_serves_the_dns_component_it_was_given() {
+    // Without --mesos-dns-url the master says what is missing.
+    let plain = Cluster::master(&[]).await;
+    let (status, body) = get(&format!(
+        "http://{}/mesos_dns/v1/version",
+        plain.master_addr
+    ))
+    .await;
+    assert_eq!(status, 404);
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("--mesos-dns-url")),
+        "{body}"
+    );
+
+    let dns_http = format!("127.0.0.1:{}", free_port());
+    let cluster = Cluster::master(&["--mesos-dns-url", &format!("http://{dns_http}")]).await;
+    let master = cluster.master_addr.clone();
+    // Before the DNS server runs: 502, naming the upstream.
+    let (status, body) = get(&format!("http://{master}/mesos_dns/v1/version")).await;
+    assert_eq!(status, 502, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains(&dns_http)),
+        "{body}"
+    );
+
+    let args: Vec<String> = [
+        "dns",
+        "--master",
+        &master,
+        "--listen",
+        &format!("127.0.0.1:{}", free_port()),
+        "--http-listen",
+        &dns_http,
+        "--no-forward",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let _dns = Process::start("dns", &args, cluster.dir.path());
+    let config = eventually(30, "the DNS API through /mesos_dns/", || {
+        let url = format!("http://{master}/mesos_dns/v1/config");
+        async move {
+            let (status, body) = get(&url).await;
+            (status == 200 && body["Feed"]["connected"] == true).then_some(body)
+        }
+    })
+    .await;
+    assert_eq!(config["Domain"], "mesos", "{config}");
+    let (status, direct) = get(&format!("http://{dns_http}/v1/version")).await;
+    assert_eq!(status, 200);
+    let (status, proxied) = get(&format!("http://{master}/mesos_dns/v1/version")).await;
+    assert_eq!((status, proxied), (200, direct));
+    let (_, leader) = get(&format!("http://{master}/mesos_dns/v1/hosts/leader.mesos")).await;
+    assert_eq!(
+        leader,
+        json!([{"host": "leader.mesos.", "ip": "127.0.0.1"}])
+    );
+
+    // `/mesos_dns` without the slash is redirected, as Admin Router does.
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let moved = no_redirects
+        .get(format!("http://{master}/mesos_dns?x=1"))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(moved.status().as_u16(), 301);
+    assert_eq!(moved.headers()["location"], "/mesos_dns/?x=1");
 }

@@ -1,6 +1,7 @@
 //! `corral dev`'s DNS server asked with `dig`: Mesos-DNS names for tasks of `corral execute`
 //! and of a services app (framework `marathon`), answers that follow a scale up and down and
-//! a task's end, the HTTP API's shapes, `corral dns lookup` and `corral tasks`.
+//! a task's end, the HTTP API's shapes (also under the master's `/mesos_dns/`), `corral dns
+//! lookup` and `corral tasks`.
 
 use std::process::{Child, Command, Stdio};
 
@@ -212,6 +213,13 @@ async fn tasks_of_execute_and_of_a_services_app_have_mesos_dns_names() {
     let version = http_json(&dev.http, "/v1/version").await;
     assert_eq!(version["Service"], "Mesos-DNS");
     assert!(version["Version"].is_string() && version["URL"].is_string());
+    // The same API through the cluster URL, as DC/OS' Admin Router serves it.
+    let master = &dev.cluster.master_addr;
+    assert_eq!(
+        http_json(master, "/mesos_dns/v1/hosts/web-shop.marathon.mesos").await,
+        hosts
+    );
+    assert_eq!(http_json(master, "/mesos_dns/v1/version").await, version);
     let config = http_json(&dev.http, "/v1/config").await;
     assert_eq!(config["Domain"], "mesos");
     assert_eq!(config["Feed"]["connected"], true);

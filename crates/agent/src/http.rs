@@ -1,5 +1,5 @@
 //! The agent's HTTP API: `/health`, `/version`, `/state` (Mesos' shape at `/state.json` and
-//! `/slave(1)/state`: `v0_state.rs`), `/files/*`, `/monitor/statistics`,
+//! `/slave(1)/state`: `v0_state.rs`), `/metrics` (Prometheus), `/files/*`, `/monitor/statistics`,
 //! and the v1 agent API at `POST /api/v1` for GET_HEALTH, GET_VERSION, GET_TASKS,
 //! GET_CONTAINERS, LIST_FILES and READ_FILE.
 
@@ -82,6 +82,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/health", get(|| async { StatusCode::OK }))
         .route("/version", get(version))
         .route("/state", get(agent_state))
+        .route("/metrics", get(super::prometheus_metrics::get_metrics))
         .route("/api/v1", post(api_v1))
         .route("/api/v1/executor", post(executor_api))
         .route(

@@ -34,6 +34,7 @@ mod plugin_fetch;
 mod plugin_sync;
 mod process_start;
 pub(crate) mod processes;
+mod prometheus_metrics;
 mod recovered_task;
 mod recovery;
 pub mod registration;

@@ -317,6 +317,24 @@ pub enum TaskState {
 }
 
 impl TaskState {
+    /// Every state, in the proto's order.
+    pub const ALL: [TaskState; 14] = [
+        TaskState::TaskStaging,
+        TaskState::TaskStarting,
+        TaskState::TaskRunning,
+        TaskState::TaskKilling,
+        TaskState::TaskFinished,
+        TaskState::TaskFailed,
+        TaskState::TaskKilled,
+        TaskState::TaskError,
+        TaskState::TaskLost,
+        TaskState::TaskDropped,
+        TaskState::TaskUnreachable,
+        TaskState::TaskGone,
+        TaskState::TaskGoneByOperator,
+        TaskState::TaskUnknown,
+    ];
+
     /// Terminal states: the task will never run again and its resources are free.
     pub fn is_terminal(self) -> bool {
         matches!(

@@ -69,6 +69,7 @@ pub async fn launch_times(
         allocation_interval: Duration::from_millis(20),
         heartbeat_interval: Duration::from_secs(15),
         hooks: Default::default(),
+        upstreams: Default::default(),
     };
     let store = Arc::new(corral_state::MemoryStore::new());
     let master = corral_master::run(master_config, allocator, store)

@@ -3,7 +3,6 @@
 //! `/v1/services/{service}` (`[{service, host, ip, port}]`), `/v1/enumerate`; an unknown
 //! name is a list of one empty record, as Mesos-DNS answers. Plus `/metrics`.
 
-use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -15,6 +14,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Serialize;
 use serde_json::{Value, json};
+
+use corral_http::prometheus::{CONTENT_TYPE, Kind, MetricsText};
 
 use super::feed::now_ms;
 use super::handler::QueryCounters;
@@ -130,7 +131,8 @@ async fn enumerate(State(state): State<Arc<HttpState>>) -> Response {
 }
 
 async fn metrics(State(state): State<Arc<HttpState>>) -> Response {
-    let mut text = String::new();
+    let mut text = MetricsText::new();
+    text.build_info("dns", env!("CARGO_PKG_VERSION"));
     let c = &state.counters;
     for (name, help, value) in [
         ("queries", "DNS queries received.", &c.queries),
@@ -161,12 +163,11 @@ async fn metrics(State(state): State<Arc<HttpState>>) -> Response {
         ),
         ("malformed", "Queries answered FORMERR.", &c.malformed),
     ] {
-        let _ = writeln!(text, "# HELP corral_dns_{name}_total {help}");
-        let _ = writeln!(text, "# TYPE corral_dns_{name}_total counter");
-        let _ = writeln!(
-            text,
-            "corral_dns_{name}_total {}",
-            value.load(Ordering::Relaxed)
+        text.single(
+            &format!("corral_dns_{name}_total"),
+            Kind::Counter,
+            help,
+            value.load(Ordering::Relaxed) as f64,
         );
     }
     let status = state.zone.status();
@@ -188,14 +189,11 @@ async fn metrics(State(state): State<Arc<HttpState>>) -> Response {
         ("a_names", "Names with A records.", a as f64),
         ("srv_names", "Names with SRV records.", srv as f64),
     ] {
-        let _ = writeln!(text, "# HELP corral_dns_{name} {help}");
-        let _ = writeln!(text, "# TYPE corral_dns_{name} gauge");
-        let _ = writeln!(text, "corral_dns_{name} {value}");
+        text.single(&format!("corral_dns_{name}"), Kind::Gauge, help, value);
     }
-    let mut response = text.into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; version=0.0.4"),
-    );
+    let mut response = text.finish().into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
     response
 }

@@ -7,6 +7,7 @@ pub mod error;
 pub mod listen;
 pub mod process_calls;
 pub mod process_info;
+pub mod prometheus;
 pub mod serve;
 
 pub use error::{ApiError, parse_json};

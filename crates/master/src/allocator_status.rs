@@ -3,16 +3,16 @@
 //! allocation cycles take. Shared between the driver and the HTTP handlers behind its own
 //! small lock, so reading it never waits for a running cycle.
 
-use std::fmt::Write;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use serde::Serialize;
 
+use corral_http::prometheus::{Kind, MetricsText};
 use corral_plugin_host::stats::Histogram;
 use corral_plugin_host::store::ActiveAllocator;
 
-/// Bounds of the allocation cycle histogram, in microseconds (rendered in ms).
+/// Bounds of the allocation cycle histogram, in microseconds (exported in seconds).
 const CYCLE_BUCKETS_US: &[u64] = &[
     1_000, 2_000, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000,
     5_000_000, 10_000_000,
@@ -88,36 +88,28 @@ impl SharedStatus {
             .record(u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX));
     }
 
-    /// The Mesos-like gauge `allocator_allocation_run_ms` (last cycle) and the histogram
-    /// `allocator_allocation_run_ms_bucket{le=...}`, `_sum`, `_count`, in Prometheus text.
-    pub fn render_metrics(&self, out: &mut String) {
+    /// `corral_master_allocation_last_cycle_seconds` and the histogram
+    /// `corral_master_allocation_cycle_seconds` (`_bucket{le=...}`, `_sum`, `_count`).
+    pub fn write_metrics(&self, text: &mut MetricsText) {
         let inner = self.lock();
-        let _ = writeln!(
-            out,
-            "# HELP allocator_allocation_run_ms Duration of the last allocation cycle, ms."
+        text.single(
+            "corral_master_allocation_last_cycle_seconds",
+            Kind::Gauge,
+            "Duration of the last allocation cycle.",
+            inner.status.last_cycle_ms / 1000.0,
         );
-        let _ = writeln!(out, "# TYPE allocator_allocation_run_ms gauge");
-        let _ = writeln!(
-            out,
-            "allocator_allocation_run_ms {}",
-            inner.status.last_cycle_ms
+        let buckets: Vec<(Option<f64>, u64)> = inner
+            .cycles
+            .cumulative()
+            .into_iter()
+            .map(|(bound, count)| (bound.map(|us| us as f64 / 1e6), count))
+            .collect();
+        text.histogram(
+            "corral_master_allocation_cycle_seconds",
+            "Allocation cycle durations.",
+            &buckets,
+            inner.cycles.sum() as f64 / 1e6,
+            inner.cycles.count(),
         );
-        let name = "allocator_allocation_run_ms_hist";
-        let _ = writeln!(out, "# HELP {name} Allocation cycle durations, ms.");
-        let _ = writeln!(out, "# TYPE {name} histogram");
-        for (bound, count) in inner.cycles.cumulative() {
-            let le = bound.map_or("+Inf".to_string(), |us| format_ms(us as f64 / 1000.0));
-            let _ = writeln!(out, "{name}_bucket{{le=\"{le}\"}} {count}");
-        }
-        let _ = writeln!(
-            out,
-            "{name}_sum {}",
-            format_ms(inner.cycles.sum() as f64 / 1000.0)
-        );
-        let _ = writeln!(out, "{name}_count {}", inner.cycles.count());
     }
-}
-
-fn format_ms(ms: f64) -> String {
-    format!("{ms}")
 }

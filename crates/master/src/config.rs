@@ -16,6 +16,8 @@ pub struct MasterConfig {
     pub heartbeat_interval: Duration,
     /// Hooks run at `on-launch` and `on-agent-register` (empty: none).
     pub hooks: corral_plugin_host::hook_chain::HookChain,
+    /// Components the cluster URL proxies to at a given address (`/mesos_dns/`).
+    pub upstreams: crate::upstreams::Upstreams,
 }
 
 #[derive(Debug, thiserror::Error)]

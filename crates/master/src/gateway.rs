@@ -2,10 +2,12 @@
 //! (dcos/dcos `packages/adminrouter/extra/src/includes/server/master.conf`):
 //! `/service/{name}/...` to the framework registered under that name with a `webui_url`
 //! (the services component registers as `marathon`), `/agent/{id}/...` and
-//! `/slave/{id}/...` to that agent's HTTP address. The request's path below the prefix and
-//! its query go upstream byte for byte; bodies stream both ways (SSE, RecordIO), nothing is
-//! buffered. A target that does not answer is 502 with a JSON message; an unknown service
-//! or agent is 404.
+//! `/slave/{id}/...` to that agent's HTTP address, `/mesos_dns/...` to the DNS component's
+//! HTTP API at the address the master was given (`upstreams.rs`). The request's path below
+//! the prefix and its query go upstream byte for byte; bodies stream both ways (SSE,
+//! RecordIO), nothing is buffered. A target that does not answer is 502 with a JSON
+//! message; an unknown service or agent, or a DNS component the master was not told of, is
+//! 404.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,6 +23,7 @@ use corral_api::v1::AgentId;
 use corral_http::error::ApiError;
 
 use super::shell::Shared;
+use super::upstreams::Upstreams;
 
 /// How long connecting to a target may take before the answer is 502.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -28,10 +31,11 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Clone)]
 struct Gateway {
     shared: Arc<Shared>,
+    upstreams: Upstreams,
     client: reqwest::Client,
 }
 
-pub fn routes(shared: Arc<Shared>) -> Router {
+pub fn routes(shared: Arc<Shared>, upstreams: Upstreams) -> Router {
     let client = reqwest::Client::builder()
         .connect_timeout(CONNECT_TIMEOUT)
         // A redirect (a follower naming its leader) goes back to the client as it came.
@@ -42,7 +46,14 @@ pub fn routes(shared: Arc<Shared>) -> Router {
         .route("/service/{*rest}", any(service))
         .route("/agent/{*rest}", any(agent))
         .route("/slave/{*rest}", any(agent))
-        .with_state(Gateway { shared, client })
+        .route("/mesos_dns", any(mesos_dns))
+        .route("/mesos_dns/", any(mesos_dns))
+        .route("/mesos_dns/{*rest}", any(mesos_dns))
+        .with_state(Gateway {
+            shared,
+            upstreams,
+            client,
+        })
 }
 
 /// `(name, rest)` of `/<prefix>/<name><rest>` in the raw request target: `rest` keeps its
@@ -76,14 +87,8 @@ async fn service(State(gateway): State<Gateway>, request: Request) -> Response {
     let Some((name, rest)) = split_target(&target, "/service") else {
         return ApiError::not_found("No service named in the path").into_response();
     };
-    // As Admin Router: `/service/<name>` is redirected to `/service/<name>/`.
     if rest.is_empty() || rest.starts_with('?') {
-        let location = format!("/service/{name}/{rest}");
-        return (
-            StatusCode::MOVED_PERMANENTLY,
-            [(header::LOCATION, location)],
-        )
-            .into_response();
+        return with_slash(&format!("/service/{name}"), rest);
     }
     let found = gateway.shared.with_core(|core, _| core.service_url(name));
     let Some(base) = found else {
@@ -94,6 +99,34 @@ async fn service(State(gateway): State<Gateway>, request: Request) -> Response {
     };
     let url = format!("{}{}", base.trim_end_matches('/'), upstream_path(rest));
     forward(&gateway.client, &url, request, &format!("service '{name}'")).await
+}
+
+/// As Admin Router (nginx, for a location ending in `/`): `<base>` is redirected to
+/// `<base>/`, the query kept.
+fn with_slash(base: &str, query: &str) -> Response {
+    (
+        StatusCode::MOVED_PERMANENTLY,
+        [(header::LOCATION, format!("{base}/{query}"))],
+    )
+        .into_response()
+}
+
+/// `/mesos_dns/<rest>` to `<url>/<rest>`, as Admin Router's `location /mesos_dns/`.
+async fn mesos_dns(State(gateway): State<Gateway>, request: Request) -> Response {
+    let target = target(&request);
+    let rest = target.strip_prefix("/mesos_dns").unwrap_or_default();
+    if rest.is_empty() || rest.starts_with('?') {
+        return with_slash("/mesos_dns", rest);
+    }
+    let Some(base) = gateway.upstreams.mesos_dns() else {
+        return ApiError::not_found(
+            "This master knows no DNS component: start it with --mesos-dns-url \
+             (`corral dev` sets it for its own DNS server)",
+        )
+        .into_response();
+    };
+    let url = format!("{}{rest}", base.trim_end_matches('/'));
+    forward(&gateway.client, &url, request, "DNS component").await
 }
 
 async fn agent(State(gateway): State<Gateway>, request: Request) -> Response {

@@ -3,26 +3,17 @@
 //! APIs with `307 Temporary Redirect` to the leader (as Mesos does), or 503 while nobody
 //! leads; `/health`, `/master/redirect` and `/metrics/snapshot` (`master/elected`) answer
 //! on every master. While an election is under way a follower holds requests; one that is
-//! elected meanwhile serves them itself. Nor does it redirect to a leader whose port refuses connections (probed then, at most every 20 ms
-//! for all requests): every agent of a killed leader arrives in the moments before the poll
-//! below notices, and would bounce off the dead port into its backoff.
+//! elected meanwhile serves them itself. Nor does it redirect to a leader whose port refuses
+//! connections (probed then, at most every 20 ms for all requests): every agent of a killed
+//! leader arrives in the moments before the poll below notices, and would bounce off the
+//! dead port into its backoff.
 //!
 //! A term ends when the lease cannot be kept alive within its TTL or a registry write is
 //! fenced off (another master leads): the core stops at once (no allocation, every framework
 //! and agent stream closed, so they go find the new leader) and the master campaigns again.
 //!
-//! A leader killed with SIGKILL cannot resign, and waiting for its lease to expire (TTL >= 2
-//! s) dominated failover time. So followers also probe the leader's advertised `host:port`
-//! (a TCP connect, each poll): when it is *refused* [`REFUSALS_TO_REVOKE`] times in a row,
-//! after having answered in this term, nothing listens there any more — the process is gone
-//! while its host is up — and a follower revokes the leader's lease (only while its key
-//! still has the create revision it saw, see [`Election::revoke_dead_leader`]), so the next
-//! candidate leads at once. Only a refusal counts: a timeout (a partition, a paused or
-//! overloaded leader, whose kernel still accepts connections) or a name that does not
-//! resolve says nothing, and then only the lease ends the term. Revoking by mistake would
-//! still be safe: every registry write is fenced on the leader key, so a deposed leader
-//! cannot write, and it loses its term and follows. Requiring one answer first keeps a
-//! leader whose advertised address is not reachable from followers from being revoked.
+//! A leader killed with SIGKILL cannot resign: followers end its term early when its port
+//! refuses connections (`corral_state::leader_liveness`), so the next candidate leads at once.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
@@ -37,7 +28,8 @@ use tokio::sync::watch;
 use tower::ServiceExt;
 
 use corral_plugin_host::allocator::AllocatorFactory;
-use corral_state::{Election, EtcdStore, LeaderRecord};
+use corral_state::leader_liveness::{LeaderLiveness, Probe, probe};
+use corral_state::{Election, EtcdStore};
 
 use super::agent_pings::PartitionConfig;
 use super::config::{MasterConfig, MasterError};
@@ -49,12 +41,6 @@ use super::start::start_core;
 
 /// How often a follower asks etcd who leads (for its redirects).
 const LEADER_POLL: Duration = Duration::from_millis(100);
-/// How long a probe of the leader's port may take; a timeout never counts as dead.
-const PROBE_TIMEOUT: Duration = Duration::from_millis(200);
-/// Consecutive refused connections after which a follower takes the leader as dead.
-const REFUSALS_TO_REVOKE: u32 = 2;
-/// The pause before probing a port that refused once again.
-const REPROBE: Duration = Duration::from_millis(20);
 /// How long a redirect trusts the last probe of the leader's port.
 const REDIRECT_PROBE_REUSE: Duration = Duration::from_millis(20);
 /// How long a follower holds a request while nobody leads, waiting for an election.
@@ -258,7 +244,7 @@ async fn campaign_loop(campaign: Campaign) {
             }
         };
         *write(&leadership.leading) = Some(Leading {
-            router: router::router(shared.clone(), Arc::new(facts)),
+            router: router::router(shared.clone(), Arc::new(facts), config.upstreams.clone()),
             shared: shared.clone(),
         });
         leadership
@@ -294,10 +280,10 @@ fn step_down(leadership: &Leadership) {
 /// Keeps `leader` current for redirects, and ends a dead leader's term early (module doc).
 async fn follow_leader(leadership: Arc<Leadership>, election: Arc<Election>) {
     let mut stop = leadership.stop.subscribe();
-    let mut liveness = Liveness::default();
+    let mut liveness = LeaderLiveness::default();
     loop {
         if leadership.is_leading() {
-            liveness = Liveness::default();
+            liveness = LeaderLiveness::default();
         } else {
             // When etcd cannot say (no quorum), nobody is known to lead: no stale redirects.
             let record = election.leader_record().await.ok().flatten();
@@ -309,7 +295,7 @@ async fn follow_leader(leadership: Arc<Leadership>, election: Arc<Election>) {
                 Some(record)
                     if record.address == leadership.advertised && !election.is_own(record) =>
                 {
-                    liveness = Liveness::default();
+                    liveness = LeaderLiveness::default();
                     if let Ok(true) = election.revoke_dead_leader(record).await {
                         tracing::warn!(
                             "the registry named this master's address as leader under an old lease \
@@ -318,9 +304,9 @@ async fn follow_leader(leadership: Arc<Leadership>, election: Arc<Election>) {
                     }
                 }
                 Some(record) if record.address != leadership.advertised => {
-                    refusing = liveness.check(&election, record.clone()).await
+                    refusing = liveness.check(&election, record, "master").await
                 }
-                _ => liveness = Liveness::default(),
+                _ => liveness = LeaderLiveness::default(),
             }
             // A leader whose port refuses connections is not redirected to: requests wait here
             // for the election instead (agents would only bounce off the dead port and back
@@ -337,71 +323,6 @@ async fn follow_leader(leadership: Arc<Leadership>, election: Arc<Election>) {
             _ = leadership.poll_now.notified() => {}
             _ = stop.changed() => return,
         }
-    }
-}
-
-/// What a follower learnt of the current leader's term by probing its port.
-#[derive(Default)]
-struct Liveness {
-    term: Option<LeaderRecord>,
-    answered: bool,
-    refusals: u32,
-}
-
-enum Probe {
-    Answered,
-    Refused,
-    /// A timeout, an unresolvable name, another error: says nothing about the leader.
-    Unknown,
-}
-
-impl Liveness {
-    /// Probes the leader's port, and revokes its lease once it has refused
-    /// [`REFUSALS_TO_REVOKE`] connections in a row after answering in this term (a refusal is
-    /// confirmed [`REPROBE`] later, not a poll later). Whether its port refuses connections now.
-    async fn check(&mut self, election: &Election, record: LeaderRecord) -> bool {
-        if self.term.as_ref() != Some(&record) {
-            *self = Liveness {
-                term: Some(record.clone()),
-                ..Liveness::default()
-            };
-        }
-        loop {
-            match probe(&record.address).await {
-                Probe::Answered => {
-                    self.answered = true;
-                    self.refusals = 0;
-                }
-                Probe::Unknown => self.refusals = 0,
-                Probe::Refused => self.refusals += 1,
-            }
-            if !self.answered || self.refusals == 0 {
-                return false;
-            }
-            if self.refusals >= REFUSALS_TO_REVOKE {
-                break;
-            }
-            tokio::time::sleep(REPROBE).await;
-        }
-        self.refusals = 0;
-        match election.revoke_dead_leader(&record).await {
-            Ok(true) => tracing::warn!(
-                "the leader at {} refuses connections (its process is gone); \
-                 revoked its lease so that a new leader is elected now",
-                record.address
-            ),
-            Ok(false) => {}
-            Err(error) => tracing::debug!(%error, "cannot revoke the dead leader's lease"),
-        }
-        true
-    }
-}
-
-async fn probe(address: &str) -> Probe {
-    match tokio::time::timeout(PROBE_TIMEOUT, tokio::net::TcpStream::connect(address)).await {
-        Ok(Ok(_)) => Probe::Answered,
-        Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => Probe::Refused,
-        _ => Probe::Unknown,
     }
 }
 

@@ -33,7 +33,8 @@
 //! 1. Plain data and pure rules, importing nothing above: `effects.rs`,
 //!    `allocator_events.rs`, `allocator_status.rs`, `core_error.rs`, `hook_verdicts.rs`,
 //!    `registry_records.rs`, `partition_state.rs`, `reservation_plan.rs`, `role_rules.rs`,
-//!    `quota_config.rs`, `task_validation.rs`, `container_validation.rs`, `probation.rs`.
+//!    `quota_config.rs`, `task_validation.rs`, `container_validation.rs`, `probation.rs`,
+//!    `upstreams.rs`.
 //! 2. The core: `core.rs` (the state), and the files of `impl MasterCore` listed above
 //!    (with `operator_events.rs`, the events for operator API subscribers, and `v0_state.rs`,
 //!    the state in Mesos' v0 shapes, with `corral_api::v0`'s models),
@@ -42,14 +43,17 @@
 //! 3. The shell: `shell.rs` (with `plugin_platform.rs`, `plugin_reports.rs`),
 //!    `allocator_swap.rs`, `hook_calls.rs`, `agent_pings.rs`, `registry.rs`.
 //! 4. HTTP: `http_error.rs`, `redirect.rs`, `streams.rs`, `operator_stream.rs` (the operator
-//!    API's SUBSCRIBE), the `*_api.rs` files (`v0_api.rs`: Mesos' v0 endpoints; `dcos_api.rs`: DC/OS'
-//!    cluster metadata; `gateway.rs`: its proxies to services and agents),
-//!    `plugin_fanout.rs`, `router.rs`.
+//!    API's SUBSCRIBE), the `*_api.rs` files (`v0_api.rs`: Mesos' v0 endpoints;
+//!    `dcos_api.rs`: DC/OS' cluster metadata; `gateway.rs`: its proxies to services, agents
+//!    and the DNS component), `prometheus_metrics.rs` (`/metrics`), `plugin_fanout.rs`,
+//!    `router.rs`; `agent_ips.rs` (agent hostnames resolved for the v0
+//!    state, remembered for a minute).
 //! 5. Starting: `config.rs`, `handle.rs`, `start.rs`, `leader.rs`.
 
 mod accept;
 mod accept_plan;
 mod agent_api;
+mod agent_ips;
 mod agent_pings;
 mod agents;
 pub mod allocation;
@@ -86,6 +90,7 @@ mod plugin_platform;
 mod plugin_reports;
 mod plugins_api;
 mod probation;
+mod prometheus_metrics;
 mod quota;
 mod quota_config;
 mod redirect;
@@ -102,6 +107,7 @@ mod start;
 mod streams;
 mod task_validation;
 mod tasks;
+mod upstreams;
 mod v0_api;
 mod v0_state;
 mod views;
@@ -116,3 +122,4 @@ pub use config::{MasterConfig, MasterError};
 pub use corral_state::StateSpec;
 pub use handle::MasterHandle;
 pub use start::{run, run_with, run_with_engine};
+pub use upstreams::Upstreams;

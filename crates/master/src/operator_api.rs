@@ -1,7 +1,6 @@
 //! The v1 operator API (`POST /api/v1`, also `/api/v1/operator`), `GET /version`,
-//! `GET /health` and `GET /metrics`.
+//! `GET /health` and `GET /allocator`.
 
-use std::fmt::Write as _;
 use std::sync::Arc;
 
 use axum::Json;
@@ -17,7 +16,6 @@ use corral_api::operator::{
 use corral_api::operator_roles::OperatorCallPayload;
 use corral_http::error::{ApiError, parse_json};
 
-use super::core::MasterCore;
 use super::mesos_metrics;
 use super::operator_stream;
 use super::shell::Shared;
@@ -206,107 +204,6 @@ pub async fn get_health() -> Response {
     StatusCode::OK.into_response()
 }
 
-pub async fn get_metrics(State(shared): State<Arc<Shared>>) -> Response {
-    let mut text = shared.with_core(|core, _| metrics_text(core));
-    shared.hooks.write_metrics(&mut text);
-    if let Some(plugins) = shared.plugins.get() {
-        plugins.status.render_metrics(&mut text);
-    }
-    let mut response = text.into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; version=0.0.4"),
-    );
-    response
-}
-
-/// A few gauges and counters in the Prometheus text format.
-pub fn metrics_text(core: &MasterCore) -> String {
-    let mut out = String::new();
-    let connected = core.frameworks.values().filter(|f| f.connected()).count();
-    gauge_header(
-        &mut out,
-        "corral_master_frameworks",
-        "Frameworks the master knows.",
-    );
-    let _ = writeln!(
-        out,
-        "corral_master_frameworks{{state=\"connected\"}} {connected}"
-    );
-    let _ = writeln!(
-        out,
-        "corral_master_frameworks{{state=\"disconnected\"}} {}",
-        core.frameworks.len() - connected
-    );
-    let active = core.agents.values().filter(|a| a.connected()).count();
-    gauge_header(&mut out, "corral_master_agents", "Agents the master knows.");
-    let _ = writeln!(out, "corral_master_agents{{state=\"connected\"}} {active}");
-    let _ = writeln!(
-        out,
-        "corral_master_agents{{state=\"disconnected\"}} {}",
-        core.agents.len() - active
-    );
-    gauge_header(
-        &mut out,
-        "corral_master_tasks",
-        "Tasks by state (active and remembered).",
-    );
-    for (state, count) in core.task_counts() {
-        let _ = writeln!(out, "corral_master_tasks{{state=\"{state}\"}} {count}");
-    }
-    gauge_header(
-        &mut out,
-        "corral_master_outstanding_offers",
-        "Offers not yet answered.",
-    );
-    let _ = writeln!(
-        out,
-        "corral_master_outstanding_offers {}",
-        core.offers().count()
-    );
-    let c = core.counters();
-    for (name, help, value) in [
-        ("offers_sent", "Offers sent to frameworks.", c.offers_sent),
-        ("offers_rescinded", "Offers rescinded.", c.offers_rescinded),
-        (
-            "allocation_cycles",
-            "Allocation cycles run.",
-            c.allocation_cycles,
-        ),
-        (
-            "allocator_errors",
-            "Allocator calls that failed.",
-            c.allocator_errors,
-        ),
-        (
-            "allocator_replays",
-            "Fresh allocator instances replayed.",
-            c.allocator_replays,
-        ),
-        (
-            "invalid_grants",
-            "Allocator grants dropped as invalid.",
-            c.invalid_grants,
-        ),
-        ("tasks_launched", "Tasks sent to agents.", c.tasks_launched),
-        (
-            "tasks_invalid",
-            "Tasks refused with TASK_ERROR.",
-            c.tasks_invalid,
-        ),
-        (
-            "frameworks_removed",
-            "Frameworks removed.",
-            c.frameworks_removed,
-        ),
-    ] {
-        let _ = writeln!(out, "# HELP corral_master_{name}_total {help}");
-        let _ = writeln!(out, "# TYPE corral_master_{name}_total counter");
-        let _ = writeln!(out, "corral_master_{name}_total {value}");
-    }
-    out
-}
-
 /// `GET /allocator`: the allocation policy's own view (JSON), for operators and the web UI.
 pub async fn get_allocator(State(shared): State<Arc<Shared>>) -> Result<Response, ApiError> {
     // The policy may be mid-cycle (a blocking wasm call): wait off the async threads.
@@ -322,9 +219,4 @@ pub async fn get_allocator(State(shared): State<Arc<Shared>>) -> Result<Response
         HeaderValue::from_static("application/json"),
     );
     Ok(response)
-}
-
-fn gauge_header(out: &mut String, name: &str, help: &str) {
-    let _ = writeln!(out, "# HELP {name} {help}");
-    let _ = writeln!(out, "# TYPE {name} gauge");
 }

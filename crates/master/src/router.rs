@@ -11,22 +11,28 @@ use corral_api::agent_protocol::{MESSAGE_PATH, PLUGINS_PATH, SUBSCRIBE_PATH, UPD
 
 use super::redirect::temporary_redirect;
 use super::shell::Shared;
+use super::upstreams::Upstreams;
 use super::v0_api::{self, V0};
 use super::v0_state::MasterFacts;
 use super::{
-    agent_api, dcos_api, gateway, operator_api, plugin_fanout, plugins_api, scheduler_api,
+    agent_api, dcos_api, gateway, operator_api, plugin_fanout, plugins_api, prometheus_metrics,
+    scheduler_api,
 };
 
 /// Every route of a leading master, also under `/mesos` (DC/OS' prefix for the leading
 /// master, as Admin Router serves it).
-pub fn router(shared: Arc<Shared>, facts: Arc<MasterFacts>) -> Router {
+pub fn router(shared: Arc<Shared>, facts: Arc<MasterFacts>, upstreams: Upstreams) -> Router {
     let cluster = dcos_api::routes(facts.clone());
     let proxies = shared.clone();
-    let own = master_routes(shared.clone()).merge(v0_api::routes(V0 { shared, facts }));
+    let own = master_routes(shared.clone()).merge(v0_api::routes(V0 {
+        shared,
+        facts,
+        agent_ips: Default::default(),
+    }));
     own.clone()
         .nest("/mesos", own)
         .merge(cluster)
-        .merge(gateway::routes(proxies))
+        .merge(gateway::routes(proxies, upstreams))
 }
 
 fn master_routes(shared: Arc<Shared>) -> Router {
@@ -40,7 +46,7 @@ fn master_routes(shared: Arc<Shared>) -> Router {
         .route(PLUGINS_PATH, post(plugin_fanout::report))
         .route("/version", get(operator_api::get_version))
         .route("/health", get(operator_api::get_health))
-        .route("/metrics", get(operator_api::get_metrics))
+        .route("/metrics", get(prometheus_metrics::get_metrics))
         .route("/allocator", get(operator_api::get_allocator))
         // A single master leads itself (an elected one answers from `leader.rs` first).
         .route("/master/redirect", get(redirect_to_self))

@@ -65,7 +65,7 @@ pub async fn run_with_engine(
         now_ms(),
     )
     .await?;
-    let app = router::router(shared.clone(), Arc::new(facts));
+    let app = router::router(shared.clone(), Arc::new(facts), config.upstreams.clone());
     let mut stop = shared.stop_signal();
     let server = tokio::spawn(async move {
         let stopped = async move {

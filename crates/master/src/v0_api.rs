@@ -19,17 +19,16 @@ use serde_json::Value;
 use corral_api::v1::FrameworkId;
 use corral_http::error::ApiError;
 
+use super::agent_ips::AgentIpCache;
 use super::shell::{Shared, now_ms};
 use super::v0_state::{AgentIps, MasterFacts, TaskQuery};
-
-/// How long looking up an agent's hostname may take.
-const RESOLVE_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// What the v0 handlers read: the core, and the facts about this master it does not hold.
 #[derive(Clone)]
 pub struct V0 {
     pub shared: Arc<Shared>,
     pub facts: Arc<MasterFacts>,
+    pub agent_ips: Arc<AgentIpCache>,
 }
 
 type Params = Query<HashMap<String, String>>;
@@ -68,38 +67,14 @@ fn answer(value: &Value, params: &HashMap<String, String>) -> Response {
     response
 }
 
-/// Each agent hostname's IPv4 address (or first address), looked up off the core's lock;
-/// a name that does not resolve within [`RESOLVE_TIMEOUT`] is left out.
-async fn agent_ips(shared: &Shared) -> AgentIps {
-    let hostnames = shared.with_core(|core, _| core.agent_hostnames());
-    let lookups = hostnames.into_iter().map(|hostname| async move {
-        if let Ok(ip) = hostname.parse::<std::net::IpAddr>() {
-            return Some((hostname, ip.to_string()));
-        }
-        let found = tokio::time::timeout(
-            RESOLVE_TIMEOUT,
-            tokio::net::lookup_host((hostname.as_str(), 0)),
-        )
-        .await
-        .ok()?
-        .ok()?;
-        let addresses: Vec<std::net::SocketAddr> = found.collect();
-        let ip = addresses
-            .iter()
-            .find(|a| a.is_ipv4())
-            .or(addresses.first())?
-            .ip();
-        Some((hostname, ip.to_string()))
-    });
-    futures::future::join_all(lookups)
-        .await
-        .into_iter()
-        .flatten()
-        .collect()
+/// Each agent hostname's address, from the cache or looked up off the core's lock.
+async fn agent_ips(v0: &V0) -> AgentIps {
+    let hostnames = v0.shared.with_core(|core, _| core.agent_hostnames());
+    v0.agent_ips.resolve(hostnames).await
 }
 
 async fn state(State(v0): State<V0>, Query(params): Params) -> Response {
-    let ips = agent_ips(&v0.shared).await;
+    let ips = agent_ips(&v0).await;
     let value = v0
         .shared
         .with_core(|core, _| core.v0_state(&v0.facts, &ips));
@@ -107,7 +82,7 @@ async fn state(State(v0): State<V0>, Query(params): Params) -> Response {
 }
 
 async fn state_summary(State(v0): State<V0>, Query(params): Params) -> Response {
-    let ips = agent_ips(&v0.shared).await;
+    let ips = agent_ips(&v0).await;
     let value = v0.shared.with_core(|core, _| core.v0_state_summary(&ips));
     answer(&value, &params)
 }
@@ -120,7 +95,7 @@ async fn frameworks(State(v0): State<V0>, Query(params): Params) -> Response {
 
 async fn slaves(State(v0): State<V0>, Query(params): Params) -> Response {
     let id = params.get("slave_id").map(String::as_str);
-    let ips = agent_ips(&v0.shared).await;
+    let ips = agent_ips(&v0).await;
     let value = v0.shared.with_core(|core, _| core.v0_slaves(id, &ips));
     answer(&value, &params)
 }

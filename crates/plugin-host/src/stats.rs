@@ -7,6 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
+use corral_http::prometheus::{Kind, MetricsText};
+
 /// Upper bounds (microseconds) of plugin call latency buckets; one more bucket holds the rest.
 pub const CALL_BUCKETS_US: &[u64] = &[
     10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000,
@@ -122,6 +124,44 @@ pub fn for_plugin(plugin: &str) -> Arc<PluginStats> {
         .entry(plugin.to_string())
         .or_insert_with(|| Arc::new(PluginStats::new()))
         .clone()
+}
+
+/// Every plugin's calls in this process as Prometheus series: the histogram
+/// `corral_plugin_call_seconds{plugin=...}` and the counter
+/// `corral_plugin_call_errors_total{plugin=...}`.
+pub fn write_metrics(text: &mut MetricsText) {
+    let registry = REGISTRY.lock().unwrap_or_else(|p| p.into_inner());
+    let name = "corral_plugin_call_seconds";
+    text.family(
+        name,
+        Kind::Histogram,
+        "Calls into each plugin in this process (every instance of it).",
+    );
+    for (plugin, stats) in registry.iter() {
+        let histogram = &stats.latency_us;
+        let buckets: Vec<(Option<f64>, u64)> = histogram
+            .cumulative()
+            .into_iter()
+            .map(|(bound, count)| (bound.map(|us| us as f64 / 1e6), count))
+            .collect();
+        text.histogram_series(
+            name,
+            &[("plugin", plugin)],
+            &buckets,
+            histogram.sum() as f64 / 1e6,
+            histogram.count(),
+        );
+    }
+    let name = "corral_plugin_call_errors_total";
+    text.family(
+        name,
+        Kind::Counter,
+        "Plugin calls that failed (a trap, a timeout, an answer refused).",
+    );
+    for (plugin, stats) in registry.iter() {
+        let errors = stats.errors.load(Ordering::Relaxed);
+        text.sample(name, &[("plugin", plugin)], errors as f64);
+    }
 }
 
 /// Every plugin's counters so far, by name.

@@ -11,6 +11,7 @@ pub mod etcd_store;
 /// A real etcd in a temp dir, for the tests of this crate and of the crates above it.
 #[cfg(any(test, feature = "test-support"))]
 pub mod etcd_test_server;
+pub mod leader_liveness;
 pub mod memory;
 pub mod redb_store;
 pub mod spec;

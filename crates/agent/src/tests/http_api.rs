@@ -76,6 +76,32 @@ async fn health_version_and_tasks() {
         .expect("sandbox")
         .to_string();
     assert!(std::path::Path::new(&sandbox).join("stdout").exists());
+
+    // Prometheus' view of the same agent.
+    let metrics = reqwest::get(format!("http://{}/metrics", agent.addr))
+        .await
+        .expect("agent answers");
+    assert_eq!(
+        metrics.headers()["content-type"],
+        corral_http::prometheus::CONTENT_TYPE
+    );
+    let metrics = metrics.text().await.expect("text");
+    for line in [
+        "corral_agent_registered 1",
+        "corral_agent_tasks{state=\"TASK_RUNNING\"} 1",
+        "corral_agent_tasks{state=\"TASK_FINISHED\"} 0",
+        "corral_agent_containers 1",
+        "# TYPE corral_plugin_call_seconds histogram",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line} in {metrics}");
+    }
+    assert!(
+        metrics.contains(&format!(
+            "corral_build_info{{component=\"agent\",version=\"{}\"}} 1",
+            corral_api::VERSION
+        )),
+        "{metrics}"
+    );
     agent.shutdown().await;
 }
 

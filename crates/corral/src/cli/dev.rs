@@ -98,6 +98,8 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
 
     let registry = work_dir.join("master").join("registry.redb");
     let store = RedbStore::open(&registry).context("cannot open the master's registry")?;
+    // The DNS server starts after the master (it follows it); its address is set then.
+    let upstreams = corral_master::Upstreams::default();
     let master_config = MasterConfig {
         listen: SocketAddr::new(args.ip, args.port),
         hostname: host.clone(),
@@ -106,6 +108,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
         allocation_interval: args.allocation_interval,
         heartbeat_interval: HEARTBEAT_INTERVAL,
         hooks: hooks.clone(),
+        upstreams: upstreams.clone(),
     };
     let master = corral_master::run(master_config, allocator, std::sync::Arc::new(store))
         .await
@@ -156,7 +159,11 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
     let dns = if args.no_dns {
         None
     } else {
-        Some(start_dns(&args, &master_addr.to_string()).await?)
+        let dns = start_dns(&args, &master_addr.to_string()).await?;
+        if let Some(http) = dns.http_addr {
+            upstreams.set_mesos_dns(format!("http://{}", reachable(http)));
+        }
+        Some(dns)
     };
     let dns_line = dns
         .as_ref()

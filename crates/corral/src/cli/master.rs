@@ -60,6 +60,22 @@ pub struct MasterArgs {
     /// Pings an agent may miss in a row before it is marked unreachable.
     #[arg(long, default_value_t = 5)]
     pub max_agent_ping_timeouts: u32,
+    /// The HTTP API of a `corral dns` server, served under /mesos_dns/ on the cluster URL
+    /// (DC/OS runs one on every master: http://127.0.0.1:8123). Unset: /mesos_dns/ is 404.
+    #[arg(long, value_name = "http://HOST:PORT", value_parser = http_url)]
+    pub mesos_dns_url: Option<String>,
+}
+
+/// An `http://` or `https://` URL with a host.
+fn http_url(text: &str) -> Result<String, String> {
+    let rest = text
+        .strip_prefix("http://")
+        .or_else(|| text.strip_prefix("https://"))
+        .ok_or("expected http://HOST:PORT")?;
+    if rest.is_empty() || rest.starts_with('/') {
+        return Err("expected a host after http://".into());
+    }
+    Ok(text.to_string())
 }
 
 /// An interval of zero would run allocation cycles back to back.
@@ -93,6 +109,7 @@ pub async fn run(args: MasterArgs) -> anyhow::Result<ExitCode> {
         allocation_interval: args.allocation_interval,
         heartbeat_interval: HEARTBEAT_INTERVAL,
         hooks,
+        upstreams: corral_master::Upstreams::with_mesos_dns(args.mesos_dns_url.clone()),
     };
     if args.max_agent_ping_timeouts == 0 {
         bail!("--max-agent-ping-timeouts must be at least 1");

@@ -43,6 +43,7 @@ pub async fn start_master_with_hooks(store: Arc<dyn StateStore>, hooks: HookChai
         allocation_interval: Duration::from_millis(200),
         heartbeat_interval: Duration::from_millis(300),
         hooks,
+        upstreams: Default::default(),
     };
     let handle = run(config, factory(knobs()), store)
         .await

@@ -90,7 +90,18 @@ async fn operator_api_version_health_and_metrics() {
     assert!(metrics.contains("corral_master_agents{state=\"connected\"} 1"));
     assert!(metrics.contains("corral_master_offers_sent_total 1"));
     assert!(metrics.contains("corral_master_allocation_cycles_total"));
-    assert!(metrics.contains("corral_master_tasks"), "{metrics}");
+    // Every task state is there, at zero too; and the build.
+    assert!(
+        metrics.contains("corral_master_tasks{state=\"TASK_GONE_BY_OPERATOR\"} 0"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(&format!(
+            "corral_build_info{{component=\"master\",version=\"{}\"}} 1",
+            corral_api::VERSION
+        )),
+        "{metrics}"
+    );
     let allocator = m
         .client
         .get(format!("{}/allocator", m.base))

@@ -87,11 +87,11 @@ async fn install_swap_and_a_restart_keeps_the_swapped_allocator() {
         .await
         .expect("text");
     assert!(
-        metrics.contains("\nallocator_allocation_run_ms "),
+        metrics.contains("\ncorral_master_allocation_last_cycle_seconds "),
         "{metrics}"
     );
     assert!(
-        metrics.contains("allocator_allocation_run_ms_hist_bucket{le=\"+Inf\"}"),
+        metrics.contains("corral_master_allocation_cycle_seconds_bucket{le=\"+Inf\"}"),
         "{metrics}"
     );
 
