@@ -142,6 +142,39 @@ pub struct Cluster {
     pub dir: tempfile::TempDir,
 }
 
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        kill_processes_under(self.dir.path());
+    }
+}
+
+/// Kills (SIGKILL) every process whose working directory is under `dir`: the tasks of a
+/// test's agents run in sandboxes there and outlive a killed agent by design (agent
+/// recovery), so without this they would pile up over a suite run.
+pub fn kill_processes_under(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|name| name.parse::<libc::pid_t>().ok())
+        else {
+            continue;
+        };
+        let Ok(cwd) = std::fs::read_link(entry.path().join("cwd")) else {
+            continue;
+        };
+        if cwd.starts_with(dir) {
+            // SAFETY: kill(2) with a pid read from /proc and a valid signal number.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+            }
+        }
+    }
+}
+
 impl Cluster {
     /// `corral master` with an in-memory registry, plus extra flags.
     pub async fn master(extra: &[&str]) -> Cluster {

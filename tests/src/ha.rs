@@ -39,6 +39,12 @@ impl Default for HaOptions {
     }
 }
 
+impl Drop for HaCluster {
+    fn drop(&mut self) {
+        crate::cluster::kill_processes_under(self.dir.path());
+    }
+}
+
 impl HaCluster {
     /// `etcd_members` etcd members, `masters` masters on them (one elected), and `agents`
     /// agents given every master's address; waits until a leader lists every agent.

@@ -33,11 +33,26 @@ impl Cluster {
     /// Starts a `corral services` whose log is `NAME.log`, its state at `state` (`--state`);
     /// waits until `/ping` answers.
     pub async fn start_services_named(&self, name: &str, state: &str, extra: &[&str]) -> Services {
+        Services::start(name, &self.master_addr, state, extra, self.dir.path()).await
+    }
+}
+
+impl Services {
+    /// Starts a `corral services` against `master` (an address, a list of masters or
+    /// `etcd://...`), its state at `state`, its log `NAME.log` in `log_dir`; waits until
+    /// `/ping` answers.
+    pub async fn start(
+        name: &str,
+        master: &str,
+        state: &str,
+        extra: &[&str],
+        log_dir: &std::path::Path,
+    ) -> Services {
         let port = free_port();
         let mut args: Vec<String> = vec![
             "services".into(),
             "--master".into(),
-            self.master_addr.clone(),
+            master.to_string(),
             "--ip".into(),
             "127.0.0.1".into(),
             "--port".into(),
@@ -47,7 +62,7 @@ impl Cluster {
         ];
         args.extend(extra.iter().map(|s| s.to_string()));
         let services = Services {
-            process: Process::start(name, &args, self.dir.path()),
+            process: Process::start(name, &args, log_dir),
             addr: format!("127.0.0.1:{port}"),
             http: reqwest::Client::new(),
         };

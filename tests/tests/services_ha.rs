@@ -1,15 +1,17 @@
-//! Two `corral services` on one etcd store: one leads, the other answers by proxying to it;
-//! the leader killed with -9 in the middle of a rolling restart: the other one takes over
-//! and the deployment completes with the right number of tasks, no task started twice and
-//! none killed but the ones the restart replaces.
+//! The services component through failures in the middle of a rolling restart, with real
+//! processes: two `corral services` on one etcd store (one leads, the other proxies to it)
+//! and the leader killed with -9; then two masters on etcd and the leading master killed.
+//! Each time the deployment completes with the right number of tasks, no task started twice
+//! and none killed but the ones the restart replaces.
 
 use std::collections::BTreeSet;
+use std::path::Path;
 
 use corral_e2e::etcd_cluster::EtcdCluster;
 use corral_e2e::services::{Services, task_ids};
-use corral_e2e::{Cluster, eventually};
+use corral_e2e::{Cluster, HaCluster, eventually};
 use reqwest::Method;
-use serde_json::json;
+use serde_json::{Value, json};
 
 const INSTANCES: usize = 4;
 
@@ -26,12 +28,87 @@ fn port_of(addr: &str) -> &str {
 }
 
 /// The task ids the app's command wrote at each start.
-fn starts(path: &std::path::Path) -> Vec<String> {
+fn starts(path: &Path) -> Vec<String> {
     std::fs::read_to_string(path)
         .unwrap_or_default()
         .lines()
         .map(str::to_string)
         .collect()
+}
+
+/// An app whose every start appends its task id to `starts_file`, replaced one task at a
+/// time (each new one healthy before an old one goes).
+fn app(starts_file: &Path) -> Value {
+    json!({"id": "/ha", "instances": INSTANCES, "cpus": 0.05, "mem": 8,
+        "cmd": format!("echo $MESOS_TASK_ID >> {}; sleep 1000", starts_file.display()),
+        "upgradeStrategy": {"minimumHealthCapacity": 1, "maximumOverCapacity": 0.25},
+        "healthChecks": [{"protocol": "COMMAND", "command": {"value": "true"}, "delaySeconds": 0,
+            "gracePeriodSeconds": 5, "intervalSeconds": 1, "timeoutSeconds": 5}]})
+}
+
+/// Starts a rolling restart of `/ha` and waits until its first new task runs while the
+/// deployment is still under way; returns the new version.
+async fn restart_halfway(services: &Services) -> String {
+    let changed = services
+        .call(
+            Method::PUT,
+            "/v2/apps/ha",
+            Some(&json!({"env": {"V": "2"}})),
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    let version = changed.body["version"]
+        .as_str()
+        .expect("a version")
+        .to_string();
+    eventually(60, "a first task of the new version to run", || {
+        let version = &version;
+        async move {
+            let tasks = services.tasks_of("/ha").await;
+            let new = tasks
+                .iter()
+                .filter(|t| t["version"] == version.as_str() && t["state"] == "TASK_RUNNING")
+                .count();
+            (new >= 1 && !services.deployments().await.is_empty()).then_some(())
+        }
+    })
+    .await;
+    version
+}
+
+/// The deployment completed: `INSTANCES` running tasks of `version`, none of `old`; every
+/// start is in the file once (a task launched twice, or a new one killed and replaced,
+/// would add lines); and `master` runs those tasks and no others.
+async fn assert_nothing_lost(
+    services: &Services,
+    master: &str,
+    old: &BTreeSet<String>,
+    version: &str,
+    starts_file: &Path,
+) {
+    let tasks = services.settled("/ha", INSTANCES, Some(version)).await;
+    let running = task_ids(&tasks);
+    assert!(running.is_disjoint(old), "every old task was replaced");
+    let started = starts(starts_file);
+    let distinct: BTreeSet<String> = started.iter().cloned().collect();
+    assert_eq!(
+        distinct.len(),
+        started.len(),
+        "no task started twice: {started:?}"
+    );
+    assert_eq!(started.len(), 2 * INSTANCES, "{started:?}");
+    assert!(running.iter().all(|id| distinct.contains(id)));
+    let master_tasks = corral_e2e::operator(master, "GET_TASKS")
+        .await
+        .expect("GET_TASKS");
+    let live: BTreeSet<String> = master_tasks["get_tasks"]["tasks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|t| t["state"] == "TASK_RUNNING")
+        .filter_map(|t| t["task_id"]["value"].as_str().map(String::from))
+        .collect();
+    assert_eq!(live, running);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -42,7 +119,9 @@ async fn the_services_leader_killed_mid_deployment_loses_nothing() {
     cluster
         .add_agent("cpus:4;mem:4096;disk:1024;ports:[33700-33799]", &[])
         .await;
-    let extra = ["--leader-lease", "2secs"];
+    // A lease far longer than the takeover below may take: only the follower's revoking
+    // the dead leader's lease lets it lead that soon.
+    let extra = ["--leader-lease", "30secs"];
     let first = cluster
         .start_services_named("services-a", &state, &extra)
         .await;
@@ -75,78 +154,63 @@ async fn the_services_leader_killed_mid_deployment_loses_nothing() {
     );
 
     let starts_file = cluster.dir.path().join("starts");
-    let definition = json!({"id": "/ha", "instances": INSTANCES, "cpus": 0.05, "mem": 8,
-        "cmd": format!("echo $MESOS_TASK_ID >> {}; sleep 1000", starts_file.display()),
-        "upgradeStrategy": {"minimumHealthCapacity": 1, "maximumOverCapacity": 0.25},
-        "healthChecks": [{"protocol": "COMMAND", "command": {"value": "true"}, "delaySeconds": 0,
-            "gracePeriodSeconds": 5, "intervalSeconds": 1, "timeoutSeconds": 5}]});
     // Created through the follower: it lands on the leader.
     let created = following
-        .call(Method::POST, "/v2/apps", Some(&definition))
+        .call(Method::POST, "/v2/apps", Some(&app(&starts_file)))
         .await;
     assert_eq!(created.status, 201, "{}", created.body);
     let old = task_ids(&leading.settled("/ha", INSTANCES, None).await);
-
-    // A rolling restart, one task at a time, each waiting to be healthy.
-    let changed = leading
-        .call(
-            Method::PUT,
-            "/v2/apps/ha",
-            Some(&json!({"env": {"V": "2"}})),
-        )
-        .await;
-    assert_eq!(changed.status, 200, "{}", changed.body);
-    let version = changed.body["version"]
-        .as_str()
-        .expect("a version")
-        .to_string();
-    eventually(60, "a first task of the new version to run", || {
-        let leading = &leading;
-        let version = &version;
-        async move {
-            let tasks = leading.tasks_of("/ha").await;
-            let new = tasks
-                .iter()
-                .filter(|t| t["version"] == version.as_str() && t["state"] == "TASK_RUNNING")
-                .count();
-            (new >= 1 && !leading.deployments().await.is_empty()).then_some(())
-        }
-    })
-    .await;
+    let version = restart_halfway(&leading).await;
     leading.process.kill9();
 
-    let new_leader = eventually(60, "the other instance to lead", || {
-        let following = &following;
-        let leader = &leader;
-        async move { leader_per(following).await.filter(|l| l != leader) }
-    })
+    let new_leader = eventually(
+        15,
+        "the other instance to lead well before the 30 s lease ends",
+        || {
+            let following = &following;
+            let leader = &leader;
+            async move { leader_per(following).await.filter(|l| l != leader) }
+        },
+    )
     .await;
     assert_eq!(port_of(&new_leader), port_of(&following.addr));
-    let tasks = following.settled("/ha", INSTANCES, Some(&version)).await;
-    let running = task_ids(&tasks);
-    assert!(running.is_disjoint(&old), "every old task was replaced");
+    assert_nothing_lost(
+        &following,
+        &cluster.master_addr,
+        &old,
+        &version,
+        &starts_file,
+    )
+    .await;
+}
 
-    // Every start is in the file: the old tasks and exactly one per new task. A task
-    // launched twice, or a new one killed and replaced, would add lines.
-    let started = starts(&starts_file);
-    let distinct: BTreeSet<String> = started.iter().cloned().collect();
-    assert_eq!(
-        distinct.len(),
-        started.len(),
-        "no task started twice: {started:?}"
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_leading_master_killed_mid_deployment_loses_nothing() {
+    let mut cluster =
+        HaCluster::start(1, 2, 1, "cpus:4;mem:4096;disk:1024;ports:[33800-33899]").await;
+    let leader = cluster.wait_leader(None, 30).await;
+    let state = format!(
+        "file://{}",
+        cluster.dir.path().join("services.redb").display()
     );
-    assert_eq!(started.len(), 2 * INSTANCES, "{started:?}");
-    assert!(running.iter().all(|id| distinct.contains(id)));
-    // The master runs those tasks and no others of the services framework.
-    let master_tasks = corral_e2e::operator(&cluster.master_addr, "GET_TASKS")
-        .await
-        .expect("GET_TASKS");
-    let live: BTreeSet<String> = master_tasks["get_tasks"]["tasks"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|t| t["state"] == "TASK_RUNNING")
-        .filter_map(|t| t["task_id"]["value"].as_str().map(String::from))
-        .collect();
-    assert_eq!(live, running);
+    let services = Services::start(
+        "services",
+        &cluster.master_list(),
+        &state,
+        &[],
+        cluster.dir.path(),
+    )
+    .await;
+    let starts_file = cluster.dir.path().join("starts");
+    let created = services
+        .call(Method::POST, "/v2/apps", Some(&app(&starts_file)))
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let old = task_ids(&services.settled("/ha", INSTANCES, None).await);
+    let version = restart_halfway(&services).await;
+
+    let index = cluster.master_index(&leader);
+    cluster.masters[index].kill9();
+    let new_leader = cluster.wait_leader(Some(&leader), 30).await;
+    assert_nothing_lost(&services, &new_leader, &old, &version, &starts_file).await;
 }

@@ -144,6 +144,20 @@ impl ServiceStore {
         self.inner.apply(batch.ops).await
     }
 
+    /// Writes records that need not be written together (tasks: each is whole by itself) in
+    /// transactions of at most [`RECORDS_PER_WRITE`]: etcd refuses a transaction of more
+    /// than 128 operations, and an app of 1000 instances launches more than that at once.
+    /// Stops at the first failure; the parts before it are written.
+    pub async fn apply_in_parts(&self, batch: Batch) -> Result<(), StateError> {
+        let mut ops = batch.ops;
+        while !ops.is_empty() {
+            let rest = ops.split_off(ops.len().min(RECORDS_PER_WRITE));
+            self.inner.apply(ops).await?;
+            ops = rest;
+        }
+        Ok(())
+    }
+
     /// An app's stored versions, oldest first.
     pub async fn versions(&self, id: &str) -> Result<Vec<Timestamp>, StateError> {
         Ok(self
@@ -232,6 +246,10 @@ fn decode<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, StateError>
     })
 }
 
+/// Records written per transaction by [`ServiceStore::apply_in_parts`] (etcd's limit is 128
+/// operations and 1.5 MiB; a task record is about a kilobyte).
+pub const RECORDS_PER_WRITE: usize = 100;
+
 /// Writes to make at once.
 #[derive(Debug, Default)]
 pub struct Batch {
@@ -314,5 +332,39 @@ mod tests {
             "services/versions/shop_web/2016-10-04T12:00:00.000Z"
         );
         assert_eq!(task_key("shop_web.1"), "services/tasks/shop_web.1");
+    }
+
+    /// On a real etcd: more task records than one transaction may hold are written in
+    /// parts, and all of them are there to load.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn more_tasks_than_one_etcd_transaction_holds_are_written_in_parts() {
+        let server = corral_state::etcd_test_server::EtcdServer::start();
+        let etcd = corral_state::EtcdStore::connect(std::slice::from_ref(&server.endpoint), "/t/")
+            .await
+            .expect("connect to the test etcd");
+        let store = ServiceStore::new(Arc::new(etcd));
+        let mut batch = Batch::new();
+        for i in 0..250 {
+            batch.put_task(&TaskRecord {
+                id: format!("web.{i:03}"),
+                app_id: "/web".into(),
+                version: Timestamp(0),
+                config_version: Timestamp(0),
+                agent_id: "agent-1".into(),
+                host: "host-1".into(),
+                attributes: Vec::new(),
+                ports: Vec::new(),
+                state: corral_api::v1::TaskState::TaskRunning,
+                staged_at: Timestamp(0),
+                started_at: None,
+                ip_addresses: Vec::new(),
+                kill_requested_at: None,
+                healthy: None,
+                unreachable_since: None,
+            });
+        }
+        store.apply_in_parts(batch).await.expect("written in parts");
+        let loaded = store.load().await.expect("load");
+        assert_eq!(loaded.tasks.len(), 250);
     }
 }

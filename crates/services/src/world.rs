@@ -29,6 +29,9 @@ pub struct World {
     pub delays: BTreeMap<String, Delay>,
     /// The last unexpected task end, by app id.
     pub failures: BTreeMap<String, TaskFailure>,
+    /// The app version of the last task killed for failing its health checks, by app id
+    /// (a canary killed so fails its canary, as one that exits does).
+    pub unhealthy_kills: BTreeMap<String, Timestamp>,
     /// Health check results by task id, one per health check of the task's app (kept in
     /// memory: a new leader checks again).
     pub health: BTreeMap<String, Vec<Health>>,

@@ -4,6 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use tokio::sync::MutexGuard;
+
 use crate::deployments::steps::find_cycle;
 use crate::deployments::{Change, Deployment};
 use crate::events::Event;
@@ -51,6 +53,22 @@ pub(crate) struct Committed {
 }
 
 impl Services {
+    /// [`Services::commit`], then the world's lock is let go and the driver woken (`revive`:
+    /// new tasks may be wanted). Returns the deployment id.
+    pub(crate) async fn commit_and_wake(
+        &self,
+        mut world: MutexGuard<'_, World>,
+        set: ChangeSet,
+        version: Timestamp,
+        force: bool,
+        revive: bool,
+    ) -> Result<String, OpError> {
+        let committed = self.commit(&mut world, set, version, force).await?;
+        drop(world);
+        self.changed(revive);
+        Ok(committed.deployment_id)
+    }
+
     /// Stores the change and one deployment of it, then applies both to the world. Returns
     /// the deployment id (a fresh one when nothing changed, as Marathon answers an empty plan).
     pub(crate) async fn commit(

@@ -88,7 +88,7 @@ impl Services {
             framework_role: self.config.role.clone(),
             version,
         };
-        let mut world = self.world.lock().await;
+        let world = self.world.lock().await;
         let current = GroupState {
             apps: world.apps.clone(),
             groups: world.groups.clone(),
@@ -139,11 +139,8 @@ impl Services {
         set.snapshot = Some((id.to_string(), snapshot));
         set.deleted_keys = self.group_versions_to_prune(&id).await?;
         let deployment_id = self
-            .commit(&mut world, set, version, force)
-            .await?
-            .deployment_id;
-        drop(world);
-        self.changed(true);
+            .commit_and_wake(world, set, version, force, true)
+            .await?;
         Ok(GroupChanged::Deployed(Changed {
             created: false,
             version,
@@ -155,7 +152,7 @@ impl Services {
     pub async fn delete_group(&self, id: &str, force: bool) -> Result<Changed, OpError> {
         let id = PathId::parse(id);
         let version = self.next_version();
-        let mut world = self.world.lock().await;
+        let world = self.world.lock().await;
         if !group_ids(&world.apps, &world.groups).contains(&id) {
             return Err(OpError::NotFound(format!("Group '{id}' does not exist")));
         }
@@ -179,11 +176,8 @@ impl Services {
             );
         }
         let deployment_id = self
-            .commit(&mut world, set, version, force)
-            .await?
-            .deployment_id;
-        drop(world);
-        self.changed(false);
+            .commit_and_wake(world, set, version, force, false)
+            .await?;
         Ok(Changed {
             created: false,
             version,

@@ -121,7 +121,7 @@ impl Services {
                 });
             }
         }
-        self.store.apply(batch).await?;
+        self.store.apply_in_parts(batch).await?;
         for id in chosen.values().flatten() {
             if let Some(task) = world.tasks.get_mut(id) {
                 task.kill_requested_at = Some(KILL_NOT_SENT);

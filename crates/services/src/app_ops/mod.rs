@@ -60,7 +60,7 @@ impl Services {
     pub async fn create_app(&self, body: &Value, force: bool) -> Result<Created, OpError> {
         let version = self.next_version();
         let app = parse_app(body, &self.parse_context(version)).map_err(OpError::Invalid)?;
-        let mut world = self.world.lock().await;
+        let world = self.world.lock().await;
         if world.apps.contains_key(&app.id) {
             return Err(OpError::Conflict(format!(
                 "An app with id [{}] already exists.",
@@ -77,11 +77,8 @@ impl Services {
             ..ChangeSet::default()
         };
         let deployment_id = self
-            .commit(&mut world, set, version, force)
-            .await?
-            .deployment_id;
-        drop(world);
-        self.changed(true);
+            .commit_and_wake(world, set, version, force, true)
+            .await?;
         Ok(Created { app, deployment_id })
     }
 
@@ -122,7 +119,7 @@ impl Services {
                 Some(old)
             }
         };
-        let mut world = self.world.lock().await;
+        let world = self.world.lock().await;
         let existing = world.apps.get(&path.to_string()).cloned();
         if existing.is_none() && !allow_create {
             return Err(unknown_app(&path.to_string()));
@@ -144,11 +141,8 @@ impl Services {
         };
         let version = prepared.app.version;
         let deployment_id = self
-            .commit(&mut world, one(prepared), version, force)
-            .await?
-            .deployment_id;
-        drop(world);
-        self.changed(true);
+            .commit_and_wake(world, one(prepared), version, force, true)
+            .await?;
         Ok(Changed {
             created,
             version,
@@ -171,7 +165,7 @@ impl Services {
             return Err(OpError::Invalid(v));
         };
         let version = self.next_version();
-        let mut world = self.world.lock().await;
+        let world = self.world.lock().await;
         let mut batch: Vec<Prepared> = Vec::new();
         let mut created = false;
         for (i, item) in items.iter().enumerate() {
@@ -216,11 +210,8 @@ impl Services {
             ..ChangeSet::default()
         };
         let deployment_id = self
-            .commit(&mut world, set, version, force)
-            .await?
-            .deployment_id;
-        drop(world);
-        self.changed(true);
+            .commit_and_wake(world, set, version, force, true)
+            .await?;
         Ok(Changed {
             created,
             version,
@@ -231,7 +222,7 @@ impl Services {
     /// `POST /v2/apps/{id}/restart`: a new configuration version, so every task is replaced.
     pub async fn restart_app(&self, id: &str, force: bool) -> Result<Changed, OpError> {
         let version = self.next_version();
-        let mut world = self.world.lock().await;
+        let world = self.world.lock().await;
         let id = PathId::parse(id).to_string();
         let existing = world
             .apps
@@ -252,11 +243,8 @@ impl Services {
             previous: Some(existing),
         };
         let deployment_id = self
-            .commit(&mut world, one(prepared), version, force)
-            .await?
-            .deployment_id;
-        drop(world);
-        self.changed(true);
+            .commit_and_wake(world, one(prepared), version, force, true)
+            .await?;
         Ok(Changed {
             created: false,
             version,
@@ -268,7 +256,7 @@ impl Services {
     pub async fn delete_app(&self, id: &str, force: bool) -> Result<Changed, OpError> {
         let version = self.next_version();
         let id = PathId::parse(id).to_string();
-        let mut world = self.world.lock().await;
+        let world = self.world.lock().await;
         let app = world
             .apps
             .get(&id)
@@ -279,11 +267,8 @@ impl Services {
             ..ChangeSet::default()
         };
         let deployment_id = self
-            .commit(&mut world, set, version, force)
-            .await?
-            .deployment_id;
-        drop(world);
-        self.changed(false);
+            .commit_and_wake(world, set, version, force, false)
+            .await?;
         Ok(Changed {
             created: false,
             version,

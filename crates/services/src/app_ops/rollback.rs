@@ -50,14 +50,14 @@ impl Services {
         }
         let set = revert(&world, &deployment, version);
         // The rollback takes over the deployment's apps, which cancels it.
-        let committed = self.commit(&mut world, set, version, true).await?;
-        drop(world);
-        self.changed(true);
+        let deployment_id = self
+            .commit_and_wake(world, set, version, true, true)
+            .await?;
         Ok(Cancelled::RolledBack {
             changed: Changed {
                 created: false,
                 version,
-                deployment_id: committed.deployment_id,
+                deployment_id,
             },
             cancelled: deployment,
         })

@@ -2,8 +2,9 @@
 //! step the first `canary` tasks of the new configuration run beside the old ones (the
 //! planner kills no old task meanwhile); once they have all been healthy and ready for
 //! `canaryHealthySeconds` without a break, the canary passed and the rolling restart goes
-//! on. A task of the new configuration that ends in failure fails the canary: with
-//! `autoRollback`, the driver rolls the deployment back. Pure: the caller brings the clock.
+//! on. A task of the new configuration that ends in failure, or is killed for failing its
+//! health checks, fails the canary: with `autoRollback`, the driver rolls the deployment
+//! back. Pure: the caller brings the clock.
 
 use super::RESTART;
 use crate::world::World;
@@ -54,15 +55,19 @@ pub fn watch(world: &mut World, now_ms: u64) -> Watched {
             if state.passed {
                 continue;
             }
-            // A task launched by this deployment failed: with `autoRollback` that is the end
-            // of it; otherwise the failed task is replaced and the canary goes on.
+            // A task launched by this deployment failed or was killed unhealthy: with
+            // `autoRollback` that is the end of it; otherwise it is replaced and the canary
+            // goes on.
             let roll_back = app.upgrade_strategy.auto_rollback == Some(true);
-            if roll_back
-                && world
-                    .failures
+            let failed = world
+                .failures
+                .get(&app_id)
+                .is_some_and(|f| f.version >= since)
+                || world
+                    .unhealthy_kills
                     .get(&app_id)
-                    .is_some_and(|f| f.version >= since)
-            {
+                    .is_some_and(|version| *version >= since);
+            if roll_back && failed {
                 watched.failed.push(Failed {
                     deployment: id.clone(),
                     app: app_id.clone(),

@@ -91,3 +91,24 @@ fn a_failed_canary_is_rolled_back_only_with_auto_rollback() {
         }
     }
 }
+
+#[test]
+fn a_canary_killed_for_failing_its_health_checks_fails_with_auto_rollback() {
+    let mut world = restarting(true);
+    world
+        .unhealthy_kills
+        .insert("/web".into(), Timestamp(5_000));
+    assert_eq!(
+        watch(&mut world, 6_000).failed,
+        [Failed {
+            deployment: "d1".into(),
+            app: "/web".into(),
+        }]
+    );
+    // An old task killed unhealthy (an earlier version) says nothing of the canary.
+    let mut world = restarting(true);
+    world
+        .unhealthy_kills
+        .insert("/web".into(), Timestamp(1_000));
+    assert!(watch(&mut world, 6_000).failed.is_empty());
+}

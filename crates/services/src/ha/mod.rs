@@ -6,6 +6,9 @@
 //! nothing: the next one reads the apps, tasks (stored before they are launched) and
 //! deployments, reconciles with the master and carries on.
 //!
+//! A leader killed with -9 cannot resign; followers revoke its lease once its port refuses
+//! connections (`corral_state::leader_liveness`, as the masters do).
+//!
 //! Followers answer every API call by proxying it to the leader, as Marathon's
 //! LeaderProxyFilter does (`X-Marathon-Via` added; `/v2/events` is redirected instead); 503
 //! while nobody leads. The leader adds `X-Marathon-Leader` to its answers. `/ping` answers on
@@ -23,6 +26,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tower::ServiceExt;
 
+use corral_state::leader_liveness::LeaderLiveness;
 use corral_state::{Election, EtcdStore, StateStore};
 
 use crate::ServicesConfig;
@@ -157,12 +161,35 @@ pub async fn campaign(
     }
 }
 
-/// Keeps a follower's idea of the leader current.
+/// Keeps a follower's idea of the leader current, and ends a dead leader's term early
+/// (`corral_state::leader_liveness`): a leader killed with -9 is replaced within a poll or
+/// two instead of a lease TTL. Nobody is named while the leader's port refuses connections.
 pub async fn follow(mode: Arc<Mode>, election: Arc<Election>) {
+    let mut liveness = LeaderLiveness::default();
     loop {
-        if mode.leading().is_none() {
-            match election.leader().await {
-                Ok(leader) => mode.set_leader(leader),
+        if mode.leading().is_some() {
+            liveness = LeaderLiveness::default();
+        } else {
+            match election.leader_record().await {
+                // This instance's address under a lease it does not hold: a previous process
+                // here, which cannot be alive since this one holds the port.
+                Ok(Some(record))
+                    if record.address == mode.advertised && !election.is_own(&record) =>
+                {
+                    liveness = LeaderLiveness::default();
+                    if let Ok(true) = election.revoke_dead_leader(&record).await {
+                        tracing::warn!(
+                            "services: the store named this address as leader under an old \
+                             lease (a previous process here); revoked it"
+                        );
+                    }
+                    mode.set_leader(None);
+                }
+                Ok(Some(record)) => {
+                    let refusing = liveness.check(&election, &record, "services").await;
+                    mode.set_leader((!refusing).then_some(record.address));
+                }
+                Ok(None) => mode.set_leader(None),
                 Err(error) => {
                     tracing::debug!(%error, "services: cannot read the leader");
                     mode.set_leader(None);

@@ -266,6 +266,9 @@ async fn kill_unhealthy(services: &Services, world: &mut World, task: &TaskRecor
         tracing::error!(%error, task = %task.id, "services: cannot store a kill");
     }
     world.tasks.insert(task.id.clone(), marked);
+    world
+        .unhealthy_kills
+        .insert(task.app_id.clone(), task.version);
     services.publish(Event::unhealthy_task_kill(task, reason));
     services.changed(true);
 }

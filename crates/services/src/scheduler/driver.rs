@@ -16,6 +16,7 @@ use corral_client::{ClientError, MasterAddress, scheduler_client::SchedulerClien
 use super::offer_stats::OfferStats;
 use super::place::{PlaceContext, place};
 use super::plan::plan;
+use super::reconciliation::PendingReconciliation;
 use crate::deployments::progress::{Progress, advance};
 use crate::deployments::{Deployment, canary};
 use crate::events::Event as ApiEvent;
@@ -124,6 +125,7 @@ async fn session(services: &Arc<Services>) -> Result<(), ClientError> {
         client,
         suppressed: false,
         filtered: false,
+        reconciling: None,
     };
     driver.reconcile().await;
     let mut tick = tokio::time::interval(TICK);
@@ -200,6 +202,8 @@ struct Driver {
     /// Whether offers were declined with the long filter (nothing was wanted then); a revive
     /// lifts it once something is (a new deployment step, a launch delay over).
     filtered: bool,
+    /// The tasks of the last explicit reconciliation not answered yet.
+    reconciling: Option<PendingReconciliation>,
 }
 
 impl Driver {
@@ -253,7 +257,7 @@ impl Driver {
                 batch.put_task(record);
             }
             // A task is stored before it is launched, so no restart can lose it.
-            if let Err(error) = services.store.apply(batch).await {
+            if let Err(error) = services.store.apply_in_parts(batch).await {
                 tracing::error!(%error, "services: cannot store new tasks; declining the offers");
                 drop(world);
                 let ids = offers.iter().map(|o| o.id.clone()).collect();
@@ -312,6 +316,16 @@ impl Driver {
 
     /// Takes in one status update, stores what changed, then acknowledges it.
     async fn update(&mut self, status: TaskStatus) {
+        if let Some(pending) = &mut self.reconciling
+            && pending.answered(&status.task_id.value)
+        {
+            tracing::info!(
+                tasks = pending.asked(),
+                ms = u64::try_from(pending.elapsed().as_millis()).unwrap_or(u64::MAX),
+                "services: every task reconciled"
+            );
+            self.reconciling = None;
+        }
         let now = now_ms();
         let effect = {
             let mut world = self.services.world.lock().await;
@@ -386,7 +400,7 @@ impl Driver {
                     }
                 }
             }
-            if let Err(error) = self.services.store.apply(batch).await {
+            if let Err(error) = self.services.store.apply_in_parts(batch).await {
                 tracing::error!(%error, "services: cannot store the kills");
             }
             // An app waits from the first evaluation that finds it short (`/v2/queue`'s
@@ -526,6 +540,8 @@ impl Driver {
                 })
                 .collect()
         };
+        self.reconciling =
+            PendingReconciliation::new(known.iter().map(|t| t.task_id.value.clone()));
         if !known.is_empty()
             && let Err(error) = self.client.reconcile(known).await
         {

@@ -8,5 +8,6 @@ pub mod offer_json;
 pub mod offer_stats;
 pub mod place;
 pub mod plan;
+pub mod reconciliation;
 pub mod resources;
 pub mod task_info;
