@@ -37,6 +37,9 @@ pub enum BenchTarget {
     /// ns per plugin call on a task's launch path, WASM vs native, and their share of a
     /// whole task launch.
     Plugins(super::bench_plugins::PluginsArgs),
+    /// The services component at scale: deploy, rolling restart, and a services-leader
+    /// failover to every task reconciled, on simulated agents.
+    Services(super::bench_services::ServicesBenchArgs),
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -65,6 +68,7 @@ pub async fn run_bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
             .await
             .context("the benchmark thread failed")?,
         BenchTarget::Plugins(args) => super::bench_plugins::plugins(args).await,
+        BenchTarget::Services(args) => super::bench_services::services(args).await,
     }
 }
 

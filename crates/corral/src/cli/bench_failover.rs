@@ -4,13 +4,14 @@
 //! agent stream to the masters and re-registers with its tasks as `corral agent` does, but
 //! runs nothing.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use futures::StreamExt;
 
+use super::bench_support::{ChildGuard, RemoveOnDrop, free_port, wait_for};
 use super::duration_flag;
 use super::master::MIN_LEADER_LEASE_SECS;
 use corral_api::agent_protocol::{AgentCommand, AgentSubscribe, SUBSCRIBE_PATH};
@@ -40,31 +41,6 @@ pub struct FailoverArgs {
     /// An etcd to use (HOST:PORT); by default one is started on free loopback ports.
     #[arg(long)]
     pub etcd: Option<String>,
-}
-
-/// Kills the master on drop.
-struct ChildGuard(Child);
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// The etcd data dir, removed at the end.
-struct RemoveOnDrop(std::path::PathBuf);
-
-impl Drop for RemoveOnDrop {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
 }
 
 fn start_master(etcd: &str, port: u16, lease: Duration) -> anyhow::Result<ChildGuard> {
@@ -208,23 +184,6 @@ async fn sim_agent(
         }
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(MAX_BACKOFF);
-    }
-}
-
-async fn wait_for<T>(
-    what: &str,
-    limit: Duration,
-    mut check: impl AsyncFnMut() -> Option<T>,
-) -> anyhow::Result<T> {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(v) = check().await {
-            return Ok(v);
-        }
-        if Instant::now() > deadline {
-            bail!("gave up waiting for {what} after {limit:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 

@@ -11,6 +11,12 @@ mod bench;
 mod bench_failover;
 #[cfg(feature = "bench")]
 mod bench_plugins;
+#[cfg(feature = "bench")]
+mod bench_services;
+#[cfg(feature = "bench")]
+mod bench_sim_agents;
+#[cfg(feature = "bench")]
+mod bench_support;
 mod completion;
 mod dev;
 mod dns;

@@ -1,14 +1,15 @@
-//! Following a deployment until it ends: `/v2/deployments` polled, a line printed whenever
-//! the step or the counts change (`step i/n  running r  healthy h  desired d`). It ended well
-//! when the deployment is gone and the app is at the deployment's version (or gone, for a
-//! removal); otherwise it was rolled back or replaced, or the app failed, and the reason says
-//! which, with the app's last task failure.
+//! Following a deployment until it ends: `/v2/deployments` polled, its step and the app's
+//! counts shown as they change (`progress.rs`: a bar on a terminal, lines elsewhere). It
+//! ended well when the deployment is gone and the app is at the deployment's version (or
+//! gone, for a removal); otherwise it was rolled back or replaced, or the app failed, and the
+//! reason says which, with the app's last task failure.
 
 use std::time::Duration;
 
 use serde_json::Value;
 
 use super::api::Marathon;
+use super::progress::{Counts, Progress};
 
 const POLL: Duration = Duration::from_millis(500);
 
@@ -30,7 +31,7 @@ pub async fn follow(
         "/v2/apps/{}?embed=app.counts&embed=app.lastTaskFailure",
         id.trim_matches('/')
     );
-    let mut last_line = String::new();
+    let mut progress = Progress::new();
     loop {
         let deployments = api.get("/v2/deployments").await?;
         let current = deployments
@@ -41,29 +42,25 @@ pub async fn follow(
             .cloned();
         let app = api.find(&app_path).await?.map(|a| a["app"].clone());
         let Some(current) = current else {
+            progress.finish();
             return Ok(ended(app, version, removing));
         };
         if show {
-            let line = progress_line(&current, app.as_ref());
-            if line != last_line {
-                println!("{line}");
-                last_line = line;
-            }
+            progress.show(counts(&current, app.as_ref()));
         }
         tokio::time::sleep(POLL).await;
     }
 }
 
-fn progress_line(deployment: &Value, app: Option<&Value>) -> String {
-    let step = deployment["currentStep"].as_u64().unwrap_or(0);
-    let steps = deployment["totalSteps"].as_u64().unwrap_or(0);
+fn counts(deployment: &Value, app: Option<&Value>) -> Counts {
     let count = |field: &str| app.and_then(|a| a[field].as_u64()).unwrap_or(0);
-    format!(
-        "step {step}/{steps}  running {}  healthy {}  desired {}",
-        count("tasksRunning"),
-        count("tasksHealthy"),
-        count("instances")
-    )
+    Counts {
+        step: deployment["currentStep"].as_u64().unwrap_or(0),
+        steps: deployment["totalSteps"].as_u64().unwrap_or(0),
+        running: count("tasksRunning"),
+        healthy: count("tasksHealthy"),
+        desired: count("instances"),
+    }
 }
 
 fn ended(app: Option<Value>, version: &str, removing: bool) -> Outcome {

@@ -1,13 +1,15 @@
 //! `corral app`: apps on the services component through its Marathon API (`--marathon`,
 //! `CORRAL_MARATHON`, default http://127.0.0.1:8080). `deploy` (a JSON file or flags),
-//! `scale`, `restart`, `rollback` and `remove` follow the deployment they cause, one line
-//! per change (step i/n, running/healthy/desired), and exit 0 when it succeeds, 1 with the
-//! reason when it fails or is rolled back. `list`, `show` and `tasks` print tables. `--json`
-//! prints the API's JSON instead (for a change: the app once the deployment is over).
+//! `scale`, `restart`, `rollback` and `remove` follow the deployment they cause (step i/n,
+//! running/healthy/desired: a bar redrawn on a terminal, a line per change elsewhere), and
+//! exit 0 when it succeeds, 1 with the reason when it fails or is rolled back. `list`, `show`
+//! and `tasks` print tables. `--json` prints the API's JSON instead (for a change: the app
+//! once the deployment is over).
 
 mod api;
 mod follow;
 mod print;
+mod progress;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
