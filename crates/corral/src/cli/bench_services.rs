@@ -35,8 +35,11 @@ pub struct ServicesBenchArgs {
 
 /// The log lines of a services process that mark a takeover, in order.
 const TAKEOVER: [(&str, &str); 4] = [
-    ("services: elected leader", "new leader elected"),
-    ("services: state loaded", "state loaded from etcd"),
+    (
+        "services: state loaded",
+        "elected, its state loaded from etcd",
+    ),
+    ("services: elected leader", "leading (serving the API)"),
     (
         "services: subscribed as framework",
         "subscribed to the master",

@@ -35,6 +35,12 @@ const RECONCILE_EVERY: Duration = Duration::from_secs(600);
 /// Filters on declined offers: short while tasks are wanted (the offer may fit after the
 /// next change), long when nothing is (offers are suppressed then anyway).
 const REFUSE_WHILE_WANTED: f64 = 5.0;
+/// The most tasks one round of offers launches: an ACCEPT of thousands of tasks would pass
+/// the master's 2 MiB request limit. The rest follow at the next allocation.
+const LAUNCHES_PER_ROUND: u32 = 500;
+/// The filter on offers when a round was cut at [`LAUNCHES_PER_ROUND`]: none, so the next
+/// allocation offers the agents again.
+const REFUSE_WHILE_CAPPED: f64 = 0.0;
 const REFUSE_WHEN_IDLE: f64 = 120.0;
 
 /// Runs until the process ends: subscribes, serves the subscription, subscribes again.
@@ -234,9 +240,11 @@ impl Driver {
     async fn offers(&mut self, offers: Vec<Offer>) {
         let now = now_ms();
         let services = &self.services;
-        let (placement, still_wanted) = {
+        let (placement, still_wanted, capped) = {
             let mut world = services.world.lock().await;
-            let plan = plan(&world, now);
+            let mut plan = plan(&world, now);
+            let wanted: usize = plan.launches.iter().map(|l| l.count as usize).sum();
+            let capped = plan.cap_launches(LAUNCHES_PER_ROUND);
             let ctx = PlaceContext {
                 framework_role: &services.config.role,
                 now_ms: now,
@@ -251,7 +259,6 @@ impl Driver {
                     .record(matched, now);
             }
             let placed: usize = placement.launches.iter().map(|l| l.records.len()).sum();
-            let wanted: usize = plan.launches.iter().map(|l| l.count as usize).sum();
             let mut batch = Batch::new();
             for record in placement.launches.iter().flat_map(|l| &l.records) {
                 batch.put_task(record);
@@ -268,9 +275,11 @@ impl Driver {
                 tracing::info!(task = %record.id, host = %record.host, "services: launching");
                 world.tasks.insert(record.id.clone(), record.clone());
             }
-            (placement, placed < wanted)
+            (placement, placed < wanted, capped)
         };
-        let refuse = if still_wanted {
+        let refuse = if capped {
+            REFUSE_WHILE_CAPPED
+        } else if still_wanted {
             REFUSE_WHILE_WANTED
         } else {
             self.filtered = true;

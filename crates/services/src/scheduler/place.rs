@@ -71,25 +71,29 @@ pub fn place(
             let before = *left;
             let mut refused = None;
             while *left > 0 {
-                let placed: Vec<&TaskRecord> = world
-                    .tasks_of(&app.id)
-                    .filter(|t| !t.kill_requested())
-                    .chain(placed_now.iter().filter(|t| t.app_id == app.id))
-                    .collect();
-                let places: Vec<Place> = placed
-                    .iter()
-                    .map(|t| Place {
-                        hostname: &t.host,
-                        attributes: &t.attributes,
-                    })
-                    .collect();
-                let here = Place {
-                    hostname: &offer.hostname,
-                    attributes: &offer.attributes,
-                };
-                if !meets_all(&app.constraints, here, &places) {
-                    refused = Some(UNFULFILLED_CONSTRAINT);
-                    break;
+                // Without constraints there is nothing to check against the app's other tasks
+                // (listing them for each new task made a round of thousands quadratic).
+                if !app.constraints.is_empty() {
+                    let placed: Vec<&TaskRecord> = world
+                        .tasks_of(&app.id)
+                        .filter(|t| !t.kill_requested())
+                        .chain(placed_now.iter().filter(|t| t.app_id == app.id))
+                        .collect();
+                    let places: Vec<Place> = placed
+                        .iter()
+                        .map(|t| Place {
+                            hostname: &t.host,
+                            attributes: &t.attributes,
+                        })
+                        .collect();
+                    let here = Place {
+                        hostname: &offer.hostname,
+                        attributes: &offer.attributes,
+                    };
+                    if !meets_all(&app.constraints, here, &places) {
+                        refused = Some(UNFULFILLED_CONSTRAINT);
+                        break;
+                    }
                 }
                 let Some(taken) = pool.take(app, &accepted) else {
                     refused = Some(pool.refusal(app, &accepted));

@@ -45,6 +45,20 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Lowers the launches to `max` tasks in all, in the plan's order; whether any was
+    /// lowered.
+    pub fn cap_launches(&mut self, max: u32) -> bool {
+        let mut left = max;
+        let mut capped = false;
+        for launch in &mut self.launches {
+            let take = launch.count.min(left);
+            capped |= take < launch.count;
+            launch.count = take;
+            left -= take;
+        }
+        capped
+    }
+
     /// Whether offers are of any use now.
     pub fn wants_offers(&self) -> bool {
         !self.launches.is_empty()

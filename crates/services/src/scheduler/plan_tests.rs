@@ -261,3 +261,26 @@ fn unreachable_tasks_are_replaced_after_inactive_and_killed_after_expunge() {
     assert!(inactive.kills.is_empty());
     assert_eq!(killed(&plan(&w, 130_000)), ["web.00000001"]);
 }
+
+#[test]
+fn a_round_of_launches_is_capped_in_the_plans_order() {
+    let mut plan = Plan {
+        launches: vec![
+            Launches {
+                app_id: "/a".into(),
+                count: 300,
+            },
+            Launches {
+                app_id: "/b".into(),
+                count: 400,
+            },
+        ],
+        delayed_until: None,
+        delayed: Vec::new(),
+        kills: Vec::new(),
+    };
+    assert!(plan.cap_launches(500));
+    let counts: Vec<u32> = plan.launches.iter().map(|l| l.count).collect();
+    assert_eq!(counts, [300, 200]);
+    assert!(!plan.cap_launches(500), "already within the cap");
+}
