@@ -37,9 +37,10 @@ fn starts(path: &Path) -> Vec<String> {
 }
 
 /// An app whose every start appends its task id to `starts_file`, replaced one task at a
-/// time (each new one healthy before an old one goes).
+/// time (each new one healthy before an old one goes). 32 MB: the memory limit counts the
+/// page cache and the health check's processes too (8 MB was killed under a loaded suite).
 fn app(starts_file: &Path) -> Value {
-    json!({"id": "/ha", "instances": INSTANCES, "cpus": 0.05, "mem": 8,
+    json!({"id": "/ha", "instances": INSTANCES, "cpus": 0.05, "mem": 32,
         "cmd": format!("echo $MESOS_TASK_ID >> {}; sleep 1000", starts_file.display()),
         "upgradeStrategy": {"minimumHealthCapacity": 1, "maximumOverCapacity": 0.25},
         "healthChecks": [{"protocol": "COMMAND", "command": {"value": "true"}, "delaySeconds": 0,
