@@ -47,7 +47,7 @@ mod status_updates;
 pub mod supervisor;
 mod task_ending;
 mod task_runner;
-mod task_status;
+pub mod task_status;
 mod task_store;
 mod tasks;
 #[cfg(test)]

@@ -114,12 +114,6 @@ impl MetricsText {
         )
     }
 
-    /// Text written elsewhere in the same format (a plugin runtime's own families).
-    pub fn append(&mut self, text: &str) -> &mut Self {
-        self.out.push_str(text);
-        self
-    }
-
     pub fn finish(self) -> String {
         self.out
     }

@@ -285,33 +285,12 @@ async fn follow_leader(leadership: Arc<Leadership>, election: Arc<Election>) {
         if leadership.is_leading() {
             liveness = LeaderLiveness::default();
         } else {
-            // When etcd cannot say (no quorum), nobody is known to lead: no stale redirects.
-            let record = election.leader_record().await.ok().flatten();
-            let mut refusing = false;
-            match &record {
-                // This master's own address under a lease that is not its own: a previous
-                // process at this address (killed, then restarted) that cannot be alive, since
-                // this process holds the port. Its term ends now instead of at its TTL.
-                Some(record)
-                    if record.address == leadership.advertised && !election.is_own(record) =>
-                {
-                    liveness = LeaderLiveness::default();
-                    if let Ok(true) = election.revoke_dead_leader(record).await {
-                        tracing::warn!(
-                            "the registry named this master's address as leader under an old lease \
-                             (a previous process here); revoked it"
-                        );
-                    }
-                }
-                Some(record) if record.address != leadership.advertised => {
-                    refusing = liveness.check(&election, record, "master").await
-                }
-                _ => liveness = LeaderLiveness::default(),
-            }
             // A leader whose port refuses connections is not redirected to: requests wait here
             // for the election instead (agents would only bounce off the dead port and back
             // off past the moment the new leader is elected).
-            let leader = record.map(|record| record.address).filter(|_| !refusing);
+            let leader = liveness
+                .follow(&election, &leadership.advertised, "master")
+                .await;
             leadership.leader.send_if_modified(|known| {
                 let changed = *known != leader;
                 *known = leader;

@@ -24,9 +24,7 @@ pub async fn get_metrics(State(shared): State<Arc<Shared>>) -> Response {
         plugins.status.write_metrics(&mut text);
     }
     corral_plugin_host::stats::write_metrics(&mut text);
-    let mut hooks = String::new();
-    shared.hooks.write_metrics(&mut hooks);
-    text.append(&hooks);
+    shared.hooks.write_metrics(&mut text);
     let mut response = text.finish().into_response();
     response
         .headers_mut()

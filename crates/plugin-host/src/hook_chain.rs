@@ -21,6 +21,7 @@ use super::plugin_kind::PluginLimits;
 use super::plugin_task::PluginTask;
 use super::quarantine::{Quarantine, QuarantineState};
 use corral_api::v1;
+use corral_http::prometheus::{Kind, MetricsText};
 
 /// What a hook's failure does to the action it was asked about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -130,7 +131,7 @@ impl std::fmt::Debug for HookChain {
 /// A metric's name, type, help and value for one hook.
 type MetricSeries = (
     &'static str,
-    &'static str,
+    Kind,
     &'static str,
     fn(&QuarantineState) -> u64,
 );
@@ -216,10 +217,9 @@ impl HookChain {
             .collect()
     }
 
-    /// Per hook, in the Prometheus text format: calls, failures, and
-    /// `corral_plugin_quarantined{kind="hook",plugin=...}` (1 while quarantined).
-    pub fn write_metrics(&self, out: &mut String) {
-        use std::fmt::Write;
+    /// Per hook: calls, failures, and `corral_plugin_quarantined{kind="hook",plugin=...}`
+    /// (1 while quarantined).
+    pub fn write_metrics(&self, text: &mut MetricsText) {
         if self.is_empty() {
             return;
         }
@@ -227,33 +227,28 @@ impl HookChain {
         let series: [MetricSeries; 3] = [
             (
                 "corral_hook_calls_total",
-                "counter",
+                Kind::Counter,
                 "Calls into each hook.",
                 |s| s.calls,
             ),
             (
                 "corral_hook_failures_total",
-                "counter",
+                Kind::Counter,
                 "Failed hook calls.",
                 |s| s.failures,
             ),
             (
                 "corral_plugin_quarantined",
-                "gauge",
+                Kind::Gauge,
                 "1 while a plugin is quarantined after consecutive failures.",
                 |s| u64::from(s.quarantined.is_some()),
             ),
         ];
         for (name, kind, help, value) in series {
-            let _ = writeln!(out, "# HELP {name} {help}");
-            let _ = writeln!(out, "# TYPE {name} {kind}");
+            text.family(name, kind, help);
             for hook in &status {
-                let plugin = hook.plugin.replace(['\\', '"', '\n'], "_");
-                let _ = writeln!(
-                    out,
-                    "{name}{{kind=\"hook\",plugin=\"{plugin}\"}} {}",
-                    value(&hook.state)
-                );
+                let labels = [("kind", "hook"), ("plugin", hook.plugin.as_str())];
+                text.sample(name, &labels, value(&hook.state) as f64);
             }
         }
     }

@@ -42,11 +42,49 @@ pub enum Probe {
 }
 
 impl LeaderLiveness {
+    /// One poll of a follower at `own_address`: the leader the store names, unless its port
+    /// refuses connections (then none; its lease is revoked once that is confirmed). The store
+    /// naming `own_address` under a lease this process does not hold means a previous process
+    /// here, which cannot be alive since this one holds the port: its term ends at once. When
+    /// the store cannot say (no quorum), nobody is named, so no stale leader is followed.
+    pub async fn follow(
+        &mut self,
+        election: &Election,
+        own_address: &str,
+        what: &str,
+    ) -> Option<String> {
+        let record = match election.leader_record().await {
+            Ok(record) => record,
+            Err(error) => {
+                tracing::debug!(%error, "cannot read the {what} leader");
+                None
+            }
+        };
+        let Some(record) = record else {
+            *self = LeaderLiveness::default();
+            return None;
+        };
+        if record.address == own_address {
+            *self = LeaderLiveness::default();
+            if !election.is_own(&record)
+                && matches!(election.revoke_dead_leader(&record).await, Ok(true))
+            {
+                tracing::warn!(
+                    "the store named this {what}'s address as leader under an old lease (a \
+                     previous process here); revoked it"
+                );
+            }
+            return Some(record.address);
+        }
+        let refusing = self.check(election, &record, what).await;
+        (!refusing).then_some(record.address)
+    }
+
     /// Probes the leader's port, and revokes its lease once it has refused
     /// [`REFUSALS_TO_REVOKE`] connections in a row after answering in this term (a refusal is
     /// confirmed [`REPROBE`] later, not a poll later). `what` names the component in the log.
     /// Whether its port refuses connections now.
-    pub async fn check(&mut self, election: &Election, record: &LeaderRecord, what: &str) -> bool {
+    async fn check(&mut self, election: &Election, record: &LeaderRecord, what: &str) -> bool {
         if self.term.as_ref() != Some(record) {
             *self = LeaderLiveness {
                 term: Some(record.clone()),

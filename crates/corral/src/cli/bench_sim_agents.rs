@@ -7,22 +7,19 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use base64::Engine;
 use futures::StreamExt;
 
+use corral_agent::task_status::{StatusFields, new_status};
 use corral_api::agent_protocol::{
     AgentCommand, AgentSubscribe, SUBSCRIBE_PATH, StatusUpdateMessage, UPDATE_PATH,
 };
 use corral_api::recordio::Decoder;
-use corral_api::v1::{
-    AgentId, AgentInfo, FrameworkId, Resource, StatusSource, TaskId, TaskState, TaskStatus,
-};
+use corral_api::v1::{AgentId, AgentInfo, FrameworkId, Resource, StatusSource, TaskId, TaskState};
 
 /// What the simulated agents have seen, over all of them.
 #[derive(Debug, Default)]
 pub struct SimCounters {
     pub registered: AtomicUsize,
-    pub running: AtomicUsize,
     /// Streams that ended (the master closed one): the figures are then suspect.
     pub disconnected: AtomicUsize,
     /// Status updates the master did not take.
@@ -91,7 +88,6 @@ async fn run_agent(
                     let Some(framework_id) = framework.id.clone() else {
                         continue;
                     };
-                    counters.running.fetch_add(1, Ordering::SeqCst);
                     tokio::spawn(report(
                         http.clone(),
                         master.clone(),
@@ -109,7 +105,6 @@ async fn run_agent(
                     task_id,
                     ..
                 } => {
-                    counters.running.fetch_sub(1, Ordering::SeqCst);
                     tokio::spawn(report(
                         http.clone(),
                         master.clone(),
@@ -124,30 +119,24 @@ async fn run_agent(
     counters.disconnected.fetch_add(1, Ordering::SeqCst);
 }
 
-/// A status update as the agent's executor reports it (a fresh uuid to acknowledge).
+/// A status update as the agent's executor reports it (the agent's own builder: a fresh
+/// uuid to acknowledge, the time).
 fn update(
     agent_id: &AgentId,
     framework_id: FrameworkId,
     task_id: TaskId,
     state: TaskState,
 ) -> StatusUpdateMessage {
-    let uuid = base64::engine::general_purpose::STANDARD.encode(uuid::Uuid::new_v4().as_bytes());
-    let timestamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0);
     StatusUpdateMessage {
         agent_id: agent_id.clone(),
         framework_id,
-        status: TaskStatus {
-            task_id,
+        status: new_status(
+            &task_id,
             state,
-            source: Some(StatusSource::SourceExecutor),
-            agent_id: Some(agent_id.clone()),
-            timestamp: Some(timestamp),
-            uuid: Some(uuid),
-            ..Default::default()
-        },
+            StatusSource::SourceExecutor,
+            Some(agent_id.clone()),
+            StatusFields::default(),
+        ),
     }
 }
 

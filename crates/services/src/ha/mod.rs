@@ -170,31 +170,10 @@ pub async fn follow(mode: Arc<Mode>, election: Arc<Election>) {
         if mode.leading().is_some() {
             liveness = LeaderLiveness::default();
         } else {
-            match election.leader_record().await {
-                // This instance's address under a lease it does not hold: a previous process
-                // here, which cannot be alive since this one holds the port.
-                Ok(Some(record))
-                    if record.address == mode.advertised && !election.is_own(&record) =>
-                {
-                    liveness = LeaderLiveness::default();
-                    if let Ok(true) = election.revoke_dead_leader(&record).await {
-                        tracing::warn!(
-                            "services: the store named this address as leader under an old \
-                             lease (a previous process here); revoked it"
-                        );
-                    }
-                    mode.set_leader(None);
-                }
-                Ok(Some(record)) => {
-                    let refusing = liveness.check(&election, &record, "services").await;
-                    mode.set_leader((!refusing).then_some(record.address));
-                }
-                Ok(None) => mode.set_leader(None),
-                Err(error) => {
-                    tracing::debug!(%error, "services: cannot read the leader");
-                    mode.set_leader(None);
-                }
-            }
+            let leader = liveness
+                .follow(&election, &mode.advertised, "services")
+                .await;
+            mode.set_leader(leader);
         }
         tokio::time::sleep(LEADER_POLL).await;
     }
