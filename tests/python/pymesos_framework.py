@@ -64,12 +64,16 @@ class Launcher(Scheduler):
 def main():
     logging.basicConfig(level=logging.WARNING)
     master, total = sys.argv[1], int(sys.argv[2])
+    # Optional: a principal and secret, sent as HTTP Basic (pymesos' own support).
+    principal, secret = (sys.argv[3], sys.argv[4]) if len(sys.argv) > 4 else (None, None)
     framework = Dict()
     framework.user = "root"
     framework.name = "pymesos-compat"
     framework.hostname = "localhost"
     scheduler = Launcher(total)
-    driver = MesosSchedulerDriver(scheduler, framework, master, use_addict=True)
+    driver = MesosSchedulerDriver(
+        scheduler, framework, master, use_addict=True, principal=principal, secret=secret
+    )
     driver.start()
     ok = scheduler.done.wait(60)
     driver.stop()

@@ -38,7 +38,17 @@ impl Framework {
     /// SUBSCRIBE and start reading the event stream. Panics unless the first event is
     /// SUBSCRIBED.
     pub async fn subscribe(master: &str, info: Value) -> Framework {
-        let http = reqwest::Client::new();
+        Framework::subscribe_as(master, info, None).await
+    }
+
+    /// [`Framework::subscribe`] presenting `principal` and `secret` (HTTP Basic) on every
+    /// request, as a Mesos client with a credential does.
+    pub async fn subscribe_as(
+        master: &str,
+        info: Value,
+        credential: Option<(&str, &str)>,
+    ) -> Framework {
+        let http = basic_client(credential);
         let mut body = json!({"type": "SUBSCRIBE", "subscribe": {"framework_info": info}});
         if let Some(id) = info.get("id") {
             body["framework_id"] = id.clone();
@@ -286,6 +296,23 @@ pub fn task(id: &str, offer: &Value, command: &str, cpus: f64, mem: f64) -> Valu
         ],
         "command": {"shell": true, "value": command},
     })
+}
+
+/// A client that sends `(principal, secret)` as HTTP Basic with every request.
+pub fn basic_client(credential: Option<(&str, &str)>) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Some((principal, secret)) = credential {
+        use base64::Engine;
+        let pair =
+            base64::engine::general_purpose::STANDARD.encode(format!("{principal}:{secret}"));
+        let value = reqwest::header::HeaderValue::from_str(&format!("Basic {pair}"))
+            .expect("a Basic header");
+        headers.insert(reqwest::header::AUTHORIZATION, value);
+    }
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .expect("an HTTP client")
 }
 
 /// A scalar resource of an offer (summed over reservations).

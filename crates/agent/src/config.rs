@@ -46,6 +46,10 @@ pub struct AgentConfig {
     pub plugin_engine: Option<corral_plugin_host::PluginEngine>,
     /// The fetcher's size cap on a task's URIs.
     pub fetcher: FetcherConfig,
+    /// The principal and secret the agent presents to the master (`--credential`).
+    pub credential: Option<corral_http::auth::Credential>,
+    /// Who may call the agent's own HTTP API (`--http-credentials`, `--authenticate-*`).
+    pub auth: corral_http::auth::AuthConfig,
 }
 
 /// How tasks survive an agent restart.

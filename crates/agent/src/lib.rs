@@ -13,6 +13,7 @@
 
 mod active_plugins;
 mod agent_cgroups;
+mod auth_realms;
 mod checkpoint;
 mod checkpoint_writer;
 mod commands;
@@ -153,6 +154,12 @@ struct Loaded {
 
 /// Reads the agent's state and sets up its isolation. Blocks (files, cgroups, isolator
 /// plugins): run it off the async threads.
+/// The client for every call to the master, presenting the agent's credential.
+fn master_client(credential: Option<&corral_http::auth::Credential>) -> reqwest::ClientBuilder {
+    corral_client::master_address::with_credential(reqwest::Client::builder(), credential)
+        .connect_timeout(Duration::from_secs(5))
+}
+
 fn load(config: &AgentConfig, writer: CheckpointWriter) -> Result<Loaded, AgentError> {
     let work_dir_error = |reason: String| AgentError::WorkDir {
         path: config.work_dir.display().to_string(),
@@ -207,8 +214,7 @@ pub(crate) async fn start(
         addr: config.listen,
         reason: e.to_string(),
     })?;
-    let http = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(5))
+    let http = master_client(config.credential.as_ref())
         .build()
         .map_err(|e| AgentError::Listen {
             addr,
@@ -236,10 +242,11 @@ pub(crate) async fn start(
     recovery::recover(&parts.recovery(&config)).await;
 
     let router = http::router(parts.http_state(&config.work_dir, config.listen));
+    let auth = config.auth.for_server(auth_realms::classify);
     let mut server_stop = parts.shutdown.clone();
     let server = tokio::spawn(async move {
         let stopped = async move { server_stop.stopped().await };
-        corral_http::serve(listener, router, stopped, "agent").await;
+        corral_http::serve(listener, router, auth, stopped, "agent").await;
     });
     let loops = vec![
         tokio::spawn(registration::run(parts.registration(&config, tuning))),

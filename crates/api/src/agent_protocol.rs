@@ -13,6 +13,8 @@ use serde::{Deserialize, Serialize};
 use super::v1::{AgentId, AgentInfo, FrameworkId, FrameworkInfo, KillPolicy, TaskId, TaskInfo};
 use super::v1::{ExecutorId, Task, TaskStatus};
 
+/// Every path of the protocol starts so (the agents' authentication realm).
+pub const INTERNAL_PREFIX: &str = "/internal/";
 pub const SUBSCRIBE_PATH: &str = "/internal/v1/agent/subscribe";
 pub const UPDATE_PATH: &str = "/internal/v1/agent/update";
 /// An executor's MESSAGE for its framework: [`ExecutorMessage`] (202).

@@ -70,6 +70,7 @@ pub async fn launch_times(
         heartbeat_interval: Duration::from_secs(15),
         hooks: Default::default(),
         upstreams: Default::default(),
+        auth: Default::default(),
     };
     let store = Arc::new(corral_state::MemoryStore::new());
     let master = corral_master::run(master_config, allocator, store)
@@ -96,6 +97,8 @@ pub async fn launch_times(
         executor_registration_timeout: corral_agent::DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT,
         plugin_engine: None,
         fetcher: Default::default(),
+        credential: None,
+        auth: Default::default(),
     };
     let agent = match corral_agent::run(agent_config, executor).await {
         Ok(agent) => agent,

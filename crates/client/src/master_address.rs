@@ -1,15 +1,20 @@
 //! The address of a master: `HOST:PORT`, a list of them (an HA cluster: the leader is found),
 //! or the masters' etcd (`etcd://...`: the leader is read from their election).
 
+use corral_http::auth::Credential;
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
+
 use crate::client_error::ClientError;
 
 pub const DEFAULT_MASTER: &str = "127.0.0.1:5050";
 const DEFAULT_PORT: u16 = 5050;
 
-/// A master's `host:port`, checked once so every URL built from it is well formed.
+/// A master's `host:port`, checked once so every URL built from it is well formed, and the
+/// credential to present there (every client built from it sends it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MasterAddress {
     authority: String,
+    credential: Option<Credential>,
 }
 
 impl MasterAddress {
@@ -54,7 +59,24 @@ impl MasterAddress {
         };
         Ok(MasterAddress {
             authority: format!("{host}:{port}"),
+            credential: None,
         })
+    }
+
+    /// This address, presenting `credential` (HTTP Basic) on every request.
+    pub fn with_credential(mut self, credential: Option<Credential>) -> Self {
+        self.credential = credential;
+        self
+    }
+
+    pub fn credential(&self) -> Option<&Credential> {
+        self.credential.as_ref()
+    }
+
+    /// An HTTP client builder that sends this address's credential with every request
+    /// (marked sensitive, so it never shows in reqwest's debug output).
+    pub fn client_builder(&self) -> reqwest::ClientBuilder {
+        with_credential(reqwest::Client::builder(), self.credential.as_ref())
     }
 
     /// Whether `--master` names more than one master (a list, or their etcd): a lost leader
@@ -141,6 +163,23 @@ impl MasterAddress {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.authority)
     }
+}
+
+/// `builder` sending `credential`'s HTTP Basic header with every request, if there is one.
+pub fn with_credential(
+    builder: reqwest::ClientBuilder,
+    credential: Option<&Credential>,
+) -> reqwest::ClientBuilder {
+    let Some(credential) = credential else {
+        return builder;
+    };
+    let Ok(mut value) = HeaderValue::from_str(&credential.basic_header()) else {
+        return builder;
+    };
+    value.set_sensitive(true);
+    let mut headers = HeaderMap::new();
+    headers.insert(AUTHORIZATION, value);
+    builder.default_headers(headers)
 }
 
 impl std::fmt::Display for MasterAddress {

@@ -18,7 +18,8 @@ pub struct OperatorClient {
 
 impl OperatorClient {
     pub fn new(master: MasterAddress) -> Result<Self, ClientError> {
-        let http = reqwest::Client::builder()
+        let http = master
+            .client_builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(CALL_TIMEOUT)
             .build()
@@ -27,6 +28,11 @@ impl OperatorClient {
                 reason: format!("cannot make an HTTP client: {}", root_cause(&e)),
             })?;
         Ok(OperatorClient { http, master })
+    }
+
+    /// The master this client calls, with the credential it presents.
+    pub fn master(&self) -> &MasterAddress {
+        &self.master
     }
 
     /// Makes one call; returns the typed response and the JSON exactly as the master sent it

@@ -25,7 +25,8 @@ impl OperatorEventStream {
     ) -> Result<(OperatorEventStream, OperatorSubscribed), ClientError> {
         let addr = master.to_string();
         let what = "SUBSCRIBE";
-        let http = reqwest::Client::builder()
+        let http = master
+            .client_builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .build()
             .map_err(|e| ClientError::Unreachable {

@@ -60,7 +60,8 @@ impl SchedulerClient {
         framework: FrameworkInfo,
     ) -> Result<(SchedulerClient, EventStream), ClientError> {
         let addr = master.to_string();
-        let http = reqwest::Client::builder()
+        let http = master
+            .client_builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .tcp_nodelay(true)
             .build()

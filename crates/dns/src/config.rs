@@ -39,6 +39,10 @@ pub struct DnsConfig {
     pub soa_rname: String,
     /// SRV records' weight (Mesos-DNS's `SRVRecordDefaultWeight`: 1).
     pub srv_weight: u16,
+    /// The principal and secret presented to the master (`--credential`).
+    pub credential: Option<corral_http::auth::Credential>,
+    /// Who may call the HTTP API (`--credentials`, `--tokens`, `--authenticate-http-*`).
+    pub auth: corral_http::auth::AuthConfig,
 }
 
 /// Mesos-DNS's SOA timers (seconds).
@@ -61,6 +65,8 @@ impl DnsConfig {
             soa_mname: "ns1.mesos".into(),
             soa_rname: "root.ns1.mesos".into(),
             srv_weight: 1,
+            credential: None,
+            auth: Default::default(),
         }
     }
 

@@ -35,6 +35,8 @@ pub struct Feed {
     pub zone: Arc<Zone>,
     /// `--master` as given (one, a list, or etcd://).
     pub masters: String,
+    /// What the feed presents to the master.
+    pub credential: Option<corral_http::auth::Credential>,
     pub naming: NamingConfig,
 }
 
@@ -46,7 +48,8 @@ impl Feed {
             if *stop.borrow() {
                 return;
             }
-            match MasterAddress::pick(&self.masters).await {
+            let picked = MasterAddress::pick(&self.masters).await;
+            match picked.map(|m| m.with_credential(self.credential.clone())) {
                 Ok(master) => match OperatorEventStream::subscribe(&master).await {
                     Ok((stream, subscribed)) => {
                         backoff = BACKOFF_MIN;

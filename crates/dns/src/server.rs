@@ -170,9 +170,14 @@ async fn serve(config: DnsConfig, feed: bool) -> Result<DnsServer, DnsError> {
             let shutdown = async move {
                 let _ = http_stop.wait_for(|stopped| *stopped).await;
             };
+            // Mesos-DNS's API only reads: every route is read-only.
+            let auth = config
+                .auth
+                .for_server(|method, _| corral_http::auth::Realm::by_method(method));
             tasks.push(tokio::spawn(corral_http::serve::serve(
                 listener,
                 router(state),
+                auth,
                 shutdown,
                 "DNS server",
             )));
@@ -192,6 +197,7 @@ async fn serve(config: DnsConfig, feed: bool) -> Result<DnsServer, DnsError> {
     let follow = Feed {
         zone: zone.clone(),
         masters: config.masters.clone(),
+        credential: config.credential.clone(),
         naming: NamingConfig {
             domain: config.domain.trim_matches('.').to_ascii_lowercase(),
             masters: master_list(&config.masters),

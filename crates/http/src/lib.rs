@@ -3,6 +3,7 @@
 //! route, so that what later applies to all of them (authentication, limits, metrics) is
 //! written once.
 
+pub mod auth;
 pub mod error;
 pub mod listen;
 pub mod process_calls;

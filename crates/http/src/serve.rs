@@ -4,18 +4,27 @@
 //! (authentication, limits, metrics) applies to every route of every server at once.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::serve::Listener;
 
+use crate::auth::{HttpAuth, authenticate};
+
 /// The largest request body any route reads unless it sets its own limit (a plugin upload
 /// does): axum's default, written here so every server states the same bound.
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
-/// `router` with the layers every Corral server shares.
-pub fn stack(router: Router) -> Router {
-    router.layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+/// `router` with the layers every Corral server shares: authentication (outermost, so no
+/// handler sees an unauthenticated request it should not), then the body limit.
+pub fn stack(router: Router, auth: HttpAuth) -> Router {
+    router
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(auth),
+            authenticate,
+        ))
 }
 
 /// Serves `router` (through [`stack`]) on `listener` until `shutdown` completes; a server
@@ -23,13 +32,14 @@ pub fn stack(router: Router) -> Router {
 pub async fn serve<L>(
     listener: L,
     router: Router,
+    auth: HttpAuth,
     shutdown: impl Future<Output = ()> + Send + 'static,
     server: &str,
 ) where
     L: Listener,
     L::Addr: std::fmt::Debug,
 {
-    if let Err(error) = axum::serve(listener, stack(router))
+    if let Err(error) = axum::serve(listener, stack(router, auth))
         .with_graceful_shutdown(shutdown)
         .await
     {

@@ -22,6 +22,8 @@ use corral_api::v1::{
 pub struct AgentAdmission {
     pub id: AgentId,
     pub reregistering: bool,
+    /// Who registers it (authenticated), bound to the id from now on.
+    pub principal: Option<String>,
 }
 
 impl MasterCore {
@@ -36,7 +38,18 @@ impl MasterCore {
         subscribe: AgentSubscribe,
         stream: StreamId,
     ) -> Result<AgentId, CoreError> {
-        let admission = self.admit_agent(&subscribe)?;
+        self.agent_subscribe_as(now_ms, subscribe, None, stream)
+    }
+
+    /// [`agent_subscribe`](MasterCore::agent_subscribe) by an authenticated `principal`.
+    pub fn agent_subscribe_as(
+        &mut self,
+        now_ms: u64,
+        subscribe: AgentSubscribe,
+        principal: Option<&str>,
+        stream: StreamId,
+    ) -> Result<AgentId, CoreError> {
+        let admission = self.admit_agent(&subscribe, principal)?;
         self.agent_subscribe_admitted(
             now_ms,
             subscribe,
@@ -46,14 +59,20 @@ impl MasterCore {
         )
     }
 
-    /// Checks an agent's SUBSCRIBE and gives a new agent its id; nothing else changes. The
-    /// `on-agent-register` hooks see the agent under this id.
-    pub fn admit_agent(&mut self, subscribe: &AgentSubscribe) -> Result<AgentAdmission, CoreError> {
+    /// Checks an agent's SUBSCRIBE (by `principal`, if it authenticated) and gives a new
+    /// agent its id; nothing else changes. The `on-agent-register` hooks see the agent under
+    /// this id.
+    pub fn admit_agent(
+        &mut self,
+        subscribe: &AgentSubscribe,
+        principal: Option<&str>,
+    ) -> Result<AgentAdmission, CoreError> {
         if subscribe.info.hostname.trim().is_empty() {
             return Err(CoreError::invalid("Agent info must have a hostname"));
         }
         if let Some(id) = &subscribe.agent_id {
             self.check_not_gone(id)?;
+            self.check_agent_principal(id, principal)?;
         }
         let id = match subscribe.agent_id.clone() {
             Some(id) => {
@@ -65,7 +84,29 @@ impl MasterCore {
         Ok(AgentAdmission {
             id,
             reregistering: subscribe.agent_id.is_some(),
+            principal: principal.map(str::to_string),
         })
+    }
+
+    /// An agent id bound to a principal answers only to it: a second subscription, a status
+    /// update or a message under that id from anyone else is refused. The bound principal is
+    /// not named, so the refusal tells a prober nothing.
+    pub fn check_agent_principal(
+        &self,
+        id: &AgentId,
+        principal: Option<&str>,
+    ) -> Result<(), CoreError> {
+        let bound = self.agents.get(id).and_then(|a| a.principal.as_deref());
+        match bound {
+            Some(bound) if Some(bound) != principal => {
+                tracing::warn!(agent = %id, principal = principal.unwrap_or("<none>"),
+                    "refused a call under an agent id registered by another principal");
+                Err(CoreError::forbidden(format!(
+                    "Agent '{id}' is registered by another principal"
+                )))
+            }
+            _ => Ok(()),
+        }
     }
 
     fn check_not_gone(&self, id: &AgentId) -> Result<(), CoreError> {
@@ -88,9 +129,15 @@ impl MasterCore {
         verdict: AgentHookVerdict,
         stream: StreamId,
     ) -> Result<AgentId, CoreError> {
-        let AgentAdmission { id, reregistering } = admission;
-        // The operator may have marked it gone while the hooks ran.
+        let AgentAdmission {
+            id,
+            reregistering,
+            principal,
+        } = admission;
+        // The operator may have marked it gone, or another principal taken the id, while the
+        // hooks ran.
         self.check_not_gone(&id)?;
+        self.check_agent_principal(&id, principal.as_deref())?;
         let mut decorated = subscribe.info.clone();
         decorated.id = Some(id.clone());
         // Hooks (issue 6): resources and attributes to add, or a refusal (before any change).
@@ -113,6 +160,7 @@ impl MasterCore {
             registered_ms: previous.as_ref().map_or(now_ms, |a| a.registered_ms),
             isolation_note: subscribe.isolation_note,
             incarnation: previous.as_ref().map_or(1, |a| a.incarnation + 1),
+            principal,
         };
         tracing::info!(
             agent = %id,
@@ -283,6 +331,7 @@ impl MasterCore {
             registered_ms: now_ms,
             isolation_note: None,
             incarnation: 0,
+            principal: None,
         };
         self.agents.insert(id.clone(), agent);
         self.reapply_reservations(&id);

@@ -18,6 +18,8 @@ pub struct MasterConfig {
     pub hooks: corral_plugin_host::hook_chain::HookChain,
     /// Components the cluster URL proxies to at a given address (`/mesos_dns/`).
     pub upstreams: crate::upstreams::Upstreams,
+    /// Who may call (`--credentials`, `--tokens`, `--authenticate-*`); open by default.
+    pub auth: corral_http::auth::AuthConfig,
 }
 
 #[derive(Debug, thiserror::Error)]

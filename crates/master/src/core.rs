@@ -110,6 +110,9 @@ pub struct Agent {
     /// Bumped each time the agent is (re-)added to the allocator, so a grant computed for an
     /// earlier incarnation is recognised as stale.
     pub incarnation: u64,
+    /// The authenticated principal that registered this agent id: only it may use the id
+    /// again (re-register, send updates). `None`: registered without authentication.
+    pub principal: Option<String>,
 }
 
 impl Agent {

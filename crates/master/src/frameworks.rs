@@ -55,6 +55,18 @@ impl MasterCore {
                 tracing::info!(framework = %id, "refused the resubscription of a removed framework");
                 return Ok(id);
             }
+            Some(id) if self.principal_changes(&id, &info) => {
+                // As Mesos: the ERROR does not name the principal the id belongs to.
+                self.effect(Effect::Event {
+                    stream,
+                    event: Event::error("Changing framework's principal is not allowed."),
+                });
+                self.effect(Effect::CloseStream { stream });
+                tracing::warn!(framework = %id,
+                    principal = info.principal.as_deref().unwrap_or("<none>"),
+                    "refused a resubscription under another principal");
+                return Ok(id);
+            }
             Some(id) if self.frameworks.contains_key(&id) => {
                 self.failover_framework(&id, info, suppressed, stream);
                 id
@@ -80,6 +92,14 @@ impl MasterCore {
         self.persist_framework(&id);
         self.request_allocation();
         Ok(id)
+    }
+
+    /// Whether `info` resubscribes a known framework under another principal: a framework
+    /// id belongs to the principal that registered it.
+    fn principal_changes(&self, id: &FrameworkId, info: &FrameworkInfo) -> bool {
+        self.frameworks
+            .get(id)
+            .is_some_and(|known| known.info.principal != info.principal)
     }
 
     fn add_framework(

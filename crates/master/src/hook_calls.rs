@@ -61,13 +61,16 @@ impl Shared {
     pub async fn register_agent(
         &self,
         subscribe: AgentSubscribe,
+        principal: Option<&str>,
     ) -> Result<(StreamId, AgentId, mpsc::UnboundedReceiver<AgentCommand>), ApiError> {
         if self.hooks.is_empty() {
             return self
-                .open_agent_stream(|core, now, stream| core.agent_subscribe(now, subscribe, stream))
+                .open_agent_stream(|core, now, stream| {
+                    core.agent_subscribe_as(now, subscribe, principal, stream)
+                })
                 .map_err(ApiError::from);
         }
-        let admission = self.with_core(|core, _| core.admit_agent(&subscribe))?;
+        let admission = self.with_core(|core, _| core.admit_agent(&subscribe, principal))?;
         let verdict = agent_verdict(&self.hooks, &subscribe.info, &admission.id).await?;
         self.open_agent_stream(|core, now, stream| {
             core.agent_subscribe_admitted(now, subscribe, admission, verdict, stream)

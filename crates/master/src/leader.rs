@@ -140,6 +140,7 @@ pub async fn run(
     election
         .runtime()
         .spawn(follow_leader(leadership.clone(), election.clone()));
+    let auth = config.auth.for_server(crate::auth_realms::classify);
     let campaign = tokio::spawn(campaign_loop(Campaign {
         leadership: leadership.clone(),
         election,
@@ -161,7 +162,7 @@ pub async fn run(
         let stopped = async move {
             let _ = stop.wait_for(|stopping| *stopping).await;
         };
-        corral_http::serve(listener, app, stopped, "master").await;
+        corral_http::serve(listener, app, auth, stopped, "master").await;
         // The campaign resigns its term on the way out.
         let _ = campaign.await;
     });

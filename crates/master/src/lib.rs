@@ -60,6 +60,7 @@ pub mod allocation;
 pub mod allocator_events;
 pub mod allocator_status;
 mod allocator_swap;
+mod auth_realms;
 mod calls;
 mod config;
 mod container_validation;

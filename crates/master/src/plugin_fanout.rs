@@ -64,13 +64,20 @@ pub fn connected_agents(shared: &Shared) -> Vec<String> {
 /// the master does not know.
 pub async fn report(
     State(shared): State<Arc<Shared>>,
+    principal: Option<axum::Extension<corral_http::auth::Principal>>,
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
     let report: AgentPluginReport = parse_json(&body)?;
-    let known = shared.with_core(|core, _| core.agents.contains_key(&report.agent_id));
+    let principal = principal.as_ref().map(|axum::Extension(p)| p.0.as_str());
+    let known = shared.with_core(|core, _| {
+        core.agents.contains_key(&report.agent_id)
+            && core
+                .check_agent_principal(&report.agent_id, principal)
+                .is_ok()
+    });
     if !known {
         return Err(ApiError::bad_request(format!(
-            "unknown agent {}",
+            "unknown agent {}, or registered by another principal",
             report.agent_id
         )));
     }

@@ -2,12 +2,14 @@
 
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 
 use corral_api::scheduler::{Call, CallType};
+use corral_http::auth::Principal;
 use corral_http::error::{ApiError, parse_json};
 
 use super::shell::Shared;
@@ -17,6 +19,7 @@ pub const STREAM_ID_HEADER: &str = "Mesos-Stream-Id";
 
 pub async fn scheduler(
     State(shared): State<Arc<Shared>>,
+    principal: Option<Extension<Principal>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -28,7 +31,8 @@ pub async fn scheduler(
     }
     let call: Call = parse_json(&body)?;
     if call.kind == CallType::Subscribe {
-        return subscribe(shared, &headers, call);
+        let principal = principal.map(|Extension(p)| p);
+        return subscribe(shared, &headers, call, principal.as_ref());
     }
     let stream_header = header_text(&headers, STREAM_ID_HEADER);
     shared
@@ -37,11 +41,17 @@ pub async fn scheduler(
     Ok(StatusCode::ACCEPTED.into_response())
 }
 
-fn subscribe(shared: Arc<Shared>, headers: &HeaderMap, call: Call) -> Result<Response, ApiError> {
+fn subscribe(
+    shared: Arc<Shared>,
+    headers: &HeaderMap,
+    call: Call,
+    principal: Option<&Principal>,
+) -> Result<Response, ApiError> {
     let content_type = stream_content_type(headers)?;
-    let Some(subscribe) = call.subscribe else {
+    let Some(mut subscribe) = call.subscribe else {
         return Err(ApiError::bad_request("Expecting 'subscribe' to be present"));
     };
+    bind_principal(&mut subscribe.framework_info, principal)?;
     let heartbeat = shared.heartbeat_interval;
     let framework_id = call.framework_id;
     let (stream, _, events) = shared.open_framework_stream(|core, now, stream| {
@@ -65,6 +75,29 @@ fn subscribe(shared: Arc<Shared>, headers: &HeaderMap, call: Call) -> Result<Res
         h.insert(STREAM_ID_HEADER, value);
     }
     Ok(response)
+}
+
+/// An authenticated framework registers as its principal: `FrameworkInfo.principal` must name
+/// it, or is set to it when absent (as Mesos does). The core then binds the framework id to
+/// that principal.
+fn bind_principal(
+    info: &mut corral_api::v1::FrameworkInfo,
+    principal: Option<&Principal>,
+) -> Result<(), ApiError> {
+    let Some(Principal(authenticated)) = principal else {
+        return Ok(());
+    };
+    match &info.principal {
+        None => {
+            info.principal = Some(authenticated.clone());
+            Ok(())
+        }
+        Some(claimed) if claimed == authenticated => Ok(()),
+        Some(claimed) => Err(ApiError::bad_request(format!(
+            "Authenticated principal '{authenticated}' does not match principal '{claimed}' set \
+             in `FrameworkInfo`"
+        ))),
+    }
 }
 
 pub(super) const JSON: &str = "application/json";

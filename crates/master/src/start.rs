@@ -66,12 +66,13 @@ pub async fn run_with_engine(
     )
     .await?;
     let app = router::router(shared.clone(), Arc::new(facts), config.upstreams.clone());
+    let auth = config.auth.for_server(crate::auth_realms::classify);
     let mut stop = shared.stop_signal();
     let server = tokio::spawn(async move {
         let stopped = async move {
             let _ = stop.wait_for(|stopping| *stopping).await;
         };
-        corral_http::serve(listener, app, stopped, "master").await;
+        corral_http::serve(listener, app, auth, stopped, "master").await;
     });
     tracing::info!(%addr, "master listening");
     Ok(MasterHandle::new(

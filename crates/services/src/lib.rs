@@ -86,8 +86,9 @@ pub async fn run(
     let (listener, addr) = corral_http::listen::bind(config.listen).await?;
     config.listen = addr;
     let mode = ha::Mode::new(format!("{}:{}", config.hostname, addr.port()));
+    let auth = config.auth.for_server(http::auth_realms::classify);
     mode.set_leading(Some(ha::leading::Leading::start(config, state).await?));
-    Ok(serve(listener, addr, mode, Vec::new()))
+    Ok(serve(listener, addr, mode, auth, Vec::new()))
 }
 
 /// One of several instances on an etcd store: binds the API at once (following: calls are
@@ -101,17 +102,19 @@ pub async fn run_elected(
     config.listen = addr;
     let mode = ha::Mode::new(format!("{}:{}", config.hostname, addr.port()));
     let election = Arc::new(election);
+    let auth = config.auth.for_server(http::auth_realms::classify);
     let tasks = vec![
         tokio::spawn(ha::campaign(mode.clone(), config, store, election.clone())),
         tokio::spawn(ha::follow(mode.clone(), election)),
     ];
-    Ok(serve(listener, addr, mode, tasks))
+    Ok(serve(listener, addr, mode, auth, tasks))
 }
 
 fn serve(
     listener: corral_http::listen::Acceptor,
     addr: SocketAddr,
     mode: Arc<ha::Mode>,
+    auth: corral_http::auth::HttpAuth,
     election: Vec<tokio::task::JoinHandle<()>>,
 ) -> ServicesHandle {
     let stop = Arc::new(Notify::new());
@@ -122,7 +125,7 @@ fn serve(
     let router = ha::router(mode.clone());
     let server = tokio::spawn(async move {
         // Served with each connection's peer, for the events' client addresses.
-        let app = corral_http::stack(router)
+        let app = corral_http::stack(router, auth)
             .into_make_service_with_connect_info::<http::client_addr::ClientAddr>();
         if let Err(error) = axum::serve(listener, app)
             .with_graceful_shutdown(stopped)

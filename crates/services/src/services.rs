@@ -28,6 +28,11 @@ pub struct ServicesConfig {
     pub framework_name: String,
     /// Where state is kept, as given (`file://...`, `etcd://...`), for `/v2/info`.
     pub state_description: String,
+    /// The principal and secret presented to the master (`--credential`); the framework
+    /// registers as that principal.
+    pub credential: Option<corral_http::auth::Credential>,
+    /// Who may call the Marathon API (`--credentials`, `--tokens`, `--authenticate-*`).
+    pub auth: corral_http::auth::AuthConfig,
 }
 
 impl ServicesConfig {

@@ -33,6 +33,8 @@ pub fn config(master: &FakeMaster, work_dir: &Path, retry: Duration) -> AgentCon
         isolators: Default::default(),
         hooks: Default::default(),
         fetcher: Default::default(),
+        credential: None,
+        auth: Default::default(),
     }
 }
 

@@ -59,6 +59,8 @@ pub struct AgentArgs {
     /// The most one of a task's URIs may bring into its sandbox (downloaded or unpacked).
     #[arg(long, default_value_t = 1024, value_name = "MB")]
     pub fetcher_max_mb: u64,
+    #[command(flatten)]
+    pub auth: super::auth_args::ServerAuthArgs,
 }
 
 /// What `corral agent ACTION` does to an agent of the cluster instead of running one.
@@ -117,6 +119,8 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
         fetcher: corral_agent::fetcher::FetcherConfig {
             max_bytes: args.fetcher_max_mb.saturating_mul(1 << 20),
         },
+        credential: args.master.credential()?,
+        auth: args.auth.config(Default::default())?,
     };
     let agent = corral_agent::run(config, executor)
         .await

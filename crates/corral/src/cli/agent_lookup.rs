@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use corral_api::operator::{AgentEntry, GetAgents, GetTasks, OperatorCallType};
 use corral_api::v1::Task;
+use corral_client::MasterAddress;
 use corral_client::operator_client::OperatorClient;
 
 /// The agent's `host:port`, as it registered.
@@ -36,8 +37,10 @@ pub struct AgentClient {
 }
 
 impl AgentClient {
-    pub fn new(addr: String) -> anyhow::Result<Self> {
-        let http = reqwest::Client::builder()
+    /// A client of the agent at `addr`, presenting the credential `master` has.
+    pub fn new(addr: String, master: &MasterAddress) -> anyhow::Result<Self> {
+        let http = master
+            .client_builder()
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(15))
             .build()

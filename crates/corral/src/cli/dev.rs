@@ -109,6 +109,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
         heartbeat_interval: HEARTBEAT_INTERVAL,
         hooks: hooks.clone(),
         upstreams: upstreams.clone(),
+        auth: Default::default(),
     };
     let master = corral_master::run(master_config, allocator, std::sync::Arc::new(store))
         .await
@@ -131,6 +132,8 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
         isolators: args.machine.isolators(&engine)?,
         hooks,
         fetcher: Default::default(),
+        credential: None,
+        auth: Default::default(),
     };
     let agent = corral_agent::run(agent_config, executor)
         .await

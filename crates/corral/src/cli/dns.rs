@@ -44,6 +44,8 @@ pub struct ServeArgs {
     pub no_http: bool,
     #[command(flatten)]
     pub options: DnsOptions,
+    #[command(flatten)]
+    pub auth: super::auth_args::ServerAuthArgs,
 }
 
 /// What `corral dns` and `corral dev --dns-...` share.
@@ -129,6 +131,8 @@ pub async fn run(args: DnsArgs) -> anyhow::Result<ExitCode> {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let mut config = args.options.config(&args.master.master, args.listen)?;
+    config.credential = args.master.credential()?;
+    config.auth = args.auth.config(Default::default())?;
     if !args.no_http {
         config.http_listen = Some(args.http_listen);
     }

@@ -64,6 +64,16 @@ pub struct MasterArgs {
     /// (DC/OS runs one on every master: http://127.0.0.1:8123). Unset: /mesos_dns/ is 404.
     #[arg(long, value_name = "http://HOST:PORT", value_parser = http_url)]
     pub mesos_dns_url: Option<String>,
+    #[command(flatten)]
+    pub auth: super::auth_args::ServerAuthArgs,
+    /// Frameworks must authenticate (HTTP Basic) to subscribe (Mesos'
+    /// --authenticate_frameworks); a framework id is bound to its principal either way.
+    #[arg(long, visible_alias = "authenticate-http-frameworks")]
+    pub authenticate_frameworks: bool,
+    /// Agents must authenticate to register; an agent id is bound to the principal that
+    /// registered it (Mesos' --authenticate_agents).
+    #[arg(long)]
+    pub authenticate_agents: bool,
 }
 
 /// An `http://` or `https://` URL with a host.
@@ -110,6 +120,11 @@ pub async fn run(args: MasterArgs) -> anyhow::Result<ExitCode> {
         heartbeat_interval: HEARTBEAT_INTERVAL,
         hooks,
         upstreams: corral_master::Upstreams::with_mesos_dns(args.mesos_dns_url.clone()),
+        auth: args.auth.config(corral_http::auth::Required {
+            frameworks: args.authenticate_frameworks,
+            agents: args.authenticate_agents,
+            ..Default::default()
+        })?,
     };
     if args.max_agent_ping_timeouts == 0 {
         bail!("--max-agent-ping-timeouts must be at least 1");

@@ -5,6 +5,7 @@ mod agent;
 mod agent_gone;
 mod agent_lookup;
 mod app;
+mod auth_args;
 #[cfg(feature = "bench")]
 mod bench;
 #[cfg(feature = "bench")]

@@ -98,7 +98,8 @@ struct Client {
 impl Client {
     async fn new(master: &MasterArg) -> anyhow::Result<Self> {
         let master = master.resolve().await?;
-        let http = reqwest::Client::builder()
+        let http = master
+            .client_builder()
             .connect_timeout(Duration::from_secs(5))
             .timeout(CALL_TIMEOUT)
             .build()

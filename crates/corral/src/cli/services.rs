@@ -48,6 +48,8 @@ pub struct ServicesArgs {
     #[arg(long, default_value = "3secs", value_name = "DURATION",
           value_parser = duration_flag::whole_secs_at_least(MIN_LEADER_LEASE_SECS))]
     pub leader_lease: Duration,
+    #[command(flatten)]
+    pub auth: super::auth_args::ServerAuthArgs,
 }
 
 pub async fn run(args: ServicesArgs) -> anyhow::Result<ExitCode> {
@@ -67,13 +69,15 @@ pub async fn run(args: ServicesArgs) -> anyhow::Result<ExitCode> {
     {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    let config = config(
+    let mut config = config(
         &args.master.master,
         SocketAddr::new(args.ip, args.port),
         args.hostname.clone().unwrap_or_else(|| hostname(args.ip)),
         &args.role,
         &state_text,
     )?;
+    config.credential = args.master.credential()?;
+    config.auth = args.auth.config(Default::default())?;
     let mut handle = match &spec {
         // Several instances may share an etcd store: they elect a leader.
         StateSpec::Etcd { endpoints, prefix } => {
@@ -133,6 +137,8 @@ pub fn config(
             .unwrap_or_else(|| "root".into()),
         framework_name: "marathon".into(),
         state_description: state.to_string(),
+        credential: None,
+        auth: Default::default(),
     })
 }
 

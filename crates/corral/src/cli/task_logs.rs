@@ -125,7 +125,7 @@ async fn logs(args: LogsArgs) -> anyhow::Result<ExitCode> {
     let task = find_task(&tasks, &args.task_id, args.framework.as_deref())?;
     let framework = task.framework_id.value.clone();
     let task_id = task.task_id.value.clone();
-    let agent = AgentClient::new(agent_of(&agents, task)?)?;
+    let agent = AgentClient::new(agent_of(&agents, task)?, client.master())?;
     let (sandbox, mut ended) = sandbox_of(&agent, &framework, &task_id).await?;
     let file = if args.stderr { "stderr" } else { "stdout" };
     let path = format!("{sandbox}/{file}");

@@ -68,7 +68,7 @@ async fn sample(client: &OperatorClient) -> anyhow::Result<Vec<Sample>> {
         let Some(addr) = agent_address(entry) else {
             continue;
         };
-        let agent = AgentClient::new(addr.clone())?;
+        let agent = AgentClient::new(addr.clone(), client.master())?;
         let answer = match agent.call(json!({"type": "GET_CONTAINERS"})).await {
             Ok(answer) => answer,
             Err(e) => {

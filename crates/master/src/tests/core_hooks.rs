@@ -237,7 +237,7 @@ fn without_hooks_no_task_waits() {
 fn an_agent_registers_as_the_hooks_decorated_it_or_is_refused() {
     let mut h = Harness::new();
     let subscribe = agent_subscribe(None, "cpus:1;mem:512");
-    let admission = h.core.admit_agent(&subscribe).expect("admitted");
+    let admission = h.core.admit_agent(&subscribe, None).expect("admitted");
     assert!(!admission.reregistering);
     let verdict = AgentHookVerdict::Decorate {
         resources: parse_resources("gpus:1").expect("parses"),
@@ -265,7 +265,7 @@ fn an_agent_registers_as_the_hooks_decorated_it_or_is_refused() {
     );
 
     let subscribe = agent_subscribe(None, "cpus:1;mem:512");
-    let admission = h.core.admit_agent(&subscribe).expect("admitted");
+    let admission = h.core.admit_agent(&subscribe, None).expect("admitted");
     let refused = h.core.agent_subscribe_admitted(
         h.now,
         subscribe,
@@ -287,7 +287,7 @@ fn an_agent_marked_gone_while_the_hooks_run_is_refused() {
     let mut h = Harness::new();
     let (agent, _) = h.add_agent("cpus:1;mem:512");
     let again = agent_subscribe(Some(agent.clone()), "cpus:1;mem:512");
-    let admission = h.core.admit_agent(&again).expect("admitted");
+    let admission = h.core.admit_agent(&again, None).expect("admitted");
     assert!(admission.reregistering);
     h.core.mark_agent_gone(h.now, &agent).expect("marked gone");
     let refused = h.core.agent_subscribe_admitted(

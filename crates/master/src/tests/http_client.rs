@@ -44,6 +44,7 @@ pub async fn start_master_with_hooks(store: Arc<dyn StateStore>, hooks: HookChai
         heartbeat_interval: Duration::from_millis(300),
         hooks,
         upstreams: Default::default(),
+        auth: Default::default(),
     };
     let handle = run(config, factory(knobs()), store)
         .await

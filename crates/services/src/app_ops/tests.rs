@@ -19,6 +19,8 @@ fn services() -> Services {
         user: "root".into(),
         framework_name: "marathon".into(),
         state_description: "memory".into(),
+        credential: None,
+        auth: Default::default(),
     };
     Services::new(
         config,

@@ -4,6 +4,7 @@
 pub mod app_info;
 pub mod app_paths;
 pub mod apps;
+pub mod auth_realms;
 pub mod client_addr;
 pub mod deployments;
 pub mod events;

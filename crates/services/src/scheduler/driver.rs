@@ -72,6 +72,7 @@ fn framework_info(services: &Services) -> FrameworkInfo {
         roles: vec![config.role.clone()],
         hostname: Some(config.hostname.clone()),
         webui_url: Some(format!("http://{}", services.advertised())),
+        principal: config.credential.as_ref().map(|c| c.principal.clone()),
         capabilities: vec![
             capability("MULTI_ROLE"),
             capability("PARTITION_AWARE"),
@@ -84,7 +85,9 @@ fn framework_info(services: &Services) -> FrameworkInfo {
 
 /// One subscription, from SUBSCRIBE until the stream ends.
 async fn session(services: &Arc<Services>) -> Result<(), ClientError> {
-    let master = MasterAddress::pick(&services.config.master).await?;
+    let master = MasterAddress::pick(&services.config.master)
+        .await?
+        .with_credential(services.config.credential.clone());
     let (client, mut events) = match SchedulerClient::subscribe(&master, framework_info(services))
         .await
     {

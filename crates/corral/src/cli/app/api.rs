@@ -4,13 +4,16 @@
 use anyhow::{Context, bail};
 use serde_json::Value;
 
+use corral_client::master_address::with_credential;
+use corral_http::auth::Credential;
+
 pub struct Marathon {
     base: String,
     http: reqwest::Client,
 }
 
 impl Marathon {
-    pub fn new(base: &str) -> anyhow::Result<Marathon> {
+    pub fn new(base: &str, credential: Option<&Credential>) -> anyhow::Result<Marathon> {
         let base = base.trim_end_matches('/');
         let base = if base.contains("://") {
             base.to_string()
@@ -19,7 +22,7 @@ impl Marathon {
         };
         Ok(Marathon {
             base,
-            http: reqwest::Client::builder()
+            http: with_credential(reqwest::Client::builder(), credential)
                 .build()
                 .context("cannot build an HTTP client")?,
         })

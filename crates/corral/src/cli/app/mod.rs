@@ -33,6 +33,9 @@ pub struct AppArgs {
     /// Print the API's JSON instead of text.
     #[arg(long, global = true)]
     pub json: bool,
+    /// The principal and secret to present to the API (HTTP Basic), in Mesos' format.
+    #[arg(long, global = true, env = "CORRAL_CREDENTIAL", value_name = "FILE")]
+    pub credential: Option<PathBuf>,
     #[command(subcommand)]
     pub command: AppCommand,
 }
@@ -94,7 +97,8 @@ pub struct DeployArgs {
 }
 
 pub async fn run(args: AppArgs) -> anyhow::Result<ExitCode> {
-    let api = Marathon::new(&args.marathon)?;
+    let credential = super::auth_args::read_credential(args.credential.as_ref())?;
+    let api = Marathon::new(&args.marathon, credential.as_ref())?;
     let json = args.json;
     match args.command {
         AppCommand::Deploy(deploy) => {

@@ -1,0 +1,59 @@
+//! The flags that say who may call a server (master, agent, services, DNS): the identities it
+//! knows and which realms require one. Mesos' flag names, in Corral's spelling.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use corral_http::auth::{AuthConfig, Identities, Required, TokenTable, credentials};
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServerAuthArgs {
+    /// Accepted principals and secrets, in Mesos' format: {"credentials": [{"principal":
+    /// "...", "secret": "..."}]}, or one `principal secret` pair a line. Checked as HTTP
+    /// Basic.
+    #[arg(long, value_name = "FILE", alias = "http-credentials")]
+    pub credentials: Option<PathBuf>,
+    /// Accepted bearer tokens, as SHA-256 digests: {"tokens": [{"principal": "...",
+    /// "sha256": "<hex of the token's SHA-256>"}]}.
+    #[arg(long, value_name = "FILE")]
+    pub tokens: Option<PathBuf>,
+    /// Reads (GET) require credentials.
+    #[arg(long)]
+    pub authenticate_http_readonly: bool,
+    /// Everything that can change state requires credentials.
+    #[arg(long)]
+    pub authenticate_http_readwrite: bool,
+}
+
+impl ServerAuthArgs {
+    /// The server's configuration, with the realms only some servers have (`more`: the
+    /// master's frameworks and agents) added.
+    pub fn config(&self, more: Required) -> anyhow::Result<AuthConfig> {
+        let credentials = match &self.credentials {
+            Some(path) => credentials::read_credentials(path)?,
+            None => Vec::new(),
+        };
+        let tokens = match &self.tokens {
+            Some(path) => TokenTable::read(path)?,
+            None => TokenTable::default(),
+        };
+        let required = Required {
+            readonly: self.authenticate_http_readonly,
+            readwrite: self.authenticate_http_readwrite,
+            ..more
+        };
+        Ok(AuthConfig::new(
+            Identities::new(credentials, tokens),
+            required,
+        )?)
+    }
+}
+
+/// The `--credential` file a client presents: one principal and secret.
+pub fn read_credential(
+    path: Option<&PathBuf>,
+) -> anyhow::Result<Option<corral_http::auth::Credential>> {
+    path.map(|p| credentials::read_credential(p).context("bad --credential"))
+        .transpose()
+}

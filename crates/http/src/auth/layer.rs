@@ -1,0 +1,56 @@
+//! The middleware: sorts the request, checks its credentials, and either passes it on with
+//! its [`Principal`] or answers 401 with the challenges a client can answer.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::header::WWW_AUTHENTICATE;
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::{HttpAuth, Realm};
+use crate::error::ApiError;
+
+pub(crate) async fn authenticate(
+    State(auth): State<Arc<HttpAuth>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let realm = (auth.classify)(request.method(), request.uri().path());
+    if realm == Realm::Public {
+        return next.run(request).await;
+    }
+    let required = auth.config.required.covers(realm);
+    match auth.config.identities.identify(request.headers()) {
+        Ok(Some(principal)) => {
+            request.extensions_mut().insert(principal);
+            next.run(request).await
+        }
+        Ok(None) if !required => next.run(request).await,
+        Ok(None) => unauthorized(realm, "this endpoint requires authentication"),
+        Err(reason) => {
+            tracing::info!(
+                path = %request.uri().path(),
+                realm = realm.name(),
+                reason,
+                "refused a request's credentials"
+            );
+            unauthorized(realm, reason)
+        }
+    }
+}
+
+fn unauthorized(realm: Realm, reason: &str) -> Response {
+    let mut response = ApiError::new(StatusCode::UNAUTHORIZED, reason).into_response();
+    let challenges = response.headers_mut();
+    if realm != Realm::Executor
+        && let Ok(basic) = HeaderValue::from_str(&format!("Basic realm=\"{}\"", realm.name()))
+    {
+        challenges.append(WWW_AUTHENTICATE, basic);
+    }
+    if let Ok(bearer) = HeaderValue::from_str(&format!("Bearer realm=\"{}\"", realm.name())) {
+        challenges.append(WWW_AUTHENTICATE, bearer);
+    }
+    response
+}

@@ -1,0 +1,75 @@
+//! Authentication for every Corral server, as one layer of the shared stack
+//! ([`crate::serve::stack`]): the server sorts each request into a [`Realm`], the operator's
+//! flags say which realms require credentials, and the layer checks HTTP Basic (Mesos'
+//! credentials) and bearer tokens before any handler runs. A handler finds the checked
+//! identity as an [`Principal`] extension; a request without one was anonymous.
+
+pub mod credentials;
+pub mod identities;
+mod layer;
+pub mod realm;
+pub mod tokens;
+
+use std::sync::Arc;
+
+pub use credentials::{Credential, CredentialsError};
+pub use identities::{Identities, Principal};
+pub use realm::{Classify, Realm, Required};
+pub use tokens::TokenTable;
+
+/// What the operator configured: the identities a server knows and the realms that need one.
+#[derive(Debug, Clone, Default)]
+pub struct AuthConfig {
+    pub identities: Arc<Identities>,
+    pub required: Required,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "authentication is required ({0}) but no credentials or tokens were given: pass \
+     --credentials FILE or --tokens FILE"
+)]
+pub struct NoIdentities(String);
+
+impl AuthConfig {
+    /// Nothing required, no one known: `corral dev` on loopback, and the tests.
+    pub fn open() -> Self {
+        AuthConfig::default()
+    }
+
+    /// Refuses a configuration that requires credentials while knowing none: every request
+    /// to those realms would be refused.
+    pub fn new(identities: Identities, required: Required) -> Result<Self, NoIdentities> {
+        if required.needs_credentials() && !identities.has_any() {
+            return Err(NoIdentities(format!("{required:?}")));
+        }
+        Ok(AuthConfig {
+            identities: Arc::new(identities),
+            required,
+        })
+    }
+
+    /// This configuration with a server's way of sorting its routes.
+    pub fn for_server(&self, classify: Classify) -> HttpAuth {
+        HttpAuth {
+            config: self.clone(),
+            classify,
+        }
+    }
+}
+
+/// A server's authentication: its configuration and how it sorts requests into realms.
+#[derive(Debug, Clone)]
+pub struct HttpAuth {
+    pub config: AuthConfig,
+    pub classify: Classify,
+}
+
+impl HttpAuth {
+    /// Requires nothing (a server whose operator turned nothing on).
+    pub fn open() -> Self {
+        AuthConfig::open().for_server(|method, _| Realm::by_method(method))
+    }
+}
+
+pub(crate) use layer::authenticate;
