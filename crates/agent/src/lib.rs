@@ -20,6 +20,7 @@ mod commands;
 mod config;
 mod container_checkpoint;
 mod containers_api;
+mod executor_tokens;
 /// Fetching `CommandInfo.uris` into sandboxes (issue 6).
 pub mod fetcher;
 mod files_api;
@@ -150,16 +151,18 @@ struct Loaded {
     agent_id: Option<AgentId>,
     updates: StatusUpdateManager,
     isolator: corral_cgroups::Isolator,
+    /// Signs and checks the executors' tokens.
+    signer: corral_http::auth::TokenSigner,
 }
 
-/// Reads the agent's state and sets up its isolation. Blocks (files, cgroups, isolator
-/// plugins): run it off the async threads.
 /// The client for every call to the master, presenting the agent's credential.
 fn master_client(credential: Option<&corral_http::auth::Credential>) -> reqwest::ClientBuilder {
     corral_client::master_address::with_credential(reqwest::Client::builder(), credential)
         .connect_timeout(Duration::from_secs(5))
 }
 
+/// Reads the agent's state and sets up its isolation. Blocks (files, cgroups, isolator
+/// plugins): run it off the async threads.
 fn load(config: &AgentConfig, writer: CheckpointWriter) -> Result<Loaded, AgentError> {
     let work_dir_error = |reason: String| AgentError::WorkDir {
         path: config.work_dir.display().to_string(),
@@ -175,11 +178,14 @@ fn load(config: &AgentConfig, writer: CheckpointWriter) -> Result<Loaded, AgentE
     let updates = StatusUpdateManager::load(&config.work_dir, writer)
         .map_err(|e| work_dir_error(e.to_string()))?;
     let isolator = corral_cgroups::Isolator::start(&config.isolation)?;
+    let signer =
+        executor_tokens::load_signer(&config.work_dir, config.executor_secret_key.as_deref())?;
     Ok(Loaded {
         resources,
         agent_id,
         updates,
         isolator,
+        signer,
     })
 }
 
@@ -242,7 +248,11 @@ pub(crate) async fn start(
     recovery::recover(&parts.recovery(&config)).await;
 
     let router = http::router(parts.http_state(&config.work_dir, config.listen));
-    let auth = config.auth.for_server(auth_realms::classify);
+    let auth = config
+        .auth
+        .clone()
+        .with_signer(parts.executors.signer())
+        .for_server(auth_realms::classify);
     let mut server_stop = parts.shutdown.clone();
     let server = tokio::spawn(async move {
         let stopped = async move { server_stop.stopped().await };
@@ -329,6 +339,7 @@ impl Parts {
             registration_timeout: config.executor_registration_timeout,
             reregistration_timeout: config.recovery.executor_reregistration_timeout,
             shutdown: shutdown.clone(),
+            signer: loaded.signer,
         }));
         Parts {
             info,

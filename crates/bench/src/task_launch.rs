@@ -99,6 +99,7 @@ pub async fn launch_times(
         fetcher: Default::default(),
         credential: None,
         auth: Default::default(),
+        executor_secret_key: None,
     };
     let agent = match corral_agent::run(agent_config, executor).await {
         Ok(agent) => agent,

@@ -15,11 +15,14 @@ use tokio::time::{Instant, interval_at};
 
 use super::executor::Key;
 use super::registry::{CallError, Registry};
+use crate::executor_tokens;
 use crate::identity::AgentIdentity;
 use crate::master_link::MasterLink;
+use axum::Extension;
 use corral_api::agent_protocol::{ExecutorMessage, MESSAGE_PATH};
 use corral_api::executor::{Call, CallType, Event};
 use corral_api::recordio;
+use corral_http::auth::Principal;
 use corral_http::error::{ApiError, parse_json};
 
 /// How often a subscribed executor hears a HEARTBEAT.
@@ -34,6 +37,27 @@ pub struct ExecutorApiState {
     pub identity: Arc<AgentIdentity>,
 }
 
+/// An authenticated caller of the executor API must be the executor its call names: its
+/// token's subject and the call's ids agree (anonymous calls reach here only while the agent
+/// does not require executor authentication).
+fn check_speaks_for_itself(
+    principal: Option<Extension<Principal>>,
+    call: &Call,
+) -> Result<(), ApiError> {
+    let Some(Extension(Principal(subject))) = principal else {
+        return Ok(());
+    };
+    if subject == executor_tokens::subject(&call.framework_id, &call.executor_id) {
+        return Ok(());
+    }
+    tracing::warn!(principal = %subject, framework = %call.framework_id,
+        executor = %call.executor_id, "refused an executor call made for another executor");
+    Err(ApiError::forbidden(format!(
+        "'{subject}' may not call the executor API as executor '{}' of framework '{}'",
+        call.executor_id, call.framework_id
+    )))
+}
+
 impl From<CallError> for ApiError {
     fn from(e: CallError) -> Self {
         match e {
@@ -44,6 +68,7 @@ impl From<CallError> for ApiError {
 
 pub async fn executor_api(
     State(state): State<ExecutorApiState>,
+    principal: Option<Extension<Principal>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -56,6 +81,7 @@ pub async fn executor_api(
         }
     }
     let call: Call = parse_json(&body)?;
+    check_speaks_for_itself(principal, &call)?;
     let key: Key = (call.framework_id.clone(), call.executor_id.clone());
     let registry = &state.registry;
     match call.kind {

@@ -38,4 +38,6 @@ pub struct ExecutorContext {
     pub registration_timeout: Duration,
     pub reregistration_timeout: Duration,
     pub shutdown: Shutdown,
+    /// Signs each executor's token (`MESOS_EXECUTOR_AUTHENTICATION_TOKEN`).
+    pub signer: corral_http::auth::TokenSigner,
 }

@@ -159,6 +159,13 @@ pub(super) async fn start(
             mesos_duration(SHUTDOWN_GRACE),
         ),
         ("MESOS_SUBSCRIPTION_BACKOFF_MAX", "2secs".to_string()),
+        (
+            crate::executor_tokens::TOKEN_ENV,
+            ctx.signer.issue(&crate::executor_tokens::subject(
+                &framework_id,
+                &info.executor_id,
+            )),
+        ),
         ("MESOS_RECOVERY_TIMEOUT", "15mins".to_string()),
     ];
     let environment = &mut command.environment.get_or_insert_default().variables;

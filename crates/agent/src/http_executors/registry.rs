@@ -58,6 +58,11 @@ pub struct Registry {
 }
 
 impl Registry {
+    /// What checks the executors' tokens on the executor API.
+    pub fn signer(&self) -> corral_http::auth::TokenSigner {
+        self.ctx.signer.clone()
+    }
+
     pub fn new(ctx: ExecutorContext) -> Registry {
         Registry {
             ctx,

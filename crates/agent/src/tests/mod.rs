@@ -8,6 +8,7 @@ mod fake_master;
 mod health_checks;
 mod http_api;
 mod http_executor;
+mod http_executor_auth;
 mod http_executor_recovery;
 mod isolator_usage;
 mod launch_storm;

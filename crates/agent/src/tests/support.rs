@@ -35,6 +35,7 @@ pub fn config(master: &FakeMaster, work_dir: &Path, retry: Duration) -> AgentCon
         fetcher: Default::default(),
         credential: None,
         auth: Default::default(),
+        executor_secret_key: None,
     }
 }
 

@@ -61,6 +61,14 @@ pub struct AgentArgs {
     pub fetcher_max_mb: u64,
     #[command(flatten)]
     pub auth: super::auth_args::ServerAuthArgs,
+    /// Calls to the v1 executor API must carry the token the agent gave the executor at
+    /// launch (`MESOS_EXECUTOR_AUTHENTICATION_TOKEN`, sent as `Authorization: Bearer`).
+    #[arg(long)]
+    pub authenticate_http_executors: bool,
+    /// The key (at least 32 bytes) that signs executors' tokens; default: one made in the
+    /// work dir on first start.
+    #[arg(long, value_name = "FILE")]
+    pub executor_secret_key: Option<PathBuf>,
 }
 
 /// What `corral agent ACTION` does to an agent of the cluster instead of running one.
@@ -120,7 +128,11 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
             max_bytes: args.fetcher_max_mb.saturating_mul(1 << 20),
         },
         credential: args.master.credential()?,
-        auth: args.auth.config(Default::default())?,
+        auth: args.auth.config(corral_http::auth::Required {
+            executors: args.authenticate_http_executors,
+            ..Default::default()
+        })?,
+        executor_secret_key: args.executor_secret_key.clone(),
     };
     let agent = corral_agent::run(config, executor)
         .await

@@ -134,6 +134,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
         fetcher: Default::default(),
         credential: None,
         auth: Default::default(),
+        executor_secret_key: None,
     };
     let agent = corral_agent::run(agent_config, executor)
         .await

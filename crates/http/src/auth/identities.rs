@@ -10,16 +10,19 @@ use axum::http::header::AUTHORIZATION;
 use base64::Engine;
 
 use super::credentials::Credential;
+use super::signed_tokens::TokenSigner;
 use super::tokens::{TokenDigest, TokenTable, digest};
 
 /// The authenticated identity of a request, in its extensions once the layer has checked it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal(pub String);
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Identities {
     secrets: HashMap<String, TokenDigest>,
     tokens: Arc<TokenTable>,
+    /// Verifies the tokens this server signed itself (an agent's executors').
+    signer: Option<TokenSigner>,
 }
 
 impl Identities {
@@ -30,7 +33,14 @@ impl Identities {
                 .map(|c| (c.principal, digest(&c.secret)))
                 .collect(),
             tokens: Arc::new(tokens),
+            signer: None,
         }
+    }
+
+    /// These identities, also accepting the tokens `signer` issues.
+    pub fn with_signer(mut self, signer: TokenSigner) -> Self {
+        self.signer = Some(signer);
+        self
     }
 
     /// The table a server adds the tokens it issues to (an agent's executor tokens).
@@ -39,7 +49,7 @@ impl Identities {
     }
 
     pub fn has_any(&self) -> bool {
-        !self.secrets.is_empty() || !self.tokens.is_empty()
+        !self.secrets.is_empty() || !self.tokens.is_empty() || self.signer.is_some()
     }
 
     /// `Ok(None)`: nothing to check (no header, or a scheme this server holds nothing for).
@@ -60,7 +70,10 @@ impl Identities {
             return self.basic(rest).map(Some);
         }
         if scheme.eq_ignore_ascii_case("bearer") {
-            if self.tokens.is_empty() {
+            if let Some(subject) = self.signer.as_ref().and_then(|s| s.verify(rest)) {
+                return Ok(Some(Principal(subject)));
+            }
+            if self.tokens.is_empty() && self.signer.is_none() {
                 return Ok(None);
             }
             return self

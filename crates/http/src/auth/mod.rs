@@ -8,6 +8,7 @@ pub mod credentials;
 pub mod identities;
 mod layer;
 pub mod realm;
+pub mod signed_tokens;
 pub mod tokens;
 
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use std::sync::Arc;
 pub use credentials::{Credential, CredentialsError};
 pub use identities::{Identities, Principal};
 pub use realm::{Classify, Realm, Required};
+pub use signed_tokens::TokenSigner;
 pub use tokens::TokenTable;
 
 /// What the operator configured: the identities a server knows and the realms that need one.
@@ -47,6 +49,12 @@ impl AuthConfig {
             identities: Arc::new(identities),
             required,
         })
+    }
+
+    /// This configuration, also accepting the tokens `signer` issues.
+    pub fn with_signer(mut self, signer: TokenSigner) -> Self {
+        self.identities = Arc::new((*self.identities).clone().with_signer(signer));
+        self
     }
 
     /// This configuration with a server's way of sorting its routes.
