@@ -71,6 +71,7 @@ pub async fn launch_times(
         hooks: Default::default(),
         upstreams: Default::default(),
         auth: Default::default(),
+        authorizer: None,
     };
     let store = Arc::new(corral_state::MemoryStore::new());
     let master = corral_master::run(master_config, allocator, store)

@@ -105,6 +105,13 @@ impl MasterCore {
                 let status = master_status(now_ms, &task, TaskState::TaskError, why, message);
                 self.send_event(framework_id, Event::update(status));
             }
+            TaskPlan::Unauthorized(message) => {
+                tracing::info!(framework = %framework_id, task = %task.task_id, %message,
+                    "the authorizer refused the task");
+                let why = reason::TASK_UNAUTHORIZED;
+                let status = master_status(now_ms, &task, TaskState::TaskError, why, message);
+                self.send_event(framework_id, Event::update(status));
+            }
             TaskPlan::Invalid(message) => {
                 tracing::info!(framework = %framework_id, task = %task.task_id,
                     %message, "refusing an invalid task");

@@ -49,6 +49,8 @@ pub enum TaskPlan {
     Invalid(String),
     /// A hook denied it.
     Denied { hook: String, reason: String },
+    /// The authorizer refused it (`run_tasks`).
+    Unauthorized(String),
 }
 
 /// A whole ACCEPT, ready to be carried out.
@@ -182,11 +184,17 @@ fn plan_tasks(
                     });
                     continue;
                 }
+                Some(LaunchHookVerdict::Unauthorized(message)) => {
+                    plans.push(TaskPlan::Unauthorized(message.clone()));
+                    continue;
+                }
                 None => {
                     walk.awaiting.push(LaunchHookRequest {
                         index,
                         task: task.clone(),
                         framework: hook_view(framework, &taken.role),
+                        user: super::authorization::task_user(task, &framework.info.user)
+                            .to_string(),
                     });
                     walk.remaining.subtract_all(&resources);
                     continue;

@@ -20,6 +20,8 @@ pub struct MasterConfig {
     pub upstreams: crate::upstreams::Upstreams,
     /// Who may call (`--credentials`, `--tokens`, `--authenticate-*`); open by default.
     pub auth: corral_http::auth::AuthConfig,
+    /// Who may do what (`--acls`); `None`: everything is allowed.
+    pub authorizer: Option<std::sync::Arc<dyn corral_authz::Authorizer>>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -20,6 +20,10 @@ use corral_plugin_host::convert::attribute_text;
 use corral_plugin_host::hook_chain::{HookChain, LaunchVerdict, apply_to_task};
 use tokio::sync::mpsc;
 
+use std::sync::Arc;
+
+use corral_authz::{Action, Authorizer, Request};
+
 use super::calls::CallOutcome;
 use super::effects::StreamId;
 use super::hook_verdicts::{AgentHookVerdict, LaunchHookRequest, LaunchHookVerdict, LaunchHooks};
@@ -33,7 +37,12 @@ impl Shared {
         mut call: Call,
         stream_header: Option<&str>,
     ) -> Result<(), ApiError> {
-        if self.hooks.is_empty() {
+        let authorizer = self
+            .authorizer
+            .get()
+            .filter(|a| a.restricts(Action::RunTasks))
+            .cloned();
+        if self.hooks.is_empty() && authorizer.is_none() {
             self.with_core(|core, now| core.scheduler_call(now, call, stream_header))?;
             return Ok(());
         }
@@ -49,7 +58,8 @@ impl Shared {
                     requests,
                 } => {
                     // Each round adds at least one verdict, so this ends.
-                    hooks.add(launch_verdicts(&self.hooks, requests).await?);
+                    let verdicts = launch_verdicts(&self.hooks, authorizer.clone(), requests);
+                    hooks.add(verdicts.await?);
                     call = *pending;
                 }
             }
@@ -79,15 +89,28 @@ impl Shared {
     }
 }
 
-/// `on-launch` for `requests`, in order, on a blocking thread; stops after the first denial.
+/// The authorizer's `run_tasks`, then `on-launch`, for `requests`, in order, on a blocking
+/// thread; stops after the first refusal.
 async fn launch_verdicts(
     chain: &HookChain,
+    authorizer: Option<Arc<dyn Authorizer>>,
     requests: Vec<LaunchHookRequest>,
 ) -> Result<Vec<(usize, LaunchHookVerdict)>, ApiError> {
     let chain = chain.clone();
     tokio::task::spawn_blocking(move || {
         let mut verdicts = Vec::with_capacity(requests.len());
         for request in requests {
+            let asked = Request {
+                subject: request.framework.principal.as_deref(),
+                action: Action::RunTasks,
+                object: Some(&request.user),
+            };
+            if let Some(Err(denied)) = authorizer.as_ref().map(|a| a.authorize(&asked)) {
+                // Like a hook's denial, it frees resources the next tasks may use.
+                let verdict = LaunchHookVerdict::Unauthorized(denied.to_string());
+                verdicts.push((request.index, verdict));
+                break;
+            }
             let verdict = launch_verdict(&chain, request.task, &request.framework);
             let denied = matches!(verdict, LaunchHookVerdict::Deny { .. });
             verdicts.push((request.index, verdict));

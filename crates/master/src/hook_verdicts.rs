@@ -16,6 +16,8 @@ pub struct LaunchHookRequest {
     pub task: TaskInfo,
     /// The framework as the hooks see it: the role the task is launched under comes first.
     pub framework: FrameworkSnapshot,
+    /// The user the task runs as (what `run_tasks` authorizes).
+    pub user: String,
 }
 
 /// What the `on-launch` hooks decided for one task.
@@ -25,6 +27,8 @@ pub enum LaunchHookVerdict {
     Allow(Box<TaskInfo>),
     /// Refuse it: TASK_ERROR naming the hook and its reason.
     Deny { hook: String, reason: String },
+    /// The authorizer refused it (`run_tasks`): TASK_ERROR with its message.
+    Unauthorized(String),
 }
 
 /// The launch hooks as one scheduler call sees them.

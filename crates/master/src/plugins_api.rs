@@ -24,11 +24,13 @@ use corral_plugin_host::store::{
 };
 
 use super::allocator_status::{SharedStatus, SwapReport};
+use super::authorization::principal_of;
 use super::plugin_fanout::{connected_agents, send_active_set};
 use super::plugin_platform::PluginPlatform;
 use super::plugin_reports::AgentsView;
 use super::probation::DEFAULT_PROBATION_CYCLES;
 use super::shell::{Shared, now_ms};
+use corral_authz::Action;
 
 /// A plugin may be up to 64 MiB: its base64 is a third larger.
 pub const BODY_LIMIT: usize = 96 << 20;
@@ -100,9 +102,14 @@ struct PluginView {
     stats: StatsSnapshot,
 }
 
-pub async fn plugins(State(shared): State<Arc<Shared>>, body: Bytes) -> Result<Response, ApiError> {
+pub async fn plugins(
+    State(shared): State<Arc<Shared>>,
+    principal: Option<axum::Extension<corral_http::auth::Principal>>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let platform = platform(&shared)?;
     let call: PluginCall = parse_json(&body)?;
+    authorize(&shared, principal_of(&principal), &call)?;
     let missing = |field: &str| {
         ApiError::bad_request(format!(
             "Expecting '{field}' to be present for a {} call",
@@ -142,6 +149,24 @@ pub async fn plugins(State(shared): State<Arc<Shared>>, body: Bytes) -> Result<R
              REMOVE or SWAP_ALLOCATOR)"
         ))),
     }
+}
+
+/// INSTALL and REMOVE need `install_plugins`, (DE)ACTIVATE `activate_plugins` on the plugin,
+/// SWAP_ALLOCATOR `swap_allocator` on the allocator named; LIST only reads.
+fn authorize(shared: &Shared, subject: Option<&str>, call: &PluginCall) -> Result<(), ApiError> {
+    let target = |t: &Option<Target>| t.as_ref().map(|t| t.plugin.clone());
+    let (action, object) = match call.kind.as_str() {
+        "INSTALL" => (Action::InstallPlugins, None),
+        "REMOVE" => (Action::InstallPlugins, target(&call.remove)),
+        "ACTIVATE" => (Action::ActivatePlugins, target(&call.activate)),
+        "DEACTIVATE" => (Action::ActivatePlugins, target(&call.deactivate)),
+        "SWAP_ALLOCATOR" => (
+            Action::SwapAllocator,
+            call.swap_allocator.as_ref().map(|s| s.plugin.clone()),
+        ),
+        _ => return Ok(()),
+    };
+    shared.authorize(subject, action, object.as_deref())
 }
 
 fn platform(shared: &Shared) -> Result<&PluginPlatform, ApiError> {

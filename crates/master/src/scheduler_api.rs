@@ -52,6 +52,8 @@ fn subscribe(
         return Err(ApiError::bad_request("Expecting 'subscribe' to be present"));
     };
     bind_principal(&mut subscribe.framework_info, principal)?;
+    let subject = subscribe.framework_info.principal.as_deref();
+    shared.authorize_registration(subject, &subscribe.framework_info)?;
     let heartbeat = shared.heartbeat_interval;
     let framework_id = call.framework_id;
     let (stream, _, events) = shared.open_framework_stream(|core, now, stream| {

@@ -214,6 +214,9 @@ pub(crate) async fn start_core(
         config.heartbeat_interval,
         config.allocation_interval,
     );
+    if let Some(authorizer) = &config.authorizer {
+        shared.set_authorizer(authorizer.clone());
+    }
     if shared.plugins.set(platform).is_err() {
         tracing::warn!("the plugin platform was already set");
     }

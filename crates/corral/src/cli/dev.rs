@@ -110,6 +110,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
         hooks: hooks.clone(),
         upstreams: upstreams.clone(),
         auth: Default::default(),
+        authorizer: None,
     };
     let master = corral_master::run(master_config, allocator, std::sync::Arc::new(store))
         .await

@@ -74,6 +74,12 @@ pub struct MasterArgs {
     /// registered it (Mesos' --authenticate_agents).
     #[arg(long)]
     pub authenticate_agents: bool,
+    /// Who may do what: Mesos' ACLs as JSON, or a file holding them (register_frameworks,
+    /// run_tasks, teardown_frameworks, reserve_resources, unreserve_resources,
+    /// update_quotas, update_weights, mark_agents_gone, and Corral's install_plugins,
+    /// activate_plugins, swap_allocator; `permissive` decides what no ACL covers).
+    #[arg(long, value_name = "JSON|FILE")]
+    pub acls: Option<String>,
 }
 
 /// An `http://` or `https://` URL with a host.
@@ -125,6 +131,12 @@ pub async fn run(args: MasterArgs) -> anyhow::Result<ExitCode> {
             agents: args.authenticate_agents,
             ..Default::default()
         })?,
+        authorizer: match &args.acls {
+            Some(text) => Some(std::sync::Arc::new(
+                corral_authz::Acls::from_flag(text).context("bad --acls")?,
+            )),
+            None => None,
+        },
     };
     if args.max_agent_ping_timeouts == 0 {
         bail!("--max-agent-ping-timeouts must be at least 1");

@@ -45,6 +45,7 @@ pub async fn start_master_with_hooks(store: Arc<dyn StateStore>, hooks: HookChai
         hooks,
         upstreams: Default::default(),
         auth: Default::default(),
+        authorizer: None,
     };
     let handle = run(config, factory(knobs()), store)
         .await

@@ -1,0 +1,13 @@
+//! Authorization: the actions a principal may be refused (Mesos' ACL actions and Corral's
+//! own), the [`Authorizer`] every enforcement point asks, and the local authorizer that
+//! reads Mesos' `--acls` format. Policy only: which calls need which action, and what a
+//! refusal does to them, is the business of the servers that enforce it.
+
+pub mod acls;
+pub mod action;
+pub mod authorizer;
+pub mod entity;
+
+pub use acls::{Acls, AclsError};
+pub use action::Action;
+pub use authorizer::{AllowAll, Authorizer, Denied, Request};

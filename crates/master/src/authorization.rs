@@ -1,0 +1,193 @@
+//! Where the master asks its authorizer (`--acls`, Mesos' local authorizer): who may register
+//! with which roles, run tasks as which users, tear down whose frameworks, change weights,
+//! quotas and reservations, mark agents gone, and install, activate or swap plugins. A refusal
+//! is a 403 naming the action; a task refused `run_tasks` ends TASK_ERROR
+//! (REASON_TASK_UNAUTHORIZED). The decision is pure and made outside the core's lock.
+
+use std::sync::Arc;
+
+use axum::Extension;
+use corral_api::operator::OperatorCallType;
+use corral_api::operator_roles::OperatorCallPayload;
+use corral_api::v1::{FrameworkInfo, Resource, TaskInfo};
+use corral_authz::{Action, AllowAll, Authorizer, Denied, Request};
+use corral_http::auth::Principal;
+use corral_http::error::ApiError;
+
+use super::shell::Shared;
+
+/// The principal a handler found in its request's extensions.
+pub fn principal_of(principal: &Option<Extension<Principal>>) -> Option<&str> {
+    principal
+        .as_ref()
+        .map(|Extension(Principal(name))| name.as_str())
+}
+
+impl Shared {
+    pub fn authorizer(&self) -> &dyn Authorizer {
+        match self.authorizer.get() {
+            Some(authorizer) => authorizer.as_ref(),
+            None => &AllowAll,
+        }
+    }
+
+    /// Sets the authorizer once, at start.
+    pub fn set_authorizer(&self, authorizer: Arc<dyn Authorizer>) {
+        if self.authorizer.set(authorizer).is_err() {
+            tracing::warn!("the master's authorizer was already set");
+        }
+    }
+
+    /// `action` on `object` by `subject`, or a 403 naming the action.
+    pub fn authorize(
+        &self,
+        subject: Option<&str>,
+        action: Action,
+        object: Option<&str>,
+    ) -> Result<(), ApiError> {
+        self.authorizer()
+            .authorize(&Request {
+                subject,
+                action,
+                object,
+            })
+            .map_err(refused)
+    }
+
+    /// A framework may register with each of its roles.
+    pub fn authorize_registration(
+        &self,
+        subject: Option<&str>,
+        info: &FrameworkInfo,
+    ) -> Result<(), ApiError> {
+        let mut roles: Vec<&str> = info.roles.iter().map(String::as_str).collect();
+        if let Some(role) = info.role.as_deref() {
+            roles.push(role);
+        }
+        if roles.is_empty() {
+            roles.push("*");
+        }
+        self.authorizer()
+            .authorize_all(subject, Action::RegisterFrameworks, &roles)
+            .map_err(refused)
+    }
+
+    /// An operator call's action on its objects (the calls that only read are filtered in
+    /// their answers, not refused).
+    pub fn authorize_operator_call(
+        &self,
+        subject: Option<&str>,
+        kind: OperatorCallType,
+        payload: &OperatorCallPayload,
+    ) -> Result<(), ApiError> {
+        let all = |action: Action, objects: Vec<&str>| {
+            self.authorizer()
+                .authorize_all(subject, action, &objects)
+                .map_err(refused)
+        };
+        match kind {
+            OperatorCallType::UpdateWeights => all(
+                Action::UpdateWeights,
+                payload
+                    .update_weights
+                    .iter()
+                    .flat_map(|w| &w.weight_infos)
+                    .map(|w| w.role.as_deref().unwrap_or("*"))
+                    .collect(),
+            ),
+            OperatorCallType::UpdateQuota => all(
+                Action::UpdateQuotas,
+                payload
+                    .update_quota
+                    .iter()
+                    .flat_map(|q| &q.quota_configs)
+                    .map(|q| q.role.as_str())
+                    .collect(),
+            ),
+            OperatorCallType::ReserveResources => all(
+                Action::ReserveResources,
+                payload
+                    .reserve_resources
+                    .iter()
+                    .flat_map(|r| &r.resources)
+                    .map(reservation_role)
+                    .collect(),
+            ),
+            OperatorCallType::UnreserveResources => {
+                let resources = payload
+                    .unreserve_resources
+                    .iter()
+                    .flat_map(|r| &r.resources);
+                for resource in resources {
+                    self.authorize(
+                        subject,
+                        Action::UnreserveResources,
+                        reserver_principal(resource),
+                    )?;
+                }
+                Ok(())
+            }
+            OperatorCallType::MarkAgentGone => {
+                let agent = payload
+                    .mark_agent_gone
+                    .as_ref()
+                    .map(|m| m.agent_id.value.as_str());
+                self.authorize(subject, Action::MarkAgentsGone, agent)
+            }
+            OperatorCallType::Teardown => {
+                let Some(teardown) = &payload.teardown else {
+                    return Ok(());
+                };
+                let owner = self.with_core(|core, _| {
+                    core.frameworks
+                        .get(&teardown.framework_id)
+                        .and_then(|f| f.info.principal.clone())
+                });
+                self.authorize(subject, Action::TeardownFrameworks, owner.as_deref())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The role a resource is reserved for (its last reservation, Mesos' refined role).
+fn reservation_role(resource: &Resource) -> &str {
+    resource
+        .reservations
+        .last()
+        .map(|r| r.role.as_str())
+        .or(resource.role.as_deref())
+        .unwrap_or("*")
+}
+
+/// Who made the reservation a resource carries (`None`: nobody named).
+fn reserver_principal(resource: &Resource) -> Option<&str> {
+    resource
+        .reservations
+        .last()
+        .and_then(|r| r.principal.as_deref())
+}
+
+/// The user a task runs as: its command's, its executor's, else its framework's.
+pub fn task_user<'a>(task: &'a TaskInfo, framework_user: &'a str) -> &'a str {
+    task.command
+        .as_ref()
+        .and_then(|c| c.user.as_deref())
+        .or_else(|| {
+            task.executor
+                .as_ref()
+                .and_then(|e| e.command.as_ref())
+                .and_then(|c| c.user.as_deref())
+        })
+        .unwrap_or(framework_user)
+}
+
+fn refused(denied: Denied) -> ApiError {
+    tracing::info!(
+        principal = denied.subject.as_deref().unwrap_or("<anonymous>"),
+        action = denied.action.name(),
+        object = denied.object.as_deref().unwrap_or(""),
+        "refused by the authorizer"
+    );
+    ApiError::forbidden(denied.to_string())
+}

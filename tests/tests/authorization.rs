@@ -1,0 +1,211 @@
+//! Authorization with Mesos' ACLs (`--acls`) on a real master and agent: each action allowed
+//! for the principal the ACLs name and refused (403 naming the action, or TASK_ERROR with
+//! REASON_TASK_UNAUTHORIZED for `run_tasks`) for the others and for anonymous callers.
+
+use std::process::{Command, Stdio};
+
+use serde_json::{Value, json};
+
+use corral_e2e::scheduler::basic_client;
+use corral_e2e::{Cluster, Framework, corral_bin, framework_info, task};
+
+const FW: (&str, &str) = ("fw", "fw-secret");
+const OTHER: (&str, &str) = ("other", "other-secret");
+const OPS: (&str, &str) = ("ops", "ops-secret");
+
+/// Only `fw` may use the role `analytics`; tasks run as `guest` only; only `ops` may tear
+/// down frameworks, change weights and swap the allocator; nobody may mark agents gone or
+/// install plugins. Everything else is permissive (the default).
+const ACLS: &str = r#"{
+  "register_frameworks": [
+    {"principals": {"values": ["fw"]}, "roles": {"values": ["analytics"]}},
+    {"principals": {"type": "NONE"}, "roles": {"values": ["analytics"]}}],
+  "run_tasks": [
+    {"principals": {"type": "ANY"}, "users": {"values": ["guest"]}},
+    {"principals": {"type": "ANY"}, "users": {"type": "NONE"}}],
+  "teardown_frameworks": [
+    {"principals": {"values": ["ops"]}, "framework_principals": {"type": "ANY"}},
+    {"principals": {"type": "NONE"}, "framework_principals": {"type": "ANY"}}],
+  "update_weights": [
+    {"principals": {"values": ["ops"]}, "roles": {"type": "ANY"}},
+    {"principals": {"type": "NONE"}, "roles": {"type": "ANY"}}],
+  "swap_allocator": [
+    {"principals": {"values": ["ops"]}, "allocators": {"type": "ANY"}},
+    {"principals": {"type": "NONE"}, "allocators": {"type": "ANY"}}],
+  "mark_agents_gone": [{"principals": {"type": "NONE"}, "agents": {"type": "ANY"}}],
+  "install_plugins": [{"principals": {"type": "NONE"}, "plugins": {"type": "ANY"}}]
+}"#;
+
+async fn post(
+    master: &str,
+    path: &str,
+    credential: Option<(&str, &str)>,
+    body: Value,
+) -> (u16, String) {
+    let answer = basic_client(credential)
+        .post(format!("http://{master}{path}"))
+        .header("Content-Type", "application/json")
+        .header("Accept", "application/json")
+        .json(&body)
+        .send()
+        .await
+        .expect("the master answers");
+    let status = answer.status().as_u16();
+    (status, answer.text().await.unwrap_or_default())
+}
+
+fn refused_for(answer: &(u16, String), action: &str) {
+    assert_eq!(answer.0, 403, "{}", answer.1);
+    assert!(
+        answer.1.contains(action),
+        "the refusal names {action}: {}",
+        answer.1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_action_is_allowed_as_the_acls_say_and_refused_otherwise() {
+    let files = tempfile::tempdir().expect("temp dir");
+    let credentials = files.path().join("credentials");
+    let lines: Vec<String> = [FW, OTHER, OPS]
+        .iter()
+        .map(|(p, s)| format!("{p} {s}"))
+        .collect();
+    std::fs::write(&credentials, lines.join("\n")).expect("write credentials");
+    let acls = files.path().join("acls.json");
+    std::fs::write(&acls, ACLS).expect("write the ACLs");
+    let mut cluster = Cluster::master(&[
+        "--credentials",
+        &credentials.display().to_string(),
+        "--acls",
+        &acls.display().to_string(),
+    ])
+    .await;
+    cluster.add_agent("cpus:2;mem:1024;disk:1024", &[]).await;
+    let master = cluster.master_addr.clone();
+
+    // register_frameworks: the role `analytics` is fw's alone.
+    let analytics = |user: &str| {
+        framework_info(
+            "analytics",
+            json!({"roles": ["analytics"], "user": user, "capabilities": [{"type": "MULTI_ROLE"}]}),
+        )
+    };
+    let subscribe =
+        json!({"type": "SUBSCRIBE", "subscribe": {"framework_info": analytics("guest")}});
+    let answer = post(&master, "/api/v1/scheduler", Some(OTHER), subscribe.clone()).await;
+    refused_for(&answer, "register_frameworks");
+    let answer = post(&master, "/api/v1/scheduler", None, subscribe).await;
+    refused_for(&answer, "register_frameworks");
+    let mut framework = Framework::subscribe_as(&master, analytics("guest"), Some(FW)).await;
+
+    // run_tasks: as the framework's user `guest` it runs; as `root` it is refused.
+    let offer = framework.offers(10).await.remove(0);
+    let allowed = task("as-guest", &offer, "sleep 30", 0.1, 16.0);
+    let mut as_root = task("as-root", &offer, "sleep 30", 0.1, 16.0);
+    as_root["command"]["user"] = json!("root");
+    assert_eq!(
+        framework.launch(&offer, vec![allowed, as_root], 0.0).await,
+        202
+    );
+    let statuses = framework
+        .task_states(
+            &[("as-guest", "TASK_RUNNING"), ("as-root", "TASK_ERROR")],
+            20,
+        )
+        .await;
+    let refused = &statuses["as-root"];
+    assert_eq!(refused["reason"], "REASON_TASK_UNAUTHORIZED", "{refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("run_tasks") && m.contains("root")),
+        "{refused}"
+    );
+
+    // update_weights and swap_allocator: ops only.
+    let weights = json!({"type": "UPDATE_WEIGHTS", "update_weights":
+        {"weight_infos": [{"role": "analytics", "weight": 2.0}]}});
+    refused_for(
+        &post(&master, "/api/v1", Some(OTHER), weights.clone()).await,
+        "update_weights",
+    );
+    assert_eq!(post(&master, "/api/v1", Some(OPS), weights).await.0, 200);
+    let swap = json!({"type": "SWAP_ALLOCATOR", "swap_allocator": {"plugin": "drf"}});
+    let plugins = "/api/corral/v1/plugins";
+    refused_for(
+        &post(&master, plugins, Some(OTHER), swap.clone()).await,
+        "swap_allocator",
+    );
+    refused_for(
+        &post(&master, plugins, None, swap.clone()).await,
+        "swap_allocator",
+    );
+    let answer = post(&master, plugins, Some(OPS), swap).await;
+    assert_ne!(answer.0, 403, "{}", answer.1);
+
+    // Nobody may install plugins or mark agents gone.
+    let install = json!({"type": "INSTALL", "install": {"wasm": "AA=="}});
+    refused_for(
+        &post(&master, plugins, Some(OPS), install).await,
+        "install_plugins",
+    );
+    let gone = json!({"type": "MARK_AGENT_GONE", "mark_agent_gone": {"agent_id": {"value": "a"}}});
+    refused_for(
+        &post(&master, "/api/v1", Some(OPS), gone).await,
+        "mark_agents_gone",
+    );
+
+    // teardown_frameworks: another principal may not tear fw's framework down; ops may.
+    let teardown =
+        json!({"type": "TEARDOWN", "teardown": {"framework_id": {"value": framework.id}}});
+    refused_for(
+        &post(&master, "/api/v1", Some(OTHER), teardown.clone()).await,
+        "teardown_frameworks",
+    );
+    refused_for(
+        &post(&master, "/api/v1", None, teardown.clone()).await,
+        "teardown_frameworks",
+    );
+    assert_eq!(post(&master, "/api/v1", Some(OPS), teardown).await.0, 200);
+    let (_, frameworks) = post(
+        &master,
+        "/api/v1",
+        Some(OPS),
+        json!({"type": "GET_FRAMEWORKS"}),
+    )
+    .await;
+    let frameworks: Value = serde_json::from_str(&frameworks).unwrap_or_default();
+    let active = frameworks["get_frameworks"]["frameworks"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        active
+            .iter()
+            .all(|f| f["framework_info"]["id"]["value"] != framework.id.as_str()),
+        "the framework is gone: {frameworks}"
+    );
+    cluster.master.kill9();
+}
+
+#[test]
+fn malformed_acls_stop_the_master_at_start_naming_the_fault() {
+    for (acls, fault) in [
+        (r#"{"run_task": []}"#, "unknown action 'run_task'"),
+        (
+            r#"{"run_tasks": [{"principals": {"type": "ANY"}}]}"#,
+            "run_tasks[0]: 'users' is missing",
+        ),
+        ("{\"permissive\": tru", "not valid JSON"),
+    ] {
+        let out = Command::new(corral_bin())
+            .args(["master", "--port", "0", "--state", "memory", "--acls", acls])
+            .stdin(Stdio::null())
+            .output()
+            .expect("run corral master");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "the master refused {acls}");
+        assert!(stderr.contains(fault), "{acls}: {stderr}");
+    }
+}
