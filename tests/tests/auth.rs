@@ -316,6 +316,23 @@ async fn strangers_are_refused_and_each_id_answers_only_to_its_principal() {
         .collect::<Vec<_>>()
         .join("\n");
     assert!(logs.contains("refused"), "the refusals are logged:\n{logs}");
+    // The audit log names who called what and the outcome, refusals included.
+    let audit: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("corral::audit"))
+        .collect();
+    let has = |needles: &[&str]| audit.iter().any(|l| needles.iter().all(|n| l.contains(n)));
+    assert!(
+        has(&[
+            "principal=\"ops\"",
+            "path=\"/api/v1\"",
+            "status=200",
+            "peer=\"127.0.0.1:"
+        ]),
+        "{audit:#?}"
+    );
+    assert!(has(&["<anonymous>", "status=401"]), "{audit:#?}");
+    assert!(has(&["principal=\"other\"", "status=403"]), "{audit:#?}");
     for (_, secret) in [AGENT, SCHEDULER, OTHER, OPS] {
         assert!(!logs.contains(secret), "a secret is in the logs");
     }

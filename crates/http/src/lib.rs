@@ -3,9 +3,11 @@
 //! route, so that what later applies to all of them (authentication, limits, metrics) is
 //! written once.
 
+mod audit;
 pub mod auth;
 pub mod error;
 pub mod listen;
+pub mod peer;
 pub mod process_calls;
 pub mod process_info;
 pub mod prometheus;

@@ -10,21 +10,26 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::serve::Listener;
 
+use crate::audit::audit;
 use crate::auth::{HttpAuth, authenticate};
+use crate::peer::PeerAddr;
 
 /// The largest request body any route reads unless it sets its own limit (a plugin upload
 /// does): axum's default, written here so every server states the same bound.
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
-/// `router` with the layers every Corral server shares: authentication (outermost, so no
-/// handler sees an unauthenticated request it should not), then the body limit.
+/// `router` with the layers every Corral server shares, outermost first: the audit log (it
+/// sees every outcome, refusals included), authentication (no handler sees a request it
+/// should not), then the body limit.
 pub fn stack(router: Router, auth: HttpAuth) -> Router {
+    let classify = Arc::new(auth.classify);
     router
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(
             Arc::new(auth),
             authenticate,
         ))
+        .layer(axum::middleware::from_fn_with_state(classify, audit))
 }
 
 /// Serves `router` (through [`stack`]) on `listener` until `shutdown` completes; a server
@@ -38,8 +43,11 @@ pub async fn serve<L>(
 ) where
     L: Listener,
     L::Addr: std::fmt::Debug,
+    PeerAddr: for<'a> axum::extract::connect_info::Connected<axum::serve::IncomingStream<'a, L>>,
 {
-    if let Err(error) = axum::serve(listener, stack(router, auth))
+    // With each connection's peer, for the audit log.
+    let app = stack(router, auth).into_make_service_with_connect_info::<PeerAddr>();
+    if let Err(error) = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
     {

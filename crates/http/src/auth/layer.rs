@@ -24,8 +24,11 @@ pub(crate) async fn authenticate(
     let required = auth.config.required.covers(realm);
     match auth.config.identities.identify(request.headers()) {
         Ok(Some(principal)) => {
-            request.extensions_mut().insert(principal);
-            next.run(request).await
+            request.extensions_mut().insert(principal.clone());
+            let mut response = next.run(request).await;
+            // For the audit log, which wraps this layer.
+            response.extensions_mut().insert(principal);
+            response
         }
         Ok(None) if !required => next.run(request).await,
         Ok(None) => unauthorized(realm, "this endpoint requires authentication"),

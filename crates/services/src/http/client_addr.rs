@@ -2,21 +2,11 @@
 //! `remoteAddress`: the server is made with `into_make_service_with_connect_info`, so each
 //! request carries the peer of its connection (absent when a test calls the router directly).
 
-use std::net::SocketAddr;
-
-use axum::extract::connect_info::{ConnectInfo, Connected};
+use axum::extract::connect_info::ConnectInfo;
 use axum::http::Extensions;
-use axum::serve::IncomingStream;
-use corral_http::listen::Acceptor;
 
-#[derive(Debug, Clone, Copy)]
-pub struct ClientAddr(pub SocketAddr);
-
-impl Connected<IncomingStream<'_, Acceptor>> for ClientAddr {
-    fn connect_info(stream: IncomingStream<'_, Acceptor>) -> Self {
-        ClientAddr(*stream.remote_addr())
-    }
-}
+/// The peer as every Corral server records it.
+pub type ClientAddr = corral_http::peer::PeerAddr;
 
 /// The peer, as a handler that also reads a body takes it.
 pub type Peer = Option<axum::Extension<ConnectInfo<ClientAddr>>>;
