@@ -163,6 +163,17 @@ async fn each_action_is_allowed_as_the_acls_say_and_refused_otherwise() {
         &post(&master, "/api/v1", Some(OTHER), teardown.clone()).await,
         "teardown_frameworks",
     );
+    let form = basic_client(Some(OTHER))
+        .post(format!("http://{master}/master/teardown"))
+        .body(format!("frameworkId={}", framework.id))
+        .send()
+        .await
+        .expect("the master answers");
+    let status = form.status().as_u16();
+    refused_for(
+        &(status, form.text().await.unwrap_or_default()),
+        "teardown_frameworks",
+    );
     refused_for(
         &post(&master, "/api/v1", None, teardown.clone()).await,
         "teardown_frameworks",

@@ -315,6 +315,13 @@ impl MasterCore {
         self.allocator(AllocatorEvent::RemoveAgent(id.value.clone()));
     }
 
+    /// The principal a recovered agent's id is bound to.
+    pub fn recover_agent_principal(&mut self, id: &AgentId, principal: String) {
+        if let Some(agent) = self.agents.get_mut(id) {
+            agent.principal = Some(principal);
+        }
+    }
+
     /// An agent known from the registry: disconnected until it re-registers.
     pub fn recover_agent(&mut self, now_ms: u64, info: AgentInfo) -> bool {
         let Some(id) = info.id.clone() else {

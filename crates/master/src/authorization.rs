@@ -9,7 +9,7 @@ use std::sync::Arc;
 use axum::Extension;
 use corral_api::operator::OperatorCallType;
 use corral_api::operator_roles::OperatorCallPayload;
-use corral_api::v1::{FrameworkInfo, Resource, TaskInfo};
+use corral_api::v1::{FrameworkId, FrameworkInfo, Resource, TaskInfo};
 use corral_authz::{Action, AllowAll, Authorizer, Denied, Request};
 use corral_http::auth::Principal;
 use corral_http::error::ApiError;
@@ -134,19 +134,27 @@ impl Shared {
                     .map(|m| m.agent_id.value.as_str());
                 self.authorize(subject, Action::MarkAgentsGone, agent)
             }
-            OperatorCallType::Teardown => {
-                let Some(teardown) = &payload.teardown else {
-                    return Ok(());
-                };
-                let owner = self.with_core(|core, _| {
-                    core.frameworks
-                        .get(&teardown.framework_id)
-                        .and_then(|f| f.info.principal.clone())
-                });
-                self.authorize(subject, Action::TeardownFrameworks, owner.as_deref())
-            }
+            OperatorCallType::Teardown => match &payload.teardown {
+                Some(teardown) => self.authorize_teardown(subject, &teardown.framework_id),
+                None => Ok(()),
+            },
             _ => Ok(()),
         }
+    }
+
+    /// `teardown_frameworks` on the principal of the framework `id` (the operator API's
+    /// TEARDOWN and v0's `POST /master/teardown`).
+    pub fn authorize_teardown(
+        &self,
+        subject: Option<&str>,
+        id: &FrameworkId,
+    ) -> Result<(), ApiError> {
+        let owner = self.with_core(|core, _| {
+            core.frameworks
+                .get(id)
+                .and_then(|f| f.info.principal.clone())
+        });
+        self.authorize(subject, Action::TeardownFrameworks, owner.as_deref())
     }
 }
 

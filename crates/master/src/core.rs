@@ -24,7 +24,7 @@ use corral_plugin_host::allocator::{AgentSnapshot, FrameworkSnapshot};
 use super::allocator_events::AllocatorEvent;
 use super::effects::{Effect, StreamId};
 use super::partition_state::PartitionState;
-use super::registry_records::{put_agent, put_framework};
+use super::registry_records::{put_agent, put_agent_principal, put_framework};
 use super::reservation_plan::DynamicReservations;
 
 /// How many terminal tasks and removed frameworks the master remembers for operators and
@@ -345,8 +345,11 @@ impl MasterCore {
         let Some(agent) = self.agents.get(agent_id) else {
             return;
         };
-        let op = put_agent(&agent.info);
-        self.effects.push(Effect::Persist(vec![op]));
+        let mut ops = vec![put_agent(&agent.info)];
+        if let Some(principal) = &agent.principal {
+            ops.push(put_agent_principal(agent_id, principal));
+        }
+        self.effects.push(Effect::Persist(ops));
     }
 
     pub(super) fn remember_completed_task(&mut self, task: Task) {

@@ -12,8 +12,8 @@ use corral_api::v1::{AgentId, AgentInfo, FrameworkInfo, Id, Resource};
 use corral_state::{StateError, StateStore, WriteOp};
 
 use super::registry_records::{
-    AGENTS_PREFIX, FRAMEWORKS_PREFIX, GONE_PREFIX, QUOTA_PREFIX, RESERVATIONS_PREFIX, StoredWeight,
-    UNREACHABLE_PREFIX, WEIGHTS_PREFIX,
+    AGENT_PRINCIPALS_PREFIX, AGENTS_PREFIX, FRAMEWORKS_PREFIX, GONE_PREFIX, QUOTA_PREFIX,
+    RESERVATIONS_PREFIX, StoredWeight, UNREACHABLE_PREFIX, WEIGHTS_PREFIX,
 };
 
 /// What a starting master finds in its registry.
@@ -28,6 +28,8 @@ pub struct Recovered {
     pub gone: Vec<AgentId>,
     /// Agents marked unreachable and not back yet (`unreachable/<id>`).
     pub unreachable: Vec<AgentId>,
+    /// The principals agent ids are bound to (`agent_principals/<id>`).
+    pub agent_principals: Vec<(AgentId, String)>,
     /// Entries that did not parse and were skipped: (key, why). Each is also logged.
     pub skipped: Vec<(String, String)>,
 }
@@ -40,6 +42,12 @@ pub async fn load(store: &dyn StateStore) -> Result<Recovered, StateError> {
         if let Some(mut info) = parse::<FrameworkInfo>(&key, &value, &mut recovered.skipped) {
             info.id = Some(Id::new(&key[FRAMEWORKS_PREFIX.len()..]));
             recovered.frameworks.push(info);
+        }
+    }
+    for (key, value) in store.list(AGENT_PRINCIPALS_PREFIX).await? {
+        if let Some(principal) = parse::<String>(&key, &value, &mut recovered.skipped) {
+            let id = Id::new(&key[AGENT_PRINCIPALS_PREFIX.len()..]);
+            recovered.agent_principals.push((id, principal));
         }
     }
     for (key, value) in store.list(AGENTS_PREFIX).await? {

@@ -19,6 +19,9 @@ pub const RESERVATIONS_PREFIX: &str = "reservations/";
 pub const GONE_PREFIX: &str = "gone/";
 /// Agents marked unreachable; the value is when (ms since the epoch).
 pub const UNREACHABLE_PREFIX: &str = "unreachable/";
+/// The principal an agent id is bound to (a JSON string), so that a restarted master keeps
+/// refusing the id to anyone else.
+pub const AGENT_PRINCIPALS_PREFIX: &str = "agent_principals/";
 
 /// The value under `weights/<role>`.
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -71,6 +74,13 @@ pub fn put_agent(info: &AgentInfo) -> WriteOp {
     WriteOp::Put {
         key: format!("{AGENTS_PREFIX}{id}"),
         value: serde_json::to_vec(info).unwrap_or_default(),
+    }
+}
+
+pub fn put_agent_principal(agent_id: &AgentId, principal: &str) -> WriteOp {
+    WriteOp::Put {
+        key: format!("{AGENT_PRINCIPALS_PREFIX}{agent_id}"),
+        value: serde_json::to_vec(principal).unwrap_or_default(),
     }
 }
 

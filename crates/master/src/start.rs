@@ -179,6 +179,9 @@ pub(crate) async fn start_core(
     for agent in recovered.agents {
         core.recover_agent(now, agent);
     }
+    for (agent_id, principal) in recovered.agent_principals {
+        core.recover_agent_principal(&agent_id, principal);
+    }
     for agent_id in recovered.gone {
         core.recover_gone(agent_id);
     }

@@ -131,7 +131,11 @@ async fn roles(State(v0): State<V0>, Query(params): Params) -> Response {
 
 /// `POST /master/teardown` with the form body `frameworkId=<id>`: 200 and the framework is
 /// removed (its tasks killed), or 400 as Mesos answers.
-async fn teardown(State(v0): State<V0>, body: Bytes) -> Result<Response, ApiError> {
+async fn teardown(
+    State(v0): State<V0>,
+    principal: Option<axum::Extension<corral_http::auth::Principal>>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let form: HashMap<String, String> = url_form(&body)
         .map_err(|e| ApiError::bad_request(format!("Unable to decode query string: {e}")))?;
     let Some(value) = form.get("frameworkId") else {
@@ -140,6 +144,8 @@ async fn teardown(State(v0): State<V0>, body: Bytes) -> Result<Response, ApiErro
         ));
     };
     let id = FrameworkId::new(value.clone());
+    let subject = super::authorization::principal_of(&principal);
+    v0.shared.authorize_teardown(subject, &id)?;
     // The same teardown as the operator API's TEARDOWN, with Mesos' 400 for an unknown id.
     v0.shared
         .with_core(|core, now| core.operator_teardown(now, &id))

@@ -5,6 +5,7 @@ mod harness;
 mod test_allocator;
 
 mod core_accept;
+mod core_agent_principals;
 mod core_agents;
 mod core_allocator;
 mod core_executor_messages;
