@@ -209,6 +209,10 @@ fn malformed_acls_stop_the_master_at_start_naming_the_fault() {
             "run_tasks[0]: 'users' is missing",
         ),
         ("{\"permissive\": tru", "not valid JSON"),
+        (
+            r#"{"view_tasks": [{"principals": {"type": "ANY"}, "users": {"type": "NONE"}}]}"#,
+            "view_tasks not enforced",
+        ),
     ] {
         let out = Command::new(corral_bin())
             .args(["master", "--port", "0", "--state", "memory", "--acls", acls])

@@ -48,6 +48,25 @@ impl Acls {
         Acls::parse(&read)
     }
 
+    /// Refuses ACLs for actions the server does not enforce: an operator who writes them
+    /// expects a refusal that would never come.
+    pub fn refuse_unenforced(&self, enforced: &[Action]) -> Result<(), AclsError> {
+        let mut unenforced: Vec<&str> = self
+            .rules
+            .keys()
+            .filter(|a| !enforced.contains(a))
+            .map(|a| a.name())
+            .collect();
+        unenforced.sort_unstable();
+        if unenforced.is_empty() {
+            return Ok(());
+        }
+        Err(AclsError::Invalid(format!(
+            "{} not enforced by this server yet; remove them (docs/security.md lists what is)",
+            unenforced.join(", ")
+        )))
+    }
+
     pub fn parse(text: &str) -> Result<Acls, AclsError> {
         let document: Value =
             serde_json::from_str(text).map_err(|e| AclsError::Syntax(e.to_string()))?;

@@ -16,6 +16,21 @@ use corral_http::error::ApiError;
 
 use super::shell::Shared;
 
+/// The actions the master asks its authorizer about; ACLs for others are refused at start.
+pub const ENFORCED: [Action; 11] = [
+    Action::RegisterFrameworks,
+    Action::RunTasks,
+    Action::TeardownFrameworks,
+    Action::UpdateWeights,
+    Action::UpdateQuotas,
+    Action::ReserveResources,
+    Action::UnreserveResources,
+    Action::MarkAgentsGone,
+    Action::InstallPlugins,
+    Action::ActivatePlugins,
+    Action::SwapAllocator,
+];
+
 /// The principal a handler found in its request's extensions.
 pub fn principal_of(principal: &Option<Extension<Principal>>) -> Option<&str> {
     principal

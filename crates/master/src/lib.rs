@@ -61,7 +61,7 @@ pub mod allocator_events;
 pub mod allocator_status;
 mod allocator_swap;
 mod auth_realms;
-mod authorization;
+pub mod authorization;
 mod calls;
 mod config;
 mod container_validation;

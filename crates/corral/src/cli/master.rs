@@ -82,6 +82,14 @@ pub struct MasterArgs {
     pub acls: Option<String>,
 }
 
+/// `--acls`, refused if it names an action the master does not enforce yet.
+fn read_acls(text: &str) -> anyhow::Result<corral_authz::Acls> {
+    let acls = corral_authz::Acls::from_flag(text).context("bad --acls")?;
+    acls.refuse_unenforced(&corral_master::authorization::ENFORCED)
+        .context("bad --acls")?;
+    Ok(acls)
+}
+
 /// An `http://` or `https://` URL with a host.
 fn http_url(text: &str) -> Result<String, String> {
     let rest = text
@@ -132,9 +140,7 @@ pub async fn run(args: MasterArgs) -> anyhow::Result<ExitCode> {
             ..Default::default()
         })?,
         authorizer: match &args.acls {
-            Some(text) => Some(std::sync::Arc::new(
-                corral_authz::Acls::from_flag(text).context("bad --acls")?,
-            )),
+            Some(text) => Some(std::sync::Arc::new(read_acls(text)?)),
             None => None,
         },
     };
