@@ -4,6 +4,7 @@
 //! allocator hot swaps.
 
 pub mod allocator;
+pub mod auth_overhead;
 pub mod hot_swap;
 pub mod native_allocator;
 pub mod plugin_overhead;

@@ -48,11 +48,41 @@ pub struct LaunchSetup {
     pub supervised: bool,
 }
 
+/// Who the master lets in, and the credentials its agent and framework present (all open by
+/// default).
+#[derive(Debug, Clone, Default)]
+pub struct LaunchSecurity {
+    pub auth: corral_http::auth::AuthConfig,
+    pub authorizer: Option<Arc<dyn corral_authz::Authorizer>>,
+    pub agent_credential: Option<corral_http::auth::Credential>,
+    pub framework_credential: Option<corral_http::auth::Credential>,
+}
+
 /// The time to TASK_RUNNING of `tasks` launches, one after another, in launch order.
 pub async fn launch_times(
     setup: &LaunchSetup,
+    security: &LaunchSecurity,
     tasks: usize,
 ) -> Result<Vec<Duration>, LaunchBenchError> {
+    let patience = LAUNCH_TIMEOUT * tasks.max(1) as u32;
+    with_cluster(setup, security, patience, |address| async move {
+        schedule(&address, tasks).await
+    })
+    .await
+}
+
+/// Starts the master and agent of [`launch_times`], runs `work` against the master (with
+/// the framework's credential) for at most `patience`, and stops them.
+pub async fn with_cluster<F, Fut, T>(
+    setup: &LaunchSetup,
+    security: &LaunchSecurity,
+    patience: Duration,
+    work: F,
+) -> Result<T, LaunchBenchError>
+where
+    F: FnOnce(MasterAddress) -> Fut,
+    Fut: std::future::Future<Output = Result<T, LaunchBenchError>>,
+{
     let engine = PluginEngine::new()?;
     let limits = PluginLimits {
         call_deadline: Duration::from_secs(10),
@@ -70,8 +100,8 @@ pub async fn launch_times(
         heartbeat_interval: Duration::from_secs(15),
         hooks: Default::default(),
         upstreams: Default::default(),
-        auth: Default::default(),
-        authorizer: None,
+        auth: security.auth.clone(),
+        authorizer: security.authorizer.clone(),
     };
     let store = Arc::new(corral_state::MemoryStore::new());
     let master = corral_master::run(master_config, allocator, store)
@@ -98,7 +128,7 @@ pub async fn launch_times(
         executor_registration_timeout: corral_agent::DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT,
         plugin_engine: None,
         fetcher: Default::default(),
-        credential: None,
+        credential: security.agent_credential.clone(),
         auth: Default::default(),
         executor_secret_key: None,
     };
@@ -109,14 +139,12 @@ pub async fn launch_times(
             return Err(start_error("agent", e));
         }
     };
-    let address = MasterAddress::parse(&master.addr.to_string())?;
-    let timed = tokio::time::timeout(LAUNCH_TIMEOUT * tasks.max(1) as u32, async {
-        schedule(&address, tasks).await
-    })
-    .await;
+    let address = MasterAddress::parse(&master.addr.to_string())?
+        .with_credential(security.framework_credential.clone());
+    let timed = tokio::time::timeout(patience, work(address)).await;
     agent.shutdown().await;
     master.shutdown();
-    timed.map_err(|_| LaunchBenchError::Timeout(LAUNCH_TIMEOUT * tasks.max(1) as u32))?
+    timed.map_err(|_| LaunchBenchError::Timeout(patience))?
 }
 
 fn start_error(what: &'static str, e: impl std::fmt::Display) -> LaunchBenchError {

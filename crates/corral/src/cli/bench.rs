@@ -29,6 +29,9 @@ pub struct BenchArgs {
 pub enum BenchTarget {
     /// Time allocation cycles, WASM vs native, with every framework declining every offer.
     Allocator(AllocatorArgs),
+    /// The cost of authentication and authorization on a task launch and a busy read
+    /// endpoint, open against secured.
+    Auth(super::bench_auth::AuthArgs),
     /// Kill -9 the leading master under many simulated agents; time the new leader's
     /// election and every agent's re-registration.
     Failover(super::bench_failover::FailoverArgs),
@@ -63,6 +66,7 @@ pub async fn run_bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         BenchTarget::Allocator(args) => tokio::task::spawn_blocking(move || allocator(args))
             .await
             .context("the benchmark thread failed")?,
+        BenchTarget::Auth(args) => super::bench_auth::auth(args).await,
         BenchTarget::Failover(args) => super::bench_failover::failover(args).await,
         BenchTarget::HotSwap(args) => tokio::task::spawn_blocking(move || hot_swap(args))
             .await

@@ -58,7 +58,7 @@ async fn report(args: &PluginsArgs, supervised: bool) -> anyhow::Result<String> 
         },
         supervised,
     };
-    let launches = launch_times(&setup, args.launches).await;
+    let launches = launch_times(&setup, &Default::default(), args.launches).await;
     let _ = std::fs::remove_dir_all(&work_dir);
     let mut launches = launches.context("the task launches failed")?;
     launches.sort();

@@ -9,6 +9,8 @@ mod auth_args;
 #[cfg(feature = "bench")]
 mod bench;
 #[cfg(feature = "bench")]
+mod bench_auth;
+#[cfg(feature = "bench")]
 mod bench_failover;
 #[cfg(feature = "bench")]
 mod bench_plugins;
