@@ -128,3 +128,47 @@ async fn bad_plugins_are_refused_with_the_reason() {
     );
     assert!(!listed.lines().any(|l| l.starts_with("x ")), "{listed}");
 }
+
+/// The master's `--plugin-capabilities-allowed` bounds what any installer may accept, and an
+/// accepted grant is in the audit log with who accepted it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_master_bounds_what_capabilities_an_installer_may_accept() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cluster = Cluster::master(&["--plugin-capabilities-allowed", "devices"]).await;
+    let command = plugin_wasm("command").display().to_string();
+    let manifest = dir.path().join("shell.toml");
+    std::fs::write(
+        &manifest,
+        "name = \"shell\"\nkind = \"executor\"\nversion = \"0.3.0\"\nwit = \"0.1.0\"\n\n\
+         [capabilities]\ntask_environment = true\n",
+    )
+    .expect("write manifest");
+    let manifest = manifest.display().to_string();
+    let install = ["plugin", "install", &command, "--manifest", &manifest];
+    let (code, _, err) = cluster.cli(&[&install[..], &["--accept-capabilities"]].concat());
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("--plugin-capabilities-allowed") && err.contains("task_environment"),
+        "{err}"
+    );
+    let (_, listed, _) = cluster.cli(&["plugin", "list"]);
+    assert!(!listed.contains("shell"), "nothing stored: {listed}");
+
+    std::fs::write(
+        &manifest,
+        "name = \"lister\"\nkind = \"executor\"\nversion = \"0.3.0\"\nwit = \"0.1.0\"\n\n\
+         [capabilities]\ndevices = [\"/dev/null\"]\n",
+    )
+    .expect("write manifest");
+    let (code, out, err) = cluster.cli(&[&install[..], &["--accept-capabilities"]].concat());
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("installed lister"), "{out}");
+    corral_e2e::cluster::settle();
+    let log = cluster.master.log_text();
+    assert!(
+        log.lines().any(|l| l.contains("corral::audit")
+            && l.contains("plugin capabilities accepted")
+            && l.contains("devices")),
+        "{log}"
+    );
+}

@@ -102,6 +102,7 @@ where
         upstreams: Default::default(),
         auth: security.auth.clone(),
         authorizer: security.authorizer.clone(),
+        plugin_capabilities: Default::default(),
     };
     let store = Arc::new(corral_state::MemoryStore::new());
     let master = corral_master::run(master_config, allocator, store)

@@ -22,6 +22,8 @@ pub struct MasterConfig {
     pub auth: corral_http::auth::AuthConfig,
     /// Who may do what (`--acls`); `None`: everything is allowed.
     pub authorizer: Option<std::sync::Arc<dyn corral_authz::Authorizer>>,
+    /// The capability classes plugins may be given (`--plugin-capabilities-allowed`).
+    pub plugin_capabilities: crate::plugin_consent::CapabilityPolicy,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -87,6 +87,7 @@ mod operator_events;
 mod operator_stream;
 pub mod partition_state;
 pub mod partitions;
+pub mod plugin_consent;
 mod plugin_fanout;
 mod plugin_platform;
 mod plugin_reports;

@@ -14,4 +14,6 @@ pub struct PluginPlatform {
     pub agents: AgentPluginReports,
     /// The active set as last sent to agents.
     pub active_set: ActiveSetCache,
+    /// The capability classes plugins may be given (`--plugin-capabilities-allowed`).
+    pub capabilities: super::plugin_consent::CapabilityPolicy,
 }

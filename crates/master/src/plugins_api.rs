@@ -17,6 +17,7 @@ use serde_json::json;
 use corral_builtin_plugins::{BUILTIN_ALLOCATORS, BUILTIN_EXECUTORS, builtin};
 use corral_http::error::{ApiError, parse_json};
 use corral_plugin_host::engine::{PluginEngine, PluginLimits};
+use corral_plugin_host::manifest::Manifest;
 use corral_plugin_host::signature;
 use corral_plugin_host::stats::{StatsSnapshot, snapshot_all};
 use corral_plugin_host::store::{
@@ -120,7 +121,7 @@ pub async fn plugins(
         "LIST" => list(&shared, platform).await,
         "INSTALL" => {
             let install = call.install.as_ref().ok_or_else(|| missing("install"))?;
-            self::install(platform, install).await
+            self::install(platform, install, principal_of(&principal)).await
         }
         "ACTIVATE" => {
             let target = call.activate.as_ref().ok_or_else(|| missing("activate"))?;
@@ -207,6 +208,32 @@ fn store_error(error: PluginStoreError) -> ApiError {
     }
 }
 
+/// The master's bound on what plugins may be given, then, for a plugin that asks for
+/// capabilities and is accepted, an audit line naming who accepted what. A manifest that does
+/// not parse is left to the store, which refuses it with its reason.
+fn consent(
+    platform: &PluginPlatform,
+    wasm: &[u8],
+    install: &Install,
+    principal: Option<&str>,
+) -> Result<(), ApiError> {
+    let manifest = match install.manifest.as_deref() {
+        Some(text) => Manifest::parse(text).ok(),
+        None => Manifest::from_custom_section(wasm).ok().flatten(),
+    };
+    let Some(manifest) = manifest else {
+        return Ok(());
+    };
+    platform.capabilities.check(&manifest)?;
+    let asked = super::plugin_consent::asked(&manifest.capabilities);
+    if install.accept_capabilities && !asked.is_empty() {
+        tracing::info!(target: "corral::audit", principal = principal.unwrap_or("<anonymous>"),
+            plugin = %manifest.name, capabilities = %asked.join(","),
+            "plugin capabilities accepted");
+    }
+    Ok(())
+}
+
 fn answer(kind: &str, field: &str, value: serde_json::Value) -> Response {
     let mut body = serde_json::Map::new();
     body.insert("type".into(), kind.into());
@@ -214,10 +241,15 @@ fn answer(kind: &str, field: &str, value: serde_json::Value) -> Response {
     axum::Json(serde_json::Value::Object(body)).into_response()
 }
 
-async fn install(platform: &PluginPlatform, install: &Install) -> Result<Response, ApiError> {
+async fn install(
+    platform: &PluginPlatform,
+    install: &Install,
+    principal: Option<&str>,
+) -> Result<Response, ApiError> {
     let wasm = base64::engine::general_purpose::STANDARD
         .decode(install.wasm.trim())
         .map_err(|e| ApiError::bad_request(format!("'install.wasm' is not base64: {e}")))?;
+    consent(platform, &wasm, install, principal)?;
     check_signature(&platform.engine, &wasm, install).map_err(|reason| {
         ApiError::bad_request(format!("plugin refused, nothing stored: {reason}"))
     })?;

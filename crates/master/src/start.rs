@@ -206,6 +206,7 @@ pub(crate) async fn start_core(
         status: driver.status(),
         agents: Default::default(),
         active_set: Default::default(),
+        capabilities: config.plugin_capabilities.clone(),
     };
 
     let writer = registry::spawn_writer(store);

@@ -111,6 +111,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
         upstreams: upstreams.clone(),
         auth: Default::default(),
         authorizer: None,
+        plugin_capabilities: Default::default(),
     };
     let master = corral_master::run(master_config, allocator, std::sync::Arc::new(store))
         .await

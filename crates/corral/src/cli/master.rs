@@ -80,6 +80,11 @@ pub struct MasterArgs {
     /// activate_plugins, swap_allocator; `permissive` decides what no ACL covers).
     #[arg(long, value_name = "JSON|FILE")]
     pub acls: Option<String>,
+    /// The capability classes any plugin may be given (comma-separated: devices,
+    /// read_paths, cgroup_controllers, task_environment; or none). A plugin asking for
+    /// another is refused whatever its installer accepts. Default: every class.
+    #[arg(long, value_name = "CLASSES", value_parser = corral_master::plugin_consent::CapabilityPolicy::parse)]
+    pub plugin_capabilities_allowed: Option<corral_master::plugin_consent::CapabilityPolicy>,
 }
 
 /// `--acls`, refused if it names an action the master does not enforce yet.
@@ -143,6 +148,7 @@ pub async fn run(args: MasterArgs) -> anyhow::Result<ExitCode> {
             Some(text) => Some(std::sync::Arc::new(read_acls(text)?)),
             None => None,
         },
+        plugin_capabilities: args.plugin_capabilities_allowed.clone().unwrap_or_default(),
     };
     if args.max_agent_ping_timeouts == 0 {
         bail!("--max-agent-ping-timeouts must be at least 1");

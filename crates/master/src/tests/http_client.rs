@@ -46,6 +46,7 @@ pub async fn start_master_with_hooks(store: Arc<dyn StateStore>, hooks: HookChai
         upstreams: Default::default(),
         auth: Default::default(),
         authorizer: None,
+        plugin_capabilities: Default::default(),
     };
     let handle = run(config, factory(knobs()), store)
         .await
