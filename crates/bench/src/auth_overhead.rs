@@ -1,6 +1,6 @@
 //! What authentication and authorization cost (issue 17's target: under 5% of a task launch
 //! and of a busy read endpoint). The same in-process cluster as [`crate::task_launch`] runs
-//! open and secured, in alternating rounds so that drift of the machine hits both: secured
+//! open and secured, in rounds that alternate which goes first: secured
 //! means every realm requires credentials (frameworks, agents, reads, writes), the framework,
 //! the agent and the reader present HTTP Basic, and ACLs on `register_frameworks` and
 //! `run_tasks` make every launch take the authorization round outside the core's lock.
@@ -87,7 +87,7 @@ pub async fn measure(
     let (mut launches_open, mut launches_secured) = (Vec::new(), Vec::new());
     let (mut reads_open, mut reads_secured) = (Vec::new(), Vec::new());
     for round in 0..plan.rounds {
-        for (name, security, launches, reads) in [
+        let mut modes = [
             ("open", &open, &mut launches_open, &mut reads_open),
             (
                 "secured",
@@ -95,7 +95,13 @@ pub async fn measure(
                 &mut launches_secured,
                 &mut reads_secured,
             ),
-        ] {
+        ];
+        // Each mode goes first in every other round, so that what runs first (warm-up, the
+        // machine's drift) costs both the same.
+        if round % 2 == 1 {
+            modes.reverse();
+        }
+        for (name, security, launches, reads) in modes {
             let here = LaunchSetup {
                 work_dir: setup.work_dir.join(format!("{name}-{round}")),
                 ..setup.clone()
