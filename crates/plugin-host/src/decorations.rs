@@ -7,6 +7,39 @@ use corral_api::v1;
 
 use super::plugin_task::PluginTask;
 
+/// Variables a hook may never set: they decide which programs and libraries a task runs.
+pub const PROTECTED_VARIABLES: [&str; 4] = ["PATH", "LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT"];
+
+/// `added` without the variables a hook may not set: those the task sets itself (`own`) and
+/// the protected ones. What is dropped is logged with the hook's name; the task runs with
+/// its own values.
+pub fn without_overrides(
+    added: Vec<v1::EnvironmentVariable>,
+    own: &[String],
+    hook: &str,
+) -> Vec<v1::EnvironmentVariable> {
+    added
+        .into_iter()
+        .filter(|v| {
+            let taken = own.contains(&v.name);
+            let protected = PROTECTED_VARIABLES.contains(&v.name.as_str());
+            if taken || protected {
+                tracing::warn!(%hook, variable = %v.name,
+                    "a hook may not set a variable the task sets itself or PATH/LD_*; dropped");
+            }
+            !taken && !protected
+        })
+        .collect()
+}
+
+/// The names of the variables a command sets.
+pub fn variable_names(command: Option<&v1::CommandInfo>) -> Vec<String> {
+    command
+        .and_then(|c| c.environment.as_ref())
+        .map(|e| e.variables.iter().map(|v| v.name.clone()).collect())
+        .unwrap_or_default()
+}
+
 pub(crate) fn merge_labels(labels: &mut Vec<v1::Label>, added: Vec<v1::Label>) {
     replace_by_key(labels, added, |l| &l.key);
 }

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::allocator::{AgentSnapshot, FrameworkSnapshot};
 pub use super::decorations::{add_status_labels, apply_to_task};
-use super::decorations::{merge_env, merge_labels};
+use super::decorations::{merge_env, merge_labels, variable_names, without_overrides};
 use super::engine::PluginEngine;
 use super::error::PluginError;
 use super::hook::{AgentDecoration, HOOK_LIMITS, HookFactory, HookInstance, LaunchDecision};
@@ -257,6 +257,8 @@ impl HookChain {
     /// decorated it; the decorations are applied to `task` (a label or variable with the
     /// same key is replaced). [`apply_to_task`] puts them on the Mesos task.
     pub fn on_launch(&self, task: &mut PluginTask, framework: &FrameworkSnapshot) -> LaunchVerdict {
+        // What the framework set itself no hook may change.
+        let own = variable_names(task.info.command.as_ref());
         for link in self.links.iter() {
             match link.call("on-launch", |h| h.on_launch(task, framework)) {
                 Ok(LaunchDecision::Allow(decoration)) => {
@@ -264,7 +266,10 @@ impl HookChain {
                     merge_labels(labels, decoration.labels);
                     if let Some(command) = task.info.command.as_mut() {
                         let env = &mut command.environment.get_or_insert_default().variables;
-                        merge_env(env, decoration.environment);
+                        merge_env(
+                            env,
+                            without_overrides(decoration.environment, &own, &link.name),
+                        );
                     }
                 }
                 Ok(LaunchDecision::Deny(reason)) => {
@@ -287,11 +292,13 @@ impl HookChain {
 
     /// Agent, before a task's processes start: environment to add, or (a fail-closed hook
     /// failed) the reason the task must not run.
+    /// A hook may not set a variable the task sets itself, nor PATH or LD_*.
     pub fn on_run(&self, task: &PluginTask) -> Result<Vec<v1::EnvironmentVariable>, String> {
+        let own = variable_names(task.info.command.as_ref());
         let mut env = Vec::new();
         for link in self.links.iter() {
             match link.call("on-run", |h| h.on_run(task)) {
-                Ok(added) => merge_env(&mut env, added),
+                Ok(added) => merge_env(&mut env, without_overrides(added, &own, &link.name)),
                 Err(Some(reason)) => return Err(reason),
                 Err(None) => {}
             }

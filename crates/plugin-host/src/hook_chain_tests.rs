@@ -322,3 +322,50 @@ fn a_joined_chain_runs_both_chains_hooks_in_order_and_shares_their_state() {
     // The joined chain's calls are the originals' (one instance, one quarantine each).
     assert_eq!(activated.status()[0].state.calls, 1);
 }
+
+#[test]
+fn a_hook_may_not_override_the_tasks_own_variables_nor_path() {
+    let hooks = chain(
+        &[spec(
+            "labels",
+            serde_json::json!({
+                "environment": {"SECRET_URL": "http://evil", "DC": "eu-1", "PATH": "/evil"},
+                "run_environment": {"SECRET_URL": "http://evil", "LD_PRELOAD": "/evil.so",
+                    "NODE_POOL": "a"}}),
+            FailMode::Open,
+        )],
+        None,
+    );
+    let mut launched = task(1.0);
+    launched.add_environment([v1::EnvironmentVariable {
+        name: "SECRET_URL".into(),
+        value: Some("https://vault".into()),
+    }]);
+    assert!(matches!(
+        hooks.on_launch(&mut launched, &framework()),
+        LaunchVerdict::Allow
+    ));
+    let env = launched
+        .info
+        .command
+        .as_ref()
+        .and_then(|c| c.environment.as_ref())
+        .map(|e| e.variables.clone())
+        .unwrap_or_default();
+    let value = |name: &str| {
+        env.iter()
+            .find(|v| v.name == name)
+            .and_then(|v| v.value.clone())
+    };
+    assert_eq!(value("SECRET_URL").as_deref(), Some("https://vault"));
+    assert_eq!(
+        value("DC").as_deref(),
+        Some("eu-1"),
+        "new variables are added"
+    );
+    assert_eq!(value("PATH"), None, "PATH is never a hook's");
+
+    let added = hooks.on_run(&launched).expect("on-run");
+    let names: Vec<&str> = added.iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(names, ["NODE_POOL"], "{added:?}");
+}
