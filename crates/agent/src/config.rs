@@ -50,6 +50,11 @@ pub struct AgentConfig {
     pub credential: Option<corral_http::auth::Credential>,
     /// Who may call the agent's own HTTP API (`--http-credentials`, `--authenticate-*`).
     pub auth: corral_http::auth::AuthConfig,
+    /// Serve the agent's API over TLS (`--tls-cert`, `--tls-key`, `--tls-client-ca`).
+    pub tls: Option<corral_http::ServerTls>,
+    /// What the master is trusted and presented over https (`--tls-ca`,
+    /// `--tls-client-cert`, `--tls-client-key`).
+    pub master_tls: Option<corral_client::ClientTls>,
 }
 
 /// How tasks survive an agent restart.

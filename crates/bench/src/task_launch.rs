@@ -71,6 +71,7 @@ pub async fn launch_times(
         hooks: Default::default(),
         upstreams: Default::default(),
         auth: Default::default(),
+        tls: None,
     };
     let store = Arc::new(corral_state::MemoryStore::new());
     let master = corral_master::run(master_config, allocator, store)
@@ -99,6 +100,8 @@ pub async fn launch_times(
         fetcher: Default::default(),
         credential: None,
         auth: Default::default(),
+        tls: None,
+        master_tls: None,
     };
     let agent = match corral_agent::run(agent_config, executor).await {
         Ok(agent) => agent,

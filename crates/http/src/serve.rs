@@ -11,6 +11,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::serve::Listener;
 
 use crate::auth::{HttpAuth, authenticate};
+use crate::tls::{ServerTls, TlsListener};
 
 /// The largest request body any route reads unless it sets its own limit (a plugin upload
 /// does): axum's default, written here so every server states the same bound.
@@ -27,22 +28,33 @@ pub fn stack(router: Router, auth: HttpAuth) -> Router {
         ))
 }
 
-/// Serves `router` (through [`stack`]) on `listener` until `shutdown` completes; a server
-/// error is logged under `server` ("master", "agent", ...).
+/// Serves `router` (through [`stack`]) on `listener`, over TLS when `tls` is given, until
+/// `shutdown` completes; a server error is logged under `server` ("master", "agent", ...).
 pub async fn serve<L>(
     listener: L,
+    tls: Option<&ServerTls>,
     router: Router,
     auth: HttpAuth,
     shutdown: impl Future<Output = ()> + Send + 'static,
     server: &str,
 ) where
     L: Listener,
-    L::Addr: std::fmt::Debug,
+    L::Addr: Clone + std::fmt::Debug + std::fmt::Display + Sync,
 {
-    if let Err(error) = axum::serve(listener, stack(router, auth))
-        .with_graceful_shutdown(shutdown)
-        .await
-    {
+    let app = stack(router, auth);
+    let served = match tls {
+        Some(tls) => {
+            axum::serve(TlsListener::new(listener, tls), app)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+        None => {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+    };
+    if let Err(error) = served {
         tracing::error!(%error, "the {server}'s HTTP server stopped");
     }
 }

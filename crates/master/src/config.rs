@@ -20,6 +20,8 @@ pub struct MasterConfig {
     pub upstreams: crate::upstreams::Upstreams,
     /// Who may call (`--credentials`, `--tokens`, `--authenticate-*`); open by default.
     pub auth: corral_http::auth::AuthConfig,
+    /// Serve over TLS (`--tls-cert`, `--tls-key`, `--tls-client-ca`); plain HTTP if `None`.
+    pub tls: Option<corral_http::ServerTls>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -61,6 +61,8 @@ pub struct AgentArgs {
     pub fetcher_max_mb: u64,
     #[command(flatten)]
     pub auth: super::auth_args::ServerAuthArgs,
+    #[command(flatten)]
+    pub tls: super::tls_args::TlsArgs,
 }
 
 /// What `corral agent ACTION` does to an agent of the cluster instead of running one.
@@ -121,12 +123,15 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
         },
         credential: args.master.credential()?,
         auth: args.auth.config(Default::default())?,
+        tls: args.tls.load().await?,
+        master_tls: args.master.tls()?,
     };
     let agent = corral_agent::run(config, executor)
         .await
         .context("cannot start the agent")?;
     println!(
-        "corral agent listening on http://{}, registering with the master at {master}",
+        "corral agent listening on {}://{}, registering with the master at {master}",
+        args.tls.scheme(),
         agent.addr
     );
     tokio::select! {

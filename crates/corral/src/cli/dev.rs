@@ -110,6 +110,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
         hooks: hooks.clone(),
         upstreams: upstreams.clone(),
         auth: Default::default(),
+        tls: None,
     };
     let master = corral_master::run(master_config, allocator, std::sync::Arc::new(store))
         .await
@@ -134,6 +135,8 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
         fetcher: Default::default(),
         credential: None,
         auth: Default::default(),
+        tls: None,
+        master_tls: None,
     };
     let agent = corral_agent::run(agent_config, executor)
         .await

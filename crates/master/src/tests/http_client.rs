@@ -45,6 +45,7 @@ pub async fn start_master_with_hooks(store: Arc<dyn StateStore>, hooks: HookChai
         hooks,
         upstreams: Default::default(),
         auth: Default::default(),
+        tls: None,
     };
     let handle = run(config, factory(knobs()), store)
         .await
@@ -53,7 +54,7 @@ pub async fn start_master_with_hooks(store: Arc<dyn StateStore>, hooks: HookChai
     TestMaster {
         handle,
         base,
-        client: reqwest::Client::new(),
+        client: corral_client::client_tls::client(),
     }
 }
 

@@ -8,12 +8,20 @@ use axum::extract::connect_info::{ConnectInfo, Connected};
 use axum::http::Extensions;
 use axum::serve::IncomingStream;
 use corral_http::listen::Acceptor;
+use corral_http::tls::TlsListener;
 
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddr(pub SocketAddr);
 
 impl Connected<IncomingStream<'_, Acceptor>> for ClientAddr {
     fn connect_info(stream: IncomingStream<'_, Acceptor>) -> Self {
+        ClientAddr(*stream.remote_addr())
+    }
+}
+
+/// Served over TLS (`--tls-cert`): the same peer, under the handshake.
+impl Connected<IncomingStream<'_, TlsListener<Acceptor>>> for ClientAddr {
+    fn connect_info(stream: IncomingStream<'_, TlsListener<Acceptor>>) -> Self {
         ClientAddr(*stream.remote_addr())
     }
 }
