@@ -228,11 +228,24 @@ async fn mutual_tls_between_agent_master_and_cli() {
         .expect("corral runs");
     assert!(!out.status.success(), "served a CLI without a certificate");
 
+    // The stranger was turned away at the handshake, and said so.
+    eventually(30, "the stranger agent to report its refusal", || {
+        let log = stranger.log_text();
+        async move {
+            log.contains("cannot register with the master")
+                .then_some(())
+        }
+    })
+    .await;
+    let log = stranger.log_text();
+    assert!(
+        log.contains("UnknownCA"),
+        "the refusal names the TLS failure:\n{log}"
+    );
     assert_eq!(
         active_agents(&trusted, &base).await.len(),
         1,
-        "only the agent with the CA's certificate registered\n{}",
-        stranger.log_text()
+        "only the agent with the CA's certificate registered\n{log}"
     );
     drop(master);
 }
