@@ -228,6 +228,73 @@ async fn mutual_tls_between_agent_master_and_cli() {
         .expect("corral runs");
     assert!(!out.status.success(), "served a CLI without a certificate");
 
+    // The services API (Marathon's) serves TLS too, and registers its framework with the
+    // master over mutual TLS.
+    let services_port = free_port();
+    let services = Process::start(
+        "services",
+        &[
+            "services",
+            "--master",
+            &base,
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            &services_port.to_string(),
+            "--hostname",
+            "localhost",
+            "--state",
+            &format!("file://{}", path(&dir.path().join("services.redb"))),
+            "--tls-ca",
+            &ca_file,
+            "--tls-client-cert",
+            &path(&agent_files.cert),
+            "--tls-client-key",
+            &path(&agent_files.key),
+            "--tls-cert",
+            &path(&server_files.cert),
+            "--tls-key",
+            &path(&server_files.key),
+        ]
+        .map(String::from),
+        dir.path(),
+    );
+    let marathon = format!("https://127.0.0.1:{services_port}");
+    let reader = client(&ca, None);
+    let leader = eventually(60, "the services API to answer over https", || {
+        let request = reader.get(format!("{marathon}/v2/info")).send();
+        async move {
+            let answer = request.await.ok().filter(|r| r.status().is_success())?;
+            answer
+                .headers()
+                .get("x-marathon-leader")
+                .and_then(|v| v.to_str().ok())
+                .map(String::from)
+        }
+    })
+    .await;
+    assert_eq!(leader, format!("https://localhost:{services_port}"));
+    eventually(
+        30,
+        "the services framework to subscribe over mutual TLS",
+        || {
+            let request = trusted
+                .post(format!("{base}/api/v1"))
+                .json(&json!({"type": "GET_FRAMEWORKS"}))
+                .send();
+            async move {
+                let body: Value = request.await.ok()?.json().await.ok()?;
+                body["get_frameworks"]["frameworks"]
+                    .as_array()?
+                    .iter()
+                    .any(|f| f["framework_info"]["name"] == "marathon")
+                    .then_some(())
+            }
+        },
+    )
+    .await;
+    drop(services);
+
     // The stranger was turned away at the handshake, and said so.
     eventually(30, "the stranger agent to report its refusal", || {
         let log = stranger.log_text();

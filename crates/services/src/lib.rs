@@ -85,7 +85,11 @@ pub async fn run(
 ) -> Result<ServicesHandle, ServicesError> {
     let (listener, addr) = corral_http::listen::bind(config.listen).await?;
     config.listen = addr;
-    let mode = ha::Mode::new(format!("{}:{}", config.hostname, addr.port()));
+    let mode = ha::Mode::served(
+        format!("{}:{}", config.hostname, addr.port()),
+        config.tls.is_some(),
+        config.master_tls.as_ref(),
+    );
     let auth = config.auth.for_server(http::auth_realms::classify);
     let tls = config.tls.clone();
     mode.set_leading(Some(ha::leading::Leading::start(config, state).await?));
@@ -101,7 +105,11 @@ pub async fn run_elected(
 ) -> Result<ServicesHandle, ServicesError> {
     let (listener, addr) = corral_http::listen::bind(config.listen).await?;
     config.listen = addr;
-    let mode = ha::Mode::new(format!("{}:{}", config.hostname, addr.port()));
+    let mode = ha::Mode::served(
+        format!("{}:{}", config.hostname, addr.port()),
+        config.tls.is_some(),
+        config.master_tls.as_ref(),
+    );
     let election = Arc::new(election);
     let auth = config.auth.for_server(http::auth_realms::classify);
     let tls = config.tls.clone();
