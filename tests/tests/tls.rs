@@ -295,6 +295,49 @@ async fn mutual_tls_between_agent_master_and_cli() {
     .await;
     drop(services);
 
+    // The DNS server follows the master over mutual TLS and serves its HTTP API over TLS:
+    // leader.mesos resolves once its feed has the master's state.
+    let dns_api = free_port();
+    let dns = Process::start(
+        "dns",
+        &[
+            "dns",
+            "--master",
+            &base,
+            "--listen",
+            &format!("127.0.0.1:{}", free_port()),
+            "--http-listen",
+            &format!("127.0.0.1:{dns_api}"),
+            "--tls-ca",
+            &ca_file,
+            "--tls-client-cert",
+            &path(&agent_files.cert),
+            "--tls-client-key",
+            &path(&agent_files.key),
+            "--tls-cert",
+            &path(&server_files.cert),
+            "--tls-key",
+            &path(&server_files.key),
+        ]
+        .map(String::from),
+        dir.path(),
+    );
+    let leader_ip = eventually(60, "leader.mesos over the DNS server's https API", || {
+        let request = reader
+            .get(format!("https://127.0.0.1:{dns_api}/v1/hosts/leader.mesos"))
+            .send();
+        async move {
+            let body: Value = request.await.ok()?.json().await.ok()?;
+            body[0]["ip"]
+                .as_str()
+                .filter(|ip| !ip.is_empty())
+                .map(String::from)
+        }
+    })
+    .await;
+    assert_eq!(leader_ip, "127.0.0.1", "{}", dns.log_text());
+    drop(dns);
+
     // The stranger was turned away at the handshake, and said so.
     eventually(30, "the stranger agent to report its refusal", || {
         let log = stranger.log_text();
