@@ -54,6 +54,8 @@ pub enum TlsError {
     NoKey { path: PathBuf, reason: String },
     #[error("the client CA {} cannot verify clients: {reason}", path.display())]
     ClientCa { path: PathBuf, reason: String },
+    #[error("cannot build the TLS configuration: {0}")]
+    Config(String),
     #[error("the TLS key {} does not go with the certificate {}: {reason}", key.display(), cert.display())]
     KeyMismatch {
         cert: PathBuf,
@@ -78,11 +80,7 @@ impl TlsFiles {
         })?;
         let builder = rustls::ServerConfig::builder_with_provider(super::provider())
             .with_safe_default_protocol_versions()
-            .map_err(|e| TlsError::KeyMismatch {
-                cert: self.cert.clone(),
-                key: self.key.clone(),
-                reason: e.to_string(),
-            })?;
+            .map_err(|e| TlsError::Config(e.to_string()))?;
         let builder = match ca_pem {
             None => builder.with_no_client_auth(),
             Some((path, pem)) => builder.with_client_cert_verifier(client_verifier(path, &pem)?),
