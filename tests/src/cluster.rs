@@ -59,10 +59,21 @@ pub struct Process {
     child: Option<Child>,
     pub log: PathBuf,
     args: Vec<String>,
+    env: Vec<(String, String)>,
 }
 
 impl Process {
     pub fn start(name: &str, args: &[String], log_dir: &Path) -> Process {
+        Process::start_with_env(name, args, log_dir, &[])
+    }
+
+    /// [`Process::start`] with `env` added to the process's environment (kept on restarts).
+    pub fn start_with_env(
+        name: &str,
+        args: &[String],
+        log_dir: &Path,
+        env: &[(&str, &str)],
+    ) -> Process {
         let log = log_dir.join(format!("{name}.log"));
         let file = std::fs::OpenOptions::new()
             .create(true)
@@ -72,6 +83,7 @@ impl Process {
         let child = Command::new(corral_bin())
             .args(args)
             .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(file.try_clone().expect("clone log handle"))
             .stderr(file)
@@ -82,6 +94,10 @@ impl Process {
             child: Some(child),
             log,
             args: args.to_vec(),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         }
     }
 
@@ -101,7 +117,9 @@ impl Process {
     pub fn restart(&mut self) {
         self.kill9();
         let log_dir = self.log.parent().expect("log dir").to_path_buf();
-        *self = Process::start(&self.name.clone(), &self.args.clone(), &log_dir);
+        let env = self.env.clone();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        *self = Process::start_with_env(&self.name.clone(), &self.args.clone(), &log_dir, &env);
     }
 
     /// Starts the same command again with `extra` flags added (after `kill9`).
@@ -110,7 +128,9 @@ impl Process {
         let mut args = self.args.clone();
         args.extend(extra.iter().map(|s| s.to_string()));
         let log_dir = self.log.parent().expect("log dir").to_path_buf();
-        *self = Process::start(&self.name.clone(), &args, &log_dir);
+        let env = self.env.clone();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        *self = Process::start_with_env(&self.name.clone(), &args, &log_dir, &env);
     }
 
     pub fn log_text(&self) -> String {
@@ -304,7 +324,7 @@ impl Cluster {
         crate::eventually(60, &format!("{url} to answer"), || {
             let url = url.clone();
             async move {
-                let ok = reqwest::get(&url)
+                let ok = crate::http_get(&url)
                     .await
                     .map(|r| r.status().is_success())
                     .unwrap_or(false);

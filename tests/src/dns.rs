@@ -92,7 +92,7 @@ pub async fn dig_until(
 
 /// `GET http://{http}{path}` as JSON.
 pub async fn http_json(http: &str, path: &str) -> Value {
-    reqwest::get(format!("http://{http}{path}"))
+    crate::http_get(format!("http://{http}{path}"))
         .await
         .expect("DNS HTTP API answers")
         .json()

@@ -152,7 +152,7 @@ impl HaCluster {
 
     /// Who `master` says leads: its `/master/redirect` answer (None: 503, or no answer).
     pub async fn leader_per(master: &str) -> Option<String> {
-        let http = reqwest::Client::builder()
+        let http = crate::http_client_builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(2))
             .build()

@@ -17,6 +17,26 @@ pub use operator_stream::OperatorSubscriber;
 pub use scheduler::{Framework, framework_info, operator, scalar, task};
 pub use services::Services;
 
+/// An HTTP client for the tests (reqwest's rustls takes ring's cryptography, installed first).
+pub fn http_client() -> reqwest::Client {
+    http_client_builder().build().expect("an HTTP client")
+}
+
+/// A client builder for the tests; see [`http_client`].
+pub fn http_client_builder() -> reqwest::ClientBuilder {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        #[allow(deprecated)] // ring: see corral_http::tls (no aws-lc in the build)
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+    reqwest::Client::builder()
+}
+
+/// GET `url` with [`http_client`].
+pub async fn http_get(url: impl reqwest::IntoUrl) -> reqwest::Result<reqwest::Response> {
+    http_client().get(url).send().await
+}
+
 /// Polls `check` every 100 ms until it returns `Some`, or fails after `secs` seconds with
 /// `what` in the message.
 pub async fn eventually<T, F, Fut>(secs: u64, what: &str, mut check: F) -> T

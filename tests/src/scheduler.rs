@@ -309,7 +309,7 @@ pub fn basic_client(credential: Option<(&str, &str)>) -> reqwest::Client {
             .expect("a Basic header");
         headers.insert(reqwest::header::AUTHORIZATION, value);
     }
-    reqwest::Client::builder()
+    crate::http_client_builder()
         .default_headers(headers)
         .build()
         .expect("an HTTP client")
@@ -330,7 +330,7 @@ pub fn scalar(offer: &Value, name: &str) -> f64 {
 
 /// POST /api/v1 {"type": kind}.
 pub async fn operator(master: &str, kind: &str) -> Result<Value, reqwest::Error> {
-    reqwest::Client::new()
+    crate::http_client()
         .post(format!("http://{master}/api/v1"))
         .header("Content-Type", "application/json")
         .json(&json!({"type": kind}))

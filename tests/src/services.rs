@@ -64,7 +64,7 @@ impl Services {
         let services = Services {
             process: Process::start(name, &args, log_dir),
             addr: format!("127.0.0.1:{port}"),
-            http: reqwest::Client::new(),
+            http: crate::http_client(),
         };
         services.wait_ready().await;
         services
@@ -78,7 +78,7 @@ impl Services {
         crate::eventually(60, &format!("{url} to answer"), || {
             let url = url.clone();
             async move {
-                let text = reqwest::get(&url).await.ok()?.text().await.ok()?;
+                let text = crate::http_get(&url).await.ok()?.text().await.ok()?;
                 (text == "pong").then_some(())
             }
         })

@@ -148,7 +148,7 @@ async fn strangers_are_refused_and_each_id_answers_only_to_its_principal() {
     let ops = post(&master, "/api/v1", Some(OPS), json!({"type": "GET_AGENTS"})).await;
     assert_eq!(ops.status().as_u16(), 200);
     // Liveness stays open; an anonymous framework may not subscribe.
-    let health = reqwest::get(format!("http://{master}/health")).await;
+    let health = corral_e2e::http_get(format!("http://{master}/health")).await;
     assert!(health.is_ok_and(|r| r.status().is_success()));
     let subscribe = json!({"type": "SUBSCRIBE",
         "subscribe": {"framework_info": framework_info("anonymous", json!({}))}});

@@ -283,7 +283,7 @@ async fn flags_and_the_logging_level_are_read_and_set_at_run_time() {
     let set = |level: u32, secs: u64| {
         let master = master.clone();
         async move {
-            reqwest::Client::new()
+            corral_e2e::http_client()
                 .post(format!("http://{master}/api/v1"))
                 .json(&json!({"type": "SET_LOGGING_LEVEL", "set_logging_level": {
                     "level": level, "duration": {"nanoseconds": secs * 1_000_000_000}}}))

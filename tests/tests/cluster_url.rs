@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 const RESOURCES: &str = "cpus:2;mem:1024;disk:1024;ports:[31000-31099]";
 
 async fn get(url: &str) -> (u16, Value) {
-    let response = reqwest::get(url).await.expect("answers");
+    let response = corral_e2e::http_get(url).await.expect("answers");
     let status = response.status().as_u16();
     let body = response.json().await.unwrap_or(Value::Null);
     (status, body)
@@ -44,7 +44,7 @@ async fn the_masters_port_serves_mesos_state_the_services_and_the_agents() {
     cluster.add_agent(RESOURCES, &[]).await;
     let _services = cluster.start_services(&[]).await;
     let master = cluster.master_addr.clone();
-    let http = reqwest::Client::new();
+    let http = corral_e2e::http_client();
 
     // The v1 operator stream through the prefix: SUBSCRIBED arrives while the stream stays
     // open.
@@ -268,7 +268,7 @@ async fn the_masters_port_serves_the_dns_component_it_was_given() {
     );
 
     // `/mesos_dns` without the slash is redirected, as Admin Router does.
-    let no_redirects = reqwest::Client::builder()
+    let no_redirects = corral_e2e::http_client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client");

@@ -184,7 +184,7 @@ async fn a_flood_from_one_source_is_cut_off_while_others_are_answered() {
     }
     let sent = flood.join().expect("flood thread");
     assert_eq!(answered, 10, "the other source was answered throughout");
-    let metrics = reqwest::get(format!("http://{http}/metrics"))
+    let metrics = corral_e2e::http_get(format!("http://{http}/metrics"))
         .await
         .expect("metrics")
         .text()

@@ -63,7 +63,7 @@ fn execute_in_background(master: &str, name: &str, instances: usize) -> Child {
 }
 
 async fn marathon(dev: &Dev, method: reqwest::Method, path: &str, body: Value) -> u16 {
-    reqwest::Client::new()
+    corral_e2e::http_client()
         .request(method, format!("http://{}{path}", dev.services))
         .json(&body)
         .send()

@@ -259,7 +259,7 @@ async fn isolator_fails_tasks(fixture: &str, plugin: &str, expected: &str) {
             "says why ({expected}): {failed}"
         );
     }
-    let health = reqwest::get(format!("http://{}/health", cluster.agent_addrs[0]))
+    let health = corral_e2e::http_get(format!("http://{}/health", cluster.agent_addrs[0]))
         .await
         .expect("agent health");
     assert!(health.status().is_success());

@@ -101,7 +101,7 @@ async fn a_paused_leader_is_deposed_and_follows_when_it_resumes() {
     let log = cluster.masters[old].log_text();
     assert!(log.contains("stopped leading"), "{log}");
     // It serves nothing itself: the scheduler API redirects to the new leader.
-    let http = reqwest::Client::builder()
+    let http = corral_e2e::http_client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client");
@@ -154,7 +154,7 @@ async fn losing_etcd_quorum_stops_every_leader_until_it_returns() {
         }
     })
     .await;
-    let status = reqwest::Client::new()
+    let status = corral_e2e::http_client()
         .post(format!("http://{leader}/api/v1"))
         .json(&json!({"type": "GET_AGENTS"}))
         .send()

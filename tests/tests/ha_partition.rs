@@ -21,7 +21,7 @@ async fn run_one(fw: &mut Framework, id: &str) {
 }
 
 async fn agent_task_state(agent: &str, id: &str) -> Option<String> {
-    let state: Value = reqwest::get(format!("http://{agent}/state"))
+    let state: Value = corral_e2e::http_get(format!("http://{agent}/state"))
         .await
         .ok()?
         .json()
@@ -93,7 +93,7 @@ async fn a_paused_agent_is_unreachable_then_reconciled() {
         .as_str()
         .expect("agent id")
         .to_string();
-    let response = reqwest::Client::new()
+    let response = corral_e2e::http_client()
         .post(format!("http://{}/api/v1", cluster.master_addr))
         .json(&json!({"type": "MARK_AGENT_GONE",
             "mark_agent_gone": {"agent_id": {"value": agent_id}}}))

@@ -92,7 +92,7 @@ async fn admission_denies_over_the_limit_and_labels_decorate_accepted_tasks() {
         "on-agent-register added zone: {agents}"
     );
 
-    let metrics = reqwest::get(format!("http://{}/metrics", cluster.master_addr))
+    let metrics = corral_e2e::http_get(format!("http://{}/metrics", cluster.master_addr))
         .await
         .expect("metrics")
         .text()

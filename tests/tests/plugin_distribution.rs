@@ -42,7 +42,7 @@ fn install(cluster: &Cluster, wasm: &Path, manifest: &str) {
 
 /// The plugins API's LIST answer.
 async fn list(master: &str) -> Value {
-    reqwest::Client::new()
+    corral_e2e::http_client()
         .post(format!("http://{master}/api/corral/v1/plugins"))
         .json(&json!({"type": "LIST"}))
         .send()
@@ -347,7 +347,7 @@ async fn activated_plugins_reach_every_agent_and_reload_without_a_restart() {
         .to_string();
     let key = format!("/corral/plugin-chunks/{sha}/0");
     let endpoint = etcd.state_url().trim_start_matches("etcd://").to_string();
-    let put = reqwest::Client::new()
+    let put = corral_e2e::http_client()
         .post(format!("http://{endpoint}/v3/kv/put"))
         .json(&json!({"key": b64(key.as_bytes()), "value": b64(b"not the plugin")}))
         .send()

@@ -69,7 +69,7 @@ async fn a_trapping_executor_fails_the_task_and_the_agent_keeps_serving() {
             "the message names the plugin: {failed}"
         );
     }
-    let health = reqwest::get(format!("http://{}/health", cluster.agent_addrs[0]))
+    let health = corral_e2e::http_get(format!("http://{}/health", cluster.agent_addrs[0]))
         .await
         .expect("agent health");
     assert!(health.status().is_success());

@@ -205,7 +205,7 @@ async fn reservations_go_only_to_their_role_and_survive_a_master_restart() {
     eventually(20, "the allocator to know eng's weight and quota", || {
         let url = format!("http://{master}/allocator");
         async move {
-            let view: Value = reqwest::get(&url).await.ok()?.json().await.ok()?;
+            let view: Value = corral_e2e::http_get(&url).await.ok()?.json().await.ok()?;
             let known =
                 view["weights"]["eng"] == 2.5 && view["quotas"]["eng"]["limits"]["mem"] == 1024.0;
             known.then_some(())

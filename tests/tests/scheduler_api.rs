@@ -153,11 +153,11 @@ async fn bad_calls_get_clear_errors_and_the_master_keeps_serving() {
     // The first "dup" is valid and runs.
     fw.task_state("dup", "TASK_FINISHED", 20).await;
 
-    let health = reqwest::get(format!("http://{}/health", cluster.master_addr))
+    let health = corral_e2e::http_get(format!("http://{}/health", cluster.master_addr))
         .await
         .expect("health");
     assert!(health.status().is_success());
-    let version: Value = reqwest::get(format!("http://{}/version", cluster.master_addr))
+    let version: Value = corral_e2e::http_get(format!("http://{}/version", cluster.master_addr))
         .await
         .expect("version")
         .json()

@@ -337,7 +337,7 @@ async fn corral_dev_serves_the_marathon_api() {
     eventually(30, "the dev services API", || {
         let addr = addr.clone();
         async move {
-            let text = reqwest::get(format!("http://{addr}/ping"))
+            let text = corral_e2e::http_get(format!("http://{addr}/ping"))
                 .await
                 .ok()?
                 .text()
@@ -347,7 +347,7 @@ async fn corral_dev_serves_the_marathon_api() {
         }
     })
     .await;
-    let client = reqwest::Client::new();
+    let client = corral_e2e::http_client();
     let created = client
         .post(format!("http://{addr}/v2/apps"))
         .json(&json!({"id": "/dev-app", "cmd": "sleep 1000", "cpus": 0.1, "mem": 16}))

@@ -15,7 +15,7 @@ async fn the_event_stream_delivers_marathons_events() {
     cluster.add_agent(RESOURCES, &[]).await;
     let services = cluster.start_services(&[]).await;
 
-    let refused = reqwest::get(format!("http://{}/v2/events", services.addr))
+    let refused = corral_e2e::http_get(format!("http://{}/v2/events", services.addr))
         .await
         .expect("answer");
     assert_eq!(refused.status().as_u16(), 405);

@@ -53,6 +53,11 @@ pub struct AgentConfig {
     /// The key that signs executors' tokens (`--executor-secret-key`); `None`: one kept in
     /// the work dir.
     pub executor_secret_key: Option<PathBuf>,
+    /// Serve the agent's API over TLS (`--tls-cert`, `--tls-key`, `--tls-client-ca`).
+    pub tls: Option<corral_http::ServerTls>,
+    /// What the master is trusted and presented over https (`--tls-ca`,
+    /// `--tls-client-cert`, `--tls-client-key`).
+    pub master_tls: Option<corral_client::ClientTls>,
 }
 
 /// How tasks survive an agent restart.

@@ -1,11 +1,12 @@
 //! The agent's fetcher: puts a task's `CommandInfo.uris` into its sandbox before the task
-//! starts, as Mesos' fetcher does. Sources: `http://` URLs, `file://` URLs and absolute paths.
+//! starts, as Mesos' fetcher does. Sources: `http://` and `https://` URLs, `file://` URLs and
+//! absolute paths.
 //! `output_file` names the result (relative to the sandbox), `executable` makes it 0755, and
 //! `extract` (default true, as in Mesos) unpacks `.tar`, `.tar.gz` and `.tgz` archives into the
 //! sandbox. Every URI is capped at `max_bytes` (downloaded and, for archives, unpacked), so a
 //! huge or endless download cannot fill the agent's disk. `cache` is accepted and ignored:
-//! every task fetches its own copy. `https://` is refused with a clear error: the agent's HTTP
-//! client is built without TLS. Downloads are written through tokio's file API; copies and
+//! every task fetches its own copy. `https://` trusts the system's CA certificates (rustls;
+//! `SSL_CERT_FILE` or `SSL_CERT_DIR` name others). Downloads are written through tokio's file API; copies and
 //! extraction run on the blocking pool: no file is touched on an async worker thread.
 
 use std::io::Read;
@@ -58,13 +59,8 @@ fn source_of(uri: &str) -> Result<Source, FetchError> {
         uri: uri.to_string(),
         reason: reason.to_string(),
     };
-    if uri.starts_with("http://") {
+    if uri.starts_with("http://") || uri.starts_with("https://") {
         Ok(Source::Http(uri.to_string()))
-    } else if uri.starts_with("https://") {
-        Err(unsupported(
-            "https is not supported (the agent's HTTP client has no TLS); use http://, file:// \
-             or a path on the agent",
-        ))
     } else if let Some(path) = uri.strip_prefix("file://") {
         if path.starts_with('/') {
             Ok(Source::Local(PathBuf::from(path)))
@@ -75,7 +71,7 @@ fn source_of(uri: &str) -> Result<Source, FetchError> {
         Ok(Source::Local(PathBuf::from(uri)))
     } else {
         Err(unsupported(
-            "only http://, file:// and absolute paths can be fetched",
+            "only http://, https://, file:// and absolute paths can be fetched",
         ))
     }
 }
@@ -180,7 +176,7 @@ async fn download(url: &str, target: &Path, max: u64, uri: &str) -> Result<(), F
         uri: uri.to_string(),
         reason,
     };
-    let client = reqwest::Client::builder()
+    let client = corral_client::client_tls::client_builder()
         .connect_timeout(Duration::from_secs(10))
         .read_timeout(Duration::from_secs(60))
         .build()

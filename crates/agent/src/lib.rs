@@ -155,9 +155,12 @@ struct Loaded {
     signer: corral_http::auth::TokenSigner,
 }
 
-/// The client for every call to the master, presenting the agent's credential.
-fn master_client(credential: Option<&corral_http::auth::Credential>) -> reqwest::ClientBuilder {
-    corral_client::master_address::with_credential(reqwest::Client::builder(), credential)
+/// The client for every call to the master, presenting the agent's credential and client
+/// certificate, trusting its `--tls-ca`.
+fn master_client(config: &AgentConfig) -> reqwest::ClientBuilder {
+    use corral_client::client_tls::{client_builder, with_tls};
+    let builder = with_tls(client_builder(), config.master_tls.as_ref());
+    corral_client::master_address::with_credential(builder, config.credential.as_ref())
         .connect_timeout(Duration::from_secs(5))
 }
 
@@ -220,7 +223,7 @@ pub(crate) async fn start(
         addr: config.listen,
         reason: e.to_string(),
     })?;
-    let http = master_client(config.credential.as_ref())
+    let http = master_client(&config)
         .build()
         .map_err(|e| AgentError::Listen {
             addr,
@@ -253,10 +256,11 @@ pub(crate) async fn start(
         .clone()
         .with_signer(parts.executors.signer())
         .for_server(auth_realms::classify);
+    let tls = config.tls.clone();
     let mut server_stop = parts.shutdown.clone();
     let server = tokio::spawn(async move {
         let stopped = async move { server_stop.stopped().await };
-        corral_http::serve(listener, router, auth, stopped, "agent").await;
+        corral_http::serve(listener, tls.as_ref(), router, auth, stopped, "agent").await;
     });
     let loops = vec![
         tokio::spawn(registration::run(parts.registration(&config, tuning))),
@@ -306,7 +310,8 @@ impl Parts {
             writer.clone(),
         ));
         let first_master = registration::masters(&config.master)[0].clone();
-        let link = Arc::new(MasterLink::new(http, first_master));
+        let scheme = registration::scheme(&config.master);
+        let link = Arc::new(MasterLink::new(http, scheme, first_master));
         let cgroups = Arc::new(AgentCgroups::new(loaded.isolator, identity.clone()));
         let updates = Arc::new(loaded.updates);
         let tasks = Arc::new(TaskStore::new(

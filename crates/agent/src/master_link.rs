@@ -8,6 +8,8 @@ use super::locks::lock;
 
 pub struct MasterLink {
     http: reqwest::Client,
+    /// "https" when `--master` says https://, else "http".
+    scheme: &'static str,
     /// `host:port` of the master this agent follows now; `--master` may list several.
     now: Mutex<String>,
     /// Whether the master has registered us on the current stream.
@@ -15,9 +17,10 @@ pub struct MasterLink {
 }
 
 impl MasterLink {
-    pub fn new(http: reqwest::Client, first: String) -> MasterLink {
+    pub fn new(http: reqwest::Client, scheme: &'static str, first: String) -> MasterLink {
         MasterLink {
             http,
+            scheme,
             now: Mutex::new(first),
             registered: AtomicBool::new(false),
         }
@@ -30,6 +33,16 @@ impl MasterLink {
     /// `host:port` of the master the agent talks to now.
     pub fn master_now(&self) -> String {
         lock(&self.now).clone()
+    }
+
+    /// `path` on `master` (`host:port`), over http or https as `--master` says.
+    pub fn url(&self, master: &str, path: &str) -> String {
+        format!("{}://{master}{path}", self.scheme)
+    }
+
+    /// `path` on the master the agent talks to now.
+    pub fn url_now(&self, path: &str) -> String {
+        self.url(&self.master_now(), path)
     }
 
     pub fn follow(&self, master: String) {

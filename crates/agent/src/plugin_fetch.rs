@@ -103,7 +103,7 @@ pub async fn fetch_and_load(
 }
 
 async fn download(link: &MasterLink, sha: &str) -> Result<Vec<u8>, String> {
-    let url = format!("http://{}/api/corral/v1/plugins/{sha}", link.master_now());
+    let url = link.url_now(&format!("/api/corral/v1/plugins/{sha}"));
     let response = link
         .http()
         .get(&url)

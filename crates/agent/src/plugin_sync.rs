@@ -111,7 +111,7 @@ async fn report(ctx: &PluginSyncContext) {
         plugins: ctx.sync.statuses(),
         stats: corral_plugin_host::stats::snapshot_all(),
     };
-    let url = format!("http://{}{PLUGINS_PATH}", ctx.link.master_now());
+    let url = ctx.link.url_now(PLUGINS_PATH);
     let sent = ctx
         .link
         .http()

@@ -96,8 +96,8 @@ impl RegistrationContext {
     }
 }
 
-/// The masters in a `--master` list (comma-separated `host:port`s); never empty. An
-/// `etcd://` address is one entry, whole.
+/// The masters in a `--master` list (comma-separated `host:port`s, without their scheme:
+/// see [`scheme`]); never empty. An `etcd://` address is one entry, whole.
 pub fn masters(list: &str) -> Vec<String> {
     if corral_state::names_etcd(list) {
         return vec![list.trim().to_string()];
@@ -105,6 +105,9 @@ pub fn masters(list: &str) -> Vec<String> {
     let masters: Vec<String> = list
         .split(',')
         .map(str::trim)
+        .map(|m| m.strip_prefix("https://").unwrap_or(m))
+        .map(|m| m.strip_prefix("http://").unwrap_or(m))
+        .map(|m| m.trim_end_matches('/'))
         .filter(|m| !m.is_empty())
         .map(String::from)
         .collect();
@@ -112,6 +115,15 @@ pub fn masters(list: &str) -> Vec<String> {
         vec![list.to_string()]
     } else {
         masters
+    }
+}
+
+/// "https" when `--master` names its masters with https://, else "http".
+pub fn scheme(list: &str) -> &'static str {
+    if list.trim_start().starts_with("https://") {
+        "https"
+    } else {
+        "http"
     }
 }
 
@@ -188,7 +200,7 @@ pub fn skip_master(masters: &[String], next: usize, lost: &str) -> usize {
 
 /// One subscription, from the POST to the end of its stream.
 async fn follow_stream(ctx: &RegistrationContext, master: &str) -> StreamEnd {
-    let url = format!("http://{master}{SUBSCRIBE_PATH}");
+    let url = ctx.link.url(master, SUBSCRIBE_PATH);
     let body = ctx.subscribe_message();
     let response = match ctx.link.http().post(&url).json(&body).send().await {
         Ok(r) => r,

@@ -52,7 +52,7 @@ async fn send_all(ctx: &UpdateSenderContext, due: Vec<(FrameworkId, TaskStatus)>
     let Some(agent_id) = ctx.identity.id() else {
         return;
     };
-    let url = format!("http://{}{UPDATE_PATH}", ctx.link.master_now());
+    let url = ctx.link.url_now(UPDATE_PATH);
     let sends = due.into_iter().map(|(framework_id, status)| {
         let message = StatusUpdateMessage {
             agent_id: agent_id.clone(),

@@ -141,10 +141,12 @@ async fn read_times(
     credential: Option<&Credential>,
     count: usize,
 ) -> Result<Vec<Duration>, LaunchBenchError> {
-    let http =
-        corral_client::master_address::with_credential(reqwest::Client::builder(), credential)
-            .build()
-            .map_err(|e| read_error(e.to_string()))?;
+    let http = corral_client::master_address::with_credential(
+        corral_client::client_tls::client_builder(),
+        credential,
+    )
+    .build()
+    .map_err(|e| read_error(e.to_string()))?;
     let mut times = Vec::with_capacity(count);
     for _ in 0..count {
         let started = Instant::now();

@@ -103,6 +103,7 @@ where
         auth: security.auth.clone(),
         authorizer: security.authorizer.clone(),
         plugin_capabilities: Default::default(),
+        tls: None,
     };
     let store = Arc::new(corral_state::MemoryStore::new());
     let master = corral_master::run(master_config, allocator, store)
@@ -132,6 +133,8 @@ where
         credential: security.agent_credential.clone(),
         auth: Default::default(),
         executor_secret_key: None,
+        tls: None,
+        master_tls: None,
     };
     let agent = match corral_agent::run(agent_config, executor).await {
         Ok(agent) => agent,

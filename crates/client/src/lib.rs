@@ -3,6 +3,7 @@
 //! master to talk to (one address, an HA list, or the masters' etcd election).
 
 pub mod client_error;
+pub mod client_tls;
 pub mod master_address;
 pub mod operator_client;
 pub mod operator_subscription;
@@ -10,5 +11,6 @@ mod record_stream;
 pub mod scheduler_client;
 
 pub use client_error::ClientError;
+pub use client_tls::ClientTls;
 pub use master_address::MasterAddress;
 pub use operator_subscription::OperatorEventStream;

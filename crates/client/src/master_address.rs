@@ -1,34 +1,38 @@
 //! The address of a master: `HOST:PORT`, a list of them (an HA cluster: the leader is found),
-//! or the masters' etcd (`etcd://...`: the leader is read from their election).
+//! or the masters' etcd (`etcd://...`: the leader is read from their election); `https://`
+//! before an address makes every call to it go over TLS.
 
 use corral_http::auth::Credential;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 
 use crate::client_error::ClientError;
+use crate::client_tls::{ClientTls, client_builder, with_tls};
 
 pub const DEFAULT_MASTER: &str = "127.0.0.1:5050";
 const DEFAULT_PORT: u16 = 5050;
 
-/// A master's `host:port`, checked once so every URL built from it is well formed, and the
-/// credential to present there (every client built from it sends it).
+/// A master's `host:port`, checked once so every URL built from it is well formed, whether it
+/// speaks https, and the credential and TLS settings to present there (every client built
+/// from it uses them).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MasterAddress {
     authority: String,
+    https: bool,
     credential: Option<Credential>,
+    tls: Option<ClientTls>,
 }
 
 impl MasterAddress {
-    /// Accepts `host:port`, `host` (port 5050) and `http://host:port/`.
+    /// Accepts `host:port`, `host` (port 5050), `http://host:port/` and `https://host:port/`.
     pub fn parse(text: &str) -> Result<Self, ClientError> {
         let bad = |reason: &str| ClientError::BadAddress {
             text: text.to_string(),
             reason: reason.to_string(),
         };
         let trimmed = text.trim();
-        if trimmed.starts_with("https://") {
-            return Err(bad("https is not supported yet"));
-        }
-        let rest = trimmed.strip_prefix("http://").unwrap_or(trimmed);
+        let https = trimmed.starts_with("https://");
+        let rest = trimmed.strip_prefix("https://").unwrap_or(trimmed);
+        let rest = rest.strip_prefix("http://").unwrap_or(rest);
         let rest = rest.trim_end_matches('/');
         if rest.is_empty() {
             return Err(bad("it is empty"));
@@ -59,8 +63,30 @@ impl MasterAddress {
         };
         Ok(MasterAddress {
             authority: format!("{host}:{port}"),
+            https,
             credential: None,
+            tls: None,
         })
+    }
+
+    /// This address, trusting and presenting `tls` on every connection.
+    pub fn with_tls(mut self, tls: Option<ClientTls>) -> Self {
+        self.tls = tls;
+        self
+    }
+
+    pub fn tls(&self) -> Option<&ClientTls> {
+        self.tls.as_ref()
+    }
+
+    /// Whether calls go over https.
+    pub fn is_https(&self) -> bool {
+        self.https
+    }
+
+    /// `host:port`, without the scheme.
+    pub fn authority(&self) -> &str {
+        &self.authority
     }
 
     /// This address, presenting `credential` (HTTP Basic) on every request.
@@ -74,9 +100,11 @@ impl MasterAddress {
     }
 
     /// An HTTP client builder that sends this address's credential with every request
-    /// (marked sensitive, so it never shows in reqwest's debug output).
+    /// (marked sensitive, so it never shows in reqwest's debug output), trusting its CA and
+    /// presenting its client certificate.
     pub fn client_builder(&self) -> reqwest::ClientBuilder {
-        with_credential(reqwest::Client::builder(), self.credential.as_ref())
+        let builder = with_tls(client_builder(), self.tls.as_ref());
+        with_credential(builder, self.credential.as_ref())
     }
 
     /// Whether `--master` names more than one master (a list, or their etcd): a lost leader
@@ -95,14 +123,23 @@ impl MasterAddress {
     /// the leader named by the first master whose `/master/redirect` answers, else the
     /// first master that answers at all, else the first. Followers also redirect each call.
     pub async fn pick(text: &str) -> Result<Self, ClientError> {
+        Self::pick_with_tls(text, None).await
+    }
+
+    /// As [`MasterAddress::pick`], asking the masters over `tls` (for `https://` lists); the
+    /// master picked carries `tls`.
+    pub async fn pick_with_tls(text: &str, tls: Option<ClientTls>) -> Result<Self, ClientError> {
         if corral_state::names_etcd(text) {
-            return Self::from_election(text).await;
+            return Ok(Self::from_election(text).await?.with_tls(tls));
         }
-        let masters = Self::parse_list(text)?;
+        let masters: Vec<Self> = Self::parse_list(text)?
+            .into_iter()
+            .map(|m| m.with_tls(tls.clone()))
+            .collect();
         if let [only] = masters.as_slice() {
             return Ok(only.clone());
         }
-        let Ok(http) = reqwest::Client::builder()
+        let Ok(http) = with_tls(client_builder(), tls.as_ref())
             .redirect(reqwest::redirect::Policy::none())
             .timeout(std::time::Duration::from_secs(2))
             .build()
@@ -114,13 +151,15 @@ impl MasterAddress {
             let Ok(response) = http.get(master.url("/master/redirect")).send().await else {
                 continue;
             };
+            // The leader speaks as the master that named it (http or https).
             let leader = response
                 .headers()
                 .get(reqwest::header::LOCATION)
                 .and_then(|l| l.to_str().ok())
                 .and_then(|l| Self::parse(l).ok());
-            if let Some(leader) = leader {
-                return Ok(leader);
+            if let Some(mut leader) = leader {
+                leader.https = master.https;
+                return Ok(leader.with_tls(tls));
             }
             answering.get_or_insert_with(|| master.clone());
         }
@@ -159,9 +198,10 @@ impl MasterAddress {
         }
     }
 
-    /// `http://host:port` followed by `path` (which starts with '/').
+    /// `http://host:port` (or `https://`) followed by `path` (which starts with '/').
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.authority)
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://{}{path}", self.authority)
     }
 }
 
@@ -182,8 +222,13 @@ pub fn with_credential(
     builder.default_headers(headers)
 }
 
+/// `host:port`, with `https://` before it when the master speaks https (so that a list
+/// written back keeps the scheme).
 impl std::fmt::Display for MasterAddress {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.https {
+            f.write_str("https://")?;
+        }
         f.write_str(&self.authority)
     }
 }
@@ -225,6 +270,17 @@ mod tests {
     }
 
     #[test]
+    fn https_keeps_its_scheme() {
+        let addr = MasterAddress::parse("https://m.example:5050/").expect("valid address");
+        assert!(addr.is_https());
+        assert_eq!(addr.authority(), "m.example:5050");
+        assert_eq!(addr.to_string(), "https://m.example:5050");
+        assert_eq!(addr.url("/health"), "https://m.example:5050/health");
+        let list = MasterAddress::parse_list("https://m1:5050,https://m2:5050").expect("list");
+        assert!(list.iter().all(MasterAddress::is_https));
+    }
+
+    #[test]
     fn refuses_what_is_not_an_address() {
         for text in [
             "",
@@ -232,7 +288,7 @@ mod tests {
             "host:0",
             "host:70000",
             ":5050",
-            "https://h:1",
+            "https://",
             "h:1/x",
             "m1:5050,m2:5050",
         ] {

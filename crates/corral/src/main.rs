@@ -16,6 +16,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     corral_http::process_info::mark_started();
+    // Before any HTTP client is built: reqwest's rustls takes ring's cryptography from here.
+    corral_http::tls::install_crypto_provider();
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let command = match server_flags::prepare(Cli::command(), &argv) {
         Ok(command) => command,

@@ -43,6 +43,10 @@ pub struct DnsConfig {
     pub credential: Option<corral_http::auth::Credential>,
     /// Who may call the HTTP API (`--credentials`, `--tokens`, `--authenticate-http-*`).
     pub auth: corral_http::auth::AuthConfig,
+    /// Serve the HTTP API over TLS (`--tls-cert`, `--tls-key`, `--tls-client-ca`).
+    pub tls: Option<corral_http::ServerTls>,
+    /// What the master is trusted and presented over https (`--tls-ca`, ...).
+    pub master_tls: Option<corral_client::ClientTls>,
 }
 
 /// Mesos-DNS's SOA timers (seconds).
@@ -67,6 +71,8 @@ impl DnsConfig {
             srv_weight: 1,
             credential: None,
             auth: Default::default(),
+            tls: None,
+            master_tls: None,
         }
     }
 

@@ -37,6 +37,8 @@ pub struct Feed {
     pub masters: String,
     /// What the feed presents to the master.
     pub credential: Option<corral_http::auth::Credential>,
+    /// What the feed trusts and presents over https.
+    pub tls: Option<corral_client::ClientTls>,
     pub naming: NamingConfig,
 }
 
@@ -48,7 +50,7 @@ impl Feed {
             if *stop.borrow() {
                 return;
             }
-            let picked = MasterAddress::pick(&self.masters).await;
+            let picked = MasterAddress::pick_with_tls(&self.masters, self.tls.clone()).await;
             match picked.map(|m| m.with_credential(self.credential.clone())) {
                 Ok(master) => match OperatorEventStream::subscribe(&master).await {
                     Ok((stream, subscribed)) => {
@@ -57,9 +59,9 @@ impl Feed {
                         view.replace(&subscribed.get_state);
                         // A resync may bring back hosts that did not resolve before.
                         view.hosts.retain(|_, ip| ip.is_some());
-                        self.naming.leader = Some(master.to_string());
+                        self.naming.leader = Some(master.authority().to_string());
                         self.zone.update_status(|s| {
-                            s.leader = Some(master.to_string());
+                            s.leader = Some(master.authority().to_string());
                             s.connected = true;
                             s.stale_since_ms = None;
                             s.resyncs += 1;

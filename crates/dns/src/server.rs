@@ -86,7 +86,9 @@ fn master_list(text: &str) -> Vec<String> {
     }
     text.split(',')
         .map(|m| {
-            let m = m.trim().trim_start_matches("http://").trim_end_matches('/');
+            let m = m.trim();
+            let m = m.strip_prefix("https://").unwrap_or(m);
+            let m = m.trim_start_matches("http://").trim_end_matches('/');
             if m.contains(':') {
                 m.to_string()
             } else {
@@ -174,13 +176,18 @@ async fn serve(config: DnsConfig, feed: bool) -> Result<DnsServer, DnsError> {
             let auth = config
                 .auth
                 .for_server(|method, _| corral_http::auth::Realm::by_method(method));
-            tasks.push(tokio::spawn(corral_http::serve::serve(
-                listener,
-                router(state),
-                auth,
-                shutdown,
-                "DNS server",
-            )));
+            let tls = config.tls.clone();
+            tasks.push(tokio::spawn(async move {
+                corral_http::serve::serve(
+                    listener,
+                    tls.as_ref(),
+                    router(state),
+                    auth,
+                    shutdown,
+                    "DNS server",
+                )
+                .await;
+            }));
             Some(bound)
         }
         None => None,
@@ -198,6 +205,7 @@ async fn serve(config: DnsConfig, feed: bool) -> Result<DnsServer, DnsError> {
         zone: zone.clone(),
         masters: config.masters.clone(),
         credential: config.credential.clone(),
+        tls: config.master_tls.clone(),
         naming: NamingConfig {
             domain: config.domain.trim_matches('.').to_ascii_lowercase(),
             masters: master_list(&config.masters),

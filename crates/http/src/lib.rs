@@ -12,6 +12,8 @@ pub mod process_calls;
 pub mod process_info;
 pub mod prometheus;
 pub mod serve;
+pub mod tls;
 
 pub use error::{ApiError, parse_json};
 pub use serve::{serve, stack};
+pub use tls::{ServerTls, TlsFiles};

@@ -8,19 +8,24 @@ use axum::extract::connect_info::Connected;
 use axum::serve::IncomingStream;
 
 use crate::listen::Acceptor;
+use crate::tls::TlsListener;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PeerAddr(pub SocketAddr);
 
 // One impl per listener type (a generic one would overlap axum's own).
-impl Connected<IncomingStream<'_, Acceptor>> for PeerAddr {
-    fn connect_info(stream: IncomingStream<'_, Acceptor>) -> Self {
-        PeerAddr(*stream.remote_addr())
-    }
+macro_rules! peer_of {
+    ($listener:ty) => {
+        impl Connected<IncomingStream<'_, $listener>> for PeerAddr {
+            fn connect_info(stream: IncomingStream<'_, $listener>) -> Self {
+                PeerAddr(*stream.remote_addr())
+            }
+        }
+    };
 }
 
-impl Connected<IncomingStream<'_, tokio::net::TcpListener>> for PeerAddr {
-    fn connect_info(stream: IncomingStream<'_, tokio::net::TcpListener>) -> Self {
-        PeerAddr(*stream.remote_addr())
-    }
-}
+peer_of!(Acceptor);
+peer_of!(tokio::net::TcpListener);
+// Over TLS: the same peer, under the handshake.
+peer_of!(TlsListener<Acceptor>);
+peer_of!(TlsListener<tokio::net::TcpListener>);

@@ -8,11 +8,13 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::serve::Listener;
+use axum::extract::connect_info::Connected;
+use axum::serve::{IncomingStream, Listener};
 
 use crate::audit::audit;
 use crate::auth::{HttpAuth, authenticate};
 use crate::peer::PeerAddr;
+use crate::tls::{ServerTls, TlsListener};
 
 /// The largest request body any route reads unless it sets its own limit (a plugin upload
 /// does): axum's default, written here so every server states the same bound.
@@ -32,25 +34,36 @@ pub fn stack(router: Router, auth: HttpAuth) -> Router {
         .layer(axum::middleware::from_fn_with_state(classify, audit))
 }
 
-/// Serves `router` (through [`stack`]) on `listener` until `shutdown` completes; a server
-/// error is logged under `server` ("master", "agent", ...).
+/// Serves `router` (through [`stack`]) on `listener`, over TLS when `tls` is given, until
+/// `shutdown` completes; a server error is logged under `server` ("master", "agent", ...).
 pub async fn serve<L>(
     listener: L,
+    tls: Option<&ServerTls>,
     router: Router,
     auth: HttpAuth,
     shutdown: impl Future<Output = ()> + Send + 'static,
     server: &str,
 ) where
     L: Listener,
-    L::Addr: std::fmt::Debug,
-    PeerAddr: for<'a> axum::extract::connect_info::Connected<axum::serve::IncomingStream<'a, L>>,
+    L::Addr: Clone + std::fmt::Debug + std::fmt::Display + Sync,
+    PeerAddr: for<'a> Connected<IncomingStream<'a, L>>
+        + for<'a> Connected<IncomingStream<'a, TlsListener<L>>>,
 {
     // With each connection's peer, for the audit log.
     let app = stack(router, auth).into_make_service_with_connect_info::<PeerAddr>();
-    if let Err(error) = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-    {
+    let served = match tls {
+        Some(tls) => {
+            axum::serve(TlsListener::new(listener, tls), app)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+        None => {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+    };
+    if let Err(error) = served {
         tracing::error!(%error, "the {server}'s HTTP server stopped");
     }
 }

@@ -32,7 +32,7 @@ impl Default for PartitionConfig {
 
 /// Pings every connected agent each `ping_timeout`; marks the silent ones unreachable.
 pub async fn ping_loop(shared: Arc<Shared>, config: PartitionConfig) {
-    let http = match reqwest::Client::builder()
+    let http = match corral_client::client_tls::client_builder()
         .timeout(config.ping_timeout)
         .redirect(reqwest::redirect::Policy::none())
         .build()

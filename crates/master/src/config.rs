@@ -24,6 +24,8 @@ pub struct MasterConfig {
     pub authorizer: Option<std::sync::Arc<dyn corral_authz::Authorizer>>,
     /// The capability classes plugins may be given (`--plugin-capabilities-allowed`).
     pub plugin_capabilities: crate::plugin_consent::CapabilityPolicy,
+    /// Serve over TLS (`--tls-cert`, `--tls-key`, `--tls-client-ca`); plain HTTP if `None`.
+    pub tls: Option<corral_http::ServerTls>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -36,7 +36,7 @@ struct Gateway {
 }
 
 pub fn routes(shared: Arc<Shared>, upstreams: Upstreams) -> Router {
-    let client = reqwest::Client::builder()
+    let client = corral_client::client_tls::client_builder()
         .connect_timeout(CONNECT_TIMEOUT)
         // A redirect (a follower naming its leader) goes back to the client as it came.
         .redirect(reqwest::redirect::Policy::none())

@@ -52,6 +52,8 @@ const RETRY: Duration = Duration::from_secs(1);
 pub struct Leadership {
     /// This master's `host:port`, the value it campaigns with.
     advertised: String,
+    /// "https" when the masters serve TLS, for redirects.
+    scheme: &'static str,
     leading: RwLock<Option<Leading>>,
     /// The last leader etcd named (`host:port`), for redirects.
     leader: watch::Sender<Option<String>>,
@@ -127,6 +129,7 @@ pub async fn run(
     let (listener, addr) = corral_http::listen::bind(config.listen).await?;
     let leadership = Arc::new(Leadership {
         advertised: format!("{}:{}", config.hostname, addr.port()),
+        scheme: crate::redirect::scheme(config.tls.as_ref()),
         leading: RwLock::new(None),
         leader: watch::channel(None).0,
         redirect_probe: tokio::sync::Mutex::new(None),
@@ -141,6 +144,7 @@ pub async fn run(
         .runtime()
         .spawn(follow_leader(leadership.clone(), election.clone()));
     let auth = config.auth.for_server(crate::auth_realms::classify);
+    let tls = config.tls.clone();
     let campaign = tokio::spawn(campaign_loop(Campaign {
         leadership: leadership.clone(),
         election,
@@ -162,7 +166,7 @@ pub async fn run(
         let stopped = async move {
             let _ = stop.wait_for(|stopping| *stopping).await;
         };
-        corral_http::serve(listener, app, auth, stopped, "master").await;
+        corral_http::serve(listener, tls.as_ref(), app, auth, stopped, "master").await;
         // The campaign resigns its term on the way out.
         let _ = campaign.await;
     });
@@ -245,7 +249,12 @@ async fn campaign_loop(campaign: Campaign) {
             }
         };
         *write(&leadership.leading) = Some(Leading {
-            router: router::router(shared.clone(), Arc::new(facts), config.upstreams.clone()),
+            router: router::router(
+                shared.clone(),
+                Arc::new(facts),
+                config.upstreams.clone(),
+                crate::redirect::scheme(config.tls.as_ref()),
+            ),
             shared: shared.clone(),
         });
         leadership
@@ -359,7 +368,7 @@ async fn metrics_snapshot(State(leadership): State<Arc<Leadership>>, request: Re
 /// `GET /master/redirect`: 307 to the leading master (this one included).
 async fn redirect(State(leadership): State<Arc<Leadership>>) -> Response {
     if leadership.is_leading() {
-        return temporary_redirect(&leadership.advertised, "");
+        return temporary_redirect(leadership.scheme, &leadership.advertised, "");
     }
     redirect_to(&leadership, "").await
 }
@@ -391,10 +400,10 @@ async fn redirect_to(leadership: &Leadership, path: &str) -> Response {
     };
     let _ = tokio::time::timeout(ELECTION_WAIT, wait).await;
     if leadership.is_leading() {
-        return temporary_redirect(&leadership.advertised, path);
+        return temporary_redirect(leadership.scheme, &leadership.advertised, path);
     }
     match leadership.other_leader() {
-        Some(leader) => temporary_redirect(&leader, path),
+        Some(leader) => temporary_redirect(leadership.scheme, &leader, path),
         None => (
             StatusCode::SERVICE_UNAVAILABLE,
             "no leading master elected yet; retry shortly\n",

@@ -21,10 +21,16 @@ use super::{
 
 /// Every route of a leading master, also under `/mesos` (DC/OS' prefix for the leading
 /// master, as Admin Router serves it).
-pub fn router(shared: Arc<Shared>, facts: Arc<MasterFacts>, upstreams: Upstreams) -> Router {
+/// `scheme`: "https" when the master serves TLS (for its redirects).
+pub fn router(
+    shared: Arc<Shared>,
+    facts: Arc<MasterFacts>,
+    upstreams: Upstreams,
+    scheme: &'static str,
+) -> Router {
     let cluster = dcos_api::routes(facts.clone());
     let proxies = shared.clone();
-    let own = master_routes(shared.clone()).merge(v0_api::routes(V0 {
+    let own = master_routes(shared.clone(), scheme).merge(v0_api::routes(V0 {
         shared,
         facts,
         agent_ips: Default::default(),
@@ -35,7 +41,7 @@ pub fn router(shared: Arc<Shared>, facts: Arc<MasterFacts>, upstreams: Upstreams
         .merge(gateway::routes(proxies, upstreams))
 }
 
-fn master_routes(shared: Arc<Shared>) -> Router {
+fn master_routes(shared: Arc<Shared>, scheme: &'static str) -> Router {
     Router::new()
         .route("/api/v1/scheduler", post(scheduler_api::scheduler))
         .route("/api/v1", post(operator_api::operator))
@@ -49,7 +55,10 @@ fn master_routes(shared: Arc<Shared>) -> Router {
         .route("/metrics", get(prometheus_metrics::get_metrics))
         .route("/allocator", get(operator_api::get_allocator))
         // A single master leads itself (an elected one answers from `leader.rs` first).
-        .route("/master/redirect", get(redirect_to_self))
+        .route(
+            "/master/redirect",
+            get(move |state: State<Arc<Shared>>| redirect_to_self(state, scheme)),
+        )
         .route(
             "/api/corral/v1/plugins",
             post(plugins_api::plugins).layer(axum::extract::DefaultBodyLimit::max(
@@ -60,7 +69,7 @@ fn master_routes(shared: Arc<Shared>) -> Router {
         .with_state(shared)
 }
 
-async fn redirect_to_self(State(shared): State<Arc<Shared>>) -> Response {
+async fn redirect_to_self(State(shared): State<Arc<Shared>>, scheme: &'static str) -> Response {
     let advertised = shared.with_core(|core, _| {
         let info = &core.master_info;
         format!(
@@ -69,5 +78,5 @@ async fn redirect_to_self(State(shared): State<Arc<Shared>>) -> Response {
             info.port
         )
     });
-    temporary_redirect(&advertised, "")
+    temporary_redirect(scheme, &advertised, "")
 }

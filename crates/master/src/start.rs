@@ -65,14 +65,21 @@ pub async fn run_with_engine(
         now_ms(),
     )
     .await?;
-    let app = router::router(shared.clone(), Arc::new(facts), config.upstreams.clone());
+    let scheme = crate::redirect::scheme(config.tls.as_ref());
+    let app = router::router(
+        shared.clone(),
+        Arc::new(facts),
+        config.upstreams.clone(),
+        scheme,
+    );
     let auth = config.auth.for_server(crate::auth_realms::classify);
+    let tls = config.tls.clone();
     let mut stop = shared.stop_signal();
     let server = tokio::spawn(async move {
         let stopped = async move {
             let _ = stop.wait_for(|stopping| *stopping).await;
         };
-        corral_http::serve(listener, app, auth, stopped, "master").await;
+        corral_http::serve(listener, tls.as_ref(), app, auth, stopped, "master").await;
     });
     tracing::info!(%addr, "master listening");
     Ok(MasterHandle::new(

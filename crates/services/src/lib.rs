@@ -85,10 +85,15 @@ pub async fn run(
 ) -> Result<ServicesHandle, ServicesError> {
     let (listener, addr) = corral_http::listen::bind(config.listen).await?;
     config.listen = addr;
-    let mode = ha::Mode::new(format!("{}:{}", config.hostname, addr.port()));
+    let mode = ha::Mode::served(
+        format!("{}:{}", config.hostname, addr.port()),
+        config.tls.is_some(),
+        config.master_tls.as_ref(),
+    );
     let auth = config.auth.for_server(http::auth_realms::classify);
+    let tls = config.tls.clone();
     mode.set_leading(Some(ha::leading::Leading::start(config, state).await?));
-    Ok(serve(listener, addr, mode, auth, Vec::new()))
+    Ok(serve(listener, tls, addr, mode, auth, Vec::new()))
 }
 
 /// One of several instances on an etcd store: binds the API at once (following: calls are
@@ -100,18 +105,24 @@ pub async fn run_elected(
 ) -> Result<ServicesHandle, ServicesError> {
     let (listener, addr) = corral_http::listen::bind(config.listen).await?;
     config.listen = addr;
-    let mode = ha::Mode::new(format!("{}:{}", config.hostname, addr.port()));
+    let mode = ha::Mode::served(
+        format!("{}:{}", config.hostname, addr.port()),
+        config.tls.is_some(),
+        config.master_tls.as_ref(),
+    );
     let election = Arc::new(election);
     let auth = config.auth.for_server(http::auth_realms::classify);
+    let tls = config.tls.clone();
     let tasks = vec![
         tokio::spawn(ha::campaign(mode.clone(), config, store, election.clone())),
         tokio::spawn(ha::follow(mode.clone(), election)),
     ];
-    Ok(serve(listener, addr, mode, auth, tasks))
+    Ok(serve(listener, tls, addr, mode, auth, tasks))
 }
 
 fn serve(
     listener: corral_http::listen::Acceptor,
+    tls: Option<corral_http::ServerTls>,
     addr: SocketAddr,
     mode: Arc<ha::Mode>,
     auth: corral_http::auth::HttpAuth,
@@ -127,10 +138,19 @@ fn serve(
         // Served with each connection's peer, for the events' client addresses.
         let app = corral_http::stack(router, auth)
             .into_make_service_with_connect_info::<http::client_addr::ClientAddr>();
-        if let Err(error) = axum::serve(listener, app)
-            .with_graceful_shutdown(stopped)
-            .await
-        {
+        let served = match tls {
+            Some(tls) => {
+                axum::serve(corral_http::tls::TlsListener::new(listener, &tls), app)
+                    .with_graceful_shutdown(stopped)
+                    .await
+            }
+            None => {
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(stopped)
+                    .await
+            }
+        };
+        if let Err(error) = served {
             tracing::error!(%error, "the services HTTP server stopped");
         }
     });

@@ -33,6 +33,10 @@ pub struct ServicesConfig {
     pub credential: Option<corral_http::auth::Credential>,
     /// Who may call the Marathon API (`--credentials`, `--tokens`, `--authenticate-*`).
     pub auth: corral_http::auth::AuthConfig,
+    /// Serve the API over TLS (`--tls-cert`, `--tls-key`, `--tls-client-ca`).
+    pub tls: Option<corral_http::ServerTls>,
+    /// What the master is trusted and presented over https (`--tls-ca`, ...).
+    pub master_tls: Option<corral_client::ClientTls>,
 }
 
 impl ServicesConfig {

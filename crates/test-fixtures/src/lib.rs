@@ -4,6 +4,8 @@
 //! wasm32-wasip2; only crates that list this one as a dev-dependency (and the end-to-end
 //! tests) build it.
 
+pub mod pki;
+
 /// Misbehaving plugins for tests, by name.
 pub const FIXTURES: &[&str] = &[
     "loop-allocator",

@@ -46,6 +46,9 @@ impl Events {
 impl Scheduler {
     /// POSTs SUBSCRIBE and reads the first event, SUBSCRIBED, which holds our framework id.
     pub async fn subscribe(master: &str, framework_info: Value) -> anyhow::Result<(Self, Events)> {
+        // reqwest is built with rustls and no provider of its own: give it ring's.
+        #[allow(deprecated)] // ring: see corral_http::tls (no aws-lc in the build)
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::new();
         let url = format!("http://{master}/api/v1/scheduler");
         let response = http

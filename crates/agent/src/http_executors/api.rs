@@ -151,7 +151,7 @@ fn relay_to_master(link: Arc<MasterLink>, identity: Arc<AgentIdentity>, key: Key
             data,
         };
         // The master this agent is registered with: `config.master` may list several (HA).
-        let url = format!("http://{}{MESSAGE_PATH}", link.master_now());
+        let url = link.url_now(MESSAGE_PATH);
         match link.http().post(&url).json(&message).send().await {
             Ok(r) if r.status().is_success() => {}
             Ok(r) => tracing::warn!(

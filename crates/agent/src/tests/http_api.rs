@@ -9,7 +9,7 @@ use super::support::*;
 use corral_api::v1::TaskState;
 
 async fn call(agent: &crate::AgentHandle, body: &str) -> (u16, Value) {
-    let response = reqwest::Client::new()
+    let response = corral_client::client_tls::client()
         .post(format!("http://{}/api/v1", agent.addr))
         .header("Content-Type", "application/json")
         .body(body.to_string())
@@ -25,11 +25,11 @@ async fn health_version_and_tasks() {
     let master = FakeMaster::start(true).await;
     let work = tempfile::tempdir().expect("temp dir");
     let agent = registered_agent(&master, work.path(), Duration::from_secs(1)).await;
-    let health = reqwest::get(format!("http://{}/health", agent.addr))
+    let health = crate::tests::support::http_get(format!("http://{}/health", agent.addr))
         .await
         .expect("agent answers");
     assert_eq!(health.status(), 200);
-    let version: Value = reqwest::get(format!("http://{}/version", agent.addr))
+    let version: Value = crate::tests::support::http_get(format!("http://{}/version", agent.addr))
         .await
         .expect("agent answers")
         .json()
@@ -78,7 +78,7 @@ async fn health_version_and_tasks() {
     assert!(std::path::Path::new(&sandbox).join("stdout").exists());
 
     // Prometheus' view of the same agent.
-    let metrics = reqwest::get(format!("http://{}/metrics", agent.addr))
+    let metrics = crate::tests::support::http_get(format!("http://{}/metrics", agent.addr))
         .await
         .expect("agent answers");
     assert_eq!(

@@ -69,7 +69,7 @@ pub(super) struct Executor {
 impl Executor {
     async fn subscribe(agent: &crate::AgentHandle) -> Executor {
         let url = format!("http://{}/api/v1/executor", agent.addr);
-        let http = reqwest::Client::new();
+        let http = corral_client::client_tls::client();
         let call = json!({
             "type": "SUBSCRIBE",
             "framework_id": {"value": FRAMEWORK},

@@ -21,7 +21,7 @@ async fn subscribe(agent: &crate::AgentHandle, token: Option<&str>) -> (u16, Opt
             reqwest::header::HeaderValue::from_str(&format!("Bearer {token}")).expect("a header");
         headers.insert(reqwest::header::AUTHORIZATION, value);
     }
-    let http = reqwest::Client::builder()
+    let http = corral_client::client_tls::client_builder()
         .default_headers(headers)
         .build()
         .expect("a client");

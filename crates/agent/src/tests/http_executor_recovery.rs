@@ -225,7 +225,7 @@ async fn an_executor_subscribes_again_after_a_restart_and_keeps_its_tasks() {
     let agent = start_agent(&master, work.path(), RETRY).await;
 
     let url = format!("http://{}/api/v1/executor", agent.addr);
-    let http = reqwest::Client::new();
+    let http = corral_client::client_tls::client();
     let uuid = base64::engine::general_purpose::STANDARD.encode(uuid::Uuid::new_v4().as_bytes());
     let finished = json!({
         "task_id": {"value": "t2"}, "state": "TASK_FINISHED", "uuid": uuid,

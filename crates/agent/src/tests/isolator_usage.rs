@@ -147,12 +147,13 @@ async fn isolator_usage_joins_the_statistics_and_a_failing_plugin_is_left_out() 
     assert!(stats.get("infinite").is_none(), "{stats}");
     assert!(stats["timestamp"].as_f64().is_some(), "{stats}");
 
-    let monitor: Value = reqwest::get(format!("http://{}/monitor/statistics", agent.addr))
-        .await
-        .expect("agent answers")
-        .json()
-        .await
-        .expect("JSON");
+    let monitor: Value =
+        crate::tests::support::http_get(format!("http://{}/monitor/statistics", agent.addr))
+            .await
+            .expect("agent answers")
+            .json()
+            .await
+            .expect("JSON");
     assert_eq!(
         monitor[0]["statistics"]["gpu_memory_used_bytes"], 1024.0,
         "{monitor}"

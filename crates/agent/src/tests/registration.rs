@@ -89,7 +89,7 @@ async fn reregisters_with_the_saved_id_after_a_restart() {
     let first_port = agent.addr.port();
     agent.shutdown().await;
     assert!(
-        reqwest::get(format!("http://127.0.0.1:{first_port}/health"))
+        crate::tests::support::http_get(format!("http://127.0.0.1:{first_port}/health"))
             .await
             .is_err(),
         "a stopped agent no longer serves"
@@ -160,7 +160,7 @@ async fn dropping_the_handle_does_not_stop_the_agent() {
     let addr = agent.addr;
     drop(agent);
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let health = reqwest::get(format!("http://{addr}/health"))
+    let health = crate::tests::support::http_get(format!("http://{addr}/health"))
         .await
         .expect("agent still serves");
     assert_eq!(health.status(), 200);

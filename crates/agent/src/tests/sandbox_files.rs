@@ -14,7 +14,7 @@ use corral_api::v1::TaskState;
 async fn get(agent: &AgentHandle, endpoint: &str, query: &[(&str, &str)]) -> (u16, Value) {
     let url = reqwest::Url::parse_with_params(&format!("http://{}{endpoint}", agent.addr), query)
         .expect("a URL");
-    let response = reqwest::Client::new()
+    let response = corral_client::client_tls::client()
         .get(url)
         .send()
         .await
@@ -24,7 +24,7 @@ async fn get(agent: &AgentHandle, endpoint: &str, query: &[(&str, &str)]) -> (u1
 }
 
 async fn call(agent: &AgentHandle, body: Value) -> (u16, Value) {
-    let response = reqwest::Client::new()
+    let response = corral_client::client_tls::client()
         .post(format!("http://{}/api/v1", agent.addr))
         .json(&body)
         .send()
@@ -121,7 +121,7 @@ async fn browse_and_read_a_sandbox() {
         &[("path", &format!("{sandbox}/stderr"))],
     )
     .expect("a URL");
-    let download = reqwest::Client::new()
+    let download = corral_client::client_tls::client()
         .get(url)
         .send()
         .await
@@ -137,7 +137,7 @@ async fn browse_and_read_a_sandbox() {
         &[("path", &format!("{sandbox}/big.bin"))],
     )
     .expect("a URL");
-    let body = reqwest::get(url)
+    let body = crate::tests::support::http_get(url)
         .await
         .expect("agent answers")
         .bytes()

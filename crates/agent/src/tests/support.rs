@@ -36,6 +36,8 @@ pub fn config(master: &FakeMaster, work_dir: &Path, retry: Duration) -> AgentCon
         credential: None,
         auth: Default::default(),
         executor_secret_key: None,
+        tls: None,
+        master_tls: None,
     }
 }
 
@@ -66,7 +68,7 @@ pub async fn registered_agent(
 pub async fn wait_registered(agent: &AgentHandle) {
     let url = format!("http://{}/state", agent.addr);
     for _ in 0..500 {
-        let state: serde_json::Value = reqwest::get(&url)
+        let state: serde_json::Value = crate::tests::support::http_get(&url)
             .await
             .expect("agent serves /state")
             .json()
@@ -117,7 +119,7 @@ pub fn kill(id: &str) -> AgentCommand {
 
 /// Reads the agent's /state as JSON.
 pub async fn agent_state(agent: &AgentHandle) -> serde_json::Value {
-    reqwest::get(format!("http://{}/state", agent.addr))
+    crate::tests::support::http_get(format!("http://{}/state", agent.addr))
         .await
         .expect("agent serves /state")
         .json()
@@ -181,7 +183,7 @@ pub fn find_sandbox(work_dir: &Path, task: &str) -> std::path::PathBuf {
 
 /// The agent's GET_CONTAINERS entries (asserting the answer is one).
 pub async fn containers(agent: &AgentHandle) -> Vec<serde_json::Value> {
-    let response: serde_json::Value = reqwest::Client::new()
+    let response: serde_json::Value = corral_client::client_tls::client()
         .post(format!("http://{}/api/v1", agent.addr))
         .json(&serde_json::json!({"type": "GET_CONTAINERS"}))
         .send()
@@ -241,4 +243,10 @@ pub fn remove_cgroup_root(root: &Path) -> Vec<std::path::PathBuf> {
         remove_tree(&dir);
     }
     cgroup_dirs_named(root)
+}
+
+/// GET `url` with a client from corral_client's builder (reqwest's rustls needs ring's
+/// provider, which that builder installs).
+pub async fn http_get(url: impl reqwest::IntoUrl) -> reqwest::Result<reqwest::Response> {
+    corral_client::client_tls::client().get(url).send().await
 }

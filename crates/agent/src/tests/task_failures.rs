@@ -29,7 +29,7 @@ async fn a_trapping_instance_fails_the_task_and_the_agent_keeps_serving() {
         "{message}"
     );
 
-    let health = reqwest::get(format!("http://{}/health", agent.addr))
+    let health = crate::tests::support::http_get(format!("http://{}/health", agent.addr))
         .await
         .expect("agent still serves");
     assert_eq!(health.status(), 200);

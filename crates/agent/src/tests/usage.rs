@@ -81,12 +81,13 @@ async fn usage_moves(master: &FakeMaster, agent: &AgentHandle) {
     assert!(hog["processes"].as_u64().expect("processes") >= 1);
     assert!(hog["timestamp"].as_f64().expect("timestamp") > 1.6e9);
 
-    let monitor: Value = reqwest::get(format!("http://{}/monitor/statistics", agent.addr))
-        .await
-        .expect("agent answers")
-        .json()
-        .await
-        .expect("JSON");
+    let monitor: Value =
+        crate::tests::support::http_get(format!("http://{}/monitor/statistics", agent.addr))
+            .await
+            .expect("agent answers")
+            .json()
+            .await
+            .expect("JSON");
     let entries = monitor.as_array().expect("a list");
     assert!(
         entries

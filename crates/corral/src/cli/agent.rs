@@ -69,6 +69,8 @@ pub struct AgentArgs {
     /// work dir on first start.
     #[arg(long, value_name = "FILE")]
     pub executor_secret_key: Option<PathBuf>,
+    #[command(flatten)]
+    pub tls: super::tls_args::TlsArgs,
 }
 
 /// What `corral agent ACTION` does to an agent of the cluster instead of running one.
@@ -133,12 +135,15 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
             ..Default::default()
         })?,
         executor_secret_key: args.executor_secret_key.clone(),
+        tls: args.tls.load().await?,
+        master_tls: args.master.tls()?,
     };
     let agent = corral_agent::run(config, executor)
         .await
         .context("cannot start the agent")?;
     println!(
-        "corral agent listening on http://{}, registering with the master at {master}",
+        "corral agent listening on {}://{}, registering with the master at {master}",
+        args.tls.scheme(),
         agent.addr
     );
     tokio::select! {

@@ -207,7 +207,7 @@ pub async fn failover(args: FailoverArgs) -> anyhow::Result<std::process::ExitCo
     for port in ports {
         children.push(Some(start_master(&etcd, port, args.leader_lease)?));
     }
-    let probe = reqwest::Client::builder()
+    let probe = corral_client::client_tls::client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(1))
         .build()?;
@@ -221,7 +221,7 @@ pub async fn failover(args: FailoverArgs) -> anyhow::Result<std::process::ExitCo
         .context("the leader is not one of the masters")?;
     let survivor = masters[1 - leader_index].clone();
 
-    let http = reqwest::Client::builder()
+    let http = corral_client::client_tls::client_builder()
         .pool_max_idle_per_host(0)
         .build()?;
     let agent_resources = parse_resources("cpus:16;mem:65536")?;

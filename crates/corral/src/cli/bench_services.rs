@@ -173,7 +173,7 @@ pub async fn services(args: ServicesBenchArgs) -> anyhow::Result<std::process::E
             .spawn()
             .context("cannot start a master")?,
     );
-    let http = reqwest::Client::new();
+    let http = corral_client::client_tls::client();
     wait_for("the master", Duration::from_secs(60), async || {
         let health = http.get(format!("http://{master}/health")).send().await;
         health.ok()?.status().is_success().then_some(())

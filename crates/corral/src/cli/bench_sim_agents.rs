@@ -29,7 +29,7 @@ pub struct SimCounters {
 /// Starts `count` agents registering with `master`, each with `resources`.
 pub fn start(master: &str, count: usize, resources: &[Resource]) -> Arc<SimCounters> {
     let counters = Arc::new(SimCounters::default());
-    let http = reqwest::Client::new();
+    let http = corral_client::client_tls::client();
     for i in 0..count {
         let message = AgentSubscribe {
             agent_id: None,

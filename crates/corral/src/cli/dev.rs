@@ -112,6 +112,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
         auth: Default::default(),
         authorizer: None,
         plugin_capabilities: Default::default(),
+        tls: None,
     };
     let master = corral_master::run(master_config, allocator, std::sync::Arc::new(store))
         .await
@@ -137,6 +138,8 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
         credential: None,
         auth: Default::default(),
         executor_secret_key: None,
+        tls: None,
+        master_tls: None,
     };
     let agent = corral_agent::run(agent_config, executor)
         .await

@@ -46,6 +46,8 @@ pub struct ServeArgs {
     pub options: DnsOptions,
     #[command(flatten)]
     pub auth: super::auth_args::ServerAuthArgs,
+    #[command(flatten)]
+    pub tls: super::tls_args::TlsArgs,
 }
 
 /// What `corral dns` and `corral dev --dns-...` share.
@@ -133,6 +135,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let mut config = args.options.config(&args.master.master, args.listen)?;
     config.credential = args.master.credential()?;
     config.auth = args.auth.config(Default::default())?;
+    config.tls = args.tls.load().await?;
+    config.master_tls = args.master.tls()?;
     if !args.no_http {
         config.http_listen = Some(args.http_listen);
     }
@@ -141,7 +145,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .context("cannot start the DNS server")?;
     let http = server
         .http_addr
-        .map(|a| format!(", HTTP API on http://{a}"))
+        .map(|a| format!(", HTTP API on {}://{a}", args.tls.scheme()))
         .unwrap_or_default();
     println!(
         "corral dns: DNS on {} (UDP and TCP){http}, following {}",

@@ -12,7 +12,6 @@ use super::task_view::{Names, TaskFilters, health, host_ports, sort_tasks};
 use corral_api::operator::{GetAgents, GetFrameworks, GetTasks, OperatorCallType};
 use corral_api::resources::Resources;
 use corral_api::v1::{Attribute, Task, TaskState, ValueType};
-use corral_client::master_address::MasterAddress;
 use corral_client::operator_client::OperatorClient;
 
 #[derive(Debug, Clone, clap::Args)]
@@ -25,9 +24,7 @@ pub struct ListArgs {
 }
 
 async fn client(args: &ListArgs) -> anyhow::Result<OperatorClient> {
-    Ok(OperatorClient::new(
-        MasterAddress::pick(&args.master.master).await?,
-    )?)
+    Ok(OperatorClient::new(args.master.resolve().await?)?)
 }
 
 fn print_json(raw: &serde_json::Value) -> anyhow::Result<ExitCode> {

@@ -66,6 +66,8 @@ pub struct MasterArgs {
     pub mesos_dns_url: Option<String>,
     #[command(flatten)]
     pub auth: super::auth_args::ServerAuthArgs,
+    #[command(flatten)]
+    pub tls: super::tls_args::TlsArgs,
     /// Frameworks must authenticate (HTTP Basic) to subscribe (Mesos'
     /// --authenticate_frameworks); a framework id is bound to its principal either way.
     #[arg(long, visible_alias = "authenticate-http-frameworks")]
@@ -149,6 +151,7 @@ pub async fn run(args: MasterArgs) -> anyhow::Result<ExitCode> {
             None => None,
         },
         plugin_capabilities: args.plugin_capabilities_allowed.clone().unwrap_or_default(),
+        tls: args.tls.load().await?,
     };
     if args.max_agent_ping_timeouts == 0 {
         bail!("--max-agent-ping-timeouts must be at least 1");
@@ -178,7 +181,11 @@ pub async fn run(args: MasterArgs) -> anyhow::Result<ExitCode> {
         }
     }
     .context("cannot start the master")?;
-    println!("corral master listening on http://{}", master.addr);
+    println!(
+        "corral master listening on {}://{}",
+        args.tls.scheme(),
+        master.addr
+    );
     if !master.serve_until(shutdown_requested()).await {
         bail!("the master stopped unexpectedly");
     }

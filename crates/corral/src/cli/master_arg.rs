@@ -4,14 +4,16 @@
 
 use std::path::PathBuf;
 
+use corral_client::ClientTls;
 use corral_client::master_address::{DEFAULT_MASTER, MasterAddress};
 use corral_http::auth::Credential;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct MasterArg {
-    /// The master, as HOST:PORT; several comma-separated for an HA cluster (the leader is
-    /// found and followed), or the masters' etcd as etcd://H:P[,H:P...][/PREFIX] (their
-    /// --state; the leader is read from their election).
+    /// The master, as HOST:PORT (https://HOST:PORT for a master serving TLS); several
+    /// comma-separated for an HA cluster (the leader is found and followed), or the masters'
+    /// etcd as etcd://H:P[,H:P...][/PREFIX] (their --state; the leader is read from their
+    /// election).
     #[arg(long, global = true, env = "CORRAL_MASTER", default_value = DEFAULT_MASTER,
           value_name = "HOST:PORT[,...]")]
     pub master: String,
@@ -19,15 +21,45 @@ pub struct MasterArg {
     /// Mesos' format: {"principal": "...", "secret": "..."} or `principal secret`.
     #[arg(long, global = true, env = "CORRAL_CREDENTIAL", value_name = "FILE")]
     pub credential: Option<PathBuf>,
+    /// Trust only this CA (PEM) for an https:// master (and the services API); without it,
+    /// the system's roots.
+    #[arg(long, global = true, env = "CORRAL_TLS_CA", value_name = "FILE")]
+    pub tls_ca: Option<PathBuf>,
+    /// The certificate (PEM) to present to a master that requires one (mutual TLS); goes
+    /// with --tls-client-key.
+    #[arg(
+        long,
+        global = true,
+        env = "CORRAL_TLS_CLIENT_CERT",
+        value_name = "FILE"
+    )]
+    pub tls_client_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-client-cert.
+    #[arg(
+        long,
+        global = true,
+        env = "CORRAL_TLS_CLIENT_KEY",
+        value_name = "FILE"
+    )]
+    pub tls_client_key: Option<PathBuf>,
 }
 
 impl MasterArg {
     /// The master to call: the leader when `--master` lists several or names etcd; it is
-    /// presented the `--credential`.
+    /// presented the `--credential` and the TLS settings.
     pub async fn resolve(&self) -> anyhow::Result<MasterAddress> {
         let credential = self.credential()?;
-        let master = MasterAddress::pick(&self.master).await?;
+        let master = MasterAddress::pick_with_tls(&self.master, self.tls()?).await?;
         Ok(master.with_credential(credential))
+    }
+
+    /// `--tls-ca`, `--tls-client-cert` and `--tls-client-key`, read and checked.
+    pub fn tls(&self) -> anyhow::Result<Option<ClientTls>> {
+        Ok(ClientTls::read(
+            self.tls_ca.as_deref(),
+            self.tls_client_cert.as_deref(),
+            self.tls_client_key.as_deref(),
+        )?)
     }
 
     /// The `--credential`, read.

@@ -49,6 +49,7 @@ mod task_match;
 mod task_view;
 #[cfg(test)]
 mod timing_flags_tests;
+mod tls_args;
 mod top;
 mod wasm_run;
 

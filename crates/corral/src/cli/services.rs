@@ -50,6 +50,8 @@ pub struct ServicesArgs {
     pub leader_lease: Duration,
     #[command(flatten)]
     pub auth: super::auth_args::ServerAuthArgs,
+    #[command(flatten)]
+    pub tls: super::tls_args::TlsArgs,
 }
 
 pub async fn run(args: ServicesArgs) -> anyhow::Result<ExitCode> {
@@ -78,6 +80,8 @@ pub async fn run(args: ServicesArgs) -> anyhow::Result<ExitCode> {
     )?;
     config.credential = args.master.credential()?;
     config.auth = args.auth.config(Default::default())?;
+    config.tls = args.tls.load().await?;
+    config.master_tls = args.master.tls()?;
     let mut handle = match &spec {
         // Several instances may share an etcd store: they elect a leader.
         StateSpec::Etcd { endpoints, prefix } => {
@@ -102,7 +106,8 @@ pub async fn run(args: ServicesArgs) -> anyhow::Result<ExitCode> {
         }
     };
     println!(
-        "corral services: Marathon API on http://{}",
+        "corral services: Marathon API on {}://{}",
+        args.tls.scheme(),
         reachable(handle.addr)
     );
     tokio::select! {
@@ -139,6 +144,8 @@ pub fn config(
         state_description: state.to_string(),
         credential: None,
         auth: Default::default(),
+        tls: None,
+        master_tls: None,
     })
 }
 

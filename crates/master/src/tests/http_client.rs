@@ -47,6 +47,7 @@ pub async fn start_master_with_hooks(store: Arc<dyn StateStore>, hooks: HookChai
         auth: Default::default(),
         authorizer: None,
         plugin_capabilities: Default::default(),
+        tls: None,
     };
     let handle = run(config, factory(knobs()), store)
         .await
@@ -55,7 +56,7 @@ pub async fn start_master_with_hooks(store: Arc<dyn StateStore>, hooks: HookChai
     TestMaster {
         handle,
         base,
-        client: reqwest::Client::new(),
+        client: corral_client::client_tls::client(),
     }
 }
 

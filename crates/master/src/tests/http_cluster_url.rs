@@ -268,7 +268,7 @@ async fn service_and_agent_proxies_stream_keep_the_path_and_say_what_is_missing(
         .expect("bytes");
     assert!(String::from_utf8_lossy(&second).contains("data: 1"));
 
-    let redirect = reqwest::Client::builder()
+    let redirect = corral_client::client_tls::client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client")

@@ -134,7 +134,7 @@ async fn get_master_names_the_answering_master() {
     assert_eq!(info["port"].as_u64(), port, "{answer}");
 
     // A single master names itself as the leader.
-    let no_follow = reqwest::Client::builder()
+    let no_follow = corral_client::client_tls::client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client");

@@ -21,6 +21,8 @@ fn services() -> Services {
         state_description: "memory".into(),
         credential: None,
         auth: Default::default(),
+        tls: None,
+        master_tls: None,
     };
     Services::new(
         config,

@@ -48,15 +48,28 @@ pub struct Mode {
     /// The leader's `host:port` when another instance leads.
     leader: RwLock<Option<String>>,
     http: reqwest::Client,
+    /// "https" when the instances serve TLS: how the leader is reached and named.
+    scheme: &'static str,
 }
 
 impl Mode {
     pub fn new(advertised: String) -> Arc<Mode> {
+        Mode::served(advertised, false, None)
+    }
+
+    /// An instance serving over TLS when `tls`; a follower then forwards to the leader over
+    /// https, trusting and presenting `client` (the `--tls-ca` and client certificate).
+    pub fn served(
+        advertised: String,
+        tls: bool,
+        client: Option<&corral_client::ClientTls>,
+    ) -> Arc<Mode> {
         Arc::new(Mode {
             advertised,
             leading: RwLock::new(None),
             leader: RwLock::new(None),
-            http: proxy::client(),
+            http: proxy::client(client),
+            scheme: if tls { "https" } else { "http" },
         })
     }
 
@@ -100,7 +113,8 @@ async fn dispatch(State(mode): State<Arc<Mode>>, request: Request) -> Response {
             Ok(response) => response,
             Err(never) => match never {},
         };
-        if let Ok(value) = HeaderValue::from_str(&format!("http://{}", mode.advertised)) {
+        if let Ok(value) = HeaderValue::from_str(&format!("{}://{}", mode.scheme, mode.advertised))
+        {
             response.headers_mut().insert(proxy::LEADER_HEADER, value);
         }
         return response;
@@ -110,9 +124,12 @@ async fn dispatch(State(mode): State<Arc<Mode>>, request: Request) -> Response {
     }
     match mode.leader() {
         Some(leader) if request.uri().path().starts_with("/v2/events") => {
-            proxy::redirect(&leader, &request)
+            proxy::redirect(mode.scheme, &leader, &request)
         }
-        Some(leader) => proxy::forward(&mode.http, &leader, &mode.advertised, request).await,
+        Some(leader) => {
+            let leader = format!("{}://{leader}", mode.scheme);
+            proxy::forward(&mode.http, &leader, &mode.advertised, request).await
+        }
         None => respond::message(StatusCode::SERVICE_UNAVAILABLE, NO_LEADER),
     }
 }

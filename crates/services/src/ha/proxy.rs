@@ -20,8 +20,8 @@ pub const VIA_HEADER: &str = "x-marathon-via";
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
-pub fn client() -> reqwest::Client {
-    reqwest::Client::builder()
+pub fn client(tls: Option<&corral_client::ClientTls>) -> reqwest::Client {
+    corral_client::client_tls::with_tls(corral_client::client_tls::client_builder(), tls)
         .connect_timeout(CONNECT_TIMEOUT)
         .read_timeout(READ_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
@@ -51,8 +51,8 @@ fn path_and_query(request: &Request) -> &str {
 }
 
 /// `307 Temporary Redirect` to the same path and query on the leader.
-pub fn redirect(leader: &str, request: &Request) -> Response {
-    let location = format!("http://{leader}{}", path_and_query(request));
+pub fn redirect(scheme: &str, leader: &str, request: &Request) -> Response {
+    let location = format!("{scheme}://{leader}{}", path_and_query(request));
     match HeaderValue::from_str(&location) {
         Ok(location) => (
             StatusCode::TEMPORARY_REDIRECT,
@@ -63,14 +63,15 @@ pub fn redirect(leader: &str, request: &Request) -> Response {
     }
 }
 
-/// Sends `request` to the leader and answers what it answers.
+/// Sends `request` to the leader (`leader`: its base URL, `http://host:port` or `https://`)
+/// and answers what it answers.
 pub async fn forward(
     http: &reqwest::Client,
     leader: &str,
     via: &str,
     request: Request,
 ) -> Response {
-    let url = format!("http://{leader}{}", path_and_query(&request));
+    let url = format!("{leader}{}", path_and_query(&request));
     let (parts, body) = request.into_parts();
     // The leader would refuse a bigger body; refused here as it would (413).
     let body = match axum::body::to_bytes(body, corral_http::serve::MAX_BODY_BYTES).await {

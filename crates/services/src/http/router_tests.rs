@@ -32,6 +32,8 @@ pub(super) fn services() -> Arc<Services> {
         state_description: "memory".into(),
         credential: None,
         auth: Default::default(),
+        tls: None,
+        master_tls: None,
     };
     let store = ServiceStore::new(Arc::new(MemoryStore::new()));
     Arc::new(Services::new(config, store, Loaded::default()))

@@ -22,7 +22,7 @@ impl Marathon {
         };
         Ok(Marathon {
             base,
-            http: with_credential(reqwest::Client::builder(), credential)
+            http: with_credential(corral_client::client_tls::client_builder(), credential)
                 .build()
                 .context("cannot build an HTTP client")?,
         })

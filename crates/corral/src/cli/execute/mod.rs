@@ -61,7 +61,7 @@ pub struct ExecuteArgs {
     #[arg(long, value_name = "DURATION", value_parser = super::duration_flag::parse)]
     pub kill_after: Option<Duration>,
     /// Fetch this URI into each task's sandbox before it starts (repeatable): http://,
-    /// file:// or a path on the agent.
+    /// https://, file:// or a path on the agent.
     #[arg(long = "uri", value_name = "URI")]
     pub uris: Vec<String>,
     /// Run --command without a shell: its words are the program and its argv. A program
@@ -103,7 +103,7 @@ enum Outcome {
 }
 
 pub async fn run(args: ExecuteArgs) -> anyhow::Result<ExitCode> {
-    let master = MasterAddress::pick(&args.master.master).await?;
+    let master = args.master.resolve().await?;
     let shape = args.shape()?;
     if args.instances == 0 {
         bail!("--instances must be at least 1");
@@ -125,6 +125,8 @@ pub async fn run(args: ExecuteArgs) -> anyhow::Result<ExitCode> {
     );
     let mut execution = Execution {
         tracker: Tracker::new(&args.name, args.instances),
+        tls: master.tls().cloned(),
+        credential: master.credential().cloned(),
         client,
         shape,
         args,
@@ -178,6 +180,9 @@ fn framework_info(args: &ExecuteArgs) -> FrameworkInfo {
 
 struct Execution {
     client: SchedulerClient,
+    /// What the master is presented, again on a failover.
+    tls: Option<corral_client::ClientTls>,
+    credential: Option<corral_http::auth::Credential>,
     tracker: Tracker,
     shape: TaskShape,
     args: ExecuteArgs,
@@ -198,7 +203,10 @@ impl Execution {
         let deadline = Instant::now() + RESUBSCRIBE_WINDOW;
         loop {
             let attempt = async {
-                let master = MasterAddress::pick(&self.args.master.master).await?;
+                let master =
+                    MasterAddress::pick_with_tls(&self.args.master.master, self.tls.clone())
+                        .await?
+                        .with_credential(self.credential.clone());
                 let subscribed = SchedulerClient::subscribe(&master, info.clone()).await?;
                 Ok::<_, ClientError>((master, subscribed))
             };
