@@ -1,10 +1,11 @@
 //! What authentication and authorization cost (issue 17's target: under 5% of a task launch
-//! and of a busy read endpoint). The same in-process cluster as [`crate::task_launch`] runs
-//! open and secured, in rounds that alternate which goes first: secured
-//! means every realm requires credentials (frameworks, agents, reads, writes), the framework,
-//! the agent and the reader present HTTP Basic, and ACLs on `register_frameworks` and
-//! `run_tasks` make every launch take the authorization round outside the core's lock.
-//! Beside the end-to-end figures, the two checks alone, per call.
+//! and of a busy read endpoint). Two in-process clusters as [`crate::task_launch`]'s run side
+//! by side, one open and one secured, and each launch and each read goes to both in turn, so
+//! the machine's drift hits both alike. Secured means every realm requires credentials
+//! (frameworks, agents, reads, writes), the framework, the agent and the reader present HTTP
+//! Basic, and ACLs on `register_frameworks` and `run_tasks` make every launch take the
+//! authorization round outside the core's lock. Beside the end-to-end figures, the two
+//! checks alone, per call.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -12,9 +13,9 @@ use std::time::{Duration, Instant};
 use corral_authz::{Acls, Action, Authorizer, Request};
 use corral_http::auth::{AuthConfig, Credential, Identities, Required, TokenTable};
 
-use super::task_launch::{
-    LaunchBenchError, LaunchSecurity, LaunchSetup, launch_times, with_cluster,
-};
+use corral_client::MasterAddress;
+
+use super::task_launch::{LaunchBenchError, LaunchSecurity, LaunchSetup, schedule, with_cluster};
 
 const ACLS: &str = r#"{
   "register_frameworks": [
@@ -84,87 +85,132 @@ pub async fn measure(
 ) -> Result<AuthOverhead, LaunchBenchError> {
     let secured = secured()?;
     let open = LaunchSecurity::default();
-    let (mut launches_open, mut launches_secured) = (Vec::new(), Vec::new());
-    let (mut reads_open, mut reads_secured) = (Vec::new(), Vec::new());
+    let mut times = Interleaved::default();
+    let patience = Duration::from_secs(1800);
     for round in 0..plan.rounds {
-        let mut modes = [
-            ("open", &open, &mut launches_open, &mut reads_open),
-            (
-                "secured",
-                &secured,
-                &mut launches_secured,
-                &mut reads_secured,
-            ),
-        ];
-        // Each mode goes first in every other round, so that what runs first (warm-up, the
-        // machine's drift) costs both the same.
-        if round % 2 == 1 {
-            modes.reverse();
-        }
-        for (name, security, launches, reads) in modes {
-            let here = LaunchSetup {
-                work_dir: setup.work_dir.join(format!("{name}-{round}")),
-                ..setup.clone()
-            };
-            launches.extend(launch_times(&here, security, plan.launches_per_round).await?);
-            let reader = security
-                .framework_credential
-                .as_ref()
-                .map(|_| credential("reader"));
-            let count = plan.reads_per_round;
-            let patience = Duration::from_secs(600);
-            let here = LaunchSetup {
-                work_dir: setup.work_dir.join(format!("{name}-{round}-reads")),
-                ..setup.clone()
-            };
-            reads.extend(
-                with_cluster(&here, security, patience, |master| async move {
-                    read_times(&master.url("/master/state"), reader.as_ref(), count).await
-                })
-                .await?,
-            );
-        }
+        let here = |name: &str| LaunchSetup {
+            work_dir: setup.work_dir.join(format!("{name}-{round}")),
+            ..setup.clone()
+        };
+        let (open_setup, secured_setup) = (here("open"), here("secured"));
+        let secured = &secured;
+        let round_times = with_cluster(&open_setup, &open, patience, |open_master| async move {
+            with_cluster(&secured_setup, secured, patience, |secured_master| async move {
+                interleave(&open_master, &secured_master, plan).await
+            })
+            .await
+        })
+        .await?;
+        times.extend(round_times);
     }
     Ok(AuthOverhead {
-        launch_open: median(launches_open),
-        launch_secured: median(launches_secured),
-        read_open: median(reads_open),
-        read_secured: median(reads_secured),
+        launch_open: median(times.launch_open),
+        launch_secured: median(times.launch_secured),
+        read_open: median(times.read_open),
+        read_secured: median(times.read_secured),
         identify: identify_time(plan.checks),
         authorize: authorize_time(plan.checks)?,
     })
 }
 
-/// `count` GETs of `url`, one after another, each timed.
-async fn read_times(
-    url: &str,
-    credential: Option<&Credential>,
-    count: usize,
-) -> Result<Vec<Duration>, LaunchBenchError> {
-    let http = corral_client::master_address::with_credential(
-        corral_client::client_tls::client_builder(),
-        credential,
-    )
-    .build()
-    .map_err(|e| read_error(e.to_string()))?;
-    let mut times = Vec::with_capacity(count);
-    for _ in 0..count {
+#[derive(Default)]
+struct Interleaved {
+    launch_open: Vec<Duration>,
+    launch_secured: Vec<Duration>,
+    read_open: Vec<Duration>,
+    read_secured: Vec<Duration>,
+}
+
+impl Interleaved {
+    fn extend(&mut self, other: Interleaved) {
+        self.launch_open.extend(other.launch_open);
+        self.launch_secured.extend(other.launch_secured);
+        self.read_open.extend(other.read_open);
+        self.read_secured.extend(other.read_secured);
+    }
+}
+
+/// Both clusters run side by side; each launch and each read goes to one then the other,
+/// which goes first alternating, so the machine's drift and noise hit both alike.
+async fn interleave(
+    open: &MasterAddress,
+    secured: &MasterAddress,
+    plan: &AuthBenchPlan,
+) -> Result<Interleaved, LaunchBenchError> {
+    let mut times = Interleaved::default();
+    for i in 0..plan.launches_per_round {
+        let first_open = i % 2 == 0;
+        for is_open in [first_open, !first_open] {
+            let master = if is_open { open } else { secured };
+            let took = schedule(master, 1).await?;
+            let into = if is_open {
+                &mut times.launch_open
+            } else {
+                &mut times.launch_secured
+            };
+            into.extend(took);
+        }
+    }
+    let reader = credential("reader");
+    let open_reads = ReadClient::new(open, None)?;
+    let secured_reads = ReadClient::new(secured, Some(&reader))?;
+    for i in 0..plan.reads_per_round {
+        let first_open = i % 2 == 0;
+        for is_open in [first_open, !first_open] {
+            if is_open {
+                times.read_open.push(open_reads.read().await?);
+            } else {
+                times.read_secured.push(secured_reads.read().await?);
+            }
+        }
+    }
+    Ok(times)
+}
+
+/// GET /master/state, presenting a credential or not.
+struct ReadClient {
+    http: reqwest::Client,
+    url: String,
+}
+
+impl ReadClient {
+    fn new(
+        master: &MasterAddress,
+        credential: Option<&Credential>,
+    ) -> Result<Self, LaunchBenchError> {
+        let http = corral_client::master_address::with_credential(
+            corral_client::client_tls::client_builder(),
+            credential,
+        )
+        .build()
+        .map_err(|e| read_error(e.to_string()))?;
+        Ok(ReadClient {
+            http,
+            url: master.url("/master/state"),
+        })
+    }
+
+    async fn read(&self) -> Result<Duration, LaunchBenchError> {
         let started = Instant::now();
-        let answer = http
-            .get(url)
+        let answer = self
+            .http
+            .get(&self.url)
             .send()
             .await
             .map_err(|e| read_error(e.to_string()))?;
         if !answer.status().is_success() {
-            return Err(read_error(format!("{url} answered {}", answer.status())));
+            return Err(read_error(format!(
+                "{} answered {}",
+                self.url,
+                answer.status()
+            )));
         }
         answer
             .bytes()
             .await
             .map_err(|e| read_error(e.to_string()))?;
-        times.push(started.elapsed());
+        Ok(started.elapsed())
     }
-    Ok(times)
 }
 
 fn read_error(detail: String) -> LaunchBenchError {

@@ -159,7 +159,10 @@ fn start_error(what: &'static str, e: impl std::fmt::Display) -> LaunchBenchErro
 }
 
 /// The scheduler: one task per offer, the next only once the last has finished.
-async fn schedule(master: &MasterAddress, tasks: usize) -> Result<Vec<Duration>, LaunchBenchError> {
+pub(crate) async fn schedule(
+    master: &MasterAddress,
+    tasks: usize,
+) -> Result<Vec<Duration>, LaunchBenchError> {
     let framework = FrameworkInfo {
         user: String::new(),
         name: "bench-plugins".into(),
