@@ -28,8 +28,8 @@ pub struct AuthConfig {
 
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "authentication is required ({0}) but no credentials or tokens were given: pass \
-     --credentials FILE or --tokens FILE"
+    "authentication is required ({0}) but no credentials or tokens were \
+     given: pass --credentials FILE or --tokens FILE"
 )]
 pub struct NoIdentities(String);
 
@@ -43,7 +43,7 @@ impl AuthConfig {
     /// to those realms would be refused.
     pub fn new(identities: Identities, required: Required) -> Result<Self, NoIdentities> {
         if required.needs_credentials() && !identities.has_any() {
-            return Err(NoIdentities(format!("{required:?}")));
+            return Err(NoIdentities(required.names().join(", ")));
         }
         Ok(AuthConfig {
             identities: Arc::new(identities),
@@ -81,3 +81,29 @@ impl HttpAuth {
 }
 
 pub(crate) use layer::authenticate;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requiring_credentials_without_any_is_refused_naming_the_flags() {
+        let required = Required {
+            readwrite: true,
+            agents: true,
+            ..Default::default()
+        };
+        let error = AuthConfig::new(Identities::default(), required).expect_err("refused");
+        assert!(
+            error
+                .to_string()
+                .contains("(--authenticate-http-readwrite, --authenticate-agents)"),
+            "{error}"
+        );
+        let executors_only = Required {
+            executors: true,
+            ..Default::default()
+        };
+        assert!(AuthConfig::new(Identities::default(), executors_only).is_ok());
+    }
+}

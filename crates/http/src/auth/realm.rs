@@ -66,6 +66,20 @@ impl Required {
         }
     }
 
+    /// The flags that turned on the realms requiring credentials.
+    pub fn names(&self) -> Vec<&'static str> {
+        [
+            (self.readonly, "--authenticate-http-readonly"),
+            (self.readwrite, "--authenticate-http-readwrite"),
+            (self.frameworks, "--authenticate-frameworks"),
+            (self.agents, "--authenticate-agents"),
+            (self.executors, "--authenticate-http-executors"),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect()
+    }
+
     /// Whether any realm other than executors' (whose tokens the agent issues itself) needs
     /// credentials from a file.
     pub fn needs_credentials(&self) -> bool {
