@@ -76,12 +76,22 @@ impl Executor {
             "executor_id": {"value": EXECUTOR},
             "subscribe": {"unacknowledged_tasks": [], "unacknowledged_updates": []}
         });
-        let stream = http
-            .post(&url)
-            .json(&call)
-            .send()
-            .await
-            .expect("agent answers SUBSCRIBE");
+        // As executor libraries do (MESOS_SUBSCRIPTION_BACKOFF_MAX): the process may run a
+        // moment before the agent's registry lists it, so a refusal is retried briefly.
+        let mut tries = 0;
+        let stream = loop {
+            let answer = http
+                .post(&url)
+                .json(&call)
+                .send()
+                .await
+                .expect("agent answers SUBSCRIBE");
+            tries += 1;
+            if answer.status() != 400 || tries == 50 {
+                break answer;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
         assert_eq!(stream.status(), 200);
         assert_eq!(
             stream.headers()["content-type"].to_str().expect("ascii"),
