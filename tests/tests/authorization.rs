@@ -1,12 +1,13 @@
 //! Authorization with Mesos' ACLs (`--acls`) on a real master and agent: each action allowed
-//! for the principal the ACLs name and refused (403 naming the action, or TASK_ERROR with
+//! for the principal the ACLs name and refused (403 naming the action; for
+//! `register_frameworks` an ERROR on the subscription, as Mesos; TASK_ERROR with
 //! REASON_TASK_UNAUTHORIZED for `run_tasks`) for the others and for anonymous callers.
 
 use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
 
-use corral_e2e::scheduler::basic_client;
+use corral_e2e::calls::{basic_client, first_event, post_as, status_and_text};
 use corral_e2e::{Cluster, Framework, corral_bin, framework_info, task};
 
 const FW: (&str, &str) = ("fw", "fw-secret");
@@ -42,16 +43,7 @@ async fn post(
     credential: Option<(&str, &str)>,
     body: Value,
 ) -> (u16, String) {
-    let answer = basic_client(credential)
-        .post(format!("http://{master}{path}"))
-        .header("Content-Type", "application/json")
-        .header("Accept", "application/json")
-        .json(&body)
-        .send()
-        .await
-        .expect("the master answers");
-    let status = answer.status().as_u16();
-    (status, answer.text().await.unwrap_or_default())
+    status_and_text(post_as(master, path, credential, &body).await).await
 }
 
 fn refused_for(answer: &(u16, String), action: &str) {
@@ -93,10 +85,16 @@ async fn each_action_is_allowed_as_the_acls_say_and_refused_otherwise() {
     };
     let subscribe =
         json!({"type": "SUBSCRIBE", "subscribe": {"framework_info": analytics("guest")}});
-    let answer = post(&master, "/api/v1/scheduler", Some(OTHER), subscribe.clone()).await;
-    refused_for(&answer, "register_frameworks");
-    let answer = post(&master, "/api/v1/scheduler", None, subscribe).await;
-    refused_for(&answer, "register_frameworks");
+    // As Mesos refuses it: the stream answers with one ERROR, then closes.
+    for caller in [Some(OTHER), None] {
+        let answer = post_as(&master, "/api/v1/scheduler", caller, &subscribe).await;
+        assert!(answer.headers().get("Mesos-Stream-Id").is_none());
+        let (status, event) = first_event(answer).await;
+        assert_eq!(status, 200);
+        assert_eq!(event["type"], "ERROR", "{event}");
+        let message = event["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("register_frameworks"), "{message}");
+    }
     let mut framework = Framework::subscribe_as(&master, analytics("guest"), Some(FW)).await;
 
     // run_tasks: as the framework's user `guest` it runs; as `root` it is refused.

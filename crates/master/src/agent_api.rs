@@ -3,7 +3,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Extension;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
@@ -12,7 +11,7 @@ use bytes::Bytes;
 use corral_api::agent_protocol::{
     AgentSubscribe, ExecutorMessage, PING_INTERVAL_SECS, StatusUpdateMessage,
 };
-use corral_http::auth::Principal;
+use corral_http::auth::Caller;
 use corral_http::error::{ApiError, parse_json};
 
 use super::plugin_fanout::send_active_set;
@@ -23,11 +22,11 @@ use super::streams::agent_body;
 /// with `Registered`.
 pub async fn subscribe(
     State(shared): State<Arc<Shared>>,
-    principal: Option<Extension<Principal>>,
+    caller: Caller,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let request: AgentSubscribe = parse_json(&body)?;
-    let principal = principal_name(&principal);
+    let principal = caller.name();
     let (stream, agent_id, commands) = shared.register_agent(request, principal).await?;
     // After `Registered`: the plugins activated for agents (it catches up on what changed
     // while it was away).
@@ -47,11 +46,11 @@ pub async fn subscribe(
 /// `POST /internal/v1/agent/update`: 202, or 400 for an agent the master does not know.
 pub async fn update(
     State(shared): State<Arc<Shared>>,
-    principal: Option<Extension<Principal>>,
+    caller: Caller,
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
     let message: StatusUpdateMessage = parse_json(&body)?;
-    let principal = principal_name(&principal);
+    let principal = caller.name();
     shared.with_core(|core, _| {
         core.check_agent_principal(&message.agent_id, principal)?;
         core.status_update(message)
@@ -63,20 +62,14 @@ pub async fn update(
 /// for an agent the master does not know.
 pub async fn executor_message(
     State(shared): State<Arc<Shared>>,
-    principal: Option<Extension<Principal>>,
+    caller: Caller,
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
     let message: ExecutorMessage = parse_json(&body)?;
-    let principal = principal_name(&principal);
+    let principal = caller.name();
     shared.with_core(|core, _| {
         core.check_agent_principal(&message.agent_id, principal)?;
         core.executor_message(message)
     })?;
     Ok(StatusCode::ACCEPTED)
-}
-
-fn principal_name(principal: &Option<Extension<Principal>>) -> Option<&str> {
-    principal
-        .as_ref()
-        .map(|Extension(Principal(name))| name.as_str())
 }

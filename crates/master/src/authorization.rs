@@ -6,12 +6,10 @@
 
 use std::sync::Arc;
 
-use axum::Extension;
 use corral_api::operator::OperatorCallType;
 use corral_api::operator_roles::OperatorCallPayload;
 use corral_api::v1::{FrameworkId, FrameworkInfo, Resource, TaskInfo};
 use corral_authz::{Action, AllowAll, Authorizer, Denied, Request};
-use corral_http::auth::Principal;
 use corral_http::error::ApiError;
 
 use super::shell::Shared;
@@ -30,13 +28,6 @@ pub const ENFORCED: [Action; 11] = [
     Action::ActivatePlugins,
     Action::SwapAllocator,
 ];
-
-/// The principal a handler found in its request's extensions.
-pub fn principal_of(principal: &Option<Extension<Principal>>) -> Option<&str> {
-    principal
-        .as_ref()
-        .map(|Extension(Principal(name))| name.as_str())
-}
 
 impl Shared {
     pub fn authorizer(&self) -> &dyn Authorizer {

@@ -22,7 +22,7 @@ use super::shell::Shared;
 
 pub async fn operator(
     State(shared): State<Arc<Shared>>,
-    principal: Option<axum::Extension<corral_http::auth::Principal>>,
+    caller: corral_http::auth::Caller,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -48,8 +48,7 @@ pub async fn operator(
     }
     let payload: OperatorCallPayload = parse_json(&body)?;
     let kind = call.kind;
-    let subject = super::authorization::principal_of(&principal);
-    shared.authorize_operator_call(subject, kind, &payload)?;
+    shared.authorize_operator_call(caller.name(), kind, &payload)?;
     let response = answer(&shared, kind, payload)?;
     // As Mesos: calls that change something answer 200 with no body.
     if changes_state(kind) {

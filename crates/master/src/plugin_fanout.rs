@@ -60,27 +60,24 @@ pub fn connected_agents(shared: &Shared) -> Vec<String> {
     })
 }
 
-/// `POST /internal/v1/agent/plugins`: an agent's plugin report; 202, or 400 for an agent
-/// the master does not know.
+/// `POST /internal/v1/agent/plugins`: an agent's plugin report; 202, 400 for an agent the
+/// master does not know, 403 for one registered by another principal.
 pub async fn report(
     State(shared): State<Arc<Shared>>,
-    principal: Option<axum::Extension<corral_http::auth::Principal>>,
+    caller: corral_http::auth::Caller,
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
     let report: AgentPluginReport = parse_json(&body)?;
-    let principal = principal.as_ref().map(|axum::Extension(p)| p.0.as_str());
-    let known = shared.with_core(|core, _| {
-        core.agents.contains_key(&report.agent_id)
-            && core
-                .check_agent_principal(&report.agent_id, principal)
-                .is_ok()
-    });
-    if !known {
-        return Err(ApiError::bad_request(format!(
-            "unknown agent {}, or registered by another principal",
-            report.agent_id
-        )));
-    }
+    shared.with_core(|core, _| {
+        if !core.agents.contains_key(&report.agent_id) {
+            return Err(ApiError::bad_request(format!(
+                "unknown agent {}",
+                report.agent_id
+            )));
+        }
+        core.check_agent_principal(&report.agent_id, caller.name())
+            .map_err(ApiError::from)
+    })?;
     for refused in report.plugins.iter().filter(|p| !p.loaded) {
         tracing::warn!(
             agent = %report.agent_id,

@@ -25,13 +25,13 @@ use corral_plugin_host::store::{
 };
 
 use super::allocator_status::{SharedStatus, SwapReport};
-use super::authorization::principal_of;
 use super::plugin_fanout::{connected_agents, send_active_set};
 use super::plugin_platform::PluginPlatform;
 use super::plugin_reports::AgentsView;
 use super::probation::DEFAULT_PROBATION_CYCLES;
 use super::shell::{Shared, now_ms};
 use corral_authz::Action;
+use corral_http::auth::Caller;
 
 /// A plugin may be up to 64 MiB: its base64 is a third larger.
 pub const BODY_LIMIT: usize = 96 << 20;
@@ -105,12 +105,12 @@ struct PluginView {
 
 pub async fn plugins(
     State(shared): State<Arc<Shared>>,
-    principal: Option<axum::Extension<corral_http::auth::Principal>>,
+    caller: Caller,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let platform = platform(&shared)?;
     let call: PluginCall = parse_json(&body)?;
-    authorize(&shared, principal_of(&principal), &call)?;
+    authorize(&shared, caller.name(), &call)?;
     let missing = |field: &str| {
         ApiError::bad_request(format!(
             "Expecting '{field}' to be present for a {} call",
@@ -121,7 +121,7 @@ pub async fn plugins(
         "LIST" => list(&shared, platform).await,
         "INSTALL" => {
             let install = call.install.as_ref().ok_or_else(|| missing("install"))?;
-            self::install(platform, install, principal_of(&principal)).await
+            self::install(platform, install, caller.name()).await
         }
         "ACTIVATE" => {
             let target = call.activate.as_ref().ok_or_else(|| missing("activate"))?;

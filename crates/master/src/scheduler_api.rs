@@ -2,24 +2,25 @@
 
 use std::sync::Arc;
 
-use axum::Extension;
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 
-use corral_api::scheduler::{Call, CallType};
-use corral_http::auth::Principal;
+use corral_api::scheduler::{Call, CallType, Event};
+use corral_http::auth::Caller;
 use corral_http::error::{ApiError, parse_json};
 
+use super::effects::StreamId;
 use super::shell::Shared;
-use super::streams::framework_body;
+use super::streams::{framework_body, refusal_body};
 
 pub const STREAM_ID_HEADER: &str = "Mesos-Stream-Id";
 
 pub async fn scheduler(
     State(shared): State<Arc<Shared>>,
-    principal: Option<Extension<Principal>>,
+    caller: Caller,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -31,8 +32,7 @@ pub async fn scheduler(
     }
     let call: Call = parse_json(&body)?;
     if call.kind == CallType::Subscribe {
-        let principal = principal.map(|Extension(p)| p);
-        return subscribe(shared, &headers, call, principal.as_ref());
+        return subscribe(shared, &headers, call, caller.name());
     }
     let stream_header = header_text(&headers, STREAM_ID_HEADER);
     shared
@@ -45,7 +45,7 @@ fn subscribe(
     shared: Arc<Shared>,
     headers: &HeaderMap,
     call: Call,
-    principal: Option<&Principal>,
+    principal: Option<&str>,
 ) -> Result<Response, ApiError> {
     let content_type = stream_content_type(headers)?;
     let Some(mut subscribe) = call.subscribe else {
@@ -53,7 +53,12 @@ fn subscribe(
     };
     bind_principal(&mut subscribe.framework_info, principal)?;
     let subject = subscribe.framework_info.principal.as_deref();
-    shared.authorize_registration(subject, &subscribe.framework_info)?;
+    // As Mesos (master.cpp, `_subscribe`): a framework its roles are not authorized for gets
+    // the stream with one ERROR, then the stream closes.
+    if let Err(refused) = shared.authorize_registration(subject, &subscribe.framework_info) {
+        let body = refusal_body(&Event::error(refused.message));
+        return Ok(stream_response(body, content_type, None));
+    }
     let heartbeat = shared.heartbeat_interval;
     let framework_id = call.framework_id;
     let (stream, _, events) = shared.open_framework_stream(|core, now, stream| {
@@ -66,6 +71,11 @@ fn subscribe(
         )
     })?;
     let body = framework_body(shared, stream, events, heartbeat);
+    Ok(stream_response(body, content_type, Some(stream)))
+}
+
+/// A subscription's answer: its event stream, with the stream id when one was opened.
+fn stream_response(body: Body, content_type: &'static str, stream: Option<StreamId>) -> Response {
     let mut response = Response::new(body);
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -73,10 +83,10 @@ fn subscribe(
         h.insert("Message-Content-Type", HeaderValue::from_static(JSON));
     }
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    if let Ok(value) = HeaderValue::from_str(&stream.to_string()) {
+    if let Some(value) = stream.and_then(|s| HeaderValue::from_str(&s.to_string()).ok()) {
         h.insert(STREAM_ID_HEADER, value);
     }
-    Ok(response)
+    response
 }
 
 /// An authenticated framework registers as its principal: `FrameworkInfo.principal` must name
@@ -84,14 +94,14 @@ fn subscribe(
 /// that principal.
 fn bind_principal(
     info: &mut corral_api::v1::FrameworkInfo,
-    principal: Option<&Principal>,
+    principal: Option<&str>,
 ) -> Result<(), ApiError> {
-    let Some(Principal(authenticated)) = principal else {
+    let Some(authenticated) = principal else {
         return Ok(());
     };
     match &info.principal {
         None => {
-            info.principal = Some(authenticated.clone());
+            info.principal = Some(authenticated.to_string());
             Ok(())
         }
         Some(claimed) if claimed == authenticated => Ok(()),

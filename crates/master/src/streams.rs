@@ -50,6 +50,12 @@ fn record<T: Serialize>(value: &T) -> Option<Bytes> {
     }
 }
 
+/// A subscription refused after it was answered, as Mesos refuses one: its only record is
+/// `event` (an ERROR), then the stream ends.
+pub fn refusal_body(event: &Event) -> Body {
+    Body::from(record(event).unwrap_or_default())
+}
+
 /// A framework's subscription stream: the core's events, and a HEARTBEAT every `heartbeat`.
 pub fn framework_body(
     shared: Arc<Shared>,

@@ -133,7 +133,7 @@ async fn roles(State(v0): State<V0>, Query(params): Params) -> Response {
 /// removed (its tasks killed), or 400 as Mesos answers.
 async fn teardown(
     State(v0): State<V0>,
-    principal: Option<axum::Extension<corral_http::auth::Principal>>,
+    caller: corral_http::auth::Caller,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let form: HashMap<String, String> = url_form(&body)
@@ -144,8 +144,7 @@ async fn teardown(
         ));
     };
     let id = FrameworkId::new(value.clone());
-    let subject = super::authorization::principal_of(&principal);
-    v0.shared.authorize_teardown(subject, &id)?;
+    v0.shared.authorize_teardown(caller.name(), &id)?;
     // The same teardown as the operator API's TEARDOWN, with Mesos' 400 for an unknown id.
     v0.shared
         .with_core(|core, now| core.operator_teardown(now, &id))

@@ -18,11 +18,10 @@ use super::registry::{CallError, Registry};
 use crate::executor_tokens;
 use crate::identity::AgentIdentity;
 use crate::master_link::MasterLink;
-use axum::Extension;
 use corral_api::agent_protocol::{ExecutorMessage, MESSAGE_PATH};
 use corral_api::executor::{Call, CallType, Event};
 use corral_api::recordio;
-use corral_http::auth::Principal;
+use corral_http::auth::Caller;
 use corral_http::error::{ApiError, parse_json};
 
 /// How often a subscribed executor hears a HEARTBEAT.
@@ -40,11 +39,8 @@ pub struct ExecutorApiState {
 /// An authenticated caller of the executor API must be the executor its call names: its
 /// token's subject and the call's ids agree (anonymous calls reach here only while the agent
 /// does not require executor authentication).
-fn check_speaks_for_itself(
-    principal: Option<Extension<Principal>>,
-    call: &Call,
-) -> Result<(), ApiError> {
-    let Some(Extension(Principal(subject))) = principal else {
+fn check_speaks_for_itself(caller: &Caller, call: &Call) -> Result<(), ApiError> {
+    let Some(subject) = caller.name() else {
         return Ok(());
     };
     if subject == executor_tokens::subject(&call.framework_id, &call.executor_id) {
@@ -68,7 +64,7 @@ impl From<CallError> for ApiError {
 
 pub async fn executor_api(
     State(state): State<ExecutorApiState>,
-    principal: Option<Extension<Principal>>,
+    caller: Caller,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -81,7 +77,7 @@ pub async fn executor_api(
         }
     }
     let call: Call = parse_json(&body)?;
-    check_speaks_for_itself(principal, &call)?;
+    check_speaks_for_itself(&caller, &call)?;
     let key: Key = (call.framework_id.clone(), call.executor_id.clone());
     let registry = &state.registry;
     match call.kind {

@@ -4,15 +4,17 @@
 //! credentials) and bearer tokens before any handler runs. A handler finds the checked
 //! identity as an [`Principal`] extension; a request without one was anonymous.
 
+mod caller;
 pub mod credentials;
 pub mod identities;
-mod layer;
+pub(crate) mod layer;
 pub mod realm;
 pub mod signed_tokens;
 pub mod tokens;
 
 use std::sync::Arc;
 
+pub use caller::Caller;
 pub use credentials::{Credential, CredentialsError};
 pub use identities::{Identities, Principal};
 pub use realm::{Classify, Realm, Required};
