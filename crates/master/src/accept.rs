@@ -97,17 +97,9 @@ impl MasterCore {
                 let task = decorated.map_or(task, |decorated| *decorated);
                 self.launch(framework_id, task, role, resources);
             }
-            TaskPlan::Denied { hook, reason } => {
-                tracing::info!(framework = %framework_id, task = %task.task_id, %hook, %reason,
-                    "a hook denied the task");
-                let message = format!("Task denied by hook {hook}: {reason}");
-                let why = reason::TASK_UNAUTHORIZED;
-                let status = master_status(now_ms, &task, TaskState::TaskError, why, message);
-                self.send_event(framework_id, Event::update(status));
-            }
-            TaskPlan::Unauthorized(message) => {
+            TaskPlan::Denied(message) => {
                 tracing::info!(framework = %framework_id, task = %task.task_id, %message,
-                    "the authorizer refused the task");
+                    "a hook or the authorizer refused the task");
                 let why = reason::TASK_UNAUTHORIZED;
                 let status = master_status(now_ms, &task, TaskState::TaskError, why, message);
                 self.send_event(framework_id, Event::update(status));

@@ -47,10 +47,9 @@ pub enum TaskPlan {
     },
     /// Invalid: TASK_ERROR with the reason.
     Invalid(String),
-    /// A hook denied it.
-    Denied { hook: String, reason: String },
-    /// The authorizer refused it (`run_tasks`).
-    Unauthorized(String),
+    /// A hook or the authorizer refused it: TASK_ERROR (REASON_TASK_UNAUTHORIZED) with
+    /// this message.
+    Denied(String),
 }
 
 /// A whole ACCEPT, ready to be carried out.
@@ -178,14 +177,13 @@ fn plan_tasks(
             LaunchHooks::Verdicts(verdicts) => match verdicts.get(&index) {
                 Some(LaunchHookVerdict::Allow(decorated)) => Some(decorated.clone()),
                 Some(LaunchHookVerdict::Deny { hook, reason }) => {
-                    plans.push(TaskPlan::Denied {
-                        hook: hook.clone(),
-                        reason: reason.clone(),
-                    });
+                    plans.push(TaskPlan::Denied(format!(
+                        "Task denied by hook {hook}: {reason}"
+                    )));
                     continue;
                 }
                 Some(LaunchHookVerdict::Unauthorized(message)) => {
-                    plans.push(TaskPlan::Unauthorized(message.clone()));
+                    plans.push(TaskPlan::Denied(message.clone()));
                     continue;
                 }
                 None => {
