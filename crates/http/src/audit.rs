@@ -1,10 +1,10 @@
 //! The audit log: every call that can change state (the read-write realm: operator calls,
 //! plugin and app changes) and every refused call (401, 403) of any realm, as one structured
 //! line under the `corral::audit` target: who (the authenticated principal, or anonymous),
-//! what (method and path), from where, when (the log line's time), the outcome (status) and
-//! how long it took. Bodies are never logged, so no secret reaches the log. Frameworks'
-//! scheduler calls and agents' updates are not audited (thousands a second; their effects
-//! are in the master's own log).
+//! what (method and path), from where, when (the log line's time), the outcome (status), how
+//! long it took, and why credentials were refused. Bodies are never logged, so no secret
+//! reaches the log. Frameworks' scheduler calls and agents' updates are not audited
+//! (thousands a second; their effects are in the master's own log).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -14,15 +14,18 @@ use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::Response;
 
+use crate::auth::layer::Refusal;
 use crate::auth::{Classify, Principal, Realm};
 use crate::peer::PeerAddr;
 
 pub(crate) async fn audit(
     State(classify): State<Arc<Classify>>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
     let realm = classify(request.method(), request.uri().path());
+    // Sorted once: the authentication layer inside reads it.
+    request.extensions_mut().insert(realm);
     let method = request.method().clone();
     let path = request.uri().path().to_string();
     let peer = request
@@ -39,6 +42,7 @@ pub(crate) async fn audit(
             .get::<Principal>()
             .map(|Principal(name)| name.as_str())
             .unwrap_or("<anonymous>");
+        let reason = response.extensions().get::<Refusal>().map_or("", |r| r.0);
         tracing::info!(
             target: "corral::audit",
             principal,
@@ -47,6 +51,7 @@ pub(crate) async fn audit(
             peer = peer.as_deref().unwrap_or(""),
             status = status.as_u16(),
             ms = started.elapsed().as_millis() as u64,
+            reason,
             "audit"
         );
     }

@@ -17,7 +17,11 @@ pub(crate) async fn authenticate(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let realm = (auth.classify)(request.method(), request.uri().path());
+    // The audit layer, outside this one, has sorted the request already.
+    let realm = match request.extensions().get::<Realm>() {
+        Some(realm) => *realm,
+        None => (auth.classify)(request.method(), request.uri().path()),
+    };
     if realm == Realm::Public {
         return next.run(request).await;
     }
@@ -32,20 +36,17 @@ pub(crate) async fn authenticate(
         }
         Ok(None) if !required => next.run(request).await,
         Ok(None) => unauthorized(realm, "this endpoint requires authentication"),
-        Err(reason) => {
-            tracing::info!(
-                path = %request.uri().path(),
-                realm = realm.name(),
-                reason,
-                "refused a request's credentials"
-            );
-            unauthorized(realm, reason)
-        }
+        Err(reason) => unauthorized(realm, reason),
     }
 }
 
-fn unauthorized(realm: Realm, reason: &str) -> Response {
+/// Why the layer refused a request, for the audit line (which has no body to read).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Refusal(pub &'static str);
+
+fn unauthorized(realm: Realm, reason: &'static str) -> Response {
     let mut response = ApiError::new(StatusCode::UNAUTHORIZED, reason).into_response();
+    response.extensions_mut().insert(Refusal(reason));
     let challenges = response.headers_mut();
     if realm != Realm::Executor
         && let Ok(basic) = HeaderValue::from_str(&format!("Basic realm=\"{}\"", realm.name()))
