@@ -313,6 +313,13 @@ impl Registry {
         unacknowledged_updates: Vec<TaskStatus>,
         stream: UnboundedSender<Event>,
     ) -> Result<u64, CallError> {
+        // An executor may subscribe the moment its process runs, before the launch in
+        // progress has listed it: wait for that launch, then look it up.
+        let launching = lock(&self.launches).get(key).cloned();
+        if let Some(turn) = launching {
+            drop(turn.lock().await);
+            self.forget_launch_turn(key, turn);
+        }
         let (generation, resend) = self.open_stream(key, unacknowledged_updates, stream)?;
         for status in resend {
             let _ = self.update(key, status).await;

@@ -68,41 +68,46 @@ pub(super) struct Executor {
 
 impl Executor {
     async fn subscribe(agent: &crate::AgentHandle) -> Executor {
+        let (status, executor) =
+            Executor::try_subscribe(agent, corral_client::client_tls::client()).await;
+        assert_eq!(status, 200);
+        let executor = executor.expect("subscribed");
+        assert_eq!(
+            executor.stream.headers()["content-type"]
+                .to_str()
+                .expect("ascii"),
+            "application/json"
+        );
+        executor
+    }
+
+    /// SUBSCRIBE as this test's executor with `http` (which may carry a token): the answer's
+    /// status, and the executor when it is 200.
+    pub(super) async fn try_subscribe(
+        agent: &crate::AgentHandle,
+        http: reqwest::Client,
+    ) -> (u16, Option<Executor>) {
         let url = format!("http://{}/api/v1/executor", agent.addr);
-        let http = corral_client::client_tls::client();
         let call = json!({
             "type": "SUBSCRIBE",
             "framework_id": {"value": FRAMEWORK},
             "executor_id": {"value": EXECUTOR},
             "subscribe": {"unacknowledged_tasks": [], "unacknowledged_updates": []}
         });
-        // As executor libraries do (MESOS_SUBSCRIPTION_BACKOFF_MAX): the process may run a
-        // moment before the agent's registry lists it, so a refusal is retried briefly.
-        let mut tries = 0;
-        let stream = loop {
-            let answer = http
-                .post(&url)
-                .json(&call)
-                .send()
-                .await
-                .expect("agent answers SUBSCRIBE");
-            tries += 1;
-            if answer.status() != 400 || tries == 50 {
-                break answer;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        };
-        assert_eq!(stream.status(), 200);
-        assert_eq!(
-            stream.headers()["content-type"].to_str().expect("ascii"),
-            "application/json"
-        );
-        Executor {
+        let stream = http
+            .post(&url)
+            .json(&call)
+            .send()
+            .await
+            .expect("agent answers SUBSCRIBE");
+        let status = stream.status().as_u16();
+        let executor = (status == 200).then(|| Executor {
             url,
             http,
             stream,
             decoder: Decoder::default(),
-        }
+        });
+        (status, executor)
     }
 
     /// The next event that is not a HEARTBEAT.

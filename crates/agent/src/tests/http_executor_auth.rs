@@ -4,17 +4,14 @@
 
 use std::time::Duration;
 
-use serde_json::json;
-
 use super::fake_master::FakeMaster;
-use super::http_executor::{EXECUTOR, EXECUTOR_COMMAND, Executor, executor_task, sandbox};
+use super::http_executor::{EXECUTOR_COMMAND, Executor, executor_task, sandbox};
 use super::support::*;
-use corral_api::recordio::Decoder;
 use corral_api::v1::{Id, TaskState};
 use corral_http::auth::{AuthConfig, Identities, Required, TokenSigner};
 
+/// SUBSCRIBE presenting `token` as `Authorization: Bearer`.
 async fn subscribe(agent: &crate::AgentHandle, token: Option<&str>) -> (u16, Option<Executor>) {
-    let url = format!("http://{}/api/v1/executor", agent.addr);
     let mut headers = reqwest::header::HeaderMap::new();
     if let Some(token) = token {
         let value =
@@ -25,23 +22,7 @@ async fn subscribe(agent: &crate::AgentHandle, token: Option<&str>) -> (u16, Opt
         .default_headers(headers)
         .build()
         .expect("a client");
-    let call = json!({"type": "SUBSCRIBE", "framework_id": {"value": FRAMEWORK},
-        "executor_id": {"value": EXECUTOR}, "subscribe": {"unacknowledged_tasks": [],
-        "unacknowledged_updates": []}});
-    let stream = http
-        .post(&url)
-        .json(&call)
-        .send()
-        .await
-        .expect("the agent answers");
-    let status = stream.status().as_u16();
-    let executor = (status == 200).then(|| Executor {
-        url,
-        http,
-        stream,
-        decoder: Decoder::default(),
-    });
-    (status, executor)
+    Executor::try_subscribe(agent, http).await
 }
 
 #[tokio::test]
