@@ -36,6 +36,9 @@ fn main() -> ExitCode {
         return code;
     }
     corral_http::process_info::set_flags(server_flags::recorded(&matches));
+    // The system's CA bundle is read (files) once, here, not on an async worker when the
+    // first HTTP client is built.
+    let _ = corral_http::tls::system_client_config();
     run_with_runtime(cli)
 }
 
