@@ -134,25 +134,9 @@ fn serve(
         async move { stop.notified().await }
     };
     let router = ha::router(mode.clone());
+    // Every connection's peer is recorded (`PeerAddr`): the events' client addresses.
     let server = tokio::spawn(async move {
-        // Served with each connection's peer, for the events' client addresses.
-        let app = corral_http::stack(router, auth)
-            .into_make_service_with_connect_info::<http::client_addr::ClientAddr>();
-        let served = match tls {
-            Some(tls) => {
-                axum::serve(corral_http::tls::TlsListener::new(listener, &tls), app)
-                    .with_graceful_shutdown(stopped)
-                    .await
-            }
-            None => {
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(stopped)
-                    .await
-            }
-        };
-        if let Err(error) = served {
-            tracing::error!(%error, "the services HTTP server stopped");
-        }
+        corral_http::serve(listener, tls.as_ref(), router, auth, stopped, "services").await;
     });
     ServicesHandle {
         addr,
