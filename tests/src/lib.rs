@@ -2,6 +2,7 @@
 //! raw Mesos v1 scheduler client that speaks JSON exactly as other Mesos clients do (it does
 //! not use Corral's own types, so it checks the wire format), and operator API helpers.
 
+pub mod calls;
 pub mod cluster;
 pub mod dns;
 pub mod etcd_cluster;
@@ -35,6 +36,24 @@ pub fn http_client_builder() -> reqwest::ClientBuilder {
 /// GET `url` with [`http_client`].
 pub async fn http_get(url: impl reqwest::IntoUrl) -> reqwest::Result<reqwest::Response> {
     http_client().get(url).send().await
+}
+
+/// The venv's python with pymesos (scripts/setup.sh installs it: $CORRAL_PY_VENV, default
+/// ~/.cache/corral/pyvenv).
+pub fn python() -> std::path::PathBuf {
+    let venv = std::env::var("CORRAL_PY_VENV")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| {
+            std::path::PathBuf::from(std::env::var("HOME").expect("HOME"))
+                .join(".cache/corral/pyvenv")
+        });
+    let python = venv.join("bin/python");
+    assert!(
+        python.exists(),
+        "{} missing: run scripts/setup.sh (it installs pymesos)",
+        python.display()
+    );
+    python
 }
 
 /// Polls `check` every 100 ms until it returns `Some`, or fails after `secs` seconds with

@@ -48,7 +48,7 @@ impl Framework {
         info: Value,
         credential: Option<(&str, &str)>,
     ) -> Framework {
-        let http = basic_client(credential);
+        let http = crate::calls::basic_client(credential);
         let mut body = json!({"type": "SUBSCRIBE", "subscribe": {"framework_info": info}});
         if let Some(id) = info.get("id") {
             body["framework_id"] = id.clone();
@@ -298,23 +298,6 @@ pub fn task(id: &str, offer: &Value, command: &str, cpus: f64, mem: f64) -> Valu
     })
 }
 
-/// A client that sends `(principal, secret)` as HTTP Basic with every request.
-pub fn basic_client(credential: Option<(&str, &str)>) -> reqwest::Client {
-    let mut headers = reqwest::header::HeaderMap::new();
-    if let Some((principal, secret)) = credential {
-        use base64::Engine;
-        let pair =
-            base64::engine::general_purpose::STANDARD.encode(format!("{principal}:{secret}"));
-        let value = reqwest::header::HeaderValue::from_str(&format!("Basic {pair}"))
-            .expect("a Basic header");
-        headers.insert(reqwest::header::AUTHORIZATION, value);
-    }
-    crate::http_client_builder()
-        .default_headers(headers)
-        .build()
-        .expect("an HTTP client")
-}
-
 /// A scalar resource of an offer (summed over reservations).
 pub fn scalar(offer: &Value, name: &str) -> f64 {
     offer["resources"]
@@ -341,7 +324,7 @@ pub async fn operator(master: &str, kind: &str) -> Result<Value, reqwest::Error>
         .await
 }
 
-fn take_record(buffer: &mut Vec<u8>) -> Option<Vec<u8>> {
+pub(crate) fn take_record(buffer: &mut Vec<u8>) -> Option<Vec<u8>> {
     let newline = buffer.iter().position(|b| *b == b'\n')?;
     let length: usize = std::str::from_utf8(&buffer[..newline])
         .expect("RecordIO length is ASCII")

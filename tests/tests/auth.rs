@@ -9,8 +9,8 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use corral_e2e::scheduler::basic_client;
-use corral_e2e::{Cluster, Framework, Process, eventually, framework_info, free_port};
+use corral_e2e::calls::{active_agent_ids, basic_client, first_event, post_as};
+use corral_e2e::{Cluster, Framework, Process, eventually, framework_info, free_port, python};
 
 const AGENT: (&str, &str) = ("agent", "agent-secret-1b7");
 const SCHEDULER: (&str, &str) = ("fw", "fw-secret-9c2");
@@ -23,36 +23,9 @@ fn write(dir: &Path, name: &str, text: &str) -> String {
     path.display().to_string()
 }
 
-async fn post(
-    master: &str,
-    path: &str,
-    credential: Option<(&str, &str)>,
-    body: Value,
-) -> reqwest::Response {
-    basic_client(credential)
-        .post(format!("http://{master}{path}"))
-        .header("Content-Type", "application/json")
-        .header("Accept", "application/json")
-        .json(&body)
-        .send()
-        .await
-        .expect("the master answers")
-}
-
-/// The agents the master lists as active, asked as the operator.
-async fn active_agents(master: &str) -> Vec<Value> {
-    let answer = post(master, "/api/v1", Some(OPS), json!({"type": "GET_AGENTS"})).await;
-    let body: Value = answer.json().await.unwrap_or_default();
-    body["get_agents"]["agents"]
-        .as_array()
-        .map(|agents| {
-            agents
-                .iter()
-                .filter(|a| a["active"] == true)
-                .cloned()
-                .collect()
-        })
-        .unwrap_or_default()
+/// The ids of the agents the master lists as active, asked as the operator.
+async fn active_agents(master: &str) -> Vec<String> {
+    active_agent_ids(&basic_client(Some(OPS)), &format!("http://{master}")).await
 }
 
 fn agent_args(master: &str, dir: &Path, name: &str, extra: &[&str]) -> Vec<String> {
@@ -73,31 +46,6 @@ fn agent_args(master: &str, dir: &Path, name: &str, extra: &[&str]) -> Vec<Strin
     .to_vec();
     args.extend(extra.iter().map(|s| s.to_string()));
     args
-}
-
-/// The first event on a SUBSCRIBE's stream, and the answer's status.
-async fn first_event(answer: reqwest::Response) -> (u16, Value) {
-    let status = answer.status().as_u16();
-    let text = tokio::time::timeout(Duration::from_secs(10), async {
-        let mut answer = answer;
-        let mut text = String::new();
-        while let Ok(Some(chunk)) = answer.chunk().await {
-            text.push_str(&String::from_utf8_lossy(&chunk));
-            if let Some((_, record)) = text.split_once('\n')
-                && serde_json::from_str::<Value>(record).is_ok()
-            {
-                break;
-            }
-        }
-        text
-    })
-    .await
-    .unwrap_or_default();
-    let record = text.split_once('\n').map(|(_, r)| r).unwrap_or(&text);
-    (
-        status,
-        serde_json::from_str(record).unwrap_or(json!({ "raw": text })),
-    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -125,7 +73,7 @@ async fn strangers_are_refused_and_each_id_answers_only_to_its_principal() {
     let master = cluster.master_addr.clone();
 
     // An anonymous operator call and a wrong secret: 401 with the challenges to answer.
-    let anonymous = post(&master, "/api/v1", None, json!({"type": "GET_AGENTS"})).await;
+    let anonymous = post_as(&master, "/api/v1", None, &json!({"type": "GET_AGENTS"})).await;
     assert_eq!(anonymous.status().as_u16(), 401);
     let challenges: Vec<_> = anonymous
         .headers()
@@ -137,22 +85,28 @@ async fn strangers_are_refused_and_each_id_answers_only_to_its_principal() {
         challenges.iter().any(|c| c.starts_with("Basic realm=")),
         "{challenges:?}"
     );
-    let wrong = post(
+    let wrong = post_as(
         &master,
         "/api/v1",
         Some((OPS.0, "guess")),
-        json!({"type": "GET_AGENTS"}),
+        &json!({"type": "GET_AGENTS"}),
     )
     .await;
     assert_eq!(wrong.status().as_u16(), 401);
-    let ops = post(&master, "/api/v1", Some(OPS), json!({"type": "GET_AGENTS"})).await;
+    let ops = post_as(
+        &master,
+        "/api/v1",
+        Some(OPS),
+        &json!({"type": "GET_AGENTS"}),
+    )
+    .await;
     assert_eq!(ops.status().as_u16(), 200);
     // Liveness stays open; an anonymous framework may not subscribe.
     let health = corral_e2e::http_get(format!("http://{master}/health")).await;
     assert!(health.is_ok_and(|r| r.status().is_success()));
     let subscribe = json!({"type": "SUBSCRIBE",
         "subscribe": {"framework_info": framework_info("anonymous", json!({}))}});
-    let refused = post(&master, "/api/v1/scheduler", None, subscribe).await;
+    let refused = post_as(&master, "/api/v1/scheduler", None, &subscribe).await;
     assert_eq!(refused.status().as_u16(), 401);
 
     // An agent without a credential is refused; one with it registers.
@@ -173,12 +127,7 @@ async fn strangers_are_refused_and_each_id_answers_only_to_its_principal() {
     );
     let agent_id = eventually(30, "the credentialed agent to register", || {
         let master = master.clone();
-        async move {
-            let agents = active_agents(&master).await;
-            agents
-                .first()
-                .and_then(|a| a["agent_info"]["id"]["value"].as_str().map(String::from))
-        }
+        async move { active_agents(&master).await.into_iter().next() }
     })
     .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -193,19 +142,19 @@ async fn strangers_are_refused_and_each_id_answers_only_to_its_principal() {
     // Another principal may not take the agent's id, nor speak for it.
     let forged = json!({"agent_id": {"value": agent_id}, "version": "1",
         "info": {"hostname": "evil", "resources": []}});
-    let answer = post(
+    let answer = post_as(
         &master,
         "/internal/v1/agent/subscribe",
         Some(OTHER),
-        forged.clone(),
+        &forged,
     )
     .await;
     assert_eq!(answer.status().as_u16(), 403);
-    let answer = post(&master, "/internal/v1/agent/subscribe", None, forged).await;
+    let answer = post_as(&master, "/internal/v1/agent/subscribe", None, &forged).await;
     assert_eq!(answer.status().as_u16(), 401);
     let update = json!({"agent_id": {"value": agent_id}, "framework_id": {"value": "f"},
         "status": {"task_id": {"value": "t"}, "state": "TASK_FINISHED"}});
-    let answer = post(&master, "/internal/v1/agent/update", Some(OTHER), update).await;
+    let answer = post_as(&master, "/internal/v1/agent/update", Some(OTHER), &update).await;
     assert_eq!(answer.status().as_u16(), 403);
     assert_eq!(
         active_agents(&master).await.len(),
@@ -241,7 +190,7 @@ async fn strangers_are_refused_and_each_id_answers_only_to_its_principal() {
     let takeover = json!({"type": "SUBSCRIBE", "framework_id": {"value": owner.id},
         "subscribe": {"framework_info": framework_info("owned",
             json!({"id": {"value": owner.id}}))}});
-    let answer = post(&master, "/api/v1/scheduler", Some(OTHER), takeover).await;
+    let answer = post_as(&master, "/api/v1/scheduler", Some(OTHER), &takeover).await;
     let (status, event) = first_event(answer).await;
     assert_eq!(status, 200);
     assert_eq!(event["type"], "ERROR", "{event}");
@@ -265,7 +214,7 @@ async fn strangers_are_refused_and_each_id_answers_only_to_its_principal() {
     // A FrameworkInfo claiming another principal than the authenticated one is refused.
     let claim = json!({"type": "SUBSCRIBE", "subscribe": {"framework_info":
         framework_info("claim", json!({"principal": OTHER.0}))}});
-    let answer = post(&master, "/api/v1/scheduler", Some(SCHEDULER), claim).await;
+    let answer = post_as(&master, "/api/v1/scheduler", Some(SCHEDULER), &claim).await;
     assert_eq!(answer.status().as_u16(), 400);
     let text = answer.text().await.unwrap_or_default();
     assert!(text.contains("does not match principal"), "{text}");
@@ -283,11 +232,11 @@ async fn strangers_are_refused_and_each_id_answers_only_to_its_principal() {
     let answer = services.call(Method::POST, "/v2/apps", Some(&app)).await;
     assert_eq!(answer.status, 201, "{}", answer.body);
     services.settled("/authed", 1, None).await;
-    let frameworks = post(
+    let frameworks = post_as(
         &master,
         "/api/v1",
         Some(OPS),
-        json!({"type": "GET_FRAMEWORKS"}),
+        &json!({"type": "GET_FRAMEWORKS"}),
     )
     .await;
     let frameworks: Value = frameworks.json().await.unwrap_or_default();
@@ -331,19 +280,16 @@ async fn strangers_are_refused_and_each_id_answers_only_to_its_principal() {
         ]),
         "{audit:#?}"
     );
-    assert!(has(&["<anonymous>", "status=401"]), "{audit:#?}");
+    assert!(
+        has(&[
+            "<anonymous>",
+            "status=401",
+            "reason=\"wrong principal or secret\""
+        ]),
+        "{audit:#?}"
+    );
     assert!(has(&["principal=\"other\"", "status=403"]), "{audit:#?}");
     for (_, secret) in [AGENT, SCHEDULER, OTHER, OPS] {
         assert!(!logs.contains(secret), "a secret is in the logs");
     }
-}
-
-fn python() -> std::path::PathBuf {
-    let venv = std::env::var("CORRAL_PY_VENV")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|_| {
-            std::path::PathBuf::from(std::env::var("HOME").expect("HOME"))
-                .join(".cache/corral/pyvenv")
-        });
-    venv.join("bin/python")
 }

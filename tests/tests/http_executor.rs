@@ -5,22 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use corral_e2e::Cluster;
-
-fn python() -> PathBuf {
-    let venv = std::env::var("CORRAL_PY_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(std::env::var("HOME").expect("HOME")).join(".cache/corral/pyvenv")
-        });
-    let python = venv.join("bin/python");
-    assert!(
-        python.exists(),
-        "{} missing: run scripts/setup.sh (it installs pymesos)",
-        python.display()
-    );
-    python
-}
+use corral_e2e::{Cluster, python};
 
 fn is_alive(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))

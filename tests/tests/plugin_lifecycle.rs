@@ -4,19 +4,27 @@
 
 use corral_e2e::{Cluster, plugin_wasm};
 
+/// A manifest for the command executor's component as plugin `name`, asking for
+/// `capabilities` (TOML lines); returns its path.
+fn executor_manifest(dir: &std::path::Path, name: &str, capabilities: &str) -> String {
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(
+        &path,
+        format!(
+            "name = \"{name}\"\nkind = \"executor\"\nversion = \"0.3.0\"\nwit = \"0.1.0\"\n\n\
+             [capabilities]\n{capabilities}\n"
+        ),
+    )
+    .expect("write manifest");
+    path.display().to_string()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn install_list_activate_remove() {
     let dir = tempfile::tempdir().expect("temp dir");
     let cluster = Cluster::master(&[]).await;
     let command = plugin_wasm("command").display().to_string();
-    let manifest = dir.path().join("shell.toml");
-    std::fs::write(
-        &manifest,
-        "name = \"shell\"\nkind = \"executor\"\nversion = \"0.3.0\"\nwit = \"0.1.0\"\n\n\
-         [capabilities]\ntask_environment = true\n",
-    )
-    .expect("write manifest");
-    let manifest = manifest.display().to_string();
+    let manifest = executor_manifest(dir.path(), "shell", "task_environment = true");
 
     // stdin is not a terminal: without the flag the capabilities are not granted.
     let (code, _, err) = cluster.cli(&["plugin", "install", &command, "--manifest", &manifest]);
@@ -136,14 +144,7 @@ async fn the_master_bounds_what_capabilities_an_installer_may_accept() {
     let dir = tempfile::tempdir().expect("temp dir");
     let cluster = Cluster::master(&["--plugin-capabilities-allowed", "devices"]).await;
     let command = plugin_wasm("command").display().to_string();
-    let manifest = dir.path().join("shell.toml");
-    std::fs::write(
-        &manifest,
-        "name = \"shell\"\nkind = \"executor\"\nversion = \"0.3.0\"\nwit = \"0.1.0\"\n\n\
-         [capabilities]\ntask_environment = true\n",
-    )
-    .expect("write manifest");
-    let manifest = manifest.display().to_string();
+    let manifest = executor_manifest(dir.path(), "shell", "task_environment = true");
     let install = ["plugin", "install", &command, "--manifest", &manifest];
     let (code, _, err) = cluster.cli(&[&install[..], &["--accept-capabilities"]].concat());
     assert_ne!(code, 0);
@@ -154,12 +155,8 @@ async fn the_master_bounds_what_capabilities_an_installer_may_accept() {
     let (_, listed, _) = cluster.cli(&["plugin", "list"]);
     assert!(!listed.contains("shell"), "nothing stored: {listed}");
 
-    std::fs::write(
-        &manifest,
-        "name = \"lister\"\nkind = \"executor\"\nversion = \"0.3.0\"\nwit = \"0.1.0\"\n\n\
-         [capabilities]\ndevices = [\"/dev/null\"]\n",
-    )
-    .expect("write manifest");
+    let manifest = executor_manifest(dir.path(), "lister", "devices = [\"/dev/null\"]");
+    let install = ["plugin", "install", &command, "--manifest", &manifest];
     let (code, out, err) = cluster.cli(&[&install[..], &["--accept-capabilities"]].concat());
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("installed lister"), "{out}");

@@ -11,8 +11,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use corral_e2e::calls::active_agent_ids;
 use corral_e2e::{Process, corral_bin, eventually, free_port, http_client_builder, http_get};
-use corral_test_fixtures::pki::{Leaf, TestCa};
+use corral_test_fixtures::pki::{Leaf, LeafFiles, TestCa};
 
 /// A client trusting only `ca`, presenting `identity` if given.
 fn client(ca: &TestCa, identity: Option<&Leaf>) -> reqwest::Client {
@@ -27,31 +28,27 @@ fn client(ca: &TestCa, identity: Option<&Leaf>) -> reqwest::Client {
     builder.build().expect("an HTTPS client")
 }
 
-/// The ids of the agents the master lists as active.
-async fn active_agents(http: &reqwest::Client, master: &str) -> Vec<String> {
-    let Ok(answer) = http
-        .post(format!("{master}/api/v1"))
-        .json(&json!({"type": "GET_AGENTS"}))
-        .send()
-        .await
-    else {
-        return Vec::new();
-    };
-    let body: Value = answer.json().await.unwrap_or_default();
-    body["get_agents"]["agents"]
-        .as_array()
-        .map(|agents| {
-            agents
-                .iter()
-                .filter(|a| a["active"] == true)
-                .filter_map(|a| a["agent_info"]["id"]["value"].as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 fn path(p: &Path) -> String {
     p.display().to_string()
+}
+
+/// The flags of a component that trusts `ca`, presents `client` to the master and serves
+/// TLS with `server`.
+fn tls_flags(ca: &str, client: &LeafFiles, server: &LeafFiles) -> Vec<String> {
+    [
+        "--tls-ca",
+        ca,
+        "--tls-client-cert",
+        &path(&client.cert),
+        "--tls-client-key",
+        &path(&client.key),
+        "--tls-cert",
+        &path(&server.cert),
+        "--tls-key",
+        &path(&server.key),
+    ]
+    .map(String::from)
+    .to_vec()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -117,7 +114,7 @@ async fn mutual_tls_between_agent_master_and_cli() {
         .await;
     assert!(foreign.is_err(), "served another CA's client: {foreign:?}");
 
-    let agent_args = |name: &str, identity: &corral_test_fixtures::pki::LeafFiles| {
+    let agent_args = |name: &str, identity: &LeafFiles| {
         [
             "agent",
             "--master",
@@ -164,7 +161,7 @@ async fn mutual_tls_between_agent_master_and_cli() {
     let agent = Process::start_with_env("agent", &args, dir.path(), &[("SSL_CERT_FILE", &ca_file)]);
     eventually(30, "the agent to register over mutual TLS", || {
         let (trusted, base) = (trusted.clone(), base.clone());
-        async move { (active_agents(&trusted, &base).await.len() == 1).then_some(()) }
+        async move { (active_agent_ids(&trusted, &base).await.len() == 1).then_some(()) }
     })
     .await;
     let agent_api = format!("https://127.0.0.1:{agent_port}");
@@ -245,18 +242,11 @@ async fn mutual_tls_between_agent_master_and_cli() {
             "localhost",
             "--state",
             &format!("file://{}", path(&dir.path().join("services.redb"))),
-            "--tls-ca",
-            &ca_file,
-            "--tls-client-cert",
-            &path(&agent_files.cert),
-            "--tls-client-key",
-            &path(&agent_files.key),
-            "--tls-cert",
-            &path(&server_files.cert),
-            "--tls-key",
-            &path(&server_files.key),
         ]
-        .map(String::from),
+        .map(String::from)
+        .into_iter()
+        .chain(tls_flags(&ca_file, &agent_files, &server_files))
+        .collect::<Vec<_>>(),
         dir.path(),
     );
     let marathon = format!("https://127.0.0.1:{services_port}");
@@ -308,18 +298,11 @@ async fn mutual_tls_between_agent_master_and_cli() {
             &format!("127.0.0.1:{}", free_port()),
             "--http-listen",
             &format!("127.0.0.1:{dns_api}"),
-            "--tls-ca",
-            &ca_file,
-            "--tls-client-cert",
-            &path(&agent_files.cert),
-            "--tls-client-key",
-            &path(&agent_files.key),
-            "--tls-cert",
-            &path(&server_files.cert),
-            "--tls-key",
-            &path(&server_files.key),
         ]
-        .map(String::from),
+        .map(String::from)
+        .into_iter()
+        .chain(tls_flags(&ca_file, &agent_files, &server_files))
+        .collect::<Vec<_>>(),
         dir.path(),
     );
     let leader_ip = eventually(60, "leader.mesos over the DNS server's https API", || {
@@ -353,7 +336,7 @@ async fn mutual_tls_between_agent_master_and_cli() {
         "the refusal names the TLS failure:\n{log}"
     );
     assert_eq!(
-        active_agents(&trusted, &base).await.len(),
+        active_agent_ids(&trusted, &base).await.len(),
         1,
         "only the agent with the CA's certificate registered\n{log}"
     );
