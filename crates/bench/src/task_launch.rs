@@ -48,6 +48,22 @@ pub struct LaunchSetup {
     pub supervised: bool,
 }
 
+impl LaunchSetup {
+    /// A work dir named `name` and the process id under the system's temp dir (the caller
+    /// removes it), tasks isolated by `mode` under the `corral-bench` cgroup.
+    pub fn in_temp(name: &str, mode: corral_cgroups::IsolationMode, supervised: bool) -> Self {
+        LaunchSetup {
+            work_dir: std::env::temp_dir().join(format!("{name}-{}", std::process::id())),
+            isolation: IsolationConfig {
+                mode,
+                cgroup_root: PathBuf::from("corral-bench"),
+                ..IsolationConfig::default()
+            },
+            supervised,
+        }
+    }
+}
+
 /// Who the master lets in, and the credentials its agent and framework present (all open by
 /// default).
 #[derive(Debug, Clone, Default)]

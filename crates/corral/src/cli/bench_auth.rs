@@ -2,7 +2,6 @@
 //! and on a busy read endpoint (`/master/state`), open against secured in alternating
 //! rounds, and the two checks alone per call.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -11,7 +10,7 @@ use anyhow::{Context, bail};
 use super::table::Table;
 use corral_bench::auth_overhead::{AuthBenchPlan, AuthOverhead, measure};
 use corral_bench::task_launch::LaunchSetup;
-use corral_cgroups::{IsolationConfig, IsolationMode};
+use corral_cgroups::IsolationMode;
 
 /// Issue 17's target.
 const TARGET_PERCENT: f64 = 5.0;
@@ -44,16 +43,7 @@ async fn report(args: &AuthArgs, supervised: bool) -> anyhow::Result<String> {
     if args.rounds == 0 || args.launches == 0 || args.reads == 0 || args.checks == 0 {
         bail!("--rounds, --launches, --reads and --checks must be positive");
     }
-    let work_dir = std::env::temp_dir().join(format!("corral-bench-auth-{}", std::process::id()));
-    let setup = LaunchSetup {
-        work_dir: work_dir.clone(),
-        isolation: IsolationConfig {
-            mode: args.isolation,
-            cgroup_root: PathBuf::from("corral-bench"),
-            ..IsolationConfig::default()
-        },
-        supervised,
-    };
+    let setup = LaunchSetup::in_temp("corral-bench-auth", args.isolation, supervised);
     let plan = AuthBenchPlan {
         rounds: args.rounds,
         launches_per_round: args.launches,
@@ -61,7 +51,7 @@ async fn report(args: &AuthArgs, supervised: bool) -> anyhow::Result<String> {
         checks: args.checks,
     };
     let measured = measure(&setup, &plan).await;
-    let _ = std::fs::remove_dir_all(&work_dir);
+    let _ = std::fs::remove_dir_all(&setup.work_dir);
     Ok(render(&measured.context("the benchmark failed")?, args))
 }
 

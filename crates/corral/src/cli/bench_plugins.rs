@@ -1,7 +1,6 @@
 //! `corral bench plugins`: ns per call of the plugins on a task's launch path, WASM next to
 //! the same plugin code compiled natively, and their share of a whole task launch.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -10,7 +9,7 @@ use anyhow::{Context, bail};
 use super::table::Table;
 use corral_bench::plugin_overhead::{CallTimes, measure};
 use corral_bench::task_launch::{LaunchSetup, launch_times};
-use corral_cgroups::{IsolationConfig, IsolationMode};
+use corral_cgroups::IsolationMode;
 use corral_plugin_host::PluginEngine;
 
 /// Targets of issue 6.
@@ -48,18 +47,9 @@ async fn report(args: &PluginsArgs, supervised: bool) -> anyhow::Result<String> 
     })
     .await
     .context("the benchmark thread failed")??;
-    let work_dir = std::env::temp_dir().join(format!("corral-bench-launch-{}", std::process::id()));
-    let setup = LaunchSetup {
-        work_dir: work_dir.clone(),
-        isolation: IsolationConfig {
-            mode: args.isolation,
-            cgroup_root: PathBuf::from("corral-bench"),
-            ..IsolationConfig::default()
-        },
-        supervised,
-    };
+    let setup = LaunchSetup::in_temp("corral-bench-launch", args.isolation, supervised);
     let launches = launch_times(&setup, &Default::default(), args.launches).await;
-    let _ = std::fs::remove_dir_all(&work_dir);
+    let _ = std::fs::remove_dir_all(&setup.work_dir);
     let mut launches = launches.context("the task launches failed")?;
     launches.sort();
     let launch = launches[launches.len() / 2];
