@@ -32,5 +32,9 @@ fn main() -> std::process::ExitCode {
             package: "admission",
             stem: "admission",
         },
+        Component {
+            package: "policy-authorizer",
+            stem: "policy_authorizer",
+        },
     ])
 }

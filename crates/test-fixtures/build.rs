@@ -40,6 +40,14 @@ fn main() -> std::process::ExitCode {
             package: "loop-executor",
             stem: "loop_executor",
         },
+        Component {
+            package: "bad-authorizer",
+            stem: "bad_authorizer",
+        },
+        Component {
+            package: "legacy-hook",
+            stem: "legacy_hook",
+        },
         // Not plugins: the example wasm task (for the runner's tests) and the example
         // allocator of the plugin guide (built so that it keeps compiling).
         Component {

@@ -37,8 +37,8 @@ pub mod executor {
         runtime_path: "::corral_sdk::__private::wit_bindgen::rt",
         additional_derives: [PartialEq],
         with: {
-            "corral:plugin/types@0.1.0": crate::bindings::allocator::corral::plugin::types,
-            "corral:plugin/host@0.1.0": crate::bindings::allocator::corral::plugin::host,
+            "corral:plugin/types@0.1.1": crate::bindings::allocator::corral::plugin::types,
+            "corral:plugin/host@0.1.1": crate::bindings::allocator::corral::plugin::host,
         },
     });
 }
@@ -54,8 +54,8 @@ pub mod isolator {
         runtime_path: "::corral_sdk::__private::wit_bindgen::rt",
         additional_derives: [PartialEq],
         with: {
-            "corral:plugin/types@0.1.0": crate::bindings::allocator::corral::plugin::types,
-            "corral:plugin/host@0.1.0": crate::bindings::allocator::corral::plugin::host,
+            "corral:plugin/types@0.1.1": crate::bindings::allocator::corral::plugin::types,
+            "corral:plugin/host@0.1.1": crate::bindings::allocator::corral::plugin::host,
         },
     });
 }
@@ -71,8 +71,24 @@ pub mod hook {
         runtime_path: "::corral_sdk::__private::wit_bindgen::rt",
         additional_derives: [PartialEq],
         with: {
-            "corral:plugin/types@0.1.0": crate::bindings::allocator::corral::plugin::types,
-            "corral:plugin/host@0.1.0": crate::bindings::allocator::corral::plugin::host,
+            "corral:plugin/types@0.1.1": crate::bindings::allocator::corral::plugin::types,
+            "corral:plugin/host@0.1.1": crate::bindings::allocator::corral::plugin::host,
+        },
+    });
+}
+
+/// Bindings for the `authorizer-plugin` world (since 0.1.1).
+pub mod authorizer {
+    wit_bindgen::generate!({
+        world: "authorizer-plugin",
+        path: "../wit",
+        pub_export_macro: true,
+        export_macro_name: "export",
+        default_bindings_module: "::corral_sdk::bindings::authorizer",
+        runtime_path: "::corral_sdk::__private::wit_bindgen::rt",
+        additional_derives: [PartialEq],
+        with: {
+            "corral:plugin/host@0.1.1": crate::bindings::allocator::corral::plugin::host,
         },
     });
 }

@@ -1,8 +1,8 @@
 //! Write Corral plugins in plain Rust.
 //!
-//! Corral loads every policy (allocator, executor, isolator, hook) as a WebAssembly
-//! component built against the WIT package `corral:plugin@0.1.0` (see `wit/` in the
-//! repository). This crate hides the component plumbing: implement one trait on a type that
+//! Corral loads every policy (allocator, executor, isolator, hook, authorizer) as a
+//! WebAssembly component built against the WIT package `corral:plugin@0.1.1` (see `wit/` in
+//! the repository). This crate hides the component plumbing: implement one trait on a type that
 //! is `Default`, call one export macro, and build with
 //! `cargo build --release --target wasm32-wasip2`. The component instance holds one value of
 //! your type and forwards every call to it.
@@ -13,6 +13,7 @@
 //! | executor | [`executor::Executor`] | [`export_executor!`] |
 //! | isolator | [`isolator::Isolator`] | [`export_isolator!`] |
 //! | hook | [`hook::Hook`] | [`export_hook!`] |
+//! | authorizer | [`authorizer::Authorizer`] | [`export_authorizer!`] |
 //!
 //! On native targets the export macros expand to a bounds check only, so the same crate
 //! compiles natively and its logic is unit-tested with `cargo test`. [`log`] and [`now`] use
@@ -119,6 +120,7 @@
 extern crate self as corral_sdk;
 
 pub mod allocator;
+pub mod authorizer;
 pub mod bindings;
 pub mod executor;
 pub mod hook;

@@ -38,7 +38,7 @@ fn cargo(dir: &Path, args: &[&str]) {
 #[test]
 fn every_kind_scaffolds_a_crate_that_builds_into_a_component() {
     let dir = tempfile::tempdir().expect("temp dir");
-    for kind in ["isolator", "allocator", "executor", "hook"] {
+    for kind in ["isolator", "allocator", "executor", "hook", "authorizer"] {
         let name = format!("my-{kind}");
         let crate_dir = dir.path().join(&name);
         let out = Command::new(corral_bin())
@@ -70,6 +70,7 @@ fn every_kind_scaffolds_a_crate_that_builds_into_a_component() {
         );
     }
     cargo(&dir.path().join("my-isolator"), &["test"]);
+    cargo(&dir.path().join("my-authorizer"), &["test"]);
 
     // A second `new` into a crate that exists is refused and changes nothing.
     let again = Command::new(corral_bin())

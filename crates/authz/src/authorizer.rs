@@ -22,6 +22,9 @@ pub struct Denied {
     pub object: Option<String>,
     /// Why, when the authorizer says more than "no ACL allows it".
     pub reason: Option<String>,
+    /// The authorizer could not decide (a plugin failed): refused, fail-closed, but not
+    /// remembered, so the next request asks again.
+    pub failure: bool,
 }
 
 impl Denied {
@@ -31,6 +34,15 @@ impl Denied {
             action: request.action,
             object: request.object.map(str::to_string),
             reason,
+            failure: false,
+        }
+    }
+
+    /// A refusal because the authorizer failed to decide (`reason` says how).
+    pub fn failed(request: &Request<'_>, reason: String) -> Denied {
+        Denied {
+            failure: true,
+            ..Denied::new(request, Some(reason))
         }
     }
 

@@ -14,6 +14,9 @@ pub const BUILTIN_EXECUTORS: &[&str] = &["command"];
 pub const BUILTIN_ISOLATORS: &[&str] = &["gpu"];
 /// Hooks available by name (`--hook labels`).
 pub const BUILTIN_HOOKS: &[&str] = &["labels", "admission"];
+/// Authorizers available by name: `policy` decides by the rules of a policy document (the
+/// configuration its activation gives).
+pub const BUILTIN_AUTHORIZERS: &[&str] = &["policy"];
 
 macro_rules! component {
     ($stem:literal) => {
@@ -31,9 +34,9 @@ static GPU: &[u8] = component!("gpu");
 static GPU_MANIFEST: &str = include_str!("../../../plugins/gpu/manifest.toml");
 static LABELS: &[u8] = component!("labels");
 static ADMISSION: &[u8] = component!("admission");
+static POLICY: &[u8] = component!("policy_authorizer");
 
-/// The component of a built-in allocator or executor ("drf", "priority", "binpack",
-/// "command").
+/// The component of a built-in plugin by name (see the lists above).
 pub fn builtin(name: &str) -> Option<&'static [u8]> {
     match name {
         "drf" => Some(DRF),
@@ -43,6 +46,7 @@ pub fn builtin(name: &str) -> Option<&'static [u8]> {
         "labels" => Some(LABELS),
         "admission" => Some(ADMISSION),
         "gpu" => Some(GPU),
+        "policy" => Some(POLICY),
         _ => None,
     }
 }

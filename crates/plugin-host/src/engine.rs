@@ -21,6 +21,7 @@ pub use super::plugin_kind::{PluginKind, PluginLimits, WIT_PACKAGE, WIT_VERSION}
 use super::sandbox::PluginState;
 use super::signature::TrustPolicy;
 use super::wasm_allocator::AllocatorMaker;
+use super::wasm_authorizer::PluginAuthorizer;
 use super::wasm_executor::ExecutorMaker;
 use super::wasm_hook::HookMaker;
 use super::wasm_isolator::WasmIsolator;
@@ -198,6 +199,31 @@ impl PluginEngine {
                 .instantiate()
                 .map(|h| Box::new(h) as Box<dyn HookInstance>)
         }))
+    }
+
+    /// An authorizer: `spec` is a built-in name ("policy") or a path to a `.wasm` component;
+    /// its first instance gets `init(config)` now, so a policy it rejects is refused here.
+    pub fn authorizer(
+        &self,
+        spec: &str,
+        config: &str,
+        limits: PluginLimits,
+    ) -> Result<PluginAuthorizer, PluginError> {
+        let loaded = self.load(spec, PluginKind::Authorizer)?;
+        PluginAuthorizer::new(loaded, config.to_string(), limits)
+    }
+
+    /// An authorizer from a component's bytes (an installed plugin), checked and initialized
+    /// now, as [`PluginEngine::authorizer`] does.
+    pub fn authorizer_from_bytes(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        config: &str,
+        limits: PluginLimits,
+    ) -> Result<PluginAuthorizer, PluginError> {
+        let loaded = self.load_bytes(name, bytes, PluginKind::Authorizer)?;
+        PluginAuthorizer::new(loaded, config.to_string(), limits)
     }
 
     /// Checks signatures of plugin files loaded from now on (built-ins are part of the binary

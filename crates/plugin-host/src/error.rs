@@ -6,7 +6,8 @@ pub enum PluginError {
     #[error("plugin {plugin}: not a valid WebAssembly component: {reason}")]
     Invalid { plugin: String, reason: String },
     #[error(
-        "plugin {plugin} was built against {found}, but this host speaks corral:plugin@{expected}"
+        "plugin {plugin} was built against {found}, but this host speaks corral:plugin@{expected} \
+         (and loads what earlier 0.1.x versions built)"
     )]
     WitVersion {
         plugin: String,

@@ -37,6 +37,7 @@ pub mod signature;
 pub mod stats;
 pub mod store;
 pub mod wasm_allocator;
+pub mod wasm_authorizer;
 pub mod wasm_executor;
 pub mod wasm_hook;
 pub mod wasm_isolator;

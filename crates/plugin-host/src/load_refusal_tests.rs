@@ -66,5 +66,5 @@ fn another_wit_version_is_refused_at_load_naming_both() {
     let text = err.to_string();
     assert!(matches!(err, PluginError::WitVersion { .. }), "{err:?}");
     assert!(text.contains("corral:plugin/hook@0.2.0"), "{text}");
-    assert!(text.contains("corral:plugin@0.1.0"), "{text}");
+    assert!(text.contains("corral:plugin@0.1.1"), "{text}");
 }

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 
 use super::error::PluginError;
-use super::plugin_kind::{PluginKind, WIT_PACKAGE, WIT_VERSION};
+use super::plugin_kind::{PluginKind, WIT_PACKAGE, WIT_VERSION, wit_compatible, wit_loads};
 use corral_builtin_plugins::builtin;
 
 /// Resolves `spec` to a plugin name and its component bytes: a built-in name, else a path to
@@ -107,13 +107,13 @@ pub(crate) fn check_names(
                 exports.join(", ")
             },
         })?;
-    if version_of(export) != Some(WIT_VERSION) {
+    if !version_of(export).is_some_and(|v| wit_loads(kind, v)) {
         return Err(version_error(export));
     }
     let ours = format!("{WIT_PACKAGE}/");
     if let Some(import) = imports
         .iter()
-        .find(|i| i.starts_with(&ours) && version_of(i) != Some(WIT_VERSION))
+        .find(|i| i.starts_with(&ours) && !version_of(i).is_some_and(wit_compatible))
     {
         return Err(version_error(import));
     }
@@ -142,6 +142,22 @@ mod tests {
     }
 
     #[test]
+    fn earlier_versions_of_the_line_load_but_not_before_their_kind_existed() {
+        let current = ["corral:plugin/authorizer@0.1.1"];
+        let imports = ["corral:plugin/host@0.1.1"];
+        check_names("p", PluginKind::Authorizer, &current, &imports).expect("accepted");
+        let older = ["corral:plugin/hook@0.1.0"];
+        let older_imports = ["corral:plugin/host@0.1.0", "corral:plugin/types@0.1.0"];
+        check_names("labels-0.1.0", PluginKind::Hook, &older, &older_imports).expect("accepted");
+        let impossible = ["corral:plugin/authorizer@0.1.0"];
+        let err = check_names("p", PluginKind::Authorizer, &impossible, &[]).unwrap_err();
+        assert!(matches!(err, PluginError::WitVersion { .. }), "{err}");
+        let newer = ["corral:plugin/hook@0.1.2"];
+        let err = check_names("p", PluginKind::Hook, &newer, &[]).unwrap_err();
+        assert!(matches!(err, PluginError::WitVersion { .. }), "{err}");
+    }
+
+    #[test]
     fn another_kind_is_wrong_kind_listing_the_exports() {
         let exports = ["corral:plugin/executor@0.1.0"];
         let err = check_names("command", PluginKind::Allocator, &exports, &[]).unwrap_err();
@@ -164,7 +180,7 @@ mod tests {
         let text = err.to_string();
         assert!(matches!(err, PluginError::WitVersion { .. }));
         assert!(text.contains("corral:plugin/allocator@0.2.0"), "{text}");
-        assert!(text.contains("corral:plugin@0.1.0"), "{text}");
+        assert!(text.contains("corral:plugin@0.1.1"), "{text}");
         let unversioned = ["corral:plugin/allocator"];
         assert!(matches!(
             check_names("x", PluginKind::Allocator, &unversioned, &[]),

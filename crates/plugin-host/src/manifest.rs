@@ -6,7 +6,7 @@
 //! name = "gpu"
 //! kind = "isolator"
 //! version = "1.2.0"
-//! wit = "0.1.0"
+//! wit = "0.1.1"
 //!
 //! [capabilities]
 //! devices = ["/dev/nvidia[0-9]*", "/dev/nvidiactl", "/dev/nvidia-uvm"]
@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::plugin_kind::{PluginKind, PluginLimits, WIT_VERSION};
+use super::plugin_kind::{PluginKind, PluginLimits, WIT_VERSION, wit_loads};
 
 /// The name of the wasm custom section that may carry the manifest's TOML.
 pub const CUSTOM_SECTION: &str = "corral-manifest";
@@ -52,7 +52,8 @@ pub struct Manifest {
     pub name: String,
     pub kind: ManifestKind,
     pub version: String,
-    /// The WIT package version the plugin was built against, e.g. "0.1.0".
+    /// The WIT package version the plugin was built against, e.g. "0.1.1" (any earlier
+    /// 0.1.x loads too).
     pub wit: String,
     #[serde(default)]
     pub capabilities: Capabilities,
@@ -68,6 +69,7 @@ pub enum ManifestKind {
     Executor,
     Isolator,
     Hook,
+    Authorizer,
 }
 
 impl From<ManifestKind> for PluginKind {
@@ -77,6 +79,7 @@ impl From<ManifestKind> for PluginKind {
             ManifestKind::Executor => PluginKind::Executor,
             ManifestKind::Isolator => PluginKind::Isolator,
             ManifestKind::Hook => PluginKind::Hook,
+            ManifestKind::Authorizer => PluginKind::Authorizer,
         }
     }
 }
@@ -150,7 +153,7 @@ impl Manifest {
         if self.version.trim().is_empty() {
             return Err(field("version", "must not be empty".into()));
         }
-        if self.wit != WIT_VERSION {
+        if !wit_loads(self.plugin_kind(), &self.wit) {
             return Err(ManifestError::WitVersion {
                 plugin: self.name.clone(),
                 found: self.wit.clone(),

@@ -6,7 +6,12 @@
 //! against the hash, so a damaged store is noticed, not run.
 //!
 //! The active allocator (a built-in name or a sha256, and its config) is kept under
-//! [`ACTIVE_ALLOCATOR_KEY`], so a restarted master comes back with it.
+//! [`ACTIVE_ALLOCATOR_KEY`], so a restarted master comes back with it; the active authorizer
+//! likewise (`active_authorizer.rs`).
+
+mod active_authorizer;
+
+pub use active_authorizer::{ACTIVE_AUTHORIZER_KEY, ActiveAuthorizer};
 
 use std::sync::Arc;
 
@@ -352,21 +357,25 @@ impl PluginStore {
             .list()
             .await?
             .into_iter()
-            .filter(|m| m.active && m.kind != "allocator")
+            .filter(|m| m.active && m.kind != "allocator" && m.kind != "authorizer")
             .collect();
         active.sort_by(|a, b| (a.activated_at_ms, &a.sha256).cmp(&(b.activated_at_ms, &b.sha256)));
         Ok(active)
     }
 
-    /// Removes an installed plugin; refused while it is active (for agents or as the
-    /// allocator).
+    /// Removes an installed plugin; refused while it is active (for agents, as the allocator
+    /// or as the authorizer).
     pub async fn remove(&self, what: &str) -> Result<PluginMeta, PluginStoreError> {
         let meta = self.find(what).await?;
         let is_allocator = self
             .active_allocator()
             .await?
             .is_some_and(|a| a.plugin == meta.sha256);
-        if meta.active || is_allocator {
+        let is_authorizer = self
+            .active_authorizer()
+            .await?
+            .is_some_and(|a| a.plugin == meta.sha256);
+        if meta.active || is_allocator || is_authorizer {
             return Err(PluginStoreError::Active(meta.sha256));
         }
         // The meta first: from then on the plugin is gone, whatever happens to the chunks.

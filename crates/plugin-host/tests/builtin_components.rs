@@ -2,16 +2,18 @@
 //! the component ABI (the SDK's export glue), not just natively.
 
 use corral_builtin_plugins::{
-    BUILTIN_ALLOCATORS, BUILTIN_EXECUTORS, BUILTIN_HOOKS, BUILTIN_ISOLATORS, builtin,
+    BUILTIN_ALLOCATORS, BUILTIN_AUTHORIZERS, BUILTIN_EXECUTORS, BUILTIN_HOOKS, BUILTIN_ISOLATORS,
+    builtin,
 };
 use corral_test_fixtures::{FIXTURES, fixture};
 use wasmtime::component::Component;
 use wasmtime::{Config, Engine};
 
-const ALLOCATOR: &str = "corral:plugin/allocator@0.1.0";
-const EXECUTOR: &str = "corral:plugin/executor@0.1.0";
-const ISOLATOR: &str = "corral:plugin/isolator@0.1.0";
-const HOOK: &str = "corral:plugin/hook@0.1.0";
+const ALLOCATOR: &str = "corral:plugin/allocator@0.1.1";
+const EXECUTOR: &str = "corral:plugin/executor@0.1.1";
+const ISOLATOR: &str = "corral:plugin/isolator@0.1.1";
+const HOOK: &str = "corral:plugin/hook@0.1.1";
+const AUTHORIZER: &str = "corral:plugin/authorizer@0.1.1";
 
 /// (name, bytes, the interface it must export).
 fn all() -> Vec<(&'static str, &'static [u8], &'static str)> {
@@ -28,6 +30,9 @@ fn all() -> Vec<(&'static str, &'static [u8], &'static str)> {
     for name in BUILTIN_HOOKS {
         all.push((*name, builtin(name).expect("listed hook"), HOOK));
     }
+    for name in BUILTIN_AUTHORIZERS {
+        all.push((*name, builtin(name).expect("listed authorizer"), AUTHORIZER));
+    }
     for name in FIXTURES {
         let kind = if name.ends_with("-executor") {
             EXECUTOR
@@ -35,6 +40,8 @@ fn all() -> Vec<(&'static str, &'static [u8], &'static str)> {
             ISOLATOR
         } else if name.ends_with("-hook") {
             HOOK
+        } else if name.ends_with("-authorizer") {
+            AUTHORIZER
         } else {
             ALLOCATOR
         };
@@ -72,9 +79,9 @@ fn builtin_components_export_their_kind_and_import_only_what_worlds_grant() {
             // is served by the host's empty WASI context.
             // Only isolators may import `capabilities`.
             let capabilities =
-                interface == ISOLATOR && import == "corral:plugin/capabilities@0.1.0";
+                interface == ISOLATOR && import == "corral:plugin/capabilities@0.1.1";
             assert!(
-                ["corral:plugin/host@0.1.0", "corral:plugin/types@0.1.0"].contains(&import)
+                ["corral:plugin/host@0.1.1", "corral:plugin/types@0.1.1"].contains(&import)
                     || import.starts_with("wasi:")
                     || capabilities,
                 "{name} imports {import}, which its world does not grant"

@@ -90,10 +90,10 @@ fn another_wit_version_is_refused_naming_both_versions() {
         PluginError::WitVersion {
             plugin: "future".into(),
             found: "corral:plugin/allocator@0.2.0".into(),
-            expected: "0.1.0".into(),
+            expected: "0.1.1".into(),
         }
     );
-    assert!(err.to_string().contains("corral:plugin@0.1.0"), "{err}");
+    assert!(err.to_string().contains("corral:plugin@0.1.1"), "{err}");
 }
 
 #[test]

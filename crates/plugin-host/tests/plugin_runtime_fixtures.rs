@@ -311,7 +311,7 @@ fn kinds_are_checked_both_ways() {
         PluginError::WrongKind {
             plugin: "command".into(),
             expected: "allocator".into(),
-            found: "corral:plugin/executor@0.1.0".into(),
+            found: "corral:plugin/executor@0.1.1".into(),
         }
     );
     let err = engine()

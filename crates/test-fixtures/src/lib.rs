@@ -17,6 +17,7 @@ pub const FIXTURES: &[&str] = &[
     "trap-isolator",
     "bad-hook",
     "loop-executor",
+    "bad-authorizer",
 ];
 
 macro_rules! component {
@@ -34,6 +35,11 @@ static SDA_ISOLATOR: &[u8] = component!("sda_isolator");
 static TRAP_ISOLATOR: &[u8] = component!("trap_isolator");
 static BAD_HOOK: &[u8] = component!("bad_hook");
 static LOOP_EXECUTOR: &[u8] = component!("loop_executor");
+static BAD_AUTHORIZER: &[u8] = component!("bad_authorizer");
+
+/// A hook built against `corral:plugin@0.1.0` (plugins/fixtures/legacy-hook): the host must
+/// load it unchanged. `on-launch` labels every task `built-against=0.1.0`.
+pub static LEGACY_HOOK: &[u8] = component!("legacy_hook");
 
 static SDA_ISOLATOR_MANIFEST: &str =
     include_str!("../../../plugins/fixtures/sda-isolator/manifest.toml");
@@ -50,8 +56,9 @@ pub static WASI_TASK_EXAMPLE: &[u8] = component!("wasi-task");
 /// 100 MB), `trap-executor` (`launch` panics), `sda-isolator` (plans ask for `/dev/sda`,
 /// which its manifest does not grant), `trap-isolator` (`prepare` panics), `bad-hook`
 /// (misbehaves as its config `HOW:CALL` says: loop, trap, huge, fail or deny in one export)
-/// and `loop-executor` (`launch`, or `on-event`, never returns). Every other call of theirs
-/// behaves.
+/// `loop-executor` (`launch`, or `on-event`, never returns) and `bad-authorizer`
+/// (`authorize` loops, traps or fails, or `init` fails, as its config says). Every other
+/// call of theirs behaves.
 pub fn fixture(name: &str) -> Option<&'static [u8]> {
     match name {
         "loop-allocator" => Some(LOOP_ALLOCATOR),
@@ -63,6 +70,7 @@ pub fn fixture(name: &str) -> Option<&'static [u8]> {
         "trap-isolator" => Some(TRAP_ISOLATOR),
         "bad-hook" => Some(BAD_HOOK),
         "loop-executor" => Some(LOOP_EXECUTOR),
+        "bad-authorizer" => Some(BAD_AUTHORIZER),
         _ => None,
     }
 }

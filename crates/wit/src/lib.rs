@@ -1,4 +1,4 @@
-//! Host-side bindings for the four plugin worlds in `wit/`. The allocator world generates the
+//! Host-side bindings for the five plugin worlds in `wit/`. The allocator world generates the
 //! shared `types` and `host` interfaces; the other worlds reuse them so one Rust type stands
 //! for one WIT type everywhere.
 
@@ -50,3 +50,14 @@ pub mod hook {
 pub use allocator::corral::plugin::host as host_api;
 /// The shared WIT types (`corral:plugin/types`).
 pub use allocator::corral::plugin::types;
+
+pub mod authorizer {
+    wasmtime::component::bindgen!({
+        world: "authorizer-plugin",
+        path: "../../wit",
+        additional_derives: [PartialEq],
+        with: {
+            "corral:plugin/host": super::allocator::corral::plugin::host,
+        },
+    });
+}

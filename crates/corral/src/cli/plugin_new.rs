@@ -1,5 +1,5 @@
-//! `corral plugin new --kind isolator|allocator|executor|hook NAME [--dir D]`: scaffolds a
-//! plugin crate that builds with one command (`cargo build --release --target
+//! `corral plugin new --kind allocator|executor|isolator|hook|authorizer NAME [--dir D]`:
+//! scaffolds a plugin crate that builds with one command (`cargo build --release --target
 //! wasm32-wasip2`) and tests natively with `cargo test`: Cargo.toml (corral-sdk by path when
 //! this binary knows its source tree, or `--sdk PATH`), src/lib.rs implementing the kind's
 //! trait with a native test, manifest.toml and a README.
@@ -11,7 +11,7 @@ use anyhow::{Context, bail};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct NewArgs {
-    /// allocator, executor, isolator or hook.
+    /// allocator, executor, isolator, hook or authorizer.
     #[arg(long, value_name = "KIND")]
     pub kind: String,
     /// The plugin's name ([a-z0-9-], starting with a letter); also the crate's.
@@ -81,8 +81,12 @@ pub fn scaffold(
         "allocator" => include_str!("plugin_templates/allocator.rs.txt"),
         "executor" => include_str!("plugin_templates/executor.rs.txt"),
         "hook" => include_str!("plugin_templates/hook.rs.txt"),
+        "authorizer" => include_str!("plugin_templates/authorizer.rs.txt"),
         other => {
-            bail!("unknown plugin kind '{other}': expected allocator, executor, isolator or hook")
+            bail!(
+                "unknown plugin kind '{other}': expected allocator, executor, isolator, hook or \
+                 authorizer"
+            )
         }
     };
     let sdk_dependency = match sdk {
@@ -163,7 +167,7 @@ mod tests {
 
     #[test]
     fn every_kind_scaffolds_a_manifest_the_host_accepts() {
-        for kind in ["allocator", "executor", "isolator", "hook"] {
+        for kind in ["allocator", "executor", "isolator", "hook", "authorizer"] {
             let files = scaffold(kind, "my-plugin", Some(Path::new("/sdk"))).expect(kind);
             let manifest = &files
                 .iter()
