@@ -117,6 +117,7 @@ where
         hooks: Default::default(),
         upstreams: Default::default(),
         auth: security.auth.clone(),
+        authorizer_cache_ttl: std::time::Duration::from_secs(10),
         authorizer: security.authorizer.clone(),
         plugin_capabilities: Default::default(),
         tls: None,

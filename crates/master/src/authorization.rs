@@ -2,14 +2,15 @@
 //! with which roles, run tasks as which users, tear down whose frameworks, change weights,
 //! quotas and reservations, mark agents gone, and install, activate or swap plugins. A refusal
 //! is a 403 naming the action; a task refused `run_tasks` ends TASK_ERROR
-//! (REASON_TASK_UNAUTHORIZED). The decision is pure and made outside the core's lock.
+//! (REASON_TASK_UNAUTHORIZED). The decision is made outside the core's lock; an authorizer
+//! plugin, when one is active, is asked after the ACLs (`authorizers.rs`).
 
 use std::sync::Arc;
 
 use corral_api::operator::OperatorCallType;
 use corral_api::operator_roles::OperatorCallPayload;
 use corral_api::v1::{FrameworkId, FrameworkInfo, Resource, TaskInfo};
-use corral_authz::{Action, AllowAll, Authorizer, Denied, Request};
+use corral_authz::{Action, Authorizer, Denied, Request};
 use corral_http::error::ApiError;
 
 use super::shell::Shared;
@@ -30,18 +31,14 @@ pub const ENFORCED: [Action; 11] = [
 ];
 
 impl Shared {
-    pub fn authorizer(&self) -> &dyn Authorizer {
-        match self.authorizer.get() {
-            Some(authorizer) => authorizer.as_ref(),
-            None => &AllowAll,
-        }
+    /// What a request must pass now: the ACLs, then the authorizer plugin if one is active.
+    pub fn authorizer(&self) -> Arc<dyn Authorizer> {
+        self.authorizers.current()
     }
 
-    /// Sets the authorizer once, at start.
+    /// Sets the local authorizer (`--acls`), at start.
     pub fn set_authorizer(&self, authorizer: Arc<dyn Authorizer>) {
-        if self.authorizer.set(authorizer).is_err() {
-            tracing::warn!("the master's authorizer was already set");
-        }
+        self.authorizers.set_acls(authorizer);
     }
 
     /// `action` on `object` by `subject`, or a 403 naming the action.
@@ -196,7 +193,7 @@ pub fn task_user<'a>(task: &'a TaskInfo, framework_user: &'a str) -> &'a str {
         .unwrap_or(framework_user)
 }
 
-fn refused(denied: Denied) -> ApiError {
+pub(super) fn refused(denied: Denied) -> ApiError {
     tracing::info!(
         principal = denied.subject.as_deref().unwrap_or("<anonymous>"),
         action = denied.action.name(),

@@ -22,6 +22,8 @@ pub struct MasterConfig {
     pub auth: corral_http::auth::AuthConfig,
     /// Who may do what (`--acls`); `None`: everything is allowed.
     pub authorizer: Option<std::sync::Arc<dyn corral_authz::Authorizer>>,
+    /// How long an authorizer plugin's decisions are remembered (zero: not at all).
+    pub authorizer_cache_ttl: Duration,
     /// The capability classes plugins may be given (`--plugin-capabilities-allowed`).
     pub plugin_capabilities: crate::plugin_consent::CapabilityPolicy,
     /// Serve over TLS (`--tls-cert`, `--tls-key`, `--tls-client-ca`); plain HTTP if `None`.
@@ -36,4 +38,6 @@ pub enum MasterError {
     State(#[from] corral_state::StateError),
     #[error(transparent)]
     Plugin(#[from] corral_plugin_host::PluginError),
+    #[error("{0}")]
+    Authorizer(String),
 }

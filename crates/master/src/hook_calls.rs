@@ -37,11 +37,7 @@ impl Shared {
         mut call: Call,
         stream_header: Option<&str>,
     ) -> Result<(), ApiError> {
-        let authorizer = self
-            .authorizer
-            .get()
-            .filter(|a| a.restricts(Action::RunTasks))
-            .cloned();
+        let authorizer = Some(self.authorizer()).filter(|a| a.restricts(Action::RunTasks));
         if self.hooks.is_empty() && authorizer.is_none() {
             self.with_core(|core, now| core.scheduler_call(now, call, stream_header))?;
             return Ok(());

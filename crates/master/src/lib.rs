@@ -62,6 +62,8 @@ pub mod allocator_status;
 mod allocator_swap;
 mod auth_realms;
 pub mod authorization;
+mod authorizer_plugin;
+mod authorizers;
 mod calls;
 mod config;
 mod container_validation;

@@ -16,4 +16,6 @@ pub struct PluginPlatform {
     pub active_set: ActiveSetCache,
     /// The capability classes plugins may be given (`--plugin-capabilities-allowed`).
     pub capabilities: super::plugin_consent::CapabilityPolicy,
+    /// How long an authorizer plugin's decisions are remembered (`--authorizer-cache-ttl`).
+    pub authorizer_cache_ttl: std::time::Duration,
 }

@@ -14,7 +14,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use corral_builtin_plugins::{BUILTIN_ALLOCATORS, BUILTIN_EXECUTORS, builtin};
+use corral_builtin_plugins::{BUILTIN_ALLOCATORS, BUILTIN_AUTHORIZERS, BUILTIN_EXECUTORS, builtin};
 use corral_http::error::{ApiError, parse_json};
 use corral_plugin_host::engine::{PluginEngine, PluginLimits};
 use corral_plugin_host::manifest::Manifest;
@@ -25,6 +25,7 @@ use corral_plugin_host::store::{
 };
 
 use super::allocator_status::{SharedStatus, SwapReport};
+use super::authorizer_plugin;
 use super::plugin_fanout::{connected_agents, send_active_set};
 use super::plugin_platform::PluginPlatform;
 use super::plugin_reports::AgentsView;
@@ -80,14 +81,15 @@ struct SwapAllocator {
 
 /// One plugin as LIST shows it.
 #[derive(Debug, Serialize)]
-struct PluginView {
+pub(super) struct PluginView {
     name: String,
     kind: String,
     version: String,
     sha256: String,
     size: u64,
     builtin: bool,
-    /// "allocator" (the master's policy), "agents" (activated for agents).
+    /// "allocator" (the master's policy), "authorizer" (the master's authorizer plugin),
+    /// "agents" (activated for agents).
     active: Vec<String>,
     /// For a plugin activated for agents: how many connected agents run it, and which
     /// refused it and why.
@@ -110,7 +112,7 @@ pub async fn plugins(
 ) -> Result<Response, ApiError> {
     let platform = platform(&shared)?;
     let call: PluginCall = parse_json(&body)?;
-    authorize(&shared, caller.name(), &call)?;
+    authorize(&shared, platform, caller.name(), &call).await?;
     let missing = |field: &str| {
         ApiError::bad_request(format!(
             "Expecting '{field}' to be present for a {} call",
@@ -125,6 +127,12 @@ pub async fn plugins(
         }
         "ACTIVATE" => {
             let target = call.activate.as_ref().ok_or_else(|| missing("activate"))?;
+            if authorizer_plugin::is_authorizer(platform, &target.plugin).await {
+                let view =
+                    authorizer_plugin::activate(&shared, platform, &target.plugin, &target.config)
+                        .await?;
+                return Ok(answer("ACTIVATE", "activate", json!({ "plugin": view })));
+            }
             activate(&shared, platform, target, true).await
         }
         "DEACTIVATE" => {
@@ -132,6 +140,14 @@ pub async fn plugins(
                 .deactivate
                 .as_ref()
                 .ok_or_else(|| missing("deactivate"))?;
+            if authorizer_plugin::is_authorizer(platform, &target.plugin).await {
+                let view = authorizer_plugin::deactivate(&shared, platform, &target.plugin).await?;
+                return Ok(answer(
+                    "DEACTIVATE",
+                    "deactivate",
+                    json!({ "plugin": view }),
+                ));
+            }
             activate(&shared, platform, target, false).await
         }
         "REMOVE" => {
@@ -153,8 +169,14 @@ pub async fn plugins(
 }
 
 /// INSTALL and REMOVE need `install_plugins`, (DE)ACTIVATE `activate_plugins` on the plugin,
-/// SWAP_ALLOCATOR `swap_allocator` on the allocator named; LIST only reads.
-fn authorize(shared: &Shared, subject: Option<&str>, call: &PluginCall) -> Result<(), ApiError> {
+/// SWAP_ALLOCATOR `swap_allocator` on the allocator named; LIST only reads. Who may
+/// (de)activate an authorizer is the ACLs' decision alone (see `Authorizers::acls`).
+async fn authorize(
+    shared: &Shared,
+    platform: &PluginPlatform,
+    subject: Option<&str>,
+    call: &PluginCall,
+) -> Result<(), ApiError> {
     let target = |t: &Option<Target>| t.as_ref().map(|t| t.plugin.clone());
     let (action, object) = match call.kind.as_str() {
         "INSTALL" => (Action::InstallPlugins, None),
@@ -167,7 +189,25 @@ fn authorize(shared: &Shared, subject: Option<&str>, call: &PluginCall) -> Resul
         ),
         _ => return Ok(()),
     };
-    shared.authorize(subject, action, object.as_deref())
+    let object = object.as_deref();
+    let authorizer_swap = action == Action::ActivatePlugins
+        && match object {
+            Some(what) => authorizer_plugin::is_authorizer(platform, what).await,
+            None => false,
+        };
+    if authorizer_swap {
+        let request = corral_authz::Request {
+            subject,
+            action,
+            object,
+        };
+        return shared
+            .authorizers
+            .acls()
+            .authorize(&request)
+            .map_err(super::authorization::refused);
+    }
+    shared.authorize(subject, action, object)
 }
 
 fn platform(shared: &Shared) -> Result<&PluginPlatform, ApiError> {
@@ -196,7 +236,7 @@ pub async fn fetch(
     Ok(response)
 }
 
-fn store_error(error: PluginStoreError) -> ApiError {
+pub(super) fn store_error(error: PluginStoreError) -> ApiError {
     let message = error.to_string();
     match error {
         PluginStoreError::NotFound(_) => ApiError::not_found(message),
@@ -275,7 +315,7 @@ async fn install(
     };
     let meta = installed.map_err(store_error)?;
     tracing::info!(plugin = %meta.name, sha256 = %meta.sha256, "plugin installed");
-    let view = installed_view(meta, &platform.status, &snapshot_all(), None);
+    let view = installed_view(meta, &platform.status, &snapshot_all(), None, None);
     Ok(answer("INSTALL", "install", json!({ "plugin": view })))
 }
 
@@ -303,15 +343,19 @@ fn check_signature(engine: &PluginEngine, wasm: &[u8], install: &Install) -> Res
     }
 }
 
-fn installed_view(
+pub(super) fn installed_view(
     meta: PluginMeta,
     status: &SharedStatus,
     stats: &std::collections::BTreeMap<String, StatsSnapshot>,
     agents: Option<AgentsView>,
+    authorizer: Option<&str>,
 ) -> PluginView {
     let mut active = Vec::new();
     if status.get().active.plugin == meta.sha256 {
         active.push("allocator".to_string());
+    }
+    if authorizer == Some(meta.sha256.as_str()) {
+        active.push("authorizer".to_string());
     }
     if meta.active {
         active.push("agents".to_string());
@@ -339,43 +383,69 @@ async fn list(shared: &Arc<Shared>, platform: &PluginPlatform) -> Result<Respons
     let connected = connected_agents(shared);
     let status = platform.status.get();
     let mut views = Vec::new();
+    let authorizer = shared.authorizers.plugin().map(|p| p.active);
+    let authorizer_id = authorizer.as_ref().map(|a| a.plugin.as_str());
     let builtins = BUILTIN_ALLOCATORS
         .iter()
         .map(|n| (n, "allocator"))
-        .chain(BUILTIN_EXECUTORS.iter().map(|n| (n, "executor")));
+        .chain(BUILTIN_EXECUTORS.iter().map(|n| (n, "executor")))
+        .chain(BUILTIN_AUTHORIZERS.iter().map(|n| (n, "authorizer")));
     for (name, kind) in builtins {
-        let Some(bytes) = builtin(name) else { continue };
         let active = if kind == "allocator" && status.active.plugin == *name {
             vec!["allocator".to_string()]
         } else if kind == "executor" {
             vec!["agents".to_string()]
+        } else if kind == "authorizer" && authorizer_id == Some(*name) {
+            vec!["authorizer".to_string()]
         } else {
             Vec::new()
         };
-        views.push(PluginView {
-            agents: None,
-            config: String::new(),
-            name: name.to_string(),
-            kind: kind.to_string(),
-            version: corral_api::VERSION.to_string(),
-            sha256: sha256_hex(bytes),
-            size: bytes.len() as u64,
-            builtin: true,
-            active,
-            installed_at_ms: None,
-            manifest: None,
-            stats: stats.get(*name).copied().unwrap_or_default(),
-        });
+        let config = match &authorizer {
+            Some(a) if a.plugin == *name => a.config.clone(),
+            _ => String::new(),
+        };
+        views.extend(builtin_view(name, kind, active, config, &stats));
     }
     for meta in installed {
         let agents = platform.agents.placement(&meta.sha256, &connected);
-        views.push(installed_view(meta, &platform.status, &stats, Some(agents)));
+        views.push(installed_view(
+            meta,
+            &platform.status,
+            &stats,
+            Some(agents),
+            authorizer_id,
+        ));
     }
     Ok(answer(
         "LIST",
         "list",
         json!({ "plugins": views, "allocator": status }),
     ))
+}
+
+/// A built-in plugin as LIST shows it; `None` for a name that is not built in.
+pub(super) fn builtin_view(
+    name: &str,
+    kind: &str,
+    active: Vec<String>,
+    config: String,
+    stats: &std::collections::BTreeMap<String, StatsSnapshot>,
+) -> Option<PluginView> {
+    let bytes = builtin(name)?;
+    Some(PluginView {
+        agents: None,
+        config,
+        name: name.to_string(),
+        kind: kind.to_string(),
+        version: corral_api::VERSION.to_string(),
+        sha256: sha256_hex(bytes),
+        size: bytes.len() as u64,
+        builtin: true,
+        active,
+        installed_at_ms: None,
+        manifest: None,
+        stats: stats.get(name).copied().unwrap_or_default(),
+    })
 }
 
 async fn activate(
@@ -412,7 +482,7 @@ async fn activate(
     tracing::info!(plugin = %meta.name, sha256 = %meta.sha256, active = on, "plugin set for agents");
     // Every connected agent gets the new set; the others get it when they return.
     send_active_set(shared, None).await;
-    let view = installed_view(meta, &platform.status, &snapshot_all(), None);
+    let view = installed_view(meta, &platform.status, &snapshot_all(), None, None);
     Ok(answer(
         kind,
         &kind.to_lowercase(),

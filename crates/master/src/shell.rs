@@ -52,8 +52,9 @@ pub struct Shared {
     /// Hooks run at `on-launch` and `on-agent-register` (issue 6; empty: none), outside the
     /// core's lock (`hook_calls.rs`).
     pub(super) hooks: HookChain,
-    /// Who may do what (`--acls`); unset: everything is allowed (`authorization.rs`).
-    pub(super) authorizer: std::sync::OnceLock<Arc<dyn corral_authz::Authorizer>>,
+    /// Who may do what: the ACLs (`--acls`) and the authorizer plugin, if any; neither:
+    /// everything is allowed (`authorization.rs`, `authorizers.rs`).
+    pub(super) authorizers: super::authorizers::Authorizers,
     pub(super) wake_allocation: Notify,
     pub(super) registry: mpsc::UnboundedSender<Vec<WriteOp>>,
     stop: watch::Sender<bool>,
@@ -95,7 +96,7 @@ impl Shared {
             driver: Arc::new(Mutex::new(driver)),
             plugins: std::sync::OnceLock::new(),
             hooks,
-            authorizer: std::sync::OnceLock::new(),
+            authorizers: Default::default(),
             wake_allocation: Notify::new(),
             registry,
             stop: watch::channel(false).0,

@@ -19,7 +19,7 @@ use super::handle::MasterHandle;
 use super::plugin_platform::PluginPlatform;
 use super::shell::{Shared, now_ms};
 use super::v0_state::MasterFacts;
-use super::{registry, router};
+use super::{authorizer_plugin, registry, router};
 
 /// Starts the master's HTTP server and allocation loop (agents pinged as Mesos does by
 /// default), with its own plugin engine for installs and hot swaps.
@@ -214,6 +214,7 @@ pub(crate) async fn start_core(
         agents: Default::default(),
         active_set: Default::default(),
         capabilities: config.plugin_capabilities.clone(),
+        authorizer_cache_ttl: config.authorizer_cache_ttl,
     };
 
     let writer = registry::spawn_writer(store);
@@ -228,6 +229,9 @@ pub(crate) async fn start_core(
     if let Some(authorizer) = &config.authorizer {
         shared.set_authorizer(authorizer.clone());
     }
+    authorizer_plugin::restore(&shared, &platform)
+        .await
+        .map_err(MasterError::Authorizer)?;
     if shared.plugins.set(platform).is_err() {
         tracing::warn!("the plugin platform was already set");
     }

@@ -110,6 +110,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
         hooks: hooks.clone(),
         upstreams: upstreams.clone(),
         auth: Default::default(),
+        authorizer_cache_ttl: std::time::Duration::from_secs(10),
         authorizer: None,
         plugin_capabilities: Default::default(),
         tls: None,

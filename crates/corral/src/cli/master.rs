@@ -82,6 +82,11 @@ pub struct MasterArgs {
     /// activate_plugins, swap_allocator; `permissive` decides what no ACL covers).
     #[arg(long, value_name = "JSON|FILE")]
     pub acls: Option<String>,
+    /// How long an authorizer plugin's decisions are remembered (`10secs`; `0secs`: asked on
+    /// every request). Activating or deactivating an authorizer starts afresh.
+    #[arg(long, default_value = "10secs", value_name = "DURATION",
+          value_parser = duration_flag::parse)]
+    pub authorizer_cache_ttl: Duration,
     /// The capability classes any plugin may be given (comma-separated: devices,
     /// read_paths, cgroup_controllers, task_environment; or none). A plugin asking for
     /// another is refused whatever its installer accepts. Default: every class.
@@ -146,6 +151,7 @@ pub async fn run(args: MasterArgs) -> anyhow::Result<ExitCode> {
             agents: args.authenticate_agents,
             ..Default::default()
         })?,
+        authorizer_cache_ttl: args.authorizer_cache_ttl,
         authorizer: match &args.acls {
             Some(text) => Some(std::sync::Arc::new(read_acls(text)?)),
             None => None,

@@ -45,6 +45,7 @@ pub async fn start_master_with_hooks(store: Arc<dyn StateStore>, hooks: HookChai
         hooks,
         upstreams: Default::default(),
         auth: Default::default(),
+        authorizer_cache_ttl: std::time::Duration::from_secs(10),
         authorizer: None,
         plugin_capabilities: Default::default(),
         tls: None,
