@@ -4,17 +4,19 @@
 //! the machine's drift hits both alike. Secured means every realm requires credentials
 //! (frameworks, agents, reads, writes), the framework, the agent and the reader present HTTP
 //! Basic, and ACLs on `register_frameworks` and `run_tasks` make every launch take the
-//! authorization round outside the core's lock. Beside the end-to-end figures, the two
-//! checks alone, per call.
+//! authorization round outside the core's lock; with `with_plugin`, the `policy` authorizer
+//! plugin is asked after the ACLs, behind the master's decision cache. Beside the end-to-end
+//! figures, the checks alone, per call.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use corral_authz::{Acls, Action, Authorizer, Request};
+use corral_authz::{Acls, Action, AllOf, Authorizer, Request};
 use corral_http::auth::{AuthConfig, Credential, Identities, Required, TokenTable};
 
 use corral_client::MasterAddress;
 
+use super::auth_plugin::{CACHE_TTL, PluginDecision, cached_policy, decision_times};
 use super::task_launch::{LaunchBenchError, LaunchSecurity, LaunchSetup, schedule, with_cluster};
 
 const ACLS: &str = r#"{
@@ -37,6 +39,8 @@ pub struct AuthOverhead {
     pub identify: Duration,
     /// One `run_tasks` decision of the local ACLs.
     pub authorize: Duration,
+    /// One `run_tasks` decision of the `policy` authorizer plugin.
+    pub plugin: PluginDecision,
 }
 
 pub struct AuthBenchPlan {
@@ -44,6 +48,8 @@ pub struct AuthBenchPlan {
     pub launches_per_round: usize,
     pub reads_per_round: usize,
     pub checks: usize,
+    /// The secured cluster also asks the `policy` authorizer plugin (cached).
+    pub with_plugin: bool,
 }
 
 fn credential(principal: &str) -> Credential {
@@ -53,7 +59,7 @@ fn credential(principal: &str) -> Credential {
     }
 }
 
-fn secured() -> Result<LaunchSecurity, LaunchBenchError> {
+fn secured(with_plugin: bool) -> Result<LaunchSecurity, LaunchBenchError> {
     let identities = Identities::new(
         ["framework", "agent", "reader"].map(credential).to_vec(),
         TokenTable::default(),
@@ -70,10 +76,16 @@ fn secured() -> Result<LaunchSecurity, LaunchBenchError> {
         reason,
     };
     let auth = AuthConfig::new(identities, required).map_err(|e| setup_error(e.to_string()))?;
-    let acls = Acls::parse(ACLS).map_err(|e| setup_error(e.to_string()))?;
+    let acls: Arc<dyn Authorizer> =
+        Arc::new(Acls::parse(ACLS).map_err(|e| setup_error(e.to_string()))?);
+    let authorizer: Arc<dyn Authorizer> = if with_plugin {
+        Arc::new(AllOf(vec![acls, cached_policy(CACHE_TTL)?]))
+    } else {
+        acls
+    };
     Ok(LaunchSecurity {
         auth,
-        authorizer: Some(Arc::new(acls)),
+        authorizer: Some(authorizer),
         agent_credential: Some(credential("agent")),
         framework_credential: Some(credential("framework")),
     })
@@ -83,7 +95,7 @@ pub async fn measure(
     setup: &LaunchSetup,
     plan: &AuthBenchPlan,
 ) -> Result<AuthOverhead, LaunchBenchError> {
-    let secured = secured()?;
+    let secured = secured(plan.with_plugin)?;
     let open = LaunchSecurity::default();
     let mut times = Interleaved::default();
     let patience = Duration::from_secs(1800);
@@ -110,6 +122,7 @@ pub async fn measure(
         read_secured: median(times.read_secured),
         identify: identify_time(plan.checks),
         authorize: authorize_time(plan.checks)?,
+        plugin: decision_times(plan.checks)?,
     })
 }
 

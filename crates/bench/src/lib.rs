@@ -5,6 +5,7 @@
 
 pub mod allocator;
 pub mod auth_overhead;
+pub mod auth_plugin;
 pub mod hot_swap;
 pub mod native_allocator;
 pub mod plugin_overhead;

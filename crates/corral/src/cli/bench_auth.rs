@@ -29,6 +29,10 @@ pub struct AuthArgs {
     /// Calls timed of each check alone.
     #[arg(long, default_value_t = 100_000)]
     pub checks: usize,
+    /// The secured cluster also asks the shipped `policy` authorizer plugin after the ACLs,
+    /// behind the master's decision cache (10 s).
+    #[arg(long)]
+    pub with_authorizer_plugin: bool,
     /// How the benchmark's agent isolates its tasks: cgroups, posix or auto.
     #[arg(long, default_value = "auto")]
     pub isolation: IsolationMode,
@@ -49,6 +53,7 @@ async fn report(args: &AuthArgs, supervised: bool) -> anyhow::Result<String> {
         launches_per_round: args.launches,
         reads_per_round: args.reads,
         checks: args.checks,
+        with_plugin: args.with_authorizer_plugin,
     };
     let measured = measure(&setup, &plan).await;
     let _ = std::fs::remove_dir_all(&setup.work_dir);
@@ -78,18 +83,27 @@ fn render(m: &AuthOverhead, args: &AuthArgs) -> String {
             if cost < TARGET_PERCENT { "yes" } else { "no" }.to_string(),
         ]);
     }
+    let ns = |d: Duration| d.as_secs_f64() * 1e9;
+    let plugin = if args.with_authorizer_plugin {
+        ", then the policy authorizer plugin (decisions cached 10 s)"
+    } else {
+        ""
+    };
     format!(
         "medians of {} rounds x {} launches and {} reads per mode ({} isolation); secured: \
-         every realm requires HTTP Basic, ACLs on register_frameworks and run_tasks\n{}\
-         one HTTP Basic check: {:.0} ns; one ACL decision (run_tasks): {:.0} ns (median of \
-         {} calls each)\n",
+         every realm requires HTTP Basic, ACLs on register_frameworks and run_tasks{plugin}\n\
+         {}one HTTP Basic check: {:.0} ns; one ACL decision (run_tasks): {:.0} ns; one policy \
+         authorizer plugin decision: {:.0} ns through the WASM boundary, {:.0} ns cached \
+         (mean of {} calls each)\n",
         args.rounds,
         args.launches,
         args.reads,
         args.isolation,
         table.render(""),
-        m.identify.as_secs_f64() * 1e9,
-        m.authorize.as_secs_f64() * 1e9,
+        ns(m.identify),
+        ns(m.authorize),
+        ns(m.plugin.uncached),
+        ns(m.plugin.cached),
         args.checks,
     )
 }
@@ -106,10 +120,16 @@ mod tests {
             launches: 2,
             reads: 3,
             checks: 10,
+            with_authorizer_plugin: true,
             isolation: IsolationMode::Posix,
         };
         let text = report(&args, false).await.expect("the benchmark runs");
-        for row in ["task launch", "GET /master/state", "one HTTP Basic check"] {
+        for row in [
+            "task launch",
+            "GET /master/state",
+            "one HTTP Basic check",
+            "policy authorizer plugin decision",
+        ] {
             assert!(text.contains(row), "{row} missing from:\n{text}");
         }
     }
