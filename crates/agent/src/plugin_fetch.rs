@@ -13,7 +13,7 @@ use corral_api::agent_protocol::ActivePlugin;
 use corral_plugin_host::PluginEngine;
 use corral_plugin_host::engine::PluginLimits;
 use corral_plugin_host::hook::HOOK_LIMITS;
-use corral_plugin_host::hook_chain::{FailMode, HookChain};
+use corral_plugin_host::hook_chain::{FailMode, HookChain, HookEntry};
 use corral_plugin_host::manifest::Manifest;
 use corral_plugin_host::store::sha256_hex;
 
@@ -173,8 +173,18 @@ fn load(
             let factory = engine
                 .hook_factory(&spec, &plugin.config, limits(HOOK_LIMITS))
                 .map_err(|e| e.to_string())?;
+            // The master stored it only if the installer accepted the capability.
+            let overrides = manifest
+                .as_ref()
+                .is_some_and(|m| m.capabilities.override_task_environment);
+            let entry = HookEntry {
+                name: plugin.name.clone(),
+                failure: FailMode::Open,
+                factory,
+                override_task_environment: overrides,
+            };
             Ok(LoadedValue::Hook(HookChain::from_factories(
-                vec![(plugin.name.clone(), FailMode::Open, factory)],
+                vec![entry],
                 Some(QUARANTINE_AFTER),
             )))
         }

@@ -6,11 +6,12 @@ use corral_http::error::ApiError;
 use corral_plugin_host::manifest::{Capabilities, Manifest};
 
 /// The capability classes a manifest can ask for, by their manifest field names.
-pub const CLASSES: [&str; 4] = [
+pub const CLASSES: [&str; 5] = [
     "devices",
     "read_paths",
     "cgroup_controllers",
     "task_environment",
+    "override_task_environment",
 ];
 
 /// Which capability classes plugins may be given; `None`: every class (the default).
@@ -78,6 +79,9 @@ pub fn asked(capabilities: &Capabilities) -> Vec<&'static str> {
     }
     if capabilities.task_environment {
         out.push("task_environment");
+    }
+    if capabilities.override_task_environment {
+        out.push("override_task_environment");
     }
     out
 }

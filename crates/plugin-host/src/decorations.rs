@@ -10,22 +10,31 @@ use super::plugin_task::PluginTask;
 /// Variables a hook may never set: they decide which programs and libraries a task runs.
 pub const PROTECTED_VARIABLES: [&str; 4] = ["PATH", "LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT"];
 
-/// `added` without the variables a hook may not set: those the task sets itself (`own`) and
-/// the protected ones. What is dropped is logged with the hook's name; the task runs with
-/// its own values.
+/// Which hook decorates, and whether the operator let it replace the task's own variables
+/// (`override_task_environment`: an accepted manifest capability or a `--hooks` entry).
+#[derive(Debug, Clone, Copy)]
+pub struct EnvGrant<'a> {
+    pub hook: &'a str,
+    pub overrides_own: bool,
+}
+
+/// `added` without the variables a hook may not set: those the task sets itself (`own`),
+/// unless the grant lets it, and the protected ones, whatever the grant. What is dropped is
+/// logged with the hook's name; the task runs with its own values.
 pub fn without_overrides(
     added: Vec<v1::EnvironmentVariable>,
     own: &[String],
-    hook: &str,
+    grant: EnvGrant<'_>,
 ) -> Vec<v1::EnvironmentVariable> {
     added
         .into_iter()
         .filter(|v| {
-            let taken = own.contains(&v.name);
+            let taken = own.contains(&v.name) && !grant.overrides_own;
             let protected = PROTECTED_VARIABLES.contains(&v.name.as_str());
             if taken || protected {
-                tracing::warn!(%hook, variable = %v.name,
-                    "a hook may not set a variable the task sets itself or PATH/LD_*; dropped");
+                tracing::warn!(hook = grant.hook, variable = %v.name,
+                    "a hook may not set PATH/LD_*, nor a variable the task sets itself unless \
+                     the operator let it; dropped");
             }
             !taken && !protected
         })

@@ -12,8 +12,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::allocator::{AgentSnapshot, FrameworkSnapshot};
+use super::decorations::{EnvGrant, merge_env, merge_labels, variable_names, without_overrides};
 pub use super::decorations::{add_status_labels, apply_to_task};
-use super::decorations::{merge_env, merge_labels, variable_names, without_overrides};
 use super::engine::PluginEngine;
 use super::error::PluginError;
 use super::hook::{AgentDecoration, HOOK_LIMITS, HookFactory, HookInstance, LaunchDecision};
@@ -46,6 +46,10 @@ pub struct HookSpec {
     /// The call deadline, default 100 ms.
     #[serde(default)]
     pub deadline_ms: Option<u64>,
+    /// The operator lets this hook's environment replace variables the task sets itself
+    /// (never PATH or LD_*). Default: such a variable is dropped and the task keeps its own.
+    #[serde(default)]
+    pub override_task_environment: bool,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -75,6 +79,7 @@ impl HookSpec {
             config: serde_json::Value::Null,
             failure,
             deadline_ms: None,
+            override_task_environment: false,
         })
     }
 
@@ -107,9 +112,21 @@ pub struct HookStatus {
     pub state: QuarantineState,
 }
 
+/// One hook of a chain made from a factory (an activated plugin, a test's hook).
+pub struct HookEntry {
+    pub name: String,
+    pub failure: FailMode,
+    pub factory: HookFactory,
+    /// Its environment may replace the task's own variables (see
+    /// [`HookSpec::override_task_environment`]; for an activated plugin, its manifest's
+    /// accepted capability).
+    pub override_task_environment: bool,
+}
+
 struct Link {
     name: String,
     failure: FailMode,
+    overrides_own: bool,
     factory: HookFactory,
     instance: Mutex<Option<Box<dyn HookInstance>>>,
     quarantine: Quarantine,
@@ -161,9 +178,12 @@ impl HookChain {
             };
             let factory = engine.hook_factory(&spec.plugin, &spec.config_text(), limits)?;
             links.push(Arc::new(Link::new(
-                spec.plugin.clone(),
-                spec.failure,
-                factory,
+                HookEntry {
+                    name: spec.plugin.clone(),
+                    failure: spec.failure,
+                    factory,
+                    override_task_environment: spec.override_task_environment,
+                },
                 quarantine_after,
             )));
         }
@@ -172,16 +192,11 @@ impl HookChain {
         })
     }
 
-    /// A chain of already-made factories (tests, and native hooks).
-    pub fn from_factories(
-        hooks: Vec<(String, FailMode, HookFactory)>,
-        quarantine_after: Option<u32>,
-    ) -> HookChain {
+    /// A chain of already-made factories (activated plugins, tests).
+    pub fn from_factories(hooks: Vec<HookEntry>, quarantine_after: Option<u32>) -> HookChain {
         let links = hooks
             .into_iter()
-            .map(|(name, failure, factory)| {
-                Arc::new(Link::new(name, failure, factory, quarantine_after))
-            })
+            .map(|entry| Arc::new(Link::new(entry, quarantine_after)))
             .collect();
         HookChain {
             links: Arc::new(links),
@@ -257,7 +272,7 @@ impl HookChain {
     /// decorated it; the decorations are applied to `task` (a label or variable with the
     /// same key is replaced). [`apply_to_task`] puts them on the Mesos task.
     pub fn on_launch(&self, task: &mut PluginTask, framework: &FrameworkSnapshot) -> LaunchVerdict {
-        // What the framework set itself no hook may change.
+        // What the framework set itself no hook may change, unless the operator let it.
         let own = variable_names(task.info.command.as_ref());
         for link in self.links.iter() {
             match link.call("on-launch", |h| h.on_launch(task, framework)) {
@@ -268,7 +283,7 @@ impl HookChain {
                         let env = &mut command.environment.get_or_insert_default().variables;
                         merge_env(
                             env,
-                            without_overrides(decoration.environment, &own, &link.name),
+                            without_overrides(decoration.environment, &own, link.grant()),
                         );
                     }
                 }
@@ -292,13 +307,14 @@ impl HookChain {
 
     /// Agent, before a task's processes start: environment to add, or (a fail-closed hook
     /// failed) the reason the task must not run.
-    /// A hook may not set a variable the task sets itself, nor PATH or LD_*.
+    /// A hook may not set a variable the task sets itself (unless the operator let it), nor
+    /// PATH or LD_*.
     pub fn on_run(&self, task: &PluginTask) -> Result<Vec<v1::EnvironmentVariable>, String> {
         let own = variable_names(task.info.command.as_ref());
         let mut env = Vec::new();
         for link in self.links.iter() {
             match link.call("on-run", |h| h.on_run(task)) {
-                Ok(added) => merge_env(&mut env, without_overrides(added, &own, &link.name)),
+                Ok(added) => merge_env(&mut env, without_overrides(added, &own, link.grant())),
                 Err(Some(reason)) => return Err(reason),
                 Err(None) => {}
             }
@@ -337,17 +353,21 @@ impl HookChain {
 }
 
 impl Link {
-    fn new(
-        name: String,
-        failure: FailMode,
-        factory: HookFactory,
-        quarantine_after: Option<u32>,
-    ) -> Link {
+    /// Who may set what in a task's environment through this hook.
+    fn grant(&self) -> EnvGrant<'_> {
+        EnvGrant {
+            hook: &self.name,
+            overrides_own: self.overrides_own,
+        }
+    }
+
+    fn new(entry: HookEntry, quarantine_after: Option<u32>) -> Link {
         Link {
-            quarantine: Quarantine::new(name.clone(), quarantine_after),
-            name,
-            failure,
-            factory,
+            quarantine: Quarantine::new(entry.name.clone(), quarantine_after),
+            name: entry.name,
+            failure: entry.failure,
+            overrides_own: entry.override_task_environment,
+            factory: entry.factory,
             instance: Mutex::new(None),
         }
     }

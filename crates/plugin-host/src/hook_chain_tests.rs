@@ -9,6 +9,7 @@ fn spec(plugin: &str, config: serde_json::Value, failure: FailMode) -> HookSpec 
         config,
         failure,
         deadline_ms: None,
+        override_task_environment: false,
     }
 }
 
@@ -368,4 +369,61 @@ fn a_hook_may_not_override_the_tasks_own_variables_nor_path() {
     let added = hooks.on_run(&launched).expect("on-run");
     let names: Vec<&str> = added.iter().map(|v| v.name.as_str()).collect();
     assert_eq!(names, ["NODE_POOL"], "{added:?}");
+}
+
+#[test]
+fn a_hook_the_operator_lets_override_replaces_the_tasks_variables_but_never_path() {
+    let mut overriding = spec(
+        "labels",
+        serde_json::json!({
+            "environment": {"SECRET_URL": "https://proxy", "PATH": "/evil"},
+            "run_environment": {"SECRET_URL": "https://proxy", "LD_PRELOAD": "/evil.so"}}),
+        FailMode::Open,
+    );
+    overriding.override_task_environment = true;
+    let hooks = chain(&[overriding], None);
+    let mut launched = task(1.0);
+    launched.add_environment([v1::EnvironmentVariable {
+        name: "SECRET_URL".into(),
+        value: Some("https://vault".into()),
+    }]);
+    assert!(matches!(
+        hooks.on_launch(&mut launched, &framework()),
+        LaunchVerdict::Allow
+    ));
+    let env = launched
+        .info
+        .command
+        .as_ref()
+        .and_then(|c| c.environment.as_ref())
+        .map(|e| e.variables.clone())
+        .unwrap_or_default();
+    let value = |name: &str| {
+        env.iter()
+            .find(|v| v.name == name)
+            .and_then(|v| v.value.clone())
+    };
+    assert_eq!(value("SECRET_URL").as_deref(), Some("https://proxy"));
+    assert_eq!(
+        value("PATH"),
+        None,
+        "PATH is never a hook's, whatever the grant"
+    );
+    let added = hooks.on_run(&launched).expect("on-run");
+    let names: Vec<&str> = added.iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(names, ["SECRET_URL"], "{added:?}");
+}
+
+#[test]
+fn the_override_grant_is_read_from_a_hooks_file_and_defaults_to_off() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("hooks.json");
+    std::fs::write(
+        &path,
+        r#"[{"plugin": "labels", "override_task_environment": true}, {"plugin": "admission"}]"#,
+    )
+    .expect("write");
+    let specs = HookSpec::parse_file(&path.display().to_string()).expect("parses");
+    let grants: Vec<bool> = specs.iter().map(|s| s.override_task_environment).collect();
+    assert_eq!(grants, [true, false]);
 }

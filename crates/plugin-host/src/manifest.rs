@@ -100,6 +100,9 @@ pub struct Capabilities {
     /// Whether the plugin sees tasks' environment variables.
     #[serde(default)]
     pub task_environment: bool,
+    /// A hook's environment may replace variables the task sets itself (never PATH or LD_*).
+    #[serde(default)]
+    pub override_task_environment: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

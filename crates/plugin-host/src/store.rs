@@ -449,6 +449,9 @@ pub fn capability_summary(manifest: &Manifest) -> Vec<String> {
     if c.task_environment {
         out.push("task environment: yes".to_string());
     }
+    if c.override_task_environment {
+        out.push("override the task's own environment variables: yes".to_string());
+    }
     out
 }
 

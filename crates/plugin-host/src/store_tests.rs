@@ -120,6 +120,21 @@ async fn bad_plugins_are_refused_with_the_reason_and_nothing_is_stored() {
         .await
         .expect("accepted capabilities install");
     assert_eq!(meta.kind, "executor");
+    // Overriding a task's own variables is a capability like the others.
+    let overriding = format!(
+        "{}\n[capabilities]\noverride_task_environment = true\n",
+        manifest("o", "executor")
+    );
+    let refused = store
+        .install(&engine, command, Some(&overriding), false, 1)
+        .await
+        .unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains("override the task's own environment"),
+        "{refused}"
+    );
 }
 
 #[tokio::test]

@@ -88,7 +88,8 @@ pub struct MasterArgs {
           value_parser = duration_flag::parse)]
     pub authorizer_cache_ttl: Duration,
     /// The capability classes any plugin may be given (comma-separated: devices,
-    /// read_paths, cgroup_controllers, task_environment; or none). A plugin asking for
+    /// read_paths, cgroup_controllers, task_environment, override_task_environment; or
+    /// none). A plugin asking for
     /// another is refused whatever its installer accepts. Default: every class.
     #[arg(long, value_name = "CLASSES", value_parser = corral_master::plugin_consent::CapabilityPolicy::parse)]
     pub plugin_capabilities_allowed: Option<corral_master::plugin_consent::CapabilityPolicy>,

@@ -17,7 +17,7 @@ use corral_plugin_host::allocator::{AgentSnapshot, FrameworkSnapshot};
 use corral_plugin_host::hook::{
     AgentDecoration, Decoration, HookFactory, HookInstance, LaunchDecision,
 };
-use corral_plugin_host::hook_chain::{FailMode, HookChain};
+use corral_plugin_host::hook_chain::{FailMode, HookChain, HookEntry};
 use corral_state::memory::MemoryStore;
 
 use super::harness::agent_subscribe;
@@ -101,7 +101,13 @@ fn gated_chain(called: mpsc::UnboundedSender<String>, gate: Gate) -> HookChain {
             gate: gate.clone(),
         }) as Box<dyn HookInstance>)
     });
-    HookChain::from_factories(vec![("gated".into(), FailMode::Closed, factory)], None)
+    let entry = HookEntry {
+        name: "gated".into(),
+        failure: FailMode::Closed,
+        factory,
+        override_task_environment: false,
+    };
+    HookChain::from_factories(vec![entry], None)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
