@@ -3,7 +3,8 @@
 //! over https presenting its own certificate, and serves its API over TLS; `corral execute`
 //! running a task through it, the task fetching a URI over https. Plain HTTP to the TLS
 //! port, a client without a certificate, and one whose certificate another CA signed (an
-//! agent included) are refused.
+//! agent included) are refused. The master requires agents and writers to authenticate and
+//! has no credentials file: a client certificate of its CA is the holder's identity.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -82,6 +83,9 @@ async fn mutual_tls_between_agent_master_and_cli() {
             &path(&server_files.key),
             "--tls-client-ca",
             &ca_file,
+            // No credentials file: a client certificate of the CA identifies its holder.
+            "--authenticate-agents",
+            "--authenticate-http-readwrite",
         ]
         .map(String::from),
         dir.path(),
@@ -164,6 +168,21 @@ async fn mutual_tls_between_agent_master_and_cli() {
         async move { (active_agent_ids(&trusted, &base).await.len() == 1).then_some(()) }
     })
     .await;
+    // A write by a client presenting only its certificate is that certificate's principal.
+    let weights = json!({"type": "UPDATE_WEIGHTS",
+        "update_weights": {"weight_infos": [{"role": "dev", "weight": 2.0}]}});
+    let answer = trusted
+        .post(format!("{base}/api/v1"))
+        .json(&weights)
+        .send()
+        .await
+        .expect("the master answers");
+    assert_eq!(answer.status(), 200);
+    let audited = master.log_text();
+    assert!(
+        audited.contains("principal=\"agent-1\" method=POST path=\"/api/v1\""),
+        "the audit line names the certificate's principal:\n{audited}"
+    );
     let agent_api = format!("https://127.0.0.1:{agent_port}");
     let health = client(&ca, None)
         .get(format!("{agent_api}/health"))

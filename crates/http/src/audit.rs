@@ -31,7 +31,7 @@ pub(crate) async fn audit(
     let peer = request
         .extensions()
         .get::<ConnectInfo<PeerAddr>>()
-        .map(|ConnectInfo(PeerAddr(addr))| addr.to_string());
+        .map(|ConnectInfo(PeerAddr(addr, _))| addr.to_string());
     let started = Instant::now();
     let response = next.run(request).await;
     let status = response.status();

@@ -1,31 +1,46 @@
 //! The peer of a request's connection, for the servers made with
 //! `into_make_service_with_connect_info::<PeerAddr>()` (every server through
-//! [`crate::serve`]): the audit log and Marathon's events name the client's address.
+//! [`crate::serve`]): the audit log and Marathon's events name the client's address, and the
+//! authentication layer takes a mutual-TLS client's certificate as its identity.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::extract::connect_info::Connected;
 use axum::serve::IncomingStream;
 
 use crate::listen::Acceptor;
-use crate::tls::TlsListener;
+use crate::tls::{TlsListener, certificate_principal};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PeerAddr(pub SocketAddr);
+/// The client's address and, over mutual TLS, the principal its verified certificate names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerAddr(pub SocketAddr, pub Option<Arc<str>>);
 
 // One impl per listener type (a generic one would overlap axum's own).
-macro_rules! peer_of {
+macro_rules! plain_peer_of {
     ($listener:ty) => {
         impl Connected<IncomingStream<'_, $listener>> for PeerAddr {
             fn connect_info(stream: IncomingStream<'_, $listener>) -> Self {
-                PeerAddr(*stream.remote_addr())
+                PeerAddr(*stream.remote_addr(), None)
             }
         }
     };
 }
 
-peer_of!(Acceptor);
-peer_of!(tokio::net::TcpListener);
-// Over TLS: the same peer, under the handshake.
-peer_of!(TlsListener<Acceptor>);
-peer_of!(TlsListener<tokio::net::TcpListener>);
+// Over TLS: the same peer, under the handshake, and its certificate's principal.
+macro_rules! tls_peer_of {
+    ($listener:ty) => {
+        impl Connected<IncomingStream<'_, $listener>> for PeerAddr {
+            fn connect_info(stream: IncomingStream<'_, $listener>) -> Self {
+                let (_, session) = stream.io().get_ref();
+                let principal = certificate_principal(session.peer_certificates());
+                PeerAddr(*stream.remote_addr(), principal)
+            }
+        }
+    };
+}
+
+plain_peer_of!(Acceptor);
+plain_peer_of!(tokio::net::TcpListener);
+tls_peer_of!(TlsListener<Acceptor>);
+tls_peer_of!(TlsListener<tokio::net::TcpListener>);

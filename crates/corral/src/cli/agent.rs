@@ -130,10 +130,13 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
             max_bytes: args.fetcher_max_mb.saturating_mul(1 << 20),
         },
         credential: args.master.credential()?,
-        auth: args.auth.config(corral_http::auth::Required {
-            executors: args.authenticate_http_executors,
-            ..Default::default()
-        })?,
+        auth: args.auth.config(
+            corral_http::auth::Required {
+                executors: args.authenticate_http_executors,
+                ..Default::default()
+            },
+            args.tls.tls_client_ca.is_some(),
+        )?,
         executor_secret_key: args.executor_secret_key.clone(),
         tls: args.tls.load().await?,
         master_tls: args.master.tls()?,

@@ -28,8 +28,10 @@ pub struct ServerAuthArgs {
 
 impl ServerAuthArgs {
     /// The server's configuration, with the realms only some servers have (`more`: the
-    /// master's frameworks and agents) added.
-    pub fn config(&self, more: Required) -> anyhow::Result<AuthConfig> {
+    /// master's frameworks and agents) added. With `client_certificates` (the server
+    /// verifies mutual-TLS clients, `--tls-client-ca`) a certificate identifies its holder,
+    /// so a realm may be required without credentials or tokens.
+    pub fn config(&self, more: Required, client_certificates: bool) -> anyhow::Result<AuthConfig> {
         let credentials = match &self.credentials {
             Some(path) => credentials::read_credentials(path)?,
             None => Vec::new(),
@@ -43,10 +45,14 @@ impl ServerAuthArgs {
             readwrite: self.authenticate_http_readwrite,
             ..more
         };
-        Ok(AuthConfig::new(
-            Identities::new(credentials, tokens),
-            required,
-        )?)
+        let identities = Identities::new(credentials, tokens);
+        if client_certificates {
+            return Ok(AuthConfig {
+                identities: std::sync::Arc::new(identities),
+                required,
+            });
+        }
+        Ok(AuthConfig::new(identities, required)?)
     }
 }
 

@@ -134,7 +134,9 @@ pub async fn run(args: DnsArgs) -> anyhow::Result<ExitCode> {
 async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let mut config = args.options.config(&args.master.master, args.listen)?;
     config.credential = args.master.credential()?;
-    config.auth = args.auth.config(Default::default())?;
+    config.auth = args
+        .auth
+        .config(Default::default(), args.tls.tls_client_ca.is_some())?;
     config.tls = args.tls.load().await?;
     config.master_tls = args.master.tls()?;
     if !args.no_http {

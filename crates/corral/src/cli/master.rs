@@ -147,11 +147,14 @@ pub async fn run(args: MasterArgs) -> anyhow::Result<ExitCode> {
         heartbeat_interval: HEARTBEAT_INTERVAL,
         hooks,
         upstreams: corral_master::Upstreams::with_mesos_dns(args.mesos_dns_url.clone()),
-        auth: args.auth.config(corral_http::auth::Required {
-            frameworks: args.authenticate_frameworks,
-            agents: args.authenticate_agents,
-            ..Default::default()
-        })?,
+        auth: args.auth.config(
+            corral_http::auth::Required {
+                frameworks: args.authenticate_frameworks,
+                agents: args.authenticate_agents,
+                ..Default::default()
+            },
+            args.tls.tls_client_ca.is_some(),
+        )?,
         authorizer_cache_ttl: args.authorizer_cache_ttl,
         authorizer: match &args.acls {
             Some(text) => Some(std::sync::Arc::new(read_acls(text)?)),

@@ -79,7 +79,9 @@ pub async fn run(args: ServicesArgs) -> anyhow::Result<ExitCode> {
         &state_text,
     )?;
     config.credential = args.master.credential()?;
-    config.auth = args.auth.config(Default::default())?;
+    config.auth = args
+        .auth
+        .config(Default::default(), args.tls.tls_client_ca.is_some())?;
     config.tls = args.tls.load().await?;
     config.master_tls = args.master.tls()?;
     let mut handle = match &spec {

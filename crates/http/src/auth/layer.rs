@@ -1,16 +1,18 @@
-//! The middleware: sorts the request, checks its credentials, and either passes it on with
-//! its [`Principal`] or answers 401 with the challenges a client can answer.
+//! The middleware: sorts the request, checks its credentials (HTTP Basic, a bearer token, or
+//! else a mutual-TLS client certificate), and either passes it on with its [`Principal`] or
+//! answers 401 with the challenges a client can answer.
 
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::header::WWW_AUTHENTICATE;
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::{HttpAuth, Realm};
+use super::{HttpAuth, Principal, Realm};
 use crate::error::ApiError;
+use crate::peer::PeerAddr;
 
 pub(crate) async fn authenticate(
     State(auth): State<Arc<HttpAuth>>,
@@ -34,10 +36,24 @@ pub(crate) async fn authenticate(
             response.extensions_mut().insert(principal);
             response
         }
+        Ok(None) if let Some(principal) = certificate_principal(&request) => {
+            request.extensions_mut().insert(principal.clone());
+            let mut response = next.run(request).await;
+            response.extensions_mut().insert(principal);
+            response
+        }
         Ok(None) if !required => next.run(request).await,
         Ok(None) => unauthorized(realm, "this endpoint requires authentication"),
         Err(reason) => unauthorized(realm, reason),
     }
+}
+
+/// Without credentials in its headers, a request over mutual TLS is its certificate's
+/// principal (the handshake verified it against the client CA).
+fn certificate_principal(request: &Request) -> Option<Principal> {
+    let ConnectInfo(PeerAddr(_, principal)) =
+        request.extensions().get::<ConnectInfo<PeerAddr>>()?;
+    principal.as_deref().map(|name| Principal(name.to_string()))
 }
 
 /// Why the layer refused a request, for the audit line (which has no body to read).

@@ -7,12 +7,14 @@
 mod client;
 mod files;
 mod listener;
+mod peer_identity;
 #[cfg(test)]
 mod tests;
 
 pub use client::{ClientIdentity, client_config, system_client_config, system_roots};
 pub use files::{ServerTls, TlsError, TlsFiles};
 pub use listener::{HANDSHAKE_TIMEOUT, TlsListener};
+pub use peer_identity::certificate_principal;
 
 /// Makes ring the process's rustls provider, for reqwest (built without a provider of its
 /// own) and every config built without naming one. Call it before building any HTTP client;

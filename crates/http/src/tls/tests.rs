@@ -221,3 +221,66 @@ async fn a_server_certificate_from_elsewhere_is_not_trusted() {
     let response = get(&client(&TestCa::new("Another CA"), None), port).await;
     assert!(response.is_err(), "{response:?}");
 }
+
+#[test]
+fn a_client_certificate_names_its_common_name() {
+    let ca = TestCa::new("Corral test CA");
+    let leaf = ca.client("agent-1");
+    let der = CertificateDer::from_pem_slice(leaf.cert_pem.as_bytes()).expect("cert pem");
+    let principal = super::certificate_principal(Some(&[der]));
+    assert_eq!(principal.as_deref(), Some("agent-1"));
+    assert_eq!(super::certificate_principal(None), None);
+    let garbage = CertificateDer::from(vec![0x30, 0x03, 0x01, 0x01, 0xff]);
+    assert_eq!(super::certificate_principal(Some(&[garbage])), None);
+}
+
+/// Every request requires credentials; a mutual-TLS client without any is its certificate's
+/// principal, which a handler sees as its caller.
+#[tokio::test]
+async fn a_mutual_tls_client_is_authenticated_as_its_certificate() {
+    use crate::auth::{AuthConfig, Caller, Identities, Realm, Required};
+
+    let pki = pki(true);
+    let tls = pki.files.load().await.expect("load");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let router = axum::Router::new().fallback(|caller: Caller| async move {
+        format!("hello {}", caller.name().unwrap_or("<anonymous>"))
+    });
+    let required = Required {
+        readonly: true,
+        readwrite: true,
+        ..Default::default()
+    };
+    let auth = AuthConfig {
+        identities: Arc::new(Identities::default()),
+        required,
+    };
+    let classify: crate::auth::Classify = |_, _| Realm::ReadOnly;
+    let http_auth = auth.for_server(classify);
+    tokio::spawn(async move {
+        crate::serve(
+            listener,
+            Some(&tls),
+            router,
+            http_auth,
+            std::future::pending(),
+            "test",
+        )
+        .await;
+    });
+    let holder = pki.ca.client("agent-1");
+    let mut response = Err(std::io::Error::other("not yet asked"));
+    for _ in 0..50 {
+        response = get(&client(&pki.ca, Some(&holder)), port).await;
+        if response.is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let text = response.expect("served");
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(text.ends_with("hello agent-1"), "{text}");
+}
