@@ -50,6 +50,8 @@ pub struct AgentConfig {
     pub credential: Option<corral_http::auth::Credential>,
     /// Who may call the agent's own HTTP API (`--http-credentials`, `--authenticate-*`).
     pub auth: corral_http::auth::AuthConfig,
+    /// Who may read which sandboxes (`--acls`: `access_sandboxes`); `None`: everyone.
+    pub authorizer: Option<std::sync::Arc<dyn corral_authz::Authorizer>>,
     /// The key that signs executors' tokens (`--executor-secret-key`); `None`: one kept in
     /// the work dir.
     pub executor_secret_key: Option<PathBuf>,

@@ -3,7 +3,7 @@
 //! task (`/state` `tasks[].sandbox`), or a file below it; sandboxes of tasks the agent has
 //! forgotten stay reachable under `/state` `sandbox_root` (`<root>/<framework>/<task>/<container>`).
 //! A path with `..`, or one that leaves its sandbox through a symlink, is refused; a path in
-//! no sandbox is 404. Every file and directory is looked at off the async threads.
+//! no sandbox is 404; a caller the ACLs refuse `access_sandboxes` on the task's user is 403. Every file and directory is looked at off the async threads.
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
@@ -16,7 +16,12 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use super::task_store::TaskStore;
+use corral_authz::{Action, Authorizer, Request};
+use corral_http::auth::Caller;
 use corral_http::error::ApiError;
+
+/// The actions the agent asks its authorizer about; ACLs for others are refused at start.
+pub const ENFORCED: [Action; 1] = [Action::AccessSandboxes];
 
 /// A read without `length` returns at most this much (Mesos reads 16 pages by default).
 const DEFAULT_READ_LENGTH: u64 = 64 * 1024;
@@ -30,6 +35,8 @@ pub struct FilesState {
     pub tasks: Arc<TaskStore>,
     /// Where every task sandbox lives (`<work_dir>/sandboxes`).
     pub sandbox_root: PathBuf,
+    /// Who may read which sandboxes (`--acls`: `access_sandboxes`, on the task's user).
+    pub authorizer: Arc<dyn Authorizer>,
 }
 
 impl FilesState {
@@ -42,16 +49,38 @@ impl FilesState {
         sandboxes
     }
 
-    /// Checks `path` against the sandboxes and runs `then` on it, off the async threads.
+    /// Checks `path` against the sandboxes, and `caller`'s `access_sandboxes` on the user of
+    /// the task whose sandbox it is (a forgotten task's: no user), then runs `then` on it,
+    /// off the async threads.
     pub async fn with_path<T: Send + 'static>(
         &self,
+        caller: Option<&str>,
         path: Option<String>,
         then: impl FnOnce(Resolved) -> Result<T, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
         let sandboxes = self.sandboxes();
-        tokio::task::spawn_blocking(move || then(resolve_in(&sandboxes, path.as_deref())?))
-            .await
-            .map_err(|e| ApiError::internal(format!("reading the sandbox panicked: {e}")))?
+        let users = self.tasks.sandbox_users();
+        let authorizer = self.authorizer.clone();
+        let caller = caller.map(str::to_string);
+        tokio::task::spawn_blocking(move || {
+            let resolved = resolve_in(&sandboxes, path.as_deref())?;
+            let owner = users
+                .iter()
+                .filter(|(sandbox, _)| resolved.virtual_path.starts_with(sandbox))
+                .max_by_key(|(sandbox, _)| sandbox.as_os_str().len())
+                .and_then(|(_, user)| user.as_deref());
+            let request = Request {
+                subject: caller.as_deref(),
+                action: Action::AccessSandboxes,
+                object: owner,
+            };
+            authorizer
+                .authorize(&request)
+                .map_err(|denied| ApiError::forbidden(denied.to_string()))?;
+            then(resolved)
+        })
+        .await
+        .map_err(|e| ApiError::internal(format!("reading the sandbox panicked: {e}")))?
     }
 }
 
@@ -168,22 +197,24 @@ pub fn resolve_in(sandboxes: &[PathBuf], path: Option<&str>) -> Result<Resolved,
 
 async fn browse(
     State(files): State<FilesState>,
+    caller: Caller,
     Query(query): Query<PathQuery>,
 ) -> Result<Json<Vec<BrowseEntry>>, ApiError> {
     let infos = files
-        .with_path(query.path, |resolved| list(&resolved))
+        .with_path(caller.name(), query.path, |resolved| list(&resolved))
         .await?;
     Ok(Json(infos.iter().map(FileInfo::to_browse).collect()))
 }
 
 async fn read(
     State(files): State<FilesState>,
+    caller: Caller,
     Query(query): Query<ReadQuery>,
 ) -> Result<Json<ReadAnswer>, ApiError> {
     let offset = query.offset.unwrap_or(0);
     if offset == -1 {
         let size = files
-            .with_path(query.path, |resolved| file_size(&resolved))
+            .with_path(caller.name(), query.path, |resolved| file_size(&resolved))
             .await?;
         return Ok(Json(ReadAnswer {
             data: String::new(),
@@ -198,7 +229,7 @@ async fn read(
         ),
     };
     let (data, offset) = files
-        .with_path(query.path, move |resolved| {
+        .with_path(caller.name(), query.path, move |resolved| {
             let offset = u64::try_from(offset).map_err(|_| {
                 ApiError::bad_request(format!("Negative offset provided: {offset}"))
             })?;
@@ -215,10 +246,11 @@ async fn read(
 
 async fn download(
     State(files): State<FilesState>,
+    caller: Caller,
     Query(query): Query<PathQuery>,
 ) -> Result<Response, ApiError> {
     let resolved = files
-        .with_path(query.path, |resolved| {
+        .with_path(caller.name(), query.path, |resolved| {
             if resolved.real.is_dir() {
                 return Err(ApiError::bad_request(format!(
                     "'{}' is a directory",

@@ -26,6 +26,7 @@ use corral_api::operator::{
     GetHealth, GetTasks, GetVersion, OperatorCall, OperatorCallType, OperatorResponse, VersionInfo,
 };
 use corral_api::v1::{AgentId, AgentInfo, Attribute, Resource, Task};
+use corral_http::auth::Caller;
 use corral_http::error::{ApiError, parse_json};
 
 /// What `/state` and the basic operator calls show.
@@ -163,6 +164,7 @@ async fn api_v1(
     State(view): State<AgentView>,
     State(files): State<FilesState>,
     State(containers): State<ContainersState>,
+    caller: Caller,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<axum::response::Response, ApiError> {
@@ -174,7 +176,7 @@ async fn api_v1(
             )));
         }
     }
-    if let Some(answer) = operator_extras::answer(&files, &containers, &body).await {
+    if let Some(answer) = operator_extras::answer(&files, &containers, caller.name(), &body).await {
         return answer;
     }
     if let Some(answer) = corral_http::process_calls::answer(&body) {

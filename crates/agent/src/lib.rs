@@ -58,7 +58,6 @@ mod update_sender;
 mod v0_state;
 
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -87,6 +86,8 @@ use task_store::TaskStore;
 
 pub use config::DEFAULT_REGISTRATION_TIMEOUT as DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT;
 pub use config::{AgentConfig, RecoverMode, RecoveryConfig};
+/// The ACL actions an agent enforces (`corral agent --acls`).
+pub use files_api::ENFORCED as ENFORCED_ACTIONS;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AgentError {
@@ -250,7 +251,7 @@ pub(crate) async fn start(
     // Before registering: the subscription reports the recovered tasks.
     recovery::recover(&parts.recovery(&config)).await;
 
-    let router = http::router(parts.http_state(&config.work_dir, config.listen));
+    let router = http::router(parts.http_state(&config));
     let auth = config
         .auth
         .clone()
@@ -395,7 +396,8 @@ impl Parts {
         }
     }
 
-    fn http_state(&self, work_dir: &Path, listen: std::net::SocketAddr) -> http::HttpState {
+    fn http_state(&self, config: &AgentConfig) -> http::HttpState {
+        let (work_dir, listen) = (config.work_dir.as_path(), config.listen);
         let sandbox_root = files_api::sandbox_root(work_dir);
         http::HttpState {
             view: http::AgentView {
@@ -411,6 +413,10 @@ impl Parts {
             files: files_api::FilesState {
                 tasks: self.tasks.clone(),
                 sandbox_root,
+                authorizer: config
+                    .authorizer
+                    .clone()
+                    .unwrap_or_else(|| Arc::new(corral_authz::AllowAll)),
             },
             containers: containers_api::ContainersState {
                 tasks: self.tasks.clone(),

@@ -97,12 +97,13 @@ impl From<&FileInfo> for FileInfoJson {
 pub async fn answer(
     files: &FilesState,
     containers: &ContainersState,
+    caller: Option<&str>,
     body: &[u8],
 ) -> Option<Result<Response, ApiError>> {
     let kind = serde_json::from_slice::<TypeOnly>(body).ok()?.kind?;
     let answer = match kind.as_str() {
-        "LIST_FILES" => list_files(files, body).await,
-        "READ_FILE" => read_file(files, body).await,
+        "LIST_FILES" => list_files(files, caller, body).await,
+        "READ_FILE" => read_file(files, caller, body).await,
         "GET_CONTAINERS" => {
             let containers = containers_api::containers(containers).await;
             Ok(json!({"type": "GET_CONTAINERS", "get_containers": containers}))
@@ -112,26 +113,36 @@ pub async fn answer(
     Some(answer.map(|value| Json(value).into_response()))
 }
 
-async fn list_files(files: &FilesState, body: &[u8]) -> Result<serde_json::Value, ApiError> {
+async fn list_files(
+    files: &FilesState,
+    caller: Option<&str>,
+    body: &[u8],
+) -> Result<serde_json::Value, ApiError> {
     let call: ListFilesCall = parse_json(body)?;
     let args = call
         .list_files
         .ok_or_else(|| ApiError::bad_request("Expecting 'list_files' to be present"))?;
     let listed = files
-        .with_path(Some(args.path), |resolved| files_api::list(&resolved))
+        .with_path(caller, Some(args.path), |resolved| {
+            files_api::list(&resolved)
+        })
         .await?;
     let infos: Vec<FileInfoJson> = listed.iter().map(FileInfoJson::from).collect();
     Ok(json!({"type": "LIST_FILES", "list_files": {"file_infos": infos}}))
 }
 
-async fn read_file(files: &FilesState, body: &[u8]) -> Result<serde_json::Value, ApiError> {
+async fn read_file(
+    files: &FilesState,
+    caller: Option<&str>,
+    body: &[u8],
+) -> Result<serde_json::Value, ApiError> {
     let call: ReadFileCall = parse_json(body)?;
     let args = call
         .read_file
         .ok_or_else(|| ApiError::bad_request("Expecting 'read_file' to be present"))?;
     let (offset, length) = (args.offset.0, args.length.map(|l| l.0));
     let (data, size) = files
-        .with_path(Some(args.path), move |resolved| {
+        .with_path(caller, Some(args.path), move |resolved| {
             files_api::read_range(&resolved, offset, length)
         })
         .await?;

@@ -363,6 +363,29 @@ impl TaskStore {
             .collect()
     }
 
+    /// Each known task's sandbox and the user it runs as (its command's, its executor's, else
+    /// its framework's): the object of `access_sandboxes`.
+    pub fn sandbox_users(&self) -> Vec<(PathBuf, Option<String>)> {
+        let table = lock(&self.table);
+        table
+            .tasks
+            .values()
+            .map(|e| {
+                let framework_user = table
+                    .frameworks
+                    .get(&e.framework_id)
+                    .map(|f| f.info.user.clone())
+                    .filter(|user| !user.is_empty());
+                let own = e.info.command.as_ref().and_then(|c| c.user.clone());
+                let executor = e.info.executor.as_ref().and_then(|x| x.command.as_ref());
+                let user = own
+                    .or_else(|| executor.and_then(|c| c.user.clone()))
+                    .or(framework_user);
+                (e.sandbox.clone(), user)
+            })
+            .collect()
+    }
+
     /// The containers of the command tasks that run now (an HTTP executor's tasks run in the
     /// executor's container).
     pub fn running_containers(&self) -> Vec<RunningContainer> {

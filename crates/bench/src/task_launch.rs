@@ -148,6 +148,7 @@ where
         plugin_engine: None,
         fetcher: Default::default(),
         credential: security.agent_credential.clone(),
+        authorizer: None,
         auth: Default::default(),
         executor_secret_key: None,
         tls: None,

@@ -34,6 +34,7 @@ pub fn config(master: &FakeMaster, work_dir: &Path, retry: Duration) -> AgentCon
         hooks: Default::default(),
         fetcher: Default::default(),
         credential: None,
+        authorizer: None,
         auth: Default::default(),
         executor_secret_key: None,
         tls: None,

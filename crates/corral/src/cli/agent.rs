@@ -65,6 +65,11 @@ pub struct AgentArgs {
     /// launch (`MESOS_EXECUTOR_AUTHENTICATION_TOKEN`, sent as `Authorization: Bearer`).
     #[arg(long)]
     pub authenticate_http_executors: bool,
+    /// Who may read which task sandboxes: Mesos' ACLs as JSON or a file holding them
+    /// (`access_sandboxes`, on the task's user; the agent enforces nothing else, and ACLs
+    /// for other actions are refused).
+    #[arg(long, value_name = "JSON|FILE")]
+    pub acls: Option<String>,
     /// The key (at least 32 bytes) that signs executors' tokens; default: one made in the
     /// work dir on first start.
     #[arg(long, value_name = "FILE")]
@@ -137,6 +142,13 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
             },
             args.tls.tls_client_ca.is_some(),
         )?,
+        authorizer: match &args.acls {
+            Some(text) => Some(std::sync::Arc::new(super::auth_args::read_acls(
+                text,
+                &corral_agent::ENFORCED_ACTIONS,
+            )?)),
+            None => None,
+        },
         executor_secret_key: args.executor_secret_key.clone(),
         tls: args.tls.load().await?,
         master_tls: args.master.tls()?,

@@ -63,3 +63,14 @@ pub fn read_credential(
     path.map(|p| credentials::read_credential(p).context("bad --credential"))
         .transpose()
 }
+
+/// `--acls` (the JSON or a file holding it), refused if it names an action this server does
+/// not enforce: an ACL that would never refuse anything is worse than none.
+pub fn read_acls(
+    text: &str,
+    enforced: &[corral_authz::Action],
+) -> anyhow::Result<corral_authz::Acls> {
+    let acls = corral_authz::Acls::from_flag(text).context("bad --acls")?;
+    acls.refuse_unenforced(enforced).context("bad --acls")?;
+    Ok(acls)
+}

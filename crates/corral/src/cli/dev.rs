@@ -137,6 +137,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
         hooks,
         fetcher: Default::default(),
         credential: None,
+        authorizer: None,
         auth: Default::default(),
         executor_secret_key: None,
         tls: None,

@@ -95,14 +95,6 @@ pub struct MasterArgs {
     pub plugin_capabilities_allowed: Option<corral_master::plugin_consent::CapabilityPolicy>,
 }
 
-/// `--acls`, refused if it names an action the master does not enforce yet.
-fn read_acls(text: &str) -> anyhow::Result<corral_authz::Acls> {
-    let acls = corral_authz::Acls::from_flag(text).context("bad --acls")?;
-    acls.refuse_unenforced(&corral_master::authorization::ENFORCED)
-        .context("bad --acls")?;
-    Ok(acls)
-}
-
 /// An `http://` or `https://` URL with a host.
 fn http_url(text: &str) -> Result<String, String> {
     let rest = text
@@ -157,7 +149,10 @@ pub async fn run(args: MasterArgs) -> anyhow::Result<ExitCode> {
         )?,
         authorizer_cache_ttl: args.authorizer_cache_ttl,
         authorizer: match &args.acls {
-            Some(text) => Some(std::sync::Arc::new(read_acls(text)?)),
+            Some(text) => Some(std::sync::Arc::new(super::auth_args::read_acls(
+                text,
+                &corral_master::authorization::ENFORCED,
+            )?)),
             None => None,
         },
         plugin_capabilities: args.plugin_capabilities_allowed.clone().unwrap_or_default(),
