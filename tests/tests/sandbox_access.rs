@@ -1,7 +1,7 @@
 //! `access_sandboxes` on a real agent (`corral agent --acls`, apache/mesos
 //! docs/authorization.md): the principal the ACLs name reads a task's sandbox through
 //! `/files` and the agent's READ_FILE; another principal and an anonymous caller get 403
-//! naming the action; ACLs the agent does not enforce stop it at start, naming them.
+//! naming the action; ACLs no Corral server enforces stop it at start, naming them.
 
 use std::process::{Command, Stdio};
 
@@ -86,9 +86,10 @@ async fn only_the_principal_the_acls_name_reads_a_sandbox() {
         assert_eq!(answer.status().as_u16(), expected, "{caller:?}");
     }
 
-    // ACLs for an action the agent does not enforce stop it, naming the action.
+    // ACLs for an action no Corral server enforces stop the agent, naming the action (the
+    // master's own actions are accepted: one file serves both, as in Mesos).
     let unenforced =
-        r#"{"run_tasks": [{"principals": {"type": "ANY"}, "users": {"type": "ANY"}}]}"#;
+        r#"{"manage_jobs": [{"principals": {"type": "ANY"}, "jobs": {"type": "ANY"}}]}"#;
     let out = Command::new(corral_bin())
         .args(["agent", "--master", &master, "--acls", unenforced])
         .stdin(Stdio::null())
@@ -96,5 +97,5 @@ async fn only_the_principal_the_acls_name_reads_a_sandbox() {
         .expect("corral runs");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "started with unenforced ACLs");
-    assert!(stderr.contains("run_tasks"), "{stderr}");
+    assert!(stderr.contains("manage_jobs"), "{stderr}");
 }

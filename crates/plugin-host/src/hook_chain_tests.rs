@@ -346,18 +346,7 @@ fn a_hook_may_not_override_the_tasks_own_variables_nor_path() {
         hooks.on_launch(&mut launched, &framework()),
         LaunchVerdict::Allow
     ));
-    let env = launched
-        .info
-        .command
-        .as_ref()
-        .and_then(|c| c.environment.as_ref())
-        .map(|e| e.variables.clone())
-        .unwrap_or_default();
-    let value = |name: &str| {
-        env.iter()
-            .find(|v| v.name == name)
-            .and_then(|v| v.value.clone())
-    };
+    let value = |name: &str| command_variable(&launched, name);
     assert_eq!(value("SECRET_URL").as_deref(), Some("https://vault"));
     assert_eq!(
         value("DC").as_deref(),
@@ -391,18 +380,7 @@ fn a_hook_the_operator_lets_override_replaces_the_tasks_variables_but_never_path
         hooks.on_launch(&mut launched, &framework()),
         LaunchVerdict::Allow
     ));
-    let env = launched
-        .info
-        .command
-        .as_ref()
-        .and_then(|c| c.environment.as_ref())
-        .map(|e| e.variables.clone())
-        .unwrap_or_default();
-    let value = |name: &str| {
-        env.iter()
-            .find(|v| v.name == name)
-            .and_then(|v| v.value.clone())
-    };
+    let value = |name: &str| command_variable(&launched, name);
     assert_eq!(value("SECRET_URL").as_deref(), Some("https://proxy"));
     assert_eq!(
         value("PATH"),
@@ -426,4 +404,14 @@ fn the_override_grant_is_read_from_a_hooks_file_and_defaults_to_off() {
     let specs = HookSpec::parse_file(&path.display().to_string()).expect("parses");
     let grants: Vec<bool> = specs.iter().map(|s| s.override_task_environment).collect();
     assert_eq!(grants, [true, false]);
+}
+
+/// The value of `name` in the task's command environment, as the hooks left it.
+fn command_variable(task: &PluginTask, name: &str) -> Option<String> {
+    task.info
+        .command
+        .as_ref()
+        .and_then(|c| c.environment.as_ref())
+        .and_then(|e| e.variables.iter().find(|v| v.name == name))
+        .and_then(|v| v.value.clone())
 }

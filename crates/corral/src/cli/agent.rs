@@ -66,8 +66,8 @@ pub struct AgentArgs {
     #[arg(long)]
     pub authenticate_http_executors: bool,
     /// Who may read which task sandboxes: Mesos' ACLs as JSON or a file holding them
-    /// (`access_sandboxes`, on the task's user; the agent enforces nothing else, and ACLs
-    /// for other actions are refused).
+    /// (`access_sandboxes`, on the task's user). The master's file serves: the agent asks
+    /// only about what it enforces; actions no Corral server enforces are refused.
     #[arg(long, value_name = "JSON|FILE")]
     pub acls: Option<String>,
     /// The key (at least 32 bytes) that signs executors' tokens; default: one made in the
@@ -143,10 +143,7 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
             args.tls.tls_client_ca.is_some(),
         )?,
         authorizer: match &args.acls {
-            Some(text) => Some(std::sync::Arc::new(super::auth_args::read_acls(
-                text,
-                &corral_agent::ENFORCED_ACTIONS,
-            )?)),
+            Some(text) => Some(std::sync::Arc::new(super::auth_args::read_acls(text)?)),
             None => None,
         },
         executor_secret_key: args.executor_secret_key.clone(),

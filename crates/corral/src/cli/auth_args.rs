@@ -64,13 +64,17 @@ pub fn read_credential(
         .transpose()
 }
 
-/// `--acls` (the JSON or a file holding it), refused if it names an action this server does
-/// not enforce: an ACL that would never refuse anything is worse than none.
-pub fn read_acls(
-    text: &str,
-    enforced: &[corral_authz::Action],
-) -> anyhow::Result<corral_authz::Acls> {
+/// `--acls` (the JSON or a file holding it), as the master and the agents both read it: one
+/// file serves both, as in Mesos (each server asks about the actions it enforces; the master's
+/// are ignored by agents and the other way round). An action no Corral server enforces is
+/// refused: an ACL that would never refuse anything is worse than none.
+pub fn read_acls(text: &str) -> anyhow::Result<corral_authz::Acls> {
     let acls = corral_authz::Acls::from_flag(text).context("bad --acls")?;
-    acls.refuse_unenforced(enforced).context("bad --acls")?;
+    let enforced: Vec<corral_authz::Action> = corral_master::authorization::ENFORCED
+        .iter()
+        .chain(corral_agent::ENFORCED_ACTIONS.iter())
+        .copied()
+        .collect();
+    acls.refuse_unenforced(&enforced).context("bad --acls")?;
     Ok(acls)
 }

@@ -149,10 +149,7 @@ pub async fn run(args: MasterArgs) -> anyhow::Result<ExitCode> {
         )?,
         authorizer_cache_ttl: args.authorizer_cache_ttl,
         authorizer: match &args.acls {
-            Some(text) => Some(std::sync::Arc::new(super::auth_args::read_acls(
-                text,
-                &corral_master::authorization::ENFORCED,
-            )?)),
+            Some(text) => Some(std::sync::Arc::new(super::auth_args::read_acls(text)?)),
             None => None,
         },
         plugin_capabilities: args.plugin_capabilities_allowed.clone().unwrap_or_default(),
