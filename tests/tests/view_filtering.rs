@@ -249,6 +249,8 @@ async fn each_principal_sees_only_what_the_view_acls_let_it() {
         .call(json!({"type": "KILL", "kill": {"task_id": {"value": "alice-task"}}}))
         .await;
     assert_eq!(status, 202);
+    // Acknowledged, so the agent sends the next update.
+    alice.task_state("alice-task", "TASK_KILLED", 20).await;
     let events = events_until(&mut alice_stream, "alice-task", "TASK_KILLED").await;
     let names = named(&events);
     assert!(names.contains(&alice_fw), "{events:#?}");

@@ -14,9 +14,8 @@ use corral_api::operator::{
     GetHealth, GetVersion, OperatorCall, OperatorCallType, OperatorResponse, VersionInfo,
 };
 use corral_api::operator_roles::OperatorCallPayload;
-use corral_http::error::{ApiError, parse_json};
-
 use corral_authz::Action;
+use corral_http::error::{ApiError, parse_json};
 
 use super::core::MasterCore;
 use super::mesos_metrics;
@@ -41,8 +40,8 @@ pub async fn operator(
     }
     // GET_FLAGS and the logging level: the same for every server of this process. As Mesos,
     // GET_FLAGS is refused (403) to a caller the ACLs do not let `view_flags`.
-    let kind = serde_json::from_slice::<OperatorCall>(&body).map(|c| c.kind);
-    if let Ok(OperatorCallType::GetFlags) = kind {
+    let named = serde_json::from_slice::<OperatorCall>(&body).map(|c| c.kind);
+    if let Ok(OperatorCallType::GetFlags) = named {
         shared.authorize(caller.name(), Action::ViewFlags, None)?;
     }
     if let Some(answer) = corral_http::process_calls::answer(&body) {

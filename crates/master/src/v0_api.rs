@@ -109,10 +109,12 @@ async fn frameworks(State(v0): State<V0>, caller: Caller, Query(params): Params)
     answer(&value, &params)
 }
 
-async fn slaves(State(v0): State<V0>, Query(params): Params) -> Response {
+async fn slaves(State(v0): State<V0>, caller: Caller, Query(params): Params) -> Response {
     let id = params.get("slave_id").map(String::as_str);
     let ips = agent_ips(&v0).await;
-    let value = v0.shared.with_core(|core, _| core.v0_slaves(id, &ips));
+    let mut value = v0.shared.with_core(|core, _| core.v0_slaves(id, &ips));
+    let mut views = ViewMemo::new(caller.name());
+    v0_view_filter::agents(&mut views.with(v0.shared.authorizer()), &mut value);
     answer(&value, &params)
 }
 

@@ -2,7 +2,9 @@
 //! filters them: `/master/state` and `/master/frameworks` list the frameworks the caller may
 //! view, each with the tasks and executors it may view, and `/master/state` its `flags` only
 //! with `view_flags`; `/master/state-summary` the frameworks it may view; `/master/roles`
-//! the roles it may view. (`/master/tasks` is filtered before its page is cut, in
+//! the roles it may view; the agents of `/master/state`, `/master/state-summary` and
+//! `/master/slaves` the reservations and resources of the roles it may view (`SlaveWriter`,
+//! `SlavesWriter::writeSlave`). (`/master/tasks` is filtered before its page is cut, in
 //! `v0_state.rs`.) The decisions are `view_filter.rs`'s.
 
 use serde_json::Value;
@@ -19,6 +21,59 @@ pub fn state(views: &mut Views<'_>, state: &mut Value) {
         fields.remove("flags");
     }
     frameworks(views, state);
+    agents(views, state);
+}
+
+/// The agents (`slaves`) of `/master/state`, `/master/state-summary` and `/master/slaves`:
+/// reservations of the roles the caller may view, and of the `*_full` resource lists the
+/// resources whose every role it may view.
+pub fn agents(views: &mut Views<'_>, answer: &mut Value) {
+    if !views.restricts(&[Action::ViewRoles]) {
+        return;
+    }
+    let Some(Value::Array(agents)) = answer.get_mut("slaves") else {
+        return;
+    };
+    for agent in agents {
+        for key in ["reserved_resources", "reserved_resources_full"] {
+            if let Some(Value::Object(by_role)) = agent.get_mut(key) {
+                by_role.retain(|role, _| views.allows(Action::ViewRoles, role));
+                for list in by_role.values_mut() {
+                    viewable_resources(views, list);
+                }
+            }
+        }
+        for key in [
+            "unreserved_resources_full",
+            "used_resources_full",
+            "offered_resources_full",
+        ] {
+            if let Some(list) = agent.get_mut(key) {
+                viewable_resources(views, list);
+            }
+        }
+    }
+}
+
+/// Keeps the resources (protobuf JSON) of a list whose every role may be viewed (Mesos'
+/// `approved<VIEW_ROLE>(Resource)`); anything else (a scalar summary) is left as it is.
+fn viewable_resources(views: &mut Views<'_>, list: &mut Value) {
+    let Value::Array(resources) = list else {
+        return;
+    };
+    resources.retain(|resource| {
+        let legacy = resource["role"].as_str().filter(|role| *role != "*");
+        let reserved = resource["reservations"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r["role"].as_str());
+        let allocated = resource
+            .pointer("/allocation_info/role")
+            .and_then(Value::as_str);
+        let mut roles = legacy.into_iter().chain(reserved).chain(allocated);
+        roles.all(|role| views.allows(Action::ViewRoles, role))
+    });
 }
 
 /// `/master/frameworks` (and the frameworks of `/master/state`).
@@ -60,6 +115,7 @@ fn viewable_framework(views: &mut Views<'_>, framework: &mut Value) -> bool {
 
 /// `/master/state-summary`: its frameworks carry no user, so `users` names them.
 pub fn summary(views: &mut Views<'_>, summary: &mut Value, users: &FrameworkUsers) {
+    agents(views, summary);
     if !views.restricts(&[Action::ViewFrameworks]) {
         return;
     }

@@ -322,3 +322,36 @@ fn a_task_page_hides_users_decided_nothing_about() {
     assert!(!visible.task(None, "bob"));
     assert!(!visible.task(None, "dave"), "appeared after the decisions");
 }
+
+#[test]
+fn v0_agents_show_the_reservations_of_viewable_roles_only() {
+    // The shape of `SlavesWriter::writeSlave` (apache/mesos readonly_handler.cpp).
+    let reserved = |role: &str| {
+        json!({"name": "cpus", "type": "SCALAR", "scalar": {"value": 1.0},
+               "reservations": [{"type": "STATIC", "role": role}]})
+    };
+    let mut slaves = json!({"slaves": [{
+        "reserved_resources": {"analytics": {"cpus": 1.0}, "web": {"cpus": 1.0}},
+        "reserved_resources_full": {"analytics": [reserved("analytics")], "web": [reserved("web")]},
+        "used_resources_full": [reserved("analytics"), reserved("web"),
+            {"name": "mem", "type": "SCALAR", "scalar": {"value": 8.0},
+             "allocation_info": {"role": "web"}}],
+        "unreserved_resources_full": [{"name": "mem", "type": "SCALAR", "scalar": {"value": 8.0}}],
+    }]});
+    let acls = Counting::new(ACLS);
+    v0_view_filter::agents(&mut ViewMemo::new(Some("alice")).with(&acls), &mut slaves);
+    let agent = &slaves["slaves"][0];
+    assert_eq!(
+        agent["reserved_resources"],
+        json!({"analytics": {"cpus": 1.0}})
+    );
+    assert_eq!(
+        agent["reserved_resources_full"],
+        json!({"analytics": [reserved("analytics")]})
+    );
+    assert_eq!(agent["used_resources_full"], json!([reserved("analytics")]));
+    assert_eq!(
+        agent["unreserved_resources_full"].as_array().map(Vec::len),
+        Some(1)
+    );
+}
