@@ -189,7 +189,7 @@ async fn each_principal_sees_only_what_the_view_acls_let_it() {
             "/get_state/get_frameworks/frameworks",
             "/framework_info/id/value"
         ),
-        [alice_fw.clone()]
+        [alice_fw.as_str()]
     );
     let tasks = operator_as(&master, Some(BOB), "GET_TASKS").await;
     assert_eq!(task_ids(&tasks["get_tasks"]), ["bob-task"], "{tasks}");
@@ -200,7 +200,7 @@ async fn each_principal_sees_only_what_the_view_acls_let_it() {
             "/get_frameworks/frameworks",
             "/framework_info/id/value"
         ),
-        [bob_fw.clone()]
+        [bob_fw.as_str()]
     );
     let tasks = operator_as(&master, Some(OPS), "GET_TASKS").await;
     assert_eq!(
@@ -218,7 +218,7 @@ async fn each_principal_sees_only_what_the_view_acls_let_it() {
 
     // v0: the same, and `flags` in /master/state only for ops.
     let state = v0_as(&master, Some(ALICE), "/master/state").await;
-    assert_eq!(ids(&state, "/frameworks", "/id"), [alice_fw.clone()]);
+    assert_eq!(ids(&state, "/frameworks", "/id"), [alice_fw.as_str()]);
     assert_eq!(ids(&state, "/frameworks/0/tasks", "/id"), ["alice-task"]);
     assert!(state.get("flags").is_none(), "{state}");
     let state = v0_as(&master, Some(OPS), "/master/state").await;
@@ -227,7 +227,7 @@ async fn each_principal_sees_only_what_the_view_acls_let_it() {
     let tasks = v0_as(&master, Some(BOB), "/master/tasks").await;
     assert_eq!(ids(&tasks, "/tasks", "/id"), ["bob-task"]);
     let frameworks = v0_as(&master, Some(BOB), "/master/frameworks").await;
-    assert_eq!(ids(&frameworks, "/frameworks", "/id"), [bob_fw.clone()]);
+    assert_eq!(ids(&frameworks, "/frameworks", "/id"), [bob_fw.as_str()]);
     let tasks = v0_as(&master, None, "/master/tasks").await;
     assert_eq!(tasks["tasks"], json!([]));
     let state = v0_as(&master, None, "/master/state").await;

@@ -21,7 +21,7 @@ use super::core::MasterCore;
 use super::mesos_metrics;
 use super::operator_stream;
 use super::shell::Shared;
-use super::view_filter::{ViewMemo, Views};
+use super::view_filter::{FrameworkUsers, ViewMemo, Views};
 
 pub async fn operator(
     State(shared): State<Arc<Shared>>,
@@ -76,10 +76,11 @@ fn answer(
 ) -> Result<OperatorResponse, ApiError> {
     // Only when the answer lists tasks or executors, and their views are restricted.
     let users = |core: &MasterCore| {
-        views
-            .needs_framework_users()
-            .then(|| core.framework_users())
-            .unwrap_or_default()
+        if views.needs_framework_users() {
+            core.framework_users()
+        } else {
+            FrameworkUsers::default()
+        }
     };
     let mut response = OperatorResponse::empty(kind);
     match kind {

@@ -26,7 +26,7 @@ use super::agent_ips::AgentIpCache;
 use super::shell::{Shared, now_ms};
 use super::v0_state::{AgentIps, MasterFacts, TaskQuery};
 use super::v0_view_filter;
-use super::view_filter::{TaskVisibility, ViewMemo};
+use super::view_filter::{FrameworkUsers, TaskVisibility, ViewMemo};
 
 /// What the v0 handlers read: the core, and the facts about this master it does not hold.
 #[derive(Clone)]
@@ -94,8 +94,12 @@ async fn state_summary(State(v0): State<V0>, caller: Caller, Query(params): Para
     let mut views = memo.with(v0.shared.authorizer());
     let restricted = views.restricts(&[Action::ViewFrameworks]);
     let (mut value, users) = v0.shared.with_core(|core, _| {
-        let users = restricted.then(|| core.framework_users());
-        (core.v0_state_summary(&ips), users.unwrap_or_default())
+        let users = if restricted {
+            core.framework_users()
+        } else {
+            FrameworkUsers::default()
+        };
+        (core.v0_state_summary(&ips), users)
     });
     v0_view_filter::summary(&mut views, &mut value, &users);
     answer(&value, &params)

@@ -105,10 +105,12 @@ fn task(id: &str, framework: &str, user: Option<&str>) -> Task {
 /// Framework `fa` of user alice and `fb` of bob, 1000 tasks: alice's framework runs tasks as
 /// alice and as carol, bob's as bob (his framework's user).
 fn state() -> GetState {
-    let mut state = GetState::default();
-    state.get_frameworks = GetFrameworks {
-        frameworks: vec![framework("fa", "alice")],
-        completed_frameworks: vec![framework("fb", "bob")],
+    let mut state = GetState {
+        get_frameworks: GetFrameworks {
+            frameworks: vec![framework("fa", "alice")],
+            completed_frameworks: vec![framework("fb", "bob")],
+        },
+        ..Default::default()
     };
     for i in 0..1000 {
         let t = match i % 3 {
