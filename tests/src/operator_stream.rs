@@ -32,10 +32,23 @@ pub async fn subscribe_without_reading(master: &str) -> TcpStream {
 }
 
 fn request(master: &str) -> String {
+    request_as(master, None)
+}
+
+/// The SUBSCRIBE request, with HTTP Basic for `credential`.
+fn request_as(master: &str, credential: Option<(&str, &str)>) -> String {
     let body = r#"{"type":"SUBSCRIBE"}"#;
+    let authorization = credential
+        .map(|(principal, secret)| {
+            use base64::Engine;
+            let pair =
+                base64::engine::general_purpose::STANDARD.encode(format!("{principal}:{secret}"));
+            format!("Authorization: Basic {pair}\r\n")
+        })
+        .unwrap_or_default();
     format!(
         "POST /api/v1 HTTP/1.1\r\nHost: {master}\r\nContent-Type: application/json\r\n\
-         Accept: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+         Accept: application/json\r\n{authorization}Content-Length: {}\r\n\r\n{body}",
         body.len()
     )
 }
@@ -43,9 +56,14 @@ fn request(master: &str) -> String {
 impl OperatorSubscriber {
     /// Subscribes and reads the status line and headers.
     pub async fn connect(master: &str) -> OperatorSubscriber {
+        OperatorSubscriber::connect_as(master, None).await
+    }
+
+    /// [`OperatorSubscriber::connect`] presenting `(principal, secret)` as HTTP Basic.
+    pub async fn connect_as(master: &str, credential: Option<(&str, &str)>) -> OperatorSubscriber {
         let mut socket = TcpStream::connect(master).await.expect("connect");
         socket
-            .write_all(request(master).as_bytes())
+            .write_all(request_as(master, credential).as_bytes())
             .await
             .expect("send");
         let mut raw = Vec::new();

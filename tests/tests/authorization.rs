@@ -208,8 +208,8 @@ fn malformed_acls_stop_the_master_at_start_naming_the_fault() {
         ),
         ("{\"permissive\": tru", "not valid JSON"),
         (
-            r#"{"view_tasks": [{"principals": {"type": "ANY"}, "users": {"type": "NONE"}}]}"#,
-            "view_tasks not enforced",
+            r#"{"manage_jobs": [{"principals": {"type": "ANY"}, "jobs": {"type": "NONE"}}]}"#,
+            "manage_jobs not enforced",
         ),
     ] {
         let out = Command::new(corral_bin())

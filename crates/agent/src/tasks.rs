@@ -87,6 +87,7 @@ impl TaskTable {
                     state: entry.state,
                     resources: entry.info.resources.clone(),
                     statuses: entry.latest.iter().cloned().collect(),
+                    user: entry.info.user().map(str::to_string),
                     status_update_state: head.as_ref().map(|s| s.state),
                     status_update_uuid: head.and_then(|s| s.uuid),
                     labels: entry.info.labels.clone(),

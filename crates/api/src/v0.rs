@@ -158,6 +158,9 @@ pub fn task(task: &Task, role: &str) -> Value {
     out.insert("role".into(), json!(role));
     let statuses: Vec<Value> = task.statuses.iter().map(task_status).collect();
     out.insert("statuses".into(), Value::Array(statuses));
+    if let Some(user) = &task.user {
+        out.insert("user".into(), json!(user));
+    }
     if let Some(l) = &task.labels {
         out.insert("labels".into(), labels(l));
     }

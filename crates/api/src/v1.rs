@@ -296,6 +296,22 @@ pub struct TaskInfo {
     pub discovery: Option<serde_json::Value>,
 }
 
+impl TaskInfo {
+    /// The user its command, else its executor's command, names (what Mesos copies into
+    /// `Task.user`); `None`: it runs as its framework's user.
+    pub fn user(&self) -> Option<&str> {
+        self.command
+            .as_ref()
+            .and_then(|c| c.user.as_deref())
+            .or_else(|| {
+                self.executor
+                    .as_ref()
+                    .and_then(|e| e.command.as_ref())
+                    .and_then(|c| c.user.as_deref())
+            })
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum TaskState {
@@ -546,6 +562,10 @@ pub struct Task {
     pub resources: Vec<Resource>,
     #[serde(default)]
     pub statuses: Vec<TaskStatus>,
+    /// The user it runs as when its command or executor names one (Mesos' `Task.user`,
+    /// copied from the TaskInfo by `protobuf::createTask`); else its framework's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_update_state: Option<TaskState>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -240,6 +240,7 @@ impl MasterCore {
             state: TaskState::TaskStaging,
             resources: info.resources.clone(),
             statuses: Vec::new(),
+            user: info.user().map(str::to_string),
             status_update_state: None,
             status_update_uuid: None,
             labels: info.labels.clone(),

@@ -16,7 +16,7 @@ use corral_http::error::ApiError;
 use super::shell::Shared;
 
 /// The actions the master asks its authorizer about; ACLs for others are refused at start.
-pub const ENFORCED: [Action; 11] = [
+pub const ENFORCED: [Action; 17] = [
     Action::RegisterFrameworks,
     Action::RunTasks,
     Action::TeardownFrameworks,
@@ -28,6 +28,13 @@ pub const ENFORCED: [Action; 11] = [
     Action::InstallPlugins,
     Action::ActivatePlugins,
     Action::SwapAllocator,
+    // What a caller may view: lists are filtered (`view_filter.rs`), GET_FLAGS refused.
+    Action::ViewFrameworks,
+    Action::ViewTasks,
+    Action::ViewExecutors,
+    Action::ViewRoles,
+    Action::GetQuotas,
+    Action::ViewFlags,
 ];
 
 impl Shared {

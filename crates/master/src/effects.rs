@@ -29,6 +29,40 @@ pub enum Effect {
     },
     /// Registry writes, applied in order.
     Persist(Vec<WriteOp>),
-    /// An event for every operator API subscriber (queued only while there is one).
-    Operator(Arc<OperatorEvent>),
+    /// An event for the operator API subscribers that may view it (queued only while there
+    /// is one).
+    Operator(Arc<OperatorUpdate>),
+}
+
+/// An operator API event with the users the `view_*` ACLs decide it on: Mesos'
+/// `Master::Subscribers::send` is given the task's `FrameworkInfo` and `Task` with it, and
+/// each subscriber gets the event only if it may view both (`view_filter.rs`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OperatorUpdate {
+    pub event: OperatorEvent,
+    /// For TASK_ADDED and TASK_UPDATED: the task's framework's user and the user the task
+    /// runs as; `None` when the master no longer knows them (the event is then shown only
+    /// to subscribers whose views are not restricted).
+    pub owner: Option<TaskOwner>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskOwner {
+    pub framework_user: String,
+    pub task_user: String,
+}
+
+impl OperatorUpdate {
+    /// An event decided on its own content (SUBSCRIBED, agents, frameworks, heartbeats).
+    pub fn unowned(event: OperatorEvent) -> Self {
+        OperatorUpdate { event, owner: None }
+    }
+}
+
+impl std::ops::Deref for OperatorUpdate {
+    type Target = OperatorEvent;
+
+    fn deref(&self) -> &OperatorEvent {
+        &self.event
+    }
 }

@@ -264,7 +264,7 @@ impl MasterCore {
                     ..Default::default()
                 };
                 record.task.state = TaskState::TaskKilled;
-                self.task_updated_event(id, &status, TaskState::TaskKilled);
+                self.removed_task_updated_event(id, &framework.info, &record.task, &status);
                 record.task.statuses.push(status);
             }
             if !record.released {

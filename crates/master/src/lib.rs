@@ -34,7 +34,8 @@
 //!    `allocator_events.rs`, `allocator_status.rs`, `core_error.rs`, `hook_verdicts.rs`,
 //!    `registry_records.rs`, `partition_state.rs`, `reservation_plan.rs`, `role_rules.rs`,
 //!    `quota_config.rs`, `task_validation.rs`, `container_validation.rs`, `probation.rs`,
-//!    `upstreams.rs`.
+//!    `upstreams.rs`, `view_filter.rs` (what a caller may view, asked of the authorizer)
+//!    and `v0_view_filter.rs` (the same for v0's JSON).
 //! 2. The core: `core.rs` (the state), and the files of `impl MasterCore` listed above
 //!    (with `operator_events.rs`, the events for operator API subscribers, and `v0_state.rs`,
 //!    the state in Mesos' v0 shapes, with `corral_api::v0`'s models),
@@ -115,6 +116,8 @@ mod tasks;
 mod upstreams;
 mod v0_api;
 mod v0_state;
+mod v0_view_filter;
+mod view_filter;
 mod views;
 
 #[cfg(test)]

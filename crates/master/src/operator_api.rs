@@ -14,11 +14,14 @@ use corral_api::operator::{
     GetHealth, GetVersion, OperatorCall, OperatorCallType, OperatorResponse, VersionInfo,
 };
 use corral_api::operator_roles::OperatorCallPayload;
+use corral_authz::Action;
 use corral_http::error::{ApiError, parse_json};
 
+use super::core::MasterCore;
 use super::mesos_metrics;
 use super::operator_stream;
 use super::shell::Shared;
+use super::view_filter::{FrameworkUsers, ViewMemo, Views};
 
 pub async fn operator(
     State(shared): State<Arc<Shared>>,
@@ -35,7 +38,12 @@ pub async fn operator(
             "Corral speaks the v1 API in JSON only: send 'Content-Type: application/json'",
         ));
     }
-    // GET_FLAGS and the logging level: the same for every server of this process.
+    // GET_FLAGS and the logging level: the same for every server of this process. As Mesos,
+    // GET_FLAGS is refused (403) to a caller the ACLs do not let `view_flags`.
+    let named = serde_json::from_slice::<OperatorCall>(&body).map(|c| c.kind);
+    if let Ok(OperatorCallType::GetFlags) = named {
+        shared.authorize(caller.name(), Action::ViewFlags, None)?;
+    }
     if let Some(answer) = corral_http::process_calls::answer(&body) {
         return answer;
     }
@@ -44,12 +52,13 @@ pub async fn operator(
         return Ok(get_metrics_call(&shared));
     }
     if call.kind == OperatorCallType::Subscribe {
-        return operator_stream::subscribe(shared, &headers);
+        return operator_stream::subscribe(shared, &headers, caller.name());
     }
     let payload: OperatorCallPayload = parse_json(&body)?;
     let kind = call.kind;
     shared.authorize_operator_call(caller.name(), kind, &payload)?;
-    let response = answer(&shared, kind, payload)?;
+    let mut views = ViewMemo::new(caller.name());
+    let response = answer(&shared, kind, payload, &mut views.with(shared.authorizer()))?;
     // As Mesos: calls that change something answer 200 with no body.
     if changes_state(kind) {
         return Ok(StatusCode::OK.into_response());
@@ -57,21 +66,36 @@ pub async fn operator(
     Ok(Json(response).into_response())
 }
 
+/// The call's answer; what the caller may not view is left out of it, outside the core's
+/// lock (`view_filter.rs`).
 fn answer(
     shared: &Shared,
     kind: OperatorCallType,
     payload: OperatorCallPayload,
+    views: &mut Views<'_>,
 ) -> Result<OperatorResponse, ApiError> {
+    // Only when the answer lists tasks or executors, and their views are restricted.
+    let users = |core: &MasterCore| {
+        if views.needs_framework_users() {
+            core.framework_users()
+        } else {
+            FrameworkUsers::default()
+        }
+    };
     let mut response = OperatorResponse::empty(kind);
     match kind {
         OperatorCallType::GetWeights => {
             response.get_weights = Some(shared.with_core(|core, _| core.get_weights()));
         }
         OperatorCallType::GetQuota => {
-            response.get_quota = Some(shared.with_core(|core, _| core.get_quota()));
+            let mut quota = shared.with_core(|core, _| core.get_quota());
+            views.quota(&mut quota);
+            response.get_quota = Some(quota);
         }
         OperatorCallType::GetRoles => {
-            response.get_roles = Some(shared.with_core(|core, _| core.get_roles()));
+            let mut roles = shared.with_core(|core, _| core.get_roles());
+            views.roles(&mut roles);
+            response.get_roles = Some(roles);
         }
         OperatorCallType::UpdateWeights => {
             let request = payload
@@ -115,19 +139,30 @@ fn answer(
         }
         OperatorCallType::GetVersion => response.get_version = Some(version()),
         OperatorCallType::GetState => {
-            response.get_state = Some(shared.with_core(|core, _| core.get_state()));
+            let mut state = shared.with_core(|core, _| core.get_state());
+            views.state(&mut state);
+            response.get_state = Some(state);
         }
         OperatorCallType::GetAgents => {
-            response.get_agents = Some(shared.with_core(|core, _| core.get_agents()));
+            let mut agents = shared.with_core(|core, _| core.get_agents());
+            views.agents(&mut agents);
+            response.get_agents = Some(agents);
         }
         OperatorCallType::GetFrameworks => {
-            response.get_frameworks = Some(shared.with_core(|core, _| core.get_frameworks()));
+            let mut frameworks = shared.with_core(|core, _| core.get_frameworks());
+            views.frameworks(&mut frameworks);
+            response.get_frameworks = Some(frameworks);
         }
         OperatorCallType::GetTasks => {
-            response.get_tasks = Some(shared.with_core(|core, _| core.get_tasks()));
+            let (mut tasks, known) = shared.with_core(|core, _| (core.get_tasks(), users(core)));
+            views.tasks(&mut tasks, &known);
+            response.get_tasks = Some(tasks);
         }
         OperatorCallType::GetExecutors => {
-            response.get_executors = Some(shared.with_core(|core, _| core.get_executors()));
+            let (mut executors, known) =
+                shared.with_core(|core, _| (core.get_executors(), users(core)));
+            views.executors(&mut executors, &known);
+            response.get_executors = Some(executors);
         }
         OperatorCallType::Teardown => {
             let id = payload

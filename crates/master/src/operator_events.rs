@@ -5,10 +5,10 @@
 use std::sync::Arc;
 
 use corral_api::operator_events::OperatorEvent;
-use corral_api::v1::{AgentId, FrameworkId, FrameworkInfo, TaskId, TaskState, TaskStatus};
+use corral_api::v1::{AgentId, FrameworkId, FrameworkInfo, Task, TaskId, TaskState, TaskStatus};
 
 use super::core::MasterCore;
-use super::effects::Effect;
+use super::effects::{Effect, OperatorUpdate, TaskOwner};
 
 /// Which framework change an event reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,19 +19,27 @@ pub(super) enum FrameworkChange {
 
 impl MasterCore {
     fn operator_event(&mut self, build: impl FnOnce(&Self) -> Option<OperatorEvent>) {
+        self.owned_operator_event(|core| build(core).map(OperatorUpdate::unowned));
+    }
+
+    fn owned_operator_event(&mut self, build: impl FnOnce(&Self) -> Option<OperatorUpdate>) {
         if !self.operator_events() {
             return;
         }
-        if let Some(event) = build(self) {
-            self.effect(Effect::Operator(Arc::new(event)));
+        if let Some(update) = build(self) {
+            self.effect(Effect::Operator(Arc::new(update)));
         }
     }
 
     /// TASK_ADDED for a task the master now holds.
     pub(super) fn task_added_event(&mut self, framework_id: &FrameworkId, task_id: &TaskId) {
-        self.operator_event(|core| {
-            let record = core.frameworks.get(framework_id)?.tasks.get(task_id)?;
-            Some(OperatorEvent::task_added(record.task.clone()))
+        self.owned_operator_event(|core| {
+            let framework = core.frameworks.get(framework_id)?;
+            let task = &framework.tasks.get(task_id)?.task;
+            Some(OperatorUpdate {
+                event: OperatorEvent::task_added(task.clone()),
+                owner: Some(task_owner(&framework.info, task)),
+            })
         });
     }
 
@@ -42,12 +50,35 @@ impl MasterCore {
         status: &TaskStatus,
         state: TaskState,
     ) {
-        self.operator_event(|_| {
-            Some(OperatorEvent::task_updated(
-                framework_id.clone(),
-                status.clone(),
-                state,
-            ))
+        self.owned_operator_event(|core| {
+            let owner = core.frameworks.get(framework_id).and_then(|framework| {
+                let record = framework.tasks.get(&status.task_id)?;
+                Some(task_owner(&framework.info, &record.task))
+            });
+            Some(OperatorUpdate {
+                event: OperatorEvent::task_updated(framework_id.clone(), status.clone(), state),
+                owner,
+            })
+        });
+    }
+
+    /// TASK_UPDATED for a task of a framework being removed (no longer in the core).
+    pub(super) fn removed_task_updated_event(
+        &mut self,
+        framework_id: &FrameworkId,
+        framework: &FrameworkInfo,
+        task: &Task,
+        status: &TaskStatus,
+    ) {
+        self.owned_operator_event(|_| {
+            Some(OperatorUpdate {
+                event: OperatorEvent::task_updated(
+                    framework_id.clone(),
+                    status.clone(),
+                    task.state,
+                ),
+                owner: Some(task_owner(framework, task)),
+            })
         });
     }
 
@@ -77,5 +108,14 @@ impl MasterCore {
     /// AGENT_REMOVED: gone, or unreachable.
     pub(super) fn agent_removed_event(&mut self, id: &AgentId) {
         self.operator_event(|_| Some(OperatorEvent::agent_removed(id.clone())));
+    }
+}
+
+/// The users the view ACLs decide a task's events on: its framework's, and its own (Mesos'
+/// local authorizer: `Task.user`, else the framework's).
+fn task_owner(framework: &FrameworkInfo, task: &Task) -> TaskOwner {
+    TaskOwner {
+        framework_user: framework.user.clone(),
+        task_user: task.user.clone().unwrap_or_else(|| framework.user.clone()),
     }
 }

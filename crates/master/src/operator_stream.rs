@@ -2,6 +2,8 @@
 //! `master.proto` events, as Mesos streams them: SUBSCRIBED (the whole state), then every
 //! change the master applies, in order, and a HEARTBEAT every heartbeat interval. Each
 //! subscriber has its own bounded buffer (`shell.rs`); one that stops reading is dropped.
+//! Each subscriber gets only what its principal may view (`view_filter.rs`), decided in its
+//! own stream, outside the core's lock.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -18,9 +20,10 @@ use corral_api::operator_events::OperatorEvent;
 use corral_api::recordio;
 use corral_http::error::ApiError;
 
-use super::effects::StreamId;
+use super::effects::{OperatorUpdate, StreamId};
 use super::scheduler_api::{JSON, RECORDIO, stream_content_type};
 use super::shell::Shared;
+use super::view_filter::ViewMemo;
 
 /// Tells the shell when a subscriber's body is dropped, however that happens.
 struct CloseGuard {
@@ -35,12 +38,18 @@ impl Drop for CloseGuard {
 }
 
 /// `SUBSCRIBE`: the streaming response.
-pub fn subscribe(shared: Arc<Shared>, headers: &HeaderMap) -> Result<Response, ApiError> {
+pub fn subscribe(
+    shared: Arc<Shared>,
+    headers: &HeaderMap,
+    subject: Option<&str>,
+) -> Result<Response, ApiError> {
     let content_type = stream_content_type(headers)?;
     let heartbeat = shared.heartbeat_interval;
     let (stream, events) = shared.open_operator_stream();
-    tracing::info!(%stream, "operator API subscriber connected");
-    let mut response = Response::new(body(shared, stream, events, heartbeat));
+    tracing::info!(%stream, principal = subject.unwrap_or("<anonymous>"),
+        "operator API subscriber connected");
+    let views = ViewMemo::new(subject);
+    let mut response = Response::new(body(shared, stream, events, views, heartbeat));
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     if content_type == RECORDIO {
@@ -63,17 +72,21 @@ fn record(event: &OperatorEvent) -> Option<Bytes> {
 fn body(
     shared: Arc<Shared>,
     stream: StreamId,
-    mut events: mpsc::Receiver<Arc<OperatorEvent>>,
+    mut events: mpsc::Receiver<Arc<OperatorUpdate>>,
+    mut views: ViewMemo,
     heartbeat: Duration,
 ) -> Body {
     let body = async_stream::stream! {
-        let _guard = CloseGuard { shared, stream };
+        let guard = CloseGuard { shared, stream };
         let mut ticker = interval_at(Instant::now() + heartbeat, heartbeat);
         loop {
             let next = tokio::select! {
                 biased;
                 event = events.recv() => match event {
-                    Some(event) => record(&event),
+                    Some(update) => views
+                        .with(guard.shared.authorizer())
+                        .event(&update)
+                        .and_then(|event| record(&event)),
                     // Dropped by the shell (it fell behind) or the master stops.
                     None => break,
                 },

@@ -19,7 +19,7 @@ use corral_plugin_host::hook_chain::HookChain;
 
 use super::allocation::AllocatorDriver;
 use super::core::MasterCore;
-use super::effects::{Effect, StreamId};
+use super::effects::{Effect, OperatorUpdate, StreamId};
 use super::plugin_platform::PluginPlatform;
 
 /// Coalesces bursts of changes into one allocation cycle.
@@ -36,7 +36,7 @@ pub const OPERATOR_BUFFER: usize = 16_384;
 struct Outlets {
     frameworks: HashMap<StreamId, mpsc::UnboundedSender<Event>>,
     agents: HashMap<StreamId, mpsc::UnboundedSender<AgentCommand>>,
-    operators: HashMap<StreamId, mpsc::Sender<Arc<OperatorEvent>>>,
+    operators: HashMap<StreamId, mpsc::Sender<Arc<OperatorUpdate>>>,
 }
 
 struct Inner {
@@ -163,15 +163,16 @@ impl Shared {
 
     /// Opens an operator API subscription: its first event, SUBSCRIBED with the whole state,
     /// is taken in the same critical section as the subscription starts, so the events that
-    /// follow it are exactly the changes after that state.
-    pub fn open_operator_stream(&self) -> (StreamId, mpsc::Receiver<Arc<OperatorEvent>>) {
+    /// follow it are exactly the changes after that state. What the subscriber may not view
+    /// is left out of each as it is sent (`operator_stream.rs`).
+    pub fn open_operator_stream(&self) -> (StreamId, mpsc::Receiver<Arc<OperatorUpdate>>) {
         let stream = uuid::Uuid::new_v4();
         let (tx, rx) = mpsc::channel(self.operator_buffer.load(Ordering::Relaxed).max(1));
         let mut inner = lock(&self.inner);
         let state = inner.core.get_state();
         let subscribed = OperatorEvent::subscribed(state, self.heartbeat_interval.as_secs_f64());
         // The channel is new and empty: the first send always fits.
-        let _ = tx.try_send(Arc::new(subscribed));
+        let _ = tx.try_send(Arc::new(OperatorUpdate::unowned(subscribed)));
         inner.outlets.operators.insert(stream, tx);
         inner.core.set_operator_events(true);
         (stream, rx)
@@ -333,7 +334,7 @@ impl Shared {
 
 /// Hands `event` to every operator subscriber without waiting: one whose buffer is full (it
 /// stopped reading) or whose stream ended is dropped, and its stream ends.
-fn fan_out(inner: &mut Inner, event: &Arc<OperatorEvent>) {
+fn fan_out(inner: &mut Inner, event: &Arc<OperatorUpdate>) {
     inner
         .outlets
         .operators

@@ -3,7 +3,8 @@
 //! `.json` names Mesos 0.25 deprecated, which tools and DC/OS docs still use), `/master/state-summary`, `/master/frameworks`,
 //! `/master/slaves`, `/master/tasks`, `/master/roles`, `POST /master/teardown` and
 //! `/metrics/snapshot`. The shapes are built in `v0_state.rs`; a `?jsonp=` callback wraps the
-//! answer as Mesos' `OK(json, jsonp)` does.
+//! answer as Mesos' `OK(json, jsonp)` does. What the caller may not view is left out
+//! (`v0_view_filter.rs`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -17,11 +18,15 @@ use bytes::Bytes;
 use serde_json::Value;
 
 use corral_api::v1::FrameworkId;
+use corral_authz::Action;
+use corral_http::auth::Caller;
 use corral_http::error::ApiError;
 
 use super::agent_ips::AgentIpCache;
 use super::shell::{Shared, now_ms};
 use super::v0_state::{AgentIps, MasterFacts, TaskQuery};
+use super::v0_view_filter;
+use super::view_filter::{FrameworkUsers, TaskVisibility, ViewMemo};
 
 /// What the v0 handlers read: the core, and the facts about this master it does not hold.
 #[derive(Clone)]
@@ -73,34 +78,55 @@ async fn agent_ips(v0: &V0) -> AgentIps {
     v0.agent_ips.resolve(hostnames).await
 }
 
-async fn state(State(v0): State<V0>, Query(params): Params) -> Response {
+async fn state(State(v0): State<V0>, caller: Caller, Query(params): Params) -> Response {
     let ips = agent_ips(&v0).await;
-    let value = v0
+    let mut value = v0
         .shared
         .with_core(|core, _| core.v0_state(&v0.facts, &ips));
+    let mut views = ViewMemo::new(caller.name());
+    v0_view_filter::state(&mut views.with(v0.shared.authorizer()), &mut value);
     answer(&value, &params)
 }
 
-async fn state_summary(State(v0): State<V0>, Query(params): Params) -> Response {
+async fn state_summary(State(v0): State<V0>, caller: Caller, Query(params): Params) -> Response {
     let ips = agent_ips(&v0).await;
-    let value = v0.shared.with_core(|core, _| core.v0_state_summary(&ips));
+    let mut memo = ViewMemo::new(caller.name());
+    let mut views = memo.with(v0.shared.authorizer());
+    let restricted = views.restricts(&[Action::ViewFrameworks]);
+    let (mut value, users) = v0.shared.with_core(|core, _| {
+        let users = if restricted {
+            core.framework_users()
+        } else {
+            FrameworkUsers::default()
+        };
+        (core.v0_state_summary(&ips), users)
+    });
+    v0_view_filter::summary(&mut views, &mut value, &users);
     answer(&value, &params)
 }
 
-async fn frameworks(State(v0): State<V0>, Query(params): Params) -> Response {
+async fn frameworks(State(v0): State<V0>, caller: Caller, Query(params): Params) -> Response {
     let id = params.get("framework_id").map(String::as_str);
-    let value = v0.shared.with_core(|core, _| core.v0_frameworks(id));
+    let mut value = v0.shared.with_core(|core, _| core.v0_frameworks(id));
+    let mut views = ViewMemo::new(caller.name());
+    v0_view_filter::frameworks(&mut views.with(v0.shared.authorizer()), &mut value);
     answer(&value, &params)
 }
 
-async fn slaves(State(v0): State<V0>, Query(params): Params) -> Response {
+async fn slaves(State(v0): State<V0>, caller: Caller, Query(params): Params) -> Response {
     let id = params.get("slave_id").map(String::as_str);
     let ips = agent_ips(&v0).await;
-    let value = v0.shared.with_core(|core, _| core.v0_slaves(id, &ips));
+    let mut value = v0.shared.with_core(|core, _| core.v0_slaves(id, &ips));
+    let mut views = ViewMemo::new(caller.name());
+    v0_view_filter::agents(&mut views.with(v0.shared.authorizer()), &mut value);
     answer(&value, &params)
 }
 
-async fn tasks(State(v0): State<V0>, Query(params): Params) -> Result<Response, ApiError> {
+async fn tasks(
+    State(v0): State<V0>,
+    caller: Caller,
+    Query(params): Params,
+) -> Result<Response, ApiError> {
     let number = |name: &str| -> Result<Option<usize>, ApiError> {
         params
             .get(name)
@@ -120,22 +146,34 @@ async fn tasks(State(v0): State<V0>, Query(params): Params) -> Result<Response, 
         offset: number("offset")?,
         ascending: params.get("order").is_some_and(|o| o == "asc"),
     };
-    let value = v0.shared.with_core(|core, _| core.v0_tasks(&query));
+    // The page is cut after filtering, under the lock: the users the tasks name are decided
+    // first, outside it.
+    let mut memo = ViewMemo::new(caller.name());
+    let mut views = memo.with(v0.shared.authorizer());
+    let visible = if views.restricts(&[Action::ViewFrameworks, Action::ViewTasks]) {
+        let (framework_users, task_users) = v0
+            .shared
+            .with_core(|core, _| (core.framework_users(), core.task_users()));
+        views.task_visibility(framework_users.values(), &task_users)
+    } else {
+        TaskVisibility::all()
+    };
+    let value = v0
+        .shared
+        .with_core(|core, _| core.v0_tasks(&query, &visible));
     Ok(answer(&value, &params))
 }
 
-async fn roles(State(v0): State<V0>, Query(params): Params) -> Response {
-    let value = v0.shared.with_core(|core, _| core.v0_roles());
+async fn roles(State(v0): State<V0>, caller: Caller, Query(params): Params) -> Response {
+    let mut value = v0.shared.with_core(|core, _| core.v0_roles());
+    let mut views = ViewMemo::new(caller.name());
+    v0_view_filter::roles(&mut views.with(v0.shared.authorizer()), &mut value);
     answer(&value, &params)
 }
 
 /// `POST /master/teardown` with the form body `frameworkId=<id>`: 200 and the framework is
 /// removed (its tasks killed), or 400 as Mesos answers.
-async fn teardown(
-    State(v0): State<V0>,
-    caller: corral_http::auth::Caller,
-    body: Bytes,
-) -> Result<Response, ApiError> {
+async fn teardown(State(v0): State<V0>, caller: Caller, body: Bytes) -> Result<Response, ApiError> {
     let form: HashMap<String, String> = url_form(&body)
         .map_err(|e| ApiError::bad_request(format!("Unable to decode query string: {e}")))?;
     let Some(value) = form.get("frameworkId") else {

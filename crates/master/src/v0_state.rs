@@ -13,6 +13,7 @@ use corral_api::resources::{Resources, reservation_role};
 use corral_api::v1::{Scalar, Task, TaskState};
 
 use super::core::{Agent, CompletedFramework, Framework, MasterCore};
+use super::view_filter::TaskVisibility;
 use corral_api::v0::{self as v0_model, agent_pid, secs};
 
 /// Mesos' default page of `/master/tasks` (`TASK_LIMIT`).
@@ -263,8 +264,9 @@ impl MasterCore {
     }
 
     /// `GET /master/tasks`: active, unreachable and completed tasks of the known frameworks,
-    /// sorted by their first status' time (newest first unless `order=asc`), one page.
-    pub fn v0_tasks(&self, query: &TaskQuery) -> Value {
+    /// sorted by their first status' time (newest first unless `order=asc`), one page, of
+    /// the tasks the caller may view.
+    pub fn v0_tasks(&self, query: &TaskQuery, visible: &TaskVisibility) -> Value {
         let framework_selected = |id: &str| {
             query
                 .framework_id
@@ -277,21 +279,18 @@ impl MasterCore {
                 .as_deref()
                 .is_none_or(|wanted| wanted == task.task_id.value)
         };
-        let known: BTreeSet<&str> = self
+        // Each selected framework's user, by id.
+        let known: BTreeMap<&str, &str> = self
             .frameworks
             .values()
-            .filter_map(|f| f.info.id.as_ref())
-            .chain(
-                self.completed_frameworks
-                    .iter()
-                    .filter_map(|f| f.info.id.as_ref()),
-            )
-            .map(|id| id.value.as_str())
-            .filter(|id| framework_selected(id))
+            .map(|f| &f.info)
+            .chain(self.completed_frameworks.iter().map(|f| &f.info))
+            .filter_map(|info| Some((info.id.as_ref()?.value.as_str(), info.user.as_str())))
+            .filter(|(id, _)| framework_selected(id))
             .collect();
         let mut tasks: Vec<(&Task, &str)> = Vec::new();
         for framework in self.frameworks.values() {
-            if !known.contains(framework.id().value.as_str()) {
+            if !known.contains_key(framework.id().value.as_str()) {
                 continue;
             }
             for record in framework.tasks.values() {
@@ -299,11 +298,14 @@ impl MasterCore {
             }
         }
         for task in &self.completed_tasks {
-            if known.contains(task.framework_id.value.as_str()) {
+            if known.contains_key(task.framework_id.value.as_str()) {
                 tasks.push((task, ""));
             }
         }
-        tasks.retain(|(task, _)| task_selected(task));
+        tasks.retain(|(task, _)| {
+            let user = known.get(task.framework_id.value.as_str());
+            task_selected(task) && user.is_some_and(|user| visible.task(task.user.as_deref(), user))
+        });
         // Mesos' TaskComparator: by the first status' timestamp; tasks without one first
         // when ascending, last when descending.
         let first = |task: &Task| task.statuses.first().and_then(|s| s.timestamp);

@@ -1,6 +1,6 @@
 //! Read-only views of the core for the operator API, the CLI and `/metrics`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use corral_api::operator::{
     AgentEntry, ExecutorEntry, FrameworkEntry, GetAgents, GetExecutors, GetFrameworks, GetState,
@@ -10,6 +10,7 @@ use corral_api::resources::Resources;
 use corral_api::v1::{FrameworkInfo, Resource, TimeInfo};
 
 use super::core::{Agent, Framework, MasterCore};
+use super::view_filter::FrameworkUsers;
 
 fn time_info(ms: u64) -> Option<TimeInfo> {
     Some(TimeInfo {
@@ -131,8 +132,13 @@ impl MasterCore {
                 executor.executor_id.value.clone(),
             );
             if seen.insert(key) {
+                // As Mesos' master sets it when the task is accepted.
+                let mut executor = executor.clone();
+                executor
+                    .framework_id
+                    .get_or_insert_with(|| framework_id.clone());
                 executors.push(ExecutorEntry {
-                    executor_info: executor.clone(),
+                    executor_info: executor,
                     agent_id: record.task.agent_id.clone(),
                 });
             }
@@ -147,6 +153,29 @@ impl MasterCore {
             get_frameworks: self.get_frameworks(),
             get_agents: self.get_agents(),
         }
+    }
+
+    /// Each framework's user by its id, active and completed (the `view_*` ACLs' object for
+    /// its tasks and executors).
+    pub fn framework_users(&self) -> FrameworkUsers {
+        let active = self.frameworks.values().map(|f| &f.info);
+        let completed = self.completed_frameworks.iter().map(|f| &f.info);
+        active
+            .chain(completed)
+            .filter_map(|info| Some((info.id.as_ref()?.value.clone(), info.user.clone())))
+            .collect()
+    }
+
+    /// The users tasks name for themselves (`Task.user`), active and completed.
+    pub fn task_users(&self) -> BTreeSet<String> {
+        let active = self
+            .frameworks
+            .values()
+            .flat_map(|f| f.tasks.values().map(|r| &r.task));
+        active
+            .chain(&self.completed_tasks)
+            .filter_map(|task| task.user.clone())
+            .collect()
     }
 
     /// Task counts by state, active and completed together.

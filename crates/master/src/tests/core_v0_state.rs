@@ -12,6 +12,7 @@ use corral_api::v1::{Id, TaskState};
 
 use super::harness::{Harness, task};
 use crate::v0_state::{MasterFacts, TaskQuery};
+use crate::view_filter::TaskVisibility;
 
 /// The top-level keys Mesos 1.x's `/master/state` always writes (without `git_*`, `domain`,
 /// `cluster`, `log_dir`, `external_log_file`, which it writes only when set).
@@ -213,7 +214,9 @@ fn summary_counts_tasks_per_state_and_links_agents_and_frameworks() {
 #[test]
 fn tasks_page_filters_and_orders_as_mesos() {
     let (h, fw, _) = cluster();
-    let all = h.core.v0_tasks(&TaskQuery::default());
+    let all = h
+        .core
+        .v0_tasks(&TaskQuery::default(), &TaskVisibility::all());
     let ids: Vec<&str> = all["tasks"]
         .as_array()
         .expect("tasks")
@@ -221,22 +224,31 @@ fn tasks_page_filters_and_orders_as_mesos() {
         .filter_map(|t| t["id"].as_str())
         .collect();
     assert_eq!(ids.len(), 2, "{all}");
-    let one = h.core.v0_tasks(&TaskQuery {
-        task_id: Some("t2".into()),
-        ..Default::default()
-    });
+    let one = h.core.v0_tasks(
+        &TaskQuery {
+            task_id: Some("t2".into()),
+            ..Default::default()
+        },
+        &TaskVisibility::all(),
+    );
     assert_eq!(one["tasks"][0]["id"], "t2");
     assert_eq!(one["tasks"].as_array().map(Vec::len), Some(1));
-    let paged = h.core.v0_tasks(&TaskQuery {
-        limit: Some(1),
-        offset: Some(1),
-        ..Default::default()
-    });
+    let paged = h.core.v0_tasks(
+        &TaskQuery {
+            limit: Some(1),
+            offset: Some(1),
+            ..Default::default()
+        },
+        &TaskVisibility::all(),
+    );
     assert_eq!(paged["tasks"].as_array().map(Vec::len), Some(1));
-    let other = h.core.v0_tasks(&TaskQuery {
-        framework_id: Some(format!("{fw}-other")),
-        ..Default::default()
-    });
+    let other = h.core.v0_tasks(
+        &TaskQuery {
+            framework_id: Some(format!("{fw}-other")),
+            ..Default::default()
+        },
+        &TaskVisibility::all(),
+    );
     assert_eq!(other["tasks"], serde_json::json!([]));
 }
 

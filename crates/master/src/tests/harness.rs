@@ -112,8 +112,8 @@ impl Harness {
     pub fn operator_events(&mut self) -> Vec<corral_api::operator_events::OperatorEvent> {
         let mut out = Vec::new();
         self.effects.retain(|e| match e {
-            Effect::Operator(event) => {
-                out.push((**event).clone());
+            Effect::Operator(update) => {
+                out.push(update.event.clone());
                 false
             }
             _ => true,

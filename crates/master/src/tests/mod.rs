@@ -20,6 +20,7 @@ mod core_roles;
 mod core_tasks;
 mod core_v0_state;
 mod shell_operator;
+mod view_filters;
 
 mod http_client;
 
