@@ -62,7 +62,7 @@ impl Acls {
             return Ok(());
         }
         Err(AclsError::Invalid(format!(
-            "{} not enforced by this server yet; remove them (docs/security.md lists what is)",
+            "{} not enforced by Corral yet; remove them (docs/security.md lists what is)",
             unenforced.join(", ")
         )))
     }
