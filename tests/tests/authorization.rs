@@ -33,6 +33,12 @@ const ACLS: &str = r#"{
   "swap_allocator": [
     {"principals": {"values": ["ops"]}, "allocators": {"type": "ANY"}},
     {"principals": {"type": "NONE"}, "allocators": {"type": "ANY"}}],
+  "set_log_level": [
+    {"principals": {"values": ["ops"]}, "level": {"type": "ANY"}},
+    {"principals": {"type": "NONE"}, "level": {"type": "ANY"}}],
+  "get_endpoints": [
+    {"principals": {"values": ["ops"]}, "paths": {"type": "ANY"}},
+    {"principals": {"type": "NONE"}, "paths": {"type": "ANY"}}],
   "mark_agents_gone": [{"principals": {"type": "NONE"}, "agents": {"type": "ANY"}}],
   "install_plugins": [{"principals": {"type": "NONE"}, "plugins": {"type": "ANY"}}]
 }"#;
@@ -141,6 +147,25 @@ async fn each_action_is_allowed_as_the_acls_say_and_refused_otherwise() {
     );
     let answer = post(&master, plugins, Some(OPS), swap).await;
     assert_ne!(answer.0, 403, "{}", answer.1);
+
+    // set_log_level and get_endpoints (Mesos' authorizable /metrics/snapshot): ops only.
+    let level = json!({"type": "SET_LOGGING_LEVEL", "set_logging_level": {
+        "level": 1, "duration": {"nanoseconds": 1_000_000_000u64}}});
+    refused_for(
+        &post(&master, "/api/v1", Some(OTHER), level.clone()).await,
+        "set_log_level",
+    );
+    assert_eq!(post(&master, "/api/v1", Some(OPS), level).await.0, 200);
+    for path in ["/metrics/snapshot", "/metrics"] {
+        let url = format!("http://{master}{path}");
+        let read = |caller: Option<(&'static str, &'static str)>| {
+            let request = basic_client(caller).get(&url).send();
+            async move { status_and_text(request.await.expect("the master answers")).await }
+        };
+        refused_for(&read(Some(OTHER)).await, "get_endpoints");
+        refused_for(&read(None).await, "get_endpoints");
+        assert_eq!(read(Some(OPS)).await.0, 200, "{path}");
+    }
 
     // Nobody may install plugins or mark agents gone.
     let install = json!({"type": "INSTALL", "install": {"wasm": "AA=="}});

@@ -20,8 +20,9 @@ use corral_authz::{Action, Authorizer, Request};
 use corral_http::auth::Caller;
 use corral_http::error::ApiError;
 
-/// The actions the agent asks its authorizer about; ACLs for others are refused at start.
-pub const ENFORCED: [Action; 1] = [Action::AccessSandboxes];
+/// The actions the agent asks its authorizer about (`access_sandboxes` here, `set_log_level`
+/// on its operator API).
+pub const ENFORCED: [Action; 2] = [Action::AccessSandboxes, Action::SetLogLevel];
 
 /// A read without `length` returns at most this much (Mesos reads 16 pages by default).
 const DEFAULT_READ_LENGTH: u64 = 64 * 1024;
@@ -35,7 +36,8 @@ pub struct FilesState {
     pub tasks: Arc<TaskStore>,
     /// Where every task sandbox lives (`<work_dir>/sandboxes`).
     pub sandbox_root: PathBuf,
-    /// Who may read which sandboxes (`--acls`: `access_sandboxes`, on the task's user).
+    /// The agent's authorizer (`--acls`): who may read which sandboxes (`access_sandboxes`,
+    /// on the task's user) and, on the operator API, set the logging level.
     pub authorizer: Arc<dyn Authorizer>,
 }
 

@@ -179,6 +179,19 @@ async fn api_v1(
     if let Some(answer) = operator_extras::answer(&files, &containers, caller.name(), &body).await {
         return answer;
     }
+    // As Mesos' agent: SET_LOGGING_LEVEL needs `set_log_level`.
+    let named = serde_json::from_slice::<OperatorCall>(&body).map(|c| c.kind);
+    if let Ok(OperatorCallType::SetLoggingLevel) = named {
+        let request = corral_authz::Request {
+            subject: caller.name(),
+            action: corral_authz::Action::SetLogLevel,
+            object: None,
+        };
+        files
+            .authorizer
+            .authorize(&request)
+            .map_err(|denied| ApiError::forbidden(denied.to_string()))?;
+    }
     if let Some(answer) = corral_http::process_calls::answer(&body) {
         return answer;
     }

@@ -16,7 +16,7 @@ use corral_http::error::ApiError;
 use super::shell::Shared;
 
 /// The actions the master asks its authorizer about; ACLs for others are refused at start.
-pub const ENFORCED: [Action; 17] = [
+pub const ENFORCED: [Action; 19] = [
     Action::RegisterFrameworks,
     Action::RunTasks,
     Action::TeardownFrameworks,
@@ -35,6 +35,10 @@ pub const ENFORCED: [Action; 17] = [
     Action::ViewRoles,
     Action::GetQuotas,
     Action::ViewFlags,
+    // The process itself: SET_LOGGING_LEVEL, and Mesos' authorizable endpoints the master
+    // serves (`/metrics/snapshot`; Corral's `/metrics` likewise).
+    Action::SetLogLevel,
+    Action::GetEndpoints,
 ];
 
 impl Shared {

@@ -39,10 +39,17 @@ pub async fn operator(
         ));
     }
     // GET_FLAGS and the logging level: the same for every server of this process. As Mesos,
-    // GET_FLAGS is refused (403) to a caller the ACLs do not let `view_flags`.
+    // GET_FLAGS is refused (403) to a caller the ACLs do not let `view_flags`, and
+    // SET_LOGGING_LEVEL to one they do not let `set_log_level`.
     let named = serde_json::from_slice::<OperatorCall>(&body).map(|c| c.kind);
-    if let Ok(OperatorCallType::GetFlags) = named {
-        shared.authorize(caller.name(), Action::ViewFlags, None)?;
+    match named {
+        Ok(OperatorCallType::GetFlags) => {
+            shared.authorize(caller.name(), Action::ViewFlags, None)?;
+        }
+        Ok(OperatorCallType::SetLoggingLevel) => {
+            shared.authorize(caller.name(), Action::SetLogLevel, None)?;
+        }
+        _ => {}
     }
     if let Some(answer) = corral_http::process_calls::answer(&body) {
         return answer;

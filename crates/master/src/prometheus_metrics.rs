@@ -11,12 +11,18 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 use corral_api::v1::TaskState;
+use corral_authz::Action;
+use corral_http::auth::Caller;
 use corral_http::prometheus::{CONTENT_TYPE, Kind, MetricsText};
 
 use super::core::MasterCore;
 use super::shell::Shared;
 
-pub async fn get_metrics(State(shared): State<Arc<Shared>>) -> Response {
+pub async fn get_metrics(State(shared): State<Arc<Shared>>, caller: Caller) -> Response {
+    // As Mesos' `/metrics/snapshot`: an endpoint `get_endpoints` may refuse.
+    if let Err(refused) = shared.authorize(caller.name(), Action::GetEndpoints, Some("/metrics")) {
+        return refused.into_response();
+    }
     let mut text = MetricsText::new();
     text.build_info("master", corral_api::VERSION);
     shared.with_core(|core, _| write_core(core, &mut text));

@@ -224,7 +224,15 @@ fn percent_decode(text: &str) -> Result<String, String> {
 }
 
 /// `GET /metrics/snapshot`: `{"master/elected": 1.0, ...}`.
-async fn metrics_snapshot(State(v0): State<V0>, Query(params): Params) -> Response {
+/// Mesos' `/metrics/snapshot`, an authorizable endpoint (`get_endpoints`).
+async fn metrics_snapshot(State(v0): State<V0>, caller: Caller, Query(params): Params) -> Response {
+    let path = "/metrics/snapshot";
+    if let Err(refused) = v0
+        .shared
+        .authorize(caller.name(), Action::GetEndpoints, Some(path))
+    {
+        return refused.into_response();
+    }
     let metrics = v0
         .shared
         .with_core(|core, _| core.v0_metrics(&v0.facts, now_ms()));

@@ -11,6 +11,7 @@
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use corral_api::operator::{
     AgentEntry, FrameworkEntry, GetAgents, GetExecutors, GetFrameworks, GetState, GetTasks,
@@ -41,8 +42,9 @@ impl ViewMemo {
         }
     }
 
-    /// The decisions, asking `authorizer` about what is not decided yet.
-    pub fn with<'a>(&'a mut self, authorizer: &'a dyn Authorizer) -> Views<'a> {
+    /// The decisions, asking `authorizer` (the master's, as in force now) about what is not
+    /// decided yet.
+    pub fn with(&mut self, authorizer: Arc<dyn Authorizer>) -> Views<'_> {
         Views {
             memo: self,
             authorizer,
@@ -53,7 +55,7 @@ impl ViewMemo {
 /// Filters answers for one caller.
 pub struct Views<'a> {
     memo: &'a mut ViewMemo,
-    authorizer: &'a dyn Authorizer,
+    authorizer: Arc<dyn Authorizer>,
 }
 
 /// The actions GET_STATE (and SUBSCRIBED) is filtered by.

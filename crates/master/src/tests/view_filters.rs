@@ -2,6 +2,7 @@
 //! `view_*` ACLs as Mesos filters them, each distinct object asked about once per request,
 //! nothing asked when no ACL can refuse.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::json;
@@ -143,9 +144,11 @@ fn task_ids(tasks: &GetTasks) -> Vec<String> {
 
 #[test]
 fn each_distinct_user_is_asked_about_once_per_request() {
-    let acls = Counting::new(ACLS);
+    let acls = Arc::new(Counting::new(ACLS));
     let mut state = state();
-    ViewMemo::new(Some("alice")).with(&acls).state(&mut state);
+    ViewMemo::new(Some("alice"))
+        .with(acls.clone())
+        .state(&mut state);
     // Two framework users; three task users (alice, carol, bob's framework's user bob,
     // which `view_frameworks` already hides, is never asked about).
     assert_eq!(acls.asked(), (2, 2, 0), "frameworks, tasks, other");
@@ -159,9 +162,9 @@ fn each_distinct_user_is_asked_about_once_per_request() {
 
 #[test]
 fn an_action_no_acl_can_refuse_costs_no_question() {
-    let acls = Counting::new(r#"{"run_tasks": []}"#);
+    let acls = Arc::new(Counting::new(r#"{"run_tasks": []}"#));
     let mut state = state();
-    ViewMemo::new(None).with(&acls).state(&mut state);
+    ViewMemo::new(None).with(acls.clone()).state(&mut state);
     assert_eq!(acls.asked(), (0, 0, 0));
     assert_eq!(
         task_ids(&state.get_tasks).len(),
@@ -172,9 +175,9 @@ fn an_action_no_acl_can_refuse_costs_no_question() {
 
 #[test]
 fn an_anonymous_caller_sees_nothing() {
-    let acls = Counting::new(ACLS);
+    let acls = Arc::new(Counting::new(ACLS));
     let mut memo = ViewMemo::new(None);
-    let mut views = memo.with(&acls);
+    let mut views = memo.with(acls.clone());
     let mut state = state();
     views.state(&mut state);
     assert!(task_ids(&state.get_tasks).is_empty());
@@ -192,11 +195,11 @@ fn an_anonymous_caller_sees_nothing() {
 
 #[test]
 fn tasks_are_filtered_with_their_frameworks_users() {
-    let acls = Counting::new(ACLS);
+    let acls = Arc::new(Counting::new(ACLS));
     let mut state = state();
     let users: FrameworkUsers = framework_users(&state.get_frameworks);
     ViewMemo::new(Some("bob"))
-        .with(&acls)
+        .with(acls.clone())
         .tasks(&mut state.get_tasks, &users);
     let ids = task_ids(&state.get_tasks);
     assert_eq!(ids.len(), 333);
@@ -205,9 +208,9 @@ fn tasks_are_filtered_with_their_frameworks_users() {
 
 #[test]
 fn roles_and_quotas_are_filtered_by_role() {
-    let acls = Counting::new(ACLS);
+    let acls = Arc::new(Counting::new(ACLS));
     let mut memo = ViewMemo::new(Some("alice"));
-    let mut views = memo.with(&acls);
+    let mut views = memo.with(acls.clone());
     let role = |name: &str| RoleEntry {
         name: name.into(),
         ..Default::default()
@@ -234,7 +237,7 @@ fn roles_and_quotas_are_filtered_by_role() {
 
 #[test]
 fn subscribers_get_only_the_events_they_may_view() {
-    let acls = Counting::new(ACLS);
+    let acls = Arc::new(Counting::new(ACLS));
     let mut alice = ViewMemo::new(Some("alice"));
     let owned = |framework_user: &str, task_user: &str| OperatorUpdate {
         event: OperatorEvent::task_added(task("t", "f", None)),
@@ -243,7 +246,7 @@ fn subscribers_get_only_the_events_they_may_view() {
             task_user: task_user.into(),
         }),
     };
-    let mut views = alice.with(&acls);
+    let mut views = alice.with(acls.clone());
     assert!(views.event(&owned("alice", "alice")).is_some());
     assert!(views.event(&owned("alice", "carol")).is_none());
     assert!(views.event(&owned("bob", "bob")).is_none());
@@ -285,16 +288,19 @@ fn v0_state_keeps_what_the_caller_may_view() {
         "completed_frameworks": [{"id": "fc", "user": "bob", "tasks": [],
             "unreachable_tasks": [], "completed_tasks": [{"id": "b2"}], "executors": []}],
     });
-    let acls = Counting::new(ACLS);
+    let acls = Arc::new(Counting::new(ACLS));
     let mut alice = state.clone();
-    v0_view_filter::state(&mut ViewMemo::new(Some("alice")).with(&acls), &mut alice);
+    v0_view_filter::state(
+        &mut ViewMemo::new(Some("alice")).with(acls.clone()),
+        &mut alice,
+    );
     assert!(alice.get("flags").is_none(), "view_flags is ops' only");
     assert_eq!(alice["frameworks"].as_array().map(Vec::len), Some(1));
     assert_eq!(alice["frameworks"][0]["tasks"], json!([{"id": "a1"}]));
     assert_eq!(alice["frameworks"][0]["completed_tasks"][0]["id"], "a2");
     assert_eq!(alice["completed_frameworks"], json!([]));
     let mut ops = state.clone();
-    v0_view_filter::state(&mut ViewMemo::new(Some("ops")).with(&acls), &mut ops);
+    v0_view_filter::state(&mut ViewMemo::new(Some("ops")).with(acls.clone()), &mut ops);
     assert_eq!(ops["flags"]["port"], "5050");
     assert_eq!(ops["frameworks"], json!([]));
 
@@ -304,7 +310,7 @@ fn v0_state_keeps_what_the_caller_may_view() {
         .map(|(id, user)| (id.to_string(), user.to_string()))
         .collect();
     v0_view_filter::summary(
-        &mut ViewMemo::new(Some("bob")).with(&acls),
+        &mut ViewMemo::new(Some("bob")).with(acls.clone()),
         &mut summary,
         &users,
     );
@@ -313,11 +319,11 @@ fn v0_state_keeps_what_the_caller_may_view() {
 
 #[test]
 fn a_task_page_hides_users_decided_nothing_about() {
-    let acls = Counting::new(ACLS);
+    let acls = Arc::new(Counting::new(ACLS));
     let framework_users = ["alice".to_string(), "bob".to_string()];
     let task_users = ["carol".to_string()];
     let visible = ViewMemo::new(Some("alice"))
-        .with(&acls)
+        .with(acls.clone())
         .task_visibility(&framework_users, &task_users);
     assert!(visible.task(None, "alice"));
     assert!(!visible.task(Some("carol"), "alice"));
@@ -340,8 +346,11 @@ fn v0_agents_show_the_reservations_of_viewable_roles_only() {
              "allocation_info": {"role": "web"}}],
         "unreserved_resources_full": [{"name": "mem", "type": "SCALAR", "scalar": {"value": 8.0}}],
     }]});
-    let acls = Counting::new(ACLS);
-    v0_view_filter::agents(&mut ViewMemo::new(Some("alice")).with(&acls), &mut slaves);
+    let acls = Arc::new(Counting::new(ACLS));
+    v0_view_filter::agents(
+        &mut ViewMemo::new(Some("alice")).with(acls.clone()),
+        &mut slaves,
+    );
     let agent = &slaves["slaves"][0];
     assert_eq!(
         agent["reserved_resources"],
