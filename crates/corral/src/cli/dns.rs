@@ -137,6 +137,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     config.auth = args.auth.config(Default::default())?;
     config.tls = args.tls.load().await?;
     config.master_tls = args.master.tls()?;
+    config.master_etcd_tls = args.master.etcd_tls().await?;
     if !args.no_http {
         config.http_listen = Some(args.http_listen);
     }
