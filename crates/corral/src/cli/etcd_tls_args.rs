@@ -52,3 +52,50 @@ impl EtcdTlsArgs {
         Ok(StateSpec::parse_with_tls(text, tls)?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(ca: bool, cert: bool, key: bool) -> EtcdTlsArgs {
+        EtcdTlsArgs {
+            etcd_ca: ca.then(|| "ca.pem".into()),
+            etcd_cert: cert.then(|| "c.crt".into()),
+            etcd_key: key.then(|| "c.key".into()),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_flags_are_refused_where_no_etcd_is_named_or_incomplete() {
+        assert!(
+            args(false, false, false)
+                .load(false)
+                .await
+                .expect("none")
+                .is_none()
+        );
+        let error = args(true, false, false)
+            .state_spec("memory")
+            .await
+            .expect_err("no etcd named");
+        assert!(
+            error
+                .to_string()
+                .contains("etcd:// --state or --master only"),
+            "{error}"
+        );
+        let error = args(true, true, false)
+            .state_spec("etcd://127.0.0.1:2379")
+            .await
+            .expect_err("a certificate without its key");
+        assert!(
+            format!("{error:#}").contains("--etcd-cert needs --etcd-key"),
+            "{error:#}"
+        );
+        let error = args(false, false, false)
+            .state_spec("etcd+tls://127.0.0.1:2379")
+            .await
+            .expect_err("etcd+tls:// without a CA");
+        assert!(format!("{error:#}").contains("needs --etcd-ca"), "{error}");
+    }
+}
