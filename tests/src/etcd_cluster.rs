@@ -1,7 +1,9 @@
 //! A real `etcd` cluster on loopback (one member for a plain etcd registry, three for the HA
 //! tests): members can be killed with -9 and started again on their data dirs (so they
-//! rejoin).
+//! rejoin). [`EtcdCluster::start_tls`] serves TLS on the client port and requires client
+//! certificates (as `--cert-file --key-file --trusted-ca-file --client-cert-auth`).
 
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -14,15 +16,35 @@ struct Member {
     child: Option<Child>,
 }
 
+/// The members' TLS on their client ports: their certificate and key (for 127.0.0.1), and
+/// the CA whose client certificates they require.
+#[derive(Debug, Clone)]
+pub struct EtcdTlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub client_ca: PathBuf,
+}
+
 pub struct EtcdCluster {
     members: Vec<Member>,
     initial_cluster: String,
+    tls: Option<EtcdTlsFiles>,
     pub dir: tempfile::TempDir,
 }
 
 impl EtcdCluster {
     /// Starts `n` members and waits until every client port listens.
     pub fn start(n: usize) -> EtcdCluster {
+        Self::launch(n, None)
+    }
+
+    /// [`EtcdCluster::start`] serving TLS on the client ports, requiring client
+    /// certificates of `tls.client_ca`.
+    pub fn start_tls(n: usize, tls: EtcdTlsFiles) -> EtcdCluster {
+        Self::launch(n, Some(tls))
+    }
+
+    fn launch(n: usize, tls: Option<EtcdTlsFiles>) -> EtcdCluster {
         let dir = tempfile::tempdir().expect("temp dir for etcd");
         let members: Vec<Member> = (0..n)
             .map(|i| Member {
@@ -40,6 +62,7 @@ impl EtcdCluster {
         let mut cluster = EtcdCluster {
             members,
             initial_cluster,
+            tls,
             dir,
         };
         for i in 0..n {
@@ -59,8 +82,20 @@ impl EtcdCluster {
             .append(true)
             .open(self.dir.path().join(format!("{}.log", member.name)))
             .expect("etcd log file");
-        let client_url = format!("http://{}", member.client);
-        let child = Command::new("etcd")
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        let client_url = format!("{scheme}://{}", member.client);
+        let mut command = Command::new("etcd");
+        if let Some(tls) = &self.tls {
+            command
+                .arg("--cert-file")
+                .arg(&tls.cert)
+                .arg("--key-file")
+                .arg(&tls.key)
+                .arg("--trusted-ca-file")
+                .arg(&tls.client_ca)
+                .arg("--client-cert-auth");
+        }
+        let child = command
             .arg("--data-dir")
             .arg(&data)
             .args(["--name", &member.name])
@@ -94,7 +129,7 @@ impl EtcdCluster {
         }
     }
 
-    /// `etcd://H1:P1,H2:P2,...` for `--state`.
+    /// `etcd://H1:P1,H2:P2,...` for `--state` (TLS or not: `--etcd-ca` says).
     pub fn state_url(&self) -> String {
         let endpoints: Vec<&str> = self.members.iter().map(|m| m.client.as_str()).collect();
         format!("etcd://{}", endpoints.join(","))

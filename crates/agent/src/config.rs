@@ -60,6 +60,8 @@ pub struct AgentConfig {
     /// What the master is trusted and presented over https (`--tls-ca`,
     /// `--tls-client-cert`, `--tls-client-key`).
     pub master_tls: Option<corral_client::ClientTls>,
+    /// What the masters' etcd is read over, with `--master etcd://` (`--etcd-ca`, ...).
+    pub master_etcd_tls: Option<corral_client::EtcdTls>,
 }
 
 /// How tasks survive an agent restart.

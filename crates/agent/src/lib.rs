@@ -462,6 +462,7 @@ impl Parts {
             link: self.link.clone(),
             identity: self.identity.clone(),
             masters: config.master.clone(),
+            etcd_tls: config.master_etcd_tls.clone(),
             info: self.info.clone(),
             tasks: self.tasks.clone(),
             updates: self.updates.clone(),

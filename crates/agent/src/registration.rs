@@ -53,6 +53,8 @@ pub(crate) struct RegistrationContext {
     pub identity: Arc<AgentIdentity>,
     /// `--master`: one or several masters, or the masters' etcd.
     pub masters: String,
+    /// What that etcd is read over (`--etcd-ca`, ...).
+    pub etcd_tls: Option<corral_client::EtcdTls>,
     /// hostname, port, resources and attributes; the id comes from `identity`.
     pub info: AgentInfo,
     /// The tasks a subscription reports.
@@ -143,7 +145,7 @@ pub(crate) async fn run(ctx: RegistrationContext) {
         next += 1;
         let attempt = async {
             if from_election {
-                match leader_from_election(&master).await {
+                match leader_from_election(&master, ctx.etcd_tls.as_ref()).await {
                     Ok(leader) => master = leader,
                     Err(e) => return StreamEnd::Connect(e),
                 }
@@ -258,8 +260,11 @@ async fn follow_stream(ctx: &RegistrationContext, master: &str) -> StreamEnd {
 }
 
 /// The leading master's `host:port` as the masters' election in etcd names it.
-async fn leader_from_election(etcd: &str) -> Result<String, String> {
-    corral_client::master_address::MasterAddress::pick(etcd)
+async fn leader_from_election(
+    etcd: &str,
+    tls: Option<&corral_client::EtcdTls>,
+) -> Result<String, String> {
+    corral_client::master_address::MasterAddress::pick_with_tls(etcd, None, tls)
         .await
         .map(|leader| leader.to_string())
         .map_err(|e| e.to_string())

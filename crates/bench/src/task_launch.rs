@@ -153,6 +153,7 @@ where
         executor_secret_key: None,
         tls: None,
         master_tls: None,
+        master_etcd_tls: None,
     };
     let agent = match corral_agent::run(agent_config, executor).await {
         Ok(agent) => agent,

@@ -12,5 +12,7 @@ pub mod scheduler_client;
 
 pub use client_error::ClientError;
 pub use client_tls::ClientTls;
+/// What `--master etcd://` is read over (`--etcd-ca`, ...), for the crates above.
+pub use corral_state::EtcdTls;
 pub use master_address::MasterAddress;
 pub use operator_subscription::OperatorEventStream;

@@ -1,8 +1,9 @@
 //! The address of a master: `HOST:PORT`, a list of them (an HA cluster: the leader is found),
-//! or the masters' etcd (`etcd://...`: the leader is read from their election); `https://`
-//! before an address makes every call to it go over TLS.
+//! or the masters' etcd (`etcd://...`: the leader is read from their election, over TLS with
+//! `--etcd-ca`, ...); `https://` before an address makes every call to it go over TLS.
 
 use corral_http::auth::Credential;
+use corral_state::EtcdTls;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 
 use crate::client_error::ClientError;
@@ -123,14 +124,18 @@ impl MasterAddress {
     /// the leader named by the first master whose `/master/redirect` answers, else the
     /// first master that answers at all, else the first. Followers also redirect each call.
     pub async fn pick(text: &str) -> Result<Self, ClientError> {
-        Self::pick_with_tls(text, None).await
+        Self::pick_with_tls(text, None, None).await
     }
 
-    /// As [`MasterAddress::pick`], asking the masters over `tls` (for `https://` lists); the
-    /// master picked carries `tls`.
-    pub async fn pick_with_tls(text: &str, tls: Option<ClientTls>) -> Result<Self, ClientError> {
+    /// As [`MasterAddress::pick`], asking the masters over `tls` (for `https://` lists) and
+    /// their etcd over `etcd_tls`; the master picked carries `tls`.
+    pub async fn pick_with_tls(
+        text: &str,
+        tls: Option<ClientTls>,
+        etcd_tls: Option<&EtcdTls>,
+    ) -> Result<Self, ClientError> {
         if corral_state::names_etcd(text) {
-            return Ok(Self::from_election(text).await?.with_tls(tls));
+            return Ok(Self::from_election(text, etcd_tls).await?.with_tls(tls));
         }
         let masters: Vec<Self> = Self::parse_list(text)?
             .into_iter()
@@ -167,17 +172,25 @@ impl MasterAddress {
     }
 
     /// The leader named by the masters' election in etcd: `etcd://H:P[,H:P...][/prefix]`, the
-    /// same text as the masters' `--state`.
-    async fn from_election(text: &str) -> Result<Self, ClientError> {
+    /// same text as the masters' `--state` (and the same `--etcd-ca`, ... as `etcd_tls`).
+    async fn from_election(text: &str, etcd_tls: Option<&EtcdTls>) -> Result<Self, ClientError> {
         let unreachable = |reason: String| ClientError::Unreachable {
             addr: text.to_string(),
             reason,
         };
-        let spec = corral_state::StateSpec::parse(text).map_err(|e| ClientError::BadAddress {
-            text: text.to_string(),
-            reason: e.to_string(),
-        })?;
-        let corral_state::StateSpec::Etcd { endpoints, prefix } = spec else {
+        let spec =
+            corral_state::StateSpec::parse_with_tls(text, etcd_tls.cloned()).map_err(|e| {
+                ClientError::BadAddress {
+                    text: text.to_string(),
+                    reason: e.to_string(),
+                }
+            })?;
+        let corral_state::StateSpec::Etcd {
+            endpoints,
+            prefix,
+            tls,
+        } = spec
+        else {
             return Err(ClientError::BadAddress {
                 text: text.to_string(),
                 reason: "not an etcd:// address".into(),
@@ -186,6 +199,7 @@ impl MasterAddress {
         let leader = corral_state::spec::current_leader(
             &endpoints,
             &prefix,
+            tls.as_ref(),
             std::time::Duration::from_secs(2),
         )
         .await;

@@ -47,6 +47,8 @@ pub struct DnsConfig {
     pub tls: Option<corral_http::ServerTls>,
     /// What the master is trusted and presented over https (`--tls-ca`, ...).
     pub master_tls: Option<corral_client::ClientTls>,
+    /// What the masters' etcd is read over, with `--master etcd://` (`--etcd-ca`, ...).
+    pub master_etcd_tls: Option<corral_client::EtcdTls>,
 }
 
 /// Mesos-DNS's SOA timers (seconds).
@@ -73,6 +75,7 @@ impl DnsConfig {
             auth: Default::default(),
             tls: None,
             master_tls: None,
+            master_etcd_tls: None,
         }
     }
 

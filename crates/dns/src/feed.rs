@@ -39,6 +39,8 @@ pub struct Feed {
     pub credential: Option<corral_http::auth::Credential>,
     /// What the feed trusts and presents over https.
     pub tls: Option<corral_client::ClientTls>,
+    /// What the masters' etcd is read over (`--master etcd://`).
+    pub etcd_tls: Option<corral_client::EtcdTls>,
     pub naming: NamingConfig,
 }
 
@@ -50,7 +52,12 @@ impl Feed {
             if *stop.borrow() {
                 return;
             }
-            let picked = MasterAddress::pick_with_tls(&self.masters, self.tls.clone()).await;
+            let picked = MasterAddress::pick_with_tls(
+                &self.masters,
+                self.tls.clone(),
+                self.etcd_tls.as_ref(),
+            )
+            .await;
             match picked.map(|m| m.with_credential(self.credential.clone())) {
                 Ok(master) => match OperatorEventStream::subscribe(&master).await {
                     Ok((stream, subscribed)) => {

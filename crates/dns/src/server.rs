@@ -206,6 +206,7 @@ async fn serve(config: DnsConfig, feed: bool) -> Result<DnsServer, DnsError> {
         masters: config.masters.clone(),
         credential: config.credential.clone(),
         tls: config.master_tls.clone(),
+        etcd_tls: config.master_etcd_tls.clone(),
         naming: NamingConfig {
             domain: config.domain.trim_matches('.').to_ascii_lowercase(),
             masters: master_list(&config.masters),

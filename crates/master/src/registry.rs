@@ -181,7 +181,7 @@ mod tests {
     async fn a_storm_of_writes_lands_in_etcd_in_order() {
         let server = EtcdServer::start();
         let store: Arc<dyn StateStore> = Arc::new(
-            EtcdStore::connect(std::slice::from_ref(&server.endpoint), "/storm/")
+            EtcdStore::connect(std::slice::from_ref(&server.endpoint), "/storm/", None)
                 .await
                 .expect("connect"),
         );

@@ -37,6 +37,8 @@ pub struct ServicesConfig {
     pub tls: Option<corral_http::ServerTls>,
     /// What the master is trusted and presented over https (`--tls-ca`, ...).
     pub master_tls: Option<corral_client::ClientTls>,
+    /// What the masters' etcd is read over, with `--master etcd://` (`--etcd-ca`, ...).
+    pub master_etcd_tls: Option<corral_client::EtcdTls>,
 }
 
 impl ServicesConfig {

@@ -339,9 +339,10 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn more_tasks_than_one_etcd_transaction_holds_are_written_in_parts() {
         let server = corral_state::etcd_test_server::EtcdServer::start();
-        let etcd = corral_state::EtcdStore::connect(std::slice::from_ref(&server.endpoint), "/t/")
-            .await
-            .expect("connect to the test etcd");
+        let etcd =
+            corral_state::EtcdStore::connect(std::slice::from_ref(&server.endpoint), "/t/", None)
+                .await
+                .expect("connect to the test etcd");
         let store = ServiceStore::new(Arc::new(etcd));
         let mut batch = Batch::new();
         for i in 0..250 {

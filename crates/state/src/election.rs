@@ -12,7 +12,8 @@ use etcd_client::{Client, ConnectOptions, ElectionClient, KvClient, LeaseClient}
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::StateError;
+use super::etcd_error::{describe, is_tls};
+use super::{EtcdTls, StateError};
 
 /// The election's name under the registry prefix (etcd adds `/<lease id>` per candidate).
 pub const ELECTION_NAME: &str = "leader";
@@ -32,6 +33,8 @@ pub struct Election {
     name: String,
     ttl: Duration,
     endpoints: String,
+    /// The `--state` text it came from (`etcd://` or `etcd+tls://`), for TLS errors.
+    location: String,
     /// The lease of this candidate's latest campaign (0: none yet), so a follower can tell
     /// its own key from one a previous process at the same address left behind.
     own_lease: std::sync::atomic::AtomicI64,
@@ -93,19 +96,23 @@ impl Election {
         endpoints: &[String],
         prefix: &str,
         ttl: Duration,
+        tls: Option<&EtcdTls>,
     ) -> Result<Self, StateError> {
-        let joined = endpoints.join(",");
+        let location = super::etcd_store::location(endpoints, tls);
         let open_error = |reason: String| StateError::Open {
-            location: format!("etcd://{joined}"),
+            location: location.clone(),
             reason,
         };
-        let urls = super::etcd_store::endpoint_urls(endpoints);
-        let options = ConnectOptions::new()
+        let urls = super::etcd_store::endpoint_urls(endpoints, tls);
+        let mut options = ConnectOptions::new()
             .with_connect_timeout(ANSWER_TIMEOUT)
             .with_keep_alive(Duration::from_secs(1), ANSWER_TIMEOUT)
             .with_keep_alive_while_idle(true)
             // A member cut off from its cluster's quorum refuses rather than hangs.
             .with_require_leader(true);
+        if let Some(tls) = tls {
+            options = options.with_tls(tls.options());
+        }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("corral-election")
@@ -120,7 +127,7 @@ impl Election {
             .await
             .map_err(|e| open_error(e.to_string()))?
             .map_err(|_| open_error("no answer to connect".into()))?
-            .map_err(|e| open_error(e.to_string()))?;
+            .map_err(|e| super::etcd_store::connect_error(&location, &e))?;
         Ok(Election {
             handle: runtime.handle().clone(),
             runtime: Some(runtime),
@@ -129,7 +136,8 @@ impl Election {
             kv: client.kv_client(),
             name: format!("{prefix}{ELECTION_NAME}"),
             ttl: ttl.max(Duration::from_secs(2)),
-            endpoints: joined,
+            endpoints: endpoints.join(","),
+            location,
             own_lease: std::sync::atomic::AtomicI64::new(0),
         })
     }
@@ -146,6 +154,18 @@ impl Election {
         }
     }
 
+    /// [`Election::failure`] of an etcd error, with its whole cause; a TLS failure is
+    /// [`StateError::Tls`].
+    fn etcd_failure(&self, what: &str, e: &etcd_client::Error) -> StateError {
+        if is_tls(e) {
+            return StateError::Tls {
+                location: self.location.clone(),
+                reason: format!("{what}: {}", describe(e)),
+            };
+        }
+        self.failure(what, describe(e))
+    }
+
     /// Waits until this candidate leads; `value` (the advertised `host:port`) is what
     /// followers and clients read as the leader's address.
     pub async fn campaign(&self, value: &str) -> Result<Term, StateError> {
@@ -154,7 +174,7 @@ impl Election {
         let granted = tokio::time::timeout(ANSWER_TIMEOUT, lease.grant(ttl_secs, None))
             .await
             .map_err(|_| self.failure("lease grant", "no answer"))?
-            .map_err(|e| self.failure("lease grant", e))?;
+            .map_err(|e| self.etcd_failure("lease grant", &e))?;
         let lease_id = granted.id();
         // Stored before the key exists, so whoever reads that key finds it here already.
         self.own_lease
@@ -168,7 +188,7 @@ impl Election {
         let campaign = election.campaign(self.name.clone(), value, lease_id);
         let mut watch_lost = lost.clone();
         let response = tokio::select! {
-            response = campaign => response.map_err(|e| self.failure("campaign", e)),
+            response = campaign => response.map_err(|e| self.etcd_failure("campaign", &e)),
             _ = watch_lost.wait_for(|lost| *lost) => Err(self.failure("campaign", "the lease expired while waiting")),
         };
         let leader = match response.map(|mut r| r.take_leader()) {
@@ -220,7 +240,7 @@ impl Election {
             {
                 Ok(None)
             }
-            Ok(Err(e)) => Err(self.failure("leader lookup", e)),
+            Ok(Err(e)) => Err(self.etcd_failure("leader lookup", &e)),
             Ok(Ok(mut response)) => Ok(response.take_kv().map(|kv| LeaderRecord {
                 address: String::from_utf8_lossy(kv.value()).into_owned(),
                 key: kv.key().to_vec(),
@@ -240,7 +260,7 @@ impl Election {
         let current = tokio::time::timeout(ANSWER_TIMEOUT, kv.get(seen.key.clone(), None))
             .await
             .map_err(|_| self.failure("leader key read", "no answer"))?
-            .map_err(|e| self.failure("leader key read", e))?;
+            .map_err(|e| self.etcd_failure("leader key read", &e))?;
         let still_there = current.kvs().first().is_some_and(|kv| {
             kv.create_revision() == seen.create_revision && kv.lease() == seen.lease
         });
@@ -256,7 +276,7 @@ impl Election {
             {
                 Ok(false)
             }
-            Ok(Err(e)) => Err(self.failure("lease revoke", e)),
+            Ok(Err(e)) => Err(self.etcd_failure("lease revoke", &e)),
             Ok(Ok(_)) => Ok(true),
         }
     }
@@ -331,9 +351,15 @@ mod tests {
         let server = EtcdServer::start();
         let endpoints = std::slice::from_ref(&server.endpoint);
         let ttl = Duration::from_secs(2);
-        let a = Election::connect(endpoints, "/ha/", ttl).await.expect("a");
-        let b = Election::connect(endpoints, "/ha/", ttl).await.expect("b");
-        let store = EtcdStore::connect(endpoints, "/ha/").await.expect("store");
+        let a = Election::connect(endpoints, "/ha/", ttl, None)
+            .await
+            .expect("a");
+        let b = Election::connect(endpoints, "/ha/", ttl, None)
+            .await
+            .expect("b");
+        let store = EtcdStore::connect(endpoints, "/ha/", None)
+            .await
+            .expect("store");
         assert_eq!(a.leader().await.expect("lookup"), None, "nobody leads yet");
 
         let term_a = a.campaign("127.0.0.1:1").await.expect("a leads");
@@ -389,7 +415,9 @@ mod tests {
         let server = EtcdServer::start();
         let endpoints = std::slice::from_ref(&server.endpoint);
         let ttl = Duration::from_secs(2);
-        let a = Election::connect(endpoints, "/ha/", ttl).await.expect("a");
+        let a = Election::connect(endpoints, "/ha/", ttl, None)
+            .await
+            .expect("a");
         let mut term = a.campaign("127.0.0.1:1").await.expect("a leads");
         drop(server);
         tokio::time::timeout(ttl + Duration::from_secs(2), term.lost())
@@ -405,9 +433,15 @@ mod tests {
         let endpoints = std::slice::from_ref(&server.endpoint);
         // A long lease: only the revoke can end a's term within the test.
         let ttl = Duration::from_secs(30);
-        let a = Election::connect(endpoints, "/ha/", ttl).await.expect("a");
-        let b = Election::connect(endpoints, "/ha/", ttl).await.expect("b");
-        let c = Election::connect(endpoints, "/ha/", ttl).await.expect("c");
+        let a = Election::connect(endpoints, "/ha/", ttl, None)
+            .await
+            .expect("a");
+        let b = Election::connect(endpoints, "/ha/", ttl, None)
+            .await
+            .expect("b");
+        let c = Election::connect(endpoints, "/ha/", ttl, None)
+            .await
+            .expect("c");
         let term_a = a.campaign("127.0.0.1:1").await.expect("a leads");
         let seen_a = b.leader_record().await.expect("lookup").expect("a leader");
         assert_eq!(seen_a.address, "127.0.0.1:1");

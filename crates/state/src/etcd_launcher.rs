@@ -2,7 +2,7 @@
 //! on drop: for `corral bench failover` and the tests (one launcher, not a copy in each).
 
 use std::net::TcpListener;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -10,6 +10,15 @@ use super::StateError;
 
 /// How long etcd may take to listen on its client port.
 const START_PATIENCE: Duration = Duration::from_secs(20);
+
+/// A member's TLS on its client port: its certificate and key, and the CA whose client
+/// certificates it requires (`--client-cert-auth`).
+#[derive(Debug, Clone)]
+pub struct MemberTls {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub client_ca: PathBuf,
+}
 
 pub struct LocalEtcd {
     child: Child,
@@ -21,30 +30,56 @@ fn free_port() -> std::io::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
+/// A free port for the client endpoint of an etcd in `dir`.
+fn client_port(dir: &Path) -> Result<u16, StateError> {
+    free_port().map_err(|e| StateError::Open {
+        location: format!("a local etcd in {}", dir.display()),
+        reason: format!("no free port: {e}"),
+    })
+}
+
 impl LocalEtcd {
     /// Starts etcd with its data under `dir/data` and its log in `dir/etcd.log`, and waits
     /// until its client port accepts connections.
     pub fn start(dir: &Path) -> Result<LocalEtcd, StateError> {
-        let client = free_port().map_err(|e| StateError::Open {
-            location: format!("a local etcd in {}", dir.display()),
-            reason: format!("no free port: {e}"),
-        })?;
-        Self::start_at(dir, client)
+        Self::start_at(dir, client_port(dir)?)
     }
 
     /// [`LocalEtcd::start`] with its client endpoint on `127.0.0.1:client` (e.g. a port a
     /// master was already told to use).
     pub fn start_at(dir: &Path, client: u16) -> Result<LocalEtcd, StateError> {
+        Self::launch(dir, client, None)
+    }
+
+    /// [`LocalEtcd::start`] serving TLS on its client port and requiring client
+    /// certificates of `tls.client_ca`.
+    pub fn start_tls(dir: &Path, tls: &MemberTls) -> Result<LocalEtcd, StateError> {
+        Self::launch(dir, client_port(dir)?, Some(tls))
+    }
+
+    fn launch(dir: &Path, client: u16, tls: Option<&MemberTls>) -> Result<LocalEtcd, StateError> {
         let fail = |reason: String| StateError::Open {
             location: format!("a local etcd in {}", dir.display()),
             reason,
         };
         let peer = free_port().map_err(|e| fail(format!("no free port: {e}")))?;
-        let client_url = format!("http://127.0.0.1:{client}");
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let client_url = format!("{scheme}://127.0.0.1:{client}");
         let peer_url = format!("http://127.0.0.1:{peer}");
         std::fs::create_dir_all(dir).map_err(|e| fail(e.to_string()))?;
         let log = std::fs::File::create(dir.join("etcd.log")).map_err(|e| fail(e.to_string()))?;
-        let child = Command::new("etcd")
+        let mut command = Command::new("etcd");
+        if let Some(tls) = tls {
+            command
+                .arg("--cert-file")
+                .arg(&tls.cert)
+                .arg("--key-file")
+                .arg(&tls.key)
+                .arg("--trusted-ca-file")
+                .arg(&tls.client_ca)
+                .arg("--client-cert-auth");
+        }
+        let child = command
             .arg("--data-dir")
             .arg(dir.join("data"))
             .args(["--name", "default"])

@@ -8,7 +8,8 @@ use etcd_client::{Compare, CompareOp, ConnectOptions, GetOptions, KvClient, Txn,
 use futures::future::BoxFuture;
 use tokio::sync::watch;
 
-use super::{Entries, StateError, StateStore, WriteOp};
+use super::etcd_error::{describe, is_tls};
+use super::{Entries, EtcdTls, StateError, StateStore, WriteOp};
 
 /// Where keys go when no prefix is given.
 pub const DEFAULT_PREFIX: &str = "/corral/";
@@ -48,48 +49,81 @@ impl std::fmt::Debug for EtcdStore {
     }
 }
 
-/// `host:port` endpoints as the URLs etcd-client connects to (`http://` unless given).
-pub(crate) fn endpoint_urls(endpoints: &[String]) -> Vec<String> {
+/// `host:port` endpoints as the URLs etcd-client connects to: `https://` with TLS, else
+/// `http://` (unless a scheme is given).
+pub(crate) fn endpoint_urls(endpoints: &[String], tls: Option<&EtcdTls>) -> Vec<String> {
+    let scheme = if tls.is_some() { "https" } else { "http" };
     endpoints
         .iter()
         .map(|e| {
             if e.contains("://") {
                 e.clone()
             } else {
-                format!("http://{e}")
+                format!("{scheme}://{e}")
             }
         })
         .collect()
 }
 
+/// How an etcd location reads in errors: the `--state` text it came from.
+pub(crate) fn location(endpoints: &[String], tls: Option<&EtcdTls>) -> String {
+    let scheme = if tls.is_some() { "etcd+tls" } else { "etcd" };
+    format!("{scheme}://{}", endpoints.join(","))
+}
+
+/// An error of connecting: a TLS failure is [`StateError::Tls`] (not worth retrying),
+/// anything else [`StateError::Open`]; both with the whole cause.
+pub(crate) fn connect_error(location: &str, error: &etcd_client::Error) -> StateError {
+    let reason = describe(error);
+    if is_tls(error) {
+        StateError::Tls {
+            location: location.to_string(),
+            reason,
+        }
+    } else {
+        StateError::Open {
+            location: location.to_string(),
+            reason,
+        }
+    }
+}
+
 impl EtcdStore {
-    /// Connects to the cluster (`host:port` or `http://host:port` each) and checks that it
-    /// answers, so an unreachable etcd is an error here rather than at the first write.
-    pub async fn connect(endpoints: &[String], prefix: &str) -> Result<Self, StateError> {
-        let joined = endpoints.join(",");
+    /// Connects to the cluster (`host:port` or `http://host:port` each; `https://` with
+    /// `tls`) and checks that it answers, so an unreachable etcd is an error here rather
+    /// than at the first write.
+    pub async fn connect(
+        endpoints: &[String],
+        prefix: &str,
+        tls: Option<&EtcdTls>,
+    ) -> Result<Self, StateError> {
+        let location = location(endpoints, tls);
         let open_error = |reason: String| StateError::Open {
-            location: format!("etcd://{joined}"),
+            location: location.clone(),
             reason,
         };
         if endpoints.is_empty() {
             return Err(open_error("no endpoints given".into()));
         }
-        let urls = endpoint_urls(endpoints);
-        let options = ConnectOptions::new()
+        let urls = endpoint_urls(endpoints, tls);
+        let mut options = ConnectOptions::new()
             .with_connect_timeout(CONNECT_TIMEOUT)
             .with_timeout(REQUEST_TIMEOUT);
+        if let Some(tls) = tls {
+            options = options.with_tls(tls.options());
+        }
         let client = tokio::time::timeout(
             CONNECT_TIMEOUT * 2,
             etcd_client::Client::connect(&urls, Some(options)),
         )
         .await
         .map_err(|_| open_error("no answer to connect".into()))?
-        .map_err(|e| open_error(e.to_string()))?;
+        .map_err(|e| connect_error(&location, &e))?;
         let store = EtcdStore {
             kv: client
                 .kv_client()
                 .max_decoding_message_size(MAX_RESPONSE_BYTES),
-            endpoints: joined.clone(),
+            endpoints: endpoints.join(","),
             prefix: prefix.to_string(),
         };
         // The channel connects lazily: one read proves a member answers.
@@ -97,7 +131,7 @@ impl EtcdStore {
         let probe = kv.get(prefix, Some(GetOptions::new().with_count_only()));
         match tokio::time::timeout(CONNECT_TIMEOUT * 2, probe).await {
             Ok(Ok(_)) => Ok(store),
-            Ok(Err(e)) => Err(open_error(e.to_string())),
+            Ok(Err(e)) => Err(connect_error(&location, &e)),
             Err(_) => Err(open_error(format!(
                 "no answer within {} s",
                 (CONNECT_TIMEOUT * 2).as_secs()
@@ -118,7 +152,7 @@ impl EtcdStore {
         let mut response = kv
             .get(format!("{}{key}", self.prefix), None)
             .await
-            .map_err(|e| fail(self.failure(e)))?;
+            .map_err(|e| fail(self.failure(describe(&e))))?;
         Ok(response
             .take_kvs()
             .into_iter()
@@ -158,7 +192,7 @@ impl EtcdStore {
                     limit = (limit / 4).max(1);
                     continue;
                 }
-                Err(e) => return Err(fail(self.failure(e))),
+                Err(e) => return Err(fail(self.failure(describe(&e)))),
             };
             if revision == 0 {
                 revision = page.header().map(|h| h.revision()).unwrap_or(0);
@@ -265,7 +299,7 @@ impl EtcdStore {
         let response = kv
             .txn(txn.and_then(txn_ops))
             .await
-            .map_err(|e| fail(self.failure(e)))?;
+            .map_err(|e| fail(self.failure(describe(&e))))?;
         Ok(response.succeeded())
     }
 }
@@ -362,7 +396,7 @@ mod tests {
     use super::*;
 
     async fn store(server: &EtcdServer, prefix: &str) -> EtcdStore {
-        EtcdStore::connect(std::slice::from_ref(&server.endpoint), prefix)
+        EtcdStore::connect(std::slice::from_ref(&server.endpoint), prefix, None)
             .await
             .expect("connect to the test etcd")
     }
@@ -466,7 +500,7 @@ mod tests {
         let port = unused_port();
         let endpoint = format!("127.0.0.1:{port}");
         let started = std::time::Instant::now();
-        let err = EtcdStore::connect(std::slice::from_ref(&endpoint), DEFAULT_PREFIX)
+        let err = EtcdStore::connect(std::slice::from_ref(&endpoint), DEFAULT_PREFIX, None)
             .await
             .expect_err("nothing listens there");
         assert!(

@@ -6,11 +6,13 @@ use futures::future::BoxFuture;
 #[cfg(test)]
 mod conformance;
 pub mod election;
+mod etcd_error;
 pub mod etcd_launcher;
 pub mod etcd_store;
 /// A real etcd in a temp dir, for the tests of this crate and of the crates above it.
 #[cfg(any(test, feature = "test-support"))]
 pub mod etcd_test_server;
+pub mod etcd_tls;
 pub mod leader_liveness;
 pub mod memory;
 pub mod redb_store;
@@ -18,14 +20,16 @@ pub mod spec;
 
 pub use election::{Election, LeaderRecord, Term};
 pub use etcd_store::{EtcdStore, FencedEtcdStore};
+pub use etcd_tls::{EtcdTls, EtcdTlsError, EtcdTlsFiles};
 pub use memory::MemoryStore;
 pub use redb_store::RedbStore;
 pub use spec::StateSpec;
 
-/// Whether a `--master` or `--state` value names an etcd cluster (`etcd://h1:2379,...`)
-/// rather than masters or a local path.
+/// Whether a `--master` or `--state` value names an etcd cluster (`etcd://h1:2379,...`, or
+/// `etcd+tls://` for one that speaks TLS) rather than masters or a local path.
 pub fn names_etcd(text: &str) -> bool {
-    text.trim_start().starts_with("etcd://")
+    let text = text.trim_start();
+    text.starts_with("etcd://") || text.starts_with("etcd+tls://")
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +47,10 @@ pub enum StateError {
     Fenced { reason: String },
     #[error("leader election failed: {reason}")]
     Election { reason: String },
+    /// TLS to etcd failed (a certificate not trusted either way, a peer not speaking TLS):
+    /// retrying with the same files does not help.
+    #[error("TLS to etcd at {location} failed: {reason}")]
+    Tls { location: String, reason: String },
 }
 
 /// One write of an atomic batch.

@@ -1,13 +1,14 @@
 //! `--state`: where a master keeps its registry (`file://PATH`, `memory`,
-//! `etcd://H:P[,H:P...][/PREFIX/]`), parsed once and opened with bounded patience for an
-//! etcd that is not up yet.
+//! `etcd://H:P[,H:P...][/PREFIX/]`, `etcd+tls://...` for TLS), parsed once with the TLS
+//! files read (`--etcd-ca`, ...) and opened with bounded patience for an etcd that is not
+//! up yet.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::etcd_store::DEFAULT_PREFIX;
-use crate::{EtcdStore, MemoryStore, RedbStore, StateError, StateStore};
+use crate::{EtcdStore, EtcdTls, MemoryStore, RedbStore, StateError, StateStore};
 
 /// How long a starting master keeps trying to reach etcd before it gives up.
 pub const CONNECT_PATIENCE: Duration = Duration::from_secs(30);
@@ -19,10 +20,11 @@ pub enum StateSpec {
     File(PathBuf),
     /// In memory only (tests).
     Memory,
-    /// An etcd cluster (`host:port` each); every key under `prefix`.
+    /// An etcd cluster (`host:port` each); every key under `prefix`; over TLS with `tls`.
     Etcd {
         endpoints: Vec<String>,
         prefix: String,
+        tls: Option<EtcdTls>,
     },
 }
 
@@ -32,9 +34,36 @@ pub enum StateSpec {
 pub struct BadStateSpec(String);
 
 impl StateSpec {
-    /// Parses `file://PATH`, `memory` or `etcd://H:P[,H:P...][/PREFIX/]`.
+    /// Parses `file://PATH`, `memory` or `etcd://H:P[,H:P...][/PREFIX/]` (plain: see
+    /// [`StateSpec::parse_with_tls`] for `etcd+tls://`).
     pub fn parse(text: &str) -> Result<Self, BadStateSpec> {
+        Self::parse_with_tls(text, None)
+    }
+
+    /// As [`StateSpec::parse`], an etcd spoken to over `tls` (`--etcd-ca`, ...): then
+    /// `etcd://` and `etcd+tls://` alike are TLS. `etcd+tls://` without it is refused, as is
+    /// `tls` with a state that is not etcd.
+    pub fn parse_with_tls(text: &str, tls: Option<EtcdTls>) -> Result<Self, BadStateSpec> {
         let text = text.trim();
+        if let Some(rest) = text.strip_prefix("etcd+tls://") {
+            if tls.is_none() {
+                return Err(BadStateSpec(
+                    "--state etcd+tls:// needs --etcd-ca (the CA that signed the etcd members' \
+                     certificates; TLS to etcd trusts only it), and --etcd-cert/--etcd-key \
+                     for an etcd that requires client certificates"
+                        .into(),
+                ));
+            }
+            return parse_etcd(rest).map(|spec| spec.with_tls(tls));
+        }
+        if let Some(rest) = text.strip_prefix("etcd://") {
+            return parse_etcd(rest).map(|spec| spec.with_tls(tls));
+        }
+        if tls.is_some() {
+            return Err(BadStateSpec(format!(
+                "--etcd-ca, --etcd-cert and --etcd-key apply to an etcd:// state only, got '{text}'"
+            )));
+        }
         if text == "memory" {
             return Ok(StateSpec::Memory);
         }
@@ -47,9 +76,6 @@ impl StateSpec {
             }
             return Ok(StateSpec::File(PathBuf::from(path)));
         }
-        if let Some(rest) = text.strip_prefix("etcd://") {
-            return parse_etcd(rest);
-        }
         Err(BadStateSpec(format!(
             "--state must be file://PATH, memory or etcd://HOST:PORT, got '{text}'"
         )))
@@ -61,10 +87,28 @@ impl StateSpec {
         Ok(match self {
             StateSpec::Memory => Arc::new(MemoryStore::new()),
             StateSpec::File(path) => Arc::new(RedbStore::open(path)?),
-            StateSpec::Etcd { endpoints, prefix } => {
-                Arc::new(connect_with_retry(endpoints, prefix, CONNECT_PATIENCE).await?)
-            }
+            StateSpec::Etcd {
+                endpoints,
+                prefix,
+                tls,
+            } => Arc::new(
+                connect_with_retry(endpoints, prefix, tls.as_ref(), CONNECT_PATIENCE).await?,
+            ),
         })
+    }
+
+    /// This spec, over `tls` if it is an etcd one.
+    fn with_tls(self, with: Option<EtcdTls>) -> Self {
+        match self {
+            StateSpec::Etcd {
+                endpoints, prefix, ..
+            } => StateSpec::Etcd {
+                endpoints,
+                prefix,
+                tls: with,
+            },
+            other => other,
+        }
     }
 }
 
@@ -93,22 +137,29 @@ pub fn parse_etcd(rest: &str) -> Result<StateSpec, BadStateSpec> {
         "" => DEFAULT_PREFIX.to_string(),
         inner => format!("/{inner}/"),
     };
-    Ok(StateSpec::Etcd { endpoints, prefix })
+    Ok(StateSpec::Etcd {
+        endpoints,
+        prefix,
+        tls: None,
+    })
 }
 
 /// Connects, retrying with backoff for up to `patience`; the first failure is logged once,
-/// the last one is returned.
+/// the last one is returned. A TLS failure is returned at once: the same certificates fail
+/// the same way again.
 pub async fn connect_with_retry(
     endpoints: &[String],
     prefix: &str,
+    tls: Option<&EtcdTls>,
     patience: Duration,
 ) -> Result<EtcdStore, StateError> {
     let deadline = tokio::time::Instant::now() + patience;
     let mut backoff = Duration::from_millis(200);
     let mut logged = false;
     loop {
-        match EtcdStore::connect(endpoints, prefix).await {
+        match EtcdStore::connect(endpoints, prefix, tls).await {
             Ok(store) => return Ok(store),
+            Err(error @ StateError::Tls { .. }) => return Err(error),
             Err(error) if tokio::time::Instant::now() + backoff < deadline => {
                 if !logged {
                     tracing::warn!(%error, "etcd is not reachable yet; retrying for up to {} s", patience.as_secs());
@@ -119,7 +170,7 @@ pub async fn connect_with_retry(
             }
             Err(error) => {
                 return Err(StateError::Open {
-                    location: endpoints.join(","),
+                    location: crate::etcd_store::location(endpoints, tls),
                     reason: format!(
                         "gave up reaching etcd after {} s: {error}",
                         patience.as_secs()
@@ -135,9 +186,10 @@ pub async fn connect_with_retry(
 pub async fn current_leader(
     endpoints: &[String],
     prefix: &str,
+    tls: Option<&EtcdTls>,
     timeout: Duration,
 ) -> Result<Option<String>, StateError> {
-    crate::Election::connect(endpoints, prefix, timeout)
+    crate::Election::connect(endpoints, prefix, timeout, tls)
         .await?
         .leader()
         .await

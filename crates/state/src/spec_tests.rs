@@ -4,6 +4,7 @@ fn etcd(endpoints: &[&str], prefix: &str) -> StateSpec {
     StateSpec::Etcd {
         endpoints: endpoints.iter().map(|e| e.to_string()).collect(),
         prefix: prefix.to_string(),
+        tls: None,
     }
 }
 
@@ -25,7 +26,15 @@ fn state_flag_forms() {
         StateSpec::parse("etcd://127.0.0.1:2379").expect("etcd"),
         StateSpec::Etcd { .. }
     ));
-    for bad in ["file://", "etcd://127.0.0.1", "/tmp/r.redb", "mem"] {
+    assert!(crate::names_etcd(" etcd+tls://127.0.0.1:2379"));
+    assert!(!crate::names_etcd("https://m1:5050"));
+    for bad in [
+        "file://",
+        "etcd://127.0.0.1",
+        "/tmp/r.redb",
+        "mem",
+        "etcd+tls://h:2379",
+    ] {
         let err = StateSpec::parse(bad).expect_err("refused");
         assert!(err.to_string().contains("--state"), "{err}");
     }
@@ -60,7 +69,7 @@ async fn an_etcd_that_comes_up_late_is_waited_for_and_one_that_never_does_is_nam
         .expect("free port")
         .port();
     let endpoints = vec![format!("127.0.0.1:{port}")];
-    let err = connect_with_retry(&endpoints, "/late/", Duration::from_secs(1))
+    let err = connect_with_retry(&endpoints, "/late/", None, Duration::from_secs(1))
         .await
         .expect_err("nothing listens");
     let text = err.to_string();
@@ -73,7 +82,7 @@ async fn an_etcd_that_comes_up_late_is_waited_for_and_one_that_never_does_is_nam
         std::thread::sleep(Duration::from_millis(1500));
         crate::etcd_launcher::LocalEtcd::start_at(&path, port).expect("etcd starts")
     });
-    let store = connect_with_retry(&endpoints, "/late/", Duration::from_secs(30)).await;
+    let store = connect_with_retry(&endpoints, "/late/", None, Duration::from_secs(30)).await;
     let _etcd = late.join().expect("launcher thread");
     store.expect("connects once etcd listens");
 }

@@ -39,6 +39,7 @@ pub fn config(master: &FakeMaster, work_dir: &Path, retry: Duration) -> AgentCon
         executor_secret_key: None,
         tls: None,
         master_tls: None,
+        master_etcd_tls: None,
     }
 }
 

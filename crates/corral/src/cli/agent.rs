@@ -93,7 +93,11 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
     // Several masters (HA) or their etcd (`etcd://...`, as their --state): the agent
     // follows whichever leads.
     let master = if corral_state::names_etcd(&args.master.master) {
-        corral_state::StateSpec::parse(&args.master.master).context("bad --master")?;
+        args.master
+            .etcd
+            .state_spec(&args.master.master)
+            .await
+            .context("bad --master")?;
         args.master.master.trim().to_string()
     } else {
         MasterAddress::parse_list(&args.master.master)?
@@ -149,6 +153,7 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
         executor_secret_key: args.executor_secret_key.clone(),
         tls: args.tls.load().await?,
         master_tls: args.master.tls()?,
+        master_etcd_tls: args.master.etcd_tls().await?,
     };
     let agent = corral_agent::run(config, executor)
         .await

@@ -142,6 +142,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
         executor_secret_key: None,
         tls: None,
         master_tls: None,
+        master_etcd_tls: None,
     };
     let agent = corral_agent::run(agent_config, executor)
         .await

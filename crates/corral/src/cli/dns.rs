@@ -139,6 +139,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .config(Default::default(), args.tls.tls_client_ca.is_some())?;
     config.tls = args.tls.load().await?;
     config.master_tls = args.master.tls()?;
+    config.master_etcd_tls = args.master.etcd_tls().await?;
     if !args.no_http {
         config.http_listen = Some(args.http_listen);
     }

@@ -27,9 +27,12 @@ pub struct MasterArgs {
     pub hostname: Option<String>,
     /// Registry: file://PATH (embedded redb), memory, or an etcd cluster as
     /// etcd://HOST:PORT[,HOST:PORT...][/PREFIX] (keys under /PREFIX/, default /corral/; an
-    /// unreachable etcd is retried for 30 s). Default: file://WORK_DIR/registry.redb.
+    /// unreachable etcd is retried for 30 s; etcd+tls:// or --etcd-ca for TLS). Default:
+    /// file://WORK_DIR/registry.redb.
     #[arg(long, value_name = "file://PATH|memory|etcd://HOST:PORT,...")]
     pub state: Option<String>,
+    #[command(flatten)]
+    pub etcd: super::etcd_tls_args::EtcdTlsArgs,
     /// Allocation policy: a built-in name or a path to a .wasm allocator component.
     #[arg(long, default_value = "drf", value_name = "NAME|FILE")]
     pub allocator: String,
@@ -115,8 +118,9 @@ pub const MIN_LEADER_LEASE_SECS: u64 = 2;
 
 pub async fn run(args: MasterArgs) -> anyhow::Result<ExitCode> {
     let state = match &args.state {
-        Some(text) => StateSpec::parse(text)?,
+        Some(text) => args.etcd.state_spec(text).await?,
         None => {
+            args.etcd.load(false).await?;
             let work_dir = args
                 .work_dir
                 .clone()
@@ -164,11 +168,15 @@ pub async fn run(args: MasterArgs) -> anyhow::Result<ExitCode> {
     };
     let master = match &config.state {
         // Several masters may share an etcd registry: they elect one leader.
-        StateSpec::Etcd { endpoints, prefix } => {
-            let store = connect_with_retry(endpoints, prefix, CONNECT_PATIENCE)
+        StateSpec::Etcd {
+            endpoints,
+            prefix,
+            tls,
+        } => {
+            let store = connect_with_retry(endpoints, prefix, tls.as_ref(), CONNECT_PATIENCE)
                 .await
                 .context("cannot open the master's registry")?;
-            let election = Election::connect(endpoints, prefix, args.leader_lease)
+            let election = Election::connect(endpoints, prefix, args.leader_lease, tls.as_ref())
                 .await
                 .context("cannot reach etcd for the leader election")?;
             corral_master::leader::run(config, partitions, allocator, store, election, engine).await

@@ -4,8 +4,8 @@
 
 use std::path::PathBuf;
 
-use corral_client::ClientTls;
 use corral_client::master_address::{DEFAULT_MASTER, MasterAddress};
+use corral_client::{ClientTls, EtcdTls};
 use corral_http::auth::Credential;
 
 #[derive(Debug, Clone, clap::Args)]
@@ -13,7 +13,7 @@ pub struct MasterArg {
     /// The master, as HOST:PORT (https://HOST:PORT for a master serving TLS); several
     /// comma-separated for an HA cluster (the leader is found and followed), or the masters'
     /// etcd as etcd://H:P[,H:P...][/PREFIX] (their --state; the leader is read from their
-    /// election).
+    /// election; etcd+tls:// or --etcd-ca for an etcd serving TLS).
     #[arg(long, global = true, env = "CORRAL_MASTER", default_value = DEFAULT_MASTER,
           value_name = "HOST:PORT[,...]")]
     pub master: String,
@@ -42,6 +42,8 @@ pub struct MasterArg {
         value_name = "FILE"
     )]
     pub tls_client_key: Option<PathBuf>,
+    #[command(flatten)]
+    pub etcd: super::etcd_tls_args::EtcdTlsArgs,
 }
 
 impl MasterArg {
@@ -49,8 +51,16 @@ impl MasterArg {
     /// presented the `--credential` and the TLS settings.
     pub async fn resolve(&self) -> anyhow::Result<MasterAddress> {
         let credential = self.credential()?;
-        let master = MasterAddress::pick_with_tls(&self.master, self.tls()?).await?;
+        let etcd_tls = self.etcd_tls().await?;
+        let master =
+            MasterAddress::pick_with_tls(&self.master, self.tls()?, etcd_tls.as_ref()).await?;
         Ok(master.with_credential(credential))
+    }
+
+    /// `--etcd-ca`, `--etcd-cert` and `--etcd-key` for `--master etcd://`, read and checked
+    /// (refused with any other `--master`).
+    pub async fn etcd_tls(&self) -> anyhow::Result<Option<EtcdTls>> {
+        self.etcd.load(corral_state::names_etcd(&self.master)).await
     }
 
     /// `--tls-ca`, `--tls-client-cert` and `--tls-client-key`, read and checked.

@@ -24,6 +24,7 @@ mod completion;
 mod dev;
 mod dns;
 mod duration_flag;
+mod etcd_tls_args;
 mod execute;
 mod framework;
 mod hints;

@@ -24,8 +24,8 @@ pub struct ServicesArgs {
     #[command(flatten)]
     pub master: MasterArg,
     /// Where apps, versions and tasks are kept: file://PATH (embedded redb), memory, or
-    /// etcd://HOST:PORT[,HOST:PORT...][/PREFIX] (keys under PREFIX/services/). Default:
-    /// file://WORK_DIR/state.redb.
+    /// etcd://HOST:PORT[,HOST:PORT...][/PREFIX] (keys under PREFIX/services/; etcd+tls:// or
+    /// --etcd-ca for TLS). Default: file://WORK_DIR/state.redb.
     #[arg(long, value_name = "file://PATH|memory|etcd://HOST:PORT,...")]
     pub state: Option<String>,
     /// Address the API listens on (0.0.0.0 for every interface).
@@ -65,7 +65,11 @@ pub async fn run(args: ServicesArgs) -> anyhow::Result<ExitCode> {
             format!("file://{}", work_dir.join("state.redb").display())
         }
     };
-    let spec = StateSpec::parse(&state_text)?;
+    // One set of --etcd-* flags for both: the state and the masters' etcd are usually one.
+    let state_etcd = corral_state::names_etcd(&state_text);
+    let master_etcd = corral_state::names_etcd(&args.master.master);
+    let etcd_tls = args.master.etcd.load(state_etcd || master_etcd).await?;
+    let spec = StateSpec::parse_with_tls(&state_text, etcd_tls.clone().filter(|_| state_etcd))?;
     if let StateSpec::File(path) = &spec
         && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
     {
@@ -84,16 +88,25 @@ pub async fn run(args: ServicesArgs) -> anyhow::Result<ExitCode> {
         .config(Default::default(), args.tls.tls_client_ca.is_some())?;
     config.tls = args.tls.load().await?;
     config.master_tls = args.master.tls()?;
+    config.master_etcd_tls = etcd_tls.filter(|_| master_etcd);
     let mut handle = match &spec {
         // Several instances may share an etcd store: they elect a leader.
-        StateSpec::Etcd { endpoints, prefix } => {
-            let store = connect_with_retry(endpoints, prefix, CONNECT_PATIENCE)
+        StateSpec::Etcd {
+            endpoints,
+            prefix,
+            tls,
+        } => {
+            let store = connect_with_retry(endpoints, prefix, tls.as_ref(), CONNECT_PATIENCE)
                 .await
                 .context("cannot open the services state")?;
-            let election =
-                Election::connect(endpoints, &format!("{prefix}services/"), args.leader_lease)
-                    .await
-                    .context("cannot reach etcd for the services leader election")?;
+            let election = Election::connect(
+                endpoints,
+                &format!("{prefix}services/"),
+                args.leader_lease,
+                tls.as_ref(),
+            )
+            .await
+            .context("cannot reach etcd for the services leader election")?;
             let listen = config.listen;
             corral_services::run_elected(config, store, election)
                 .await
@@ -148,6 +161,7 @@ pub fn config(
         auth: Default::default(),
         tls: None,
         master_tls: None,
+        master_etcd_tls: None,
     })
 }
 

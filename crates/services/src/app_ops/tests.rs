@@ -23,6 +23,7 @@ fn services() -> Services {
         auth: Default::default(),
         tls: None,
         master_tls: None,
+        master_etcd_tls: None,
     };
     Services::new(
         config,

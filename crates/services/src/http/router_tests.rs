@@ -34,6 +34,7 @@ pub(super) fn services() -> Arc<Services> {
         auth: Default::default(),
         tls: None,
         master_tls: None,
+        master_etcd_tls: None,
     };
     let store = ServiceStore::new(Arc::new(MemoryStore::new()));
     Arc::new(Services::new(config, store, Loaded::default()))

@@ -85,10 +85,14 @@ fn framework_info(services: &Services) -> FrameworkInfo {
 
 /// One subscription, from SUBSCRIBE until the stream ends.
 async fn session(services: &Arc<Services>) -> Result<(), ClientError> {
-    let master =
-        MasterAddress::pick_with_tls(&services.config.master, services.config.master_tls.clone())
-            .await?
-            .with_credential(services.config.credential.clone());
+    let config = &services.config;
+    let master = MasterAddress::pick_with_tls(
+        &config.master,
+        config.master_tls.clone(),
+        config.master_etcd_tls.as_ref(),
+    )
+    .await?
+    .with_credential(config.credential.clone());
     let (client, mut events) = match SchedulerClient::subscribe(&master, framework_info(services))
         .await
     {

@@ -126,6 +126,7 @@ pub async fn run(args: ExecuteArgs) -> anyhow::Result<ExitCode> {
     let mut execution = Execution {
         tracker: Tracker::new(&args.name, args.instances),
         tls: master.tls().cloned(),
+        etcd_tls: args.master.etcd_tls().await?,
         credential: master.credential().cloned(),
         client,
         shape,
@@ -182,6 +183,8 @@ struct Execution {
     client: SchedulerClient,
     /// What the master is presented, again on a failover.
     tls: Option<corral_client::ClientTls>,
+    /// What `--master etcd://` is read over, again on a failover.
+    etcd_tls: Option<corral_client::EtcdTls>,
     credential: Option<corral_http::auth::Credential>,
     tracker: Tracker,
     shape: TaskShape,
@@ -203,10 +206,13 @@ impl Execution {
         let deadline = Instant::now() + RESUBSCRIBE_WINDOW;
         loop {
             let attempt = async {
-                let master =
-                    MasterAddress::pick_with_tls(&self.args.master.master, self.tls.clone())
-                        .await?
-                        .with_credential(self.credential.clone());
+                let master = MasterAddress::pick_with_tls(
+                    &self.args.master.master,
+                    self.tls.clone(),
+                    self.etcd_tls.as_ref(),
+                )
+                .await?
+                .with_credential(self.credential.clone());
                 let subscribed = SchedulerClient::subscribe(&master, info.clone()).await?;
                 Ok::<_, ClientError>((master, subscribed))
             };
