@@ -16,7 +16,7 @@ async fn a_failing_canary_rolls_back_and_a_healthy_one_goes_on() {
     let services = cluster.start_services(&[]).await;
     let events = services.subscribe("?event_type=deployment_failed").await;
     let definition = json!({"id": "/can", "cmd": "sleep 1000", "instances": 2, "cpus": 0.05,
-        "mem": 8, "upgradeStrategy": {"minimumHealthCapacity": 1, "maximumOverCapacity": 0.5,
+        "mem": 32, "upgradeStrategy": {"minimumHealthCapacity": 1, "maximumOverCapacity": 0.5,
             "canary": 1, "canaryHealthySeconds": 1, "autoRollback": true}});
     let created = services
         .call(Method::POST, "/v2/apps", Some(&definition))
@@ -73,7 +73,7 @@ async fn a_failing_canary_rolls_back_and_a_healthy_one_goes_on() {
     assert_eq!(events.of_type("deployment_failed").len(), 1);
 
     // Left out of responses unless set.
-    let plain = json!({"id": "/plain", "cmd": "sleep 1000", "cpus": 0.05, "mem": 8});
+    let plain = json!({"id": "/plain", "cmd": "sleep 1000", "cpus": 0.05, "mem": 32});
     let plain = services.call(Method::POST, "/v2/apps", Some(&plain)).await;
     assert_eq!(plain.status, 201);
     let strategy = plain.body["upgradeStrategy"]

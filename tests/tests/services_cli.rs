@@ -40,7 +40,7 @@ async fn corral_app_deploys_scales_restarts_rolls_back_and_removes() {
     let file = cluster.dir.path().join("web.json");
     std::fs::write(
         &file,
-        json!({"id": "/web", "cmd": "sleep 1000", "instances": 2, "cpus": 0.05, "mem": 8})
+        json!({"id": "/web", "cmd": "sleep 1000", "instances": 2, "cpus": 0.05, "mem": 32})
             .to_string(),
     )
     .expect("writes the definition");

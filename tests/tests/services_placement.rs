@@ -61,7 +61,7 @@ async fn unique_group_by_and_max_per_spread_tasks_over_racks() {
     let racks = racks(&cluster.master_addr).await;
     assert_eq!(racks.len(), 3);
     let app = |id: &str, instances: u32, constraint: Value| {
-        json!({"id": id, "cmd": "sleep 1000", "instances": instances, "cpus": 0.05, "mem": 8,
+        json!({"id": id, "cmd": "sleep 1000", "instances": instances, "cpus": 0.05, "mem": 32,
                "constraints": [constraint]})
     };
     for body in [
