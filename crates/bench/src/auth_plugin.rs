@@ -11,8 +11,10 @@ use corral_plugin_host::{PluginEngine, PluginLimits};
 
 use super::task_launch::LaunchBenchError;
 
-/// The framework may do anything; everyone else nothing.
-const POLICY: &str = r#"{"rules": [{"effect": "allow", "subjects": ["framework"]}]}"#;
+/// Every authenticated principal (the framework, the agent, the reader) may do anything, so
+/// the reads return what the open cluster's do (a refused view would shrink the answer);
+/// anonymous callers nothing.
+const POLICY: &str = r#"{"rules": [{"effect": "allow", "subjects": ["@authenticated"]}]}"#;
 
 /// The master's default `--authorizer-cache-ttl`.
 pub const CACHE_TTL: Duration = Duration::from_secs(10);
