@@ -8,6 +8,7 @@ pub mod dns;
 pub mod etcd_cluster;
 pub mod ha;
 pub mod operator_stream;
+pub mod registry_recovery;
 pub mod scheduler;
 pub mod services;
 

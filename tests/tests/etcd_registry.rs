@@ -1,25 +1,9 @@
 //! A master whose registry is in etcd: killed with -9 and started again on the same etcd
 //! and port, it still knows its agent and framework, from etcd alone.
 
-use corral_e2e::{Cluster, EtcdCluster, Framework, framework_info, operator, signal, task};
+use corral_e2e::registry_recovery::{ids, restart_master_from_registry};
+use corral_e2e::{Cluster, EtcdCluster, Framework, framework_info, operator, task};
 use serde_json::{Value, json};
-
-fn ids(list: &Value, id_path: &[&str]) -> Vec<String> {
-    list.as_array()
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|item| {
-                    let mut v = item;
-                    for part in id_path {
-                        v = &v[*part];
-                    }
-                    v.as_str().map(str::to_string)
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_master_restarted_on_the_same_etcd_remembers_agents_and_frameworks() {
@@ -52,31 +36,8 @@ async fn a_master_restarted_on_the_same_etcd_remembers_agents_and_frameworks() {
     let framework_id = fw.id.clone();
     drop(fw);
 
-    // The agent is paused so the restarted master can learn of it only from etcd.
-    let agent_pid = cluster.agents[0].pid();
-    signal(agent_pid, libc::SIGSTOP);
-    cluster.master.restart();
+    let known = restart_master_from_registry(&mut cluster, &agent_id, &framework_id, "etcd").await;
     let master = cluster.master_addr.clone();
-    cluster.wait_healthy(&master).await;
-
-    let agents = operator(&master, "GET_AGENTS").await.expect("GET_AGENTS");
-    let recovered = ids(&agents["get_agents"]["recovered_agents"], &["id", "value"]);
-    signal(agent_pid, libc::SIGCONT);
-    assert_eq!(
-        recovered,
-        vec![agent_id.clone()],
-        "the restarted master read the agent from etcd: {agents}\n{}",
-        cluster.logs()
-    );
-    let frameworks = operator(&master, "GET_FRAMEWORKS")
-        .await
-        .expect("GET_FRAMEWORKS");
-    let known = &frameworks["get_frameworks"]["frameworks"];
-    assert_eq!(
-        ids(known, &["framework_info", "id", "value"]),
-        vec![framework_id.clone()],
-        "the restarted master read the framework from etcd: {frameworks}"
-    );
     assert_eq!(known[0]["recovered"], Value::Bool(true));
     assert_eq!(known[0]["framework_info"]["name"], "etcd-survivor");
 

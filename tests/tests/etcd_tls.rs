@@ -10,12 +10,12 @@ use std::path::Path;
 use std::process::Command;
 
 use corral_e2e::etcd_cluster::EtcdTlsFiles;
+use corral_e2e::registry_recovery::{ids, restart_master_from_registry};
 use corral_e2e::{
-    Cluster, EtcdCluster, Framework, Process, corral_bin, framework_info, free_port, operator,
-    signal, task,
+    Cluster, EtcdCluster, Framework, Process, corral_bin, framework_info, free_port, operator, task,
 };
 use corral_test_fixtures::pki::{LeafFiles, TestCa};
-use serde_json::{Value, json};
+use serde_json::json;
 
 fn path(p: &Path) -> String {
     p.display().to_string()
@@ -31,23 +31,6 @@ fn etcd_flags(ca: &Path, client: &LeafFiles) -> Vec<String> {
         "--etcd-key".into(),
         path(&client.key),
     ]
-}
-
-fn ids(list: &Value, id_path: &[&str]) -> Vec<String> {
-    list.as_array()
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|item| {
-                    let mut v = item;
-                    for part in id_path {
-                        v = &v[*part];
-                    }
-                    v.as_str().map(str::to_string)
-                })
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// An etcd serving TLS with a certificate `ca` signed, requiring client certificates of it.
@@ -139,29 +122,7 @@ async fn a_master_keeps_its_registry_in_an_etcd_that_requires_client_certificate
     assert_eq!(code, 0, "{err}");
     assert!(agents.contains(&format!(":{agent_port} ")), "{agents}");
 
-    // The agent is paused so the restarted master can learn of it only from etcd.
-    let agent_pid = cluster.agents[0].pid();
-    signal(agent_pid, libc::SIGSTOP);
-    cluster.master.restart();
-    cluster.wait_healthy(&master).await;
-    let agents = operator(&master, "GET_AGENTS").await.expect("GET_AGENTS");
-    let recovered = ids(&agents["get_agents"]["recovered_agents"], &["id", "value"]);
-    signal(agent_pid, libc::SIGCONT);
-    assert_eq!(
-        recovered,
-        vec![agent_id.clone()],
-        "the restarted master read the agent from etcd over TLS: {agents}\n{}",
-        cluster.logs()
-    );
-    let frameworks = operator(&master, "GET_FRAMEWORKS")
-        .await
-        .expect("GET_FRAMEWORKS");
-    let known = &frameworks["get_frameworks"]["frameworks"];
-    assert_eq!(
-        ids(known, &["framework_info", "id", "value"]),
-        vec![framework_id],
-        "the restarted master read the framework from etcd over TLS: {frameworks}"
-    );
+    restart_master_from_registry(&mut cluster, &agent_id, &framework_id, "etcd over TLS").await;
 
     // The resumed agent finds the restarted master through etcd and re-registers.
     corral_e2e::eventually(30, "the agent to re-register", || {
