@@ -106,11 +106,10 @@ async fn reregisters_with_the_saved_id_after_a_restart() {
 
 #[tokio::test]
 async fn keeps_serving_while_the_master_is_unreachable() {
-    // Nothing listens on this port once the listener is dropped.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
+    // A port held for the whole test and never answered: no other test can take it (a
+    // dropped listener's port could be reused by a server running in parallel).
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let port = silent.local_addr().expect("its address").port();
     let work = tempfile::tempdir().expect("temp dir");
     let master = FakeMaster::start(true).await;
     let mut config = config(&master, work.path(), RETRY);
@@ -123,6 +122,7 @@ async fn keeps_serving_while_the_master_is_unreachable() {
     assert_eq!(state["registered"], false);
     assert_eq!(state["id"], serde_json::Value::Null);
     agent.shutdown().await;
+    drop(silent);
 }
 
 #[tokio::test]
