@@ -170,6 +170,33 @@ impl<B> Sandbox<B> {
         }
     }
 
+    /// An instance made by `instantiate` in `store` (every kind's `...PluginPre::instantiate`);
+    /// a trap in its start code, the deadline or the memory cap is reported as for a call.
+    pub(crate) fn instantiated(
+        mut store: Store<PluginState>,
+        limits: PluginLimits,
+        instantiate: impl FnOnce(&mut Store<PluginState>) -> wasmtime::Result<B>,
+    ) -> Result<Self, PluginError> {
+        match instantiate(&mut store) {
+            Ok(bindings) => Ok(Sandbox::new(store, bindings, limits)),
+            Err(err) => {
+                let state = store.data();
+                Err(instantiate_error(&err, &state.plugin, limits, state))
+            }
+        }
+    }
+
+    /// The instance after its `init(config)` call (`init` makes it); a plugin that refuses its
+    /// configuration is the error, so a bad config is refused where the plugin is loaded.
+    pub(crate) fn initialized(
+        mut self,
+        init: impl FnOnce(&B, &mut Store<PluginState>) -> wasmtime::Result<Result<(), String>>,
+    ) -> Result<Self, PluginError> {
+        self.call("init", init)?
+            .map_err(|message| self.failed("init", message))?;
+        Ok(self)
+    }
+
     pub(crate) fn plugin(&self) -> &str {
         &self.plugin
     }
@@ -277,7 +304,7 @@ pub(crate) fn classify_call_error(
 
 /// Maps a failed instantiation: a trap in the component's start code, the deadline or the
 /// memory cap as for calls; anything else (a link or resource error) is `Instantiate`.
-pub(crate) fn instantiate_error(
+fn instantiate_error(
     err: &wasmtime::Error,
     plugin: &str,
     limits: PluginLimits,

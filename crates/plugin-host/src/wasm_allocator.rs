@@ -11,7 +11,7 @@ use super::convert;
 use super::error::PluginError;
 use super::loaded::{LoadedPlugin, StoreMaker};
 use super::plugin_kind::PluginLimits;
-use super::sandbox::{PluginState, Sandbox, instantiate_error};
+use super::sandbox::{PluginState, Sandbox};
 use corral_wit::allocator::{AllocatorPlugin, AllocatorPluginPre};
 
 /// Makes initialized allocator instances of one loaded component.
@@ -44,18 +44,9 @@ impl AllocatorMaker {
 
     /// A fresh instance, `init`ialized with the configuration.
     pub(crate) fn instantiate(&self) -> Result<WasmAllocator, PluginError> {
-        let mut store = self.stores.store(&self.name, self.limits);
-        let bindings = self
-            .pre
-            .instantiate(&mut store)
-            .map_err(|e| instantiate_error(&e, &self.name, self.limits, store.data()))?;
-        let mut sandbox = Sandbox::new(store, bindings, self.limits);
-        let config = self.config.as_str();
-        sandbox
-            .call("init", |b, s| {
-                b.corral_plugin_allocator().call_init(s, config)
-            })?
-            .map_err(|message| sandbox.failed("init", message))?;
+        let store = self.stores.store(&self.name, self.limits);
+        let sandbox = Sandbox::instantiated(store, self.limits, |s| self.pre.instantiate(s))?
+            .initialized(|b, s| b.corral_plugin_allocator().call_init(s, &self.config))?;
         Ok(WasmAllocator { sandbox })
     }
 }

@@ -12,7 +12,7 @@ use corral_authz::{Authorizer, Denied, Request};
 use super::error::PluginError;
 use super::loaded::{LoadedPlugin, StoreMaker};
 use super::plugin_kind::PluginLimits;
-use super::sandbox::{PluginState, Sandbox, instantiate_error};
+use super::sandbox::{PluginState, Sandbox};
 use corral_wit::authorizer::exports::corral::plugin::authorizer as wit;
 use corral_wit::authorizer::{AuthorizerPlugin, AuthorizerPluginPre};
 
@@ -30,19 +30,9 @@ struct AuthorizerMaker {
 
 impl AuthorizerMaker {
     fn instantiate(&self) -> Result<Sandbox<AuthorizerPlugin>, PluginError> {
-        let mut store = self.stores.store(&self.name, self.limits);
-        let bindings = self
-            .pre
-            .instantiate(&mut store)
-            .map_err(|e| instantiate_error(&e, &self.name, self.limits, store.data()))?;
-        let mut sandbox = Sandbox::new(store, bindings, self.limits);
-        let config = self.config.as_str();
-        sandbox
-            .call("init", |b, s| {
-                b.corral_plugin_authorizer().call_init(s, config)
-            })?
-            .map_err(|message| sandbox.failed("init", message))?;
-        Ok(sandbox)
+        let store = self.stores.store(&self.name, self.limits);
+        Sandbox::instantiated(store, self.limits, |s| self.pre.instantiate(s))?
+            .initialized(|b, s| b.corral_plugin_authorizer().call_init(s, &self.config))
     }
 }
 

@@ -12,7 +12,7 @@ use super::executor::{Action, Event, ExecutorInstance};
 use super::loaded::{LoadedPlugin, StoreMaker};
 use super::plugin_kind::PluginLimits;
 use super::plugin_task::PluginTask;
-use super::sandbox::{PluginState, Sandbox, instantiate_error};
+use super::sandbox::{PluginState, Sandbox};
 use corral_wit::executor::exports::corral::plugin::executor as wit_exec;
 use corral_wit::executor::{ExecutorPlugin, ExecutorPluginPre};
 
@@ -39,13 +39,9 @@ impl ExecutorMaker {
     }
 
     pub(crate) fn instantiate(&self) -> Result<WasmExecutor, PluginError> {
-        let mut store = self.stores.store(&self.name, self.limits);
-        let bindings = self
-            .pre
-            .instantiate(&mut store)
-            .map_err(|e| instantiate_error(&e, &self.name, self.limits, store.data()))?;
+        let store = self.stores.store(&self.name, self.limits);
         Ok(WasmExecutor {
-            sandbox: Sandbox::new(store, bindings, self.limits),
+            sandbox: Sandbox::instantiated(store, self.limits, |s| self.pre.instantiate(s))?,
         })
     }
 }

@@ -19,7 +19,7 @@ use super::hook::{AgentDecoration, Decoration, HookInstance, LaunchDecision};
 use super::loaded::{LoadedPlugin, StoreMaker};
 use super::plugin_kind::PluginLimits;
 use super::plugin_task::PluginTask;
-use super::sandbox::{PluginState, Sandbox, instantiate_error};
+use super::sandbox::{PluginState, Sandbox};
 use corral_wit::hook::exports::corral::plugin::hook as wit_hook;
 use corral_wit::hook::{HookPlugin, HookPluginPre};
 use corral_wit::types::EnvVar;
@@ -60,16 +60,9 @@ impl HookMaker {
 
     /// A fresh instance, `init`ialized with the configuration.
     pub(crate) fn instantiate(&self) -> Result<WasmHook, PluginError> {
-        let mut store = self.stores.store(&self.name, self.limits);
-        let bindings = self
-            .pre
-            .instantiate(&mut store)
-            .map_err(|e| instantiate_error(&e, &self.name, self.limits, store.data()))?;
-        let mut sandbox = Sandbox::new(store, bindings, self.limits);
-        let config = self.config.as_str();
-        sandbox
-            .call("init", |b, s| b.corral_plugin_hook().call_init(s, config))?
-            .map_err(|message| sandbox.failed("init", message))?;
+        let store = self.stores.store(&self.name, self.limits);
+        let sandbox = Sandbox::instantiated(store, self.limits, |s| self.pre.instantiate(s))?
+            .initialized(|b, s| b.corral_plugin_hook().call_init(s, &self.config))?;
         Ok(WasmHook { sandbox })
     }
 }

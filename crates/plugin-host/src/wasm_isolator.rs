@@ -22,7 +22,7 @@ use super::loaded::{LoadedPlugin, StoreMaker};
 use super::manifest::Manifest;
 use super::plugin_kind::PluginLimits;
 use super::plugin_task::PluginTask;
-use super::sandbox::{PluginState, Sandbox, instantiate_error};
+use super::sandbox::{PluginState, Sandbox};
 use corral_wit::isolator::exports::corral::plugin::isolator as wit_iso;
 use corral_wit::isolator::{IsolatorPlugin as Bindings, IsolatorPluginPre};
 
@@ -69,17 +69,8 @@ impl WasmIsolator {
     fn instantiate(&self) -> Result<Sandbox<Bindings>, PluginError> {
         let mut store = self.stores.store(&self.name, self.limits);
         store.data_mut().capabilities = Some(self.grants.clone());
-        let bindings = self
-            .pre
-            .instantiate(&mut store)
-            .map_err(|e| instantiate_error(&e, &self.name, self.limits, store.data()))?;
-        let mut sandbox = Sandbox::new(store, bindings, self.limits);
-        let config = self.config.clone();
-        let answer = sandbox.call("init", |b, s| {
-            b.corral_plugin_isolator().call_init(s, &config)
-        })?;
-        answer.map_err(|message| sandbox.failed("init", message))?;
-        Ok(sandbox)
+        Sandbox::instantiated(store, self.limits, |s| self.pre.instantiate(s))?
+            .initialized(|b, s| b.corral_plugin_isolator().call_init(s, &self.config))
     }
 
     /// The live instance, replacing a poisoned one (see the module docs).
