@@ -58,6 +58,14 @@ impl Action {
         Action::ViewUi,
     ];
 
+    /// How many actions there are (for tables indexed by [`Action::index`]).
+    pub const COUNT: usize = Action::ALL.len();
+
+    /// The action's place in [`Action::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
     /// The action's key in an `--acls` document.
     pub fn name(self) -> &'static str {
         match self {
@@ -130,5 +138,18 @@ impl Action {
 impl std::fmt::Display for Action {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_action_indexes_its_place_in_all_and_reads_back_by_name() {
+        for (place, action) in Action::ALL.into_iter().enumerate() {
+            assert_eq!(action.index(), place, "{action}");
+            assert_eq!(Action::from_name(action.name()), Some(action));
+        }
     }
 }

@@ -6,7 +6,8 @@
 //! Basic, and ACLs on `register_frameworks` and `run_tasks` make every launch take the
 //! authorization round outside the core's lock; with `with_plugin`, the `policy` authorizer
 //! plugin is asked after the ACLs, behind the master's decision cache. Beside the end-to-end
-//! figures, the checks alone, per call.
+//! figures, the checks alone, per call, and the view filtering of one `/master/state`
+//! answer alone (what a secured read does beyond an open one when views can be refused).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -41,6 +42,8 @@ pub struct AuthOverhead {
     pub authorize: Duration,
     /// One `run_tasks` decision of the `policy` authorizer plugin.
     pub plugin: PluginDecision,
+    /// Filtering one secured `/master/state` answer for the reader, mean per answer.
+    pub view_filter: Duration,
 }
 
 pub struct AuthBenchPlan {
@@ -97,6 +100,7 @@ pub async fn measure(
 ) -> Result<AuthOverhead, LaunchBenchError> {
     let secured = secured(plan.with_plugin)?;
     let open = LaunchSecurity::default();
+    let authorizer = secured.authorizer.clone();
     let mut times = Interleaved::default();
     let patience = Duration::from_secs(1800);
     for round in 0..plan.rounds {
@@ -123,7 +127,28 @@ pub async fn measure(
         identify: identify_time(plan.checks),
         authorize: authorize_time(plan.checks)?,
         plugin: decision_times(plan.checks)?,
+        view_filter: view_filter_time(times.state_sample, authorizer, plan.checks),
     })
+}
+
+/// Filtering `sample` (a secured `/master/state` answer) for the reader, mean per answer
+/// over copies made beforehand, so the copying is not timed.
+fn view_filter_time(
+    sample: Option<serde_json::Value>,
+    authorizer: Option<Arc<dyn Authorizer>>,
+    checks: usize,
+) -> Duration {
+    let (Some(sample), Some(authorizer)) = (sample, authorizer) else {
+        return Duration::ZERO;
+    };
+    let copies = checks.clamp(1, 1000);
+    let mut answers = vec![sample; copies];
+    let started = Instant::now();
+    for answer in &mut answers {
+        corral_master::filter_v0_state(Some("reader"), authorizer.clone(), answer);
+    }
+    std::hint::black_box(&answers);
+    started.elapsed() / copies as u32
 }
 
 #[derive(Default)]
@@ -132,6 +157,8 @@ struct Interleaved {
     launch_secured: Vec<Duration>,
     read_open: Vec<Duration>,
     read_secured: Vec<Duration>,
+    /// The last secured `/master/state` answer.
+    state_sample: Option<serde_json::Value>,
 }
 
 impl Interleaved {
@@ -140,6 +167,7 @@ impl Interleaved {
         self.launch_secured.extend(other.launch_secured);
         self.read_open.extend(other.read_open);
         self.read_secured.extend(other.read_secured);
+        self.state_sample = other.state_sample.or(self.state_sample.take());
     }
 }
 
@@ -171,12 +199,15 @@ async fn interleave(
         let first_open = i % 2 == 0;
         for is_open in [first_open, !first_open] {
             if is_open {
-                times.read_open.push(open_reads.read().await?);
+                times.read_open.push(open_reads.read().await?.0);
             } else {
-                times.read_secured.push(secured_reads.read().await?);
+                times.read_secured.push(secured_reads.read().await?.0);
             }
         }
     }
+    let (_, sample) = secured_reads.read().await?;
+    times.state_sample =
+        Some(serde_json::from_slice(&sample).map_err(|e| read_error(e.to_string()))?);
     Ok(times)
 }
 
@@ -203,7 +234,8 @@ impl ReadClient {
         })
     }
 
-    async fn read(&self) -> Result<Duration, LaunchBenchError> {
+    /// How long the read took, and the answer.
+    async fn read(&self) -> Result<(Duration, bytes::Bytes), LaunchBenchError> {
         let started = Instant::now();
         let answer = self
             .http
@@ -218,11 +250,11 @@ impl ReadClient {
                 answer.status()
             )));
         }
-        answer
+        let body = answer
             .bytes()
             .await
             .map_err(|e| read_error(e.to_string()))?;
-        Ok(started.elapsed())
+        Ok((started.elapsed(), body))
     }
 }
 

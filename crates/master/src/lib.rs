@@ -131,3 +131,4 @@ pub use corral_state::StateSpec;
 pub use handle::MasterHandle;
 pub use start::{run, run_with, run_with_engine};
 pub use upstreams::Upstreams;
+pub use v0_view_filter::state_for as filter_v0_state;

@@ -82,8 +82,9 @@ fn answer(
     views: &mut Views<'_>,
 ) -> Result<OperatorResponse, ApiError> {
     // Only when the answer lists tasks or executors, and their views are restricted.
+    let needs_users = views.needs_framework_users();
     let users = |core: &MasterCore| {
-        if views.needs_framework_users() {
+        if needs_users {
             core.framework_users()
         } else {
             FrameworkUsers::default()

@@ -7,11 +7,19 @@
 //! `SlavesWriter::writeSlave`). (`/master/tasks` is filtered before its page is cut, in
 //! `v0_state.rs`.) The decisions are `view_filter.rs`'s.
 
+use std::sync::Arc;
+
 use serde_json::Value;
 
-use corral_authz::Action;
+use corral_authz::{Action, Authorizer};
 
-use super::view_filter::{FrameworkUsers, Views};
+use super::view_filter::{FrameworkUsers, ViewMemo, Views};
+
+/// `/master/state` as `subject` may see it under `authorizer`: what the endpoint does to
+/// each answer (exported for `corral bench auth`, which times it alone).
+pub fn state_for(subject: Option<&str>, authorizer: Arc<dyn Authorizer>, answer: &mut Value) {
+    state(&mut ViewMemo::new(subject).with(authorizer), answer);
+}
 
 /// `/master/state`.
 pub fn state(views: &mut Views<'_>, state: &mut Value) {
@@ -99,15 +107,26 @@ fn viewable_framework(views: &mut Views<'_>, framework: &mut Value) -> bool {
     if !views.may_view_framework(&user) {
         return false;
     }
+    // Most tasks and executors run as their framework's user: decided once here, not per
+    // task (a state answer lists up to a thousand completed tasks a framework).
+    let own_tasks = views.may_view_task(None, &user);
     for key in ["tasks", "unreachable_tasks", "completed_tasks"] {
         if let Some(Value::Array(tasks)) = framework.get_mut(key) {
-            tasks.retain(|task| views.may_view_task(task["user"].as_str(), &user));
+            tasks.retain(|task| match task["user"].as_str() {
+                None => own_tasks,
+                Some(task_user) if task_user == user => own_tasks,
+                task_user => views.may_view_task(task_user, &user),
+            });
         }
     }
+    let own_executors = views.may_view_executor(None, &user);
     if let Some(Value::Array(executors)) = framework.get_mut("executors") {
         executors.retain(|executor| {
-            let executor_user = executor.pointer("/command/user").and_then(Value::as_str);
-            views.may_view_executor(executor_user, &user)
+            match executor.pointer("/command/user").and_then(Value::as_str) {
+                None => own_executors,
+                Some(executor_user) if executor_user == user => own_executors,
+                executor_user => views.may_view_executor(executor_user, &user),
+            }
         });
     }
     true

@@ -27,18 +27,19 @@ use super::effects::OperatorUpdate;
 pub type FrameworkUsers = HashMap<String, String>;
 
 /// One caller's decisions so far: kept for a request, or for a subscription's life (as
-/// Mesos keeps a subscriber's approvers).
-#[derive(Debug, Default)]
+/// Mesos keeps a subscriber's approvers). Indexed by action, then object: a filter asks the
+/// same few users and roles once per task or resource, so a lookup is one string hash.
+#[derive(Debug)]
 pub struct ViewMemo {
     subject: Option<String>,
-    decided: HashMap<Action, HashMap<String, bool>>,
+    decided: [HashMap<String, bool>; Action::COUNT],
 }
 
 impl ViewMemo {
     pub fn new(subject: Option<&str>) -> ViewMemo {
         ViewMemo {
             subject: subject.map(str::to_string),
-            decided: HashMap::new(),
+            decided: std::array::from_fn(|_| HashMap::new()),
         }
     }
 
@@ -48,6 +49,7 @@ impl ViewMemo {
         Views {
             memo: self,
             authorizer,
+            restricted: [None; Action::COUNT],
         }
     }
 }
@@ -56,6 +58,9 @@ impl ViewMemo {
 pub struct Views<'a> {
     memo: &'a mut ViewMemo,
     authorizer: Arc<dyn Authorizer>,
+    /// `restricts` per action, asked once per request (the authorizer stays the same for
+    /// the life of a `Views`; a swap applies to the next one).
+    restricted: [Option<bool>; Action::COUNT],
 }
 
 /// The actions GET_STATE (and SUBSCRIBED) is filtered by.
@@ -68,12 +73,17 @@ const STATE_VIEWS: [Action; 4] = [
 
 impl Views<'_> {
     /// Whether any of `actions` can be refused (else filtering by them is skipped).
-    pub fn restricts(&self, actions: &[Action]) -> bool {
-        actions.iter().any(|a| self.authorizer.restricts(*a))
+    pub fn restricts(&mut self, actions: &[Action]) -> bool {
+        actions.iter().any(|a| self.restricts_one(*a))
+    }
+
+    fn restricts_one(&mut self, action: Action) -> bool {
+        let known = &mut self.restricted[action.index()];
+        *known.get_or_insert_with(|| self.authorizer.restricts(action))
     }
 
     /// Whether filtering tasks or executors needs their frameworks' users.
-    pub fn needs_framework_users(&self) -> bool {
+    pub fn needs_framework_users(&mut self) -> bool {
         self.restricts(&[
             Action::ViewFrameworks,
             Action::ViewTasks,
@@ -83,10 +93,10 @@ impl Views<'_> {
 
     /// Whether the caller may `action` on `object` (asked once per distinct object).
     pub fn allows(&mut self, action: Action, object: &str) -> bool {
-        if !self.authorizer.restricts(action) {
+        if !self.restricts_one(action) {
             return true;
         }
-        let decided = self.memo.decided.entry(action).or_default();
+        let decided = &mut self.memo.decided[action.index()];
         if let Some(allowed) = decided.get(object) {
             return *allowed;
         }
@@ -103,8 +113,8 @@ impl Views<'_> {
     }
 
     /// `view_flags` (its object is implicit).
-    pub fn may_view_flags(&self) -> bool {
-        !self.authorizer.restricts(Action::ViewFlags)
+    pub fn may_view_flags(&mut self) -> bool {
+        !self.restricts_one(Action::ViewFlags)
             || self
                 .authorizer
                 .authorize(&Request {
@@ -356,7 +366,7 @@ impl Views<'_> {
         task_users: impl IntoIterator<Item = &'u String>,
     ) -> TaskVisibility {
         let mut decide = |action: Action, users: &mut dyn Iterator<Item = &'u String>| {
-            self.authorizer.restricts(action).then(|| {
+            self.restricts_one(action).then(|| {
                 users
                     .filter(|user| self.allows(action, user))
                     .cloned()
