@@ -79,7 +79,11 @@ async fn each_action_is_allowed_as_the_acls_say_and_refused_otherwise() {
         &acls.display().to_string(),
     ])
     .await;
-    cluster.add_agent("cpus:2;mem:1024;disk:1024", &[]).await;
+    // The task users are names in the ACLs, not accounts on this machine: the agent runs
+    // the tasks as itself (`run_as_user.rs` tests switching).
+    cluster
+        .add_agent("cpus:2;mem:1024;disk:1024", &["--no-switch-user"])
+        .await;
     let master = cluster.master_addr.clone();
 
     // register_frameworks: the role `analytics` is fw's alone.

@@ -62,7 +62,11 @@ async fn the_policy_authorizer_decides_survives_a_restart_and_its_failures_deny(
         &["--credentials", &credentials.display().to_string()],
     )
     .await;
-    cluster.add_agent("cpus:2;mem:1024;disk:1024", &[]).await;
+    // The task users are names in the ACLs, not accounts on this machine: the agent runs
+    // the tasks as itself (`run_as_user.rs` tests switching).
+    cluster
+        .add_agent("cpus:2;mem:1024;disk:1024", &["--no-switch-user"])
+        .await;
     let master = cluster.master_addr.clone();
 
     let (status, text) = activate(&master, Some(OPS), "policy", POLICY).await;

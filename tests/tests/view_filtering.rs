@@ -125,7 +125,11 @@ async fn each_principal_sees_only_what_the_view_acls_let_it() {
         &acls.display().to_string(),
     ])
     .await;
-    cluster.add_agent("cpus:2;mem:1024;disk:1024", &[]).await;
+    // The task users are names in the ACLs, not accounts on this machine: the agent runs
+    // the tasks as itself (`run_as_user.rs` tests switching).
+    cluster
+        .add_agent("cpus:2;mem:1024;disk:1024", &["--no-switch-user"])
+        .await;
     let master = cluster.master_addr.clone();
 
     // Subscribers from the start: they see the frameworks and tasks come.
@@ -139,7 +143,7 @@ async fn each_principal_sees_only_what_the_view_acls_let_it() {
     }
 
     // Alice's framework (user alice) runs a task as alice and one as carol; bob's (user bob)
-    // one as bob. The agent runs every task as its own user, so any name will do.
+    // one as bob. The agent does not switch users (above), so any name will do.
     let mut alice = Framework::subscribe_as(
         &master,
         framework_info("alice-fw", json!({"user": "alice"})),

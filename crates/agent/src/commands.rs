@@ -86,6 +86,7 @@ impl Commands {
             } else {
                 let (runner, inbox) = TaskRunner::new(
                     self.runner.clone(),
+                    &framework,
                     framework_id.clone(),
                     task.clone(),
                     container_id.clone(),

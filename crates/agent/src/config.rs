@@ -41,6 +41,9 @@ pub struct AgentConfig {
     /// How long an HTTP executor may take to subscribe before it is killed and its tasks
     /// fail (Mesos' `--executor_registration_timeout`).
     pub executor_registration_timeout: Duration,
+    /// Run each task as its user (its command's, else its framework's; `run_as.rs`); off:
+    /// as the agent's (Mesos' `--switch_user`).
+    pub switch_user: bool,
     /// The engine (and signature trust policy) that loads plugins activated on the master;
     /// `None`: a default engine, made when the first one arrives.
     pub plugin_engine: Option<corral_plugin_host::PluginEngine>,

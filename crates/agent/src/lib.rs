@@ -41,6 +41,7 @@ mod recovered_task;
 mod recovery;
 pub mod registration;
 mod resources_detect;
+mod run_as;
 mod runner_context;
 mod runner_input;
 mod runners;
@@ -88,6 +89,7 @@ pub use config::DEFAULT_REGISTRATION_TIMEOUT as DEFAULT_EXECUTOR_REGISTRATION_TI
 pub use config::{AgentConfig, RecoverMode, RecoveryConfig};
 /// The ACL actions an agent enforces (`corral agent --acls`).
 pub use files_api::ENFORCED as ENFORCED_ACTIONS;
+pub use run_as::runs_as_root;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AgentError {
@@ -341,6 +343,7 @@ impl Parts {
             work_dir,
             pids_limit: config.isolation.pids_limit,
             supervisor: config.recovery.supervisor.clone(),
+            switch_user: config.switch_user,
             isolators: config.isolators.clone(),
             registration_timeout: config.executor_registration_timeout,
             reregistration_timeout: config.recovery.executor_reregistration_timeout,
@@ -372,6 +375,7 @@ impl Parts {
             work_dir: config.work_dir.clone(),
             pids_limit: config.isolation.pids_limit,
             supervisor: config.recovery.supervisor.clone(),
+            switch_user: config.switch_user,
             fetcher: config.fetcher,
             shutdown: self.shutdown.clone(),
         }

@@ -21,6 +21,8 @@ pub struct ProcessSpec {
     pub env: TaskEnvironment,
     /// The `cgroup.procs` files the process joins before it execs.
     pub join: Option<JoinFiles>,
+    /// The user the process runs as (`run_as.rs`); `None`: the agent's.
+    pub user: Option<String>,
 }
 
 /// A started process.
@@ -46,10 +48,12 @@ pub async fn start(spec: ProcessSpec) -> Result<Started, String> {
         sandbox,
         env,
         join,
+        user,
     } = spec;
     let Some(binary) = supervisor else {
         return off_runtime(move || {
-            let (child, pid) = processes::spawn(&command, &sandbox, &env, join.as_ref())?;
+            let (child, pid) =
+                processes::spawn(&command, &sandbox, &env, join.as_ref(), user.as_deref())?;
             Ok(Started {
                 child,
                 pgid: pid,
@@ -62,8 +66,15 @@ pub async fn start(spec: ProcessSpec) -> Result<Started, String> {
     };
     let record = exit_file.clone();
     let (starting, supervisor_start) = off_runtime(move || {
-        let starting =
-            supervisor::start(&binary, &record, &command, &sandbox, &env, join.as_ref())?;
+        let starting = supervisor::start(
+            &binary,
+            &record,
+            &command,
+            &sandbox,
+            &env,
+            join.as_ref(),
+            user.as_deref(),
+        )?;
         let started_at = supervisor::start_time(starting.supervisor_pid());
         Ok((starting, started_at))
     })

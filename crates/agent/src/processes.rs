@@ -8,6 +8,8 @@ use std::process::Stdio;
 use corral_api::v1::CommandInfo;
 use corral_cgroups::JoinFiles;
 
+use super::run_as::RunAs;
+
 /// The facts a task's processes see in their environment.
 #[derive(Debug, Clone)]
 pub struct TaskEnvironment {
@@ -71,7 +73,18 @@ pub fn spawn(
     sandbox: &Path,
     env: &TaskEnvironment,
     cgroups: Option<&JoinFiles>,
+    user: Option<&str>,
 ) -> Result<(tokio::process::Child, u32), String> {
+    // Decided before anything starts: an unknown user fails the launch, naming it.
+    let run_as = match user.map(RunAs::lookup).transpose()? {
+        Some(run_as) if !run_as.is_current() => {
+            if let Some(refusal) = run_as.refusal() {
+                return Err(refusal);
+            }
+            Some(run_as)
+        }
+        _ => None,
+    };
     let value = command_value(command);
     let mut cmd = if command.is_shell() {
         let mut c = tokio::process::Command::new("/bin/sh");
@@ -88,12 +101,11 @@ pub fn spawn(
         c.args(command.arguments.iter().skip(1));
         c
     };
-    if let Some(user) = &command.user {
-        // Switching users needs the containerizer (a later issue); say so rather than fail.
-        tracing::debug!("ignoring command user {user:?}: tasks run as the agent's user");
-    }
     let stdout = open_log(sandbox, "stdout").map_err(|e| format!("cannot open stdout: {e}"))?;
     let stderr = open_log(sandbox, "stderr").map_err(|e| format!("cannot open stderr: {e}"))?;
+    if let Some(run_as) = &run_as {
+        run_as.own_tree(sandbox)?;
+    }
     cmd.current_dir(sandbox)
         .stdin(Stdio::null())
         .stdout(stdout)
@@ -107,11 +119,12 @@ pub fn spawn(
     for (name, value) in env.variables() {
         cmd.env(name, value);
     }
-    if let Some(files) = cgroups {
-        let fds = files.fds();
-        // SAFETY: the closure runs in the forked child and only calls write(2), which is
-        // async-signal-safe; the fds stay open in the parent until spawn returns and are
-        // close-on-exec, so the command does not inherit them.
+    if cgroups.is_some() || run_as.is_some() {
+        let fds = cgroups.map(JoinFiles::fds).unwrap_or_default();
+        // SAFETY: the closure runs in the forked child and only calls write(2), setgroups(2),
+        // setgid(2) and setuid(2), which are async-signal-safe; the fds stay open in the
+        // parent until spawn returns and are close-on-exec, so the command does not inherit
+        // them. The cgroups are joined first: the user cannot write their files.
         unsafe {
             cmd.pre_exec(move || {
                 for fd in &fds {
@@ -119,7 +132,10 @@ pub fn spawn(
                         return Err(std::io::Error::last_os_error());
                     }
                 }
-                Ok(())
+                match &run_as {
+                    Some(run_as) => run_as.switch(),
+                    None => Ok(()),
+                }
             });
         }
     }
@@ -239,7 +255,7 @@ mod tests {
             "/bin/sh",
             &["my-name", "-c", "echo $0 $GREETING $MESOS_TASK_ID"],
         );
-        let (child, _) = spawn(&cmd, dir.path(), &env(dir.path()), None).expect("spawns");
+        let (child, _) = spawn(&cmd, dir.path(), &env(dir.path()), None, None).expect("spawns");
         assert_eq!(
             wait(child).await,
             ExitOutcome {
@@ -252,10 +268,38 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_direct_child_runs_as_its_user_and_an_unknown_one_is_refused() {
+        if !crate::runs_as_root() {
+            eprintln!("skipped: switching users needs root");
+            return;
+        }
+        let nobody = RunAs::lookup("nobody").expect("nobody exists");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let cmd = command(true, "id -u", &[]);
+        let (child, _) =
+            spawn(&cmd, dir.path(), &env(dir.path()), None, Some("nobody")).expect("spawns");
+        assert_eq!(wait(child).await.code, Some(0));
+        let out = std::fs::read_to_string(dir.path().join("stdout")).expect("stdout file");
+        assert_eq!(out.trim(), nobody.uid.to_string());
+        let err = spawn(
+            &cmd,
+            dir.path(),
+            &env(dir.path()),
+            None,
+            Some("no-such-user-here"),
+        )
+        .expect_err("unknown user");
+        assert!(
+            err.contains("\"no-such-user-here\" does not exist"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
     async fn missing_program_is_a_spawn_error() {
         let dir = tempfile::tempdir().expect("temp dir");
         let cmd = command(false, "/no/such/program", &[]);
-        let err = spawn(&cmd, dir.path(), &env(dir.path()), None).expect_err("cannot spawn");
+        let err = spawn(&cmd, dir.path(), &env(dir.path()), None, None).expect_err("cannot spawn");
         assert!(err.contains("/no/such/program"), "{err}");
     }
 
@@ -263,7 +307,7 @@ mod tests {
     async fn group_signal_reaches_children() {
         let dir = tempfile::tempdir().expect("temp dir");
         let cmd = command(true, "sleep 100 & echo $! > child; wait", &[]);
-        let (child, pgid) = spawn(&cmd, dir.path(), &env(dir.path()), None).expect("spawns");
+        let (child, pgid) = spawn(&cmd, dir.path(), &env(dir.path()), None, None).expect("spawns");
         let child_pid_file = dir.path().join("child");
         for _ in 0..100 {
             if std::fs::read_to_string(&child_pid_file).is_ok_and(|s| s.ends_with('\n')) {

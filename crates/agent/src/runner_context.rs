@@ -28,6 +28,8 @@ pub struct RunnerContext {
     pub pids_limit: u64,
     /// The `corral` binary that supervises task processes; `None`: direct children.
     pub supervisor: Option<PathBuf>,
+    /// Tasks run as their users (`AgentConfig::switch_user`).
+    pub switch_user: bool,
     pub fetcher: FetcherConfig,
     pub shutdown: Shutdown,
 }

@@ -23,6 +23,7 @@ use tokio::io::AsyncReadExt;
 
 use super::checkpoint;
 use super::processes::{ExitOutcome, TaskEnvironment, command_value, command_variables};
+use super::run_as::RunAs;
 use corral_api::v1::CommandInfo;
 use corral_cgroups::JoinFiles;
 
@@ -34,7 +35,8 @@ pub const SUBCOMMAND: &str = "supervise";
 
 // ---------------------------------------------------------------- the supervisor's side
 
-/// Runs `program` (argv[0] `argv0`, then `args`) in a new process group, reports its pid on
+/// Runs `program` (argv[0] `argv0`, then `args`) in a new process group, as `user` when
+/// given (`(name, sandbox)`: the sandbox is made the user's first), reports its pid on
 /// `status_fd`, waits, and records the outcome in `exit_file`. Returns the supervisor's exit
 /// code: the command's, or 128 + its signal; 127 when it cannot start.
 pub fn supervise(
@@ -43,6 +45,7 @@ pub fn supervise(
     program: &OsStr,
     argv0: Option<&OsStr>,
     args: &[OsString],
+    user: Option<(&str, &Path)>,
 ) -> i32 {
     let mut status = status_pipe(status_fd);
     let mut command = std::process::Command::new(program);
@@ -50,6 +53,16 @@ pub fn supervise(
         command.arg0(argv0);
     }
     command.args(args).process_group(0);
+    if let Some((user, sandbox)) = user {
+        match become_user(&mut command, user, sandbox) {
+            Ok(()) => {}
+            Err(message) => {
+                report(&mut status, &format!("err {message}"));
+                eprintln!("corral supervise: {message}");
+                return 127;
+            }
+        }
+    }
     let child = command.spawn();
     let mut child = match child {
         Ok(child) => {
@@ -93,6 +106,28 @@ pub fn supervise(
         } => 128 + signal,
         _ => 1,
     }
+}
+
+/// Makes `sandbox` `user`'s and has `command` become the user before exec.
+fn become_user(
+    command: &mut std::process::Command,
+    user: &str,
+    sandbox: &Path,
+) -> Result<(), String> {
+    let run_as = RunAs::lookup(user)?;
+    if run_as.is_current() {
+        return Ok(());
+    }
+    if let Some(refusal) = run_as.refusal() {
+        return Err(refusal);
+    }
+    run_as.own_tree(sandbox)?;
+    // SAFETY: the closure runs in the forked child and makes only setgroups(2), setgid(2)
+    // and setuid(2) calls, which are async-signal-safe; nothing is allocated there.
+    unsafe {
+        command.pre_exec(move || run_as.switch());
+    }
+    Ok(())
 }
 
 /// The status pipe the agent gave us, made close-on-exec so the command does not hold it
@@ -183,6 +218,7 @@ pub fn start(
     sandbox: &Path,
     env: &TaskEnvironment,
     cgroups: Option<&JoinFiles>,
+    user: Option<&str>,
 ) -> Result<Starting, String> {
     let mut cmd = tokio::process::Command::new(binary);
     cmd.arg(SUBCOMMAND)
@@ -190,6 +226,9 @@ pub fn start(
         .arg(exit_file)
         .arg("--status-fd")
         .arg(STATUS_FD.to_string());
+    if let Some(user) = user {
+        cmd.arg("--user").arg(user);
+    }
     let value = command_value(command);
     let shown = if command.is_shell() {
         cmd.arg("--").arg("/bin/sh").arg("-c").arg(value);
@@ -208,9 +247,6 @@ pub fn start(
             .args(command.arguments.iter().skip(1));
         format!("{value:?}")
     };
-    if let Some(user) = &command.user {
-        tracing::debug!("ignoring command user {user:?}: tasks run as the agent's user");
-    }
     let stdout = open_log(sandbox, "stdout")?;
     let stderr = open_log(sandbox, "stderr")?;
     cmd.current_dir(sandbox)
@@ -369,6 +405,7 @@ mod tests {
             OsStr::new("/bin/sh"),
             None,
             &["-c".into(), "exit 3".into()],
+            None,
         );
         assert_eq!(code, 3);
         let mut said = String::new();
@@ -386,10 +423,79 @@ mod tests {
     }
 
     #[test]
+    fn the_command_runs_as_its_user_in_a_sandbox_made_theirs() {
+        use std::os::unix::fs::MetadataExt;
+        if !crate::runs_as_root() {
+            eprintln!("skipped: switching users needs root");
+            return;
+        }
+        let nobody = RunAs::lookup("nobody").expect("nobody exists");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let sandbox = dir.path().join("sandbox");
+        std::fs::create_dir(&sandbox).expect("sandbox");
+        std::fs::write(sandbox.join("fetched"), "x").expect("a fetched file");
+        let exit = dir.path().join("exit");
+        let script = format!(
+            "id -u > {0}/uid; id -G > {0}/groups; echo x >> /etc/corral-must-not-write",
+            sandbox.display()
+        );
+        let code = supervise(
+            &exit,
+            -1,
+            OsStr::new("/bin/sh"),
+            None,
+            &["-c".into(), script.into()],
+            Some(("nobody", &sandbox)),
+        );
+        assert_ne!(code, 0, "nobody could write to /etc");
+        let uid = std::fs::read_to_string(sandbox.join("uid")).expect("uid");
+        assert_eq!(uid.trim(), nobody.uid.to_string());
+        let groups = std::fs::read_to_string(sandbox.join("groups")).expect("groups");
+        assert!(
+            !groups.split_whitespace().any(|g| g == "0"),
+            "root's group kept: {groups}"
+        );
+        let fetched = std::fs::metadata(sandbox.join("fetched")).expect("meta");
+        assert_eq!(fetched.uid(), nobody.uid);
+        assert!(!Path::new("/etc/corral-must-not-write").exists());
+    }
+
+    #[test]
+    fn an_unknown_user_is_refused_before_anything_runs_naming_them() {
+        use std::io::Read;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let exit = dir.path().join("exit");
+        let (read_end, write_end) = pipe().expect("pipe");
+        let fd = write_end.as_raw_fd();
+        std::mem::forget(write_end); // supervise owns it now
+        let code = supervise(
+            &exit,
+            fd,
+            OsStr::new("/bin/sh"),
+            None,
+            &[
+                "-c".into(),
+                format!("touch {}/ran", dir.path().display()).into(),
+            ],
+            Some(("no-such-user-here", dir.path())),
+        );
+        assert_eq!(code, 127);
+        let mut said = String::new();
+        std::fs::File::from(read_end)
+            .read_to_string(&mut said)
+            .expect("read the status pipe");
+        assert!(
+            said.contains("\"no-such-user-here\" does not exist"),
+            "{said:?}"
+        );
+        assert!(!dir.path().join("ran").exists());
+    }
+
+    #[test]
     fn supervise_reports_a_command_that_cannot_start() {
         let dir = tempfile::tempdir().expect("temp dir");
         let exit = dir.path().join("exit");
-        let code = supervise(&exit, -1, OsStr::new("/no/such/program"), None, &[]);
+        let code = supervise(&exit, -1, OsStr::new("/no/such/program"), None, &[], None);
         assert_eq!(code, 127);
         assert_eq!(read_exit(&exit), None);
     }
@@ -404,6 +510,7 @@ mod tests {
             OsStr::new("/bin/sh"),
             None,
             &["-c".into(), "kill -KILL $$".into()],
+            None,
         );
         assert_eq!(code, 128 + libc::SIGKILL);
         assert_eq!(

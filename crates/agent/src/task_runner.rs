@@ -17,6 +17,7 @@ use super::health_checks::{self, CheckPlace, CheckedTask};
 use super::isolators::{self, Prepared};
 use super::process_start::{self, ProcessSpec};
 use super::processes::{self, ProcessTable, TaskEnvironment};
+use super::run_as;
 use super::runner_context::RunnerContext;
 use super::runner_input::RunnerInput;
 use super::supervisor;
@@ -40,6 +41,8 @@ enum Flow {
 pub struct TaskRunner {
     ctx: RunnerContext,
     framework_id: FrameworkId,
+    /// Who the task's processes run as (`run_as.rs`); `None`: the agent's user.
+    user: Option<String>,
     task: v1::TaskInfo,
     container_id: String,
     sandbox: PathBuf,
@@ -68,12 +71,18 @@ impl TaskRunner {
     /// The runner and the sender that reaches its inbox.
     pub fn new(
         ctx: RunnerContext,
+        framework: &v1::FrameworkInfo,
         framework_id: FrameworkId,
         task: v1::TaskInfo,
         container_id: String,
         sandbox: PathBuf,
     ) -> (Self, UnboundedSender<RunnerInput>) {
         let (inbox_tx, inbox) = unbounded_channel();
+        let user = run_as::task_user(
+            ctx.switch_user,
+            task.command.as_ref().and_then(|c| c.user.as_deref()),
+            &framework.user,
+        );
         let plugins = ctx.plugins.launch_plugins();
         let runner = TaskRunner {
             plugin: plugins.executor_name.clone(),
@@ -81,6 +90,7 @@ impl TaskRunner {
             ctx,
             framework_id,
             task,
+            user,
             container_id,
             sandbox,
             instance: None,
@@ -581,6 +591,7 @@ impl TaskRunner {
             sandbox: self.sandbox.clone(),
             env,
             join,
+            user: self.user.clone(),
         };
         let started = process_start::start(spec).await?;
         if let Some(supervisor_start) = started.supervisor_start {

@@ -145,6 +145,8 @@ where
         isolators: Default::default(),
         recovery,
         executor_registration_timeout: corral_agent::DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT,
+        // The benchmark's tasks run as the agent (their framework names no user to switch to).
+        switch_user: false,
         plugin_engine: None,
         fetcher: Default::default(),
         credential: security.agent_credential.clone(),

@@ -32,6 +32,8 @@ pub struct ExecutorContext {
     pub pids_limit: u64,
     /// The `corral` binary that supervises executors; `None`: direct children.
     pub supervisor: Option<PathBuf>,
+    /// Executors run as their users (`AgentConfig::switch_user`).
+    pub switch_user: bool,
     /// The isolator plugins the command line gives.
     pub isolators: IsolatorSet,
     /// `--executor-registration-timeout` and `--executor-reregistration-timeout`.

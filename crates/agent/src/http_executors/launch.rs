@@ -189,6 +189,11 @@ pub(super) async fn start(
     };
     let spec = ProcessSpec {
         supervisor: ctx.supervisor.clone(),
+        user: crate::run_as::task_user(
+            ctx.switch_user,
+            info.command.as_ref().and_then(|c| c.user.as_deref()),
+            &framework.user,
+        ),
         exit_file: checkpoint::exit_file(&ctx.work_dir, &container_id),
         command,
         sandbox: sandbox.clone(),

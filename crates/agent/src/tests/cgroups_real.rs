@@ -65,7 +65,7 @@ async fn run_in(
         container_id: "c".into(),
     };
     let join = container.join_files().expect("cgroup.procs opens");
-    processes::spawn(&shell(command), sandbox, &env, Some(&join)).expect("spawns")
+    processes::spawn(&shell(command), sandbox, &env, Some(&join), None).expect("spawns")
 }
 
 /// Container cgroups left under the test's root, found by listing every cgroup mount under

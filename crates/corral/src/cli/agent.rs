@@ -132,6 +132,7 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
             ..corral_agent::RecoveryConfig::supervised_by_this_binary(args.machine.recover)
         },
         executor_registration_timeout: args.executor_registration_timeout,
+        switch_user: args.machine.switch_user(),
         plugin_engine: Some(engine.clone()),
         isolators: args.machine.isolators(&engine)?,
         hooks,

@@ -38,6 +38,10 @@ pub struct MachineArgs {
     /// DIR/dev/nvidia0); a fake tree in tests.
     #[arg(long, default_value = "/", value_name = "DIR")]
     pub discovery_root: std::path::PathBuf,
+    /// Run every task as the agent's user (Mesos' --no-switch_user). By default an agent
+    /// running as root runs each task as its command's user, else its framework's.
+    #[arg(long)]
+    pub no_switch_user: bool,
 }
 
 impl MachineArgs {
@@ -81,6 +85,16 @@ impl MachineArgs {
         ))
     }
 
+    /// Whether tasks run as their users: only root can switch, so an agent that is not root
+    /// runs them as itself (and says so at start).
+    pub fn switch_user(&self) -> bool {
+        let root = corral_agent::runs_as_root();
+        if !root && !self.no_switch_user {
+            tracing::info!("the agent is not root: tasks run as the agent's user");
+        }
+        root && !self.no_switch_user
+    }
+
     pub fn isolation_config(&self) -> IsolationConfig {
         IsolationConfig {
             mode: self.isolation,
@@ -104,6 +118,7 @@ mod isolator_flag_tests {
             isolator: isolator.iter().map(|s| s.to_string()).collect(),
             isolator_config: config.map(str::to_string),
             discovery_root: std::env::temp_dir(),
+            no_switch_user: false,
         }
     }
 

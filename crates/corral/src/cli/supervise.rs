@@ -14,6 +14,9 @@ pub struct SuperviseArgs {
     /// The pipe to tell the agent the command's pid on.
     #[arg(long, default_value_t = -1)]
     pub status_fd: i32,
+    /// The user the command runs as (the sandbox becomes theirs); default: this process's.
+    #[arg(long)]
+    pub user: Option<String>,
     /// argv[0] of the command, if not the program.
     #[arg(long, allow_hyphen_values = true)]
     pub argv0: Option<OsString>,
@@ -27,12 +30,23 @@ pub fn run(args: &SuperviseArgs) -> ExitCode {
         eprintln!("corral supervise: no command given");
         return ExitCode::from(127);
     };
+    // The agent starts the supervisor in the task's sandbox.
+    let sandbox = match (&args.user, std::env::current_dir()) {
+        (None, _) => None,
+        (Some(_), Ok(dir)) => Some(dir),
+        (Some(_), Err(e)) => {
+            eprintln!("corral supervise: no working directory to run in: {e}");
+            return ExitCode::from(127);
+        }
+    };
+    let user = args.user.as_deref().zip(sandbox.as_deref());
     let code = corral_agent::supervisor::supervise(
         &args.exit_file,
         args.status_fd,
         program,
         args.argv0.as_deref(),
         rest,
+        user,
     );
     ExitCode::from(u8::try_from(code & 0xff).unwrap_or(1))
 }

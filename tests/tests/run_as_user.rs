@@ -1,0 +1,120 @@
+//! Tasks run as their user (issue 16; Mesos' `--switch_user`) on a real agent running as
+//! root: a task runs as its command's user, else its framework's; its sandbox becomes theirs;
+//! as that user it can neither move itself into the root cgroups (where it would escape its
+//! limits) nor signal root's processes (the agent, the master); a user the machine does not
+//! know fails the task naming them; `--no-switch-user` runs tasks as the agent.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+
+use corral_e2e::{Cluster, Framework, framework_info, task};
+
+/// What the task tries, one line each: who it is, who owns its sandbox, whether it could
+/// join a root cgroup (v1 and v2 paths) and signal init.
+const PROBE: &str = "id -un; stat -c %U .; \
+    for f in /sys/fs/cgroup/cgroup.procs /sys/fs/cgroup/pids/cgroup.procs; do \
+      [ -e $f ] && (echo $$ > $f) 2>/dev/null && echo escaped-cgroups; done; \
+    kill -0 1 2>/dev/null && echo signalled-root; echo probed";
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// The stdout of `task_id`'s sandbox under the agent's work dir.
+fn stdout_of(root: &Path, task_id: &str) -> String {
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                pending.push(path);
+            } else if path.ends_with("stdout") && in_task(&path, task_id) {
+                return std::fs::read_to_string(&path).expect("stdout readable");
+            }
+        }
+    }
+    panic!("no stdout for {task_id} under {}", root.display());
+}
+
+fn in_task(path: &Path, task_id: &str) -> bool {
+    path.components().any(|c| c.as_os_str() == task_id)
+}
+
+fn sandbox_owner(stdout: &str) -> &str {
+    stdout.lines().nth(1).unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tasks_run_as_their_user_and_cannot_reach_what_is_root_s() {
+    if !is_root() {
+        eprintln!("skipped: only a root agent switches users");
+        return;
+    }
+    let mut cluster = Cluster::master(&[]).await;
+    cluster.add_agent("cpus:2;mem:1024;disk:1024", &[]).await;
+    let work: PathBuf = cluster.dir.path().join("agent0");
+    let master = cluster.master_addr.clone();
+    let info = framework_info("as-nobody", json!({"user": "nobody"}));
+    let mut framework = Framework::subscribe(&master, info).await;
+    let offer = framework.offers(10).await.remove(0);
+    let as_framework = task("as-framework", &offer, PROBE, 0.1, 32.0);
+    let mut as_command = task("as-command", &offer, PROBE, 0.1, 32.0);
+    as_command["command"]["user"] = json!("daemon");
+    let mut as_stranger = task("as-stranger", &offer, "echo ran > ran", 0.1, 32.0);
+    as_stranger["command"]["user"] = json!("no-such-user-here");
+    let tasks = vec![as_framework, as_command, as_stranger];
+    assert_eq!(framework.launch(&offer, tasks, 0.0).await, 202);
+    let states = framework
+        .task_states(
+            &[
+                ("as-framework", "TASK_FINISHED"),
+                ("as-command", "TASK_FINISHED"),
+                ("as-stranger", "TASK_FAILED"),
+            ],
+            30,
+        )
+        .await;
+
+    for (task_id, user) in [("as-framework", "nobody"), ("as-command", "daemon")] {
+        let out = stdout_of(&work, task_id);
+        assert!(out.ends_with("probed\n"), "{task_id}: {out}");
+        assert_eq!(out.lines().next(), Some(user), "{task_id}: {out}");
+        assert_eq!(sandbox_owner(&out), user, "{task_id}: {out}");
+        assert!(!out.contains("escaped-cgroups"), "{task_id}: {out}");
+        assert!(!out.contains("signalled-root"), "{task_id}: {out}");
+    }
+    let message = states["as-stranger"]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        message.contains("\"no-such-user-here\" does not exist"),
+        "{message}"
+    );
+
+    // The same task on an agent told not to switch runs as the agent (root).
+    cluster
+        .add_agent("cpus:2;mem:1024;disk:1024", &["--no-switch-user"])
+        .await;
+    let second = loop {
+        let offers = framework.offers(10).await;
+        if let Some(offer) = offers
+            .into_iter()
+            .find(|o| o["agent_id"] != offer["agent_id"])
+        {
+            break offer;
+        }
+    };
+    let as_agent = task("as-agent", &second, "id -un", 0.1, 32.0);
+    assert_eq!(framework.launch(&second, vec![as_agent], 0.0).await, 202);
+    framework.task_state("as-agent", "TASK_FINISHED", 30).await;
+    let out = stdout_of(&cluster.dir.path().join("agent1"), "as-agent");
+    assert_eq!(out.lines().next(), Some("root"), "{out}");
+    let sandbox = work.join("sandboxes");
+    assert_eq!(std::fs::metadata(sandbox).expect("sandboxes").uid(), 0);
+}
