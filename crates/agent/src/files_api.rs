@@ -2,9 +2,14 @@
 //! LIST_FILES and READ_FILE. A path is the absolute sandbox directory the agent reports for a
 //! task (`/state` `tasks[].sandbox`), or a file below it; sandboxes of tasks the agent has
 //! forgotten stay reachable under `/state` `sandbox_root` (`<root>/<framework>/<task>/<container>`).
-//! A path with `..`, or one that leaves its sandbox through a symlink, is refused; a path in
-//! no sandbox is 404; a caller the ACLs refuse `access_sandboxes` on the task's user is 403. Every file and directory is looked at off the async threads.
+//! A path with `..`, or one that leaves its sandbox through a symlink, is refused (the kernel
+//! resolves it beneath the sandbox: `sandbox_open.rs`), and so is a hard link the task's
+//! user does not own; a path in no sandbox is 404; a caller the ACLs refuse
+//! `access_sandboxes` on the task's user is 403; the sandbox root and its framework and task
+//! levels (every task's sandboxes at once) are not browsed. Every file and directory is
+//! looked at off the async threads.
 
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
@@ -15,6 +20,8 @@ use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
+use super::run_as::RunAs;
+use super::sandbox_open;
 use super::task_store::TaskStore;
 use corral_authz::{Action, Authorizer, Request};
 use corral_http::auth::Caller;
@@ -45,10 +52,7 @@ impl FilesState {
     /// The sandboxes a path may be in: the tasks' the agent knows, and the sandbox root,
     /// which keeps the sandboxes of tasks that ended and were forgotten.
     fn sandboxes(&self) -> Vec<PathBuf> {
-        let mut sandboxes: Vec<PathBuf> =
-            self.tasks.task_places().into_iter().map(|p| p.3).collect();
-        sandboxes.push(self.sandbox_root.clone());
-        sandboxes
+        self.tasks.task_places().into_iter().map(|p| p.3).collect()
     }
 
     /// Checks `path` against the sandboxes, and `caller`'s `access_sandboxes` on the user of
@@ -61,11 +65,12 @@ impl FilesState {
         then: impl FnOnce(Resolved) -> Result<T, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
         let sandboxes = self.sandboxes();
+        let root = self.sandbox_root.clone();
         let users = self.tasks.sandbox_users();
         let authorizer = self.authorizer.clone();
         let caller = caller.map(str::to_string);
         tokio::task::spawn_blocking(move || {
-            let resolved = resolve_in(&sandboxes, path.as_deref())?;
+            let mut resolved = resolve_in(&sandboxes, &root, path.as_deref())?;
             let owner = users
                 .iter()
                 .filter(|(sandbox, _)| resolved.virtual_path.starts_with(sandbox))
@@ -79,6 +84,11 @@ impl FilesState {
             authorizer
                 .authorize(&request)
                 .map_err(|denied| ApiError::forbidden(denied.to_string()))?;
+            // Root never counts as the owner: a root task's hard link to any file is root's.
+            resolved.owner_uid = owner
+                .and_then(|user| RunAs::lookup(user).ok())
+                .map(|user| user.uid)
+                .filter(|uid| *uid != 0);
             then(resolved)
         })
         .await
@@ -148,8 +158,37 @@ struct ReadQuery {
 pub struct Resolved {
     /// The path as asked (what answers echo back).
     pub virtual_path: PathBuf,
-    /// Where it really is, symlinks resolved.
-    pub real: PathBuf,
+    /// The sandbox it is in, and where below it.
+    root: PathBuf,
+    relative: PathBuf,
+    /// The uid of the task's user, who may own hard links (`None`: nobody may).
+    owner_uid: Option<u32>,
+}
+
+impl Resolved {
+    /// The file or directory, opened beneath its sandbox; a hard link the task's user does
+    /// not own is refused. Blocks.
+    pub fn open(&self) -> Result<(std::fs::File, std::fs::Metadata), ApiError> {
+        let raw = self.virtual_path.display();
+        let file = sandbox_open::open_beneath(&self.root, &self.relative).map_err(|e| {
+            match e.raw_os_error() {
+                Some(libc::ENOENT | libc::ENOTDIR) => {
+                    ApiError::not_found(format!("'{raw}' does not exist"))
+                }
+                Some(libc::EXDEV | libc::ELOOP) => ApiError::forbidden(format!(
+                    "'{raw}' leads outside its sandbox (through a symlink); refused"
+                )),
+                _ => ApiError::not_found(format!("cannot open '{raw}': {e}")),
+            }
+        })?;
+        let meta = file
+            .metadata()
+            .map_err(|e| ApiError::not_found(format!("cannot stat '{raw}': {e}")))?;
+        if let Some(refusal) = sandbox_open::hard_link_refusal(&meta, self.owner_uid) {
+            return Err(ApiError::forbidden(format!("'{raw}': {refusal}")));
+        }
+        Ok((file, meta))
+    }
 }
 
 /// Where every task sandbox of the agent lives (`<root>/<framework>/<task>/<container>`).
@@ -157,9 +196,14 @@ pub fn sandbox_root(work_dir: &Path) -> PathBuf {
     work_dir.join("sandboxes")
 }
 
-/// Checks `path` against `sandboxes`, resolving symlinks (reads the filesystem: call it off
-/// the async threads).
-pub fn resolve_in(sandboxes: &[PathBuf], path: Option<&str>) -> Result<Resolved, ApiError> {
+/// Checks `path` against the `sandboxes` of the known tasks, else the sandbox `root`
+/// (forgotten tasks' sandboxes, `<root>/<framework>/<task>/<container>`, each on its own).
+/// Pure: the file is opened later, beneath its sandbox ([`Resolved::open`]).
+pub fn resolve_in(
+    sandboxes: &[PathBuf],
+    root: &Path,
+    path: Option<&str>,
+) -> Result<Resolved, ApiError> {
     let raw = match path {
         Some(p) if !p.trim().is_empty() => p,
         _ => return Err(ApiError::bad_request("Expecting 'path' query parameter")),
@@ -175,25 +219,37 @@ pub fn resolve_in(sandboxes: &[PathBuf], path: Option<&str>) -> Result<Resolved,
             "path '{raw}' contains '..'; sandbox paths may not leave their sandbox"
         )));
     }
-    let Some(root) = sandboxes.iter().find(|s| asked.starts_with(s)) else {
-        return Err(ApiError::not_found(format!(
-            "'{raw}' is not in the sandbox of any task on this agent"
-        )));
+    let sandbox = match sandboxes.iter().find(|s| asked.starts_with(s)) {
+        Some(sandbox) => sandbox.clone(),
+        None if asked.starts_with(root) => {
+            // A forgotten task's sandbox: three levels below the root, never above.
+            let below: Vec<Component> = asked
+                .strip_prefix(root)
+                .map(|p| p.components().collect())
+                .unwrap_or_default();
+            if below.len() < 3 {
+                return Err(ApiError::forbidden(format!(
+                    "'{raw}' holds the sandboxes of many tasks; give one task's sandbox \
+                     (<root>/<framework>/<task>/<container>)"
+                )));
+            }
+            below[..3].iter().fold(root.to_path_buf(), |p, c| p.join(c))
+        }
+        None => {
+            return Err(ApiError::not_found(format!(
+                "'{raw}' is not in the sandbox of any task on this agent"
+            )));
+        }
     };
-    let real = std::fs::canonicalize(&asked).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => ApiError::not_found(format!("'{raw}' does not exist")),
-        _ => ApiError::not_found(format!("cannot open '{raw}': {e}")),
-    })?;
-    let real_root = std::fs::canonicalize(root)
-        .map_err(|e| ApiError::not_found(format!("the sandbox of '{raw}' is gone: {e}")))?;
-    if !real.starts_with(&real_root) {
-        return Err(ApiError::forbidden(format!(
-            "'{raw}' leads outside its sandbox (through a symlink); refused"
-        )));
-    }
+    let relative = asked
+        .strip_prefix(&sandbox)
+        .unwrap_or(Path::new(""))
+        .to_path_buf();
     Ok(Resolved {
         virtual_path: asked,
-        real,
+        root: sandbox,
+        relative,
+        owner_uid: None,
     })
 }
 
@@ -251,20 +307,19 @@ async fn download(
     caller: Caller,
     Query(query): Query<PathQuery>,
 ) -> Result<Response, ApiError> {
-    let resolved = files
+    let (resolved, file) = files
         .with_path(caller.name(), query.path, |resolved| {
-            if resolved.real.is_dir() {
+            let (file, meta) = resolved.open()?;
+            if meta.is_dir() {
                 return Err(ApiError::bad_request(format!(
                     "'{}' is a directory",
                     resolved.virtual_path.display()
                 )));
             }
-            Ok(resolved)
+            Ok((resolved, file))
         })
         .await?;
-    let mut file = tokio::fs::File::open(&resolved.real)
-        .await
-        .map_err(|e| ApiError::not_found(format!("cannot open: {e}")))?;
+    let mut file = tokio::fs::File::from_std(file);
     // Streamed in chunks: a task's log may be larger than the agent wants to hold.
     let body = async_stream::stream! {
         use tokio::io::AsyncReadExt;
@@ -338,13 +393,15 @@ impl FileInfo {
 
 /// A directory's entries (sorted by name), or the file itself. Blocks.
 pub fn list(resolved: &Resolved) -> Result<Vec<FileInfo>, ApiError> {
-    let meta = std::fs::metadata(&resolved.real)
-        .map_err(|e| ApiError::not_found(format!("cannot stat: {e}")))?;
+    let (dir, meta) = resolved.open()?;
     if !meta.is_dir() {
         return Ok(vec![FileInfo::of(&resolved.virtual_path, &meta)]);
     }
-    let entries = std::fs::read_dir(&resolved.real)
-        .map_err(|e| ApiError::not_found(format!("cannot list: {e}")))?;
+    // The directory opened beneath the sandbox, listed through its descriptor: a rename
+    // after the open cannot point the listing elsewhere.
+    let by_fd = PathBuf::from(format!("/proc/self/fd/{}", dir.as_raw_fd()));
+    let entries =
+        std::fs::read_dir(&by_fd).map_err(|e| ApiError::not_found(format!("cannot list: {e}")))?;
     let mut infos = Vec::new();
     for entry in entries.flatten() {
         // lstat: a symlink is listed as itself, never followed out of the sandbox.
@@ -359,15 +416,19 @@ pub fn list(resolved: &Resolved) -> Result<Vec<FileInfo>, ApiError> {
 }
 
 pub fn file_size(resolved: &Resolved) -> Result<u64, ApiError> {
-    let meta = std::fs::metadata(&resolved.real)
-        .map_err(|e| ApiError::not_found(format!("cannot stat: {e}")))?;
+    Ok(open_file(resolved)?.1)
+}
+
+/// The file (not a directory) and its size. Blocks.
+fn open_file(resolved: &Resolved) -> Result<(std::fs::File, u64), ApiError> {
+    let (file, meta) = resolved.open()?;
     if meta.is_dir() {
         return Err(ApiError::bad_request(format!(
             "'{}' is a directory",
             resolved.virtual_path.display()
         )));
     }
-    Ok(meta.len())
+    Ok((file, meta.len()))
 }
 
 /// Reads up to `length` bytes (a default and a cap apply) at `offset`; returns the bytes and
@@ -378,10 +439,8 @@ pub fn read_range(
     length: Option<u64>,
 ) -> Result<(Vec<u8>, u64), ApiError> {
     use std::io::{Read, Seek, SeekFrom};
-    let size = file_size(resolved)?;
+    let (mut file, size) = open_file(resolved)?;
     let length = length.unwrap_or(DEFAULT_READ_LENGTH).min(MAX_READ_LENGTH);
-    let mut file = std::fs::File::open(&resolved.real)
-        .map_err(|e| ApiError::not_found(format!("cannot open: {e}")))?;
     if offset >= size {
         return Ok((Vec::new(), size));
     }

@@ -45,6 +45,7 @@ mod run_as;
 mod runner_context;
 mod runner_input;
 mod runners;
+mod sandbox_open;
 mod shutdown;
 mod status_updates;
 pub mod supervisor;

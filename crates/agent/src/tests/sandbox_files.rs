@@ -245,15 +245,41 @@ async fn unknown_paths_are_404_and_escapes_are_refused() {
     let meta = work.path().join("meta").display().to_string();
     let (status, _) = get(&agent, "/files/browse", &[("path", &meta)]).await;
     assert_eq!(status, 404);
-    // The sandbox root lists the frameworks' sandboxes (ended tasks' stay reachable there).
+    // The sandbox root and its framework and task levels hold every task's sandboxes: not
+    // browsed (ended tasks' sandboxes stay reachable there one by one).
     let root = agent_state(&agent).await["sandbox_root"]
         .as_str()
         .expect("sandbox_root")
         .to_string();
     assert!(sandbox.starts_with(&root), "{sandbox} under {root}");
-    let (status, listing) = get(&agent, "/files/browse", &[("path", &root)]).await;
-    assert_eq!(status, 200);
-    assert_eq!(listing[0]["path"], format!("{root}/{FRAMEWORK}"));
+    for above in [root.clone(), format!("{root}/{FRAMEWORK}")] {
+        let (status, body) = get(&agent, "/files/browse", &[("path", &above)]).await;
+        assert_eq!(status, 403, "{above}: {body}");
+        assert!(
+            body["message"]
+                .as_str()
+                .expect("message")
+                .contains("many tasks")
+        );
+    }
+
+    // A hard link the task made to a file outside its sandbox is not served.
+    let outside = work.path().join("outside-secret");
+    std::fs::write(&outside, "secret").expect("write");
+    std::fs::hard_link(&outside, format!("{sandbox}/hard-link")).expect("hard link");
+    let (status, body) = get(
+        &agent,
+        "/files/read",
+        &[("path", &format!("{sandbox}/hard-link"))],
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .expect("message")
+            .contains("hard links")
+    );
 
     let dotdot = format!("{sandbox}/../../../../../../etc/passwd");
     let (status, body) = get(&agent, "/files/read", &[("path", &dotdot)]).await;
