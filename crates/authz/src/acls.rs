@@ -2,7 +2,8 @@
 //! strictly (an unknown action, a missing entity or a misspelt field is refused, naming
 //! where), and evaluated as Mesos does: for each request the first ACL of its action whose
 //! subjects and objects both cover it decides (NONE in either denies); when none does,
-//! `permissive` (default true) decides.
+//! `permissive` (default true) decides. The objects of `manage_apps` and `view_apps` are
+//! Marathon path ids, matched as a tree (`path_tree.rs`).
 
 use std::collections::HashMap;
 
@@ -11,6 +12,7 @@ use serde_json::Value;
 use super::action::Action;
 use super::authorizer::{Authorizer, Denied, Request};
 use super::entity::Entity;
+use super::path_tree;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Acl {
@@ -120,6 +122,11 @@ fn parse_rule(action: Action, entry: Value) -> Result<Acl, String> {
     };
     let principals = take("principals")?;
     let objects = take(object_field)?;
+    if action.objects_are_paths()
+        && let Some(problem) = objects.values.iter().find_map(|v| path_tree::problem(v))
+    {
+        return Err(format!("'{object_field}': {problem}"));
+    }
     if let Some(extra) = fields.keys().next() {
         return Err(format!(
             "unknown field '{extra}' (an ACL of {} has 'principals' and '{object_field}')",
@@ -135,8 +142,14 @@ fn parse_rule(action: Action, entry: Value) -> Result<Acl, String> {
 impl Authorizer for Acls {
     fn authorize(&self, request: &Request<'_>) -> Result<(), Denied> {
         let rules = self.rules.get(&request.action).map(Vec::as_slice);
+        let paths = request.action.objects_are_paths();
         let deciding = rules.unwrap_or_default().iter().find(|acl| {
-            acl.principals.covers(request.subject) && acl.objects.covers(request.object)
+            let object = if paths {
+                acl.objects.covers_path(request.object)
+            } else {
+                acl.objects.covers(request.object)
+            };
+            acl.principals.covers(request.subject) && object
         });
         let allowed = match deciding {
             Some(acl) => acl.principals.grants() && acl.objects.grants(),
@@ -227,6 +240,70 @@ mod tests {
         )
         .expect("valid");
         assert!(!ask(&acls, Some("ops"), Action::UpdateQuotas, "web"));
+    }
+
+    #[test]
+    fn app_paths_cover_their_subtree_and_the_first_covering_acl_decides() {
+        let acls = Acls::parse(
+            r#"{"permissive": false,
+                "manage_apps": [
+                  {"principals": {"type": "NONE"}, "apps": {"values": ["/team-a/secret"]}},
+                  {"principals": {"values": ["alice"]}, "apps": {"values": ["/team-a"]}}],
+                "view_apps": [
+                  {"principals": {"values": ["alice", "bob"]}, "apps": {"values": ["/team-a"]}},
+                  {"principals": {"type": "ANY"}, "apps": {"values": ["/public/"]}}]}"#,
+        )
+        .expect("valid");
+        let manage = Action::ManageApps;
+        assert!(ask(&acls, Some("alice"), manage, "/team-a"));
+        assert!(ask(&acls, Some("alice"), manage, "/team-a/web"));
+        assert!(!ask(&acls, Some("alice"), manage, "/team-ab"));
+        assert!(!ask(&acls, Some("alice"), manage, "/team-a/secret/db"));
+        assert!(!ask(&acls, Some("bob"), manage, "/team-a/web"));
+        let view = Action::ViewApps;
+        assert!(ask(&acls, Some("bob"), view, "/team-a/web"));
+        assert!(!ask(&acls, Some("bob"), view, "/team-b/x"));
+        assert!(ask(&acls, None, view, "/public/site"));
+        assert!(!ask(&acls, None, view, "/team-a/web"));
+        let refused = acls
+            .authorize(&Request {
+                subject: Some("bob"),
+                action: manage,
+                object: Some("/team-a/web"),
+            })
+            .expect_err("bob only views");
+        assert_eq!(
+            refused.to_string(),
+            "Principal 'bob' is not authorized to manage_apps on apps '/team-a/web'"
+        );
+    }
+
+    #[test]
+    fn other_actions_keep_exact_values() {
+        let acls = Acls::parse(
+            r#"{"permissive": false, "register_frameworks": [
+                {"principals": {"type": "ANY"}, "roles": {"values": ["a"]}}]}"#,
+        )
+        .expect("valid");
+        assert!(ask(&acls, Some("x"), Action::RegisterFrameworks, "a"));
+        assert!(!ask(&acls, Some("x"), Action::RegisterFrameworks, "a/b"));
+    }
+
+    #[test]
+    fn app_objects_must_be_paths() {
+        let error = Acls::parse(
+            r#"{"manage_apps": [
+                {"principals": {"values": ["alice"]}, "apps": {"values": ["team-a"]}}]}"#,
+        )
+        .expect_err("not a path")
+        .to_string();
+        assert!(
+            error.contains("manage_apps[0]: 'apps': 'team-a' is not a path"),
+            "{error}"
+        );
+        assert!(
+            Acls::parse(r#"{"view_apps": [{"principals": {}, "apps": {"type": "ANY"}}]}"#).is_ok()
+        );
     }
 
     #[test]

@@ -26,12 +26,13 @@ pub enum Action {
     ActivatePlugins,
     SwapAllocator,
     ManageApps,
+    ViewApps,
     ManageJobs,
     ViewUi,
 }
 
 impl Action {
-    pub const ALL: [Action; 24] = [
+    pub const ALL: [Action; 25] = [
         Action::RegisterFrameworks,
         Action::RunTasks,
         Action::TeardownFrameworks,
@@ -54,6 +55,7 @@ impl Action {
         Action::ActivatePlugins,
         Action::SwapAllocator,
         Action::ManageApps,
+        Action::ViewApps,
         Action::ManageJobs,
         Action::ViewUi,
     ];
@@ -91,6 +93,7 @@ impl Action {
             Action::ActivatePlugins => "activate_plugins",
             Action::SwapAllocator => "swap_allocator",
             Action::ManageApps => "manage_apps",
+            Action::ViewApps => "view_apps",
             Action::ManageJobs => "manage_jobs",
             Action::ViewUi => "view_ui",
         }
@@ -120,10 +123,17 @@ impl Action {
             Action::MarkAgentsGone => "agents",
             Action::InstallPlugins | Action::ActivatePlugins => "plugins",
             Action::SwapAllocator => "allocators",
-            Action::ManageApps => "apps",
+            Action::ManageApps | Action::ViewApps => "apps",
             Action::ManageJobs => "jobs",
             Action::ViewUi => "ui",
         }
+    }
+
+    /// Whether this action's objects are Marathon path ids (`/team-a/web`) matched as a tree:
+    /// an ACL value covers that path and everything under it, as DC/OS's
+    /// `dcos:service:marathon:marathon:services:/team-a` permission does.
+    pub fn objects_are_paths(self) -> bool {
+        matches!(self, Action::ManageApps | Action::ViewApps)
     }
 
     /// The action an `--acls` key names; `set_quotas` is the older name of `update_quotas`.

@@ -32,6 +32,19 @@ impl Entity {
         }
     }
 
+    /// As [`Entity::covers`], for objects that are path ids: a named value covers its path
+    /// and everything under it (`path_tree.rs`).
+    pub fn covers_path(&self, path: Option<&str>) -> bool {
+        match self.kind {
+            EntityType::Any | EntityType::None => true,
+            EntityType::Some => path.is_some_and(|p| {
+                self.values
+                    .iter()
+                    .any(|value| super::path_tree::covers(value, p))
+            }),
+        }
+    }
+
     /// Whether an ACL whose entity covers a request lets it through: NONE never does.
     pub fn grants(&self) -> bool {
         self.kind != EntityType::None

@@ -10,6 +10,7 @@ pub mod all_of;
 pub mod authorizer;
 pub mod decision_cache;
 pub mod entity;
+pub mod path_tree;
 
 pub use acls::{Acls, AclsError};
 pub use action::Action;

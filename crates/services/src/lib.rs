@@ -36,6 +36,7 @@ use tokio::sync::Notify;
 
 use corral_state::{Election, EtcdStore, StateError, StateStore};
 
+pub use http::access::ENFORCED as ENFORCED_ACTIONS;
 pub use services::{Services, ServicesConfig};
 
 #[derive(Debug, thiserror::Error)]

@@ -33,6 +33,9 @@ pub struct ServicesConfig {
     pub credential: Option<corral_http::auth::Credential>,
     /// Who may call the Marathon API (`--credentials`, `--tokens`, `--authenticate-*`).
     pub auth: corral_http::auth::AuthConfig,
+    /// Who may manage and view which apps (`--acls`: `manage_apps`, `view_apps`); allows
+    /// everything by default.
+    pub authorizer: std::sync::Arc<dyn corral_authz::Authorizer>,
     /// Serve the API over TLS (`--tls-cert`, `--tls-key`, `--tls-client-ca`).
     pub tls: Option<corral_http::ServerTls>,
     /// What the master is trusted and presented over https (`--tls-ca`, ...).

@@ -64,15 +64,16 @@ pub fn read_credential(
         .transpose()
 }
 
-/// `--acls` (the JSON or a file holding it), as the master and the agents both read it: one
-/// file serves both, as in Mesos (each server asks about the actions it enforces; the master's
-/// are ignored by agents and the other way round). An action no Corral server enforces is
-/// refused: an ACL that would never refuse anything is worse than none.
+/// `--acls` (the JSON or a file holding it), as the master, the agents and the services API
+/// all read it: one file serves them all, as in Mesos (each server asks about the actions it
+/// enforces; the master's are ignored by agents and the other way round). An action no Corral
+/// server enforces is refused: an ACL that would never refuse anything is worse than none.
 pub fn read_acls(text: &str) -> anyhow::Result<corral_authz::Acls> {
     let acls = corral_authz::Acls::from_flag(text).context("bad --acls")?;
     let enforced: Vec<corral_authz::Action> = corral_master::authorization::ENFORCED
         .iter()
         .chain(corral_agent::ENFORCED_ACTIONS.iter())
+        .chain(corral_services::ENFORCED_ACTIONS.iter())
         .copied()
         .collect();
     acls.refuse_unenforced(&enforced).context("bad --acls")?;

@@ -50,6 +50,12 @@ pub struct ServicesArgs {
     pub leader_lease: Duration,
     #[command(flatten)]
     pub auth: super::auth_args::ServerAuthArgs,
+    /// Who may change and see which apps: Mesos' ACLs as JSON, or a file holding them (the
+    /// master's and agents' file serves too). `manage_apps` (create, change, restart, scale,
+    /// delete; kill tasks; cancel deployments) and `view_apps` (what reads show), their
+    /// objects `apps`: path ids, each covering everything under it (`/team-a`).
+    #[arg(long, value_name = "JSON|FILE")]
+    pub acls: Option<String>,
     #[command(flatten)]
     pub tls: super::tls_args::TlsArgs,
 }
@@ -86,6 +92,9 @@ pub async fn run(args: ServicesArgs) -> anyhow::Result<ExitCode> {
     config.auth = args
         .auth
         .config(Default::default(), args.tls.tls_client_ca.is_some())?;
+    if let Some(text) = &args.acls {
+        config.authorizer = Arc::new(super::auth_args::read_acls(text)?);
+    }
     config.tls = args.tls.load().await?;
     config.master_tls = args.master.tls()?;
     config.master_etcd_tls = etcd_tls.filter(|_| master_etcd);
@@ -159,6 +168,7 @@ pub fn config(
         state_description: state.to_string(),
         credential: None,
         auth: Default::default(),
+        authorizer: Arc::new(corral_authz::AllowAll),
         tls: None,
         master_tls: None,
         master_etcd_tls: None,

@@ -56,9 +56,10 @@ fn certificate_principal(request: &Request) -> Option<Principal> {
     principal.as_deref().map(|name| Principal(name.to_string()))
 }
 
-/// Why the layer refused a request, for the audit line (which has no body to read).
+/// Why a request was refused, for the audit line (which has no body to read): set by this
+/// layer, and by a server's own refusals (a 403 names the action it lacked).
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Refusal(pub &'static str);
+pub struct Refusal(pub &'static str);
 
 fn unauthorized(realm: Realm, reason: &'static str) -> Response {
     let mut response = ApiError::new(StatusCode::UNAUTHORIZED, reason).into_response();

@@ -17,6 +17,7 @@ use std::sync::Arc;
 pub use caller::Caller;
 pub use credentials::{Credential, CredentialsError};
 pub use identities::{Identities, Principal};
+pub use layer::Refusal;
 pub use realm::{Classify, Realm, Required};
 pub use signed_tokens::TokenSigner;
 pub use tokens::TokenTable;

@@ -21,6 +21,7 @@ fn services() -> Services {
         state_description: "memory".into(),
         credential: None,
         auth: Default::default(),
+        authorizer: std::sync::Arc::new(corral_authz::AllowAll),
         tls: None,
         master_tls: None,
         master_etcd_tls: None,

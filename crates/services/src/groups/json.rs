@@ -18,6 +18,22 @@ pub struct GroupEmbed<'a> {
     pub apps: bool,
     /// How an app is shown.
     pub app: &'a dyn Fn(&App) -> Value,
+    /// Which apps and groups the caller is shown at all.
+    pub shown: Shown<'a>,
+}
+
+/// Which apps and groups are shown (what the caller may view; the root always is).
+#[derive(Clone, Copy)]
+pub struct Shown<'a> {
+    pub app: &'a dyn Fn(&App) -> bool,
+    pub group: &'a dyn Fn(&PathId) -> bool,
+}
+
+impl Shown<'static> {
+    pub const ALL: Shown<'static> = Shown {
+        app: &|_| true,
+        group: &|_| true,
+    };
 }
 
 /// Every group id there is: the root, the explicit groups and every app's ancestors.
@@ -56,7 +72,7 @@ pub fn group_json(
     embed: GroupEmbed,
 ) -> Option<Value> {
     let ids = group_ids(apps, groups);
-    if !ids.contains(id) {
+    if !ids.contains(id) || !(id.is_root() || (embed.shown.group)(id)) {
         return None;
     }
     Some(render(id, &ids, apps, groups, embed))
@@ -80,7 +96,7 @@ fn render(
     if embed.apps {
         let direct: Vec<Value> = apps
             .values()
-            .filter(|a| is_child(&a.path_id(), id))
+            .filter(|a| is_child(&a.path_id(), id) && (embed.shown.app)(a))
             .map(|a| (embed.app)(a))
             .collect();
         object.insert("apps".into(), Value::Array(direct));
@@ -88,7 +104,7 @@ fn render(
     if embed.groups {
         let children: Vec<Value> = ids
             .iter()
-            .filter(|g| is_child(g, id))
+            .filter(|g| is_child(g, id) && (embed.shown.group)(g))
             .map(|g| render(g, ids, apps, groups, embed))
             .collect();
         object.insert("groups".into(), Value::Array(children));
@@ -124,6 +140,7 @@ pub fn root_json(apps: &BTreeMap<String, App>, groups: &BTreeMap<String, GroupRe
         groups: true,
         apps: true,
         app: &app,
+        shown: Shown::ALL,
     };
     render(
         &PathId::parse("/"),
@@ -197,6 +214,7 @@ mod tests {
                     groups: false,
                     apps: false,
                     app: &|_| Value::Null,
+                    shown: Shown::ALL,
                 }
             )
             .is_none()

@@ -1,11 +1,14 @@
 //! `/v2/apps/{id}...`: show, replace, patch, delete and restart an app; its versions; its
-//! tasks, and killing them.
+//! tasks, and killing them. Changes need `manage_apps` on the app; an app the caller may not
+//! view is unknown (404) and its tasks and versions refused (403), as in Marathon's
+//! AppsResource, AppTasksResource and AppVersionsResource.
 
 use std::sync::Arc;
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use corral_http::auth::Caller;
 use serde_json::{Value, json};
 
 use super::app_info::{Embed, app_info};
@@ -53,11 +56,29 @@ pub async fn get_path(
     State(services): State<Arc<Services>>,
     Path(path): Path<String>,
     RawQuery(raw): RawQuery,
+    caller: Caller,
 ) -> Response {
     let query = Query::parse(raw.as_deref());
-    match Target::parse(&path) {
+    let target = Target::parse(&path);
+    match &target {
+        Target::App(id) => {
+            let id = PathId::parse(id).to_string();
+            if !services.may_view(&caller, &id) {
+                return op_error(unknown_app(&id));
+            }
+        }
+        Target::Group(_) => {}
+        Target::Tasks(id) | Target::Versions(id) | Target::Version(id, _) => {
+            let id = PathId::parse(id).to_string();
+            if let Err(refused) = services.may_view_or_refuse(&caller, &id) {
+                return *refused;
+            }
+        }
+        Target::Task(..) | Target::Restart(_) => return not_found(),
+    }
+    match target {
         Target::App(id) => show(&services, &id, &query).await,
-        Target::Group(group) => show_group(&services, &group, &query).await,
+        Target::Group(group) => show_group(&services, &caller, &group, &query).await,
         Target::Tasks(id) => app_tasks(&services, &id).await,
         Target::Versions(id) => versions(&services, &id).await,
         Target::Version(id, version) => version_of(&services, &id, &version).await,
@@ -78,22 +99,33 @@ async fn show(services: &Services, id: &str, query: &Query) -> Response {
     }
 }
 
-async fn show_group(services: &Services, group: &str, query: &Query) -> Response {
+/// The apps in `group`: the group must be viewable, and its apps are those the caller may view.
+async fn show_group(services: &Services, caller: &Caller, group: &str, query: &Query) -> Response {
     let group = PathId::parse(group);
     let embed = Embed::show_default().with(&query.all("embed"));
-    let world = services.world.lock().await;
-    let apps: Vec<Value> = world
-        .apps
-        .values()
-        .filter(|app| app.path_id().is_within(&group))
-        .map(|app| app_info(&world, app, embed, now_ms()))
-        .collect();
-    if apps.is_empty() && !group.is_root() {
+    let within = |world: &crate::world::World| -> Vec<String> {
+        let ids = world.apps.keys();
+        ids.filter(|id| PathId::parse(id).is_within(&group))
+            .cloned()
+            .collect()
+    };
+    if within(&*services.world.lock().await).is_empty() && !group.is_root() {
         return respond::message(
             StatusCode::NOT_FOUND,
             format!("Group '{group}' does not exist"),
         );
     }
+    if let Err(refused) = services.may_view_or_refuse(caller, &group.to_string()) {
+        return *refused;
+    }
+    let view = services.view(caller, within).await;
+    let world = services.world.lock().await;
+    let apps: Vec<Value> = world
+        .apps
+        .values()
+        .filter(|app| app.path_id().is_within(&group) && view.app(&app.id))
+        .map(|app| app_info(&world, app, embed, now_ms()))
+        .collect();
     respond::json(StatusCode::OK, json!({"*": apps}))
 }
 
@@ -147,12 +179,16 @@ pub async fn put_path(
     Path(path): Path<String>,
     RawQuery(raw): RawQuery,
     peer: Peer,
+    caller: Caller,
     body: Body,
 ) -> Response {
     let query = Query::parse(raw.as_deref());
     let Target::App(id) = Target::parse(&path) else {
         return not_found();
     };
+    if let Err(refused) = services.may_manage(&caller, [PathId::parse(&id).to_string()]) {
+        return *refused;
+    }
     let partial = query.flag("partialUpdate", true);
     update_one(
         &services,
@@ -171,12 +207,16 @@ pub async fn patch_path(
     Path(path): Path<String>,
     RawQuery(raw): RawQuery,
     peer: Peer,
+    caller: Caller,
     body: Body,
 ) -> Response {
     let query = Query::parse(raw.as_deref());
     let Target::App(id) = Target::parse(&path) else {
         return not_found();
     };
+    if let Err(refused) = services.may_manage(&caller, [PathId::parse(&id).to_string()]) {
+        return *refused;
+    }
     update_one(
         &services,
         &peer,
@@ -228,8 +268,15 @@ pub async fn delete_path(
     State(services): State<Arc<Services>>,
     Path(path): Path<String>,
     RawQuery(raw): RawQuery,
+    caller: Caller,
 ) -> Response {
     let query = Query::parse(raw.as_deref());
+    let target = Target::parse(&path);
+    if let Target::App(id) | Target::Tasks(id) | Target::Task(id, _) = &target
+        && let Err(refused) = services.may_manage(&caller, [PathId::parse(id).to_string()])
+    {
+        return *refused;
+    }
     let scale = query.flag("scale", false);
     let force = query.flag("force", false);
     if scale && query.flag("wipe", false) {
@@ -238,7 +285,7 @@ pub async fn delete_path(
             "You cannot use scale and wipe at the same time.",
         );
     }
-    match Target::parse(&path) {
+    match target {
         // Marathon deletes with force=true unless told otherwise.
         Target::App(id) => match services.delete_app(&id, query.flag("force", true)).await {
             Ok(changed) => deployment_result(&changed, None),
@@ -294,13 +341,19 @@ pub async fn post_path(
     State(services): State<Arc<Services>>,
     Path(path): Path<String>,
     RawQuery(raw): RawQuery,
+    caller: Caller,
 ) -> Response {
     let query = Query::parse(raw.as_deref());
     match Target::parse(&path) {
-        Target::Restart(id) => match services.restart_app(&id, query.flag("force", false)).await {
-            Ok(changed) => deployment_result(&changed, None),
-            Err(error) => op_error(error),
-        },
+        Target::Restart(id) => {
+            if let Err(refused) = services.may_manage(&caller, [PathId::parse(&id).to_string()]) {
+                return *refused;
+            }
+            match services.restart_app(&id, query.flag("force", false)).await {
+                Ok(changed) => deployment_result(&changed, None),
+                Err(error) => op_error(error),
+            }
+        }
         _ => not_found(),
     }
 }

@@ -1,4 +1,5 @@
-//! `/v2/apps`: list (with `cmd`, `id` and `label` filters), create, and update many.
+//! `/v2/apps`: list (with `cmd`, `id` and `label` filters; what the caller may view), create,
+//! and update many (`manage_apps` on each app named).
 
 use std::sync::Arc;
 
@@ -9,18 +10,29 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 
+use corral_http::auth::Caller;
+
+use super::access::named_apps;
 use super::app_info::{Embed, app_info};
 use super::client_addr::{Peer, publish_api_posts};
 use super::query::Query;
 use super::respond::{self, DEPLOYMENT_HEADER, add_header, body_json, deployment_result, op_error};
 use crate::model::App;
+use crate::path_id::PathId;
 use crate::services::Services;
 use crate::time::now_ms;
 
 pub(super) type Body = Result<Bytes, BytesRejection>;
 
-pub async fn list(State(services): State<Arc<Services>>, RawQuery(raw): RawQuery) -> Response {
+pub async fn list(
+    State(services): State<Arc<Services>>,
+    RawQuery(raw): RawQuery,
+    caller: Caller,
+) -> Response {
     let query = Query::parse(raw.as_deref());
+    let view = services
+        .view(&caller, |world| world.apps.keys().cloned().collect())
+        .await;
     let embed = Embed::list_default().with(&query.all("embed"));
     let cmd = query.get("cmd").map(str::to_lowercase);
     let id = query.get("id").map(str::to_lowercase);
@@ -30,6 +42,7 @@ pub async fn list(State(services): State<Arc<Services>>, RawQuery(raw): RawQuery
     let apps: Vec<Value> = world
         .apps
         .values()
+        .filter(|app| view.app(&app.id))
         .filter(|app| {
             cmd.as_ref().is_none_or(|c| {
                 app.cmd
@@ -67,6 +80,7 @@ pub async fn create(
     State(services): State<Arc<Services>>,
     RawQuery(raw): RawQuery,
     peer: Peer,
+    caller: Caller,
     body: Body,
 ) -> Response {
     let query = Query::parse(raw.as_deref());
@@ -74,6 +88,11 @@ pub async fn create(
         Ok(body) => body,
         Err(response) => return *response,
     };
+    // An app without an id touches nothing: the change refuses it.
+    let named = body["id"].as_str().map(|id| PathId::parse(id).to_string());
+    if let Err(refused) = services.may_manage(&caller, named) {
+        return *refused;
+    }
     match services.create_app(&body, query.flag("force", false)).await {
         Ok(created) => {
             publish_api_posts(
@@ -112,12 +131,13 @@ pub async fn put_many(
     State(services): State<Arc<Services>>,
     RawQuery(raw): RawQuery,
     peer: Peer,
+    caller: Caller,
     body: Body,
 ) -> Response {
     let query = Query::parse(raw.as_deref());
     update_many(
         &services,
-        &peer,
+        (&peer, &caller),
         body,
         query.flag("partialUpdate", true),
         query.flag("force", false),
@@ -130,12 +150,13 @@ pub async fn patch_many(
     State(services): State<Arc<Services>>,
     RawQuery(raw): RawQuery,
     peer: Peer,
+    caller: Caller,
     body: Body,
 ) -> Response {
     let query = Query::parse(raw.as_deref());
     update_many(
         &services,
-        &peer,
+        (&peer, &caller),
         body,
         true,
         query.flag("force", false),
@@ -146,7 +167,7 @@ pub async fn patch_many(
 
 async fn update_many(
     services: &Services,
-    peer: &Peer,
+    (peer, caller): (&Peer, &Caller),
     body: Body,
     partial: bool,
     force: bool,
@@ -156,19 +177,15 @@ async fn update_many(
         Ok(body) => body,
         Err(response) => return *response,
     };
+    if let Err(refused) = services.may_manage(caller, named_apps(&body)) {
+        return *refused;
+    }
     match services
         .update_apps(&body, partial, force, allow_create)
         .await
     {
         Ok(changed) => {
-            let ids: Vec<String> = body
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|a| a["id"].as_str())
-                .map(|id| crate::path_id::PathId::parse(id).to_string())
-                .collect();
-            publish_api_posts(services, peer, "/v2/apps", &ids).await;
+            publish_api_posts(services, peer, "/v2/apps", &named_apps(&body)).await;
             deployment_result(&changed, None)
         }
         Err(error) => op_error(error),

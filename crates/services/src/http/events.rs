@@ -1,7 +1,9 @@
 //! `GET /v2/events`: the event bus as Server-Sent Events (`event: <type>` and one `data:`
 //! line of JSON per event), for clients that accept `text/event-stream`; `event_type`
 //! (repeatable) keeps only those types, `plan-format=light` leaves the groups out of
-//! deployment events. A subscriber that cannot keep up is dropped (its stream ends).
+//! deployment events. A subscriber that cannot keep up is dropped (its stream ends). The
+//! stream carries every app's events, so a caller whose views are restricted must be allowed
+//! to view `/` (everything) to subscribe; others are refused with the 403 that says so.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -10,6 +12,7 @@ use axum::extract::{RawQuery, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
+use corral_http::auth::Caller;
 use futures::stream::{self, Stream};
 use tokio::sync::broadcast::error::RecvError;
 
@@ -22,8 +25,12 @@ use crate::services::Services;
 pub async fn stream(
     State(services): State<Arc<Services>>,
     RawQuery(raw): RawQuery,
+    caller: Caller,
     request: Request,
 ) -> Response {
+    if let Err(refused) = services.may_stream_events(&caller) {
+        return *refused;
+    }
     let accepts = request
         .headers()
         .get_all(header::ACCEPT)

@@ -1,6 +1,7 @@
 //! The HTTP API on the component's own port: Marathon's `/v2` routes and `/ping`, served
 //! through `corral_http` like every Corral server.
 
+pub mod access;
 pub mod app_info;
 pub mod app_paths;
 pub mod apps;
@@ -88,3 +89,7 @@ mod groups_tests;
 #[cfg(test)]
 #[path = "router_queue_tests.rs"]
 mod queue_tests;
+
+#[cfg(test)]
+#[path = "router_access_tests.rs"]
+mod access_tests;

@@ -1,13 +1,14 @@
 //! `/v2/queue`: every app waiting for tasks to launch, with how many (`count`), its launch
 //! delay, since when it waits and why (`processedOffersSummary`; `embed=lastUnusedOffers`
-//! adds the last offers it could not use and the reason); `DELETE /v2/queue/{id}/delay`
-//! ends an app's launch delay.
+//! adds the last offers it could not use and the reason), of the apps the caller may view;
+//! `DELETE /v2/queue/{id}/delay` ends an app's launch delay (`manage_apps` on the app).
 
 use std::sync::Arc;
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use corral_http::auth::Caller;
 use serde_json::{Value, json};
 
 use super::query::Query;
@@ -17,9 +18,16 @@ use crate::scheduler::plan::plan;
 use crate::services::Services;
 use crate::time::{Timestamp, now_ms};
 
-pub async fn list(State(services): State<Arc<Services>>, RawQuery(raw): RawQuery) -> Response {
+pub async fn list(
+    State(services): State<Arc<Services>>,
+    RawQuery(raw): RawQuery,
+    caller: Caller,
+) -> Response {
     let query = Query::parse(raw.as_deref());
     let unused = query.all("embed").contains(&"lastUnusedOffers");
+    let view = services
+        .view(&caller, |world| world.apps.keys().cloned().collect())
+        .await;
     let now = now_ms();
     let world = services.world.lock().await;
     let plan = plan(&world, now);
@@ -27,6 +35,7 @@ pub async fn list(State(services): State<Arc<Services>>, RawQuery(raw): RawQuery
         .launches
         .iter()
         .chain(&plan.delayed)
+        .filter(|wait| view.app(&wait.app_id))
         .filter_map(|wait| {
             let app = world.apps.get(&wait.app_id)?;
             let left_ms = world
@@ -60,11 +69,15 @@ pub async fn list(State(services): State<Arc<Services>>, RawQuery(raw): RawQuery
 pub async fn reset_delay(
     State(services): State<Arc<Services>>,
     Path(path): Path<String>,
+    caller: Caller,
 ) -> Response {
     let Some(app) = path.trim_end_matches('/').strip_suffix("/delay") else {
         return super::app_paths::not_found();
     };
     let id = PathId::parse(app).to_string();
+    if let Err(refused) = services.may_manage(&caller, [id.clone()]) {
+        return *refused;
+    }
     let mut world = services.world.lock().await;
     let now = now_ms();
     let waiting = plan(&world, now);

@@ -22,6 +22,11 @@ const APP_TASKS_JSON: &str = include_str!("../fixtures/app_tasks.json");
 const TASKS_JSON: &str = include_str!("../fixtures/tasks.json");
 
 pub(super) fn services() -> Arc<Services> {
+    services_with(Arc::new(corral_authz::AllowAll))
+}
+
+/// The services with `authorizer` deciding who may manage and view apps.
+pub(super) fn services_with(authorizer: Arc<dyn corral_authz::Authorizer>) -> Arc<Services> {
     let config = ServicesConfig {
         master: "127.0.0.1:5050".into(),
         listen: "127.0.0.1:8080".parse().expect("addr"),
@@ -32,6 +37,7 @@ pub(super) fn services() -> Arc<Services> {
         state_description: "memory".into(),
         credential: None,
         auth: Default::default(),
+        authorizer,
         tls: None,
         master_tls: None,
         master_etcd_tls: None,
@@ -53,7 +59,26 @@ pub(super) async fn call(
     uri: &str,
     body: Option<Value>,
 ) -> Answer {
-    let request = Request::builder()
+    raw(services, request(method, uri, body)).await
+}
+
+/// A call as the authenticated `principal` (as the authentication layer marks it).
+pub(super) async fn call_as(
+    services: &Arc<Services>,
+    principal: &str,
+    method: Method,
+    uri: &str,
+    body: Option<Value>,
+) -> Answer {
+    let mut request = request(method, uri, body);
+    request
+        .extensions_mut()
+        .insert(corral_http::auth::Principal(principal.to_string()));
+    raw(services, request).await
+}
+
+fn request(method: Method, uri: &str, body: Option<Value>) -> Request<Body> {
+    Request::builder()
         .method(method)
         .uri(uri)
         .header("content-type", "application/json")
@@ -61,11 +86,10 @@ pub(super) async fn call(
             Some(b) => Body::from(b.to_string()),
             None => Body::empty(),
         })
-        .expect("request");
-    raw(services, request).await
+        .expect("request")
 }
 
-async fn raw(services: &Arc<Services>, request: Request<Body>) -> Answer {
+pub(super) async fn raw(services: &Arc<Services>, request: Request<Body>) -> Answer {
     let app = corral_http::stack(
         router(services.clone()),
         corral_http::auth::HttpAuth::open(),

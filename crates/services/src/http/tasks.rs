@@ -1,11 +1,13 @@
-//! `GET /v2/tasks`: every task of every app, with the app's service ports; `status=running`
-//! or `status=staging` (also as `status[]`) filters. `POST /v2/tasks/delete` kills tasks.
+//! `GET /v2/tasks`: every task of every app the caller may view, with the app's service
+//! ports; `status=running` or `status=staging` (also as `status[]`) filters.
+//! `POST /v2/tasks/delete` kills tasks (`manage_apps` on each of their apps).
 
 use std::sync::Arc;
 
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use corral_http::auth::Caller;
 use serde_json::{Value, json};
 
 use super::query::Query;
@@ -17,8 +19,15 @@ use crate::tasks::TaskRecord;
 use crate::tasks::json::task_json;
 use crate::validation::Violations;
 
-pub async fn list(State(services): State<Arc<Services>>, RawQuery(raw): RawQuery) -> Response {
+pub async fn list(
+    State(services): State<Arc<Services>>,
+    RawQuery(raw): RawQuery,
+    caller: Caller,
+) -> Response {
     let query = Query::parse(raw.as_deref());
+    let view = services
+        .view(&caller, |world| world.apps.keys().cloned().collect())
+        .await;
     let statuses: Vec<String> = query
         .all("status")
         .iter()
@@ -33,6 +42,7 @@ pub async fn list(State(services): State<Arc<Services>>, RawQuery(raw): RawQuery
                 || (statuses.iter().any(|s| s == "running") && t.is_running())
                 || (statuses.iter().any(|s| s == "staging") && t.is_staging())
         })
+        .filter(|t| view.app(&t.app_id))
         .filter_map(|t| {
             let app = world.apps.get(&t.app_id)?;
             Some(world.task_json(t, &app.service_ports()))
@@ -47,6 +57,7 @@ pub async fn list(State(services): State<Arc<Services>>, RawQuery(raw): RawQuery
 pub async fn delete(
     State(services): State<Arc<Services>>,
     RawQuery(raw): RawQuery,
+    caller: Caller,
     body: super::apps::Body,
 ) -> Response {
     let query = Query::parse(raw.as_deref());
@@ -71,6 +82,10 @@ pub async fn delete(
     };
     if let Some(bad) = ids.iter().find(|id| TaskRecord::app_of(id).is_none()) {
         return respond::message(StatusCode::BAD_REQUEST, format!("Invalid task id '{bad}'."));
+    }
+    let apps = ids.iter().filter_map(|id| TaskRecord::app_of(id));
+    if let Err(refused) = services.may_manage(&caller, apps.map(|app| app.to_string())) {
+        return *refused;
     }
     match services.kill_by_ids(&ids, scale, force).await {
         Ok(Killed::Scaled(changed)) => respond::deployment_result(&changed, None),
