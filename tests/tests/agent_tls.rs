@@ -3,7 +3,8 @@
 //! cluster's CA says so when it subscribes; the master pings it over https presenting its own
 //! certificate, so it stays active and its task running; a sandbox file is read through the
 //! master's `/agent/{id}/` gateway (with the caller's credentials, which the agent checks)
-//! and by `corral task logs` (which goes to the agent over https with its own certificate).
+//! and by `corral task logs` (which goes to the agent over https with its own certificate);
+//! a request without credentials is not lent the master's certificate.
 //! A master with no CA for agents cannot verify such an agent: it says why, and its pings
 //! count as missed. The public state JSON has no new key.
 
@@ -286,6 +287,13 @@ async fn a_tls_agent_is_pinged_and_reached_over_https() {
         !log.contains("missed its pings") && !log.contains("cannot ping"),
         "master A pinged its agent over https:\n{log}"
     );
+    // Every ping was a handshake the agent accepted: plain http, or no certificate, would
+    // have been logged as a failed one (as the anonymous request below is).
+    let agent_log = agent.log_text();
+    assert!(
+        !agent_log.contains("TLS handshake failed"),
+        "the agent accepted every ping's handshake:\n{agent_log}"
+    );
 
     // The sandbox through the master's gateway, with the operator's credentials, which the
     // agent checks (it requires them for reads).
@@ -338,6 +346,11 @@ async fn a_tls_agent_is_pinged_and_reached_over_https() {
     assert_eq!(anonymous.status(), 502);
     let why = anonymous.text().await.unwrap_or_default();
     assert!(why.contains("only with the caller's own"), "{why}");
+    eventually(10, "the agent to log the refused handshake", || {
+        let log = agent.log_text();
+        async move { log.contains("TLS handshake failed").then_some(()) }
+    })
+    .await;
 
     // The CLI reads it from the agent over https, presenting the operator's certificate.
     let out = tokio::task::spawn_blocking({

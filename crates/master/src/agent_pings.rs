@@ -106,9 +106,9 @@ pub async fn ping_loop(
 
 /// What a ping came to.
 enum Ping {
-    /// A success status; or, over http, an address that refuses or does not resolve (an
-    /// agent advertising a hostname this master cannot reach it by), which says nothing
-    /// about the agent, whose stream is still open.
+    /// A success status; or an address that refuses or does not resolve (an agent
+    /// advertising a hostname this master cannot reach it by), which says nothing about the
+    /// agent, whose stream is still open.
     Answered,
     /// Silence, or an error status.
     Missed,
