@@ -482,6 +482,11 @@ impl Parts {
                 work_dir: config.work_dir.clone(),
             },
             stream_silence: tuning.stream_silence,
+            scheme: if config.tls.is_some() {
+                corral_api::agent_protocol::AgentScheme::Https
+            } else {
+                corral_api::agent_protocol::AgentScheme::Http
+            },
             shutdown: self.shutdown.clone(),
         }
     }

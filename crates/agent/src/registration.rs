@@ -23,7 +23,7 @@ use super::master_link::MasterLink;
 use super::shutdown::Shutdown;
 use super::status_updates::StatusUpdateManager;
 use super::task_store::TaskStore;
-use corral_api::agent_protocol::{AgentCommand, AgentSubscribe, SUBSCRIBE_PATH};
+use corral_api::agent_protocol::{AgentCommand, AgentScheme, AgentSubscribe, SUBSCRIBE_PATH};
 use corral_api::recordio::Decoder;
 use corral_api::v1::{AgentId, AgentInfo};
 
@@ -67,6 +67,8 @@ pub(crate) struct RegistrationContext {
     pub commands: Commands,
     /// A stream silent this long is taken as broken.
     pub stream_silence: Duration,
+    /// How the master reaches the agent's API: https when it serves TLS.
+    pub scheme: AgentScheme,
     pub shutdown: Shutdown,
 }
 
@@ -86,6 +88,7 @@ impl RegistrationContext {
             info,
             version: corral_api::VERSION.to_string(),
             isolation_note: self.cgroups.fallback_note(),
+            scheme: self.scheme,
         }
     }
 

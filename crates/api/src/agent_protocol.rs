@@ -13,6 +13,8 @@ use serde::{Deserialize, Serialize};
 use super::v1::{AgentId, AgentInfo, FrameworkId, FrameworkInfo, KillPolicy, TaskId, TaskInfo};
 use super::v1::{ExecutorId, Task, TaskStatus};
 
+pub use super::agent_scheme::AgentScheme;
+
 /// Every path of the protocol starts so (the agents' authentication realm).
 pub const INTERNAL_PREFIX: &str = "/internal/";
 pub const SUBSCRIBE_PATH: &str = "/internal/v1/agent/subscribe";
@@ -43,6 +45,10 @@ pub struct AgentSubscribe {
     /// Why the agent runs without cgroups, if it does (shown to operators).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub isolation_note: Option<String>,
+    /// How the master reaches the agent's API (pings, the cluster URL's `/agent/{id}/`):
+    /// `"https"` from an agent serving TLS; absent (http) from the others and older agents.
+    #[serde(default, skip_serializing_if = "AgentScheme::is_http")]
+    pub scheme: AgentScheme,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -156,4 +162,43 @@ pub struct ExecutorMessage {
     pub executor_id: ExecutorId,
     /// Base64 bytes.
     pub data: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn subscribe(extra: serde_json::Value) -> serde_json::Value {
+        let mut body = json!({"info": {"hostname": "a1", "port": 5051}, "version": "1"});
+        if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+            body.extend(extra.clone());
+        }
+        body
+    }
+
+    #[test]
+    fn a_subscription_without_a_scheme_is_http() {
+        let plain: AgentSubscribe = serde_json::from_value(subscribe(json!({}))).expect("parses");
+        assert_eq!(plain.scheme, AgentScheme::Http);
+        // And an http agent's subscription says nothing of it, as before the field.
+        let written = serde_json::to_value(&plain).expect("serializes");
+        assert!(written.get("scheme").is_none(), "{written}");
+    }
+
+    #[test]
+    fn an_agent_serving_tls_says_https() {
+        let tls: AgentSubscribe =
+            serde_json::from_value(subscribe(json!({"scheme": "https"}))).expect("parses");
+        assert_eq!(tls.scheme, AgentScheme::Https);
+        let written = serde_json::to_value(&tls).expect("serializes");
+        assert_eq!(written["scheme"], "https");
+        assert_eq!(
+            tls.scheme.url("a1:5051", "/health"),
+            "https://a1:5051/health"
+        );
+        let unknown =
+            serde_json::from_value::<AgentSubscribe>(subscribe(json!({"scheme": "gopher"})));
+        assert!(unknown.is_err(), "an unknown scheme is refused");
+    }
 }

@@ -3,6 +3,7 @@
 //! framing, the master<->agent protocol, and the resource algebra (`resources`).
 
 pub mod agent_protocol;
+mod agent_scheme;
 pub mod executor;
 pub mod ids;
 pub mod operator;

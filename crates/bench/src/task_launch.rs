@@ -121,6 +121,7 @@ where
         authorizer: security.authorizer.clone(),
         plugin_capabilities: Default::default(),
         tls: None,
+        agent_tls: None,
     };
     let store = Arc::new(corral_state::MemoryStore::new());
     let master = corral_master::run(master_config, allocator, store)

@@ -85,6 +85,19 @@ impl ClientTls {
         Ok(Some(ClientTls { ca, identity }))
     }
 
+    /// Whether a CA is given (without one, the system's roots are trusted).
+    pub fn has_ca(&self) -> bool {
+        self.ca.is_some()
+    }
+
+    /// The same trust, presenting no certificate.
+    pub fn without_identity(&self) -> ClientTls {
+        ClientTls {
+            ca: self.ca.clone(),
+            identity: None,
+        }
+    }
+
     /// The rustls config: only the CA if one is given (else the system's roots), and the
     /// identity if any. Both were checked when read.
     fn config(&self) -> Option<rustls::ClientConfig> {

@@ -159,6 +159,7 @@ impl MasterCore {
             version: subscribe.version,
             registered_ms: previous.as_ref().map_or(now_ms, |a| a.registered_ms),
             isolation_note: subscribe.isolation_note,
+            scheme: Some(subscribe.scheme),
             incarnation: previous.as_ref().map_or(1, |a| a.incarnation + 1),
             principal,
         };
@@ -337,6 +338,8 @@ impl MasterCore {
             version: String::new(),
             registered_ms: now_ms,
             isolation_note: None,
+            // Not in the registry: the agent tells it again when it re-subscribes.
+            scheme: None,
             incarnation: 0,
             principal: None,
         };

@@ -28,6 +28,11 @@ pub struct MasterConfig {
     pub plugin_capabilities: crate::plugin_consent::CapabilityPolicy,
     /// Serve over TLS (`--tls-cert`, `--tls-key`, `--tls-client-ca`); plain HTTP if `None`.
     pub tls: Option<corral_http::ServerTls>,
+    /// What the master trusts and presents calling agents that serve https (pings, the
+    /// cluster URL's `/agent/{id}/`): `--agent-ca` (else `--tls-client-ca`) and the master's
+    /// own `--tls-cert`/`--tls-key`. `None`, or no CA in it: such agents cannot be verified,
+    /// so they are not called (`agent_clients.rs`).
+    pub agent_tls: Option<corral_client::ClientTls>,
 }
 
 #[derive(Debug, thiserror::Error)]

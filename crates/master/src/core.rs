@@ -107,6 +107,10 @@ pub struct Agent {
     pub version: String,
     pub registered_ms: u64,
     pub isolation_note: Option<String>,
+    /// How its API is reached (http or https), as it said when it subscribed; `None` for an
+    /// agent recovered from the registry that has not re-subscribed yet (the scheme is not
+    /// persisted, nor shown in any public state: `AgentInfo` has no such field).
+    pub scheme: Option<corral_api::agent_protocol::AgentScheme>,
     /// Bumped each time the agent is (re-)added to the allocator, so a grant computed for an
     /// earlier incarnation is recognised as stale.
     pub incarnation: u64,

@@ -2,12 +2,15 @@
 //! (dcos/dcos `packages/adminrouter/extra/src/includes/server/master.conf`):
 //! `/service/{name}/...` to the framework registered under that name with a `webui_url`
 //! (the services component registers as `marathon`), `/agent/{id}/...` and
-//! `/slave/{id}/...` to that agent's HTTP address, `/mesos_dns/...` to the DNS component's
+//! `/slave/{id}/...` to that agent's HTTP address (https for an agent that serves TLS:
+//! `agent_clients.rs`; the master's certificate goes with a caller's own credentials only),
+//! `/mesos_dns/...` to the DNS component's
 //! HTTP API at the address the master was given (`upstreams.rs`). The request's path below
 //! the prefix and its query go upstream byte for byte; bodies stream both ways (SSE,
 //! RecordIO), nothing is buffered. A target that does not answer is 502 with a JSON
 //! message; an unknown service or agent, or a DNS component the master was not told of, is
-//! 404.
+//! 404; an agent recovered from the registry that has not re-registered (its scheme not yet
+//! known) is 503.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,9 +22,13 @@ use axum::http::{HeaderMap, HeaderName, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 
+use corral_api::agent_protocol::AgentScheme;
 use corral_api::v1::AgentId;
 use corral_http::error::ApiError;
 
+use corral_client::ClientTls;
+
+use super::agent_clients::{AgentClients, Presenting};
 use super::shell::Shared;
 use super::upstreams::Upstreams;
 
@@ -33,15 +40,29 @@ struct Gateway {
     shared: Arc<Shared>,
     upstreams: Upstreams,
     client: reqwest::Client,
+    /// For agents: http, or https trusting the agent CA (`agent_clients.rs`); `None` if
+    /// they could not be built (logged at start).
+    agents: Option<Arc<AgentClients>>,
 }
 
-pub fn routes(shared: Arc<Shared>, upstreams: Upstreams) -> Router {
-    let client = corral_client::client_tls::client_builder()
-        .connect_timeout(CONNECT_TIMEOUT)
-        // A redirect (a follower naming its leader) goes back to the client as it came.
-        .redirect(reqwest::redirect::Policy::none())
+/// `agent_tls`: what the master trusts and presents to agents serving https.
+pub fn routes(shared: Arc<Shared>, upstreams: Upstreams, agent_tls: Option<&ClientTls>) -> Router {
+    let configure = |builder: reqwest::ClientBuilder| {
+        builder
+            .connect_timeout(CONNECT_TIMEOUT)
+            // A redirect (a follower naming its leader) goes back to the client as it came.
+            .redirect(reqwest::redirect::Policy::none())
+    };
+    let client = configure(corral_client::client_tls::client_builder())
         .build()
         .unwrap_or_default();
+    let agents = match AgentClients::new(agent_tls, configure) {
+        Ok(agents) => Some(Arc::new(agents)),
+        Err(error) => {
+            tracing::error!(%error, "cannot build the gateway's clients for agents");
+            None
+        }
+    };
     Router::new()
         .route("/service/{*rest}", any(service))
         .route("/agent/{*rest}", any(agent))
@@ -53,6 +74,7 @@ pub fn routes(shared: Arc<Shared>, upstreams: Upstreams) -> Router {
             shared,
             upstreams,
             client,
+            agents,
         })
 }
 
@@ -98,7 +120,14 @@ async fn service(State(gateway): State<Gateway>, request: Request) -> Response {
         .into_response();
     };
     let url = format!("{}{}", base.trim_end_matches('/'), upstream_path(rest));
-    forward(&gateway.client, &url, request, &format!("service '{name}'")).await
+    forward(
+        &gateway.client,
+        &url,
+        request,
+        &format!("service '{name}'"),
+        "",
+    )
+    .await
 }
 
 /// As Admin Router (nginx, for a location ending in `/`): `<base>` is redirected to
@@ -126,7 +155,7 @@ async fn mesos_dns(State(gateway): State<Gateway>, request: Request) -> Response
         .into_response();
     };
     let url = format!("{}{rest}", base.trim_end_matches('/'));
-    forward(&gateway.client, &url, request, "DNS component").await
+    forward(&gateway.client, &url, request, "DNS component", "").await
 }
 
 async fn agent(State(gateway): State<Gateway>, request: Request) -> Response {
@@ -139,15 +168,59 @@ async fn agent(State(gateway): State<Gateway>, request: Request) -> Response {
     let Some((id, rest)) = split_target(&target, prefix) else {
         return ApiError::not_found("No agent id in the path").into_response();
     };
-    let address = gateway.shared.with_core(|core, _| {
-        core.agent(&AgentId::new(id))
-            .map(|a| format!("{}:{}", a.info.hostname, a.info.port.unwrap_or(5051)))
+    let endpoint = gateway.shared.with_core(|core, _| {
+        core.agent(&AgentId::new(id)).map(|a| {
+            let address = format!("{}:{}", a.info.hostname, a.info.port.unwrap_or(5051));
+            (address, a.scheme)
+        })
     });
-    let Some(address) = address else {
+    let Some((address, scheme)) = endpoint else {
         return ApiError::not_found(format!("No agent with id '{id}'")).into_response();
     };
-    let url = format!("http://{address}{}", upstream_path(rest));
-    forward(&gateway.client, &url, request, &format!("agent {id}")).await
+    let Some(scheme) = scheme else {
+        return ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "Agent '{id}' has not re-registered with this master since it started, so \
+                 whether it serves http or https is not known yet; retry when it has"
+            ),
+        )
+        .into_response();
+    };
+    // The master's certificate goes only with a caller's own credentials, which the agent
+    // then checks; a request without any is not lent the master's identity.
+    let has_credentials = request.headers().contains_key(header::AUTHORIZATION);
+    let presenting = if has_credentials {
+        Presenting::Master
+    } else {
+        Presenting::Nobody
+    };
+    let Some(agents) = &gateway.agents else {
+        return ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "The master has no client for agents",
+        )
+        .into_response();
+    };
+    let client = match agents.client(scheme, presenting) {
+        Ok(client) => client,
+        Err(reason) => {
+            return ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                format!("The agent {id} serves https, which this master cannot call: {reason}"),
+            )
+            .into_response();
+        }
+    };
+    let url = scheme.url(&address, &upstream_path(rest));
+    let hint = if scheme == AgentScheme::Https && !has_credentials {
+        " (the master presents its certificate to agents only with the caller's own \
+         credentials, an Authorization header: an agent that requires client certificates \
+         refuses a request without them at the handshake)"
+    } else {
+        ""
+    };
+    forward(client, &url, request, &format!("agent {id}"), hint).await
 }
 
 /// Hop-by-hop headers (RFC 9110 7.6.1), which a proxy does not pass on; `host` is the
@@ -177,7 +250,14 @@ fn copy_headers(from: &HeaderMap, to: &mut HeaderMap) {
 }
 
 /// Sends `request` to `url` and streams the answer back; 502 when `what` does not answer.
-async fn forward(client: &reqwest::Client, url: &str, request: Request, what: &str) -> Response {
+/// `hint` follows the error in that answer.
+async fn forward(
+    client: &reqwest::Client,
+    url: &str,
+    request: Request,
+    what: &str,
+    hint: &str,
+) -> Response {
     let (parts, body) = request.into_parts();
     // A request without a body goes on without one (not as an empty chunked body).
     let has_body = parts.headers.contains_key(header::CONTENT_LENGTH)
@@ -195,7 +275,7 @@ async fn forward(client: &reqwest::Client, url: &str, request: Request, what: &s
             tracing::debug!(%error, url, "proxied request failed");
             return ApiError::new(
                 StatusCode::BAD_GATEWAY,
-                format!("The {what} at {url} does not answer: {error}"),
+                format!("The {what} at {url} does not answer: {error}{hint}"),
             )
             .into_response();
         }

@@ -253,6 +253,7 @@ async fn campaign_loop(campaign: Campaign) {
                 shared.clone(),
                 Arc::new(facts),
                 config.upstreams.clone(),
+                config.agent_tls.as_ref(),
                 crate::redirect::scheme(config.tls.as_ref()),
             ),
             shared: shared.clone(),

@@ -42,7 +42,8 @@
 //!    which import `core.rs` and layer 1 (`core.rs` imports layer 1 only). Beside it, the
 //!    allocator driver: `allocation.rs`, `hot_swap.rs`.
 //! 3. The shell: `shell.rs` (with `plugin_platform.rs`, `plugin_reports.rs`),
-//!    `allocator_swap.rs`, `hook_calls.rs`, `agent_pings.rs`, `registry.rs`.
+//!    `allocator_swap.rs`, `hook_calls.rs`, `agent_pings.rs` (with `agent_clients.rs`, its
+//!    and the gateway's http and https clients for agents), `registry.rs`.
 //! 4. HTTP: `http_error.rs`, `redirect.rs`, `streams.rs`, `operator_stream.rs` (the operator
 //!    API's SUBSCRIBE), the `*_api.rs` files (`v0_api.rs`: Mesos' v0 endpoints;
 //!    `dcos_api.rs`: DC/OS' cluster metadata; `gateway.rs`: its proxies to services, agents
@@ -54,6 +55,7 @@
 mod accept;
 mod accept_plan;
 mod agent_api;
+mod agent_clients;
 mod agent_ips;
 mod agent_pings;
 mod agents;

@@ -8,7 +8,7 @@
 //! unreachable task goes back to the state the agent reports (TASK_RUNNING); a task another
 //! framework was told is lost is killed, since the framework has already replaced it.
 
-use corral_api::agent_protocol::AgentCommand;
+use corral_api::agent_protocol::{AgentCommand, AgentScheme};
 use corral_api::v1::{AgentId, FrameworkId, Task, TaskId, TaskState, reason};
 use corral_state::WriteOp;
 
@@ -17,18 +17,34 @@ use super::core::MasterCore;
 use super::effects::{Effect, StreamId};
 use super::registry_records::UNREACHABLE_PREFIX;
 
+/// An agent the master pings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectedAgent {
+    pub id: AgentId,
+    pub stream: StreamId,
+    /// `host:port` of its API, as it advertised them.
+    pub address: String,
+    pub scheme: AgentScheme,
+}
+
 /// Mesos' v1 name for a task status sent when its agent re-registers.
 const AGENT_REREGISTERED: &str = "REASON_AGENT_REREGISTERED";
 
 impl MasterCore {
-    /// Every connected agent: its id, stream and `host:port`.
-    pub fn connected_agents(&self) -> Vec<(AgentId, StreamId, String)> {
+    /// Every connected agent: its id, stream, `host:port` and scheme (known: it subscribed
+    /// to this master).
+    pub fn connected_agents(&self) -> Vec<ConnectedAgent> {
         self.agents
             .values()
             .filter_map(|a| {
                 let stream = a.stream?;
                 let port = a.info.port?;
-                Some((a.id(), stream, format!("{}:{port}", a.info.hostname)))
+                Some(ConnectedAgent {
+                    id: a.id(),
+                    stream,
+                    address: format!("{}:{port}", a.info.hostname),
+                    scheme: a.scheme.unwrap_or_default(),
+                })
             })
             .collect()
     }

@@ -21,11 +21,13 @@ use super::{
 
 /// Every route of a leading master, also under `/mesos` (DC/OS' prefix for the leading
 /// master, as Admin Router serves it).
-/// `scheme`: "https" when the master serves TLS (for its redirects).
+/// `scheme`: "https" when the master serves TLS (for its redirects); `agent_tls`: what the
+/// gateway trusts and presents to agents serving https.
 pub fn router(
     shared: Arc<Shared>,
     facts: Arc<MasterFacts>,
     upstreams: Upstreams,
+    agent_tls: Option<&corral_client::ClientTls>,
     scheme: &'static str,
 ) -> Router {
     let cluster = dcos_api::routes(facts.clone());
@@ -38,7 +40,7 @@ pub fn router(
     own.clone()
         .nest("/mesos", own)
         .merge(cluster)
-        .merge(gateway::routes(proxies, upstreams))
+        .merge(gateway::routes(proxies, upstreams, agent_tls))
 }
 
 fn master_routes(shared: Arc<Shared>, scheme: &'static str) -> Router {

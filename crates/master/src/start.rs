@@ -70,6 +70,7 @@ pub async fn run_with_engine(
         shared.clone(),
         Arc::new(facts),
         config.upstreams.clone(),
+        config.agent_tls.as_ref(),
         scheme,
     );
     let auth = config.auth.for_server(crate::auth_realms::classify);
@@ -237,7 +238,11 @@ pub(crate) async fn start_core(
     }
     tokio::spawn(shared.clone().allocation_loop());
     tokio::spawn(shared.clone().timer_loop());
-    tokio::spawn(ping_loop(shared.clone(), partitions));
+    tokio::spawn(ping_loop(
+        shared.clone(),
+        partitions,
+        config.agent_tls.clone(),
+    ));
     let mut facts = master_facts(config, partitions, start_ms, addr);
     facts.cluster_id = cluster_id;
     Ok((shared, facts))

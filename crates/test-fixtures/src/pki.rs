@@ -56,10 +56,28 @@ impl TestCa {
         self.leaf(Vec::new(), name, ExtendedKeyUsagePurpose::ClientAuth)
     }
 
+    /// A certificate for a server at `names` that is also a client named `cn` (a master
+    /// presenting its own certificate to agents that require one).
+    pub fn peer(&self, names: &[&str], cn: &str) -> Leaf {
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        self.leaf_for(
+            names,
+            cn,
+            vec![
+                ExtendedKeyUsagePurpose::ServerAuth,
+                ExtendedKeyUsagePurpose::ClientAuth,
+            ],
+        )
+    }
+
     fn leaf(&self, names: Vec<String>, cn: &str, usage: ExtendedKeyUsagePurpose) -> Leaf {
+        self.leaf_for(names, cn, vec![usage])
+    }
+
+    fn leaf_for(&self, names: Vec<String>, cn: &str, usages: Vec<ExtendedKeyUsagePurpose>) -> Leaf {
         let mut params = CertificateParams::new(names).expect("leaf params");
         params.distinguished_name.push(DnType::CommonName, cn);
-        params.extended_key_usages = vec![usage];
+        params.extended_key_usages = usages;
         let key = KeyPair::generate().expect("leaf key");
         let cert = params
             .signed_by(&key, &self.issuer)

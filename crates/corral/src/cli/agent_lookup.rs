@@ -6,6 +6,7 @@ use std::time::Duration;
 use anyhow::{Context, anyhow, bail};
 use serde_json::{Value, json};
 
+use corral_api::agent_protocol::AgentScheme;
 use corral_api::operator::{AgentEntry, GetAgents, GetTasks, OperatorCallType};
 use corral_api::v1::Task;
 use corral_client::MasterAddress;
@@ -34,10 +35,14 @@ pub async fn cluster_view(client: &OperatorClient) -> anyhow::Result<(GetTasks, 
 pub struct AgentClient {
     http: reqwest::Client,
     pub addr: String,
+    /// https when the master is: the master's state says nothing of an agent's scheme, and a
+    /// cluster whose master serves TLS has agents that do too (docs/tls.md).
+    scheme: AgentScheme,
 }
 
 impl AgentClient {
-    /// A client of the agent at `addr`, presenting the credential `master` has.
+    /// A client of the agent at `addr`, presenting the credential and the client
+    /// certificate `master` has, trusting its CA, and speaking https if it does.
     pub fn new(addr: String, master: &MasterAddress) -> anyhow::Result<Self> {
         let http = master
             .client_builder()
@@ -45,7 +50,12 @@ impl AgentClient {
             .timeout(Duration::from_secs(15))
             .build()
             .context("cannot make an HTTP client")?;
-        Ok(AgentClient { http, addr })
+        let scheme = if master.is_https() {
+            AgentScheme::Https
+        } else {
+            AgentScheme::Http
+        };
+        Ok(AgentClient { http, addr, scheme })
     }
 
     /// One agent operator call (`POST /api/v1`), answered as JSON.
@@ -53,7 +63,7 @@ impl AgentClient {
         let what = body["type"].as_str().unwrap_or("call").to_string();
         let response = self
             .http
-            .post(format!("http://{}/api/v1", self.addr))
+            .post(self.scheme.url(&self.addr, "/api/v1"))
             .json(&body)
             .send()
             .await
@@ -76,7 +86,7 @@ impl AgentClient {
     /// The agent's `/state`.
     pub async fn state(&self) -> anyhow::Result<Value> {
         self.http
-            .get(format!("http://{}/state", self.addr))
+            .get(self.scheme.url(&self.addr, "/state"))
             .send()
             .await
             .with_context(|| format!("the agent at {} does not answer /state", self.addr))?

@@ -127,6 +127,7 @@ fn subscribe_message(
         }],
         version: corral_api::VERSION.to_string(),
         isolation_note: None,
+        scheme: Default::default(),
     }
 }
 

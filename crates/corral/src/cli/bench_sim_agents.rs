@@ -43,6 +43,7 @@ pub fn start(master: &str, count: usize, resources: &[Resource]) -> Arc<SimCount
             frameworks: Vec::new(),
             version: corral_api::VERSION.to_string(),
             isolation_note: None,
+            scheme: Default::default(),
         };
         tokio::spawn(run_agent(
             master.to_string(),

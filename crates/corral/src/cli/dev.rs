@@ -114,6 +114,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
         authorizer: None,
         plugin_capabilities: Default::default(),
         tls: None,
+        agent_tls: None,
     };
     let master = corral_master::run(master_config, allocator, std::sync::Arc::new(store))
         .await

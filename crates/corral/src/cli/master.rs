@@ -71,6 +71,12 @@ pub struct MasterArgs {
     pub auth: super::auth_args::ServerAuthArgs,
     #[command(flatten)]
     pub tls: super::tls_args::TlsArgs,
+    /// The CA (PEM) that signed the certificates of agents serving https: the master pings
+    /// them and forwards /agent/{id}/ to them over https trusting only it, presenting its
+    /// own --tls-cert. Default: --tls-client-ca. With neither, such agents cannot be
+    /// verified: their pings fail (the log says why).
+    #[arg(long, value_name = "FILE")]
+    pub agent_ca: Option<PathBuf>,
     /// Frameworks must authenticate (HTTP Basic) to subscribe (Mesos'
     /// --authenticate_frameworks); a framework id is bound to its principal either way.
     #[arg(long, visible_alias = "authenticate-http-frameworks")]
@@ -108,6 +114,24 @@ fn http_url(text: &str) -> Result<String, String> {
         return Err("expected a host after http://".into());
     }
     Ok(text.to_string())
+}
+
+/// What the master trusts and presents calling agents that serve https: `--agent-ca`, else
+/// `--tls-client-ca`, and its own certificate; `None` without either CA.
+fn agent_tls(args: &MasterArgs) -> anyhow::Result<Option<corral_client::ClientTls>> {
+    let Some(ca) = args
+        .agent_ca
+        .as_deref()
+        .or(args.tls.tls_client_ca.as_deref())
+    else {
+        return Ok(None);
+    };
+    corral_client::ClientTls::read(
+        Some(ca),
+        args.tls.tls_cert.as_deref(),
+        args.tls.tls_key.as_deref(),
+    )
+    .context("cannot use --agent-ca (or --tls-client-ca) and --tls-cert to call agents")
 }
 
 /// An interval of zero would run allocation cycles back to back.
@@ -158,6 +182,7 @@ pub async fn run(args: MasterArgs) -> anyhow::Result<ExitCode> {
         },
         plugin_capabilities: args.plugin_capabilities_allowed.clone().unwrap_or_default(),
         tls: args.tls.load().await?,
+        agent_tls: agent_tls(&args)?,
     };
     if args.max_agent_ping_timeouts == 0 {
         bail!("--max-agent-ping-timeouts must be at least 1");

@@ -238,6 +238,7 @@ pub fn agent_subscribe(id: Option<AgentId>, resources: &str) -> AgentSubscribe {
         frameworks: Vec::new(),
         version: "test".into(),
         isolation_note: None,
+        scheme: Default::default(),
     }
 }
 

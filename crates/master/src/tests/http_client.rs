@@ -49,6 +49,7 @@ pub async fn start_master_with_hooks(store: Arc<dyn StateStore>, hooks: HookChai
         authorizer: None,
         plugin_capabilities: Default::default(),
         tls: None,
+        agent_tls: None,
     };
     let handle = run(config, factory(knobs()), store)
         .await

@@ -315,3 +315,27 @@ async fn service_and_agent_proxies_stream_keep_the_path_and_say_what_is_missing(
             .is_some_and(|s| s.contains(&agent_id))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_https_agent_is_not_called_by_a_master_without_a_ca_for_it() {
+    let m = start_master(Arc::new(MemoryStore::new())).await;
+    let mut tls = agent_subscribe(None, "cpus:1;mem:128");
+    tls.scheme = corral_api::agent_protocol::AgentScheme::Https;
+    let mut commands = m.agent_subscribe(&tls).await;
+    let Some(corral_api::agent_protocol::AgentCommand::Registered { agent_id }) =
+        commands.next_command().await
+    else {
+        panic!("the agent registers");
+    };
+    let (status, media, body) = get(&m, &format!("/agent/{agent_id}/state")).await;
+    assert_eq!(status, 502, "{body}");
+    assert_eq!(media, "application/json");
+    assert!(
+        body.contains("serves https") && body.contains("--agent-ca"),
+        "the answer says why: {body}"
+    );
+    // The public state is as for any agent: no scheme in it.
+    let slaves = get_json(&m, "/master/slaves").await;
+    assert_eq!(slaves["slaves"][0]["id"], agent_id.value.as_str());
+    assert!(!slaves.to_string().contains("scheme"), "{slaves}");
+}

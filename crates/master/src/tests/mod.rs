@@ -6,6 +6,7 @@ mod test_allocator;
 
 mod core_accept;
 mod core_agent_principals;
+mod core_agent_schemes;
 mod core_agents;
 mod core_allocator;
 mod core_executor_messages;
