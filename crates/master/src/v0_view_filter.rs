@@ -94,40 +94,75 @@ pub fn frameworks(views: &mut Views<'_>, answer: &mut Value) {
     if !views.restricts(&actions) {
         return;
     }
+    // An answer lists up to a hundred completed frameworks, mostly of a few users: each
+    // user's views are decided once, found again by a short scan (no hashing, no copy).
+    let mut by_user: Vec<(String, UserViews)> = Vec::new();
     for key in ["frameworks", "completed_frameworks"] {
         if let Some(Value::Array(list)) = answer.get_mut(key) {
-            list.retain_mut(|framework| viewable_framework(views, framework));
+            list.retain_mut(|framework| viewable_framework(views, &mut by_user, framework));
         }
     }
 }
 
+/// What a framework of one user shows: itself, and its tasks and executors that run as
+/// that user (most of them).
+#[derive(Debug, Clone, Copy)]
+struct UserViews {
+    framework: bool,
+    tasks: bool,
+    executors: bool,
+}
+
 /// Whether the framework may be seen; its tasks and executors keep the viewable ones.
-fn viewable_framework(views: &mut Views<'_>, framework: &mut Value) -> bool {
-    let user = framework["user"].as_str().unwrap_or_default().to_string();
-    if !views.may_view_framework(&user) {
+fn viewable_framework(
+    views: &mut Views<'_>,
+    by_user: &mut Vec<(String, UserViews)>,
+    framework: &mut Value,
+) -> bool {
+    let Value::Object(fields) = framework else {
+        return false;
+    };
+    let user = fields
+        .get("user")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let slot = match by_user.iter().position(|(known, _)| known == user) {
+        Some(slot) => slot,
+        None => {
+            let decided = UserViews {
+                framework: views.may_view_framework(user),
+                tasks: views.may_view_task(None, user),
+                executors: views.may_view_executor(None, user),
+            };
+            by_user.push((user.to_string(), decided));
+            by_user.len() - 1
+        }
+    };
+    let (user, own) = (by_user[slot].0.as_str(), by_user[slot].1);
+    if !own.framework {
         return false;
     }
-    // Most tasks and executors run as their framework's user: decided once here, not per
-    // task (a state answer lists up to a thousand completed tasks a framework).
-    let own_tasks = views.may_view_task(None, &user);
-    for key in ["tasks", "unreachable_tasks", "completed_tasks"] {
-        if let Some(Value::Array(tasks)) = framework.get_mut(key) {
-            tasks.retain(|task| match task["user"].as_str() {
-                None => own_tasks,
-                Some(task_user) if task_user == user => own_tasks,
-                task_user => views.may_view_task(task_user, &user),
-            });
-        }
-    }
-    let own_executors = views.may_view_executor(None, &user);
-    if let Some(Value::Array(executors)) = framework.get_mut("executors") {
-        executors.retain(|executor| {
-            match executor.pointer("/command/user").and_then(Value::as_str) {
-                None => own_executors,
-                Some(executor_user) if executor_user == user => own_executors,
-                executor_user => views.may_view_executor(executor_user, &user),
+    for (key, value) in fields.iter_mut() {
+        let Value::Array(items) = value else {
+            continue;
+        };
+        match key.as_str() {
+            "tasks" | "unreachable_tasks" | "completed_tasks" => {
+                items.retain(|task| match task.get("user").and_then(Value::as_str) {
+                    None => own.tasks,
+                    Some(task_user) if task_user == user => own.tasks,
+                    task_user => views.may_view_task(task_user, user),
+                })
             }
-        });
+            "executors" => items.retain(|executor| {
+                match executor.pointer("/command/user").and_then(Value::as_str) {
+                    None => own.executors,
+                    Some(executor_user) if executor_user == user => own.executors,
+                    executor_user => views.may_view_executor(executor_user, user),
+                }
+            }),
+            _ => {}
+        }
     }
     true
 }
