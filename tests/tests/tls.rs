@@ -302,6 +302,23 @@ async fn mutual_tls_between_agent_master_and_cli() {
         },
     )
     .await;
+    // Its webui_url is https://, and the master's gateway calls it there, trusting the CA it
+    // trusts for clients (`--agent-ca` falls back to `--tls-client-ca`).
+    let via_gateway = eventually(
+        30,
+        "/service/marathon/ through the master over https",
+        || {
+            let request = trusted
+                .get(format!("{base}/service/marathon/v2/info"))
+                .send();
+            async move {
+                let answer = request.await.ok().filter(|r| r.status().is_success())?;
+                answer.json::<Value>().await.ok()
+            }
+        },
+    )
+    .await;
+    assert_eq!(via_gateway["name"], "marathon", "{via_gateway}");
     drop(services);
 
     // The DNS server follows the master over mutual TLS and serves its HTTP API over TLS:

@@ -120,14 +120,50 @@ async fn service(State(gateway): State<Gateway>, request: Request) -> Response {
         .into_response();
     };
     let url = format!("{}{}", base.trim_end_matches('/'), upstream_path(rest));
-    forward(
-        &gateway.client,
-        &url,
-        request,
-        &format!("service '{name}'"),
-        "",
-    )
-    .await
+    // A service serving TLS is called as an https agent is: trusting the agent CA, and
+    // presenting the master's certificate only with the caller's own credentials.
+    let client = if url.starts_with("https://") {
+        match https_client(&gateway, &request) {
+            Ok(client) => client,
+            Err(reason) => {
+                return ApiError::new(
+                    StatusCode::BAD_GATEWAY,
+                    format!(
+                        "Service '{name}' serves https, which this master cannot call: {reason}"
+                    ),
+                )
+                .into_response();
+            }
+        }
+    } else {
+        &gateway.client
+    };
+    forward(client, &url, request, &format!("service '{name}'"), "").await
+}
+
+/// The client for an https service for `request` (see [`presenting`]).
+fn https_client<'g>(
+    gateway: &'g Gateway,
+    request: &Request,
+) -> Result<&'g reqwest::Client, String> {
+    let agents = gateway
+        .agents
+        .as_ref()
+        .ok_or("the master has no https client (logged at start)")?;
+    agents
+        .client(AgentScheme::Https, presenting(request))
+        .map_err(str::to_string)
+}
+
+/// Whose certificate goes to an https upstream: the master's only with a caller's own
+/// credentials, which the upstream then checks; a request without any is not lent the
+/// master's identity.
+fn presenting(request: &Request) -> Presenting {
+    if request.headers().contains_key(header::AUTHORIZATION) {
+        Presenting::Master
+    } else {
+        Presenting::Nobody
+    }
 }
 
 /// As Admin Router (nginx, for a location ending in `/`): `<base>` is redirected to
@@ -187,14 +223,8 @@ async fn agent(State(gateway): State<Gateway>, request: Request) -> Response {
         )
         .into_response();
     };
-    // The master's certificate goes only with a caller's own credentials, which the agent
-    // then checks; a request without any is not lent the master's identity.
-    let has_credentials = request.headers().contains_key(header::AUTHORIZATION);
-    let presenting = if has_credentials {
-        Presenting::Master
-    } else {
-        Presenting::Nobody
-    };
+    let presenting = presenting(&request);
+    let has_credentials = presenting == Presenting::Master;
     let Some(agents) = &gateway.agents else {
         return ApiError::new(
             StatusCode::BAD_GATEWAY,

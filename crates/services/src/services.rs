@@ -153,6 +153,17 @@ impl Services {
         }
     }
 
+    /// This instance's base URL: `https://` when it serves TLS (the master's gateway reaches
+    /// `/service/marathon/` there).
+    pub fn base_url(&self) -> String {
+        let scheme = if self.config.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.advertised())
+    }
+
     pub fn advertised(&self) -> String {
         self.advertised
             .lock()

@@ -33,7 +33,7 @@ pub async fn info(State(services): State<Arc<Services>>) -> Response {
         "elected": true,
         "leader": leader,
         "frameworkId": services.framework_id(),
-        "marathon_config": marathon_config(&services, &leader),
+        "marathon_config": marathon_config(&services),
         "zookeeper_config": {
             "zk": config.state_description,
             "zk_compression": true,
@@ -53,7 +53,7 @@ pub async fn info(State(services): State<Arc<Services>>) -> Response {
 }
 
 /// The `marathon_config` object of `/v2/info`.
-fn marathon_config(services: &Services, leader: &str) -> Value {
+fn marathon_config(services: &Services) -> Value {
     let config = &services.config;
     json!({
         "access_control_allow_origin": null,
@@ -96,6 +96,6 @@ fn marathon_config(services: &Services, leader: &str) -> Value {
         "task_lost_expunge_initial_delay": 300_000,
         "task_lost_expunge_interval": 30_000,
         "task_reservation_timeout": 20_000,
-        "webui_url": format!("http://{leader}"),
+        "webui_url": services.base_url(),
     })
 }

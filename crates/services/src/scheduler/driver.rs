@@ -71,7 +71,7 @@ fn framework_info(services: &Services) -> FrameworkInfo {
         checkpoint: Some(true),
         roles: vec![config.role.clone()],
         hostname: Some(config.hostname.clone()),
-        webui_url: Some(format!("http://{}", services.advertised())),
+        webui_url: Some(services.base_url()),
         principal: config.credential.as_ref().map(|c| c.principal.clone()),
         capabilities: vec![
             capability("MULTI_ROLE"),
