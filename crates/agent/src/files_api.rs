@@ -5,9 +5,9 @@
 //! A path with `..`, or one that leaves its sandbox through a symlink, is refused (the kernel
 //! resolves it beneath the sandbox: `sandbox_open.rs`), and so is a hard link the task's
 //! user does not own; a path in no sandbox is 404; a caller the ACLs refuse
-//! `access_sandboxes` on the task's user is 403; the sandbox root and its framework and task
-//! levels (every task's sandboxes at once) are not browsed. Every file and directory is
-//! looked at off the async threads.
+//! `access_sandboxes` on the task's user is 403; the sandbox root and its framework level
+//! (many tasks' sandboxes at once) are not browsed. Every file and directory is looked at
+//! off the async threads.
 
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::MetadataExt;
@@ -222,18 +222,23 @@ pub fn resolve_in(
     let sandbox = match sandboxes.iter().find(|s| asked.starts_with(s)) {
         Some(sandbox) => sandbox.clone(),
         None if asked.starts_with(root) => {
-            // A forgotten task's sandbox: three levels below the root, never above.
+            // A forgotten task's runs (`<root>/<framework>/<task>`, what `corral task logs`
+            // lists) or one of their sandboxes, never above: the root and a framework's
+            // level hold many tasks' sandboxes.
             let below: Vec<Component> = asked
                 .strip_prefix(root)
                 .map(|p| p.components().collect())
                 .unwrap_or_default();
-            if below.len() < 3 {
+            if below.len() < 2 {
                 return Err(ApiError::forbidden(format!(
-                    "'{raw}' holds the sandboxes of many tasks; give one task's sandbox \
-                     (<root>/<framework>/<task>/<container>)"
+                    "'{raw}' holds the sandboxes of many tasks; give one task's \
+                     (<root>/<framework>/<task>[/<container>])"
                 )));
             }
-            below[..3].iter().fold(root.to_path_buf(), |p, c| p.join(c))
+            let depth = below.len().min(3);
+            below[..depth]
+                .iter()
+                .fold(root.to_path_buf(), |p, c| p.join(c))
         }
         None => {
             return Err(ApiError::not_found(format!(

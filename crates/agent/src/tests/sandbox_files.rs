@@ -245,8 +245,8 @@ async fn unknown_paths_are_404_and_escapes_are_refused() {
     let meta = work.path().join("meta").display().to_string();
     let (status, _) = get(&agent, "/files/browse", &[("path", &meta)]).await;
     assert_eq!(status, 404);
-    // The sandbox root and its framework and task levels hold every task's sandboxes: not
-    // browsed (ended tasks' sandboxes stay reachable there one by one).
+    // The sandbox root and a framework's level hold many tasks' sandboxes: not browsed
+    // (a task's runs, and each ended task's sandbox, stay reachable there).
     let root = agent_state(&agent).await["sandbox_root"]
         .as_str()
         .expect("sandbox_root")
@@ -262,6 +262,15 @@ async fn unknown_paths_are_404_and_escapes_are_refused() {
                 .contains("many tasks")
         );
     }
+
+    let runs = std::path::Path::new(&sandbox)
+        .parent()
+        .expect("the task's runs")
+        .display()
+        .to_string();
+    let (status, listing) = get(&agent, "/files/browse", &[("path", &runs)]).await;
+    assert_eq!(status, 200, "{listing}");
+    assert_eq!(listing[0]["path"], sandbox.as_str());
 
     // A hard link the task made to a file outside its sandbox is not served.
     let outside = work.path().join("outside-secret");
