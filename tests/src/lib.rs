@@ -2,6 +2,7 @@
 //! raw Mesos v1 scheduler client that speaks JSON exactly as other Mesos clients do (it does
 //! not use Corral's own types, so it checks the wire format), and operator API helpers.
 
+pub mod auth_files;
 pub mod calls;
 pub mod cluster;
 pub mod dns;

@@ -64,21 +64,8 @@ fn refused_for(answer: &(u16, String), action: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_action_is_allowed_as_the_acls_say_and_refused_otherwise() {
     let files = tempfile::tempdir().expect("temp dir");
-    let credentials = files.path().join("credentials");
-    let lines: Vec<String> = [FW, OTHER, OPS]
-        .iter()
-        .map(|(p, s)| format!("{p} {s}"))
-        .collect();
-    std::fs::write(&credentials, lines.join("\n")).expect("write credentials");
-    let acls = files.path().join("acls.json");
-    std::fs::write(&acls, ACLS).expect("write the ACLs");
-    let mut cluster = Cluster::master(&[
-        "--credentials",
-        &credentials.display().to_string(),
-        "--acls",
-        &acls.display().to_string(),
-    ])
-    .await;
+    let auth = corral_e2e::auth_files::AuthFiles::write(files.path(), &[FW, OTHER, OPS], ACLS);
+    let mut cluster = Cluster::master(&auth.flags()).await;
     // The task users are names in the ACLs, not accounts on this machine: the agent runs
     // the tasks as itself (`run_as_user.rs` tests switching).
     cluster

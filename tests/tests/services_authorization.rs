@@ -77,27 +77,14 @@ fn refused(answer: &(u16, Value), what: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_team_manages_and_sees_its_own_apps() {
     let files = tempfile::tempdir().expect("temp dir");
-    let credentials = files.path().join("credentials");
-    let lines: Vec<String> = [ALICE, BOB, OPS]
-        .iter()
-        .map(|(p, s)| format!("{p} {s}"))
-        .collect();
-    std::fs::write(&credentials, lines.join("\n")).expect("write credentials");
-    let acls = files.path().join("acls.json");
-    std::fs::write(&acls, ACLS).expect("write the ACLs");
+    let auth = corral_e2e::auth_files::AuthFiles::write(files.path(), &[ALICE, BOB, OPS], ACLS);
 
     let mut cluster = Cluster::master(&[]).await;
     cluster
         .add_agent("cpus:4;mem:4096;disk:1024;ports:[31000-31099]", &[])
         .await;
     let services = cluster
-        .start_services(&[
-            "--credentials",
-            &credentials.display().to_string(),
-            "--authenticate-http-readwrite",
-            "--acls",
-            &acls.display().to_string(),
-        ])
+        .start_services(&[auth.flags().as_slice(), &["--authenticate-http-readwrite"]].concat())
         .await;
     let api = services.addr.clone();
 

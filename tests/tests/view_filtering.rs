@@ -110,21 +110,8 @@ fn named(events: &[Value]) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_principal_sees_only_what_the_view_acls_let_it() {
     let files = tempfile::tempdir().expect("temp dir");
-    let credentials = files.path().join("credentials");
-    let lines: Vec<String> = [ALICE, BOB, OPS]
-        .iter()
-        .map(|(p, s)| format!("{p} {s}"))
-        .collect();
-    std::fs::write(&credentials, lines.join("\n")).expect("write credentials");
-    let acls = files.path().join("acls.json");
-    std::fs::write(&acls, ACLS).expect("write the ACLs");
-    let mut cluster = Cluster::master(&[
-        "--credentials",
-        &credentials.display().to_string(),
-        "--acls",
-        &acls.display().to_string(),
-    ])
-    .await;
+    let auth = corral_e2e::auth_files::AuthFiles::write(files.path(), &[ALICE, BOB, OPS], ACLS);
+    let mut cluster = Cluster::master(&auth.flags()).await;
     // The task users are names in the ACLs, not accounts on this machine: the agent runs
     // the tasks as itself (`run_as_user.rs` tests switching).
     cluster

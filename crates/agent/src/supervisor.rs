@@ -391,27 +391,28 @@ pub fn is_alive(pid: u32, started: u64) -> bool {
 mod tests {
     use super::*;
 
-    #[test]
-    fn supervise_records_the_exit_code_and_reports_the_pid() {
+    /// `sh -c script` supervised (as `user` in a sandbox, if given); its exit code and what
+    /// it said on the status pipe.
+    fn supervise_sh(exit: &Path, script: &str, user: Option<(&str, &Path)>) -> (i32, String) {
         use std::io::Read;
-        let dir = tempfile::tempdir().expect("temp dir");
-        let exit = dir.path().join("exit");
         let (read_end, write_end) = pipe().expect("pipe");
         let fd = write_end.as_raw_fd();
         std::mem::forget(write_end); // supervise owns it now
-        let code = supervise(
-            &exit,
-            fd,
-            OsStr::new("/bin/sh"),
-            None,
-            &["-c".into(), "exit 3".into()],
-            None,
-        );
-        assert_eq!(code, 3);
+        let args = ["-c".into(), script.into()];
+        let code = supervise(exit, fd, OsStr::new("/bin/sh"), None, &args, user);
         let mut said = String::new();
         std::fs::File::from(read_end)
             .read_to_string(&mut said)
             .expect("read the status pipe");
+        (code, said)
+    }
+
+    #[test]
+    fn supervise_records_the_exit_code_and_reports_the_pid() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let exit = dir.path().join("exit");
+        let (code, said) = supervise_sh(&exit, "exit 3", None);
+        assert_eq!(code, 3);
         assert!(said.starts_with("ok "), "{said:?}");
         assert_eq!(
             read_exit(&exit),
@@ -462,28 +463,11 @@ mod tests {
 
     #[test]
     fn an_unknown_user_is_refused_before_anything_runs_naming_them() {
-        use std::io::Read;
         let dir = tempfile::tempdir().expect("temp dir");
         let exit = dir.path().join("exit");
-        let (read_end, write_end) = pipe().expect("pipe");
-        let fd = write_end.as_raw_fd();
-        std::mem::forget(write_end); // supervise owns it now
-        let code = supervise(
-            &exit,
-            fd,
-            OsStr::new("/bin/sh"),
-            None,
-            &[
-                "-c".into(),
-                format!("touch {}/ran", dir.path().display()).into(),
-            ],
-            Some(("no-such-user-here", dir.path())),
-        );
+        let script = format!("touch {}/ran", dir.path().display());
+        let (code, said) = supervise_sh(&exit, &script, Some(("no-such-user-here", dir.path())));
         assert_eq!(code, 127);
-        let mut said = String::new();
-        std::fs::File::from(read_end)
-            .read_to_string(&mut said)
-            .expect("read the status pipe");
         assert!(
             said.contains("\"no-such-user-here\" does not exist"),
             "{said:?}"
