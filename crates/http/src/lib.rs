@@ -5,6 +5,7 @@
 
 mod audit;
 pub mod auth;
+pub mod connection_limits;
 pub mod error;
 pub mod listen;
 pub mod peer;

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use axum::extract::connect_info::Connected;
 use axum::serve::IncomingStream;
 
+use crate::connection_limits::Limited;
 use crate::listen::Acceptor;
 use crate::tls::{TlsListener, certificate_principal};
 
@@ -40,7 +41,7 @@ macro_rules! tls_peer_of {
     };
 }
 
-plain_peer_of!(Acceptor);
-plain_peer_of!(tokio::net::TcpListener);
-tls_peer_of!(TlsListener<Acceptor>);
-tls_peer_of!(TlsListener<tokio::net::TcpListener>);
+plain_peer_of!(Limited<Acceptor>);
+plain_peer_of!(Limited<tokio::net::TcpListener>);
+tls_peer_of!(TlsListener<Limited<Acceptor>>);
+tls_peer_of!(TlsListener<Limited<tokio::net::TcpListener>>);

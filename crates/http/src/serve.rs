@@ -4,6 +4,7 @@
 //! (authentication, limits, metrics) applies to every route of every server at once.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
@@ -13,6 +14,7 @@ use axum::serve::{IncomingStream, Listener};
 
 use crate::audit::audit;
 use crate::auth::{HttpAuth, authenticate};
+use crate::connection_limits::{ConnectionCounts, Limited};
 use crate::peer::PeerAddr;
 use crate::tls::{ServerTls, TlsListener};
 
@@ -36,6 +38,8 @@ pub fn stack(router: Router, auth: HttpAuth) -> Router {
 
 /// Serves `router` (through [`stack`]) on `listener`, over TLS when `tls` is given, until
 /// `shutdown` completes; a server error is logged under `server` ("master", "agent", ...).
+/// Its connections count against the process's caps (`connection_limits.rs`), TLS
+/// handshakes included.
 pub async fn serve<L>(
     listener: L,
     tls: Option<&ServerTls>,
@@ -44,11 +48,11 @@ pub async fn serve<L>(
     shutdown: impl Future<Output = ()> + Send + 'static,
     server: &str,
 ) where
-    L: Listener,
-    L::Addr: Clone + std::fmt::Debug + std::fmt::Display + Sync,
-    PeerAddr: for<'a> Connected<IncomingStream<'a, L>>
-        + for<'a> Connected<IncomingStream<'a, TlsListener<L>>>,
+    L: Listener<Addr = SocketAddr>,
+    PeerAddr: for<'a> Connected<IncomingStream<'a, Limited<L>>>
+        + for<'a> Connected<IncomingStream<'a, TlsListener<Limited<L>>>>,
 {
+    let listener = Limited::new(listener, ConnectionCounts::process());
     // With each connection's peer, for the audit log.
     let app = stack(router, auth).into_make_service_with_connect_info::<PeerAddr>();
     let served = match tls {
