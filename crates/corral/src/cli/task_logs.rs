@@ -108,7 +108,7 @@ async fn ended_sandbox(
     let listed = agent
         .call(serde_json::json!({"type": "LIST_FILES", "list_files": {"path": dir}}))
         .await
-        .map_err(|_| gone())?;
+        .map_err(|e| anyhow!("{}: {e:#}", gone()))?;
     listed["list_files"]["file_infos"]
         .as_array()
         .into_iter()
