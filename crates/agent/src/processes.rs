@@ -75,16 +75,6 @@ pub fn spawn(
     cgroups: Option<&JoinFiles>,
     user: Option<&str>,
 ) -> Result<(tokio::process::Child, u32), String> {
-    // Decided before anything starts: an unknown user fails the launch, naming it.
-    let run_as = match user.map(RunAs::lookup).transpose()? {
-        Some(run_as) if !run_as.is_current() => {
-            if let Some(refusal) = run_as.refusal() {
-                return Err(refusal);
-            }
-            Some(run_as)
-        }
-        _ => None,
-    };
     let value = command_value(command);
     let mut cmd = if command.is_shell() {
         let mut c = tokio::process::Command::new("/bin/sh");
@@ -103,9 +93,12 @@ pub fn spawn(
     };
     let stdout = open_log(sandbox, "stdout").map_err(|e| format!("cannot open stdout: {e}"))?;
     let stderr = open_log(sandbox, "stderr").map_err(|e| format!("cannot open stderr: {e}"))?;
-    if let Some(run_as) = &run_as {
-        run_as.own_tree(sandbox)?;
-    }
+    // After the logs are made, so they are the user's too; an unknown user fails the
+    // launch, naming it.
+    let run_as = match user {
+        Some(user) => RunAs::prepare(user, sandbox)?,
+        None => None,
+    };
     cmd.current_dir(sandbox)
         .stdin(Stdio::null())
         .stdout(stdout)

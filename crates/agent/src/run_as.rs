@@ -63,6 +63,21 @@ impl RunAs {
         })
     }
 
+    /// Who a process started in `sandbox` as `user` becomes, the sandbox made theirs; `None`
+    /// when this process is that user already. An unknown user, or an agent that is not
+    /// root asked for another user, is the error. Blocking.
+    pub fn prepare(user: &str, sandbox: &Path) -> Result<Option<RunAs>, String> {
+        let run_as = RunAs::lookup(user)?;
+        if run_as.is_current() {
+            return Ok(None);
+        }
+        if let Some(refusal) = run_as.refusal() {
+            return Err(refusal);
+        }
+        run_as.own_tree(sandbox)?;
+        Ok(Some(run_as))
+    }
+
     /// Whether this process runs as the user already (nothing to switch).
     pub fn is_current(&self) -> bool {
         // SAFETY: geteuid has no preconditions and cannot fail.

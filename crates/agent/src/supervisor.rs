@@ -114,14 +114,9 @@ fn become_user(
     user: &str,
     sandbox: &Path,
 ) -> Result<(), String> {
-    let run_as = RunAs::lookup(user)?;
-    if run_as.is_current() {
+    let Some(run_as) = RunAs::prepare(user, sandbox)? else {
         return Ok(());
-    }
-    if let Some(refusal) = run_as.refusal() {
-        return Err(refusal);
-    }
-    run_as.own_tree(sandbox)?;
+    };
     // SAFETY: the closure runs in the forked child and makes only setgroups(2), setgid(2)
     // and setuid(2) calls, which are async-signal-safe; nothing is allocated there.
     unsafe {
