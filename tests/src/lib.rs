@@ -12,6 +12,7 @@ pub mod operator_stream;
 pub mod registry_recovery;
 pub mod scheduler;
 pub mod services;
+pub mod task_processes;
 
 pub use cluster::{Cluster, Process, corral_bin, free_port, plugin_wasm};
 pub use etcd_cluster::EtcdCluster;

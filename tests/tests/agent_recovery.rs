@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use corral_e2e::task_processes::{alive, await_task_pid, task_pid};
 use corral_e2e::{Cluster, Framework, framework_info, operator, task};
 use serde_json::{Value, json};
 
@@ -43,23 +44,6 @@ fn remove_agent_cgroups(agent_id: &str) {
         );
     }
     let _ = std::fs::remove_dir(Path::new("/sys/fs/cgroup/corral").join(agent_id));
-}
-
-fn alive(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .is_ok_and(|stat| !stat.contains(") Z") && !stat.contains(") X"))
-}
-
-async fn read_pid(file: &Path) -> i32 {
-    let file = file.to_path_buf();
-    corral_e2e::eventually(30, &format!("{} to hold a pid", file.display()), || {
-        let file = file.clone();
-        async move {
-            let text = std::fs::read_to_string(&file).ok()?;
-            text.trim().parse().ok()
-        }
-    })
-    .await
 }
 
 /// Collects (and acknowledges) updates until `done` says the collection is complete;
@@ -146,11 +130,7 @@ async fn kill9_of_the_agent_loses_none_of_twenty_running_tasks() {
         .to_string();
     let go = dir.join("go");
     let mut tasks: Vec<Value> = (0..SLEEPERS)
-        .map(|i| {
-            let pid_file = dir.join(format!("pid-{i}"));
-            let command = format!("echo $$ > {}; exec sleep 600", pid_file.display());
-            task(&format!("sleep-{i}"), &offer, &command, 0.1, 16.0)
-        })
+        .map(|i| task(&format!("sleep-{i}"), &offer, "exec sleep 600", 0.1, 16.0))
         .collect();
     // These two end while the agent is down: they wait for `go`, then exit.
     for (id, code) in [("exit-3", 3), ("exit-0", 0)] {
@@ -168,7 +148,7 @@ async fn kill9_of_the_agent_loses_none_of_twenty_running_tasks() {
     assert_eq!(count_in(&before, "", "TASK_FAILED"), 0, "{before:#?}");
     let mut pids = Vec::new();
     for i in 0..SLEEPERS {
-        pids.push(read_pid(&dir.join(format!("pid-{i}"))).await);
+        pids.push(await_task_pid(&format!("sleep-{i}"), 30).await);
     }
     assert!(pids.iter().all(|p| alive(*p)), "all sleepers run: {pids:?}");
     let cgroups_before = container_cgroups(&agent_id);
@@ -221,7 +201,7 @@ async fn kill9_of_the_agent_loses_none_of_twenty_running_tasks() {
     }
     assert!(pids.iter().all(|p| alive(*p)), "same pids still run");
     for (i, pid) in pids.iter().enumerate() {
-        assert_eq!(read_pid(&dir.join(format!("pid-{i}"))).await, *pid);
+        assert_eq!(task_pid(&format!("sleep-{i}")), Some(*pid));
     }
 
     // Kill them through the framework: the recovered agent carries it out.
@@ -273,7 +253,6 @@ async fn kill9_of_the_agent_loses_none_of_twenty_running_tasks() {
 async fn recover_cleanup_kills_the_tasks_it_finds() {
     let mut cluster = Cluster::master(&[]).await;
     cluster.add_agent("cpus:1;mem:512", &[]).await;
-    let dir = cluster.dir.path().to_path_buf();
     let mut fw =
         Framework::subscribe(&cluster.master_addr, framework_info("cleanup", json!({}))).await;
     let offer = fw.offers(10).await.remove(0);
@@ -281,15 +260,17 @@ async fn recover_cleanup_kills_the_tasks_it_finds() {
         .as_str()
         .expect("agent id")
         .to_string();
-    let pid_file = dir.join("pid");
-    let command = format!("echo $$ > {}; exec sleep 600", pid_file.display());
     assert_eq!(
-        fw.launch(&offer, vec![task("t", &offer, &command, 0.1, 16.0)], 60.0)
-            .await,
+        fw.launch(
+            &offer,
+            vec![task("t", &offer, "exec sleep 600", 0.1, 16.0)],
+            60.0
+        )
+        .await,
         202
     );
     fw.task_state("t", "TASK_RUNNING", 30).await;
-    let pid = read_pid(&pid_file).await;
+    let pid = await_task_pid("t", 30).await;
 
     cluster.agents[0].kill9();
     assert!(alive(pid), "the task outlives its agent");

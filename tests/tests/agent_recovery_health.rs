@@ -5,13 +5,9 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
+use corral_e2e::task_processes::{alive, await_task_pid};
 use corral_e2e::{Cluster, Framework, framework_info, task};
 use serde_json::{Value, json};
-
-fn alive(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .is_ok_and(|stat| !stat.contains(") Z") && !stat.contains(") X"))
-}
 
 /// Acknowledges updates of `id` until one satisfies `want` (and is not among `skip`, by uuid).
 async fn update_where(
@@ -58,9 +54,7 @@ async fn a_recovered_task_keeps_its_health_check() {
         .to_string();
     let marker = dir.join("healthy");
     std::fs::write(&marker, "").expect("marker");
-    let pid_file = dir.join("pid");
-    let command = format!("echo $$ > {}; exec sleep 600", pid_file.display());
-    let mut t = task("checked", &offer, &command, 0.1, 16.0);
+    let mut t = task("checked", &offer, "exec sleep 600", 0.1, 16.0);
     t["health_check"] = json!({
         "type": "COMMAND",
         "delay_seconds": 0.0,
@@ -74,11 +68,7 @@ async fn a_recovered_task_keeps_its_health_check() {
         s["healthy"] == true
     })
     .await;
-    let pid: i32 = std::fs::read_to_string(&pid_file)
-        .expect("pid file")
-        .trim()
-        .parse()
-        .expect("a pid");
+    let pid = await_task_pid("checked", 30).await;
 
     cluster.agents[0].kill9();
     tokio::time::sleep(Duration::from_millis(500)).await;

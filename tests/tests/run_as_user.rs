@@ -5,10 +5,11 @@
 //! know fails the task naming them; `--no-switch-user` runs tasks as the agent.
 
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde_json::json;
 
+use corral_e2e::task_processes::task_stdout;
 use corral_e2e::{Cluster, Framework, framework_info, task};
 
 /// What the task tries, one line each: who it is, who owns its sandbox, whether it could
@@ -21,29 +22,6 @@ const PROBE: &str = "id -un; stat -c %U .; \
 fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions.
     unsafe { libc::geteuid() == 0 }
-}
-
-/// The stdout of `task_id`'s sandbox under the agent's work dir.
-fn stdout_of(root: &Path, task_id: &str) -> String {
-    let mut pending = vec![root.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                pending.push(path);
-            } else if path.ends_with("stdout") && in_task(&path, task_id) {
-                return std::fs::read_to_string(&path).expect("stdout readable");
-            }
-        }
-    }
-    panic!("no stdout for {task_id} under {}", root.display());
-}
-
-fn in_task(path: &Path, task_id: &str) -> bool {
-    path.components().any(|c| c.as_os_str() == task_id)
 }
 
 fn sandbox_owner(stdout: &str) -> &str {
@@ -82,7 +60,7 @@ async fn tasks_run_as_their_user_and_cannot_reach_what_is_root_s() {
         .await;
 
     for (task_id, user) in [("as-framework", "nobody"), ("as-command", "daemon")] {
-        let out = stdout_of(&work, task_id);
+        let out = task_stdout(&work, task_id);
         assert!(out.ends_with("probed\n"), "{task_id}: {out}");
         assert_eq!(out.lines().next(), Some(user), "{task_id}: {out}");
         assert_eq!(sandbox_owner(&out), user, "{task_id}: {out}");
@@ -113,7 +91,7 @@ async fn tasks_run_as_their_user_and_cannot_reach_what_is_root_s() {
     let as_agent = task("as-agent", &second, "id -un", 0.1, 32.0);
     assert_eq!(framework.launch(&second, vec![as_agent], 0.0).await, 202);
     framework.task_state("as-agent", "TASK_FINISHED", 30).await;
-    let out = stdout_of(&cluster.dir.path().join("agent1"), "as-agent");
+    let out = task_stdout(&cluster.dir.path().join("agent1"), "as-agent");
     assert_eq!(out.lines().next(), Some("root"), "{out}");
     let sandbox = work.join("sandboxes");
     assert_eq!(std::fs::metadata(sandbox).expect("sandboxes").uid(), 0);

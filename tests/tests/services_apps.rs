@@ -4,7 +4,6 @@
 //! are Marathon's.
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use corral_e2e::{Cluster, Services, eventually};
 use reqwest::Method;
@@ -112,27 +111,17 @@ async fn master_running(master: &str) -> BTreeSet<String> {
         .collect()
 }
 
-fn read_pid(dir: &Path, task_id: &str) -> Option<i32> {
-    std::fs::read_to_string(dir.join(format!("{task_id}.pid")))
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_app_is_deployed_scaled_healed_kept_across_a_restart_and_deleted() {
     let mut cluster = Cluster::master(&[]).await;
     cluster.add_agent(RESOURCES, &[]).await;
     let mut services = cluster.start_services(&[]).await;
     let master = cluster.master_addr.clone();
-    let pids = cluster.dir.path().join("pids");
-    std::fs::create_dir_all(&pids).expect("pid dir");
 
-    // Deploy two instances; each task writes its pid where the test can find it.
+    // Deploy two instances.
     let app = json!({
         "id": APP,
-        "cmd": format!("echo $$ > {}/$MESOS_TASK_ID.pid; exec sleep 1000", pids.display()),
+        "cmd": "exec sleep 1000",
         "instances": 2,
         "cpus": 0.1,
         "mem": 32,
@@ -185,12 +174,7 @@ async fn an_app_is_deployed_scaled_healed_kept_across_a_restart_and_deleted() {
 
     // kill -9 the task's process: it fails and is replaced.
     let victim = one.iter().next().expect("a task").clone();
-    let pid = eventually(30, "the task's pid file", || {
-        let pids = pids.clone();
-        let victim = victim.clone();
-        async move { read_pid(&pids, &victim) }
-    })
-    .await;
+    let pid = corral_e2e::task_processes::await_task_pid(&victim, 30).await;
     corral_e2e::signal(u32::try_from(pid).expect("pid"), libc::SIGKILL);
     let healed = eventually(60, "a replacement task", || {
         let services = &services;

@@ -44,6 +44,9 @@ pub struct AgentConfig {
     /// Run each task as its user (its command's, else its framework's; `run_as.rs`); off:
     /// as the agent's (Mesos' `--switch_user`).
     pub switch_user: bool,
+    /// A task process that runs as root gets its own PID and mount namespaces
+    /// (`task_namespaces.rs`); off: it shares the agent's.
+    pub root_namespaces: bool,
     /// The engine (and signature trust policy) that loads plugins activated on the master;
     /// `None`: a default engine, made when the first one arrives.
     pub plugin_engine: Option<corral_plugin_host::PluginEngine>,

@@ -50,6 +50,7 @@ mod shutdown;
 mod status_updates;
 pub mod supervisor;
 mod task_ending;
+pub mod task_namespaces;
 mod task_runner;
 pub mod task_status;
 mod task_store;
@@ -345,6 +346,7 @@ impl Parts {
             pids_limit: config.isolation.pids_limit,
             supervisor: config.recovery.supervisor.clone(),
             switch_user: config.switch_user,
+            root_namespaces: config.root_namespaces,
             isolators: config.isolators.clone(),
             registration_timeout: config.executor_registration_timeout,
             reregistration_timeout: config.recovery.executor_reregistration_timeout,
@@ -377,6 +379,7 @@ impl Parts {
             pids_limit: config.isolation.pids_limit,
             supervisor: config.recovery.supervisor.clone(),
             switch_user: config.switch_user,
+            root_namespaces: config.root_namespaces,
             fetcher: config.fetcher,
             shutdown: self.shutdown.clone(),
         }

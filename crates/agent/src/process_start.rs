@@ -23,6 +23,8 @@ pub struct ProcessSpec {
     pub join: Option<JoinFiles>,
     /// The user the process runs as (`run_as.rs`); `None`: the agent's.
     pub user: Option<String>,
+    /// A process that runs as root gets its own namespaces (supervised processes only).
+    pub root_namespaces: bool,
 }
 
 /// A started process.
@@ -49,6 +51,7 @@ pub async fn start(spec: ProcessSpec) -> Result<Started, String> {
         env,
         join,
         user,
+        root_namespaces,
     } = spec;
     let Some(binary) = supervisor else {
         return off_runtime(move || {
@@ -73,7 +76,10 @@ pub async fn start(spec: ProcessSpec) -> Result<Started, String> {
             &sandbox,
             &env,
             join.as_ref(),
-            user.as_deref(),
+            supervisor::Confinement {
+                user: user.as_deref(),
+                root_namespaces,
+            },
         )?;
         let started_at = supervisor::start_time(starting.supervisor_pid());
         Ok((starting, started_at))

@@ -30,6 +30,8 @@ pub struct RunnerContext {
     pub supervisor: Option<PathBuf>,
     /// Tasks run as their users (`AgentConfig::switch_user`).
     pub switch_user: bool,
+    /// Root task processes get their own namespaces (`AgentConfig::root_namespaces`).
+    pub root_namespaces: bool,
     pub fetcher: FetcherConfig,
     pub shutdown: Shutdown,
 }

@@ -24,6 +24,7 @@ use tokio::io::AsyncReadExt;
 use super::checkpoint;
 use super::processes::{ExitOutcome, TaskEnvironment, command_value, command_variables};
 use super::run_as::RunAs;
+use super::task_namespaces;
 use corral_api::v1::CommandInfo;
 use corral_cgroups::JoinFiles;
 
@@ -37,8 +38,10 @@ pub const SUBCOMMAND: &str = "supervise";
 
 /// Runs `program` (argv[0] `argv0`, then `args`) in a new process group, as `user` when
 /// given (`(name, sandbox)`: the sandbox is made the user's first), reports its pid on
-/// `status_fd`, waits, and records the outcome in `exit_file`. Returns the supervisor's exit
-/// code: the command's, or 128 + its signal; 127 when it cannot start.
+/// `status_fd`, waits, and records the outcome in `exit_file`. With `root_namespaces`, a
+/// command that runs as root runs in PID and mount namespaces of its own
+/// (`task_namespaces.rs`); this process must then be single-threaded. Returns the
+/// supervisor's exit code: the command's, or 128 + its signal; 127 when it cannot start.
 pub fn supervise(
     exit_file: &Path,
     status_fd: RawFd,
@@ -46,45 +49,88 @@ pub fn supervise(
     argv0: Option<&OsStr>,
     args: &[OsString],
     user: Option<(&str, &Path)>,
+    root_namespaces: bool,
 ) -> i32 {
     let mut status = status_pipe(status_fd);
+    let run_as = match user.map(|(user, sandbox)| RunAs::prepare(user, sandbox)) {
+        Some(Err(message)) => return refuse(&mut status, &message),
+        Some(Ok(run_as)) => run_as,
+        None => None,
+    };
+    let as_root = run_as
+        .as_ref()
+        .map_or_else(super::run_as::runs_as_root, |r| r.uid == 0);
+    if root_namespaces && as_root {
+        match task_namespaces::enter_pid_namespace() {
+            Ok(()) => return supervise_in_namespaces(exit_file, status, program, argv0, args),
+            Err(e) => eprintln!(
+                "corral supervise: this platform gives the task no PID namespace ({e}): it \
+                 runs as root in the agent's namespaces"
+            ),
+        }
+    }
     let mut command = std::process::Command::new(program);
     if let Some(argv0) = argv0 {
         command.arg0(argv0);
     }
     command.args(args).process_group(0);
-    if let Some((user, sandbox)) = user {
-        match become_user(&mut command, user, sandbox) {
-            Ok(()) => {}
-            Err(message) => {
-                report(&mut status, &format!("err {message}"));
-                eprintln!("corral supervise: {message}");
-                return 127;
-            }
+    if let Some(run_as) = run_as {
+        // SAFETY: the closure runs in the forked child and makes only setgroups(2),
+        // setgid(2) and setuid(2) calls, which are async-signal-safe; nothing is allocated.
+        unsafe {
+            command.pre_exec(move || run_as.switch());
         }
     }
-    let child = command.spawn();
-    let mut child = match child {
-        Ok(child) => {
-            report(&mut status, &format!("ok {}", child.id()));
-            child
-        }
+    let mut child = match command.spawn() {
+        Ok(child) => child,
+        Err(e) => return refuse(&mut status, &format!("cannot start {program:?}: {e}")),
+    };
+    report(&mut status, &format!("ok {}", child.id()));
+    drop(status);
+    let outcome = outcome_of(child.wait());
+    record(exit_file, outcome)
+}
+
+/// [`supervise`] for a root command in its own namespaces: the namespace's init runs it.
+fn supervise_in_namespaces(
+    exit_file: &Path,
+    mut status: Option<std::fs::File>,
+    program: &OsStr,
+    argv0: Option<&OsStr>,
+    args: &[OsString],
+) -> i32 {
+    let close: Vec<RawFd> = status.iter().map(AsRawFd::as_raw_fd).collect();
+    let mut init = match task_namespaces::start_init(program, argv0, args, &close) {
+        Ok(init) => init,
         Err(e) => {
-            let message = format!("cannot start {program:?}: {e}");
-            report(&mut status, &format!("err {message}"));
-            eprintln!("corral supervise: {message}");
-            return 127;
+            let message = format!("cannot start the task's namespace init: {e}");
+            return refuse(&mut status, &message);
         }
     };
+    if let Err(message) = init.started() {
+        let _ = init.wait();
+        return refuse(&mut status, &message);
+    }
+    // The init leads the process group the command runs in: the agent signals that.
+    report(&mut status, &format!("ok {}", init.pid()));
     drop(status);
-    let outcome = match child.wait() {
-        Ok(status) => {
-            use std::os::unix::process::ExitStatusExt;
-            ExitOutcome {
-                code: status.code(),
-                signal: status.signal(),
-            }
-        }
+    record(exit_file, init.wait())
+}
+
+/// Tells the agent (and the task's stderr) why the command did not start; 127.
+fn refuse(status: &mut Option<std::fs::File>, message: &str) -> i32 {
+    report(status, &format!("err {message}"));
+    eprintln!("corral supervise: {message}");
+    127
+}
+
+fn outcome_of(waited: std::io::Result<std::process::ExitStatus>) -> ExitOutcome {
+    use std::os::unix::process::ExitStatusExt;
+    match waited {
+        Ok(status) => ExitOutcome {
+            code: status.code(),
+            signal: status.signal(),
+        },
         Err(e) => {
             eprintln!("corral supervise: cannot wait for the command: {e}");
             ExitOutcome {
@@ -92,7 +138,11 @@ pub fn supervise(
                 signal: None,
             }
         }
-    };
+    }
+}
+
+/// Writes `outcome` to the exit file; the supervisor's exit code for it.
+fn record(exit_file: &Path, outcome: ExitOutcome) -> i32 {
     if let Err(e) = write_exit(exit_file, outcome) {
         eprintln!("corral supervise: cannot record the exit status: {e}");
     }
@@ -106,23 +156,6 @@ pub fn supervise(
         } => 128 + signal,
         _ => 1,
     }
-}
-
-/// Makes `sandbox` `user`'s and has `command` become the user before exec.
-fn become_user(
-    command: &mut std::process::Command,
-    user: &str,
-    sandbox: &Path,
-) -> Result<(), String> {
-    let Some(run_as) = RunAs::prepare(user, sandbox)? else {
-        return Ok(());
-    };
-    // SAFETY: the closure runs in the forked child and makes only setgroups(2), setgid(2)
-    // and setuid(2) calls, which are async-signal-safe; nothing is allocated there.
-    unsafe {
-        command.pre_exec(move || run_as.switch());
-    }
-    Ok(())
 }
 
 /// The status pipe the agent gave us, made close-on-exec so the command does not hold it
@@ -185,6 +218,18 @@ pub struct Supervised {
     pub pgid: u32,
 }
 
+/// Who a supervised command runs as, and whether root gets its own namespaces.
+#[derive(Debug, Clone, Copy)]
+pub struct Confinement<'a> {
+    /// The user (`run_as.rs`); `None`: the agent's.
+    pub user: Option<&'a str>,
+    /// A command that runs as root runs in its own PID and mount namespaces.
+    pub root_namespaces: bool,
+}
+
+/// The flag of `corral supervise` that asks for [`Confinement::root_namespaces`].
+pub const ROOT_NAMESPACES_FLAG: &str = "--root-namespaces";
+
 /// A supervisor started that has not said yet whether the command started.
 #[derive(Debug)]
 pub struct Starting {
@@ -213,7 +258,7 @@ pub fn start(
     sandbox: &Path,
     env: &TaskEnvironment,
     cgroups: Option<&JoinFiles>,
-    user: Option<&str>,
+    confinement: Confinement<'_>,
 ) -> Result<Starting, String> {
     let mut cmd = tokio::process::Command::new(binary);
     cmd.arg(SUBCOMMAND)
@@ -221,8 +266,11 @@ pub fn start(
         .arg(exit_file)
         .arg("--status-fd")
         .arg(STATUS_FD.to_string());
-    if let Some(user) = user {
+    if let Some(user) = confinement.user {
         cmd.arg("--user").arg(user);
+    }
+    if confinement.root_namespaces {
+        cmd.arg(ROOT_NAMESPACES_FLAG);
     }
     let value = command_value(command);
     let shown = if command.is_shell() {
@@ -351,7 +399,7 @@ fn open_log(sandbox: &Path, name: &str) -> Result<std::fs::File, String> {
         .map_err(|e| format!("cannot open {name}: {e}"))
 }
 
-fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
+pub(crate) fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
     let mut fds: [RawFd; 2] = [0; 2];
     // SAFETY: fds has room for the two descriptors pipe2 writes.
     if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
@@ -394,7 +442,7 @@ mod tests {
         let fd = write_end.as_raw_fd();
         std::mem::forget(write_end); // supervise owns it now
         let args = ["-c".into(), script.into()];
-        let code = supervise(exit, fd, OsStr::new("/bin/sh"), None, &args, user);
+        let code = supervise(exit, fd, OsStr::new("/bin/sh"), None, &args, user, false);
         let mut said = String::new();
         std::fs::File::from(read_end)
             .read_to_string(&mut said)
@@ -442,6 +490,7 @@ mod tests {
             None,
             &["-c".into(), script.into()],
             Some(("nobody", &sandbox)),
+            false,
         );
         assert_ne!(code, 0, "nobody could write to /etc");
         let uid = std::fs::read_to_string(sandbox.join("uid")).expect("uid");
@@ -474,7 +523,15 @@ mod tests {
     fn supervise_reports_a_command_that_cannot_start() {
         let dir = tempfile::tempdir().expect("temp dir");
         let exit = dir.path().join("exit");
-        let code = supervise(&exit, -1, OsStr::new("/no/such/program"), None, &[], None);
+        let code = supervise(
+            &exit,
+            -1,
+            OsStr::new("/no/such/program"),
+            None,
+            &[],
+            None,
+            false,
+        );
         assert_eq!(code, 127);
         assert_eq!(read_exit(&exit), None);
     }
@@ -490,6 +547,7 @@ mod tests {
             None,
             &["-c".into(), "kill -KILL $$".into()],
             None,
+            false,
         );
         assert_eq!(code, 128 + libc::SIGKILL);
         assert_eq!(

@@ -592,6 +592,7 @@ impl TaskRunner {
             env,
             join,
             user: self.user.clone(),
+            root_namespaces: self.ctx.root_namespaces,
         };
         let started = process_start::start(spec).await?;
         if let Some(supervisor_start) = started.supervisor_start {

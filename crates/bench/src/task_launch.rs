@@ -148,6 +148,8 @@ where
         executor_registration_timeout: corral_agent::DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT,
         // The benchmark's tasks run as the agent (their framework names no user to switch to).
         switch_user: false,
+        // As `corral agent` runs them: a root task under the supervisor gets its namespaces.
+        root_namespaces: setup.supervised && corral_agent::runs_as_root(),
         plugin_engine: None,
         fetcher: Default::default(),
         credential: security.agent_credential.clone(),

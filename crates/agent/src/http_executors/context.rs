@@ -34,6 +34,8 @@ pub struct ExecutorContext {
     pub supervisor: Option<PathBuf>,
     /// Executors run as their users (`AgentConfig::switch_user`).
     pub switch_user: bool,
+    /// Root executors get their own namespaces (`AgentConfig::root_namespaces`).
+    pub root_namespaces: bool,
     /// The isolator plugins the command line gives.
     pub isolators: IsolatorSet,
     /// `--executor-registration-timeout` and `--executor-reregistration-timeout`.

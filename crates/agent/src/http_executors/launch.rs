@@ -189,6 +189,7 @@ pub(super) async fn start(
     };
     let spec = ProcessSpec {
         supervisor: ctx.supervisor.clone(),
+        root_namespaces: ctx.root_namespaces,
         user: crate::run_as::task_user(
             ctx.switch_user,
             info.command.as_ref().and_then(|c| c.user.as_deref()),

@@ -30,6 +30,7 @@ pub fn config(master: &FakeMaster, work_dir: &Path, retry: Duration) -> AgentCon
         recovery: Default::default(),
         executor_registration_timeout: crate::DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT,
         switch_user: false,
+        root_namespaces: false,
         plugin_engine: None,
         isolators: Default::default(),
         hooks: Default::default(),

@@ -133,6 +133,7 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
         },
         executor_registration_timeout: args.executor_registration_timeout,
         switch_user: args.machine.switch_user(),
+        root_namespaces: args.machine.root_namespaces(),
         plugin_engine: Some(engine.clone()),
         isolators: args.machine.isolators(&engine)?,
         hooks,

@@ -134,6 +134,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
         recovery: corral_agent::RecoveryConfig::supervised_by_this_binary(args.machine.recover),
         executor_registration_timeout: corral_agent::DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT,
         switch_user: args.machine.switch_user(),
+        root_namespaces: args.machine.root_namespaces(),
         plugin_engine: Some(engine.clone()),
         isolators: args.machine.isolators(&engine)?,
         hooks,

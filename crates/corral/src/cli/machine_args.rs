@@ -42,6 +42,12 @@ pub struct MachineArgs {
     /// running as root runs each task as its command's user, else its framework's.
     #[arg(long)]
     pub no_switch_user: bool,
+    /// Run tasks that run as root in the agent's PID and mount namespaces, with all of
+    /// root's capabilities. By default each gets namespaces of its own: it cannot see or
+    /// signal the agent, nor write the cgroup filesystem, /sys or /proc/sys
+    /// (docs/security.md).
+    #[arg(long)]
+    pub no_task_namespaces: bool,
 }
 
 impl MachineArgs {
@@ -95,6 +101,11 @@ impl MachineArgs {
         root && !self.no_switch_user
     }
 
+    /// Whether root task processes get namespaces of their own (only root can make them).
+    pub fn root_namespaces(&self) -> bool {
+        corral_agent::runs_as_root() && !self.no_task_namespaces
+    }
+
     pub fn isolation_config(&self) -> IsolationConfig {
         IsolationConfig {
             mode: self.isolation,
@@ -119,6 +130,7 @@ mod isolator_flag_tests {
             isolator_config: config.map(str::to_string),
             discovery_root: std::env::temp_dir(),
             no_switch_user: false,
+            no_task_namespaces: false,
         }
     }
 

@@ -17,6 +17,10 @@ pub struct SuperviseArgs {
     /// The user the command runs as (the sandbox becomes theirs); default: this process's.
     #[arg(long)]
     pub user: Option<String>,
+    /// A command that runs as root runs in PID and mount namespaces of its own
+    /// (agent::task_namespaces).
+    #[arg(long)]
+    pub root_namespaces: bool,
     /// argv[0] of the command, if not the program.
     #[arg(long, allow_hyphen_values = true)]
     pub argv0: Option<OsString>,
@@ -47,6 +51,7 @@ pub fn run(args: &SuperviseArgs) -> ExitCode {
         args.argv0.as_deref(),
         rest,
         user,
+        args.root_namespaces,
     );
     ExitCode::from(u8::try_from(code & 0xff).unwrap_or(1))
 }
@@ -67,6 +72,7 @@ mod tests {
             "--status-fd",
             "3",
             "--argv0=-weird",
+            corral_agent::supervisor::ROOT_NAMESPACES_FLAG,
             "--",
             "/bin/echo",
             "-n",
@@ -77,6 +83,7 @@ mod tests {
             panic!("not supervise");
         };
         assert_eq!(args.status_fd, 3);
+        assert!(args.root_namespaces);
         assert_eq!(args.argv0.as_deref(), Some(std::ffi::OsStr::new("-weird")));
         assert_eq!(args.command, ["/bin/echo", "-n", "--help"]);
     }

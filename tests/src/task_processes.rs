@@ -1,0 +1,72 @@
+//! Finding a task's process and output from the host. A task that runs as root has a PID
+//! namespace of its own (issue 16), where its `$$` is a small number that means nothing on
+//! the host; the tests that signal or watch a task's process find its host pid here instead.
+
+use std::path::Path;
+
+/// The stdout of `task_id`'s sandbox under the agent's work dir `work_dir` (the first run
+/// found). Panics when there is none.
+pub fn task_stdout(work_dir: &Path, task_id: &str) -> String {
+    let mut pending = vec![work_dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                pending.push(path);
+            } else if path.ends_with("stdout")
+                && path.components().any(|c| c.as_os_str() == task_id)
+            {
+                return std::fs::read_to_string(&path).expect("stdout readable");
+            }
+        }
+    }
+    panic!("no stdout for {task_id} under {}", work_dir.display());
+}
+
+/// The host pid of task `task_id`'s command: the oldest process whose environment holds
+/// `MESOS_TASK_ID=task_id` and that is not Corral's own (the supervisor and the namespace
+/// init are `corral`; a health check's command, which carries the same variable, starts
+/// later). `None` while there is none.
+pub fn task_pid(task_id: &str) -> Option<i32> {
+    let wanted = format!("MESOS_TASK_ID={task_id}");
+    let entries = std::fs::read_dir("/proc").ok()?;
+    entries
+        .flatten()
+        .filter_map(|entry| {
+            let pid: i32 = entry.file_name().to_str()?.parse().ok()?;
+            let comm = std::fs::read_to_string(entry.path().join("comm")).ok()?;
+            if comm.trim_end() == "corral" {
+                return None;
+            }
+            let environ = std::fs::read(entry.path().join("environ")).ok()?;
+            environ
+                .split(|byte| *byte == 0)
+                .any(|variable| variable == wanted.as_bytes())
+                .then_some(())?;
+            Some((start_time(pid)?, pid))
+        })
+        .min()
+        .map(|(_, pid)| pid)
+}
+
+/// When `pid` started (clock ticks since boot; /proc/PID/stat's 22nd field).
+fn start_time(pid: i32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    after_name.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// [`task_pid`], waiting up to `secs` for the process to appear.
+pub async fn await_task_pid(task_id: &str, secs: u64) -> i32 {
+    let what = format!("the process of task {task_id}");
+    crate::eventually(secs, &what, || async move { task_pid(task_id) }).await
+}
+
+/// Whether `pid` runs (a zombie does not count).
+pub fn alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .is_ok_and(|stat| !stat.contains(") Z") && !stat.contains(") X"))
+}
