@@ -276,7 +276,7 @@ impl Gen {
         FrameworkInfo {
             user: self.text(),
             name: self.text(),
-            id: Some(Id::new(&self.id())),
+            id: Some(Id::new(self.id())),
             failover_timeout: self
                 .0
                 .one_in(2)
@@ -296,7 +296,6 @@ impl Gen {
                     value: self.0.one_in(2).then(|| self.text()),
                 }],
             }),
-            ..Default::default()
         }
     }
 
@@ -310,7 +309,7 @@ impl Gen {
                 .then(|| [0, 5051, 65_535, u32::MAX][self.0.below(4)]),
             resources,
             attributes: vec![self.attribute()],
-            id: Some(Id::new(&self.id())),
+            id: Some(Id::new(self.id())),
         }
     }
 
