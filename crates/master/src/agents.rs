@@ -8,6 +8,7 @@ use super::core::{Agent, MasterCore, TaskRecord};
 use super::core_error::CoreError;
 use super::effects::{Effect, StreamId};
 use super::hook_verdicts::AgentHookVerdict;
+use super::task_validation::resource_problem;
 use corral_api::agent_protocol::{AgentCommand, AgentSubscribe};
 use corral_api::ids::validate_id;
 use corral_api::resources::Resources;
@@ -69,6 +70,16 @@ impl MasterCore {
     ) -> Result<AgentAdmission, CoreError> {
         if subscribe.info.hostname.trim().is_empty() {
             return Err(CoreError::invalid("Agent info must have a hostname"));
+        }
+        // An amount past the bound would sum (and round) to infinity, which GET_STATE and
+        // the operator events would write as `null`.
+        for r in &subscribe.info.resources {
+            if let Some(problem) = resource_problem(r) {
+                return Err(CoreError::invalid(format!(
+                    "Agent resources are invalid: '{}' has {problem}",
+                    r.name
+                )));
+            }
         }
         if let Some(id) = &subscribe.agent_id {
             self.check_not_gone(id)?;

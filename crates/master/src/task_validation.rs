@@ -91,30 +91,36 @@ pub fn validate_task(
     Ok(resources)
 }
 
+/// What is wrong with one resource from input (a task's, an agent's), if anything: amounts
+/// stay finite and within [`MAX_SCALAR`], so that sums stay finite and what is stored parses
+/// back.
+pub fn resource_problem(r: &Resource) -> Option<String> {
+    match r.kind {
+        ValueType::Scalar => match r.scalar.as_ref().map(|s| s.value) {
+            None => Some("a SCALAR without 'scalar'".to_string()),
+            Some(v) if !v.is_finite() || !(0.0..=MAX_SCALAR).contains(&v) => Some(format!(
+                "scalar value {v} is not a number from 0 to {MAX_SCALAR:e}"
+            )),
+            Some(_) => None,
+        },
+        ValueType::Ranges => match &r.ranges {
+            None => Some("RANGES without 'ranges'".to_string()),
+            Some(x) if x.range.iter().any(|g| g.begin > g.end) => {
+                Some("a range whose begin is past its end".to_string())
+            }
+            Some(_) => None,
+        },
+        ValueType::Set => r.set.is_none().then(|| "a SET without 'set'".to_string()),
+        ValueType::Text => Some("TEXT is not a resource type".to_string()),
+    }
+}
+
 fn validate_resources(list: &[Resource], offer_role: &str) -> Result<Resources, String> {
     if list.is_empty() {
         return Err("Task uses no resources".into());
     }
     for r in list {
-        let problem = match r.kind {
-            ValueType::Scalar => match r.scalar.as_ref().map(|s| s.value) {
-                None => Some("a SCALAR without 'scalar'".to_string()),
-                Some(v) if !v.is_finite() || !(0.0..=MAX_SCALAR).contains(&v) => Some(format!(
-                    "scalar value {v} is not a number from 0 to {MAX_SCALAR:e}"
-                )),
-                Some(_) => None,
-            },
-            ValueType::Ranges => match &r.ranges {
-                None => Some("RANGES without 'ranges'".to_string()),
-                Some(x) if x.range.iter().any(|g| g.begin > g.end) => {
-                    Some("a range whose begin is past its end".to_string())
-                }
-                Some(_) => None,
-            },
-            ValueType::Set => r.set.is_none().then(|| "a SET without 'set'".to_string()),
-            ValueType::Text => Some("TEXT is not a resource type".to_string()),
-        };
-        if let Some(problem) = problem {
+        if let Some(problem) = resource_problem(r) {
             return Err(format!(
                 "Task uses invalid resources: '{}' has {problem}",
                 r.name

@@ -7,6 +7,9 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+/// 9999-12-31T23:59:59.999Z, the latest time a four-digit year writes.
+pub const LATEST_MS: u64 = 253_402_300_799_999;
+
 /// A point in time, in milliseconds since 1970-01-01T00:00:00Z.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Timestamp(pub u64);
@@ -48,6 +51,10 @@ impl Timestamp {
         if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 {
             return None;
         }
+        // ISO 8601's four-digit years: the arithmetic below cannot overflow within them.
+        if !(0..=9999).contains(&year) {
+            return None;
+        }
         if second > 60 || !fraction.chars().all(|c| c.is_ascii_digit()) {
             return None;
         }
@@ -58,7 +65,11 @@ impl Timestamp {
         let ms = seconds
             .checked_mul(1000)?
             .checked_add(i64::try_from(millis).ok()?)?;
-        u64::try_from(ms).ok().map(Timestamp)
+        // The last instant of year 9999, so that what parses prints as what parses again.
+        u64::try_from(ms)
+            .ok()
+            .filter(|ms| *ms <= LATEST_MS)
+            .map(Timestamp)
     }
 }
 
@@ -71,8 +82,12 @@ fn split_offset(rest: &str) -> Option<(&str, i64)> {
     let (clock, offset) = rest.split_at(sign_at);
     let sign = if offset.starts_with('-') { -1 } else { 1 };
     let (hours, minutes) = offset[1..].split_once(':').unwrap_or((&offset[1..], "0"));
-    let total = hours.parse::<i64>().ok()? * 60 + minutes.parse::<i64>().ok()?;
-    Some((clock, sign * total))
+    let (hours, minutes) = (hours.parse::<i64>().ok()?, minutes.parse::<i64>().ok()?);
+    // An offset is less than a day (ISO 8601 allows up to 24:00; real ones stop at 14:00).
+    if !(0..24).contains(&hours) || !(0..60).contains(&minutes) {
+        return None;
+    }
+    Some((clock, sign * (hours * 60 + minutes)))
 }
 
 impl fmt::Display for Timestamp {
@@ -166,6 +181,28 @@ mod tests {
         ] {
             assert_eq!(Timestamp::parse(bad), None, "{bad}");
         }
+    }
+
+    /// The fuzz target `services_timestamp` fails on these (crates/fuzz/regressions): a huge
+    /// year or offset overflowed the arithmetic (a panic in debug builds, a wrong time in
+    /// release builds).
+    #[test]
+    fn years_beyond_four_digits_and_offsets_of_a_day_or_more_are_refused() {
+        for bad in [
+            "9223372036854775807-01-01T00:00:00Z",
+            "-9223372036854775808-03-01T00:00:00Z",
+            "10000-01-01T00:00:00Z",
+            "2016-10-04T12:00:00+9223372036854775807",
+            "2016-10-04T12:00:00-24:00",
+            "2016-10-04T12:00:00+01:60",
+        ] {
+            assert_eq!(Timestamp::parse(bad), None, "{bad}");
+        }
+        let last = Timestamp::parse("9999-12-31T23:59:59.999Z").expect("the last ISO year");
+        assert_eq!(Timestamp::parse(&last.to_string()), Some(last));
+        assert!(Timestamp::parse("2016-10-04T12:00:00.000-23:59").is_some());
+        // In year 9999 locally, in year 10000 in UTC: it would print as what does not parse.
+        assert_eq!(Timestamp::parse("9999-12-31T23:59:60.999-23:59"), None);
     }
 
     #[test]

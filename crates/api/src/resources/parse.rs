@@ -13,8 +13,8 @@ pub enum ParseError {
     BadRole(String),
     #[error("value of '{name}' is not a number, [a-b,...] ranges or {{x,y}} set: '{value}'")]
     BadValue { name: String, value: String },
-    #[error("scalar '{name}' must be a finite number >= 0, got {value}")]
-    NegativeScalar { name: String, value: String },
+    #[error("scalar '{name}' must be a number from 0 to {max:e}, got {value}", max = super::MAX_SCALAR)]
+    ScalarOutOfRange { name: String, value: String },
 }
 
 pub fn parse_resources(text: &str) -> Result<Vec<Resource>, ParseError> {
@@ -81,8 +81,10 @@ fn fill_value(r: &mut Resource, value: &str) -> Result<(), ParseError> {
         });
     } else {
         let v: f64 = value.parse().map_err(|_| bad())?;
-        if !v.is_finite() || v < 0.0 {
-            return Err(ParseError::NegativeScalar {
+        // Above the bound, rounding to three decimals overflows to infinity, which is
+        // persisted as `null` and does not parse back.
+        if !v.is_finite() || !(0.0..=super::MAX_SCALAR).contains(&v) {
+            return Err(ParseError::ScalarOutOfRange {
                 name: r.name.clone(),
                 value: value.to_string(),
             });

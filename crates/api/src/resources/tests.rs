@@ -54,7 +54,7 @@ fn parse_errors_are_clear() {
     ));
     assert!(matches!(
         parse_resources("cpus:-1"),
-        Err(ParseError::NegativeScalar { .. })
+        Err(ParseError::ScalarOutOfRange { .. })
     ));
     assert!(matches!(
         parse_resources("cpus(eng:1"),
@@ -66,10 +66,41 @@ fn parse_errors_are_clear() {
     ));
 }
 
+/// The fuzz target `resources` fails on this (crates/fuzz/regressions/resources):
+/// `cpus:1e306` parsed, and rounding it to three decimals made it infinite, which the
+/// registry writes as `null`.
+#[test]
+fn amounts_above_the_largest_scalar_are_refused() {
+    for text in [
+        "cpus:1e306",
+        "mem:1.7976931348623157e308",
+        "cpus:1000000000000.001",
+    ] {
+        let err = parse_resources(text).expect_err(text);
+        assert!(err.to_string().contains("from 0 to 1e12"), "{text}: {err}");
+    }
+    let largest = parse_resources("cpus:1e12").expect("the largest amount");
+    assert_eq!(
+        largest[0].scalar.as_ref().map(|s| s.value),
+        Some(MAX_SCALAR)
+    );
+}
+
 #[test]
 fn summary_reads_like_the_flag() {
     assert_eq!(
         res("cpus:2;mem:1024;ports:[31000-32000]").summary(),
         "cpus:2; mem:1024; ports:[31000-32000]"
     );
+}
+
+/// The fuzz target `attributes` fails on this without serde_json's `float_roundtrip`
+/// (crates/fuzz/regressions/attributes): the default parser read the number written for
+/// 1844674407370955 back as another float, so a persisted AgentInfo came back changed.
+#[test]
+fn numbers_of_sixteen_digits_survive_json() {
+    let attributes = parse_attributes("level:1844674407370955").expect("parses");
+    let json = serde_json::to_string(&attributes).expect("encodes");
+    let back: Vec<crate::v1::Attribute> = serde_json::from_str(&json).expect("decodes");
+    assert_eq!(back, attributes, "{json}");
 }

@@ -208,3 +208,28 @@ fn an_agent_id_that_cannot_be_a_directory_name_is_refused() {
     h.collect();
     assert!(h.core.get_agents().agents.is_empty(), "no agent was added");
 }
+
+/// The fuzz target `master_agent_subscribe` fails on this
+/// (crates/fuzz/regressions/master_agent_subscribe): an agent's `cpus` of f64::MAX was
+/// admitted, rounding made its total infinite, and AGENT_ADDED and GET_STATE wrote `null`.
+#[test]
+fn an_agent_with_an_amount_past_the_largest_scalar_is_refused() {
+    let mut h = Harness::new();
+    let mut subscribe = agent_subscribe(None, "cpus:1");
+    for (value, expect) in [(f64::MAX, "not a number from 0 to 1e12"), (-1.0, "from 0")] {
+        subscribe.info.resources[0]
+            .scalar
+            .as_mut()
+            .expect("cpus is a scalar")
+            .value = value;
+        let error = h
+            .core
+            .agent_subscribe(h.now, subscribe.clone(), uuid::Uuid::new_v4())
+            .map_err(ApiError::from)
+            .expect_err("refused");
+        assert_eq!(error.status.as_u16(), 400);
+        assert!(error.message.contains(expect), "{value}: {}", error.message);
+    }
+    h.collect();
+    assert!(h.core.get_agents().agents.is_empty(), "no agent was added");
+}
