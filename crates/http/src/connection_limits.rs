@@ -7,8 +7,9 @@
 //! its benchmarks reach a server from 127.0.0.1 by the thousand (every agent of `corral
 //! bench failover` is one).
 //!
-//! Idle connections and slow headers are not timed out here (axum's server runs hyper
-//! without a timer, which hyper's header-read timeout needs); the caps bound what they hold.
+//! Idle connections, slow headers and stalled bodies are timed out by the accept loop
+//! (`serve_loop.rs`); the caps bound what the clients hold until then. Both are set per
+//! process (`server_settings.rs`, the servers' `--max-connections...` flags).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -21,7 +22,7 @@ use axum::serve::Listener;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// Descriptors kept out of the connections' reach.
-const RESERVED_DESCRIPTORS: u64 = 1024;
+pub(crate) const RESERVED_DESCRIPTORS: u64 = 1024;
 /// The most connections one (non-loopback) address may hold.
 pub const PER_SOURCE: usize = 1024;
 /// How often a refusal is logged, at most.
@@ -93,11 +94,17 @@ impl ConnectionCounts {
         })
     }
 
-    /// The counts every server of this process shares.
+    /// The counts every server of this process shares, under the process's settings
+    /// (`server_settings::configure`, checked there).
     pub fn process() -> Arc<ConnectionCounts> {
         static COUNTS: OnceLock<Arc<ConnectionCounts>> = OnceLock::new();
         COUNTS
-            .get_or_init(|| ConnectionCounts::new(ConnectionLimits::for_this_process()))
+            .get_or_init(|| {
+                let limits = crate::server_settings::process()
+                    .connection_limits()
+                    .unwrap_or_else(|_| ConnectionLimits::for_this_process());
+                ConnectionCounts::new(limits)
+            })
             .clone()
     }
 

@@ -5,6 +5,7 @@
 
 mod audit;
 pub mod auth;
+pub mod connection_activity;
 pub mod connection_limits;
 pub mod error;
 pub mod listen;
@@ -13,6 +14,11 @@ pub mod process_calls;
 pub mod process_info;
 pub mod prometheus;
 pub mod serve;
+pub mod serve_loop;
+#[cfg(test)]
+mod serve_loop_tests;
+pub mod server_settings;
+pub mod timed_body;
 pub mod tls;
 
 pub use error::{ApiError, parse_json};

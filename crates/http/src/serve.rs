@@ -9,14 +9,16 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::extract::connect_info::Connected;
-use axum::serve::{IncomingStream, Listener};
+use axum::serve::Listener;
+use tokio_rustls::server::TlsStream;
 
 use crate::audit::audit;
 use crate::auth::{HttpAuth, authenticate};
-use crate::connection_limits::{ConnectionCounts, Limited};
+use crate::connection_limits::{ConnectionCounts, Counted, Limited};
 use crate::peer::PeerAddr;
-use crate::tls::{ServerTls, TlsListener};
+use crate::serve_loop::serve_connections;
+use crate::server_settings::{self, HttpTimeouts};
+use crate::tls::{ServerTls, TlsListener, certificate_principal};
 
 /// The largest request body any route reads unless it sets its own limit (a plugin upload
 /// does): axum's default, written here so every server states the same bound.
@@ -36,10 +38,28 @@ pub fn stack(router: Router, auth: HttpAuth) -> Router {
         .layer(axum::middleware::from_fn_with_state(classify, audit))
 }
 
+/// What a server's connections are held to: the process's caps and timeouts, or a test's.
+#[derive(Debug, Clone)]
+pub struct ConnectionPolicy {
+    pub timeouts: HttpTimeouts,
+    pub counts: Arc<ConnectionCounts>,
+}
+
+impl ConnectionPolicy {
+    /// The process's ([`crate::server_settings::configure`]), which every server shares.
+    pub fn process() -> ConnectionPolicy {
+        ConnectionPolicy {
+            timeouts: server_settings::process().timeouts,
+            counts: ConnectionCounts::process(),
+        }
+    }
+}
+
 /// Serves `router` (through [`stack`]) on `listener`, over TLS when `tls` is given, until
-/// `shutdown` completes; a server error is logged under `server` ("master", "agent", ...).
-/// Its connections count against the process's caps (`connection_limits.rs`), TLS
-/// handshakes included.
+/// `shutdown` completes, then lets the requests in flight finish; a server error is logged
+/// under `server` ("master", "agent", ...). Its connections count against the process's caps
+/// (`connection_limits.rs`), TLS handshakes included, and are timed out as its settings say
+/// (`serve_loop.rs`).
 pub async fn serve<L>(
     listener: L,
     tls: Option<&ServerTls>,
@@ -49,25 +69,44 @@ pub async fn serve<L>(
     server: &str,
 ) where
     L: Listener<Addr = SocketAddr>,
-    PeerAddr: for<'a> Connected<IncomingStream<'a, Limited<L>>>
-        + for<'a> Connected<IncomingStream<'a, TlsListener<Limited<L>>>>,
 {
-    let listener = Limited::new(listener, ConnectionCounts::process());
-    // With each connection's peer, for the audit log.
-    let app = stack(router, auth).into_make_service_with_connect_info::<PeerAddr>();
-    let served = match tls {
+    let policy = ConnectionPolicy::process();
+    serve_under(policy, listener, tls, router, auth, shutdown, server).await;
+}
+
+/// [`serve`] under `policy`.
+pub async fn serve_under<L>(
+    policy: ConnectionPolicy,
+    listener: L,
+    tls: Option<&ServerTls>,
+    router: Router,
+    auth: HttpAuth,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    server: &str,
+) where
+    L: Listener<Addr = SocketAddr>,
+{
+    let listener = Limited::new(listener, policy.counts);
+    let app = stack(router, auth);
+    tracing::debug!(
+        "the {server}'s HTTP server: header timeout {:?}, idle {:?}, body {:?}",
+        policy.timeouts.header,
+        policy.timeouts.idle,
+        policy.timeouts.body
+    );
+    match tls {
         Some(tls) => {
-            axum::serve(TlsListener::new(listener, tls), app)
-                .with_graceful_shutdown(shutdown)
-                .await
+            // Over TLS: the peer under the handshake, and its certificate's principal.
+            let peer_of = |io: &TlsStream<Counted<L::Io>>, addr: &SocketAddr| {
+                let (_, session) = io.get_ref();
+                PeerAddr(*addr, certificate_principal(session.peer_certificates()))
+            };
+            let listener = TlsListener::new(listener, tls);
+            serve_connections(listener, peer_of, app, policy.timeouts, shutdown).await;
         }
         None => {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await
+            let peer_of = |_: &Counted<L::Io>, addr: &SocketAddr| PeerAddr(*addr, None);
+            serve_connections(listener, peer_of, app, policy.timeouts, shutdown).await;
         }
-    };
-    if let Err(error) = served {
-        tracing::error!(%error, "the {server}'s HTTP server stopped");
     }
 }

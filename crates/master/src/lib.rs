@@ -96,6 +96,7 @@ pub mod plugin_consent;
 mod plugin_fanout;
 mod plugin_platform;
 mod plugin_reports;
+mod plugin_uploads;
 mod plugins_api;
 mod probation;
 mod prometheus_metrics;

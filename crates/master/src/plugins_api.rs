@@ -52,14 +52,34 @@ struct PluginCall {
 
 #[derive(Debug, Deserialize)]
 struct Install {
-    /// The component, base64.
-    wasm: String,
+    /// The component, sent as base64 and decoded as it is read: the body's text is not
+    /// copied into a string first (memory: `plugin_uploads.rs`).
+    #[serde(deserialize_with = "base64_wasm")]
+    wasm: Vec<u8>,
     /// Manifest TOML; else the component's custom section.
     manifest: Option<String>,
     #[serde(default)]
     accept_capabilities: bool,
     /// The publisher's signature (the content of `FILE.wasm.sig`).
     signature: Option<String>,
+}
+
+/// `install.wasm`: base64 decoded straight from the request body's text (borrowed when it
+/// has no escapes, as base64 never needs).
+fn base64_wasm<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
+    struct Base64Wasm;
+    impl serde::de::Visitor<'_> for Base64Wasm {
+        type Value = Vec<u8>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("the component's bytes as a base64 string")
+        }
+        fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Vec<u8>, E> {
+            base64::engine::general_purpose::STANDARD
+                .decode(text.trim())
+                .map_err(|e| E::custom(format!("'install.wasm' is not base64: {e}")))
+        }
+    }
+    deserializer.deserialize_str(Base64Wasm)
 }
 
 #[derive(Debug, Deserialize)]
@@ -112,6 +132,8 @@ pub async fn plugins(
 ) -> Result<Response, ApiError> {
     let platform = platform(&shared)?;
     let call: PluginCall = parse_json(&body)?;
+    // An INSTALL's wasm is decoded in `call`: its base64 need not stay while it compiles.
+    drop(body);
     authorize(&shared, platform, caller.name(), &call).await?;
     let missing = |field: &str| {
         ApiError::bad_request(format!(
@@ -286,18 +308,16 @@ async fn install(
     install: &Install,
     principal: Option<&str>,
 ) -> Result<Response, ApiError> {
-    let wasm = base64::engine::general_purpose::STANDARD
-        .decode(install.wasm.trim())
-        .map_err(|e| ApiError::bad_request(format!("'install.wasm' is not base64: {e}")))?;
-    consent(platform, &wasm, install, principal)?;
-    check_signature(&platform.engine, &wasm, install).map_err(|reason| {
+    let wasm = &install.wasm;
+    consent(platform, wasm, install, principal)?;
+    check_signature(&platform.engine, wasm, install).map_err(|reason| {
         ApiError::bad_request(format!("plugin refused, nothing stored: {reason}"))
     })?;
     let installed = platform
         .store
         .install(
             &platform.engine,
-            &wasm,
+            wasm,
             install.manifest.as_deref(),
             install.accept_capabilities,
             now_ms(),

@@ -15,8 +15,8 @@ use super::upstreams::Upstreams;
 use super::v0_api::{self, V0};
 use super::v0_state::MasterFacts;
 use super::{
-    agent_api, dcos_api, gateway, operator_api, plugin_fanout, plugins_api, prometheus_metrics,
-    scheduler_api,
+    agent_api, dcos_api, gateway, operator_api, plugin_fanout, plugin_uploads, plugins_api,
+    prometheus_metrics, scheduler_api,
 };
 
 /// Every route of a leading master, also under `/mesos` (DC/OS' prefix for the leading
@@ -63,9 +63,18 @@ fn master_routes(shared: Arc<Shared>, scheme: &'static str) -> Router {
         )
         .route(
             "/api/corral/v1/plugins",
-            post(plugins_api::plugins).layer(axum::extract::DefaultBodyLimit::max(
-                plugins_api::BODY_LIMIT,
-            )),
+            post(plugins_api::plugins)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    plugins_api::BODY_LIMIT,
+                ))
+                // Outside the limit: a large call takes its turn before its body is read.
+                .layer(axum::middleware::from_fn_with_state(
+                    plugin_uploads::PluginUploads::new(
+                        plugin_uploads::AT_ONCE,
+                        plugin_uploads::WAIT,
+                    ),
+                    plugin_uploads::gate,
+                )),
         )
         .route("/api/corral/v1/plugins/{sha256}", get(plugins_api::fetch))
         .with_state(shared)

@@ -76,6 +76,8 @@ pub struct AgentArgs {
     pub executor_secret_key: Option<PathBuf>,
     #[command(flatten)]
     pub tls: super::tls_args::TlsArgs,
+    #[command(flatten)]
+    pub http: super::http_server_args::HttpServerArgs,
 }
 
 /// What `corral agent ACTION` does to an agent of the cluster instead of running one.
@@ -90,6 +92,7 @@ pub enum AgentAction {
 const MIN_STATUS_UPDATE_RETRY: Duration = Duration::from_millis(1);
 
 pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
+    args.http.apply()?;
     // Several masters (HA) or their etcd (`etcd://...`, as their --state): the agent
     // follows whichever leads.
     let master = if corral_state::names_etcd(&args.master.master) {

@@ -75,10 +75,13 @@ pub struct DevArgs {
     /// Answer REFUSED for names outside the domain instead of forwarding them.
     #[arg(long)]
     pub dns_no_forward: bool,
+    #[command(flatten)]
+    pub http: super::http_server_args::HttpServerArgs,
 }
 
 pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
     args.machine.check()?;
+    args.http.apply()?;
     let work_dir = args
         .work_dir
         .clone()

@@ -48,6 +48,8 @@ pub struct ServeArgs {
     pub auth: super::auth_args::ServerAuthArgs,
     #[command(flatten)]
     pub tls: super::tls_args::TlsArgs,
+    #[command(flatten)]
+    pub http: super::http_server_args::HttpServerArgs,
 }
 
 /// What `corral dns` and `corral dev --dns-...` share.
@@ -132,6 +134,7 @@ pub async fn run(args: DnsArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    args.http.apply()?;
     let mut config = args.options.config(&args.master.master, args.listen)?;
     config.credential = args.master.credential()?;
     config.auth = args

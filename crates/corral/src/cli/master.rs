@@ -71,6 +71,8 @@ pub struct MasterArgs {
     pub auth: super::auth_args::ServerAuthArgs,
     #[command(flatten)]
     pub tls: super::tls_args::TlsArgs,
+    #[command(flatten)]
+    pub http: super::http_server_args::HttpServerArgs,
     /// The CA (PEM) that signed the certificates of agents serving https: the master pings
     /// them and forwards /agent/{id}/ to them over https trusting only it, presenting its
     /// own --tls-cert. Default: --tls-client-ca. With neither, such agents cannot be
@@ -141,6 +143,7 @@ pub const MIN_ALLOCATION_INTERVAL: Duration = Duration::from_millis(1);
 pub const MIN_LEADER_LEASE_SECS: u64 = 2;
 
 pub async fn run(args: MasterArgs) -> anyhow::Result<ExitCode> {
+    args.http.apply()?;
     let state = match &args.state {
         Some(text) => args.etcd.state_spec(text).await?,
         None => {

@@ -29,6 +29,7 @@ mod execute;
 mod framework;
 mod hints;
 mod hook_args;
+mod http_server_args;
 mod list;
 pub mod log_setup;
 mod machine_args;

@@ -58,9 +58,12 @@ pub struct ServicesArgs {
     pub acls: Option<String>,
     #[command(flatten)]
     pub tls: super::tls_args::TlsArgs,
+    #[command(flatten)]
+    pub http: super::http_server_args::HttpServerArgs,
 }
 
 pub async fn run(args: ServicesArgs) -> anyhow::Result<ExitCode> {
+    args.http.apply()?;
     let state_text = match &args.state {
         Some(text) => text.clone(),
         None => {

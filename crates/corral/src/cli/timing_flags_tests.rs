@@ -178,3 +178,53 @@ fn the_failover_bench_passes_its_lease_as_a_duration() {
     let err = refusal(&["bench", "failover", "--leader-lease", "1secs"]);
     assert!(err.contains("below the minimum of 2secs"), "{err}");
 }
+
+#[test]
+fn every_http_server_takes_the_connection_flags_and_refuses_zero() {
+    let flags = [
+        "--max-connections",
+        "500",
+        "--max-connections-per-source",
+        "20",
+        "--http-header-timeout",
+        "5secs",
+        "--http-idle-timeout",
+        "2mins",
+        "--http-body-timeout",
+        "500ms",
+    ];
+    for command in ["master", "agent", "services", "dns", "dev"] {
+        let args: Vec<&str> = std::iter::once(command).chain(flags).collect();
+        let http = match parse(&args) {
+            Command::Master(a) => a.http,
+            Command::Agent(a) => a.http,
+            Command::Services(a) => a.http,
+            Command::Dns(a) => a.serve.http,
+            Command::Dev(a) => a.http,
+            _ => panic!("{command}: another command"),
+        };
+        assert_eq!(http.max_connections, Some(500), "{command}");
+        assert_eq!(http.max_connections_per_source, 20, "{command}");
+        assert_eq!(http.http_header_timeout, secs(5), "{command}");
+        assert_eq!(http.http_idle_timeout, secs(120), "{command}");
+        assert_eq!(
+            http.http_body_timeout,
+            Duration::from_millis(500),
+            "{command}"
+        );
+    }
+    let Command::Master(defaults) = parse(&["master"]) else {
+        panic!("not master");
+    };
+    assert_eq!(defaults.http.max_connections, None);
+    assert_eq!(defaults.http.http_header_timeout, secs(30));
+    assert_eq!(defaults.http.http_idle_timeout, secs(90));
+    assert_eq!(defaults.http.http_body_timeout, secs(60));
+    let err = refusal(&["master", "--http-idle-timeout", "0secs"]);
+    assert!(
+        err.contains("--http-idle-timeout") && err.contains("more than zero"),
+        "{err}"
+    );
+    let err = refusal(&["agent", "--max-connections", "0"]);
+    assert!(err.contains("--max-connections"), "{err}");
+}

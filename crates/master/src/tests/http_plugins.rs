@@ -172,3 +172,63 @@ async fn misbehaving_and_wrong_plugins_leave_the_old_allocator() {
     let (status, body) = call(&m, json!({"type": "REMOVE", "remove": {"plugin": "trap"}})).await;
     assert_eq!(status, 200, "{body}");
 }
+
+/// INSTALL's body padded past 2 MiB with JSON whitespace: a large call, which takes turns.
+async fn large_install(m: &TestMaster, wasm: &[u8], name: &str) -> (u16, Value) {
+    let body = json!({"type": "INSTALL", "install": {
+        "wasm": base64::engine::general_purpose::STANDARD.encode(wasm),
+        "manifest": manifest(name),
+    }});
+    let padded = format!("{body}{}", " ".repeat(3 << 20));
+    let response = m
+        .client
+        .post(format!("{}{PATH}", m.base))
+        .header("Content-Type", "application/json")
+        .body(padded)
+        .send()
+        .await
+        .expect("request reaches the master");
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap_or_default();
+    (status, serde_json::from_str(&text).expect("JSON answer"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_large_installs_take_turns_and_each_is_answered() {
+    let m = start_master(Arc::new(MemoryStore::new())).await;
+    let drf = builtin("drf").expect("drf");
+    // Three times the turns at once: those past the bound wait (well within their wait).
+    let installs =
+        (0..3 * crate::plugin_uploads::AT_ONCE).map(|_| large_install(&m, drf, "team-drf"));
+    let answers = futures::future::join_all(installs).await;
+    for (status, body) in &answers {
+        assert_eq!(*status, 200, "{body}");
+        assert_eq!(
+            body["install"]["plugin"]["sha256"],
+            sha256_hex(drf),
+            "{body}"
+        );
+    }
+    let listed = list(&m).await;
+    let stored = listed["plugins"]
+        .as_array()
+        .expect("plugins")
+        .iter()
+        .filter(|p| p["sha256"] == sha256_hex(drf) && p["builtin"] == false)
+        .count();
+    assert_eq!(stored, 1, "{listed}");
+    // The wasm is decoded as the body is read; bad base64 is still refused by name.
+    let (status, body) = call(
+        &m,
+        json!({"type": "INSTALL", "install": {"wasm": "not base64!", "manifest": manifest("x")}}),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("'install.wasm' is not base64"),
+        "{body}"
+    );
+}
