@@ -302,3 +302,62 @@ async fn recover_cleanup_kills_the_tasks_it_finds() {
     cluster.agents[0].kill9();
     remove_agent_cgroups(&agent_id);
 }
+
+/// The agent dies right after starting a task's command, before it checkpoints the command's
+/// supervisor (a debug build's crash point: `crash-after-start` in its work dir). The
+/// restarted agent finds the supervisor and reattaches: the framework never hears that the
+/// command did not start, and a kill reaches the process (before, it was reported
+/// TASK_FAILED "The agent restarted before the task's command started" and left running).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_between_a_commands_start_and_its_checkpoint_loses_nothing() {
+    let mut cluster = Cluster::master(&[]).await;
+    cluster.add_agent("cpus:2;mem:1024", &[]).await;
+    let dir = cluster.dir.path().to_path_buf();
+    let crash_point = dir.join("agent0").join("crash-after-start");
+    std::fs::write(&crash_point, "").expect("crash point");
+    let mut fw =
+        Framework::subscribe(&cluster.master_addr, framework_info("crash", json!({}))).await;
+    let offer = fw.offers(10).await.remove(0);
+    let pid_file = dir.join("pid-started");
+    let command = format!("echo $$ > {}; exec sleep 600", pid_file.display());
+    let started = task("started", &offer, &command, 0.1, 16.0);
+    assert_eq!(fw.launch(&offer, vec![started], 60.0).await, 202);
+    let pid = read_pid(&pid_file).await;
+    let agent = cluster.agent_addrs[0].clone();
+    corral_e2e::eventually(30, "the agent to crash at the crash point", || {
+        let url = format!("http://{agent}/health");
+        async move { corral_e2e::http_get(url).await.is_err().then_some(()) }
+    })
+    .await;
+    assert!(!crash_point.exists(), "the crash point was taken");
+    assert!(alive(pid), "the command outlives its agent");
+
+    cluster.agents[0].restart();
+    corral_e2e::eventually(30, "the agent to re-register with the task", || {
+        let url = format!("http://{agent}/state");
+        async move {
+            let state: Value = corral_e2e::http_get(url).await.ok()?.json().await.ok()?;
+            let listed = state["tasks"]
+                .as_array()?
+                .iter()
+                .any(|t| t["task_id"]["value"] == "started");
+            (state["registered"] == true && listed).then_some(())
+        }
+    })
+    .await;
+    let (status, _) = fw
+        .call(json!({"type": "KILL", "kill": {
+            "task_id": {"value": "started"}, "agent_id": offer["agent_id"]}}))
+        .await;
+    assert_eq!(status, 202);
+    let updates = collect_updates(&mut fw, 60, "the task's end", |seen| {
+        terminal_of(seen, "started").is_some()
+    })
+    .await;
+    let end = terminal_of(&updates, "started").expect("an end");
+    assert_eq!(end["state"], "TASK_KILLED", "{updates:#?}");
+    corral_e2e::eventually(30, "the command to be killed", || async move {
+        (!alive(pid)).then_some(())
+    })
+    .await;
+}

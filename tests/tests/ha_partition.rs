@@ -104,9 +104,21 @@ async fn a_paused_agent_is_unreachable_then_reconciled() {
     aware
         .task_state("aware-task", "TASK_GONE_BY_OPERATOR", 10)
         .await;
-    corral_e2e::eventually(20, "the gone agent to be refused", || {
+    // Told so, the agent kills the task and exits, saying why.
+    corral_e2e::eventually(20, "the gone agent to shut down", || {
         let log = cluster.agents[0].log_text();
-        async move { log.contains("marked gone").then_some(()) }
+        async move {
+            log.contains(
+                "the master marked this agent gone (MARK_AGENT_GONE): killed 1 task, exiting",
+            )
+            .then_some(())
+        }
+    })
+    .await;
+    let agent = cluster.agent_addrs[0].clone();
+    corral_e2e::eventually(20, "the gone agent's process to end", || {
+        let url = format!("http://{agent}/health");
+        async move { corral_e2e::http_get(url).await.is_err().then_some(()) }
     })
     .await;
     assert_eq!(cluster.active_agents().await, 0, "{}", cluster.logs());

@@ -4,24 +4,86 @@
 //! removal waits for processes to die): the runtime calls them through `spawn_blocking`.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use super::identity::AgentIdentity;
+use super::locks::lock;
+use corral_cgroups::owners::{self, OwnerLock};
 use corral_cgroups::usage::ResourceStatistics;
 use corral_cgroups::{Container, IsolationError, Isolator, Limits};
 
 /// What the agent is called before it has an id (see [`AgentIdentity::cgroup_name`]).
-const UNREGISTERED: &str = "unregistered";
+const UNREGISTERED: &str = owners::UNREGISTERED;
 
 pub struct AgentCgroups {
     isolator: Isolator,
     identity: Arc<AgentIdentity>,
+    /// The lock that says this agent's hierarchy is in use (`corral_cgroups::owners`), and
+    /// the id it is for; none under posix isolation or before the agent has an id.
+    owner: Mutex<Option<(String, OwnerLock)>>,
 }
 
 impl AgentCgroups {
     pub fn new(isolator: Isolator, identity: Arc<AgentIdentity>) -> AgentCgroups {
-        AgentCgroups { isolator, identity }
+        AgentCgroups {
+            isolator,
+            identity,
+            owner: Mutex::new(None),
+        }
+    }
+
+    /// Claims the hierarchy of the id `agent` for this agent (before it creates a cgroup
+    /// there), so that other agents' sweeps leave it alone; lets go of a previous id's.
+    /// Blocks while a sweep holds it.
+    pub fn claim(&self, agent: &str) {
+        if !matches!(self.isolator, Isolator::Cgroups { .. }) {
+            return;
+        }
+        if lock(&self.owner)
+            .as_ref()
+            .is_some_and(|(held, _)| held == agent)
+        {
+            return;
+        }
+        match owners::claim(Path::new(owners::LOCK_DIR), agent) {
+            Ok(claimed) => *lock(&self.owner) = Some((agent.to_string(), claimed)),
+            Err(e) => tracing::warn!(
+                "cannot lock {}/{agent}: {e}; another agent's sweep may remove this \
+                 agent's empty cgroups",
+                owners::LOCK_DIR
+            ),
+        }
+    }
+
+    /// Removes the cgroups that agents no longer running left under the root, where no
+    /// process is (this agent's own id, if any, is claimed first). Blocks.
+    pub fn sweep_others(&self) {
+        let own = self.identity.cgroup_name();
+        if own != UNREGISTERED {
+            self.claim(&own);
+        }
+        let swept = self
+            .isolator
+            .sweep_others(Path::new(owners::LOCK_DIR), &own);
+        if !swept.removed.is_empty() {
+            tracing::info!(
+                "removed {} cgroups of agents no longer running: {}",
+                swept.removed.len(),
+                swept
+                    .removed
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        for busy in swept.busy {
+            tracing::warn!(
+                "left {}: its agent no longer runs, but processes are in it",
+                busy.display()
+            );
+        }
     }
 
     /// Why tasks run without cgroups, for the master to show; `None` when they have them.
@@ -115,6 +177,10 @@ impl AgentCgroups {
                 let _ = std::fs::remove_dir(devices.join(root));
             }
             self.isolator.release(agent);
+        }
+        // The hierarchy is gone (or busy: then the next sweep finds it so).
+        if let Some((_, owner)) = lock(&self.owner).take() {
+            owner.remove();
         }
     }
 }

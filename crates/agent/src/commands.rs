@@ -62,6 +62,8 @@ impl Commands {
                 .executors
                 .framework_message(&(framework_id, executor_id), data),
             AgentCommand::Plugins { active } => self.plugins.want(active),
+            // The registration loop takes it (the agent shuts down).
+            AgentCommand::Shutdown { .. } => {}
         }
     }
 

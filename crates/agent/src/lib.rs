@@ -24,6 +24,7 @@ mod executor_tokens;
 /// Fetching `CommandInfo.uris` into sandboxes (issue 6).
 pub mod fetcher;
 mod files_api;
+mod gone;
 pub(crate) mod health_checks;
 mod http;
 mod http_executors;
@@ -57,6 +58,7 @@ mod task_store;
 mod tasks;
 #[cfg(test)]
 mod tests;
+mod unrecorded_start;
 mod update_sender;
 mod v0_state;
 
@@ -91,6 +93,7 @@ pub use config::DEFAULT_REGISTRATION_TIMEOUT as DEFAULT_EXECUTOR_REGISTRATION_TI
 pub use config::{AgentConfig, RecoverMode, RecoveryConfig};
 /// The ACL actions an agent enforces (`corral agent --acls`).
 pub use files_api::ENFORCED as ENFORCED_ACTIONS;
+pub use gone::AgentGone;
 pub use run_as::runs_as_root;
 
 #[derive(Debug, thiserror::Error)]
@@ -107,21 +110,45 @@ pub enum AgentError {
     Isolators(String),
 }
 
+/// Why a running agent stopped by itself.
+#[derive(Debug)]
+pub enum AgentEnd {
+    /// Its HTTP server ended.
+    Stopped,
+    /// The master marked it gone: it killed its tasks, removed its cgroups and forgot its id.
+    Gone(AgentGone),
+}
+
 /// A running agent. Dropping it does not stop it; call `shutdown`.
 pub struct AgentHandle {
     pub addr: SocketAddr,
-    stop: watch::Sender<bool>,
+    stop: Arc<watch::Sender<bool>>,
     runners: Arc<Runners>,
     cgroups: Arc<AgentCgroups>,
     writer: CheckpointWriter,
+    link: Arc<MasterLink>,
     server: JoinHandle<()>,
     loops: Vec<JoinHandle<()>>,
+    /// Shuts the agent down if the master marks it gone (`gone.rs`).
+    gone: JoinHandle<AgentGone>,
 }
 
 impl AgentHandle {
-    /// Resolves when the agent stops (it normally runs until the process ends).
-    pub async fn wait(self) {
+    /// Resolves when the agent stops (it normally runs until the process ends, or until
+    /// the master marks it gone).
+    pub async fn wait(self) -> AgentEnd {
         let _ = self.server.await;
+        if !self.link.is_gone() {
+            self.gone.abort();
+            return AgentEnd::Stopped;
+        }
+        match self.gone.await {
+            Ok(gone) => AgentEnd::Gone(gone),
+            Err(e) => {
+                tracing::error!("the gone agent's shutdown failed: {e}");
+                AgentEnd::Stopped
+            }
+        }
     }
 
     /// Stops the agent: the HTTP server, the registration loop, the update sender and every
@@ -139,6 +166,7 @@ impl AgentHandle {
             tracing::error!("removing the agent's cgroups panicked: {e}");
         }
         let _ = self.server.await;
+        self.gone.abort();
     }
 }
 
@@ -236,6 +264,7 @@ pub(crate) async fn start(
         })?;
 
     let (stop, stop_rx) = watch::channel(false);
+    let stop = Arc::new(stop);
     let shutdown = Shutdown::new(stop_rx);
     let info = AgentInfo {
         hostname: config.hostname.clone(),
@@ -252,6 +281,12 @@ pub(crate) async fn start(
     tracing::info!("isolation: {}", loaded.isolator.describe());
 
     let parts = Parts::build(&config, executor, writer, shutdown, info, loaded, http);
+    // Cgroups that agents no longer running left behind go (this agent's id is claimed
+    // first, so that other agents' sweeps leave its own alone).
+    let cgroups = parts.cgroups.clone();
+    if let Err(e) = tokio::task::spawn_blocking(move || cgroups.sweep_others()).await {
+        tracing::error!("sweeping other agents' cgroups panicked: {e}");
+    }
     // Before registering: the subscription reports the recovered tasks.
     recovery::recover(&parts.recovery(&config)).await;
 
@@ -272,14 +307,17 @@ pub(crate) async fn start(
         tokio::spawn(update_sender::run(parts.update_sender(&config))),
         tokio::spawn(plugin_sync::run(parts.plugin_sync(&config))),
     ];
+    let gone = tokio::spawn(gone::shut_down_when_gone(parts.gone(&config, stop.clone())));
     Ok(AgentHandle {
         addr,
         stop,
         runners: parts.runners,
         cgroups: parts.cgroups,
         writer: parts.writer,
+        link: parts.link,
         server,
         loops,
+        gone,
     })
 }
 
@@ -437,6 +475,19 @@ impl Parts {
                 link: self.link.clone(),
                 identity: self.identity.clone(),
             },
+        }
+    }
+
+    fn gone(&self, config: &AgentConfig, stop: Arc<watch::Sender<bool>>) -> gone::GoneContext {
+        gone::GoneContext {
+            link: self.link.clone(),
+            identity: self.identity.clone(),
+            tasks: self.tasks.clone(),
+            runners: self.runners.clone(),
+            cgroups: self.cgroups.clone(),
+            writer: self.writer.clone(),
+            stop,
+            work_dir: config.work_dir.clone(),
         }
     }
 

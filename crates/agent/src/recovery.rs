@@ -24,10 +24,11 @@ use super::recovered_task::{RecoveredTask, RecoveredTaskContext};
 use super::runner_input::RunnerInput;
 use super::runners::Runners;
 use super::supervisor;
-use super::task_ending::{Decision, Ending, decide, memory_limit_hit};
+use super::task_ending::{Decision, Ending, decide, memory_limit_hit, unrecorded_ending};
 use super::task_status::{StatusFields, new_status};
 use super::task_store::TaskStore;
 use super::tasks::TaskEntry;
+use super::unrecorded_start::{self, Trace};
 use corral_api::v1::{FrameworkId, StatusSource};
 use corral_cgroups::devices::DeviceCgroup;
 use corral_cgroups::{Container, Limits};
@@ -191,6 +192,28 @@ fn look_at(
         .cgroup_parent
         .as_deref()
         .and_then(|parent| cgroups.adopt_under(parent, &checkpoint.container_id, mem_mb));
+    let mut checkpoint = checkpoint;
+    // Started but not yet recorded when the agent died: look for it (`unrecorded_start.rs`).
+    let unrecorded = checkpoint.process.is_none()
+        && checkpoint.task.executor.is_none()
+        && !checkpoint.state.is_terminal();
+    let mut unrecorded_end = None;
+    if unrecorded {
+        let strays = container
+            .as_ref()
+            .is_some_and(|c| !c.processes().is_empty());
+        match unrecorded_start::find(work_dir, &checkpoint.container_id, strays) {
+            Trace::Running(process) => {
+                tracing::warn!(
+                    "task {}: found its command running though its start was not recorded; \
+                     reattaching",
+                    checkpoint.task.task_id
+                );
+                checkpoint.process = Some(process);
+            }
+            Trace::Ended(found) => unrecorded_end = Some(found),
+        }
+    }
     let exit = checkpoint.process.and_then(|p| {
         supervisor::read_exit(&container_checkpoint::exit_file(
             work_dir,
@@ -201,12 +224,19 @@ fn look_at(
     let alive = checkpoint
         .process
         .is_some_and(|p| supervisor::is_alive(p.supervisor_pid, p.supervisor_start));
-    let decision = decide(
-        &checkpoint,
-        alive,
-        exit,
-        memory_limit_hit(container.as_ref()),
-    );
+    let decision = match unrecorded_end {
+        Some(found) => Decision::End(unrecorded_ending(
+            found,
+            checkpoint.kill_requested,
+            memory_limit_hit(container.as_ref()),
+        )),
+        None => decide(
+            &checkpoint,
+            alive,
+            exit,
+            memory_limit_hit(container.as_ref()),
+        ),
+    };
     let cgroup = checkpoint
         .cgroup_parent
         .as_deref()

@@ -4,7 +4,10 @@
 //!
 //! `--master` may list several masters: each attempt goes to the next one, and a follower's
 //! `307 Temporary Redirect` leads to the leader (the HTTP client follows it), whose address
-//! is then used for status updates too. `--master etcd://...` (the masters' `--state`) reads
+//! is then used for status updates too.
+//!
+//! A master that marked the agent gone says so (a `Shutdown` command, or a 403 naming it):
+//! the loop ends, and the agent shuts down (`gone.rs`). `--master etcd://...` (the masters' `--state`) reads
 //! the leader from the masters' election before each attempt instead.
 //!
 //! When a registered stream ends (the leader died or stepped down), the agent tries every
@@ -45,6 +48,8 @@ enum StreamEnd {
     Silent(Duration),
     #[error("the agent is stopping")]
     Stopping,
+    #[error("the master marked this agent gone")]
+    Gone,
 }
 
 /// What the registration loop works with.
@@ -160,7 +165,8 @@ pub(crate) async fn run(ctx: RegistrationContext) {
             _ = shutdown.stopped() => StreamEnd::Stopping,
         };
         let was_registered = ctx.link.set_registered(false);
-        if let StreamEnd::Stopping = outcome {
+        // Gone: `gone.rs` shuts the agent down; no more attempts.
+        if let StreamEnd::Stopping | StreamEnd::Gone = outcome {
             return;
         }
         if was_registered {
@@ -214,6 +220,9 @@ async fn follow_stream(ctx: &RegistrationContext, master: &str) -> StreamEnd {
     if !response.status().is_success() {
         let status = response.status().as_u16();
         let body = response.text().await.unwrap_or_default();
+        if ctx.link.gone_if_refused(status, &body) {
+            return StreamEnd::Gone;
+        }
         return StreamEnd::Refused { status, body };
     }
     // Where the redirects (if any) ended: the leader.
@@ -244,6 +253,12 @@ async fn follow_stream(ctx: &RegistrationContext, master: &str) -> StreamEnd {
             };
             match serde_json::from_slice::<AgentCommand>(&record) {
                 Ok(AgentCommand::Registered { agent_id }) => {
+                    // Claimed before any cgroup is made under the id: other agents'
+                    // sweeps of idle cgroups leave it alone (`agent_cgroups.rs`).
+                    let (cgroups, id) = (ctx.cgroups.clone(), agent_id.value.clone());
+                    if let Err(e) = tokio::task::spawn_blocking(move || cgroups.claim(&id)).await {
+                        tracing::error!("claiming the agent's cgroups panicked: {e}");
+                    }
                     if !ctx.link.is_registered() {
                         tracing::info!(
                             "registered with the master at {} as agent {agent_id}",
@@ -251,6 +266,10 @@ async fn follow_stream(ctx: &RegistrationContext, master: &str) -> StreamEnd {
                         );
                     }
                     ctx.registered(agent_id);
+                }
+                Ok(AgentCommand::Shutdown { message }) => {
+                    ctx.link.mark_gone(message);
+                    return StreamEnd::Gone;
                 }
                 Ok(command) => ctx.commands.handle(command),
                 Err(e) => tracing::error!(

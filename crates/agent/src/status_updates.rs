@@ -50,12 +50,17 @@ pub struct StatusUpdateManager {
     changed: Notify,
 }
 
+/// Where the unacknowledged updates are checkpointed.
+pub fn updates_dir(work_dir: &Path) -> PathBuf {
+    work_dir.join("updates")
+}
+
 impl StatusUpdateManager {
     /// Loads the checkpointed queues under `<work_dir>/updates` (reads files: call it off the
     /// async threads). An unreadable file is logged and left in place for an operator, not
     /// deleted. Later changes are written through `writer`.
     pub fn load(work_dir: &Path, writer: CheckpointWriter) -> Result<Self, CheckpointError> {
-        let dir = work_dir.join("updates");
+        let dir = updates_dir(work_dir);
         let mut queues = BTreeMap::new();
         for file in list_json_files(&dir)? {
             let stored = std::fs::read(&file)

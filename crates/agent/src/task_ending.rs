@@ -45,16 +45,49 @@ pub fn decide(
         });
     }
     if checkpoint.process.is_none() {
-        return Decision::End(Ending {
-            state: TaskState::TaskFailed,
-            reason: reason::AGENT_RESTARTED,
-            message: "The agent restarted before the task's command started".into(),
-        });
+        // Recovery looked for an unrecorded start first (`unrecorded_start.rs`); none found.
+        return Decision::End(unrecorded_ending(Unrecorded::NotStarted, false, None));
     }
     if alive && exit.is_none() {
         return Decision::Reattach;
     }
     Decision::End(ending(exit, checkpoint.kill_requested, memory_limit))
+}
+
+/// What a restarted agent found of a task's command whose start it had not checkpointed
+/// (it died between starting the command and recording its pid).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Unrecorded {
+    /// No supervisor of it runs, it recorded no exit, and its cgroup (if any) is empty.
+    NotStarted,
+    /// It started and ended while the agent was down: its supervisor recorded this exit.
+    Ended(ExitOutcome),
+    /// It was starting, or ran with no supervisor to reattach to: its processes are killed.
+    Killed,
+}
+
+/// The terminal status of a task whose command's start was not checkpointed (a live
+/// supervisor found instead is reattached, and never gets here).
+pub fn unrecorded_ending(
+    found: Unrecorded,
+    kill_requested: bool,
+    memory_limit: Option<f64>,
+) -> Ending {
+    match found {
+        Unrecorded::Ended(exit) => ending(Some(exit), kill_requested, memory_limit),
+        Unrecorded::Killed => Ending {
+            state: TaskState::TaskFailed,
+            reason: reason::AGENT_RESTARTED,
+            message: "The agent restarted while the task's command was starting; its \
+                      processes were killed"
+                .into(),
+        },
+        Unrecorded::NotStarted => Ending {
+            state: TaskState::TaskFailed,
+            reason: reason::AGENT_RESTARTED,
+            message: "The agent restarted before the task's command started".into(),
+        },
+    }
 }
 
 /// The terminal status of a supervised command that ended. `exit` is `None` when its

@@ -129,3 +129,31 @@ fn a_task_already_terminal_is_not_reported_again() {
         Decision::AlreadyEnded
     );
 }
+
+/// A start the agent had not checkpointed: what recovery found decides the report.
+#[test]
+fn an_unrecorded_start_is_reported_as_what_it_left() {
+    let ran = unrecorded_ending(Unrecorded::Ended(exited(0).expect("exit")), false, None);
+    assert_eq!(ran.state, TaskState::TaskFinished);
+    assert_eq!(ran.message, "Command exited with status 0");
+    let killed_ran = unrecorded_ending(Unrecorded::Ended(exited(1).expect("exit")), true, None);
+    assert_eq!(killed_ran.state, TaskState::TaskKilled, "a kill was asked");
+    let starting = unrecorded_ending(Unrecorded::Killed, false, None);
+    assert_eq!(starting.state, TaskState::TaskFailed);
+    assert_eq!(starting.reason, reason::AGENT_RESTARTED);
+    assert_eq!(
+        starting.message,
+        "The agent restarted while the task's command was starting; its processes were killed"
+    );
+    let never = unrecorded_ending(Unrecorded::NotStarted, false, None);
+    assert_eq!(
+        never.message,
+        "The agent restarted before the task's command started"
+    );
+    let oom = unrecorded_ending(
+        Unrecorded::Ended(signalled(9).expect("exit")),
+        false,
+        Some(64.0),
+    );
+    assert_eq!(oom.reason, reason::CONTAINER_LIMITATION_MEMORY);
+}

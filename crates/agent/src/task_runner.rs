@@ -33,6 +33,10 @@ use corral_plugin_host::{PluginError, PluginTask};
 /// The agent's hook points (issue 6).
 mod hooks;
 
+/// Tests' way to crash the agent between a command's start and its checkpoint.
+#[cfg(debug_assertions)]
+mod crash_point;
+
 enum Flow {
     Continue,
     Finished,
@@ -595,6 +599,8 @@ impl TaskRunner {
             root_namespaces: self.ctx.root_namespaces,
         };
         let started = process_start::start(spec).await?;
+        #[cfg(debug_assertions)]
+        crash_point::after_start(&self.ctx.work_dir).await;
         if let Some(supervisor_start) = started.supervisor_start {
             let process = ProcessCheckpoint {
                 id,

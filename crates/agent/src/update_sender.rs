@@ -60,15 +60,21 @@ async fn send_all(ctx: &UpdateSenderContext, due: Vec<(FrameworkId, TaskStatus)>
             status,
         };
         let request = ctx.link.http().post(&url).json(&message).send();
+        let link = &ctx.link;
         async move {
             let task = &message.status.task_id;
             match request.await {
                 Ok(r) if r.status().is_success() => {
                     tracing::debug!("sent {} of task {task}", message.status.state)
                 }
-                // Not fatal: the update is resent after the retry interval.
+                // Not fatal: the update is resent after the retry interval; unless the
+                // master marked this agent gone (then it shuts down).
                 Ok(r) => {
-                    tracing::debug!("master answered {} to an update of task {task}", r.status())
+                    let status = r.status();
+                    let body = r.text().await.unwrap_or_default();
+                    if !link.gone_if_refused(status.as_u16(), &body) {
+                        tracing::debug!("master answered {status} to an update of task {task}")
+                    }
                 }
                 Err(e) => tracing::debug!("cannot send an update of task {task}: {e}"),
             }

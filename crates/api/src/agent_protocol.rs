@@ -7,6 +7,8 @@
 //! - The agent calls `POST /internal/v1/agent/update` with a [`StatusUpdateMessage`] (202) for
 //!   every status update until the master relays the framework's acknowledgement as an
 //!   `Acknowledge` command.
+//! - An agent the operator marked gone gets a `Shutdown` command on its stream, and a 403
+//!   carrying [`AGENT_GONE`] for every later call under its id: it shuts down for good.
 
 use serde::{Deserialize, Serialize};
 
@@ -87,6 +89,19 @@ pub enum AgentCommand {
     /// sent after `Registered` and again whenever the set changes. The agent fetches the
     /// ones it lacks by sha256 and answers with an [`AgentPluginReport`].
     Plugins { active: Vec<ActivePlugin> },
+    /// The operator marked this agent gone (Mesos' `ShutdownMessage`): the agent kills its
+    /// tasks, forgets its id and exits. The last record of the stream.
+    Shutdown { message: String },
+}
+
+/// What the master says to a gone agent (Mesos' `ShutdownMessage` text), on its stream and
+/// in the 403 answering each of its later calls.
+pub const AGENT_GONE: &str = "Agent has been marked gone";
+
+/// Whether a refused call means that the master marked this agent gone: a 403 whose body
+/// carries [`AGENT_GONE`]. The agent then shuts down instead of retrying.
+pub fn is_gone_refusal(status: u16, body: &str) -> bool {
+    status == 403 && body.contains(AGENT_GONE)
 }
 
 /// One plugin activated for agents.
@@ -200,5 +215,22 @@ mod tests {
         let unknown =
             serde_json::from_value::<AgentSubscribe>(subscribe(json!({"scheme": "gopher"})));
         assert!(unknown.is_err(), "an unknown scheme is refused");
+    }
+
+    #[test]
+    fn a_gone_agent_is_told_in_a_record_and_in_a_403() {
+        let shutdown = AgentCommand::Shutdown {
+            message: AGENT_GONE.to_string(),
+        };
+        let written = serde_json::to_value(&shutdown).expect("serializes");
+        assert_eq!(
+            written,
+            json!({"type": "SHUTDOWN", "message": "Agent has been marked gone"})
+        );
+        let body = json!({"message": format!("{AGENT_GONE}: 'a1' may not register again")});
+        assert!(is_gone_refusal(403, &body.to_string()));
+        assert!(!is_gone_refusal(400, &body.to_string()), "only a 403");
+        let other = json!({"message": "Agent 'a1' is registered by another principal"});
+        assert!(!is_gone_refusal(403, &other.to_string()), "other refusals");
     }
 }

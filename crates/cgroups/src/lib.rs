@@ -14,6 +14,7 @@ pub mod devices;
 mod fake_cgroup;
 pub mod memory;
 pub mod mounts;
+pub mod owners;
 pub mod pids;
 pub mod usage;
 pub mod v1;
@@ -319,6 +320,21 @@ impl Isolator {
             Isolator::Cgroups { root, .. } => root,
             Isolator::Posix { .. } => Path::new(""),
         }
+    }
+
+    /// Removes the hierarchies under the root that agents no longer running left behind
+    /// and that hold no process (`owners.rs`), in every hierarchy (the v1 devices one too);
+    /// `own` is this agent's name. Nothing under posix isolation.
+    pub fn sweep_others(&self, lock_dir: &Path, own: &str) -> owners::Swept {
+        let Isolator::Cgroups { root, .. } = self else {
+            return owners::Swept::default();
+        };
+        let devices = devices::v1_mount(&mounts::read());
+        let mut all: Vec<&Path> = self.mounts();
+        all.extend(devices.as_deref());
+        all.sort();
+        all.dedup();
+        owners::sweep(&all, root, lock_dir, own)
     }
 
     /// Removes the agent's (empty) parent cgroups and the root if no other agent uses it.

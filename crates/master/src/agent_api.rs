@@ -52,7 +52,7 @@ pub async fn update(
     let message: StatusUpdateMessage = parse_json(&body)?;
     let principal = caller.name();
     shared.with_core(|core, _| {
-        core.check_agent_principal(&message.agent_id, principal)?;
+        core.check_agent_caller(&message.agent_id, principal)?;
         core.status_update(message)
     })?;
     Ok(StatusCode::ACCEPTED)
@@ -68,7 +68,7 @@ pub async fn executor_message(
     let message: ExecutorMessage = parse_json(&body)?;
     let principal = caller.name();
     shared.with_core(|core, _| {
-        core.check_agent_principal(&message.agent_id, principal)?;
+        core.check_agent_caller(&message.agent_id, principal)?;
         core.executor_message(message)
     })?;
     Ok(StatusCode::ACCEPTED)

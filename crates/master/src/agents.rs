@@ -9,7 +9,7 @@ use super::core_error::CoreError;
 use super::effects::{Effect, StreamId};
 use super::hook_verdicts::AgentHookVerdict;
 use super::task_validation::resource_problem;
-use corral_api::agent_protocol::{AgentCommand, AgentSubscribe};
+use corral_api::agent_protocol::{AGENT_GONE, AgentCommand, AgentSubscribe};
 use corral_api::ids::validate_id;
 use corral_api::resources::Resources;
 use corral_api::v1::{
@@ -99,6 +99,17 @@ impl MasterCore {
         })
     }
 
+    /// A call under an agent id (a status update, a message, a plugin report): refused for
+    /// an agent marked gone, and for anyone but the principal the id is bound to.
+    pub fn check_agent_caller(
+        &self,
+        id: &AgentId,
+        principal: Option<&str>,
+    ) -> Result<(), CoreError> {
+        self.check_not_gone(id)?;
+        self.check_agent_principal(id, principal)
+    }
+
     /// An agent id bound to a principal answers only to it: a second subscription, a status
     /// update or a message under that id from anyone else is refused. The bound principal is
     /// not named, so the refusal tells a prober nothing.
@@ -120,10 +131,12 @@ impl MasterCore {
         }
     }
 
+    /// A gone agent's every call is refused with Mesos' words ([`AGENT_GONE`]), by which the
+    /// agent knows to shut down rather than retry.
     fn check_not_gone(&self, id: &AgentId) -> Result<(), CoreError> {
         if self.is_gone(id) {
             return Err(CoreError::forbidden(format!(
-                "Agent '{id}' was marked gone and may not register again"
+                "{AGENT_GONE}: agent '{id}' may not register or report again"
             )));
         }
         Ok(())

@@ -1,7 +1,10 @@
 //! Operator `MARK_AGENT_GONE`: the agent is removed for good. Its tasks become
-//! TASK_GONE_BY_OPERATOR, it is recorded under `gone/<id>` in the registry, and if it comes
-//! back (with that id) its registration is refused.
+//! TASK_GONE_BY_OPERATOR, it is recorded under `gone/<id>` in the registry, a connected agent
+//! is told to shut down (Mesos' `Master::markGone` sends a `ShutdownMessage`), and every later
+//! call under its id is refused with the same words (`agents.rs`), so an agent that was away
+//! shuts down when it comes back.
 
+use corral_api::agent_protocol::{AGENT_GONE, AgentCommand};
 use corral_api::v1::{AgentId, FrameworkId, TaskId, TaskState};
 use corral_state::WriteOp;
 
@@ -73,6 +76,15 @@ impl MasterCore {
                 value: b"{}".to_vec(),
             },
         ]));
+        if let Some(stream) = agent.stream {
+            // The last record of its stream (the shell closes it after this call).
+            self.effect(Effect::Command {
+                stream,
+                command: AgentCommand::Shutdown {
+                    message: AGENT_GONE.to_string(),
+                },
+            });
+        }
         Ok(agent.stream)
     }
 }

@@ -75,7 +75,7 @@ pub async fn report(
                 report.agent_id
             )));
         }
-        core.check_agent_principal(&report.agent_id, caller.name())
+        core.check_agent_caller(&report.agent_id, caller.name())
             .map_err(ApiError::from)
     })?;
     for refused in report.plugins.iter().filter(|p| !p.loaded) {

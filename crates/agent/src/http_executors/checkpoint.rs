@@ -25,7 +25,8 @@ pub struct ExecutorCheckpoint {
     pub pgid: u32,
 }
 
-fn root(work_dir: &Path) -> PathBuf {
+/// Every executor's checkpoint lies under it.
+pub fn root(work_dir: &Path) -> PathBuf {
     work_dir.join("meta").join("executors")
 }
 

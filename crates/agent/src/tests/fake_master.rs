@@ -33,6 +33,8 @@ struct Inner {
     /// What `GET /api/corral/v1/plugins/{sha}` serves, by sha (the test may lie).
     plugin_bytes: Mutex<std::collections::HashMap<String, Vec<u8>>>,
     plugin_reports: Mutex<Vec<corral_api::agent_protocol::AgentPluginReport>>,
+    /// Refuses every call as a master refuses an agent it marked gone.
+    gone: AtomicBool,
 }
 
 pub struct FakeMaster {
@@ -100,6 +102,12 @@ impl FakeMaster {
         let stream = self.inner.stream.lock().expect("stream lock");
         let sender = stream.as_ref().expect("an agent is subscribed");
         sender.send(command).expect("the agent's stream is open");
+    }
+
+    /// From now on refuses every subscription and update as the master refuses a gone agent
+    /// (`agents.rs`: a 403 with Mesos' words).
+    pub fn refuse_as_gone(&self) {
+        self.inner.gone.store(true, Ordering::SeqCst);
     }
 
     /// Ends the current stream, as a master restart or a network break would.
@@ -175,9 +183,27 @@ fn ack_for(update: &StatusUpdateMessage) -> AgentCommand {
     }
 }
 
-async fn subscribe(State(inner): State<Arc<Inner>>, body: Bytes) -> Result<Body, StatusCode> {
+/// The master's 403 to a gone agent (`agents.rs` check_not_gone).
+fn gone_refusal() -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let message = format!(
+        "{}: agent '{ASSIGNED_ID}' may not register or report again",
+        corral_api::agent_protocol::AGENT_GONE
+    );
+    let body = serde_json::json!({ "message": message }).to_string();
+    (StatusCode::FORBIDDEN, body).into_response()
+}
+
+async fn subscribe(
+    State(inner): State<Arc<Inner>>,
+    body: Bytes,
+) -> Result<Body, axum::response::Response> {
+    use axum::response::IntoResponse;
+    if inner.gone.load(Ordering::SeqCst) {
+        return Err(gone_refusal());
+    }
     let message: AgentSubscribe =
-        serde_json::from_slice(&body).map_err(|_| StatusCode::BAD_REQUEST)?;
+        serde_json::from_slice(&body).map_err(|_| StatusCode::BAD_REQUEST.into_response())?;
     let agent_id = message
         .agent_id
         .clone()
@@ -186,7 +212,7 @@ async fn subscribe(State(inner): State<Arc<Inner>>, body: Bytes) -> Result<Body,
     let (sender, receiver) = mpsc::unbounded_channel();
     sender
         .send(AgentCommand::Registered { agent_id })
-        .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
+        .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())?;
     // Replacing the sender ends the previous stream.
     *inner.stream.lock().expect("lock") = Some(sender);
     let records = tokio_stream::wrappers::UnboundedReceiverStream::new(receiver).map(|command| {
@@ -196,9 +222,13 @@ async fn subscribe(State(inner): State<Arc<Inner>>, body: Bytes) -> Result<Body,
     Ok(Body::from_stream(records))
 }
 
-async fn update(State(inner): State<Arc<Inner>>, body: Bytes) -> StatusCode {
+async fn update(State(inner): State<Arc<Inner>>, body: Bytes) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if inner.gone.load(Ordering::SeqCst) {
+        return gone_refusal();
+    }
     let Ok(message) = serde_json::from_slice::<StatusUpdateMessage>(&body) else {
-        return StatusCode::BAD_REQUEST;
+        return StatusCode::BAD_REQUEST.into_response();
     };
     let ack = ack_for(&message);
     inner.updates.lock().expect("lock").push(message);
@@ -207,7 +237,7 @@ async fn update(State(inner): State<Arc<Inner>>, body: Bytes) -> StatusCode {
     {
         let _ = stream.send(ack);
     }
-    StatusCode::ACCEPTED
+    StatusCode::ACCEPTED.into_response()
 }
 
 async fn plugin_fetch(

@@ -5,6 +5,7 @@ mod cgroups;
 mod cgroups_real;
 mod fake_executor;
 mod fake_master;
+mod gone;
 mod health_checks;
 mod http_api;
 mod http_executor;

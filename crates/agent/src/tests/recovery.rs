@@ -296,3 +296,110 @@ async fn a_recovered_task_with_an_http_check_is_killed_when_its_server_goes() {
         "{message}"
     );
 }
+
+/// A stand-in for a supervisor the agent started but had not recorded when it died: its
+/// arguments name the container's exit file as `corral supervise`'s do, and its command
+/// (`sleep 600`) leads a process group of its own. Returns it and the command's pid.
+fn unrecorded_supervisor(exit_file: &Path) -> (std::process::Child, i32) {
+    use std::os::unix::process::CommandExt;
+    std::fs::create_dir_all(exit_file.parent().expect("container dir")).expect("dir");
+    let pid_file = exit_file.with_extension("command");
+    let mut child = std::process::Command::new("sh")
+        .args(["-c", "setsid sleep 600 & echo $! > \"$0\"; wait"])
+        .arg(&pid_file)
+        .args([supervisor::SUBCOMMAND, "--exit-file"])
+        .arg(exit_file)
+        .process_group(0)
+        .spawn()
+        .expect("spawn the stand-in supervisor");
+    for _ in 0..500 {
+        if let Some(pid) = std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|t| t.trim().parse::<i32>().ok())
+            && group_members(pid).contains(&pid)
+        {
+            return (child, pid);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("the stand-in supervisor did not start its command");
+}
+
+/// The agent died after starting a task's command and before checkpointing its supervisor:
+/// the restarted agent finds the supervisor by its exit file and reattaches, instead of
+/// reporting a running command as never started.
+#[tokio::test]
+async fn a_command_started_but_not_recorded_is_found_and_reattached() {
+    let master = FakeMaster::start(true).await;
+    let work = tempfile::tempdir().expect("temp dir");
+    save_agent_id(work.path(), &AgentId::new(ASSIGNED_ID)).expect("agent id");
+    let mut task = checkpoint(work.path(), "unrecorded", gone_process(1));
+    task.process = None;
+    task.state = TaskState::TaskStaging;
+    container_checkpoint::save(work.path(), &task).expect("checkpoint");
+    let exit_file = container_checkpoint::exit_file(work.path(), &task.container_id, 1);
+    let (mut stand_in, command) = unrecorded_supervisor(&exit_file);
+
+    let _agent = registered_agent(&master, work.path(), RETRY).await;
+    let reported = &master.subscriptions()[0].tasks;
+    assert_eq!(reported.len(), 1);
+    assert!(!reported[0].state.is_terminal(), "{:?}", reported[0].state);
+    assert_eq!(group_members(command), vec![command], "still runs");
+
+    master.send(kill("unrecorded"));
+    master
+        .wait_until("TASK_KILLED", |m| {
+            m.states_of("unrecorded").contains(&TaskState::TaskKilled)
+        })
+        .await;
+    let states = master.states_of("unrecorded");
+    assert!(!states.contains(&TaskState::TaskFailed), "{states:?}");
+    assert_eq!(
+        group_members(command),
+        Vec::<i32>::new(),
+        "the kill reached it"
+    );
+    let _ = stand_in.kill();
+    let _ = stand_in.wait();
+}
+
+/// Unrecorded starts that are not running: one whose supervisor recorded an exit ran and
+/// ended (its true state), one with no trace never started.
+#[tokio::test]
+async fn an_unrecorded_start_is_reported_as_what_it_left() {
+    let master = FakeMaster::start(true).await;
+    let work = tempfile::tempdir().expect("temp dir");
+    save_agent_id(work.path(), &AgentId::new(ASSIGNED_ID)).expect("agent id");
+    for name in ["ran", "never"] {
+        let mut task = checkpoint(work.path(), name, gone_process(1));
+        task.process = None;
+        task.state = TaskState::TaskStaging;
+        container_checkpoint::save(work.path(), &task).expect("checkpoint");
+    }
+    supervisor::write_exit(
+        &container_checkpoint::exit_file(work.path(), "container-ran", 1),
+        crate::processes::ExitOutcome {
+            code: Some(0),
+            signal: None,
+        },
+    )
+    .expect("exit file");
+
+    let _agent = registered_agent(&master, work.path(), RETRY).await;
+    master
+        .wait_until("both terminal updates", |m| {
+            m.states_of("ran").contains(&TaskState::TaskFinished)
+                && m.states_of("never").contains(&TaskState::TaskFailed)
+        })
+        .await;
+    let ran = master.statuses_of("ran").pop().expect("a status");
+    assert_eq!(ran.message.as_deref(), Some("Command exited with status 0"));
+    let never = master.statuses_of("never").pop().expect("a status");
+    assert_eq!(never.reason.as_deref(), Some(reason::AGENT_RESTARTED));
+    assert_eq!(
+        never.message.as_deref(),
+        Some("The agent restarted before the task's command started")
+    );
+}

@@ -84,7 +84,8 @@ pub struct AgentArgs {
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum AgentAction {
     /// Mark an agent gone for good (MARK_AGENT_GONE): its tasks become
-    /// TASK_GONE_BY_OPERATOR and it may not register again with that id.
+    /// TASK_GONE_BY_OPERATOR and it may not register again with that id; the agent kills
+    /// them, forgets its id and exits (restarted, it registers as a new agent).
     Gone(super::agent_gone::GoneArgs),
 }
 
@@ -169,7 +170,11 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
         agent.addr
     );
     tokio::select! {
-        () = agent.wait() => bail!("the agent stopped unexpectedly"),
+        end = agent.wait() => match end {
+            // Killed its tasks and forgot its id: a restart registers a new agent.
+            corral_agent::AgentEnd::Gone(gone) => bail!("{gone}"),
+            corral_agent::AgentEnd::Stopped => bail!("the agent stopped unexpectedly"),
+        },
         () = shutdown_requested() => {}
     }
     Ok(ExitCode::SUCCESS)

@@ -205,9 +205,20 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
             None => std::future::pending().await,
         }
     };
+    // A dev agent marked gone stops (its tasks killed, its id forgotten); the master keeps
+    // serving, without an agent until `corral dev` restarts with a new one.
+    let agent_stopped = async move {
+        match agent.wait().await {
+            corral_agent::AgentEnd::Gone(gone) => {
+                eprintln!("corral dev: {gone}; the master keeps serving without an agent");
+                std::future::pending().await
+            }
+            corral_agent::AgentEnd::Stopped => {}
+        }
+    };
     tokio::select! {
         () = master.wait() => bail!("the master stopped unexpectedly"),
-        () = agent.wait() => bail!("the agent stopped unexpectedly"),
+        () = agent_stopped => bail!("the agent stopped unexpectedly"),
         () = services_stopped => bail!("the services API stopped unexpectedly"),
         () = shutdown_requested() => {}
     }

@@ -1,6 +1,7 @@
 //! Partitions and gone agents in the registry: an unreachable agent is recorded and cleared
 //! when it is back; a gone one is recorded, removed, and refused when it returns.
 
+use corral_api::agent_protocol::AgentCommand;
 use corral_state::WriteOp;
 
 use super::harness::{Harness, agent_subscribe};
@@ -56,6 +57,13 @@ fn a_gone_agent_is_removed_and_refused_when_it_returns() {
     let closed = h.core.mark_agent_gone(h.now, &agent).expect("known agent");
     assert_eq!(closed, Some(stream), "its stream is to be closed");
     h.collect();
+    // Mesos' `Master::markGone` sends a ShutdownMessage: the last record of its stream.
+    assert_eq!(
+        h.commands(stream).last(),
+        Some(&AgentCommand::Shutdown {
+            message: "Agent has been marked gone".into()
+        })
+    );
     let ops = h.persisted();
     assert!(has_delete(&ops, &format!("agents/{agent}")));
     assert!(has_put(&ops, &format!("gone/{agent}")));
@@ -70,6 +78,16 @@ fn a_gone_agent_is_removed_and_refused_when_it_returns() {
         )
         .expect_err("a gone agent is refused");
     assert!(format!("{err:?}").contains("marked gone"), "{err:?}");
+    // Its later calls too, with words by which the agent knows to shut down.
+    let refused = h
+        .core
+        .check_agent_caller(&agent, None)
+        .expect_err("a gone agent's update is refused");
+    let answer = corral_http::error::ApiError::from(refused);
+    assert!(
+        corral_api::agent_protocol::is_gone_refusal(answer.status.as_u16(), &answer.message),
+        "{answer:?}"
+    );
     assert!(
         h.core
             .mark_agent_gone(h.now, &corral_api::v1::Id::new("nobody"))
