@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 
+use super::log_rotation::LogRotation;
 use super::processes::{self, TaskEnvironment};
 use super::supervisor;
 use corral_api::v1::CommandInfo;
@@ -23,6 +24,9 @@ pub struct ProcessSpec {
     pub join: Option<JoinFiles>,
     /// The user the process runs as (`run_as.rs`); `None`: the agent's.
     pub user: Option<String>,
+    /// How the supervisor rotates its stdout and stderr. A direct child writes to the files
+    /// without rotation (only the in-process tests run tasks so).
+    pub logs: LogRotation,
 }
 
 /// A started process.
@@ -49,6 +53,7 @@ pub async fn start(spec: ProcessSpec) -> Result<Started, String> {
         env,
         join,
         user,
+        logs,
     } = spec;
     let Some(binary) = supervisor else {
         return off_runtime(move || {
@@ -74,6 +79,7 @@ pub async fn start(spec: ProcessSpec) -> Result<Started, String> {
             &env,
             join.as_ref(),
             user.as_deref(),
+            logs,
         )?;
         let started_at = supervisor::start_time(starting.supervisor_pid());
         Ok((starting, started_at))

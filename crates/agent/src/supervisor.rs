@@ -7,6 +7,11 @@
 //!
 //! Status pipe lines (one, then the supervisor closes it): `ok <pid>` or `err <message>`.
 //!
+//! With `--log-max-size` the command's stdout and stderr are pipes that the supervisor copies
+//! into the sandbox's files with rotation (`log_rotation.rs`), so the logs keep their cap
+//! while the agent is down; the supervisor's own messages still go to the files the agent
+//! opened.
+//!
 //! The supervisor's side runs in the `corral supervise` process, which has no async runtime:
 //! its blocking calls (spawning, waiting, writing the exit file) are where they belong. The
 //! agent's side forks off the async threads ([`start`]) and hears the answer on the pipe
@@ -22,6 +27,7 @@ use std::process::Stdio;
 use tokio::io::AsyncReadExt;
 
 use super::checkpoint;
+use super::log_rotation::{LogPipes, LogRotation, pipe};
 use super::processes::{ExitOutcome, TaskEnvironment, command_value, command_variables};
 use super::run_as::RunAs;
 use corral_api::v1::CommandInfo;
@@ -37,8 +43,10 @@ pub const SUBCOMMAND: &str = "supervise";
 
 /// Runs `program` (argv[0] `argv0`, then `args`) in a new process group, as `user` when
 /// given (`(name, sandbox)`: the sandbox is made the user's first), reports its pid on
-/// `status_fd`, waits, and records the outcome in `exit_file`. Returns the supervisor's exit
-/// code: the command's, or 128 + its signal; 127 when it cannot start.
+/// `status_fd`, waits, and records the outcome in `exit_file`. With `logs` (`(sandbox,
+/// rotation)`) its stdout and stderr are copied into the sandbox's files with rotation, and
+/// the copies are complete before the exit is recorded. Returns the supervisor's exit code:
+/// the command's, or 128 + its signal; 127 when it cannot start.
 pub fn supervise(
     exit_file: &Path,
     status_fd: RawFd,
@@ -46,6 +54,7 @@ pub fn supervise(
     argv0: Option<&OsStr>,
     args: &[OsString],
     user: Option<(&str, &Path)>,
+    logs: Option<(&Path, LogRotation)>,
 ) -> i32 {
     let mut status = status_pipe(status_fd);
     let mut command = std::process::Command::new(program);
@@ -63,7 +72,29 @@ pub fn supervise(
             }
         }
     }
+    // After the sandbox is the user's: the rotated files become theirs too.
+    let mut pipes = match logs.map(|(sandbox, rotation)| LogPipes::start(sandbox, rotation)) {
+        None => None,
+        Some(Ok(pipes)) => Some(pipes),
+        Some(Err(e)) => {
+            let message = format!("cannot set up the task's log rotation: {e}");
+            report(&mut status, &format!("err {message}"));
+            eprintln!("corral supervise: {message}");
+            return 127;
+        }
+    };
+    if let Some(pipes) = &mut pipes {
+        if let Some(out) = pipes.stdout.take() {
+            command.stdout(out);
+        }
+        if let Some(err) = pipes.stderr.take() {
+            command.stderr(err);
+        }
+    }
     let child = command.spawn();
+    // The command holds the pipes' write ends now; ours must close, or the copiers never
+    // see their end.
+    drop(command);
     let mut child = match child {
         Ok(child) => {
             report(&mut status, &format!("ok {}", child.id()));
@@ -93,6 +124,9 @@ pub fn supervise(
             }
         }
     };
+    if let Some(pipes) = pipes {
+        pipes.finish();
+    }
     if let Err(e) = write_exit(exit_file, outcome) {
         eprintln!("corral supervise: cannot record the exit status: {e}");
     }
@@ -203,9 +237,10 @@ impl Starting {
 }
 
 /// Starts `command` under `binary supervise`: in `sandbox`, with the task's environment and
-/// log files, joined to `cgroups` before it execs (its children inherit them). Forks and
-/// waits for the exec, which a throttled cgroup slows down: call it off the async threads.
-/// [`handshake`] then hears whether the command started.
+/// log files (rotated as `logs` says), joined to `cgroups` before it execs (its children
+/// inherit them). Forks and waits for the exec, which a throttled cgroup slows down: call
+/// it off the async threads. [`handshake`] then hears whether the command started.
+#[allow(clippy::too_many_arguments)]
 pub fn start(
     binary: &Path,
     exit_file: &Path,
@@ -214,13 +249,18 @@ pub fn start(
     env: &TaskEnvironment,
     cgroups: Option<&JoinFiles>,
     user: Option<&str>,
+    logs: LogRotation,
 ) -> Result<Starting, String> {
     let mut cmd = tokio::process::Command::new(binary);
     cmd.arg(SUBCOMMAND)
         .arg("--exit-file")
         .arg(exit_file)
         .arg("--status-fd")
-        .arg(STATUS_FD.to_string());
+        .arg(STATUS_FD.to_string())
+        .arg("--log-max-size")
+        .arg(logs.max_size.to_string())
+        .arg("--log-max-files")
+        .arg(logs.max_files.to_string());
     if let Some(user) = user {
         cmd.arg("--user").arg(user);
     }
@@ -344,21 +384,14 @@ pub async fn wait(child: tokio::process::Child, exit_file: PathBuf) -> ExitOutco
 }
 
 fn open_log(sandbox: &Path, name: &str) -> Result<std::fs::File, String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    // Not through a symlink a fetched archive put there: the agent may be root.
     std::fs::OpenOptions::new()
         .create(true)
         .append(true)
+        .custom_flags(libc::O_NOFOLLOW)
         .open(sandbox.join(name))
         .map_err(|e| format!("cannot open {name}: {e}"))
-}
-
-fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
-    let mut fds: [RawFd; 2] = [0; 2];
-    // SAFETY: fds has room for the two descriptors pipe2 writes.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: pipe2 succeeded, so both are fresh descriptors this process owns.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
 }
 
 /// The start time of a process (clock ticks since boot, field 22 of /proc/PID/stat), to tell
@@ -394,7 +427,7 @@ mod tests {
         let fd = write_end.as_raw_fd();
         std::mem::forget(write_end); // supervise owns it now
         let args = ["-c".into(), script.into()];
-        let code = supervise(exit, fd, OsStr::new("/bin/sh"), None, &args, user);
+        let code = supervise(exit, fd, OsStr::new("/bin/sh"), None, &args, user, None);
         let mut said = String::new();
         std::fs::File::from(read_end)
             .read_to_string(&mut said)
@@ -442,6 +475,7 @@ mod tests {
             None,
             &["-c".into(), script.into()],
             Some(("nobody", &sandbox)),
+            None,
         );
         assert_ne!(code, 0, "nobody could write to /etc");
         let uid = std::fs::read_to_string(sandbox.join("uid")).expect("uid");
@@ -474,7 +508,15 @@ mod tests {
     fn supervise_reports_a_command_that_cannot_start() {
         let dir = tempfile::tempdir().expect("temp dir");
         let exit = dir.path().join("exit");
-        let code = supervise(&exit, -1, OsStr::new("/no/such/program"), None, &[], None);
+        let code = supervise(
+            &exit,
+            -1,
+            OsStr::new("/no/such/program"),
+            None,
+            &[],
+            None,
+            None,
+        );
         assert_eq!(code, 127);
         assert_eq!(read_exit(&exit), None);
     }
@@ -490,6 +532,7 @@ mod tests {
             None,
             &["-c".into(), "kill -KILL $$".into()],
             None,
+            None,
         );
         assert_eq!(code, 128 + libc::SIGKILL);
         assert_eq!(
@@ -499,6 +542,37 @@ mod tests {
                 signal: Some(libc::SIGKILL)
             })
         );
+    }
+
+    #[test]
+    fn a_supervised_command_s_output_is_rotated_and_complete_when_its_exit_is_recorded() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let exit = dir.path().join("exit");
+        let rotation = LogRotation {
+            max_size: 4096,
+            max_files: 2,
+        };
+        let script = "head -c 20000 /dev/zero | tr '\\0' a; echo; echo done; echo oops >&2";
+        let code = supervise(
+            &exit,
+            -1,
+            OsStr::new("/bin/sh"),
+            None,
+            &["-c".into(), script.into()],
+            None,
+            Some((dir.path(), rotation)),
+        );
+        assert_eq!(code, 0);
+        assert!(read_exit(&exit).is_some());
+        let stdout = std::fs::read_to_string(dir.path().join("stdout")).expect("stdout");
+        assert!(stdout.ends_with("\ndone\n"), "{stdout:?}");
+        for name in ["stdout", "stdout.1", "stdout.2"] {
+            let len = std::fs::metadata(dir.path().join(name)).expect(name).len();
+            assert!(len <= 4096, "{name}: {len}");
+        }
+        assert!(!dir.path().join("stdout.3").exists());
+        let stderr = std::fs::read_to_string(dir.path().join("stderr")).expect("stderr");
+        assert_eq!(stderr, "oops\n");
     }
 
     #[test]

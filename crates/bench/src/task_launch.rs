@@ -150,6 +150,8 @@ where
         switch_user: false,
         plugin_engine: None,
         fetcher: Default::default(),
+        disk_quota: Default::default(),
+        container_logger: Default::default(),
         credential: security.agent_credential.clone(),
         authorizer: None,
         auth: Default::default(),

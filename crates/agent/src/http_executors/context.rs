@@ -34,6 +34,8 @@ pub struct ExecutorContext {
     pub supervisor: Option<PathBuf>,
     /// Executors run as their users (`AgentConfig::switch_user`).
     pub switch_user: bool,
+    /// How an executor's stdout and stderr are rotated (by its supervisor).
+    pub logs: crate::log_rotation::LogRotation,
     /// The isolator plugins the command line gives.
     pub isolators: IsolatorSet,
     /// `--executor-registration-timeout` and `--executor-reregistration-timeout`.

@@ -42,6 +42,9 @@ pub struct MachineArgs {
     /// running as root runs each task as its command's user, else its framework's.
     #[arg(long)]
     pub no_switch_user: bool,
+    /// The sandbox's disk quota and log cap.
+    #[command(flatten)]
+    pub sandbox: super::sandbox_args::SandboxArgs,
 }
 
 impl MachineArgs {
@@ -51,7 +54,7 @@ impl MachineArgs {
         if self.pids_limit == 0 {
             bail!("--pids-limit must be at least 1");
         }
-        Ok(())
+        self.sandbox.check()
     }
 
     /// Loads the `--isolator` plugins with their `--isolator-config` entries; a plugin that
@@ -119,6 +122,7 @@ mod isolator_flag_tests {
             isolator_config: config.map(str::to_string),
             discovery_root: std::env::temp_dir(),
             no_switch_user: false,
+            sandbox: Default::default(),
         }
     }
 

@@ -38,6 +38,7 @@ mod plugin;
 mod plugin_keys;
 mod plugin_new;
 mod roles;
+mod sandbox_args;
 mod server_defaults;
 pub mod server_flags;
 mod services;

@@ -17,6 +17,13 @@ pub struct SuperviseArgs {
     /// The user the command runs as (the sandbox becomes theirs); default: this process's.
     #[arg(long)]
     pub user: Option<String>,
+    /// Copy the command's stdout and stderr into the sandbox's files, rotating each at this
+    /// many bytes; without it the command writes to the files it is given.
+    #[arg(long)]
+    pub log_max_size: Option<u64>,
+    /// Rotated log files kept (with --log-max-size).
+    #[arg(long, default_value_t = corral_agent::log_rotation::DEFAULT_MAX_FILES)]
+    pub log_max_files: u32,
     /// argv[0] of the command, if not the program.
     #[arg(long, allow_hyphen_values = true)]
     pub argv0: Option<OsString>,
@@ -31,15 +38,27 @@ pub fn run(args: &SuperviseArgs) -> ExitCode {
         return ExitCode::from(127);
     };
     // The agent starts the supervisor in the task's sandbox.
-    let sandbox = match (&args.user, std::env::current_dir()) {
-        (None, _) => None,
-        (Some(_), Ok(dir)) => Some(dir),
-        (Some(_), Err(e)) => {
+    let needs_sandbox = args.user.is_some() || args.log_max_size.is_some();
+    let sandbox = match (needs_sandbox, std::env::current_dir()) {
+        (false, _) => None,
+        (true, Ok(dir)) => Some(dir),
+        (true, Err(e)) => {
             eprintln!("corral supervise: no working directory to run in: {e}");
             return ExitCode::from(127);
         }
     };
     let user = args.user.as_deref().zip(sandbox.as_deref());
+    let rotation = args
+        .log_max_size
+        .map(|max_size| corral_agent::log_rotation::LogRotation {
+            max_size,
+            max_files: args.log_max_files,
+        });
+    if let Some(Err(e)) = rotation.as_ref().map(|r| r.check()) {
+        eprintln!("corral supervise: {e}");
+        return ExitCode::from(127);
+    }
+    let logs = sandbox.as_deref().zip(rotation);
     let code = corral_agent::supervisor::supervise(
         &args.exit_file,
         args.status_fd,
@@ -47,6 +66,7 @@ pub fn run(args: &SuperviseArgs) -> ExitCode {
         args.argv0.as_deref(),
         rest,
         user,
+        logs,
     );
     ExitCode::from(u8::try_from(code & 0xff).unwrap_or(1))
 }
@@ -66,6 +86,8 @@ mod tests {
             "/tmp/exit-1",
             "--status-fd",
             "3",
+            "--log-max-size",
+            "4096",
             "--argv0=-weird",
             "--",
             "/bin/echo",
@@ -77,6 +99,8 @@ mod tests {
             panic!("not supervise");
         };
         assert_eq!(args.status_fd, 3);
+        assert_eq!(args.log_max_size, Some(4096));
+        assert_eq!(args.log_max_files, 9);
         assert_eq!(args.argv0.as_deref(), Some(std::ffi::OsStr::new("-weird")));
         assert_eq!(args.command, ["/bin/echo", "-n", "--help"]);
     }
