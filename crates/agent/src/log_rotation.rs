@@ -406,8 +406,9 @@ mod tests {
         let names: Vec<String> = sizes(dir.path()).into_iter().map(|(n, _)| n).collect();
         assert_eq!(
             names,
+            // Nothing went to stderr: its file is made on the first write (the agent
+            // makes both files before the supervisor starts).
             [
-                "stderr",
                 "stderr.logrotate.conf",
                 "stdout",
                 "stdout.1",
