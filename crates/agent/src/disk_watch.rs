@@ -66,12 +66,12 @@ pub fn disk_limit_bytes(resources: &[Resource]) -> Option<u64> {
 /// "10MB", "1536KB", "1000B".
 pub fn mesos_bytes(bytes: u64) -> String {
     const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
-    if bytes == 0 || bytes % 1024 != 0 {
+    if bytes == 0 || !bytes.is_multiple_of(1024) {
         return format!("{bytes}B");
     }
     let mut value = bytes / 1024;
     for unit in &UNITS[..UNITS.len() - 1] {
-        if value % 1024 != 0 {
+        if !value.is_multiple_of(1024) {
             return format!("{value}{unit}");
         }
         value /= 1024;

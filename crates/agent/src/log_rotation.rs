@@ -442,11 +442,11 @@ mod tests {
         pipes.finish();
         let stdout = std::fs::read_to_string(dir.path().join("stdout")).expect("stdout");
         assert_eq!(stdout, "before\n");
-        if let Ok(pid) = std::fs::read_to_string(dir.path().join("sleeper")) {
-            if let Ok(pid) = pid.trim().parse::<i32>() {
-                // SAFETY: kill has no memory-safety preconditions; the pid is our sleep.
-                unsafe { libc::kill(pid, libc::SIGKILL) };
-            }
+        if let Ok(pid) = std::fs::read_to_string(dir.path().join("sleeper"))
+            && let Ok(pid) = pid.trim().parse::<i32>()
+        {
+            // SAFETY: kill has no memory-safety preconditions; the pid is our sleep.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
         }
     }
 

@@ -331,7 +331,7 @@ impl RecoveredTask {
         if let Some((message, reason)) = &self.limitation {
             end = Ending {
                 state: TaskState::TaskFailed,
-                reason: *reason,
+                reason,
                 message: message.clone(),
             };
         }
