@@ -318,11 +318,9 @@ async fn a_crash_between_a_commands_start_and_its_checkpoint_loses_nothing() {
     let mut fw =
         Framework::subscribe(&cluster.master_addr, framework_info("crash", json!({}))).await;
     let offer = fw.offers(10).await.remove(0);
-    let pid_file = dir.join("pid-started");
-    let command = format!("echo $$ > {}; exec sleep 600", pid_file.display());
-    let started = task("started", &offer, &command, 0.1, 16.0);
+    let started = task("started", &offer, "exec sleep 600", 0.1, 16.0);
     assert_eq!(fw.launch(&offer, vec![started], 60.0).await, 202);
-    let pid = read_pid(&pid_file).await;
+    let pid = await_task_pid("started", 30).await;
     let agent = cluster.agent_addrs[0].clone();
     corral_e2e::eventually(30, "the agent to crash at the crash point", || {
         let url = format!("http://{agent}/health");

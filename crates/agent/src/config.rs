@@ -5,7 +5,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::disk_watch::DiskQuotaConfig;
 use super::fetcher::FetcherConfig;
+use super::log_rotation::LogRotation;
 
 /// Mesos' `--executor_registration_timeout` default: how long an HTTP executor may take to
 /// subscribe before it is killed and its tasks fail.
@@ -52,6 +54,12 @@ pub struct AgentConfig {
     pub plugin_engine: Option<corral_plugin_host::PluginEngine>,
     /// The fetcher's size cap on a task's URIs.
     pub fetcher: FetcherConfig,
+    /// How often sandboxes are measured, and whether a task past its `disk` is killed
+    /// (`--container-disk-watch-interval`, `--enforce-container-disk-quota`).
+    pub disk_quota: DiskQuotaConfig,
+    /// The cap on each task's stdout and stderr files and the rotated files kept
+    /// (`--container-logger-max-size`, `--container-logger-max-files`).
+    pub container_logger: LogRotation,
     /// The principal and secret the agent presents to the master (`--credential`).
     pub credential: Option<corral_http::auth::Credential>,
     /// Who may call the agent's own HTTP API (`--http-credentials`, `--authenticate-*`).

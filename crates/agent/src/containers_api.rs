@@ -12,6 +12,7 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 
 use super::agent_cgroups::AgentCgroups;
+use super::disk_watch::{DiskWatch, disk_limit_bytes};
 use super::http_executors::registry::Registry;
 use super::isolators;
 use super::task_store::TaskStore;
@@ -29,6 +30,8 @@ pub struct ContainersState {
     pub cgroups: Arc<AgentCgroups>,
     /// The isolator plugins the command line gives (their `usage`).
     pub isolators: IsolatorSet,
+    /// The sandboxes' last measured disk usage.
+    pub disk: Arc<DiskWatch>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -102,6 +105,8 @@ struct Running {
     container_id: String,
     cpus: Option<f64>,
     mem_mb: Option<f64>,
+    /// The `disk` of a task whose sandbox is watched (`disk_watch.rs`).
+    disk_limit: Option<u64>,
 }
 
 /// The agent's live containers with their usage, sampled now (off the async threads).
@@ -119,6 +124,7 @@ pub async fn containers(state: &ContainersState) -> GetContainers {
                 container_id: c.container_id,
                 cpus: limits.as_ref().and_then(|l| l.cpus),
                 mem_mb: limits.as_ref().and_then(|l| l.mem_mb),
+                disk_limit: disk_limit_bytes(&c.resources),
             }
         })
         .collect();
@@ -131,10 +137,13 @@ pub async fn containers(state: &ContainersState) -> GetContainers {
             container_id: c.container_id,
             cpus: limits.as_ref().and_then(|l| l.cpus),
             mem_mb: limits.as_ref().and_then(|l| l.mem_mb),
+            // An executor's sandbox is not watched.
+            disk_limit: None,
         }
     }));
     let cgroups = state.cgroups.clone();
     let isolator_set = state.isolators.clone();
+    let disk = state.disk.clone();
     let sampled = tokio::task::spawn_blocking(move || {
         running
             .into_iter()
@@ -142,6 +151,8 @@ pub async fn containers(state: &ContainersState) -> GetContainers {
                 let mut stats = cgroups.statistics(&r.container_id);
                 stats.cpus_limit = r.cpus;
                 stats.mem_limit_bytes = r.mem_mb.map(|mb| (mb * 1024.0 * 1024.0) as u64);
+                stats.disk_limit_bytes = r.disk_limit;
+                stats.disk_used_bytes = r.disk_limit.and_then(|_| disk.used(&r.container_id));
                 let metrics = isolators::usage(&isolator_set, &r.container_id);
                 ContainerEntry {
                     framework_id: r.framework_id,

@@ -20,6 +20,9 @@ mod commands;
 mod config;
 mod container_checkpoint;
 mod containers_api;
+mod disk_usage;
+/// Disk quota of sandboxes (Mesos' `disk/du`).
+pub mod disk_watch;
 mod executor_tokens;
 /// Fetching `CommandInfo.uris` into sandboxes (issue 6).
 pub mod fetcher;
@@ -31,6 +34,8 @@ mod http_executors;
 mod identity;
 mod isolators;
 mod locks;
+/// Rotation of tasks' stdout and stderr (Mesos' `LogrotateContainerLogger`).
+pub mod log_rotation;
 mod master_link;
 mod operator_extras;
 mod plugin_fetch;
@@ -108,6 +113,8 @@ pub enum AgentError {
     Isolation(#[from] corral_cgroups::IsolationError),
     #[error("isolator plugins at start: {0}")]
     Isolators(String),
+    #[error("{0}")]
+    Flags(String),
 }
 
 /// Why a running agent stopped by itself.
@@ -204,6 +211,7 @@ fn load(config: &AgentConfig, writer: CheckpointWriter) -> Result<Loaded, AgentE
         path: config.work_dir.display().to_string(),
         reason,
     };
+    config.container_logger.check().map_err(AgentError::Flags)?;
     std::fs::create_dir_all(&config.work_dir).map_err(|e| work_dir_error(e.to_string()))?;
     let detected = resources_detect::detect(&config.work_dir);
     let mut resources = resources_detect::total_resources(&detected, config.resources.as_deref())?;
@@ -334,6 +342,7 @@ struct Parts {
     runners: Arc<Runners>,
     writer: CheckpointWriter,
     shutdown: Shutdown,
+    disk: Arc<disk_watch::DiskWatch>,
 }
 
 impl Parts {
@@ -385,6 +394,7 @@ impl Parts {
             supervisor: config.recovery.supervisor.clone(),
             switch_user: config.switch_user,
             root_namespaces: config.root_namespaces,
+            logs: config.container_logger,
             isolators: config.isolators.clone(),
             registration_timeout: config.executor_registration_timeout,
             reregistration_timeout: config.recovery.executor_reregistration_timeout,
@@ -403,6 +413,7 @@ impl Parts {
             runners,
             writer,
             shutdown,
+            disk: disk_watch::DiskWatch::new(config.disk_quota),
         }
     }
 
@@ -419,6 +430,8 @@ impl Parts {
             switch_user: config.switch_user,
             root_namespaces: config.root_namespaces,
             fetcher: config.fetcher,
+            disk: self.disk.clone(),
+            logs: config.container_logger,
             shutdown: self.shutdown.clone(),
         }
     }
@@ -434,6 +447,7 @@ impl Parts {
                 tasks: self.tasks.clone(),
                 identity: self.identity.clone(),
                 work_dir: config.work_dir.clone(),
+                disk: self.disk.clone(),
                 shutdown: self.shutdown.clone(),
             },
             work_dir: config.work_dir.clone(),
@@ -469,6 +483,7 @@ impl Parts {
                 executors: self.executors.clone(),
                 cgroups: self.cgroups.clone(),
                 isolators: self.executors.context().isolators.clone(),
+                disk: self.disk.clone(),
             },
             executor_api: ExecutorApiState {
                 registry: self.executors.clone(),

@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 
+use super::log_rotation::LogRotation;
 use super::processes::{self, TaskEnvironment};
 use super::supervisor;
 use corral_api::v1::CommandInfo;
@@ -25,6 +26,9 @@ pub struct ProcessSpec {
     pub user: Option<String>,
     /// A process that runs as root gets its own namespaces (supervised processes only).
     pub root_namespaces: bool,
+    /// How the supervisor rotates its stdout and stderr. A direct child writes to the files
+    /// without rotation (only the in-process tests run tasks so).
+    pub logs: LogRotation,
 }
 
 /// A started process.
@@ -52,6 +56,7 @@ pub async fn start(spec: ProcessSpec) -> Result<Started, String> {
         join,
         user,
         root_namespaces,
+        logs,
     } = spec;
     let Some(binary) = supervisor else {
         return off_runtime(move || {
@@ -79,6 +84,7 @@ pub async fn start(spec: ProcessSpec) -> Result<Started, String> {
             supervisor::Confinement {
                 user: user.as_deref(),
                 root_namespaces,
+                logs,
             },
         )?;
         let started_at = supervisor::start_time(starting.supervisor_pid());

@@ -7,7 +7,9 @@
 //! health changes are reported as TASK_RUNNING with `healthy` (reason
 //! REASON_TASK_HEALTH_CHECK_STATUS_UPDATED), and a task failing too many checks in a row is
 //! killed as the command executor does it: SIGTERM, SIGKILL after the task's kill grace
-//! period, then TASK_KILLED with healthy=false.
+//! period, then TASK_KILLED with healthy=false. A task with `disk` is measured again
+//! (`disk_watch.rs`); past its quota (enforced) it is killed and TASK_FAILED with the
+//! limitation's reason.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -18,6 +20,7 @@ use tokio::time::Instant;
 
 use super::agent_cgroups::destroy;
 use super::container_checkpoint::{self, ProcessCheckpoint};
+use super::disk_watch::{DiskWatch, disk_limit_bytes};
 use super::health_checks::policy::{self, RecoveredPolicy, Verdict};
 use super::health_checks::{self, CheckPlace, CheckedTask};
 use super::identity::AgentIdentity;
@@ -26,7 +29,7 @@ use super::processes::signal_group;
 use super::runner_input::RunnerInput;
 use super::shutdown::Shutdown;
 use super::supervisor;
-use super::task_ending::{ending, memory_limit_hit};
+use super::task_ending::{Ending, ending, memory_limit_hit};
 use super::task_status::{DEFAULT_KILL_GRACE_MS, StatusFields, grace_ms, new_status};
 use super::task_store::TaskStore;
 use corral_api::v1::{FrameworkId, StatusSource, TaskId, TaskInfo, TaskState, reason};
@@ -45,6 +48,8 @@ pub struct RecoveredTaskContext {
     pub identity: Arc<AgentIdentity>,
     /// Where the supervisors' exit files are.
     pub work_dir: PathBuf,
+    /// Measures the sandboxes of tasks with `disk` again.
+    pub disk: Arc<DiskWatch>,
     pub shutdown: Shutdown,
 }
 
@@ -67,6 +72,8 @@ pub struct RecoveredTask {
     health: Option<RecoveredHealth>,
     /// Set when failed health checks started the kill: said on TASK_KILLED.
     killed_by_health: Option<String>,
+    /// The limit the container went past (message, reason): said on TASK_FAILED.
+    limitation: Option<(String, &'static str)>,
 }
 
 /// The health check of a recovered task. The checker restarts with the recovery (the first
@@ -106,6 +113,7 @@ impl RecoveredTask {
             isolation: None,
             health: None,
             killed_by_health: None,
+            limitation: None,
         };
         (task, tx)
     }
@@ -139,6 +147,7 @@ impl RecoveredTask {
     pub async fn run(mut self) {
         let mut shutdown = self.ctx.shutdown.clone();
         let mut tick = tokio::time::interval(POLL);
+        let disk_watch = self.watch_disk();
         loop {
             let kill_at = self.kill_at;
             let check_at = self.health.as_ref().and_then(|h| h.next_at);
@@ -147,6 +156,11 @@ impl RecoveredTask {
                     match input {
                         RunnerInput::Kill(grace_ms) => self.kill(grace_ms),
                         RunnerInput::Event(Event::CheckFinished(result)) => self.on_check(result),
+                        RunnerInput::Limitation { message, reason } => {
+                            tracing::info!("recovered task {}: {message}", self.task_id);
+                            self.limitation = Some((message, reason));
+                            self.signal(libc::SIGKILL);
+                        }
                         _ => {}
                     }
                 }
@@ -165,10 +179,16 @@ impl RecoveredTask {
                 _ = shutdown.stopped() => {
                     // The agent stops: its tasks stop with it, as the other runners do.
                     self.signal(libc::SIGKILL);
+                    if let Some(watch) = &disk_watch {
+                        watch.abort();
+                    }
                     self.finish().await;
                     return;
                 }
             }
+        }
+        if let Some(watch) = &disk_watch {
+            watch.abort();
         }
         self.report_end().await;
         self.finish().await;
@@ -266,6 +286,25 @@ impl RecoveredTask {
         }
     }
 
+    /// Measures the sandbox again if the task asked for `disk` (and no kill is under way).
+    fn watch_disk(&self) -> Option<tokio::task::AbortHandle> {
+        if self.kill_requested {
+            return None;
+        }
+        let (resources, sandbox) = self
+            .ctx
+            .tasks
+            .resources_and_sandbox(&self.framework_id, &self.task_id)?;
+        let limit = disk_limit_bytes(&resources)?;
+        let watch = self.ctx.disk.start(
+            self.container_id.clone(),
+            sandbox,
+            limit,
+            self.inbox_tx.clone(),
+        );
+        Some(watch)
+    }
+
     fn signal(&self, signal: i32) {
         if let Err(e) = signal_group(self.process.pgid, signal)
             && !e.contains("No such process")
@@ -288,7 +327,14 @@ impl RecoveredTask {
             tokio::task::spawn_blocking(move || memory_limit_hit(container.as_deref()))
                 .await
                 .unwrap_or_default();
-        let end = ending(exit, self.kill_requested, memory_limit);
+        let mut end = ending(exit, self.kill_requested, memory_limit);
+        if let Some((message, reason)) = &self.limitation {
+            end = Ending {
+                state: TaskState::TaskFailed,
+                reason,
+                message: message.clone(),
+            };
+        }
         let mut fields = StatusFields {
             message: Some(end.message),
             reason: Some(end.reason.to_string()),

@@ -8,8 +8,10 @@ use std::sync::Arc;
 use super::active_plugins::PluginSync;
 use super::agent_cgroups::AgentCgroups;
 use super::checkpoint_writer::CheckpointWriter;
+use super::disk_watch::DiskWatch;
 use super::fetcher::FetcherConfig;
 use super::identity::AgentIdentity;
+use super::log_rotation::LogRotation;
 use super::shutdown::Shutdown;
 use super::task_store::TaskStore;
 
@@ -33,5 +35,9 @@ pub struct RunnerContext {
     /// Root task processes get their own namespaces (`AgentConfig::root_namespaces`).
     pub root_namespaces: bool,
     pub fetcher: FetcherConfig,
+    /// Measures sandboxes and, when enforced, ends tasks past their `disk`.
+    pub disk: Arc<DiskWatch>,
+    /// How the task's stdout and stderr are rotated (by its supervisor).
+    pub logs: LogRotation,
     pub shutdown: Shutdown,
 }

@@ -1,6 +1,7 @@
-//! What reaches a task's runner: a kill from the agent, its processes' exits, its timers and
-//! its health checks' results. Every kind of runner (a command task's, an HTTP executor
-//! task's, a recovered task's) reads these from its inbox.
+//! What reaches a task's runner: a kill from the agent, its processes' exits, its timers,
+//! its health checks' results and the limits its container went past. Every kind of runner
+//! (a command task's, an HTTP executor task's, a recovered task's) reads these from its
+//! inbox.
 
 use corral_plugin_host::executor::Event;
 
@@ -13,5 +14,11 @@ pub enum RunnerInput {
     TimerFired {
         id: u32,
         generation: u64,
+    },
+    /// The container went past a limit the agent watches (its `disk`): the task fails with
+    /// this message and reason, as Mesos ends a container on a `ContainerLimitation`.
+    Limitation {
+        message: String,
+        reason: &'static str,
     },
 }

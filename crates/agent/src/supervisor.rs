@@ -7,6 +7,11 @@
 //!
 //! Status pipe lines (one, then the supervisor closes it): `ok <pid>` or `err <message>`.
 //!
+//! With `--log-max-size` the command's stdout and stderr are pipes that the supervisor copies
+//! into the sandbox's files with rotation (`log_rotation.rs`), so the logs keep their cap
+//! while the agent is down; the supervisor's own messages still go to the files the agent
+//! opened.
+//!
 //! The supervisor's side runs in the `corral supervise` process, which has no async runtime:
 //! its blocking calls (spawning, waiting, writing the exit file) are where they belong. The
 //! agent's side forks off the async threads ([`start`]) and hears the answer on the pipe
@@ -22,6 +27,7 @@ use std::process::Stdio;
 use tokio::io::AsyncReadExt;
 
 use super::checkpoint;
+use super::log_rotation::{LogPipes, LogRotation, pipe};
 use super::processes::{ExitOutcome, TaskEnvironment, command_value, command_variables};
 use super::run_as::RunAs;
 use super::task_namespaces;
@@ -36,12 +42,23 @@ pub const SUBCOMMAND: &str = "supervise";
 
 // ---------------------------------------------------------------- the supervisor's side
 
+/// What the supervisor does around the command besides running it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SuperviseOptions<'a> {
+    /// A command that runs as root runs in PID and mount namespaces of its own
+    /// (`task_namespaces.rs`); the supervisor must then have no thread of its own but the
+    /// log copiers when it starts.
+    pub root_namespaces: bool,
+    /// `(sandbox, rotation)`: the command's stdout and stderr are copied into the sandbox's
+    /// files with rotation, the copies complete before the exit is recorded.
+    pub logs: Option<(&'a Path, LogRotation)>,
+}
+
 /// Runs `program` (argv[0] `argv0`, then `args`) in a new process group, as `user` when
 /// given (`(name, sandbox)`: the sandbox is made the user's first), reports its pid on
-/// `status_fd`, waits, and records the outcome in `exit_file`. With `root_namespaces`, a
-/// command that runs as root runs in PID and mount namespaces of its own
-/// (`task_namespaces.rs`); this process must then be single-threaded. Returns the
-/// supervisor's exit code: the command's, or 128 + its signal; 127 when it cannot start.
+/// `status_fd`, waits, and records the outcome in `exit_file`, doing what `options` ask.
+/// Returns the supervisor's exit code: the command's, or 128 + its signal; 127 when it
+/// cannot start.
 pub fn supervise(
     exit_file: &Path,
     status_fd: RawFd,
@@ -49,7 +66,7 @@ pub fn supervise(
     argv0: Option<&OsStr>,
     args: &[OsString],
     user: Option<(&str, &Path)>,
-    root_namespaces: bool,
+    options: SuperviseOptions<'_>,
 ) -> i32 {
     let mut status = status_pipe(status_fd);
     let run_as = match user.map(|(user, sandbox)| RunAs::prepare(user, sandbox)) {
@@ -60,9 +77,28 @@ pub fn supervise(
     let as_root = run_as
         .as_ref()
         .map_or_else(super::run_as::runs_as_root, |r| r.uid == 0);
-    if root_namespaces && as_root {
+    // After the sandbox is the user's: the rotated files become theirs too.
+    let prepared = options
+        .logs
+        .map(|(sandbox, rotation)| LogPipes::prepare(sandbox, rotation));
+    let mut pipes = match prepared {
+        None => None,
+        Some(Ok(pipes)) => Some(pipes),
+        Some(Err(e)) => {
+            let message = format!("cannot set up the task's log rotation: {e}");
+            return refuse(&mut status, &message);
+        }
+    };
+    if options.root_namespaces && as_root {
+        // Threads first: none can start after unshare(CLONE_NEWPID) (EINVAL).
+        if let Some(Err(e)) = pipes.as_mut().map(LogPipes::run) {
+            return refuse(&mut status, &format!("cannot copy the task's logs: {e}"));
+        }
         match task_namespaces::enter_pid_namespace() {
-            Ok(()) => return supervise_in_namespaces(exit_file, status, program, argv0, args),
+            Ok(()) => {
+                let command = (program, argv0, args);
+                return supervise_in_namespaces(exit_file, status, command, pipes);
+            }
             Err(e) => eprintln!(
                 "corral supervise: this platform gives the task no PID namespace ({e}): it \
                  runs as root in the agent's namespaces"
@@ -81,13 +117,31 @@ pub fn supervise(
             command.pre_exec(move || run_as.switch());
         }
     }
-    let mut child = match command.spawn() {
+    if let Some(pipes) = &mut pipes {
+        if let Err(e) = pipes.run() {
+            return refuse(&mut status, &format!("cannot copy the task's logs: {e}"));
+        }
+        if let Some(out) = pipes.stdout.take() {
+            command.stdout(out);
+        }
+        if let Some(err) = pipes.stderr.take() {
+            command.stderr(err);
+        }
+    }
+    let child = command.spawn();
+    // The command holds the pipes' write ends now; ours must close, or the copiers never
+    // see their end.
+    drop(command);
+    let mut child = match child {
         Ok(child) => child,
         Err(e) => return refuse(&mut status, &format!("cannot start {program:?}: {e}")),
     };
     report(&mut status, &format!("ok {}", child.id()));
     drop(status);
     let outcome = outcome_of(child.wait());
+    if let Some(pipes) = pipes {
+        pipes.finish();
+    }
     record(exit_file, outcome)
 }
 
@@ -95,12 +149,16 @@ pub fn supervise(
 fn supervise_in_namespaces(
     exit_file: &Path,
     mut status: Option<std::fs::File>,
-    program: &OsStr,
-    argv0: Option<&OsStr>,
-    args: &[OsString],
+    (program, argv0, args): (&OsStr, Option<&OsStr>, &[OsString]),
+    mut pipes: Option<LogPipes>,
 ) -> i32 {
     let close: Vec<RawFd> = status.iter().map(AsRawFd::as_raw_fd).collect();
-    let mut init = match task_namespaces::start_init(program, argv0, args, &close) {
+    let stdio = pipes
+        .as_mut()
+        .map(|p| [p.stdout.take(), p.stderr.take()])
+        .unwrap_or_default();
+    let started = task_namespaces::start_init(program, argv0, args, &close, stdio);
+    let mut init = match started {
         Ok(init) => init,
         Err(e) => {
             let message = format!("cannot start the task's namespace init: {e}");
@@ -114,7 +172,11 @@ fn supervise_in_namespaces(
     // The init leads the process group the command runs in: the agent signals that.
     report(&mut status, &format!("ok {}", init.pid()));
     drop(status);
-    record(exit_file, init.wait())
+    let outcome = init.wait();
+    if let Some(pipes) = pipes {
+        pipes.finish();
+    }
+    record(exit_file, outcome)
 }
 
 /// Tells the agent (and the task's stderr) why the command did not start; 127.
@@ -218,13 +280,15 @@ pub struct Supervised {
     pub pgid: u32,
 }
 
-/// Who a supervised command runs as, and whether root gets its own namespaces.
+/// Who a supervised command runs as, and what confines it.
 #[derive(Debug, Clone, Copy)]
 pub struct Confinement<'a> {
     /// The user (`run_as.rs`); `None`: the agent's.
     pub user: Option<&'a str>,
     /// A command that runs as root runs in its own PID and mount namespaces.
     pub root_namespaces: bool,
+    /// How its stdout and stderr are rotated.
+    pub logs: LogRotation,
 }
 
 /// The flag of `corral supervise` that asks for [`Confinement::root_namespaces`].
@@ -248,9 +312,9 @@ impl Starting {
 }
 
 /// Starts `command` under `binary supervise`: in `sandbox`, with the task's environment and
-/// log files, joined to `cgroups` before it execs (its children inherit them). Forks and
-/// waits for the exec, which a throttled cgroup slows down: call it off the async threads.
-/// [`handshake`] then hears whether the command started.
+/// log files (rotated as `confinement.logs` says), joined to `cgroups` before it execs (its
+/// children inherit them). Forks and waits for the exec, which a throttled cgroup slows
+/// down: call it off the async threads. [`handshake`] then hears whether the command started.
 pub fn start(
     binary: &Path,
     exit_file: &Path,
@@ -265,7 +329,11 @@ pub fn start(
         .arg("--exit-file")
         .arg(exit_file)
         .arg("--status-fd")
-        .arg(STATUS_FD.to_string());
+        .arg(STATUS_FD.to_string())
+        .arg("--log-max-size")
+        .arg(confinement.logs.max_size.to_string())
+        .arg("--log-max-files")
+        .arg(confinement.logs.max_files.to_string());
     if let Some(user) = confinement.user {
         cmd.arg("--user").arg(user);
     }
@@ -392,21 +460,14 @@ pub async fn wait(child: tokio::process::Child, exit_file: PathBuf) -> ExitOutco
 }
 
 fn open_log(sandbox: &Path, name: &str) -> Result<std::fs::File, String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    // Not through a symlink a fetched archive put there: the agent may be root.
     std::fs::OpenOptions::new()
         .create(true)
         .append(true)
+        .custom_flags(libc::O_NOFOLLOW)
         .open(sandbox.join(name))
         .map_err(|e| format!("cannot open {name}: {e}"))
-}
-
-pub(crate) fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
-    let mut fds: [RawFd; 2] = [0; 2];
-    // SAFETY: fds has room for the two descriptors pipe2 writes.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: pipe2 succeeded, so both are fresh descriptors this process owns.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
 }
 
 /// The start time of a process (clock ticks since boot, field 22 of /proc/PID/stat), to tell
@@ -442,7 +503,8 @@ mod tests {
         let fd = write_end.as_raw_fd();
         std::mem::forget(write_end); // supervise owns it now
         let args = ["-c".into(), script.into()];
-        let code = supervise(exit, fd, OsStr::new("/bin/sh"), None, &args, user, false);
+        let options = SuperviseOptions::default();
+        let code = supervise(exit, fd, OsStr::new("/bin/sh"), None, &args, user, options);
         let mut said = String::new();
         std::fs::File::from(read_end)
             .read_to_string(&mut said)
@@ -490,7 +552,7 @@ mod tests {
             None,
             &["-c".into(), script.into()],
             Some(("nobody", &sandbox)),
-            false,
+            SuperviseOptions::default(),
         );
         assert_ne!(code, 0, "nobody could write to /etc");
         let uid = std::fs::read_to_string(sandbox.join("uid")).expect("uid");
@@ -530,7 +592,7 @@ mod tests {
             None,
             &[],
             None,
-            false,
+            SuperviseOptions::default(),
         );
         assert_eq!(code, 127);
         assert_eq!(read_exit(&exit), None);
@@ -547,7 +609,7 @@ mod tests {
             None,
             &["-c".into(), "kill -KILL $$".into()],
             None,
-            false,
+            SuperviseOptions::default(),
         );
         assert_eq!(code, 128 + libc::SIGKILL);
         assert_eq!(
@@ -557,6 +619,40 @@ mod tests {
                 signal: Some(libc::SIGKILL)
             })
         );
+    }
+
+    #[test]
+    fn a_supervised_command_s_output_is_rotated_and_complete_when_its_exit_is_recorded() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let exit = dir.path().join("exit");
+        let rotation = LogRotation {
+            max_size: 4096,
+            max_files: 2,
+        };
+        let script = "head -c 20000 /dev/zero | tr '\\0' a; echo; echo done; echo oops >&2";
+        let code = supervise(
+            &exit,
+            -1,
+            OsStr::new("/bin/sh"),
+            None,
+            &["-c".into(), script.into()],
+            None,
+            SuperviseOptions {
+                logs: Some((dir.path(), rotation)),
+                ..Default::default()
+            },
+        );
+        assert_eq!(code, 0);
+        assert!(read_exit(&exit).is_some());
+        let stdout = std::fs::read_to_string(dir.path().join("stdout")).expect("stdout");
+        assert!(stdout.ends_with("\ndone\n"), "{stdout:?}");
+        for name in ["stdout", "stdout.1", "stdout.2"] {
+            let len = std::fs::metadata(dir.path().join(name)).expect(name).len();
+            assert!(len <= 4096, "{name}: {len}");
+        }
+        assert!(!dir.path().join("stdout.3").exists());
+        let stderr = std::fs::read_to_string(dir.path().join("stderr")).expect("stderr");
+        assert_eq!(stderr, "oops\n");
     }
 
     #[test]

@@ -18,7 +18,7 @@
 
 use std::ffi::{CString, OsStr, OsString};
 use std::io::{BufRead, BufReader, Write};
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 
@@ -60,18 +60,22 @@ pub struct Init {
 
 /// Forks the namespace's init (pid 1 of the namespace entered before), the leader of a
 /// new process group, to run `program` (argv[0] `argv0`, then `args`). A fork, not an
-/// exec of this binary: the init costs the task's memory cgroup almost nothing. The
-/// caller must be single-threaded (`corral supervise` is): the child runs Rust code.
-/// `close` are descriptors the init must not hold (the agent's status pipe).
+/// exec of this binary: the init costs the task's memory cgroup almost nothing. The child
+/// runs Rust code, so the caller's other threads (`corral supervise` has only its log
+/// copiers, idle on their pipes) must hold no lock the child could need.
+/// `close` are descriptors the init must not hold (the agent's status pipe); `stdio`, when
+/// given, become its (and so the command's) stdout and stderr.
 pub fn start_init(
     program: &OsStr,
     argv0: Option<&OsStr>,
     args: &[OsString],
     close: &[RawFd],
+    stdio: [Option<OwnedFd>; 2],
 ) -> std::io::Result<Init> {
-    let (read_end, write_end) = super::supervisor::pipe()?;
-    // SAFETY: the supervisor is single-threaded, so the child may allocate and run Rust
-    // code; it never returns from the block below (it _exits).
+    let (read_end, write_end) = super::log_rotation::pipe()?;
+    // SAFETY: the supervisor's only other threads wait on their pipes holding no lock, so
+    // the child may allocate and run Rust code; it never returns from the block below (it
+    // _exits).
     let pid = unsafe { libc::fork() };
     if pid < 0 {
         return Err(std::io::Error::last_os_error());
@@ -84,7 +88,13 @@ pub fn start_init(
             for fd in close {
                 libc::close(*fd);
             }
+            for (fd, target) in stdio.iter().zip([libc::STDOUT_FILENO, libc::STDERR_FILENO]) {
+                if let Some(fd) = fd {
+                    libc::dup2(fd.as_raw_fd(), target);
+                }
+            }
         }
+        drop(stdio);
         let code = run_init(std::fs::File::from(write_end), program, argv0, args);
         // SAFETY: _exit ends the child without running the supervisor's exit handlers.
         unsafe { libc::_exit(code) };
@@ -93,6 +103,7 @@ pub fn start_init(
     // SAFETY: setpgid on our own child.
     unsafe { libc::setpgid(pid, pid) };
     drop(write_end);
+    drop(stdio);
     Ok(Init {
         pid,
         outcome: BufReader::new(std::fs::File::from(read_end)),

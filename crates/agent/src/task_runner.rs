@@ -12,6 +12,7 @@ use tokio::task::AbortHandle;
 
 use super::active_plugins::LaunchPlugins;
 use super::container_checkpoint::{self, ProcessCheckpoint};
+use super::disk_watch::disk_limit_bytes;
 use super::fetcher::{self, FetchError};
 use super::health_checks::{self, CheckPlace, CheckedTask};
 use super::isolators::{self, Prepared};
@@ -69,6 +70,8 @@ pub struct TaskRunner {
     /// Processes started under `corral wasm-run`: only their exits can carry a memory-cap
     /// note to read.
     wasm_processes: std::collections::HashSet<u32>,
+    /// The watch of the sandbox's disk usage (`disk_watch.rs`); `None`: no `disk` asked.
+    disk_watch: Option<AbortHandle>,
 }
 
 impl TaskRunner {
@@ -107,6 +110,7 @@ impl TaskRunner {
             container: None,
             isolation: None,
             wasm_processes: Default::default(),
+            disk_watch: None,
         };
         (runner, inbox_tx)
     }
@@ -129,6 +133,9 @@ impl TaskRunner {
         }
         for (_, (_, timer)) in self.timers.drain() {
             timer.abort();
+        }
+        if let Some(watch) = self.disk_watch.take() {
+            watch.abort();
         }
         self.instance = None;
         self.destroy_container().await;
@@ -177,6 +184,7 @@ impl TaskRunner {
         if let Err(flow) = self.create_container().await {
             return flow;
         }
+        self.watch_disk();
         // Isolator plugins: their launch plans are applied before any process starts.
         if let Err(flow) = self.prepare_isolators().await {
             return flow;
@@ -270,6 +278,20 @@ impl TaskRunner {
                 Err(Flow::Finished)
             }
         }
+    }
+
+    /// Starts measuring the sandbox of a task that asked for `disk` (Mesos' `disk/du`).
+    fn watch_disk(&mut self) {
+        let Some(limit) = disk_limit_bytes(&self.task.resources) else {
+            return;
+        };
+        let watch = self.ctx.disk.start(
+            self.container_id.clone(),
+            self.sandbox.clone(),
+            limit,
+            self.inbox_tx.clone(),
+        );
+        self.disk_watch = Some(watch);
     }
 
     /// Asks every isolator plugin for its launch plan and applies the granted parts; a
@@ -375,6 +397,11 @@ impl TaskRunner {
                 Event::Exited(exit)
             }
             RunnerInput::Event(event) => event,
+            RunnerInput::Limitation { message, reason } => {
+                tracing::info!("task {}: {message}", self.task.task_id);
+                self.fail(message, reason).await;
+                return Flow::Finished;
+            }
             RunnerInput::TimerFired { id, generation } => {
                 if self.timers.get(&id).is_none_or(|(g, _)| *g != generation) {
                     return Flow::Continue; // cancelled or set again meanwhile
@@ -597,6 +624,7 @@ impl TaskRunner {
             join,
             user: self.user.clone(),
             root_namespaces: self.ctx.root_namespaces,
+            logs: self.ctx.logs,
         };
         let started = process_start::start(spec).await?;
         #[cfg(debug_assertions)]

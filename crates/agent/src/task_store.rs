@@ -363,6 +363,17 @@ impl TaskStore {
             .collect()
     }
 
+    /// A task's resources and sandbox (what its disk watch needs); `None` if unknown.
+    pub fn resources_and_sandbox(
+        &self,
+        framework_id: &FrameworkId,
+        task_id: &TaskId,
+    ) -> Option<(Vec<Resource>, PathBuf)> {
+        let table = lock(&self.table);
+        let entry = table.tasks.get(&(framework_id.clone(), task_id.clone()))?;
+        Some((entry.info.resources.clone(), entry.sandbox.clone()))
+    }
+
     /// Each known task's sandbox and the user it runs as (its command's, its executor's, else
     /// its framework's): the object of `access_sandboxes`.
     pub fn sandbox_users(&self) -> Vec<(PathBuf, Option<String>)> {

@@ -86,6 +86,12 @@ fn supervisors_of(proc_root: &Path, container_dir: &Path) -> Vec<(u32, u32)> {
             found.push((pid, id));
         }
     }
+    // A root task's namespace init is a fork of its supervisor, with the same command line:
+    // the supervisor is the one whose parent is not another of them.
+    let pids: Vec<u32> = found.iter().map(|(pid, _)| *pid).collect();
+    found.retain(|(pid, _)| {
+        parent_and_group(*pid).is_none_or(|(parent, _)| !pids.contains(&parent))
+    });
     found
 }
 

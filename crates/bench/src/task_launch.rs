@@ -152,6 +152,8 @@ where
         root_namespaces: setup.supervised && corral_agent::runs_as_root(),
         plugin_engine: None,
         fetcher: Default::default(),
+        disk_quota: Default::default(),
+        container_logger: Default::default(),
         credential: security.agent_credential.clone(),
         authorizer: None,
         auth: Default::default(),

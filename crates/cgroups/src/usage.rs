@@ -33,6 +33,12 @@ pub struct ResourceStatistics {
     pub mem_cache_bytes: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mem_limit_bytes: Option<u64>,
+    /// The sandbox's `disk` and its usage at the last measurement (the agent's disk watch,
+    /// Mesos' `disk/du`); absent for a task without `disk`, and the usage before the first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disk_limit_bytes: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disk_used_bytes: Option<u64>,
 }
 
 /// Clock ticks per second of /proc and cpuacct.stat times.

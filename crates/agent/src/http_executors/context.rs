@@ -36,6 +36,8 @@ pub struct ExecutorContext {
     pub switch_user: bool,
     /// Root executors get their own namespaces (`AgentConfig::root_namespaces`).
     pub root_namespaces: bool,
+    /// How an executor's stdout and stderr are rotated (by its supervisor).
+    pub logs: crate::log_rotation::LogRotation,
     /// The isolator plugins the command line gives.
     pub isolators: IsolatorSet,
     /// `--executor-registration-timeout` and `--executor-reregistration-timeout`.

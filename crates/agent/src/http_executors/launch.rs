@@ -200,6 +200,7 @@ pub(super) async fn start(
         sandbox: sandbox.clone(),
         env,
         join,
+        logs: ctx.logs,
     };
     let started = match process_start::start(spec).await {
         Ok(started) => started,

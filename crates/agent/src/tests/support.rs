@@ -35,6 +35,8 @@ pub fn config(master: &FakeMaster, work_dir: &Path, retry: Duration) -> AgentCon
         isolators: Default::default(),
         hooks: Default::default(),
         fetcher: Default::default(),
+        disk_quota: Default::default(),
+        container_logger: Default::default(),
         credential: None,
         authorizer: None,
         auth: Default::default(),

@@ -144,6 +144,9 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
         fetcher: corral_agent::fetcher::FetcherConfig {
             max_bytes: args.fetcher_max_mb.saturating_mul(1 << 20),
         },
+        // Off as in Mesos: a production agent opts in.
+        disk_quota: args.machine.sandbox.disk_quota(false),
+        container_logger: args.machine.sandbox.container_logger(),
         credential: args.master.credential()?,
         auth: args.auth.config(
             corral_http::auth::Required {

@@ -142,6 +142,10 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
         isolators: args.machine.isolators(&engine)?,
         hooks,
         fetcher: Default::default(),
+        // On in a development cluster: a task's runaway writes would fill the developer's
+        // own disk (only tasks that ask for `disk` are limited).
+        disk_quota: args.machine.sandbox.disk_quota(true),
+        container_logger: args.machine.sandbox.container_logger(),
         credential: None,
         authorizer: None,
         auth: Default::default(),

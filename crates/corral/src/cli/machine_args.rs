@@ -48,6 +48,9 @@ pub struct MachineArgs {
     /// (docs/security.md).
     #[arg(long)]
     pub no_task_namespaces: bool,
+    /// The sandbox's disk quota and log cap.
+    #[command(flatten)]
+    pub sandbox: super::sandbox_args::SandboxArgs,
 }
 
 impl MachineArgs {
@@ -57,7 +60,7 @@ impl MachineArgs {
         if self.pids_limit == 0 {
             bail!("--pids-limit must be at least 1");
         }
-        Ok(())
+        self.sandbox.check()
     }
 
     /// Loads the `--isolator` plugins with their `--isolator-config` entries; a plugin that
@@ -131,6 +134,7 @@ mod isolator_flag_tests {
             discovery_root: std::env::temp_dir(),
             no_switch_user: false,
             no_task_namespaces: false,
+            sandbox: Default::default(),
         }
     }
 

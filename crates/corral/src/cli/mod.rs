@@ -39,6 +39,7 @@ mod plugin;
 mod plugin_keys;
 mod plugin_new;
 mod roles;
+mod sandbox_args;
 mod server_defaults;
 pub mod server_flags;
 mod services;

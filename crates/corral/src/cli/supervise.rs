@@ -21,6 +21,13 @@ pub struct SuperviseArgs {
     /// (agent::task_namespaces).
     #[arg(long)]
     pub root_namespaces: bool,
+    /// Copy the command's stdout and stderr into the sandbox's files, rotating each at this
+    /// many bytes; without it the command writes to the files it is given.
+    #[arg(long)]
+    pub log_max_size: Option<u64>,
+    /// Rotated log files kept (with --log-max-size).
+    #[arg(long, default_value_t = corral_agent::log_rotation::DEFAULT_MAX_FILES)]
+    pub log_max_files: u32,
     /// argv[0] of the command, if not the program.
     #[arg(long, allow_hyphen_values = true)]
     pub argv0: Option<OsString>,
@@ -35,15 +42,27 @@ pub fn run(args: &SuperviseArgs) -> ExitCode {
         return ExitCode::from(127);
     };
     // The agent starts the supervisor in the task's sandbox.
-    let sandbox = match (&args.user, std::env::current_dir()) {
-        (None, _) => None,
-        (Some(_), Ok(dir)) => Some(dir),
-        (Some(_), Err(e)) => {
+    let needs_sandbox = args.user.is_some() || args.log_max_size.is_some();
+    let sandbox = match (needs_sandbox, std::env::current_dir()) {
+        (false, _) => None,
+        (true, Ok(dir)) => Some(dir),
+        (true, Err(e)) => {
             eprintln!("corral supervise: no working directory to run in: {e}");
             return ExitCode::from(127);
         }
     };
     let user = args.user.as_deref().zip(sandbox.as_deref());
+    let rotation = args
+        .log_max_size
+        .map(|max_size| corral_agent::log_rotation::LogRotation {
+            max_size,
+            max_files: args.log_max_files,
+        });
+    if let Some(Err(e)) = rotation.as_ref().map(|r| r.check()) {
+        eprintln!("corral supervise: {e}");
+        return ExitCode::from(127);
+    }
+    let logs = sandbox.as_deref().zip(rotation);
     let code = corral_agent::supervisor::supervise(
         &args.exit_file,
         args.status_fd,
@@ -51,7 +70,10 @@ pub fn run(args: &SuperviseArgs) -> ExitCode {
         args.argv0.as_deref(),
         rest,
         user,
-        args.root_namespaces,
+        corral_agent::supervisor::SuperviseOptions {
+            root_namespaces: args.root_namespaces,
+            logs,
+        },
     );
     ExitCode::from(u8::try_from(code & 0xff).unwrap_or(1))
 }
@@ -71,6 +93,8 @@ mod tests {
             "/tmp/exit-1",
             "--status-fd",
             "3",
+            "--log-max-size",
+            "4096",
             "--argv0=-weird",
             corral_agent::supervisor::ROOT_NAMESPACES_FLAG,
             "--",
@@ -84,6 +108,8 @@ mod tests {
         };
         assert_eq!(args.status_fd, 3);
         assert!(args.root_namespaces);
+        assert_eq!(args.log_max_size, Some(4096));
+        assert_eq!(args.log_max_files, 9);
         assert_eq!(args.argv0.as_deref(), Some(std::ffi::OsStr::new("-weird")));
         assert_eq!(args.command, ["/bin/echo", "-n", "--help"]);
     }

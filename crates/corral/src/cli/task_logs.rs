@@ -150,11 +150,18 @@ async fn logs(args: LogsArgs) -> anyhow::Result<ExitCode> {
         offset = at;
     }
     loop {
-        let (data, _) = agent.read_file(&path, offset, CHUNK).await?;
+        let (data, size) = agent.read_file(&path, offset, CHUNK).await?;
         if !data.is_empty() {
             offset += data.len() as u64;
             out.write_all(&data)?;
             out.flush()?;
+            continue;
+        }
+        if size < offset {
+            // The agent rotated the file (it was renamed `<file>.1`): the rest of the old
+            // one, then the new one from its start.
+            copy_rest(&agent, &format!("{path}.1"), offset, &mut out).await?;
+            offset = 0;
             continue;
         }
         // Drained. Stop unless following a task that still runs; after it ends, one more
@@ -164,6 +171,26 @@ async fn logs(args: LogsArgs) -> anyhow::Result<ExitCode> {
         }
         tokio::time::sleep(POLL).await;
         ended = sandbox_of(&agent, &framework, &task_id).await?.1;
+    }
+}
+
+/// Writes `path` from `offset` to its end (nothing if it is gone).
+async fn copy_rest(
+    agent: &AgentClient,
+    path: &str,
+    mut offset: u64,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    loop {
+        let Ok((data, _)) = agent.read_file(path, offset, CHUNK).await else {
+            return Ok(());
+        };
+        if data.is_empty() {
+            return Ok(());
+        }
+        offset += data.len() as u64;
+        out.write_all(&data)?;
+        out.flush()?;
     }
 }
 
