@@ -31,25 +31,34 @@ pub fn task_stdout(work_dir: &Path, task_id: &str) -> String {
 /// init are `corral`; a health check's command, which carries the same variable, starts
 /// later). `None` while there is none.
 pub fn task_pid(task_id: &str) -> Option<i32> {
-    let wanted = format!("MESOS_TASK_ID={task_id}");
-    let entries = std::fs::read_dir("/proc").ok()?;
+    processes_with(&format!("MESOS_TASK_ID={task_id}"))
+        .into_iter()
+        .min()
+        .map(|(_, pid)| pid)
+}
+
+/// The live processes, not Corral's own, whose environment holds `variable` (`NAME=value`),
+/// with their start times: those of a task or an executor, found by a variable it was given.
+pub fn processes_with(variable: &str) -> Vec<(u64, i32)> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
     entries
         .flatten()
         .filter_map(|entry| {
             let pid: i32 = entry.file_name().to_str()?.parse().ok()?;
             let comm = std::fs::read_to_string(entry.path().join("comm")).ok()?;
-            if comm.trim_end() == "corral" {
+            if comm.trim_end() == "corral" || !alive(pid) {
                 return None;
             }
             let environ = std::fs::read(entry.path().join("environ")).ok()?;
             environ
                 .split(|byte| *byte == 0)
-                .any(|variable| variable == wanted.as_bytes())
+                .any(|found| found == variable.as_bytes())
                 .then_some(())?;
             Some((start_time(pid)?, pid))
         })
-        .min()
-        .map(|(_, pid)| pid)
+        .collect()
 }
 
 /// When `pid` started (clock ticks since boot; /proc/PID/stat's 22nd field).

@@ -5,14 +5,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use corral_e2e::task_processes::alive;
 use corral_e2e::{Cluster, python};
-
-fn is_alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| s.rsplit_once(") ").map(|(_, r)| !r.starts_with('Z')))
-        .unwrap_or(false)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pymesos_executor_runs_two_tasks_exchanges_messages_and_exits_on_shutdown() {
@@ -56,23 +50,22 @@ async fn pymesos_executor_runs_two_tasks_exchanges_messages_and_exits_on_shutdow
     assert!(stdout.contains(": hello from the executor"), "{context}");
     assert!(stdout.contains(": pong: ping"), "{context}");
 
-    // The teardown shut the executor down: its process is gone.
-    let pid: u32 = std::fs::read_to_string(&pid_file)
-        .expect("the executor wrote its pid")
-        .trim()
-        .parse()
-        .expect("a pid");
-    let mut alive = true;
+    // The teardown shut the executor down: its process is gone. It ran as root, in a PID
+    // namespace of its own, so the pid it wrote is that namespace's: it is found on the host
+    // by the variable it was given.
+    assert!(pid_file.exists(), "the executor wrote its pid\n{context}");
+    let variable = format!("EXECUTOR_PID_FILE={}", pid_file.display());
+    let mut left = Vec::new();
     for _ in 0..300 {
-        alive = is_alive(pid);
-        if !alive {
+        left = corral_e2e::task_processes::processes_with(&variable);
+        if left.is_empty() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(
-        !alive,
-        "executor {pid} still runs after SHUTDOWN\n{context}"
+        left.is_empty(),
+        "the executor still runs after SHUTDOWN: {left:?}\n{context}"
     );
 }
 
@@ -129,16 +122,18 @@ async fn a_pymesos_executor_survives_kill9_of_its_agent() {
         })
         .await;
     }
-    let pid: u32 = std::fs::read_to_string(&pid_file)
-        .expect("the executor wrote its pid")
-        .trim()
-        .parse()
-        .expect("a pid");
+    // Its host pid (the one it wrote is its PID namespace's): found by its variable.
+    assert!(pid_file.exists(), "the executor wrote its pid");
+    let variable = format!("EXECUTOR_PID_FILE={}", pid_file.display());
+    let (_, pid) = corral_e2e::task_processes::processes_with(&variable)
+        .into_iter()
+        .min()
+        .expect("the executor's process");
 
     cluster.agents[0].kill9();
     std::fs::write(gates.path().join("gated-2"), "").expect("open gate 2");
     tokio::time::sleep(Duration::from_millis(800)).await;
-    assert!(is_alive(pid), "the executor outlives its agent");
+    assert!(alive(pid), "the executor outlives its agent");
     cluster.agents[0].restart();
 
     line_where(&mut lines, &mut seen, "gated-2's end", |l| {
@@ -154,7 +149,7 @@ async fn a_pymesos_executor_survives_kill9_of_its_agent() {
     // Past the reregistration timeout: gated-1 still runs, as does its executor.
     tokio::time::sleep(Duration::from_secs(4)).await;
     assert!(
-        is_alive(pid),
+        alive(pid),
         "the executor was kept\n{seen:?}\n{}",
         cluster.logs()
     );

@@ -384,7 +384,7 @@ pub fn read_only_targets(mountinfo: &str) -> Vec<MountPoint> {
 fn parse_line(line: &str) -> Option<(PathBuf, &str, libc::c_ulong)> {
     let (before, after) = line.split_once(" - ")?;
     let fields: Vec<&str> = before.split(' ').collect();
-    let mount_point = unescape(fields.get(4)?);
+    let mount_point = corral_cgroups::mounts::unescape(fields.get(4)?);
     let flags = fields.get(5)?.split(',').fold(0, |flags, option| {
         flags
             | match option {
@@ -399,27 +399,6 @@ fn parse_line(line: &str) -> Option<(PathBuf, &str, libc::c_ulong)> {
     });
     let fs_type = after.split(' ').next()?;
     Some((PathBuf::from(mount_point), fs_type, flags))
-}
-
-/// mountinfo writes space, tab, newline and backslash as `\ooo` octal.
-fn unescape(field: &str) -> String {
-    let bytes = field.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let octal = bytes.get(i + 1..i + 4).filter(|_| bytes[i] == b'\\');
-        match octal.and_then(|o| u8::from_str_radix(std::str::from_utf8(o).ok()?, 8).ok()) {
-            Some(byte) => {
-                out.push(byte);
-                i += 4;
-            }
-            None => {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
@@ -465,11 +444,5 @@ mod tests {
     fn a_malformed_line_is_skipped_not_fatal() {
         let targets = read_only_targets("garbage\n30 25 0:28 / /sys rw - sysfs sysfs rw\n");
         assert_eq!(targets.len(), 1);
-    }
-
-    #[test]
-    fn mountinfo_escapes_are_undone() {
-        assert_eq!(unescape("/a\\040b\\011c\\134d"), "/a b\tc\\d");
-        assert_eq!(unescape("/trailing\\04"), "/trailing\\04");
     }
 }

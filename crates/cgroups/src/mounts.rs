@@ -31,8 +31,9 @@ fn entries(mounts: &str) -> impl Iterator<Item = (PathBuf, &str, &str)> {
     })
 }
 
-/// The kernel writes space, tab, newline and backslash in a path as `\ooo` octal escapes.
-fn unescape(field: &str) -> String {
+/// The kernel writes space, tab, newline and backslash in a path as `\ooo` octal escapes
+/// (`/proc/mounts`, `/proc/self/mountinfo`); the path as it is.
+pub fn unescape(field: &str) -> String {
     let bytes = field.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
