@@ -68,6 +68,12 @@ fn start_time(pid: i32) -> Option<u64> {
     after_name.split_whitespace().nth(19)?.parse().ok()
 }
 
+/// Whether the tests run as root (only a root agent switches users and makes namespaces).
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
 /// [`task_pid`], waiting up to `secs` for the process to appear.
 pub async fn await_task_pid(task_id: &str, secs: u64) -> i32 {
     let what = format!("the process of task {task_id}");

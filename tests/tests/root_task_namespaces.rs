@@ -7,7 +7,7 @@
 
 use serde_json::json;
 
-use corral_e2e::task_processes::{alive, task_stdout};
+use corral_e2e::task_processes::{is_root, processes_with, task_stdout};
 use corral_e2e::{Cluster, Framework, framework_info, task};
 
 /// What a root task can see of the agent (`AGENT`: its host pid) and its capabilities;
@@ -28,11 +28,6 @@ const PROBE: &str = "echo pid=$$; \
     cat /proc/sys/kernel/hostname > /proc/sys/kernel/hostname 2>/dev/null && echo wrote-sysctl; \
     grep CapBnd /proc/self/status; echo probed";
 
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
-
 /// Whether the bounding set printed by the probe (`CapBnd:\t<hex>`) holds CAP_SYS_ADMIN (21).
 fn has_sys_admin(out: &str) -> bool {
     let hex = out
@@ -42,21 +37,6 @@ fn has_sys_admin(out: &str) -> bool {
         .unwrap_or_else(|| panic!("no CapBnd line: {out}"));
     let bits = u64::from_str_radix(hex, 16).expect("hex capability set");
     bits & (1 << 21) != 0
-}
-
-/// Processes on the host running `sleep 613` (what the orphan test leaves behind).
-fn orphans() -> Vec<i32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .filter_map(|entry| {
-            let pid: i32 = entry.file_name().to_str()?.parse().ok()?;
-            let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
-            (cmdline == b"sleep\x00613\x00" && alive(pid)).then_some(pid)
-        })
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -118,8 +98,11 @@ async fn a_root_task_cannot_reach_the_agent_or_the_cgroup_filesystem() {
         failed.contains('3'),
         "the exit status reaches the status: {failed}"
     );
+    // Found by the task id it inherited, as the task's own process would be.
     corral_e2e::eventually(10, "the orphaned sleep to end with its task", || async {
-        orphans().is_empty().then_some(())
+        processes_with("MESOS_TASK_ID=orphans")
+            .is_empty()
+            .then_some(())
     })
     .await;
 

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use serde_json::json;
 
-use corral_e2e::task_processes::task_stdout;
+use corral_e2e::task_processes::{is_root, task_stdout};
 use corral_e2e::{Cluster, Framework, framework_info, task};
 
 /// What the task tries, one line each: who it is, who owns its sandbox, whether it could
@@ -18,11 +18,6 @@ const PROBE: &str = "id -un; stat -c %U .; \
     for f in /sys/fs/cgroup/cgroup.procs /sys/fs/cgroup/pids/cgroup.procs; do \
       [ -e $f ] && (echo $$ > $f) 2>/dev/null && echo escaped-cgroups; done; \
     kill -0 1 2>/dev/null && echo signalled-root; echo probed";
-
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
 
 fn sandbox_owner(stdout: &str) -> &str {
     stdout.lines().nth(1).unwrap_or_default()
