@@ -64,12 +64,21 @@ fn open_in(cgroup: Option<&Path>, node: &Path, flags: libc::c_int) -> i32 {
     });
     let procs_fd = procs.as_ref().map_or(-1, |f| f.as_raw_fd());
     let path = CString::new(node.as_os_str().as_bytes()).expect("path");
-    // SAFETY: the child calls only async-signal-safe functions (write, open, __errno_location,
-    // _exit) on memory prepared before the fork.
+    let _no_lock_tests = crate::fake_cgroup::no_child_processes();
+    // SAFETY: the child calls only async-signal-safe functions (close_range, write, open,
+    // __errno_location, _exit) on memory prepared before the fork.
     let pid = unsafe { libc::fork() };
     assert!(pid >= 0, "fork");
     if pid == 0 {
         unsafe {
+            // The child holds copies of every descriptor until it exits: let go of all but
+            // the one it needs, or it would hold, for its lifetime, the flock another test
+            // of this binary just dropped (owners' sweep saw a live lock so).
+            let keep = procs_fd.max(2) as libc::c_uint;
+            if keep > 3 {
+                libc::syscall(libc::SYS_close_range, 3_u32, keep - 1, 0_u32);
+            }
+            libc::syscall(libc::SYS_close_range, keep + 1, libc::c_uint::MAX, 0_u32);
             if procs_fd >= 0 && libc::write(procs_fd, b"0".as_ptr().cast(), 1) != 1 {
                 libc::_exit(200);
             }

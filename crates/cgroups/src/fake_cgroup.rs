@@ -38,3 +38,15 @@ pub const V2_ALL: [(&str, &str); 5] = [
     ("memory.swap.max", "max\n"),
     ("pids.max", "max\n"),
 ];
+
+/// Held by tests that start child processes and by tests that let go of a `flock` and expect
+/// it free at once: a child holds copies of this process's descriptors, with their locks,
+/// until it execs or exits (an owners test once saw a dropped lock still held so).
+pub static CHILD_PROCESSES: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Takes [`CHILD_PROCESSES`] (a test that panicked while holding it leaves it usable).
+pub fn no_child_processes() -> std::sync::MutexGuard<'static, ()> {
+    CHILD_PROCESSES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}

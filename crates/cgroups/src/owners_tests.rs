@@ -40,6 +40,7 @@ fn only_hierarchies_of_agents_not_running_and_holding_nothing_are_removed() {
             (UNREGISTERED, false),
         ],
     );
+    let _no_children = fake_cgroup::no_child_processes();
     let live = claim(&locks, "live").expect("the live agent's lock");
 
     let swept = sweep(&mounts, root, &locks, "me");
@@ -125,10 +126,13 @@ fn real_hierarchies_of_a_live_agent_and_a_busy_one_stay() {
         }
     }
     let live = claim(locks.path(), "live").expect("the live agent's lock");
-    let mut sleeper = std::process::Command::new("sleep")
-        .arg("600")
-        .spawn()
-        .expect("spawn sleep");
+    let mut sleeper = {
+        let _no_lock_tests = fake_cgroup::no_child_processes();
+        std::process::Command::new("sleep")
+            .arg("600")
+            .spawn()
+            .expect("spawn sleep")
+    };
     let busy_procs = mounts[0]
         .join(&root)
         .join("dead-busy/container-1")
