@@ -18,7 +18,7 @@ pub use cluster::{Cluster, Process, corral_bin, free_port, plugin_wasm};
 pub use etcd_cluster::EtcdCluster;
 pub use ha::{HaCluster, HaOptions};
 pub use operator_stream::OperatorSubscriber;
-pub use scheduler::{Framework, framework_info, operator, scalar, task};
+pub use scheduler::{Framework, command_check, framework_info, operator, scalar, task};
 pub use services::Services;
 
 /// An HTTP client for the tests (reqwest's rustls takes ring's cryptography, installed first).

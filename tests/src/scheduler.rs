@@ -210,6 +210,33 @@ impl Framework {
         e["update"]["status"].clone()
     }
 
+    /// The first offer that holds at least `cpus` and `mem` (smaller ones, such as the
+    /// resources of one finished task offered again, are left outstanding).
+    pub async fn offer_with(&mut self, cpus: f64, mem: f64, secs: u64) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+        while let Some(offers) = self.offers_until(deadline).await {
+            if let Some(offer) = offers
+                .into_iter()
+                .find(|o| scalar(o, "cpus") >= cpus && scalar(o, "mem") >= mem)
+            {
+                return offer;
+            }
+        }
+        panic!("no offer with cpus {cpus} and mem {mem} within {secs} s");
+    }
+
+    /// The first update of `task_id` that reports it healthy (acknowledging all updates).
+    pub async fn healthy(&mut self, task_id: &str, secs: u64) -> Value {
+        let e = self
+            .wait_for(secs, true, &format!("{task_id} healthy"), |e| {
+                e["type"] == "UPDATE"
+                    && e["update"]["status"]["task_id"]["value"] == task_id
+                    && e["update"]["status"]["healthy"] == true
+            })
+            .await;
+        e["update"]["status"].clone()
+    }
+
     /// Collects updates (acknowledging them) until every task in `want` has reached its
     /// state, in whatever order they arrive; returns the matching statuses by task id.
     pub async fn task_states(
@@ -294,6 +321,19 @@ pub fn task(id: &str, offer: &Value, command: &str, cpus: f64, mem: f64) -> Valu
             {"name": "cpus", "type": "SCALAR", "scalar": {"value": cpus}},
             {"name": "mem", "type": "SCALAR", "scalar": {"value": mem}},
         ],
+        "command": {"shell": true, "value": command},
+    })
+}
+
+/// A COMMAND health check running `command` under a shell, checked every 0.3 s from the
+/// start (no delay, no grace period).
+pub fn command_check(command: &str) -> Value {
+    json!({
+        "type": "COMMAND",
+        "delay_seconds": 0.0,
+        "interval_seconds": 0.3,
+        "consecutive_failures": 3,
+        "grace_period_seconds": 0.0,
         "command": {"shell": true, "value": command},
     })
 }

@@ -2,11 +2,18 @@
 //! namespace of its own (issue 16), where its `$$` is a small number that means nothing on
 //! the host; the tests that signal or watch a task's process find its host pid here instead.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The stdout of `task_id`'s sandbox under the agent's work dir `work_dir` (the first run
 /// found). Panics when there is none.
 pub fn task_stdout(work_dir: &Path, task_id: &str) -> String {
+    std::fs::read_to_string(task_sandbox(work_dir, task_id).join("stdout"))
+        .expect("stdout readable")
+}
+
+/// The sandbox of `task_id` under the agent's work dir `work_dir`: the first directory found
+/// on the way to it that holds a `stdout` (the first run). Panics when there is none.
+pub fn task_sandbox(work_dir: &Path, task_id: &str) -> PathBuf {
     let mut pending = vec![work_dir.to_path_buf()];
     while let Some(dir) = pending.pop() {
         let Ok(entries) = std::fs::read_dir(&dir) else {
@@ -19,11 +26,11 @@ pub fn task_stdout(work_dir: &Path, task_id: &str) -> String {
             } else if path.ends_with("stdout")
                 && path.components().any(|c| c.as_os_str() == task_id)
             {
-                return std::fs::read_to_string(&path).expect("stdout readable");
+                return dir;
             }
         }
     }
-    panic!("no stdout for {task_id} under {}", work_dir.display());
+    panic!("no sandbox for {task_id} under {}", work_dir.display());
 }
 
 /// The host pid of task `task_id`'s command: the oldest process whose environment holds

@@ -2,13 +2,14 @@
 //! process (issue 16): on a real agent running as root, a root task runs in PID and mount
 //! namespaces of its own, cannot see or signal the agent, cannot write the cgroup
 //! filesystem nor remount it, cannot mount anything (so not uncover the host's `/proc`
-//! under its own), and has no CAP_SYS_ADMIN; its exit status, a kill, and the end of what it left running behave as
-//! for any task. `--no-task-namespaces` gives root tasks the agent's namespaces back.
+//! under its own), and has no CAP_SYS_ADMIN; its COMMAND health check runs in its
+//! namespaces, as confined; its exit status, a kill, and the end of what it left running
+//! behave as for any task. `--no-task-namespaces` gives root tasks the agent's namespaces back.
 
 use serde_json::json;
 
-use corral_e2e::task_processes::{is_root, processes_with, task_stdout};
-use corral_e2e::{Cluster, Framework, framework_info, task};
+use corral_e2e::task_processes::{is_root, processes_with, task_sandbox, task_stdout};
+use corral_e2e::{Cluster, Framework, command_check, framework_info, task};
 
 /// What a root task can see of the agent (`AGENT`: its host pid) and its capabilities;
 /// harmless where nothing confines the task.
@@ -27,6 +28,18 @@ const PROBE: &str = "echo pid=$$; \
     kill -0 AGENT 2>/dev/null && echo signalled-agent; \
     cat /proc/sys/kernel/hostname > /proc/sys/kernel/hostname 2>/dev/null && echo wrote-sysctl; \
     grep CapBnd /proc/self/status; echo probed";
+
+/// A root task whose COMMAND health check records where it ran (`check.out` in the
+/// sandbox) and is healthy only when it cannot see the agent (`agent`: its host pid).
+fn checked_task(offer: &serde_json::Value, agent: u32) -> serde_json::Value {
+    let mut checked = task("checked", offer, "sleep 600", 0.1, 32.0);
+    let look = format!(
+        "{{ echo pid=$$; [ -e /proc/{agent} ] && echo sees-agent; \
+           grep CapBnd /proc/self/status; }} > check.out; test ! -e /proc/{agent}"
+    );
+    checked["health_check"] = command_check(&look);
+    checked
+}
 
 /// Whether the bounding set printed by the probe (`CapBnd:\t<hex>`) holds CAP_SYS_ADMIN (21).
 fn has_sys_admin(out: &str) -> bool {
@@ -71,6 +84,44 @@ async fn a_root_task_cannot_reach_the_agent_or_the_cgroup_filesystem() {
             60,
         )
         .await;
+    // Launched after the others: `healthy` must see its first healthy update.
+    let offer = framework.offer_with(0.2, 64.0, 10).await;
+    let checked = checked_task(&offer, cluster.agents[0].pid());
+    // A check that hangs is cut at its timeout (its process inside the namespace too), and
+    // three of them kill the task (seconds after `checked` is healthy).
+    let mut stuck = task("stuck-check", &offer, "sleep 600", 0.1, 32.0);
+    stuck["health_check"] = command_check("STUCK_CHECK=1 exec sleep 607");
+    stuck["health_check"]["timeout_seconds"] = json!(1.0);
+    assert_eq!(
+        framework.launch(&offer, vec![checked, stuck], 0.0).await,
+        202
+    );
+    framework.healthy("checked", 30).await;
+    let check = std::fs::read_to_string(task_sandbox(&work, "checked").join("check.out"))
+        .expect("the check wrote check.out in the sandbox");
+    let pid: u32 = check
+        .lines()
+        .find_map(|l| l.strip_prefix("pid="))
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no pid line: {check}"));
+    // The namespace has had a handful of processes: the init, the task, its checks.
+    assert!(
+        pid < 100,
+        "the check ran outside the task's PID namespace: {check}"
+    );
+    assert!(!check.contains("sees-agent"), "{check}");
+    assert!(
+        !has_sys_admin(&check),
+        "the check kept CAP_SYS_ADMIN: {check}"
+    );
+
+    let killed = framework.task_state("stuck-check", "TASK_KILLED", 30).await;
+    assert_eq!(killed["healthy"], false, "{killed}");
+    corral_e2e::eventually(10, "the timed-out checks' processes to end", || async {
+        processes_with("STUCK_CHECK=1").is_empty().then_some(())
+    })
+    .await;
+
     let kill = json!({
         "type": "KILL",
         "kill": {"task_id": {"value": "sleeps"}, "agent_id": offer["agent_id"]},

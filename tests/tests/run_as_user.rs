@@ -2,15 +2,16 @@
 //! root: a task runs as its command's user, else its framework's; its sandbox becomes theirs;
 //! as that user it can neither move itself into the root cgroups (where it would escape its
 //! limits) nor signal root's processes (the agent, the master); a user the machine does not
-//! know fails the task naming them; `--no-switch-user` runs tasks as the agent.
+//! know fails the task naming them; its COMMAND health check runs as that user too;
+//! `--no-switch-user` runs tasks as the agent.
 
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 
 use serde_json::json;
 
-use corral_e2e::task_processes::{is_root, task_stdout};
-use corral_e2e::{Cluster, Framework, framework_info, task};
+use corral_e2e::task_processes::{is_root, task_sandbox, task_stdout};
+use corral_e2e::{Cluster, Framework, command_check, framework_info, task};
 
 /// What the task tries, one line each: who it is, who owns its sandbox, whether it could
 /// join a root cgroup (v1 and v2 paths) and signal init.
@@ -62,6 +63,16 @@ async fn tasks_run_as_their_user_and_cannot_reach_what_is_root_s() {
         assert!(!out.contains("escaped-cgroups"), "{task_id}: {out}");
         assert!(!out.contains("signalled-root"), "{task_id}: {out}");
     }
+    // Healthy only when its check runs as the task's user (it records who it ran as);
+    // launched alone, so that `healthy` sees its first healthy update.
+    let offer = framework.offer_with(0.1, 32.0, 10).await;
+    let mut checked = task("checked", &offer, "sleep 600", 0.1, 32.0);
+    checked["health_check"] = command_check("id -un > check-user; test \"$(id -un)\" = nobody");
+    assert_eq!(framework.launch(&offer, vec![checked], 0.0).await, 202);
+    framework.healthy("checked", 30).await;
+    let checked_sandbox = task_sandbox(&work, "checked");
+    let check_user = std::fs::read_to_string(checked_sandbox.join("check-user")).expect("written");
+    assert_eq!(check_user, "nobody\n");
     let message = states["as-stranger"]["message"]
         .as_str()
         .unwrap_or_default();

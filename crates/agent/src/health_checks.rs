@@ -1,5 +1,6 @@
 //! One attempt of a task's health check, as the executor plugin asks with a `check` action:
-//! COMMAND runs in the task's sandbox and cgroups (exit 0 is healthy), HTTP GETs
+//! COMMAND runs where the task runs (exit 0 is healthy): its sandbox, cgroups and user, and
+//! its namespaces when it has its own (a root task's), HTTP GETs
 //! 127.0.0.1:port/path (a 2xx or 3xx status is healthy, as Mesos), TCP connects to
 //! 127.0.0.1:port. Each attempt is bounded by the check's timeout; the policy (delay,
 //! interval, grace period, consecutive failures) lives in the plugin, or for a task recovered
@@ -17,18 +18,26 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::processes::{self, TaskEnvironment, command_value, command_variables};
+use super::run_as::RunAs;
 use super::runner_input::RunnerInput;
+use super::task_namespace_entry::{self, NamespaceEntry};
 use corral_api::v1::CommandInfo;
 use corral_cgroups::Container;
 use corral_plugin_host::executor::{CheckResult, Event, RunCheck};
 use corral_plugin_host::health_check::{CheckKind, HttpCheck};
 
-/// Where a COMMAND check runs: the task's sandbox, environment and cgroups.
+/// Where a COMMAND check runs: the task's sandbox, environment, cgroups, user and
+/// namespaces.
 pub struct CheckPlace {
     pub sandbox: PathBuf,
     pub env: TaskEnvironment,
     /// The task's container, whose cgroups a COMMAND check joins; `None` under posix.
     pub container: Option<Arc<Container>>,
+    /// The task's user (`run_as.rs`); `None`: the agent's.
+    pub user: Option<String>,
+    /// The process group of the task's command, led by its namespaces' init when it has
+    /// namespaces of its own (a check enters them); `None` before it started.
+    pub task_group: Option<u32>,
 }
 
 /// The task a check belongs to.
@@ -37,11 +46,13 @@ pub struct CheckedTask<'a> {
     pub task_id: &'a str,
     pub framework_id: &'a str,
     pub container_id: &'a str,
+    pub user: Option<&'a str>,
+    pub task_group: Option<u32>,
 }
 
 impl CheckPlace {
-    /// Where a task's checks run: its sandbox, its environment, and its container's cgroups
-    /// (a COMMAND check joins them).
+    /// Where a task's checks run: its sandbox, its environment, its container's cgroups, its
+    /// user and its namespaces (a COMMAND check joins them).
     pub fn for_task(
         task: CheckedTask<'_>,
         sandbox: &std::path::Path,
@@ -57,6 +68,8 @@ impl CheckPlace {
                 container_id: task.container_id.to_string(),
             },
             container: container.cloned(),
+            user: task.user.map(str::to_string),
+            task_group: task.task_group,
         }
     }
 }
@@ -178,7 +191,8 @@ async fn command_check(
     }
 }
 
-/// Starts the check's command in the task's sandbox, environment and cgroups.
+/// Starts the check's command in the task's sandbox, environment, cgroups and namespaces, as
+/// its user. Blocking (user database, `/proc`, the fork): on the blocking pool.
 fn spawn_check(command: &CommandInfo, place: CheckPlace) -> Result<tokio::process::Child, String> {
     let join = place
         .container
@@ -186,6 +200,12 @@ fn spawn_check(command: &CommandInfo, place: CheckPlace) -> Result<tokio::proces
         .map(Container::join_files)
         .transpose()
         .map_err(|e| format!("cannot put the check in the task's cgroups: {e}"))?;
+    let run_as = check_user(place.user.as_deref())?;
+    let entry = match place.task_group {
+        Some(group) => NamespaceEntry::of_task(group, &place.sandbox)
+            .map_err(|e| format!("cannot enter the task's namespaces: {e}"))?,
+        None => None,
+    };
     let mut cmd = if command.is_shell() {
         let mut c = tokio::process::Command::new("/bin/sh");
         c.arg("-c").arg(command_value(command));
@@ -214,10 +234,15 @@ fn spawn_check(command: &CommandInfo, place: CheckPlace) -> Result<tokio::proces
     ] {
         cmd.env(name, value);
     }
-    if let Some(files) = &join {
-        let fds = files.fds();
-        // SAFETY: runs in the forked child and only calls write(2), which is
-        // async-signal-safe; the fds are close-on-exec and stay open until spawn returns.
+    if join.is_some() || run_as.is_some() || entry.is_some() {
+        let fds = join.as_ref().map(|files| files.fds()).unwrap_or_default();
+        // SAFETY: runs in the forked child and makes only async-signal-safe calls (write,
+        // setpgid, setns, chdir, prctl, capset, setgroups, setgid, setuid, fork, waitpid,
+        // _exit) on values prepared before the fork; the fds are close-on-exec and stay open
+        // until spawn returns. Order: the cgroups first (the user cannot write their files),
+        // the namespaces while still privileged, the user, then the fork into the PID
+        // namespace (its parent stays the group's leader, so a kill of the group on timeout
+        // reaches the check).
         unsafe {
             cmd.pre_exec(move || {
                 for fd in &fds {
@@ -225,10 +250,34 @@ fn spawn_check(command: &CommandInfo, place: CheckPlace) -> Result<tokio::proces
                         return Err(std::io::Error::last_os_error());
                     }
                 }
+                if libc::setpgid(0, 0) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                if let Some(entry) = &entry {
+                    entry.enter()?;
+                }
+                if let Some(run_as) = &run_as {
+                    run_as.switch()?;
+                }
+                if entry.is_some() {
+                    task_namespace_entry::continue_in_pid_namespace()?;
+                }
                 Ok(())
             });
         }
     }
     cmd.spawn()
         .map_err(|e| format!("cannot start the check command: {e}"))
+}
+
+/// Who the check runs as: the task's user, `None` when that is the agent's. Blocking.
+fn check_user(user: Option<&str>) -> Result<Option<RunAs>, String> {
+    let Some(user) = user else {
+        return Ok(None);
+    };
+    let run_as = RunAs::lookup(user)?;
+    if run_as.is_current() {
+        return Ok(None);
+    }
+    run_as.refusal().map_or(Ok(Some(run_as)), Err)
 }

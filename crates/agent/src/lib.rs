@@ -55,7 +55,9 @@ mod sandbox_open;
 mod shutdown;
 mod status_updates;
 pub mod supervisor;
+mod task_capabilities;
 mod task_ending;
+mod task_namespace_entry;
 pub mod task_namespaces;
 mod task_runner;
 pub mod task_status;
@@ -453,6 +455,7 @@ impl Parts {
             work_dir: config.work_dir.clone(),
             mode: config.recovery.mode,
             isolators: config.isolators.clone(),
+            switch_user: config.switch_user,
         }
     }
 

@@ -199,6 +199,14 @@ impl ProcessTable {
         self.groups.get(&id).copied()
     }
 
+    /// The group of the process started first (the task's command).
+    pub fn first_group(&self) -> Option<u32> {
+        self.groups
+            .iter()
+            .min_by_key(|(id, _)| **id)
+            .map(|(_, g)| *g)
+    }
+
     /// SIGKILLs every group the task started (the task is over or failed).
     pub fn kill_all(&self) {
         for pgid in self.groups.values() {

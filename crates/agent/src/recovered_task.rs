@@ -82,6 +82,8 @@ pub struct RecoveredTask {
 struct RecoveredHealth {
     policy: RecoveredPolicy,
     sandbox: PathBuf,
+    /// The task's user, as its launch chose it (`run_as::task_user`).
+    user: Option<String>,
     /// The grace period of a kill after failed checks (the task's kill policy, or 3 s).
     kill_grace_ms: u64,
     /// When the next attempt runs; `None` while one runs.
@@ -124,8 +126,14 @@ impl RecoveredTask {
         self
     }
 
-    /// Checks the task's health again, if it has a check (and no kill was asked for).
-    pub fn with_health_check(mut self, task: &TaskInfo, sandbox: PathBuf) -> Self {
+    /// Checks the task's health again, if it has a check (and no kill was asked for), as
+    /// `user` (the task's; `None`: the agent's).
+    pub fn with_health_check(
+        mut self,
+        task: &TaskInfo,
+        sandbox: PathBuf,
+        user: Option<String>,
+    ) -> Self {
         if self.kill_requested {
             return self;
         }
@@ -139,6 +147,7 @@ impl RecoveredTask {
             next_at: Some(Instant::now() + policy.delay()),
             policy,
             sandbox,
+            user,
             kill_grace_ms,
         });
         self
@@ -207,6 +216,8 @@ impl RecoveredTask {
             task_id: &self.task_id.value,
             framework_id: &self.framework_id.value,
             container_id: &self.container_id,
+            user: health.user.as_deref(),
+            task_group: Some(self.process.pgid),
         };
         let place = CheckPlace::for_task(task, &health.sandbox, self.container.as_ref());
         health_checks::start(check, place, self.inbox_tx.clone());

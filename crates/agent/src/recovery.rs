@@ -21,6 +21,7 @@ use super::http_executors::registry::Registry;
 use super::identity::AgentIdentity;
 use super::isolators::{self, Prepared, Survivor};
 use super::recovered_task::{RecoveredTask, RecoveredTaskContext};
+use super::run_as;
 use super::runner_input::RunnerInput;
 use super::runners::Runners;
 use super::supervisor;
@@ -48,6 +49,8 @@ pub struct RecoveryContext {
     pub mode: RecoverMode,
     /// The isolator plugins the command line gives.
     pub isolators: IsolatorSet,
+    /// Tasks run as their users (`AgentConfig::switch_user`): their checks too.
+    pub switch_user: bool,
 }
 
 /// One checkpointed container as recovery found it on disk and in the cgroups.
@@ -310,7 +313,17 @@ async fn recover_container(ctx: &RecoveryContext, found: Found, gathered: &mut G
             }
             entry.runner = Some(inbox);
             ctx.tasks.add_recovered(&checkpoint.framework, entry);
-            let runner = runner.with_health_check(&checkpoint.task, checkpoint.sandbox.clone());
+            let user = run_as::task_user(
+                ctx.switch_user,
+                checkpoint
+                    .task
+                    .command
+                    .as_ref()
+                    .and_then(|c| c.user.as_deref()),
+                &checkpoint.framework.user,
+            );
+            let runner =
+                runner.with_health_check(&checkpoint.task, checkpoint.sandbox.clone(), user);
             ctx.runners.spawn(runner.with_isolation(isolation).run());
             true
         }

@@ -24,22 +24,6 @@ use std::path::{Path, PathBuf};
 
 use super::processes::ExitOutcome;
 
-/// Capabilities root in a task loses (numbers from linux/capability.h): those that would
-/// undo the confinement (mount and unmount, `setns`, ptrace) or reach the kernel directly.
-const DROPPED_CAPABILITIES: &[(u32, &str)] = &[
-    (16, "CAP_SYS_MODULE"),
-    (17, "CAP_SYS_RAWIO"),
-    (19, "CAP_SYS_PTRACE"),
-    (21, "CAP_SYS_ADMIN"),
-    (22, "CAP_SYS_BOOT"),
-    (25, "CAP_SYS_TIME"),
-    (32, "CAP_MAC_OVERRIDE"),
-    (33, "CAP_MAC_ADMIN"),
-    (34, "CAP_SYSLOG"),
-    (38, "CAP_PERFMON"),
-    (39, "CAP_BPF"),
-];
-
 // ---------------------------------------------------------------- the supervisor's side
 
 /// Puts this process's future children in a new PID namespace. Fails where the platform
@@ -251,7 +235,7 @@ fn confine() -> Result<(), String> {
             remount_read_only(Path::new(path), proc_flags)?;
         }
     }
-    drop_capabilities()
+    super::task_capabilities::drop_for_task().map_err(|e| e.to_string())
 }
 
 fn remount_read_only(path: &Path, flags: libc::c_ulong) -> Result<(), String> {
@@ -283,69 +267,6 @@ fn mount(
     if rc != 0 {
         return Err(format!(
             "cannot mount {target} for the task: {}",
-            std::io::Error::last_os_error()
-        ));
-    }
-    Ok(())
-}
-
-/// Drops [`DROPPED_CAPABILITIES`] from the bounding set (an exec'd root program's permitted
-/// set is its bounding set, plus its inheritable one) and from the inheritable set.
-fn drop_capabilities() -> Result<(), String> {
-    for (number, name) in DROPPED_CAPABILITIES {
-        // SAFETY: prctl(PR_CAPBSET_DROP) takes plain integers.
-        let rc = unsafe { libc::prctl(libc::PR_CAPBSET_DROP, *number as libc::c_ulong, 0, 0, 0) };
-        // EINVAL: a capability this kernel does not know, so nobody has it.
-        if rc != 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::EINVAL) {
-            return Err(format!(
-                "cannot drop {name} for the task: {}",
-                std::io::Error::last_os_error()
-            ));
-        }
-    }
-    clear_inheritable()
-}
-
-/// linux/capability.h's `__user_cap_header_struct`.
-#[repr(C)]
-struct CapHeader {
-    version: u32,
-    pid: libc::c_int,
-}
-
-/// linux/capability.h's `__user_cap_data_struct`.
-#[repr(C)]
-#[derive(Default, Clone, Copy)]
-struct CapData {
-    effective: u32,
-    permitted: u32,
-    inheritable: u32,
-}
-
-/// _LINUX_CAPABILITY_VERSION_3: two data words (64 capabilities).
-const CAPABILITY_VERSION_3: u32 = 0x2008_0522;
-
-fn clear_inheritable() -> Result<(), String> {
-    let mut header = CapHeader {
-        version: CAPABILITY_VERSION_3,
-        pid: 0,
-    };
-    let mut data = [CapData::default(); 2];
-    // SAFETY: capget writes two data words for version 3, which `data` holds.
-    if unsafe { libc::syscall(libc::SYS_capget, &mut header, data.as_mut_ptr()) } != 0 {
-        return Err(format!(
-            "cannot read the task's capabilities: {}",
-            std::io::Error::last_os_error()
-        ));
-    }
-    for (number, _) in DROPPED_CAPABILITIES {
-        let word = (*number / 32) as usize;
-        data[word].inheritable &= !(1 << (number % 32));
-    }
-    // SAFETY: as above; capset reads the two words.
-    if unsafe { libc::syscall(libc::SYS_capset, &mut header, data.as_ptr()) } != 0 {
-        return Err(format!(
-            "cannot set the task's capabilities: {}",
             std::io::Error::last_os_error()
         ));
     }

@@ -520,6 +520,8 @@ impl TaskRunner {
                     task_id: &self.task.task_id.value,
                     framework_id: &self.framework_id.value,
                     container_id: &self.container_id,
+                    user: self.user.as_deref(),
+                    task_group: self.processes.first_group(),
                 };
                 let place = CheckPlace::for_task(task, &self.sandbox, self.container.as_ref());
                 health_checks::start(check, place, self.inbox_tx.clone());

@@ -21,6 +21,8 @@ fn place(dir: &std::path::Path) -> CheckPlace {
             container_id: "c1".into(),
         },
         container: None,
+        user: None,
+        task_group: None,
     }
 }
 
