@@ -59,7 +59,8 @@ pub fn validate_id(kind: &'static str, id: &str) -> Result<(), InvalidId> {
     }
 }
 
-fn quote(id: &str) -> String {
+/// `id` for a message: its first characters, escaped, with `...` when cut.
+pub fn quote(id: &str) -> String {
     let mut quoted: String = id.chars().take(QUOTED_CHARS).collect::<String>();
     quoted = quoted.escape_debug().to_string();
     if id.chars().count() > QUOTED_CHARS {

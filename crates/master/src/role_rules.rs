@@ -3,17 +3,21 @@
 
 use std::collections::BTreeMap;
 
+use corral_api::ids::{MAX_ID_BYTES, quote};
 use corral_api::resources::Resources;
 use corral_api::v1::{Resource, Scalar};
 
 /// Checks a role name as Mesos does: "*" alone, or `/`-separated components, none empty,
-/// `.`, `..` or `*`, none starting with `-`, and no whitespace or control characters.
+/// `.`, `..` or `*`, none starting with `-`, and no whitespace or control characters; and,
+/// as every id from input, at most [`MAX_ID_BYTES`] bytes (the refusal quotes it shortened).
 pub fn validate_role(role: &str) -> Result<(), String> {
     if role == "*" {
         return Ok(());
     }
     let why = if role.is_empty() {
         Some("it is empty")
+    } else if role.len() > MAX_ID_BYTES {
+        Some("it is longer than 255 bytes")
     } else if role.starts_with('/') || role.ends_with('/') {
         Some("it starts or ends with '/'")
     } else if role.chars().any(|c| c.is_whitespace() || c.is_control()) {
@@ -28,7 +32,7 @@ pub fn validate_role(role: &str) -> Result<(), String> {
         })
     };
     match why {
-        Some(why) => Err(format!("Invalid role '{role}': {why}")),
+        Some(why) => Err(format!("Invalid role '{}': {why}", quote(role))),
         None => Ok(()),
     }
 }

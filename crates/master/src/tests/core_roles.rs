@@ -53,8 +53,20 @@ fn role_names_follow_mesos_rules() {
         "tab\there",
     ] {
         let error = validate_role(bad).expect_err(bad);
-        assert!(error.contains(&format!("'{bad}'")), "{error}");
+        assert!(
+            error.contains(&format!("'{}'", bad.escape_debug())),
+            "{error}"
+        );
     }
+    let longest = "r".repeat(255);
+    assert!(validate_role(&longest).is_ok());
+    let huge = "r".repeat(1 << 20);
+    let error = validate_role(&huge).expect_err("a 1 MiB role");
+    assert!(error.contains("longer than 255 bytes"), "{error}");
+    assert!(
+        error.len() < 200,
+        "the refusal quotes it shortened: {error}"
+    );
 }
 
 #[test]
