@@ -116,10 +116,11 @@ impl Connection {
         let service = {
             let (router, peer, activity) =
                 (self.router.clone(), self.peer.clone(), activity.clone());
-            let body_timeout = self.timeouts.body;
+            let (body_timeout, body_min_rate) = (self.timeouts.body, self.timeouts.body_min_rate);
             hyper::service::service_fn(move |request: Request<Incoming>| {
                 let in_flight = activity.begin();
-                let mut request = request.map(|body| Body::new(TimedBody::new(body, body_timeout)));
+                let mut request = request
+                    .map(|body| Body::new(TimedBody::new(body, body_timeout, body_min_rate)));
                 request.extensions_mut().insert(ConnectInfo(peer.clone()));
                 let response = router.clone().call(request);
                 async move {

@@ -34,6 +34,7 @@ const SHORT: HttpTimeouts = HttpTimeouts {
     header: Duration::from_millis(300),
     idle: Duration::from_millis(400),
     body: Duration::from_millis(300),
+    body_min_rate: 1000,
 };
 
 /// Chunks of `/stream`, 100 ms apart: it streams for 2 s, several times every timeout.
@@ -249,6 +250,39 @@ async fn a_request_body_that_stalls_is_refused_and_its_connection_closed() {
         response.starts_with("HTTP/1.1 200") && response.ends_with("\r\n10"),
         "{response}"
     );
+}
+
+#[tokio::test]
+async fn a_request_body_that_trickles_is_cut_well_before_it_would_end() {
+    let server = start(None).await;
+    let client = TcpStream::connect(server.addr).await.expect("connect");
+    let (mut reader, mut writer) = client.into_split();
+    // A byte every 100 ms (each gap a third of the body timeout): 100 bytes would take 10 s,
+    // at 10 bytes/s, far below the 1000 the server asks for.
+    let trickle = tokio::spawn(async move {
+        let head = b"POST /echo HTTP/1.1\r\nHost: corral\r\nContent-Length: 100\r\n\r\n";
+        if writer.write_all(head).await.is_err() {
+            return;
+        }
+        for _ in 0..100 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if writer.write_all(b"x").await.is_err() {
+                return;
+            }
+        }
+    });
+    let begun = std::time::Instant::now();
+    let response = until_closed(&mut reader).await;
+    assert!(
+        response.is_empty() || response.starts_with("HTTP/1.1 400"),
+        "{response}"
+    );
+    assert!(
+        begun.elapsed() < Duration::from_secs(5),
+        "cut after {:?}",
+        begun.elapsed()
+    );
+    trickle.abort();
 }
 
 #[tokio::test]

@@ -18,8 +18,10 @@ use crate::connection_limits::{ConnectionLimits, PER_SOURCE};
 /// holds its descriptor half a minute, not forever); a connection with no request in flight
 /// is closed after 90 s (nginx's `keepalive_timeout` is 75 s, Go's `IdleTimeout` commonly
 /// 60-120 s; Corral's own clients reconnect freely); a request body that sends nothing for
-/// 60 s is cut (nginx's `client_body_timeout`; it is the gap between two reads, not the
-/// whole upload, so a 90 MiB plugin on a slow link still arrives).
+/// 60 s is cut (nginx's `client_body_timeout`; it is the gap between two reads), and one
+/// that trickles is cut too: a body may take the body timeout plus a second per 500 bytes
+/// (Apache's `RequestReadTimeout body=20,MinRate=500`, its default since 2.4.39), so a
+/// 90 MiB plugin on a slow link (above 500 B/s) still arrives.
 ///
 /// Only reads from the client are timed: a response that streams for hours (a v1 SUBSCRIBE,
 /// `/v2/events`) is never cut, and its connection is not idle while it streams.
@@ -34,6 +36,9 @@ pub struct HttpTimeouts {
     pub idle: Duration,
     /// The longest a request body may send nothing while its handler reads it.
     pub body: Duration,
+    /// The slowest a request body may arrive, in bytes per second, counted from its first
+    /// read with `body` as a head start; 0: no minimum.
+    pub body_min_rate: u64,
 }
 
 impl Default for HttpTimeouts {
@@ -42,6 +47,7 @@ impl Default for HttpTimeouts {
             header: Duration::from_secs(30),
             idle: Duration::from_secs(90),
             body: Duration::from_secs(60),
+            body_min_rate: 500,
         }
     }
 }

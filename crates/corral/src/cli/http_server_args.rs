@@ -36,6 +36,10 @@ pub struct HttpServerArgs {
     #[arg(long, default_value = "60secs", value_name = "DURATION",
           value_parser = duration_flag::positive)]
     pub http_body_timeout: Duration,
+    /// The slowest a request body may arrive, in bytes per second: it may take the body
+    /// timeout plus a second per this many bytes (0: no minimum).
+    #[arg(long, default_value_t = 500, value_name = "BYTES")]
+    pub http_body_min_rate: u64,
 }
 
 impl HttpServerArgs {
@@ -49,8 +53,12 @@ impl HttpServerArgs {
                 header: self.http_header_timeout,
                 idle: self.http_idle_timeout,
                 body: self.http_body_timeout,
+                body_min_rate: self.http_body_min_rate,
             },
         })
-        .context("--max-connections, --max-connections-per-source, --http-*-timeout")
+        .context(
+            "--max-connections, --max-connections-per-source, --http-*-timeout, \
+             --http-body-min-rate",
+        )
     }
 }

@@ -192,6 +192,8 @@ fn every_http_server_takes_the_connection_flags_and_refuses_zero() {
         "2mins",
         "--http-body-timeout",
         "500ms",
+        "--http-body-min-rate",
+        "2000",
     ];
     for command in ["master", "agent", "services", "dns", "dev"] {
         let args: Vec<&str> = std::iter::once(command).chain(flags).collect();
@@ -212,6 +214,7 @@ fn every_http_server_takes_the_connection_flags_and_refuses_zero() {
             Duration::from_millis(500),
             "{command}"
         );
+        assert_eq!(http.http_body_min_rate, 2000, "{command}");
     }
     let Command::Master(defaults) = parse(&["master"]) else {
         panic!("not master");
@@ -220,6 +223,7 @@ fn every_http_server_takes_the_connection_flags_and_refuses_zero() {
     assert_eq!(defaults.http.http_header_timeout, secs(30));
     assert_eq!(defaults.http.http_idle_timeout, secs(90));
     assert_eq!(defaults.http.http_body_timeout, secs(60));
+    assert_eq!(defaults.http.http_body_min_rate, 500);
     let err = refusal(&["master", "--http-idle-timeout", "0secs"]);
     assert!(
         err.contains("--http-idle-timeout") && err.contains("more than zero"),
