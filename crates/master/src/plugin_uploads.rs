@@ -1,15 +1,16 @@
-//! At most [`AT_ONCE`] large plugin calls at a time. An INSTALL's body is up to 96 MiB of
+//! At most [`AT_ONCE`] large plugin calls at a time. An INSTALL's body is up to 86 MiB of
 //! base64; reading it, decoding it and compiling the component take memory in proportion (a
 //! 90 MiB upload took ~145 MB), so twelve at once took 1.7 GB. A call whose body may be large
 //! (over the 2 MiB every other route allows, or of unknown length) waits here for a permit
 //! *before* its body is read; one that gets none within [`WAIT`] is answered 503 with
-//! `Retry-After`, its body unread. Small calls (LIST, ACTIVATE, ...) never wait.
+//! `Retry-After`, its body unread. One that says its body is longer than any plugin call is
+//! answered 413 at once. Small calls (LIST, ACTIVATE, ...) never wait.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -29,14 +30,17 @@ pub struct PluginUploads {
     permits: Arc<Semaphore>,
     at_once: usize,
     wait: Duration,
+    /// A call that says its body is longer is refused (413) at once: no turn, nothing read.
+    max_body: usize,
 }
 
 impl PluginUploads {
-    pub fn new(at_once: usize, wait: Duration) -> Arc<PluginUploads> {
+    pub fn new(at_once: usize, wait: Duration, max_body: usize) -> Arc<PluginUploads> {
         Arc::new(PluginUploads {
             permits: Arc::new(Semaphore::new(at_once)),
             at_once,
             wait,
+            max_body,
         })
     }
 
@@ -46,7 +50,19 @@ impl PluginUploads {
         &self,
         headers: &HeaderMap,
     ) -> Result<Option<OwnedSemaphorePermit>, Response> {
-        if !may_be_large(headers) {
+        let length = content_length(headers);
+        if let Some(length) = length.filter(|length| *length > self.max_body) {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "the request body is {length} bytes; a plugin call takes at most {} (the \
+                     base64 of a 64 MiB plugin, and its manifest)",
+                    self.max_body
+                ),
+            )
+            .into_response());
+        }
+        if length.is_some_and(|length| length <= corral_http::serve::MAX_BODY_BYTES) {
             return Ok(None);
         }
         match tokio::time::timeout(self.wait, self.permits.clone().acquire_owned()).await {
@@ -72,13 +88,12 @@ impl PluginUploads {
     }
 }
 
-/// Over the body limit of every other route, or of a length not given (chunked).
-fn may_be_large(headers: &HeaderMap) -> bool {
-    let length = headers
+/// The length the call gives; `None` when it gives none (chunked): it may be large.
+fn content_length(headers: &HeaderMap) -> Option<usize> {
+    headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<usize>().ok());
-    length.is_none_or(|length| length > corral_http::serve::MAX_BODY_BYTES)
+        .and_then(|v| v.trim().parse::<usize>().ok())
 }
 
 /// The route layer: a large call's turn is taken before its body is read and held until it
@@ -101,7 +116,6 @@ pub async fn gate(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::StatusCode;
 
     fn length(bytes: usize) -> HeaderMap {
         let mut headers = HeaderMap::new();
@@ -111,7 +125,7 @@ mod tests {
 
     #[tokio::test]
     async fn large_calls_take_turns_and_small_ones_never_wait() {
-        let uploads = PluginUploads::new(2, Duration::from_secs(60));
+        let uploads = PluginUploads::new(2, Duration::from_secs(60), 100 << 20);
         let large = length(90 << 20);
         let first = uploads
             .admit(&large)
@@ -144,6 +158,12 @@ mod tests {
             .expect("the third gets its turn")
             .expect("task");
         assert!(matches!(third, Ok(true)));
+        // Longer than any plugin call: refused at once, however busy.
+        let refused = uploads
+            .admit(&length(101 << 20))
+            .await
+            .expect_err("too large");
+        assert_eq!(refused.status(), StatusCode::PAYLOAD_TOO_LARGE);
         // No length given: it may be large, so it takes a turn too.
         assert!(
             uploads
@@ -156,7 +176,7 @@ mod tests {
 
     #[tokio::test]
     async fn one_that_waits_too_long_is_refused_and_told_when_to_retry() {
-        let uploads = PluginUploads::new(1, Duration::from_millis(200));
+        let uploads = PluginUploads::new(1, Duration::from_millis(200), 100 << 20);
         let large = length(90 << 20);
         let _running = uploads.admit(&large).await.expect("a turn");
         let refused = uploads

@@ -21,7 +21,7 @@ use corral_plugin_host::manifest::Manifest;
 use corral_plugin_host::signature;
 use corral_plugin_host::stats::{StatsSnapshot, snapshot_all};
 use corral_plugin_host::store::{
-    ActiveAllocator, PluginMeta, PluginStoreError, Signed, sha256_hex,
+    ActiveAllocator, MAX_PLUGIN_BYTES, PluginMeta, PluginStoreError, Signed, sha256_hex,
 };
 
 use super::allocator_status::{SharedStatus, SwapReport};
@@ -34,8 +34,9 @@ use super::shell::{Shared, now_ms};
 use corral_authz::Action;
 use corral_http::auth::Caller;
 
-/// A plugin may be up to 64 MiB: its base64 is a third larger.
-pub const BODY_LIMIT: usize = 96 << 20;
+/// The largest plugin's base64 (a third larger than its bytes), with 1 MiB for the manifest,
+/// the signature and the JSON around them: a larger body is refused (413) before it is read.
+pub const BODY_LIMIT: usize = MAX_PLUGIN_BYTES.div_ceil(3) * 4 + (1 << 20);
 /// How long a swap answer waits for the probation cycles beyond their own time.
 const PROBATION_SLACK: Duration = Duration::from_secs(10);
 

@@ -72,6 +72,7 @@ fn master_routes(shared: Arc<Shared>, scheme: &'static str) -> Router {
                     plugin_uploads::PluginUploads::new(
                         plugin_uploads::AT_ONCE,
                         plugin_uploads::WAIT,
+                        plugins_api::BODY_LIMIT,
                     ),
                     plugin_uploads::gate,
                 )),

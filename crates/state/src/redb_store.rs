@@ -24,6 +24,11 @@ impl std::fmt::Debug for RedbStore {
     }
 }
 
+/// redb's own page cache. Its default, 1 GiB, is what a master kept after a burst of large
+/// plugin installs (`corral bench installs`); the registry of a single machine fits in far
+/// less, and a read past the cache is served by the kernel's page cache.
+const CACHE_BYTES: usize = 64 << 20;
+
 impl RedbStore {
     /// Opens the file, creating it (and its parent directories) if missing.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StateError> {
@@ -35,7 +40,10 @@ impl RedbStore {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|e| open_error(e.to_string()))?;
         }
-        let db = Database::create(&path).map_err(|e| open_error(e.to_string()))?;
+        let db = Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .create(&path)
+            .map_err(|e| open_error(e.to_string()))?;
         // Create the table up front so read transactions never see it missing.
         let txn = db.begin_write().map_err(|e| open_error(e.to_string()))?;
         txn.open_table(TABLE)

@@ -37,6 +37,8 @@ pub enum BenchTarget {
     Failover(super::bench_failover::FailoverArgs),
     /// Time a live allocator swap (request to new policy active) on a busy cluster.
     HotSwap(HotSwapArgs),
+    /// A master's peak memory under a burst of large plugin INSTALLs.
+    Installs(super::bench_installs::InstallsArgs),
     /// ns per plugin call on a task's launch path, WASM vs native, and their share of a
     /// whole task launch.
     Plugins(super::bench_plugins::PluginsArgs),
@@ -71,6 +73,7 @@ pub async fn run_bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         BenchTarget::HotSwap(args) => tokio::task::spawn_blocking(move || hot_swap(args))
             .await
             .context("the benchmark thread failed")?,
+        BenchTarget::Installs(args) => super::bench_installs::installs(args).await,
         BenchTarget::Plugins(args) => super::bench_plugins::plugins(args).await,
         BenchTarget::Services(args) => super::bench_services::services(args).await,
     }

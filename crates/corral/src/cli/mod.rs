@@ -13,6 +13,8 @@ mod bench_auth;
 #[cfg(feature = "bench")]
 mod bench_failover;
 #[cfg(feature = "bench")]
+mod bench_installs;
+#[cfg(feature = "bench")]
 mod bench_plugins;
 #[cfg(feature = "bench")]
 mod bench_services;
