@@ -27,7 +27,7 @@ pub fn json_body(headers: &HeaderMap, body: Bytes, message: &str) -> Result<Byte
         Format::Json => Ok(body),
         Format::Protobuf => crate::decode_to_json(message, &body)
             .map(Bytes::from)
-            .map_err(|e| ApiError::bad_request(format!("Failed to parse body into {e}"))),
+            .map_err(|e| ApiError::bad_request(format!("Failed to parse the body: {e}"))),
     }
 }
 
