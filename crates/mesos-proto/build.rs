@@ -9,6 +9,8 @@ const FILES: &[&str] = &[
     "mesos/v1/scheduler/scheduler.proto",
     "mesos/v1/quota/quota.proto",
     "mesos/v1/master/master.proto",
+    "mesos/v1/agent/agent.proto",
+    "mesos/v1/executor/executor.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

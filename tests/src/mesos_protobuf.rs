@@ -22,6 +22,12 @@ pub mod mesos {
         pub mod master {
             include!(concat!(env!("OUT_DIR"), "/mesos.v1.master.rs"));
         }
+        pub mod agent {
+            include!(concat!(env!("OUT_DIR"), "/mesos.v1.agent.rs"));
+        }
+        pub mod executor {
+            include!(concat!(env!("OUT_DIR"), "/mesos.v1.executor.rs"));
+        }
     }
 }
 

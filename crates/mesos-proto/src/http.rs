@@ -31,6 +31,23 @@ pub fn json_body(headers: &HeaderMap, body: Bytes, message: &str) -> Result<Byte
     }
 }
 
+/// 415 for a body that says it is neither JSON nor protobuf (as Mesos' agent and executor
+/// APIs refuse one); a body without a `Content-Type` passes.
+pub fn refuse_other_media(headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(kind) = header_text(headers, header::CONTENT_TYPE.as_str()) else {
+        return Ok(());
+    };
+    let essence = kind.split(';').next().unwrap_or_default().trim();
+    if essence.eq_ignore_ascii_case(crate::media::JSON)
+        || essence.eq_ignore_ascii_case(crate::media::PROTOBUF)
+    {
+        return Ok(());
+    }
+    Err(ApiError::unsupported_media(format!(
+        "Expecting 'Content-Type' of application/json or application/x-protobuf, got '{kind}'"
+    )))
+}
+
 /// The format of a non-streaming answer, as Mesos picks it; 406 when neither is accepted.
 pub fn response_format(headers: &HeaderMap) -> Result<Format, ApiError> {
     Format::from_accept(header_text(headers, header::ACCEPT.as_str())).ok_or_else(|| {

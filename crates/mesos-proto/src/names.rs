@@ -7,6 +7,5 @@ pub const MASTER_RESPONSE: &str = "mesos.v1.master.Response";
 pub const MASTER_EVENT: &str = "mesos.v1.master.Event";
 pub const AGENT_CALL: &str = "mesos.v1.agent.Call";
 pub const AGENT_RESPONSE: &str = "mesos.v1.agent.Response";
-pub const AGENT_EVENT: &str = "mesos.v1.agent.Event";
 pub const EXECUTOR_CALL: &str = "mesos.v1.executor.Call";
 pub const EXECUTOR_EVENT: &str = "mesos.v1.executor.Event";

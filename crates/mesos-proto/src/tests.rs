@@ -149,6 +149,10 @@ fn every_surface_message_is_known() {
         super::names::MASTER_CALL,
         super::names::MASTER_RESPONSE,
         super::names::MASTER_EVENT,
+        super::names::AGENT_CALL,
+        super::names::AGENT_RESPONSE,
+        super::names::EXECUTOR_CALL,
+        super::names::EXECUTOR_EVENT,
     ] {
         assert!(super::pool().get_message_by_name(name).is_some(), "{name}");
     }
