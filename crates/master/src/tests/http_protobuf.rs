@@ -9,7 +9,9 @@ use serde_json::{Value, json};
 
 use corral_api::operator::OperatorResponse;
 use corral_api::recordio::Decoder;
-use corral_mesos_proto::names::{MASTER_CALL, MASTER_RESPONSE, SCHEDULER_CALL, SCHEDULER_EVENT};
+use corral_mesos_proto::names::{
+    MASTER_CALL, MASTER_EVENT, MASTER_RESPONSE, SCHEDULER_CALL, SCHEDULER_EVENT,
+};
 use corral_state::memory::MemoryStore;
 
 use super::http_client::{TestMaster, WAIT, start_master};
@@ -38,12 +40,17 @@ fn subscribe_call() -> Vec<u8> {
 
 /// The first record of a RecordIO body, decoded as a scheduler Event.
 async fn first_event(response: reqwest::Response) -> Value {
+    first_record(response, SCHEDULER_EVENT).await
+}
+
+/// The first record of a RecordIO body, decoded as a `message`.
+async fn first_record(response: reqwest::Response, message: &str) -> Value {
     let mut body = response.bytes_stream();
     let mut decoder = Decoder::default();
     loop {
         if let Some(record) = decoder.next_record().expect("valid RecordIO") {
-            return corral_mesos_proto::decode(SCHEDULER_EVENT, &record)
-                .expect("the record is a protobuf Event");
+            return corral_mesos_proto::decode(message, &record)
+                .expect("the record is a protobuf of its message");
         }
         match tokio::time::timeout(WAIT, body.next()).await {
             Ok(Some(Ok(chunk))) => decoder.feed(&chunk),
@@ -128,7 +135,19 @@ async fn operator_answers_in_protobuf_equal_the_json_answers() {
     let _framework = m
         .subscribe(json!({"user": "u", "name": "f", "roles": ["web"], "failover_timeout": 60}))
         .await;
-    for kind in ["GET_STATE", "GET_AGENTS", "GET_FRAMEWORKS", "GET_VERSION"] {
+    let carried = [
+        "GET_STATE",
+        "GET_AGENTS",
+        "GET_FRAMEWORKS",
+        "GET_TASKS",
+        "GET_EXECUTORS",
+        "GET_VERSION",
+        "GET_HEALTH",
+        "GET_WEIGHTS",
+        "GET_QUOTA",
+        "GET_MASTER",
+    ];
+    for kind in carried {
         let json_answer: OperatorResponse =
             serde_json::from_value(m.operator(kind).await).expect("a JSON Response");
         let call = corral_mesos_proto::encode(MASTER_CALL, &json!({"type": kind}))
@@ -149,6 +168,27 @@ async fn operator_answers_in_protobuf_equal_the_json_answers() {
         let protobuf_answer: OperatorResponse =
             serde_json::from_value(decoded).expect("the model reads it");
         assert_eq!(protobuf_answer, json_answer, "{kind}");
+    }
+    // Answers with Corral-only keys (GET_ROLES' shares) or shapes outside OperatorResponse:
+    // they come in protobuf, named as asked.
+    for kind in ["GET_ROLES", "GET_FLAGS", "GET_METRICS"] {
+        let call = corral_mesos_proto::encode(MASTER_CALL, &json!({"type": kind}))
+            .expect("the call encodes");
+        let response = m
+            .client
+            .post(format!("{}/api/v1", m.base))
+            .header("Content-Type", PROTOBUF)
+            .header("Accept", PROTOBUF)
+            .body(call)
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(response.status().as_u16(), 200, "{kind}");
+        let bytes = response.bytes().await.expect("a body");
+        let decoded = corral_mesos_proto::decode(MASTER_RESPONSE, &bytes).expect("a Response");
+        assert_eq!(decoded["type"], kind, "{decoded}");
+        let field = kind.to_ascii_lowercase();
+        assert!(decoded.get(&field).is_some(), "{kind}: {decoded}");
     }
     let frameworks = m.operator("GET_FRAMEWORKS").await;
     assert_eq!(
@@ -171,4 +211,28 @@ async fn an_accept_of_neither_json_nor_protobuf_is_406() {
         .await
         .expect("sent");
     assert_eq!(response.status().as_u16(), 406);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_event_stream_speaks_protobuf() {
+    let m = master().await;
+    let call = corral_mesos_proto::encode(MASTER_CALL, &json!({"type": "SUBSCRIBE"}))
+        .expect("the call encodes");
+    let response = m
+        .client
+        .post(format!("{}/api/v1", m.base))
+        .header("Content-Type", PROTOBUF)
+        .header("Accept", PROTOBUF)
+        .body(call)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(header(&response, "content-type").as_deref(), Some(PROTOBUF));
+    let event = first_record(response, MASTER_EVENT).await;
+    assert_eq!(event["type"], "SUBSCRIBED", "{event}");
+    assert!(
+        event["subscribed"]["heartbeat_interval_seconds"].is_number(),
+        "{event}"
+    );
 }
