@@ -8,6 +8,7 @@ pub mod cluster;
 pub mod dns;
 pub mod etcd_cluster;
 pub mod ha;
+pub mod mesos_protobuf;
 pub mod operator_stream;
 pub mod registry_recovery;
 pub mod scheduler;

@@ -10,7 +10,7 @@ use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{FromRef, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use serde::Serialize;
 
@@ -28,6 +28,7 @@ use corral_api::operator::{
 use corral_api::v1::{AgentId, AgentInfo, Attribute, Resource, Task};
 use corral_http::auth::Caller;
 use corral_http::error::{ApiError, parse_json};
+use corral_mesos_proto::names::{AGENT_CALL, AGENT_RESPONSE};
 
 /// What `/state` and the basic operator calls show.
 #[derive(Clone)]
@@ -160,22 +161,30 @@ async fn agent_state(State(view): State<AgentView>) -> Json<AgentState> {
     })
 }
 
+/// In JSON or protobuf: a protobuf `agent.Call` is read as its JSON, and the JSON answer is
+/// written as a protobuf `agent.Response` when `Accept` asks for it (JSON first, as Mesos).
 async fn api_v1(
-    State(view): State<AgentView>,
-    State(files): State<FilesState>,
-    State(containers): State<ContainersState>,
+    view: State<AgentView>,
+    files: State<FilesState>,
+    containers: State<ContainersState>,
     caller: Caller,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<axum::response::Response, ApiError> {
-    if let Some(kind) = headers.get(header::CONTENT_TYPE) {
-        let kind = kind.to_str().unwrap_or_default();
-        if !kind.starts_with("application/json") {
-            return Err(ApiError::unsupported_media(format!(
-                "Expecting 'Content-Type' of application/json, got '{kind}'"
-            )));
-        }
-    }
+    corral_mesos_proto::http::refuse_other_media(&headers)?;
+    let body = corral_mesos_proto::http::json_body(&headers, body, AGENT_CALL)?;
+    let format = corral_mesos_proto::http::response_format(&headers)?;
+    let response = api_v1_json(view, files, containers, caller, body).await?;
+    Ok(corral_mesos_proto::http::answer_in(response, format, AGENT_RESPONSE).await)
+}
+
+async fn api_v1_json(
+    State(view): State<AgentView>,
+    State(files): State<FilesState>,
+    State(containers): State<ContainersState>,
+    caller: Caller,
+    body: Bytes,
+) -> Result<axum::response::Response, ApiError> {
     if let Some(answer) = operator_extras::answer(&files, &containers, caller.name(), &body).await {
         return answer;
     }
@@ -213,7 +222,10 @@ async fn api_v1(
                 .tasks(&agent_id)
                 .into_iter()
                 .partition(|t| t.state.is_terminal());
+            // Mesos' agent lists live tasks as `launched_tasks`; Corral's JSON has always
+            // had them under `tasks` too (the master's name), which protobuf cannot carry.
             response.get_tasks = Some(GetTasks {
+                launched_tasks: live.clone(),
                 tasks: live,
                 completed_tasks: completed,
                 ..Default::default()

@@ -113,6 +113,10 @@ pub struct GetTasks {
     pub unreachable_tasks: Vec<Task>,
     #[serde(default)]
     pub completed_tasks: Vec<Task>,
+    /// The agent's name for its live tasks (agent.proto `Response.GetTasks`); the master
+    /// leaves it empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub launched_tasks: Vec<Task>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]

@@ -1,4 +1,4 @@
-//! The v1 operator API (`POST /api/v1`, also `/api/v1/operator`), `GET /version`,
+//! The v1 operator API (`POST /api/v1`, also `/api/v1/operator`; JSON or protobuf), `GET /version`,
 //! `GET /health` and `GET /allocator`.
 
 use std::sync::Arc;
@@ -16,6 +16,7 @@ use corral_api::operator::{
 use corral_api::operator_roles::OperatorCallPayload;
 use corral_authz::Action;
 use corral_http::error::{ApiError, parse_json};
+use corral_mesos_proto::names::{MASTER_CALL, MASTER_RESPONSE};
 
 use super::core::MasterCore;
 use super::mesos_metrics;
@@ -23,21 +24,32 @@ use super::operator_stream;
 use super::shell::Shared;
 use super::view_filter::{FrameworkUsers, ViewMemo, Views};
 
+/// In JSON or protobuf: a protobuf `master.Call` is read as its JSON, and the JSON answer is
+/// written as a protobuf `master.Response` when `Accept` asks for it (as Mesos, JSON when
+/// both are accepted). SUBSCRIBE negotiates its stream itself.
 pub async fn operator(
+    state: State<Arc<Shared>>,
+    caller: corral_http::auth::Caller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let body = corral_mesos_proto::http::json_body(&headers, body, MASTER_CALL)?;
+    let subscribe = serde_json::from_slice::<OperatorCall>(&body)
+        .is_ok_and(|c| c.kind == OperatorCallType::Subscribe);
+    if subscribe {
+        return operator_json(state, caller, headers, body).await;
+    }
+    let format = corral_mesos_proto::http::response_format(&headers)?;
+    let response = operator_json(state, caller, headers, body).await?;
+    Ok(corral_mesos_proto::http::answer_in(response, format, MASTER_RESPONSE).await)
+}
+
+async fn operator_json(
     State(shared): State<Arc<Shared>>,
     caller: corral_http::auth::Caller,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let protobuf = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-protobuf"));
-    if protobuf {
-        return Err(ApiError::unsupported_media(
-            "Corral speaks the v1 API in JSON only: send 'Content-Type: application/json'",
-        ));
-    }
     // GET_FLAGS and the logging level: the same for every server of this process. As Mesos,
     // GET_FLAGS is refused (403) to a caller the ACLs do not let `view_flags`, and
     // SET_LOGGING_LEVEL to one they do not let `set_log_level`.

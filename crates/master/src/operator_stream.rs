@@ -1,4 +1,4 @@
-//! The operator API's event stream: `SUBSCRIBE` on `POST /api/v1`. RecordIO of JSON
+//! The operator API's event stream: `SUBSCRIBE` on `POST /api/v1`. RecordIO of JSON (or protobuf)
 //! `master.proto` events, as Mesos streams them: SUBSCRIBED (the whole state), then every
 //! change the master applies, in order, and a HEARTBEAT every heartbeat interval. Each
 //! subscriber has its own bounded buffer (`shell.rs`); one that stops reading is dropped.
@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use bytes::Bytes;
 use tokio::sync::mpsc;
@@ -19,9 +19,9 @@ use tokio::time::{Instant, interval_at};
 use corral_api::operator_events::OperatorEvent;
 use corral_api::recordio;
 use corral_http::error::ApiError;
+use corral_mesos_proto::names::MASTER_EVENT;
 
 use super::effects::{OperatorUpdate, StreamId};
-use super::scheduler_api::{JSON, RECORDIO, stream_content_type};
 use super::shell::Shared;
 use super::view_filter::ViewMemo;
 
@@ -43,20 +43,18 @@ pub fn subscribe(
     headers: &HeaderMap,
     subject: Option<&str>,
 ) -> Result<Response, ApiError> {
-    let content_type = stream_content_type(headers)?;
+    let format = corral_mesos_proto::http::stream_format(headers)?;
     let heartbeat = shared.heartbeat_interval;
     let (stream, events) = shared.open_operator_stream();
     tracing::info!(%stream, principal = subject.unwrap_or("<anonymous>"),
         "operator API subscriber connected");
     let views = ViewMemo::new(subject);
-    let mut response = Response::new(body(shared, stream, events, views, heartbeat));
-    let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if content_type == RECORDIO {
-        h.insert("Message-Content-Type", HeaderValue::from_static(JSON));
-    }
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    Ok(response)
+    let body = body(shared, stream, events, views, heartbeat);
+    Ok(corral_mesos_proto::http::stream_response(
+        body,
+        format,
+        MASTER_EVENT,
+    ))
 }
 
 fn record(event: &OperatorEvent) -> Option<Bytes> {

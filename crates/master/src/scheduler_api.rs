@@ -1,16 +1,20 @@
-//! `POST /api/v1/scheduler`: the Mesos v1 scheduler API over JSON.
+//! `POST /api/v1/scheduler`: the Mesos v1 scheduler API, in JSON or protobuf (a protobuf call
+//! is read as its JSON; the event stream is re-framed as protobuf when the client asks,
+//! `corral_mesos_proto::http`).
 
 use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 
 use corral_api::scheduler::{Call, CallType, Event};
 use corral_http::auth::Caller;
 use corral_http::error::{ApiError, parse_json};
+use corral_mesos_proto::media::StreamFormat;
+use corral_mesos_proto::names::{SCHEDULER_CALL, SCHEDULER_EVENT};
 
 use super::effects::StreamId;
 use super::shell::Shared;
@@ -24,12 +28,7 @@ pub async fn scheduler(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let content_type = header_text(&headers, header::CONTENT_TYPE.as_str()).unwrap_or_default();
-    if content_type.starts_with("application/x-protobuf") {
-        return Err(ApiError::unsupported_media(
-            "Corral speaks the v1 API in JSON only: send 'Content-Type: application/json'",
-        ));
-    }
+    let body = corral_mesos_proto::http::json_body(&headers, body, SCHEDULER_CALL)?;
     let call: Call = parse_json(&body)?;
     if call.kind == CallType::Subscribe {
         return subscribe(shared, &headers, call, caller.name());
@@ -47,7 +46,8 @@ fn subscribe(
     call: Call,
     principal: Option<&str>,
 ) -> Result<Response, ApiError> {
-    let content_type = stream_content_type(headers)?;
+    // As Mesos, the stream's format is negotiated (406) before the call is looked at.
+    let format = corral_mesos_proto::http::stream_format(headers)?;
     let Some(mut subscribe) = call.subscribe else {
         return Err(ApiError::bad_request("Expecting 'subscribe' to be present"));
     };
@@ -57,7 +57,7 @@ fn subscribe(
     // the stream with one ERROR, then the stream closes.
     if let Err(refused) = shared.authorize_registration(subject, &subscribe.framework_info) {
         let body = refusal_body(&Event::error(refused.message));
-        return Ok(stream_response(body, content_type, None));
+        return Ok(stream_response(body, format, None));
     }
     let heartbeat = shared.heartbeat_interval;
     let framework_id = call.framework_id;
@@ -71,20 +71,14 @@ fn subscribe(
         )
     })?;
     let body = framework_body(shared, stream, events, heartbeat);
-    Ok(stream_response(body, content_type, Some(stream)))
+    Ok(stream_response(body, format, Some(stream)))
 }
 
 /// A subscription's answer: its event stream, with the stream id when one was opened.
-fn stream_response(body: Body, content_type: &'static str, stream: Option<StreamId>) -> Response {
-    let mut response = Response::new(body);
-    let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if content_type == RECORDIO {
-        h.insert("Message-Content-Type", HeaderValue::from_static(JSON));
-    }
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+fn stream_response(body: Body, format: StreamFormat, stream: Option<StreamId>) -> Response {
+    let mut response = corral_mesos_proto::http::stream_response(body, format, SCHEDULER_EVENT);
     if let Some(value) = stream.and_then(|s| HeaderValue::from_str(&s.to_string()).ok()) {
-        h.insert(STREAM_ID_HEADER, value);
+        response.headers_mut().insert(STREAM_ID_HEADER, value);
     }
     response
 }
@@ -110,29 +104,6 @@ fn bind_principal(
              in `FrameworkInfo`"
         ))),
     }
-}
-
-pub(super) const JSON: &str = "application/json";
-pub(super) const RECORDIO: &str = "application/recordio";
-
-/// The stream is JSON records; newer Mesos clients ask for `application/recordio` with
-/// `Message-Accept: application/json`, older ones for `application/json`.
-pub(super) fn stream_content_type(headers: &HeaderMap) -> Result<&'static str, ApiError> {
-    let accept = header_text(headers, header::ACCEPT.as_str()).unwrap_or_default();
-    let message_accept = header_text(headers, "Message-Accept").unwrap_or_default();
-    let takes =
-        |text: &str, what: &str| text.is_empty() || text.contains(what) || text.contains("*/*");
-    if accept.contains(RECORDIO) {
-        if takes(&message_accept, JSON) {
-            return Ok(RECORDIO);
-        }
-    } else if takes(&accept, JSON) {
-        return Ok(JSON);
-    }
-    Err(ApiError::new(
-        StatusCode::NOT_ACCEPTABLE,
-        "Corral streams events as JSON only: send 'Accept: application/json'",
-    ))
 }
 
 fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {

@@ -108,6 +108,7 @@ impl MasterCore {
                 .collect(),
             unreachable_tasks: Vec::new(),
             completed_tasks: self.completed_tasks.iter().rev().cloned().collect(),
+            launched_tasks: Vec::new(),
         }
     }
 

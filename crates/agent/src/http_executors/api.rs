@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use tokio::sync::mpsc::unbounded_channel;
 use tokio::time::{Instant, interval_at};
@@ -23,6 +23,7 @@ use corral_api::executor::{Call, CallType, Event};
 use corral_api::recordio;
 use corral_http::auth::Caller;
 use corral_http::error::{ApiError, parse_json};
+use corral_mesos_proto::names::{EXECUTOR_CALL, EXECUTOR_EVENT};
 
 /// How often a subscribed executor hears a HEARTBEAT.
 const HEARTBEAT: Duration = Duration::from_secs(15);
@@ -68,14 +69,8 @@ pub async fn executor_api(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    if let Some(kind) = headers.get(header::CONTENT_TYPE) {
-        let kind = kind.to_str().unwrap_or_default();
-        if !kind.starts_with("application/json") {
-            return Err(ApiError::unsupported_media(format!(
-                "Expecting 'Content-Type' of application/json, got '{kind}'"
-            )));
-        }
-    }
+    corral_mesos_proto::http::refuse_other_media(&headers)?;
+    let body = corral_mesos_proto::http::json_body(&headers, body, EXECUTOR_CALL)?;
     let call: Call = parse_json(&body)?;
     check_speaks_for_itself(&caller, &call)?;
     let key: Key = (call.framework_id.clone(), call.executor_id.clone());
@@ -91,19 +86,15 @@ pub async fn executor_api(
                         .collect()
                 })
                 .unwrap_or_default();
+            let format = corral_mesos_proto::http::stream_format(&headers)?;
             let (tx, rx) = unbounded_channel();
             let generation = registry.subscribe(&key, updates, tx).await?;
-            let recordio_asked = headers
-                .get(header::ACCEPT)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| v.contains("application/recordio"));
-            let content_type = if recordio_asked {
-                "application/recordio"
-            } else {
-                "application/json"
-            };
             let body = event_stream(registry.clone(), key, generation, rx);
-            Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
+            Ok(corral_mesos_proto::http::stream_response(
+                body,
+                format,
+                EXECUTOR_EVENT,
+            ))
         }
         CallType::Update => {
             let update = call

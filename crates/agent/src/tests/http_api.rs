@@ -67,6 +67,35 @@ async fn health_version_and_tasks() {
     assert_eq!(tasks[0]["task_id"]["value"], "web");
     assert_eq!(tasks[0]["state"], "TASK_RUNNING");
     assert_eq!(tasks[0]["framework_id"]["value"], FRAMEWORK);
+    assert_eq!(
+        body["get_tasks"]["launched_tasks"],
+        json!(tasks),
+        "Mesos' name too"
+    );
+
+    // The same call in protobuf (agent.proto), answered in protobuf.
+    let protobuf = corral_mesos_proto::encode(
+        corral_mesos_proto::names::AGENT_CALL,
+        &json!({"type": "GET_TASKS"}),
+    )
+    .expect("a Call encodes");
+    let response = corral_client::client_tls::client()
+        .post(format!("http://{}/api/v1", agent.addr))
+        .header("Content-Type", "application/x-protobuf")
+        .header("Accept", "application/x-protobuf")
+        .body(protobuf)
+        .send()
+        .await
+        .expect("agent answers");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/x-protobuf");
+    let bytes = response.bytes().await.expect("a body");
+    let answer = corral_mesos_proto::decode(corral_mesos_proto::names::AGENT_RESPONSE, &bytes)
+        .expect("an agent Response");
+    assert_eq!(answer["type"], "GET_TASKS");
+    let launched = &answer["get_tasks"]["launched_tasks"];
+    assert_eq!(launched[0]["task_id"]["value"], "web", "{answer}");
+    assert_eq!(launched[0]["state"], "TASK_RUNNING");
 
     let state = agent_state(&agent).await;
     assert_eq!(state["tasks"][0]["state"], "TASK_RUNNING");

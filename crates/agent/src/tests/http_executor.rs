@@ -631,3 +631,89 @@ async fn an_executor_container_gets_isolator_plans_and_is_cleaned_up() {
     assert_eq!(*cleaned.lock().expect("lock"), vec![container_id]);
     agent.shutdown().await;
 }
+
+/// An executor built on Mesos' generated classes: SUBSCRIBE and UPDATE in protobuf
+/// (executor.proto), events as RecordIO of protobuf records.
+#[tokio::test]
+async fn an_executor_speaks_protobuf() {
+    use corral_mesos_proto::names::{EXECUTOR_CALL, EXECUTOR_EVENT};
+    const PROTOBUF: &str = "application/x-protobuf";
+
+    let master = FakeMaster::start(true).await;
+    let work = tempfile::tempdir().expect("temp dir");
+    let agent = registered_agent(&master, work.path(), RETRY).await;
+    master.send(executor_task("t1", EXECUTOR_COMMAND));
+    let pid: i32 = read_when_written(&sandbox(work.path()).join("pid"))
+        .await
+        .parse()
+        .expect("pid");
+    let url = format!("http://{}/api/v1/executor", agent.addr);
+    let http = corral_client::client_tls::client();
+    let subscribe = corral_mesos_proto::encode(
+        EXECUTOR_CALL,
+        &json!({"type": "SUBSCRIBE", "framework_id": {"value": FRAMEWORK},
+            "executor_id": {"value": EXECUTOR}, "subscribe": {}}),
+    )
+    .expect("SUBSCRIBE encodes");
+    let mut stream = http
+        .post(&url)
+        .header("Content-Type", PROTOBUF)
+        .header("Accept", "application/recordio")
+        .header("Message-Accept", PROTOBUF)
+        .body(subscribe)
+        .send()
+        .await
+        .expect("agent answers SUBSCRIBE");
+    assert_eq!(stream.status(), 200);
+    assert_eq!(stream.headers()["content-type"], "application/recordio");
+    assert_eq!(stream.headers()["message-content-type"], PROTOBUF);
+    let mut decoder = Decoder::default();
+    let mut events = Vec::new();
+    while !events.iter().any(|e: &Value| e["type"] == "LAUNCH") {
+        if let Some(record) = decoder.next_record().expect("RecordIO") {
+            events.push(corral_mesos_proto::decode(EXECUTOR_EVENT, &record).expect("an Event"));
+            continue;
+        }
+        let chunk = tokio::time::timeout(Duration::from_secs(20), stream.chunk())
+            .await
+            .expect("an event within 20 s")
+            .expect("stream readable")
+            .expect("stream still open");
+        decoder.feed(&chunk);
+    }
+    assert_eq!(events[0]["type"], "SUBSCRIBED", "{events:?}");
+    assert_eq!(
+        events[0]["subscribed"]["executor_info"]["executor_id"]["value"],
+        EXECUTOR
+    );
+    let launch = events
+        .iter()
+        .find(|e| e["type"] == "LAUNCH")
+        .expect("LAUNCH");
+    assert_eq!(launch["launch"]["task"]["task_id"]["value"], "t1");
+
+    let uuid = base64::engine::general_purpose::STANDARD.encode(uuid::Uuid::new_v4().as_bytes());
+    let update = corral_mesos_proto::encode(
+        EXECUTOR_CALL,
+        &json!({"type": "UPDATE", "framework_id": {"value": FRAMEWORK},
+            "executor_id": {"value": EXECUTOR}, "update": {"status":
+            {"task_id": {"value": "t1"}, "state": "TASK_RUNNING", "uuid": uuid}}}),
+    )
+    .expect("UPDATE encodes");
+    let answer = http
+        .post(&url)
+        .header("Content-Type", PROTOBUF)
+        .body(update)
+        .send()
+        .await
+        .expect("agent answers UPDATE");
+    assert_eq!(answer.status(), 202);
+    master
+        .wait_until("t1 to run", |m| {
+            m.states_of("t1").contains(&TaskState::TaskRunning)
+        })
+        .await;
+    drop(stream);
+    agent.shutdown().await;
+    wait_gone(pid).await;
+}

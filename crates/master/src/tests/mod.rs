@@ -32,5 +32,6 @@ mod http_operator;
 mod http_operator_actions;
 mod http_plugin_fanout;
 mod http_plugins;
+mod http_protobuf;
 mod http_roles;
 mod http_scheduler;
