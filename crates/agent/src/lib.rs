@@ -19,6 +19,7 @@ mod checkpoint_writer;
 mod commands;
 mod config;
 mod container_checkpoint;
+mod container_metrics;
 mod containers_api;
 mod disk_usage;
 /// Disk quota of sandboxes (Mesos' `disk/du`).

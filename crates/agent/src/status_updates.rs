@@ -15,6 +15,7 @@ use super::checkpoint::{CheckpointError, path_component};
 use super::checkpoint_writer::CheckpointWriter;
 use super::locks::lock;
 use corral_api::v1::{FrameworkId, TaskId, TaskState, TaskStatus};
+use corral_plugin_host::stats::Histogram;
 
 /// One task's pending updates as they are stored on disk.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -48,7 +49,15 @@ pub struct StatusUpdateManager {
     writer: CheckpointWriter,
     /// Wakes the update sender: a new update, an acknowledgement, or all due again.
     changed: Notify,
+    /// From an update's creation (its `timestamp`) to its acknowledgement, in milliseconds.
+    acknowledged_after_ms: Histogram,
 }
+
+/// Upper bounds (milliseconds) of the acknowledgement latency buckets: a local round trip
+/// takes milliseconds, a framework that acknowledges late or an agent cut off takes minutes.
+pub const ACK_BUCKETS_MS: &[u64] = &[
+    5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000, 60_000, 300_000,
+];
 
 /// Where the unacknowledged updates are checkpointed.
 pub fn updates_dir(work_dir: &Path) -> PathBuf {
@@ -93,6 +102,7 @@ impl StatusUpdateManager {
             queues: Mutex::new(queues),
             writer,
             changed: Notify::new(),
+            acknowledged_after_ms: Histogram::new(ACK_BUCKETS_MS),
         })
     }
 
@@ -177,6 +187,10 @@ impl StatusUpdateManager {
         }
         drop(queues);
         self.changed.notify_one();
+        if let Some(created) = acked.timestamp.filter(|t| t.is_finite() && *t > 0.0) {
+            let after = (now_secs() - created).max(0.0);
+            self.acknowledged_after_ms.record((after * 1000.0) as u64);
+        }
         AckOutcome::Acknowledged(acked.state)
     }
 
@@ -236,6 +250,11 @@ impl StatusUpdateManager {
             .unwrap_or_default()
     }
 
+    /// How long acknowledged updates waited for their acknowledgement, in milliseconds.
+    pub fn acknowledgement_latency(&self) -> &Histogram {
+        &self.acknowledged_after_ms
+    }
+
     pub fn pending_count(&self) -> usize {
         lock(&self.queues).values().map(|q| q.updates.len()).sum()
     }
@@ -267,6 +286,13 @@ fn list_json_files(dir: &Path) -> Result<Vec<PathBuf>, CheckpointError> {
     }
     out.sort();
     Ok(out)
+}
+
+/// Seconds since the Unix epoch, as status timestamps count.
+fn now_secs() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 #[cfg(test)]

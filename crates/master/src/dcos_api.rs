@@ -2,7 +2,9 @@
 //! `packages/adminrouter/extra/src/includes/server/master.conf` and `lib/metadata.lua`):
 //! `/metadata`, `/dcos-metadata/dcos-version.json`, `/pkgpanda/active.buildinfo.full.json`,
 //! `/capabilities` and `/acs/api/v1/auth/providers`. Corral has no authentication yet, so
-//! the metadata is open to all (as DC/OS' open edition), and the IAM answers 404.
+//! the metadata is open to all (as DC/OS' open edition), and the IAM answers 404. The
+//! cluster linker (`/cluster/v1/links`) is DC/OS Enterprise's: as on the open edition, it
+//! answers 404, which the DC/OS CLI reads as "this cluster has no links".
 
 use std::sync::Arc;
 
@@ -10,7 +12,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{any, get};
 use serde_json::{Value, json};
 
 use corral_http::error::ApiError;
@@ -29,6 +31,8 @@ pub fn routes(facts: Arc<MasterFacts>) -> Router {
         .route("/pkgpanda/active.buildinfo.full.json", get(buildinfo))
         .route("/capabilities", get(capabilities))
         .route("/acs/api/v1/auth/providers", get(auth_providers))
+        .route("/cluster/v1/links", any(no_cluster_linker))
+        .route("/cluster/v1/links/{id}", any(no_cluster_linker))
         .with_state(facts)
 }
 
@@ -75,4 +79,13 @@ async fn capabilities() -> Response {
 /// No IAM runs while authentication is off: 404, as DC/OS' open edition answers.
 async fn auth_providers() -> ApiError {
     ApiError::not_found("Authentication is not configured on this cluster")
+}
+
+/// No cluster linker: dcos-cli's `clusterlinker` takes a 404 as an endpoint the cluster does
+/// not have, for listing, linking and unlinking alike.
+async fn no_cluster_linker() -> ApiError {
+    ApiError::not_found(
+        "Cluster links are not supported: /cluster/v1/links is DC/OS Enterprise's cluster \
+         linker, which Corral (as DC/OS' open edition) does not have",
+    )
 }

@@ -6,6 +6,8 @@ use serde_json::{Value, json};
 
 use super::fake_master::FakeMaster;
 use super::support::*;
+use corral_api::agent_protocol::AgentCommand;
+use corral_api::resources::parse_resources;
 use corral_api::v1::TaskState;
 
 async fn call(agent: &crate::AgentHandle, body: &str) -> (u16, Value) {
@@ -51,7 +53,11 @@ async fn health_version_and_tasks() {
         corral_api::VERSION
     );
 
-    master.send(shell_task("web", "web", "sleep 100", None));
+    let mut web = shell_task("web", "web", "sleep 100", None);
+    if let AgentCommand::RunTask { task, .. } = &mut web {
+        task.resources = parse_resources("cpus:0.1;mem:32").expect("resources");
+    }
+    master.send(web);
     master
         .wait_until("web to run", |m| {
             m.states_of("web").contains(&TaskState::TaskRunning)
@@ -131,6 +137,30 @@ async fn health_version_and_tasks() {
         )),
         "{metrics}"
     );
+    // The running task's container, labelled with its ids, with its share of the CPUs.
+    let limit = metrics
+        .lines()
+        .find(|l| {
+            l.starts_with("corral_agent_container_cpus_limit{container_id=\"")
+                && l.contains("task_id=\"web\"")
+                && l.contains(&format!("framework_id=\"{FRAMEWORK}\""))
+        })
+        .unwrap_or_else(|| panic!("no container series for web in {metrics}"));
+    assert!(limit.ends_with(" 0.1"), "{limit}");
+    // The fake master acknowledges every update (TASK_STARTING, TASK_RUNNING): each one's
+    // wait is counted.
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == "# TYPE corral_agent_status_update_acknowledgement_seconds histogram"),
+        "{metrics}"
+    );
+    let acknowledged: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("corral_agent_status_update_acknowledgement_seconds_count "))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no _count in {metrics}"));
+    assert!(acknowledged >= 1.0, "{metrics}");
     agent.shutdown().await;
 }
 

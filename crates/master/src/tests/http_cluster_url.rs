@@ -174,6 +174,10 @@ async fn dcos_metadata_endpoints_answer_with_their_shapes_and_media_types() {
     get_json(&again, "/pkgpanda/active.buildinfo.full.json").await;
     let (status, _, _) = get(&again, "/acs/api/v1/auth/providers").await;
     assert_eq!(status, 404, "no IAM while authentication is off");
+    // DC/OS Enterprise's cluster linker: 404 with the reason, as on the open edition.
+    let (status, _, body) = get(&again, "/cluster/v1/links").await;
+    assert_eq!(status, 404);
+    assert!(body.contains("Cluster links are not supported"), "{body}");
 }
 
 /// A framework's web UI that streams server-sent events slowly, to see the proxy pass each
