@@ -210,35 +210,9 @@ impl Framework {
         e["update"]["status"].clone()
     }
 
-    /// The first offer that holds at least `cpus` and `mem` (smaller ones, such as the
-    /// resources of one finished task offered again, are left outstanding).
-    pub async fn offer_with(&mut self, cpus: f64, mem: f64, secs: u64) -> Value {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-        while let Some(offers) = self.offers_until(deadline).await {
-            if let Some(offer) = offers
-                .into_iter()
-                .find(|o| scalar(o, "cpus") >= cpus && scalar(o, "mem") >= mem)
-            {
-                return offer;
-            }
-        }
-        panic!("no offer with cpus {cpus} and mem {mem} within {secs} s");
-    }
-
-    /// The first update of `task_id` that reports it healthy (acknowledging all updates).
-    pub async fn healthy(&mut self, task_id: &str, secs: u64) -> Value {
-        let e = self
-            .wait_for(secs, true, &format!("{task_id} healthy"), |e| {
-                e["type"] == "UPDATE"
-                    && e["update"]["status"]["task_id"]["value"] == task_id
-                    && e["update"]["status"]["healthy"] == true
-            })
-            .await;
-        e["update"]["status"].clone()
-    }
-
     /// Collects updates (acknowledging them) until every task in `want` has reached its
-    /// state, in whatever order they arrive; returns the matching statuses by task id.
+    /// state, in whatever order they arrive; returns the matching statuses by task id. The
+    /// state `"healthy"` stands for an update that reports the task healthy.
     pub async fn task_states(
         &mut self,
         want: &[(&str, &str)],
@@ -257,7 +231,9 @@ impl Framework {
             let status = event["update"]["status"].clone();
             self.ack(&status).await;
             for (id, state) in want {
-                if status["task_id"]["value"] == *id && status["state"] == *state {
+                let reached =
+                    status["state"] == *state || (*state == "healthy" && status["healthy"] == true);
+                if status["task_id"]["value"] == *id && reached {
                     seen.insert(id.to_string(), status.clone());
                 }
             }

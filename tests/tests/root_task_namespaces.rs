@@ -41,6 +41,15 @@ fn checked_task(offer: &serde_json::Value, agent: u32) -> serde_json::Value {
     checked
 }
 
+/// A root task whose COMMAND health check hangs: each attempt is cut at its 1 s timeout
+/// (its process inside the namespace too), and three of them kill the task.
+fn stuck_check_task(offer: &serde_json::Value) -> serde_json::Value {
+    let mut stuck = task("stuck-check", offer, "sleep 600", 0.1, 32.0);
+    stuck["health_check"] = command_check("STUCK_CHECK=1 exec sleep 607");
+    stuck["health_check"]["timeout_seconds"] = json!(1.0);
+    stuck
+}
+
 /// Whether the bounding set printed by the probe (`CapBnd:\t<hex>`) holds CAP_SYS_ADMIN (21).
 fn has_sys_admin(out: &str) -> bool {
     let hex = out
@@ -71,6 +80,8 @@ async fn a_root_task_cannot_reach_the_agent_or_the_cgroup_filesystem() {
         task("sleeps", &offer, "sleep 600", 0.1, 32.0),
         // Leaves a process behind and ends: the namespace's end takes the process with it.
         task("orphans", &offer, "sleep 613 & exit 0", 0.1, 32.0),
+        checked_task(&offer, cluster.agents[0].pid()),
+        stuck_check_task(&offer),
     ];
     assert_eq!(framework.launch(&offer, tasks, 0.0).await, 202);
     let states = framework
@@ -80,23 +91,12 @@ async fn a_root_task_cannot_reach_the_agent_or_the_cgroup_filesystem() {
                 ("exits-3", "TASK_FAILED"),
                 ("sleeps", "TASK_RUNNING"),
                 ("orphans", "TASK_FINISHED"),
+                ("checked", "healthy"),
+                ("stuck-check", "TASK_KILLED"),
             ],
             60,
         )
         .await;
-    // Launched after the others: `healthy` must see its first healthy update.
-    let offer = framework.offer_with(0.2, 64.0, 10).await;
-    let checked = checked_task(&offer, cluster.agents[0].pid());
-    // A check that hangs is cut at its timeout (its process inside the namespace too), and
-    // three of them kill the task (seconds after `checked` is healthy).
-    let mut stuck = task("stuck-check", &offer, "sleep 600", 0.1, 32.0);
-    stuck["health_check"] = command_check("STUCK_CHECK=1 exec sleep 607");
-    stuck["health_check"]["timeout_seconds"] = json!(1.0);
-    assert_eq!(
-        framework.launch(&offer, vec![checked, stuck], 0.0).await,
-        202
-    );
-    framework.healthy("checked", 30).await;
     let check = std::fs::read_to_string(task_sandbox(&work, "checked").join("check.out"))
         .expect("the check wrote check.out in the sandbox");
     let pid: u32 = check
@@ -115,8 +115,7 @@ async fn a_root_task_cannot_reach_the_agent_or_the_cgroup_filesystem() {
         "the check kept CAP_SYS_ADMIN: {check}"
     );
 
-    let killed = framework.task_state("stuck-check", "TASK_KILLED", 30).await;
-    assert_eq!(killed["healthy"], false, "{killed}");
+    assert_eq!(states["stuck-check"]["healthy"], false, "{states:?}");
     corral_e2e::eventually(10, "the timed-out checks' processes to end", || async {
         processes_with("STUCK_CHECK=1").is_empty().then_some(())
     })

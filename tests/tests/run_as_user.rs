@@ -42,7 +42,10 @@ async fn tasks_run_as_their_user_and_cannot_reach_what_is_root_s() {
     as_command["command"]["user"] = json!("daemon");
     let mut as_stranger = task("as-stranger", &offer, "echo ran > ran", 0.1, 32.0);
     as_stranger["command"]["user"] = json!("no-such-user-here");
-    let tasks = vec![as_framework, as_command, as_stranger];
+    // Healthy only when its check runs as the task's user (it records who it ran as).
+    let mut checked = task("checked", &offer, "sleep 600", 0.1, 32.0);
+    checked["health_check"] = command_check("id -un > check-user; test \"$(id -un)\" = nobody");
+    let tasks = vec![as_framework, as_command, as_stranger, checked];
     assert_eq!(framework.launch(&offer, tasks, 0.0).await, 202);
     let states = framework
         .task_states(
@@ -50,6 +53,7 @@ async fn tasks_run_as_their_user_and_cannot_reach_what_is_root_s() {
                 ("as-framework", "TASK_FINISHED"),
                 ("as-command", "TASK_FINISHED"),
                 ("as-stranger", "TASK_FAILED"),
+                ("checked", "healthy"),
             ],
             30,
         )
@@ -63,13 +67,6 @@ async fn tasks_run_as_their_user_and_cannot_reach_what_is_root_s() {
         assert!(!out.contains("escaped-cgroups"), "{task_id}: {out}");
         assert!(!out.contains("signalled-root"), "{task_id}: {out}");
     }
-    // Healthy only when its check runs as the task's user (it records who it ran as);
-    // launched alone, so that `healthy` sees its first healthy update.
-    let offer = framework.offer_with(0.1, 32.0, 10).await;
-    let mut checked = task("checked", &offer, "sleep 600", 0.1, 32.0);
-    checked["health_check"] = command_check("id -un > check-user; test \"$(id -un)\" = nobody");
-    assert_eq!(framework.launch(&offer, vec![checked], 0.0).await, 202);
-    framework.healthy("checked", 30).await;
     let checked_sandbox = task_sandbox(&work, "checked");
     let check_user = std::fs::read_to_string(checked_sandbox.join("check-user")).expect("written");
     assert_eq!(check_user, "nobody\n");
