@@ -11,9 +11,11 @@
 # it with the `master` feature. Each run starts from crates/fuzz/corpus/TARGET and
 # crates/fuzz/regressions/TARGET, and writes the inputs it finds to a scratch corpus
 # ($CORRAL_FUZZ_WORK/TARGET, by default under the target dir), never to the committed one.
-# CORRAL_FUZZ_KEEP=1 then merges the scratch inputs that add coverage into
-# crates/fuzz/corpus/TARGET (libFuzzer's -merge=1, as `cargo fuzz cmin` does). A crash is
-# saved under crates/fuzz/fuzz/artifacts/TARGET/: keep it in crates/fuzz/regressions/TARGET/.
+# CORRAL_FUZZ_KEEP=1 then adds to crates/fuzz/corpus/TARGET the scratch inputs that reach the
+# most edges the corpus does not, per byte, up to CORRAL_FUZZ_KEEP_BYTES (10000) per target:
+# libFuzzer's -merge=1 (what `cargo fuzz cmin` runs) measures the edges, scripts/fuzz_keep.py
+# picks, so that the committed corpus stays small. A crash is saved under
+# crates/fuzz/fuzz/artifacts/TARGET/: keep it in crates/fuzz/regressions/TARGET/.
 set -euo pipefail
 cd "$(dirname "$0")/../crates/fuzz"
 
@@ -79,7 +81,9 @@ for t in "${targets[@]}"; do
         -max_total_time="$seconds" -timeout=10 -print_final_stats=1 >"$log" 2>&1 || rc=$?
     runs=$(stat number_of_executed_units "$log")
     speed=$(stat average_exec_per_sec "$log")
-    # The last status line: "#N  DONE  cov: C ft: F corp: U/S ...".
+    # The status lines: "#N  INITED cov: C ft: F corp: U/S ..." once the seed corpus ran,
+    # the last one ("DONE") at the end.
+    seeded=$(grep -E '^#[0-9]+.*INITED' "$log" | sed -n 's/.* cov: \([0-9]*\).*/\1/p' || true)
     last=$(grep -E '^#[0-9]+' "$log" | tail -n 1 || true)
     cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$last")
     ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
@@ -87,22 +91,26 @@ for t in "${targets[@]}"; do
     if ((rc != 0)); then
         failed+=("$t")
         tail -n 40 "$log" >&2
-        summary+=("$(printf '%-24s %12s %8s %6s %6s %10s  CRASH (rc %s): see %s' "$t" "${runs:-?}" \
-            "${speed:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" "$rc" "$log")")
+        summary+=("$(printf '%-24s %12s %8s %10s %6s %10s  CRASH (rc %s): see %s' "$t" "${runs:-?}" \
+            "${speed:-?}" "${seeded:-?}->${cov:-?}" "${ft:-?}" "${corp:-?}" "$rc" "$log")")
         continue
     fi
-    summary+=("$(printf '%-24s %12s %8s %6s %6s %10s' "$t" "${runs:-?}" "${speed:-?}" \
-        "${cov:-?}" "${ft:-?}" "${corp:-?}")")
+    summary+=("$(printf '%-24s %12s %8s %10s %6s %10s' "$t" "${runs:-?}" "${speed:-?}" \
+        "${seeded:-?}->${cov:-?}" "${ft:-?}" "${corp:-?}")")
     if [[ ${CORRAL_FUZZ_KEEP:-0} == 1 ]]; then
-        before=$(find "corpus/$t" -type f | wc -l)
+        # Merge into a scratch copy of the corpus for the control file (the edges each input
+        # reaches), then keep the inputs that add the most edges per byte, within a budget.
+        scratch=$(mktemp -d)
         mkdir -p "corpus/$t"
-        cargo +nightly fuzz run --fuzz-dir fuzz "${features[@]}" "$t" "corpus/$t" "$work/$t" -- \
-            -merge=1 >"$work/$t.merge.log" 2>&1
-        echo "$t: kept $(($(find "corpus/$t" -type f | wc -l) - before)) inputs that add coverage" >&2
+        cp -r "corpus/$t" "$scratch/corpus"
+        cargo +nightly fuzz run --fuzz-dir fuzz "${features[@]}" "$t" "$scratch/corpus" "$work/$t" -- \
+            -merge=1 -use_counters=0 -merge_control_file="$scratch/control" >"$work/$t.merge.log" 2>&1
+        echo "$t: $(../../scripts/fuzz_keep.py "$scratch/control" "${CORRAL_FUZZ_KEEP_BYTES:-10000}" "corpus/$t")" >&2
+        rm -rf "$scratch"
     fi
 done
 
-printf '\n%-24s %12s %8s %6s %6s %10s\n' target executions 'exec/s' cov ft 'corp'
+printf '\n%-24s %12s %8s %10s %6s %10s\n' target executions 'exec/s' 'cov' ft 'corpus'
 printf '%s\n' "${summary[@]}"
 if ((${#failed[@]} > 0)); then
     echo "fuzz.sh: crashes in ${failed[*]} (inputs under crates/fuzz/fuzz/artifacts/)" >&2
