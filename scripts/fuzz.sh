@@ -7,8 +7,9 @@
 #   scripts/fuzz.sh [TARGET|all] [SECONDS]     default: all, 60 seconds each
 #
 # `all` is the decoder targets; CORRAL_FUZZ_MASTER=1 adds the master's and the manifest's
-# (their build compiles wasmtime and cranelift with the sanitizer). Naming one of those runs
-# it with the `master` feature. Each run starts from crates/fuzz/corpus/TARGET and
+# (their build compiles wasmtime and cranelift with the sanitizer, and the built-in WASM
+# plugins with the nightly's wasm32-wasip2 target). Naming one of those runs it with the
+# `master` feature. Each run starts from crates/fuzz/corpus/TARGET and
 # crates/fuzz/regressions/TARGET, and writes the inputs it finds to a scratch corpus
 # ($CORRAL_FUZZ_WORK/TARGET, by default under the target dir), never to the committed one.
 # CORRAL_FUZZ_KEEP=1 then adds to crates/fuzz/corpus/TARGET the scratch inputs that reach the
@@ -56,6 +57,11 @@ features=()
 for t in "${targets[@]}"; do
     [[ $master_targets == *" $t "* ]] && features=(--features master)
 done
+# The master's build compiles the built-in WASM plugins (corral-builtin-plugins' build
+# script) for wasm32-wasip2 with the same toolchain.
+if ((${#features[@]} > 0)) && ! rustup target list --installed --toolchain nightly | grep -qx wasm32-wasip2; then
+    rustup target add wasm32-wasip2 --toolchain nightly
+fi
 
 work=${CORRAL_FUZZ_WORK:-${CARGO_TARGET_DIR:-$PWD/fuzz/target}/fuzz-corpus}
 # One build first, so that its output stays out of the runs' logs.
