@@ -6,15 +6,19 @@
 //!
 //! The stable runner (`tests/fuzz.rs`, part of `cargo test`, using [`runner`] and the
 //! hand-written [`mutate`]) calls them; each is a plain `fn(&[u8])`, as cargo-fuzz's
-//! `fuzz_target!` wants too. docs/fuzzing.md says how to run them.
+//! `fuzz_target!` wants too: the cargo-fuzz project in `fuzz/` calls them, one
+//! `fuzz_target!` each. docs/fuzzing.md says how to run them.
 
 mod api_targets;
 mod auth_targets;
 mod json_check;
+#[cfg(feature = "master")]
 mod master_targets;
+#[cfg(feature = "master")]
 mod master_world;
 pub mod mutate;
 pub mod persisted;
+#[cfg(feature = "master")]
 mod plugin_targets;
 pub mod rng;
 pub mod runner;
@@ -26,9 +30,11 @@ pub use api_targets::{
     plugin_report, scheduler_call, scheduler_event, status_update,
 };
 pub use auth_targets::{acls, authorization_header, credentials, tokens};
+#[cfg(feature = "master")]
 pub use master_targets::{
     master_agent_subscribe, master_operator, master_scheduler, master_status_update,
 };
+#[cfg(feature = "master")]
 pub use plugin_targets::{manifest, manifest_section};
 pub use services_targets::{services_app, services_app_patch, services_group, services_timestamp};
 pub use text_targets::{attributes, recordio, resources};
@@ -41,9 +47,12 @@ pub struct Target {
 }
 
 macro_rules! targets {
-    ($($name:ident),* $(,)?) => {
-        /// Every target, by the name its corpus directory carries.
-        pub const TARGETS: &[Target] = &[$(Target { name: stringify!($name), run: $name }),*];
+    ($($(#[$attr:meta])* $name:ident),* $(,)?) => {
+        /// Every target built (the `master` feature adds the master's and the manifest's),
+        /// by the name its corpus directory carries.
+        pub const TARGETS: &[Target] = &[
+            $($(#[$attr])* Target { name: stringify!($name), run: $name }),*
+        ];
     };
 }
 
@@ -60,16 +69,22 @@ targets![
     executor_message,
     plugin_report,
     // The same bodies through the master's core, with what it persists loaded back.
+    #[cfg(feature = "master")]
     master_scheduler,
+    #[cfg(feature = "master")]
     master_operator,
+    #[cfg(feature = "master")]
     master_agent_subscribe,
+    #[cfg(feature = "master")]
     master_status_update,
     // Framing and the agent's flags.
     recordio,
     resources,
     attributes,
     // Plugins.
+    #[cfg(feature = "master")]
     manifest,
+    #[cfg(feature = "master")]
     manifest_section,
     // Authentication and authorization.
     acls,

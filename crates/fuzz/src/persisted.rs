@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+#[cfg(feature = "master")]
 use corral_master::registry::{self, Recovered};
 use corral_services::store::{Batch, Loaded, ServiceStore};
 use corral_state::{MemoryStore, StateStore, WriteOp};
@@ -21,6 +22,7 @@ pub fn store_with(writes: &[WriteOp]) -> MemoryStore {
 
 /// The master's registry after `writes`, as `corral_master::registry::load` reads it; panics
 /// naming the entries it skipped.
+#[cfg(feature = "master")]
 pub fn load_master(writes: &[WriteOp]) -> Recovered {
     let store = store_with(writes);
     let recovered = match futures::executor::block_on(registry::load(&store)) {
