@@ -20,6 +20,7 @@ pub mod mutate;
 pub mod persisted;
 #[cfg(feature = "master")]
 mod plugin_targets;
+mod protobuf_targets;
 pub mod rng;
 pub mod runner;
 mod services_targets;
@@ -36,6 +37,7 @@ pub use master_targets::{
 };
 #[cfg(feature = "master")]
 pub use plugin_targets::{manifest, manifest_section};
+pub use protobuf_targets::protobuf_call;
 pub use services_targets::{services_app, services_app_patch, services_group, services_timestamp};
 pub use text_targets::{attributes, recordio, resources};
 
@@ -68,6 +70,8 @@ targets![
     status_update,
     executor_message,
     plugin_report,
+    // The same calls in protobuf.
+    protobuf_call,
     // The same bodies through the master's core, with what it persists loaded back.
     #[cfg(feature = "master")]
     master_scheduler,
