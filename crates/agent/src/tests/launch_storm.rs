@@ -1,6 +1,6 @@
 //! Many slow task starts must not stall the agent: 50 tasks of `cpus: 0.01` (CFS-throttled,
 //! so each supervisor and command starts slowly) launched at once, while `/health` keeps
-//! answering within 100 ms for the whole launch. The poller is a plain OS thread with a
+//! answering within 500 ms for the whole launch. The poller is a plain OS thread with a
 //! blocking HTTP client, so it never waits on the agent's runtime itself.
 
 use std::io::{Read, Write};
@@ -17,7 +17,9 @@ use corral_api::agent_protocol::AgentCommand;
 use corral_api::v1::TaskState;
 
 const TASKS: usize = 50;
-const WORST_ALLOWED: Duration = Duration::from_millis(100);
+/// With the forks on the async workers /health stalled 0.85-1.26 s; off them it answers in
+/// 6-37 ms on an idle machine and up to ~120 ms with the whole suite running on 2 cores.
+const WORST_ALLOWED: Duration = Duration::from_millis(500);
 const POLL_EVERY: Duration = Duration::from_millis(20);
 
 /// A stand-in for `corral supervise` (the in-process agent has no `corral` binary), speaking
