@@ -14,6 +14,7 @@ use tokio::sync::Notify;
 use super::checkpoint::{CheckpointError, path_component};
 use super::checkpoint_writer::CheckpointWriter;
 use super::locks::lock;
+use super::task_status::now_secs;
 use corral_api::v1::{FrameworkId, TaskId, TaskState, TaskStatus};
 use corral_plugin_host::stats::Histogram;
 
@@ -286,13 +287,6 @@ fn list_json_files(dir: &Path) -> Result<Vec<PathBuf>, CheckpointError> {
     }
     out.sort();
     Ok(out)
-}
-
-/// Seconds since the Unix epoch, as status timestamps count.
-fn now_secs() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 #[cfg(test)]

@@ -14,6 +14,13 @@ pub struct StatusFields {
     pub labels: Option<Labels>,
 }
 
+/// Seconds since the Unix epoch, as status timestamps (and Mesos' state times) count them.
+pub fn now_secs() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
 /// A status update with a fresh uuid (base64 of 16 bytes, as Mesos sends it) and the time.
 pub fn new_status(
     task_id: &TaskId,
@@ -24,10 +31,7 @@ pub fn new_status(
 ) -> TaskStatus {
     use base64::Engine;
     let uuid = base64::engine::general_purpose::STANDARD.encode(uuid::Uuid::new_v4().as_bytes());
-    let timestamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0);
+    let timestamp = now_secs();
     TaskStatus {
         task_id: task_id.clone(),
         state,

@@ -24,10 +24,7 @@ where
     S: Clone + Send + Sync + 'static,
     AgentView: axum::extract::FromRef<S>,
 {
-    let started = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0);
+    let started = super::task_status::now_secs();
     let handler = get(move |view: State<AgentView>| state(view, started));
     Router::new()
         .route("/state.json", handler.clone())

@@ -432,10 +432,7 @@ impl Registry {
         status.executor_id = Some(key.1.clone());
         status.agent_id = self.ctx.identity.id();
         if status.timestamp.is_none() {
-            status.timestamp = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .ok()
-                .map(|d| d.as_secs_f64());
+            status.timestamp = Some(crate::task_status::now_secs());
         }
         executor.unacknowledged.insert(uuid, status.task_id.clone());
         let (mut done, mut sizing) = (None, None);
