@@ -22,7 +22,7 @@ use super::run_as::RunAs;
 use super::runner_input::RunnerInput;
 use super::task_namespace_entry::{self, NamespaceEntry};
 use corral_api::v1::CommandInfo;
-use corral_cgroups::Container;
+use corral_cgroups::{Container, JoinFiles};
 use corral_plugin_host::executor::{CheckResult, Event, RunCheck};
 use corral_plugin_host::health_check::{CheckKind, HttpCheck};
 
@@ -245,11 +245,7 @@ fn spawn_check(command: &CommandInfo, place: CheckPlace) -> Result<tokio::proces
         // reaches the check).
         unsafe {
             cmd.pre_exec(move || {
-                for fd in &fds {
-                    if libc::write(*fd, b"0".as_ptr().cast(), 1) != 1 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                }
+                JoinFiles::join_in_child(&fds)?;
                 if libc::setpgid(0, 0) != 0 {
                     return Err(std::io::Error::last_os_error());
                 }

@@ -120,11 +120,7 @@ pub fn spawn(
         // them. The cgroups are joined first: the user cannot write their files.
         unsafe {
             cmd.pre_exec(move || {
-                for fd in &fds {
-                    if libc::write(*fd, b"0".as_ptr().cast(), 1) != 1 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                }
+                JoinFiles::join_in_child(&fds)?;
                 match &run_as {
                     Some(run_as) => run_as.switch(),
                     None => Ok(()),

@@ -380,11 +380,7 @@ pub fn start(
     // fcntl(2), which are async-signal-safe.
     unsafe {
         cmd.pre_exec(move || {
-            for fd in &join_fds {
-                if libc::write(*fd, b"0".as_ptr().cast(), 1) != 1 {
-                    return Err(std::io::Error::last_os_error());
-                }
-            }
+            JoinFiles::join_in_child(&join_fds)?;
             if write_fd == STATUS_FD {
                 // dup2 onto itself keeps close-on-exec; clear it instead.
                 if libc::fcntl(write_fd, libc::F_SETFD, 0) != 0 {

@@ -50,6 +50,20 @@ impl JoinFiles {
     pub fn fds(&self) -> Vec<RawFd> {
         self.0.iter().map(AsRawFd::as_raw_fd).collect()
     }
+
+    /// Moves the calling process into each cgroup whose `cgroup.procs` is open as one of
+    /// `fds` ([`JoinFiles::fds`], taken before the fork). Only write(2): async-signal-safe,
+    /// for a `pre_exec` closure.
+    pub fn join_in_child(fds: &[RawFd]) -> std::io::Result<()> {
+        for fd in fds {
+            // SAFETY: write(2) of one byte from a static buffer to a descriptor the caller
+            // keeps open.
+            if unsafe { libc::write(*fd, b"0".as_ptr().cast(), 1) } != 1 {
+                return Err(std::io::Error::last_os_error());
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Container {

@@ -28,7 +28,7 @@ pub struct InstallsArgs {
     pub concurrent: usize,
     /// The size of each request body, in MiB (the master reads up to 86: the base64 of its
     /// 64 MiB plugin limit; a larger body is refused before it is read).
-    #[arg(long, default_value_t = 90)]
+    #[arg(long, default_value_t = 85)]
     pub size_mib: usize,
 }
 
