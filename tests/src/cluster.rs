@@ -1,6 +1,5 @@
 //! Starting and stopping real `corral` processes.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -44,12 +43,11 @@ pub fn plugin_wasm(name: &str) -> PathBuf {
     path
 }
 
-/// A port that was free a moment ago.
+/// A loopback port that was free a moment ago, outside the kernel's ephemeral range and
+/// never handed out twice in this test process (so a parallel test's connection or server
+/// cannot take it before the server it is for binds it).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("bind an ephemeral port")
+    corral_state::loopback_port::free_loopback_port().expect("a free loopback port")
 }
 
 /// A child process that is killed when dropped; its stderr goes to a log file so a failing

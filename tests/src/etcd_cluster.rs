@@ -44,7 +44,26 @@ impl EtcdCluster {
         Self::launch(n, Some(tls))
     }
 
+    /// Starts the members, and starts them all again on fresh ports and data dirs should one
+    /// exit before it listens (its port taken after the pick); the third such exit fails
+    /// with the member's log.
     fn launch(n: usize, tls: Option<EtcdTlsFiles>) -> EtcdCluster {
+        let mut attempt = 1;
+        loop {
+            let mut cluster = Self::spawn_all(n, tls.clone());
+            let failed = (0..n).find_map(|i| cluster.wait_listening(i).err());
+            match failed {
+                None => return cluster,
+                Some(reason) if attempt >= 3 => panic!("{reason}"),
+                Some(reason) => {
+                    eprintln!("etcd cluster, attempt {attempt}: {reason}; starting it again");
+                    attempt += 1;
+                }
+            }
+        }
+    }
+
+    fn spawn_all(n: usize, tls: Option<EtcdTlsFiles>) -> EtcdCluster {
         let dir = tempfile::tempdir().expect("temp dir for etcd");
         let members: Vec<Member> = (0..n)
             .map(|i| Member {
@@ -67,9 +86,6 @@ impl EtcdCluster {
         };
         for i in 0..n {
             cluster.spawn(i);
-        }
-        for i in 0..n {
-            cluster.wait_listening(i);
         }
         cluster
     }
@@ -118,15 +134,41 @@ impl EtcdCluster {
         self.members[i].child = Some(child);
     }
 
-    fn wait_listening(&self, i: usize) {
+    /// Waits until member `i` accepts connections; an error with the end of its log if it
+    /// exits first or takes longer than 20 s.
+    fn wait_listening(&mut self, i: usize) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(&self.members[i].client).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "etcd member {i} did not listen within 20 s"
-            );
+            let exited = match self.members[i].child.as_mut().map(Child::try_wait) {
+                Some(Ok(Some(status))) => Some(status.to_string()),
+                _ => None,
+            };
+            if let Some(status) = exited {
+                return Err(format!(
+                    "etcd member {i} exited before it listened ({status}): {}",
+                    self.log_tail(i)
+                ));
+            }
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "etcd member {i} did not listen within 20 s: {}",
+                    self.log_tail(i)
+                ));
+            }
             std::thread::sleep(Duration::from_millis(50));
         }
+        Ok(())
+    }
+
+    /// The last lines of member `i`'s log.
+    fn log_tail(&self, i: usize) -> String {
+        let path = self
+            .dir
+            .path()
+            .join(format!("{}.log", self.members[i].name));
+        let log = std::fs::read_to_string(&path).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(8)..].join("\n")
     }
 
     /// `etcd://H1:P1,H2:P2,...` for `--state` (TLS or not: `--etcd-ca` says).
@@ -147,7 +189,9 @@ impl EtcdCluster {
     pub fn restart(&mut self, i: usize) {
         self.kill9(i);
         self.spawn(i);
-        self.wait_listening(i);
+        if let Err(reason) = self.wait_listening(i) {
+            panic!("{reason}");
+        }
     }
 }
 

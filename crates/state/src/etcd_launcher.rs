@@ -1,12 +1,12 @@
 //! A local one-member `etcd` on free loopback ports, in a data dir the caller gives, killed
 //! on drop: for `corral bench failover` and the tests (one launcher, not a copy in each).
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::StateError;
+use super::loopback_port::free_loopback_port as free_port;
 
 /// How long etcd may take to listen on its client port.
 const START_PATIENCE: Duration = Duration::from_secs(20);
@@ -24,10 +24,8 @@ pub struct LocalEtcd {
     child: Child,
     /// `127.0.0.1:PORT`, its client endpoint.
     pub endpoint: String,
-}
-
-fn free_port() -> std::io::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    /// Its stderr, quoted when it exits at start.
+    log: PathBuf,
 }
 
 /// A free port for the client endpoint of an etcd in `dir`.
@@ -67,7 +65,8 @@ impl LocalEtcd {
         let client_url = format!("{scheme}://127.0.0.1:{client}");
         let peer_url = format!("http://127.0.0.1:{peer}");
         std::fs::create_dir_all(dir).map_err(|e| fail(e.to_string()))?;
-        let log = std::fs::File::create(dir.join("etcd.log")).map_err(|e| fail(e.to_string()))?;
+        let log_path = dir.join("etcd.log");
+        let log = std::fs::File::create(&log_path).map_err(|e| fail(e.to_string()))?;
         let mut command = Command::new("etcd");
         if let Some(tls) = tls {
             command
@@ -100,6 +99,7 @@ impl LocalEtcd {
         let mut etcd = LocalEtcd {
             child,
             endpoint: format!("127.0.0.1:{client}"),
+            log: log_path,
         };
         etcd.wait_listening().map_err(fail)?;
         Ok(etcd)
@@ -109,9 +109,9 @@ impl LocalEtcd {
         let deadline = Instant::now() + START_PATIENCE;
         while std::net::TcpStream::connect(&self.endpoint).is_err() {
             if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(format!(
-                    "etcd exited at start ({status}); is the port taken?"
-                ));
+                let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+                let last = log.lines().last().unwrap_or("(its log is empty)");
+                return Err(format!("etcd exited at start ({status}): {last}"));
             }
             if Instant::now() > deadline {
                 return Err(format!("etcd did not listen within {START_PATIENCE:?}"));

@@ -514,10 +514,7 @@ mod tests {
 
     /// A loopback port with nothing listening on it (the listener is closed at once).
     fn unused_port() -> u16 {
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("bind an ephemeral port")
+        crate::loopback_port::free_loopback_port().expect("a free loopback port")
     }
 
     #[test]

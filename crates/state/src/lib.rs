@@ -14,6 +14,7 @@ pub mod etcd_store;
 pub mod etcd_test_server;
 pub mod etcd_tls;
 pub mod leader_liveness;
+pub mod loopback_port;
 pub mod memory;
 pub mod redb_store;
 pub mod spec;

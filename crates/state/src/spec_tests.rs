@@ -64,10 +64,7 @@ fn endpoints_and_prefix() {
 /// once it listens; one that never comes is a clear error naming it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_etcd_that_comes_up_late_is_waited_for_and_one_that_never_does_is_named() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
+    let port = crate::loopback_port::free_loopback_port().expect("free port");
     let endpoints = vec![format!("127.0.0.1:{port}")];
     let err = connect_with_retry(&endpoints, "/late/", None, Duration::from_secs(1))
         .await

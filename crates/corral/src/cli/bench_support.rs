@@ -26,9 +26,7 @@ impl Drop for RemoveOnDrop {
 }
 
 pub fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
+    Ok(corral_state::loopback_port::free_loopback_port()?)
 }
 
 /// Checks every 10 ms until `check` gives a value; an error after `limit`.
