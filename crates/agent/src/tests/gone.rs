@@ -27,18 +27,6 @@ async fn sleeping_task(master: &FakeMaster, work: &std::path::Path, id: &str) ->
         .expect("a pid")
 }
 
-/// Waits until the agent's checkpoint writer has saved its id (it may save it just after
-/// /state says the agent is registered).
-async fn agent_id_saved(work: &std::path::Path) {
-    for _ in 0..500 {
-        if read_agent_id(work).expect("readable").is_some() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("the registered agent never saved its id");
-}
-
 /// How the agent ended; a bound only so that a hang fails the test instead of stalling it.
 async fn end_of(agent: AgentHandle) -> AgentEnd {
     tokio::time::timeout(Duration::from_secs(30), agent.wait())

@@ -35,8 +35,7 @@ async fn registers_reports_its_resources_and_saves_the_id() {
     assert_eq!(first.info.attributes[0].name, "rack");
     assert!(first.tasks.is_empty());
 
-    let saved = std::fs::read_to_string(work.path().join("meta/agent_id")).expect("id saved");
-    assert_eq!(saved, ASSIGNED_ID);
+    assert_eq!(agent_id_saved(work.path()).await.value, ASSIGNED_ID);
     let state = agent_state(&agent).await;
     assert_eq!(state["id"]["value"], ASSIGNED_ID);
     agent.shutdown().await;

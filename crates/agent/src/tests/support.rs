@@ -70,6 +70,18 @@ pub async fn registered_agent(
     agent
 }
 
+/// Waits until the agent's checkpoint writer has saved its id (it may save it just after
+/// /state says the agent is registered).
+pub async fn agent_id_saved(work: &Path) -> corral_api::v1::AgentId {
+    for _ in 0..500 {
+        if let Some(id) = crate::checkpoint::read_agent_id(work).expect("readable") {
+            return id;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the registered agent never saved its id");
+}
+
 /// Waits until the agent's /state says it is registered.
 pub async fn wait_registered(agent: &AgentHandle) {
     let url = format!("http://{}/state", agent.addr);
