@@ -116,9 +116,14 @@ async fn a_pymesos_executor_survives_kill9_of_its_agent() {
     let stdout = framework.stdout.take().expect("stdout");
     let mut lines = tokio::io::BufReader::new(stdout).lines();
     let mut seen = Vec::new();
-    for name in ["gated-1", "gated-2"] {
-        line_where(&mut lines, &mut seen, name, |l| {
-            l.starts_with(&format!("{name} TASK_RUNNING"))
+    // Both run; their updates may come in either order.
+    let running = |seen: &[String], name: &str| {
+        seen.iter()
+            .any(|l| l.starts_with(&format!("{name} TASK_RUNNING")))
+    };
+    while !(running(&seen, "gated-1") && running(&seen, "gated-2")) {
+        line_where(&mut lines, &mut seen, "both tasks running", |l| {
+            l.contains(" TASK_RUNNING")
         })
         .await;
     }
