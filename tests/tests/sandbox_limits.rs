@@ -107,7 +107,11 @@ async fn without_enforcement_a_task_past_its_disk_runs_and_its_usage_shows() {
         task("unmeasured", &offer, command, 0.1, 32.0),
     ];
     assert_eq!(fw.launch(&offer, tasks, 60.0).await, 202);
-    fw.task_state("measured", "TASK_RUNNING", 30).await;
+    fw.task_states(
+        &[("measured", "TASK_RUNNING"), ("unmeasured", "TASK_RUNNING")],
+        30,
+    )
+    .await;
     let entry = corral_e2e::eventually(30, "the task's disk usage in GET_CONTAINERS", || {
         let agent = agent.clone();
         async move {
@@ -138,9 +142,10 @@ async fn without_enforcement_a_task_past_its_disk_runs_and_its_usage_shows() {
         .cloned()
         .unwrap_or_default();
     assert_eq!(measured["state"], "TASK_RUNNING", "{tasks}");
-    let other = container_of(&agent, "unmeasured")
-        .await
-        .expect("the task without disk is listed");
+    let other = corral_e2e::eventually(30, "the task without disk in GET_CONTAINERS", || {
+        container_of(&agent, "unmeasured")
+    })
+    .await;
     let stats = &other["resource_statistics"];
     assert!(
         stats.get("disk_limit_bytes").is_none() && stats.get("disk_used_bytes").is_none(),
