@@ -141,14 +141,20 @@ impl Drop for Process {
         self.kill9();
         // A failing test shows what its processes said (the temp dir goes with the test).
         if std::thread::panicking() {
-            let text = self.log_text();
-            let start = (text.len().saturating_sub(6000)..text.len())
-                .find(|i| text.is_char_boundary(*i))
-                .unwrap_or(text.len());
-            let tail = &text[start..];
+            let tail = log_tail(&self.log, 6000);
             eprintln!("---- the end of {}'s log ----{tail}", self.name);
         }
     }
+}
+
+/// The last `max_bytes` (or a little less, at a character boundary) of the log at `path`;
+/// empty if it cannot be read.
+pub fn log_tail(path: &Path, max_bytes: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let start = (text.len().saturating_sub(max_bytes)..text.len())
+        .find(|i| text.is_char_boundary(*i))
+        .unwrap_or(text.len());
+    text[start..].to_string()
 }
 
 /// A master and its agents, each a real process, with a temporary work dir.

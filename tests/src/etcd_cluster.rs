@@ -160,15 +160,13 @@ impl EtcdCluster {
         Ok(())
     }
 
-    /// The last lines of member `i`'s log.
+    /// The end of member `i`'s log.
     fn log_tail(&self, i: usize) -> String {
-        let path = self
+        let log = self
             .dir
             .path()
             .join(format!("{}.log", self.members[i].name));
-        let log = std::fs::read_to_string(&path).unwrap_or_default();
-        let lines: Vec<&str> = log.lines().collect();
-        lines[lines.len().saturating_sub(8)..].join("\n")
+        crate::cluster::log_tail(&log, 2000)
     }
 
     /// `etcd://H1:P1,H2:P2,...` for `--state` (TLS or not: `--etcd-ca` says).

@@ -79,7 +79,7 @@ fn open_in(cgroup: Option<&Path>, node: &Path, flags: libc::c_int) -> i32 {
                 libc::syscall(libc::SYS_close_range, 3_u32, keep - 1, 0_u32);
             }
             libc::syscall(libc::SYS_close_range, keep + 1, libc::c_uint::MAX, 0_u32);
-            if procs_fd >= 0 && libc::write(procs_fd, b"0".as_ptr().cast(), 1) != 1 {
+            if procs_fd >= 0 && crate::JoinFiles::join_in_child(&[procs_fd]).is_err() {
                 libc::_exit(200);
             }
             let fd = libc::open(path.as_ptr(), flags | libc::O_CLOEXEC);

@@ -6,7 +6,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::StateError;
-use super::loopback_port::free_loopback_port as free_port;
+use super::loopback_port::free_loopback_port;
 
 /// How long etcd may take to listen on its client port.
 const START_PATIENCE: Duration = Duration::from_secs(20);
@@ -30,7 +30,7 @@ pub struct LocalEtcd {
 
 /// A free port for the client endpoint of an etcd in `dir`.
 fn client_port(dir: &Path) -> Result<u16, StateError> {
-    free_port().map_err(|e| StateError::Open {
+    free_loopback_port().map_err(|e| StateError::Open {
         location: format!("a local etcd in {}", dir.display()),
         reason: format!("no free port: {e}"),
     })
@@ -60,7 +60,7 @@ impl LocalEtcd {
             location: format!("a local etcd in {}", dir.display()),
             reason,
         };
-        let peer = free_port().map_err(|e| fail(format!("no free port: {e}")))?;
+        let peer = free_loopback_port().map_err(|e| fail(format!("no free port: {e}")))?;
         let scheme = if tls.is_some() { "https" } else { "http" };
         let client_url = format!("{scheme}://127.0.0.1:{client}");
         let peer_url = format!("http://127.0.0.1:{peer}");
