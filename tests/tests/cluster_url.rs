@@ -68,7 +68,18 @@ async fn the_masters_port_serves_mesos_state_the_services_and_the_agents() {
         "{first:?}"
     );
 
-    // Marathon's API through the master's port.
+    // Marathon's API through the master's port, once the services framework has subscribed
+    // (the master finds its URL by the framework's name).
+    let apps_url = format!("http://{master}/service/marathon/v2/apps");
+    eventually(
+        30,
+        "the services framework behind /service/marathon",
+        || {
+            let apps_url = apps_url.clone();
+            async move { (get(&apps_url).await.0 == 200).then_some(()) }
+        },
+    )
+    .await;
     let app = json!({"id": "/url/sleeper", "cmd": "sleep 1000", "cpus": 0.1, "mem": 16});
     let created = http
         .post(format!("http://{master}/service/marathon/v2/apps"))

@@ -4,7 +4,7 @@
 
 use corral_e2e::dns::{dig, dig_until, http_json};
 use corral_e2e::ha::launch_sleepers;
-use corral_e2e::{Framework, HaCluster, Process, eventually, framework_info, free_port};
+use corral_e2e::{Framework, HaCluster, Process, eventually, framework_info, free_port, signal};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -52,9 +52,14 @@ async fn names_are_answered_through_a_leader_failover() {
     assert_eq!(config["Feed"]["leader"], leader.as_str());
 
     let old = cluster.master_index(&leader);
+    // The standby is paused while the leader is gone, so that no new leader (which knows no
+    // task until the agent re-registers) can be followed before the dig below.
+    let standby = cluster.masters[1 - old].pid();
+    signal(standby, libc::SIGSTOP);
     cluster.masters[old].kill9();
-    // At once, with no leader: the last known records are still served.
+    // With no leader: the last known records are still served.
     let during = dig(&dns, name, "A", &[]);
+    signal(standby, libc::SIGCONT);
     assert_eq!(during.answers, vec!["127.0.0.1"], "{}", during.output);
 
     let new_leader = cluster.wait_leader(Some(&leader), 20).await;

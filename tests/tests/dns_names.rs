@@ -90,7 +90,8 @@ async fn tasks_of_execute_and_of_a_services_app_have_mesos_dns_names() {
         "authoritative: {}",
         leader.flags
     );
-    let agent = dig(&dev.dns, "slave.mesos", "A", &[]);
+    // The agent's name comes with its AGENT_ADDED event, maybe after the leader's.
+    let agent = dig_until(&dev.dns, "slave.mesos", "A", 20, |d| !d.answers.is_empty()).await;
     assert_eq!(agent.answers, vec!["127.0.0.1"], "{}", agent.output);
     let soa = dig(&dev.dns, "mesos", "SOA", &[]);
     assert_eq!(soa.status, "NOERROR");
@@ -110,6 +111,11 @@ async fn tasks_of_execute_and_of_a_services_app_have_mesos_dns_names() {
     })
     .await;
     assert_eq!(first.answers, vec!["127.0.0.1"]);
+    // The second task runs a moment after the first: wait for its name, then ask over TCP.
+    dig_until(&dev.dns, "sleepy-job-2.sleepy-job.mesos", "A", 30, |d| {
+        d.status == "NOERROR" && !d.answers.is_empty()
+    })
+    .await;
     let tcp = dig(&dev.dns, "sleepy-job-2.sleepy-job.mesos", "A", &["+tcp"]);
     assert_eq!(tcp.answers, vec!["127.0.0.1"], "over TCP: {}", tcp.output);
     assert_eq!(

@@ -67,13 +67,14 @@ impl Feed {
                         // A resync may bring back hosts that did not resolve before.
                         view.hosts.retain(|_, ip| ip.is_some());
                         self.naming.leader = Some(master.authority().to_string());
+                        self.rebuild(&mut view).await;
+                        // Connected once the leader's records are served, not before.
                         self.zone.update_status(|s| {
                             s.leader = Some(master.authority().to_string());
                             s.connected = true;
                             s.stale_since_ms = None;
                             s.resyncs += 1;
                         });
-                        self.rebuild(&mut view).await;
                         let ended = self.follow(stream, &mut view, &mut stop).await;
                         if ended == Ended::Stopped {
                             return;
