@@ -217,9 +217,11 @@ impl Cluster {
             port.to_string(),
             "--state".into(),
             state.into(),
-            "--allocation-interval".into(),
-            "200ms".into(),
         ];
+        // A short allocation interval, unless the test sets its own.
+        if !extra.contains(&"--allocation-interval") {
+            args.extend(["--allocation-interval".into(), "200ms".into()]);
+        }
         args.extend(extra.iter().map(|s| s.to_string()));
         let master = Process::start("master", &args, dir.path());
         let cluster = Cluster {

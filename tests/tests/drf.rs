@@ -10,14 +10,17 @@
 use corral_e2e::{Cluster, Framework, framework_info, scalar, task};
 use serde_json::json;
 
-async fn run_framework(master: String, name: &'static str, cpus: f64, mem: f64) -> usize {
-    // A long failover timeout: when the first loop ends and its stream closes, its tasks must
-    // stay, or the other framework would get the freed resources.
-    let mut fw = Framework::subscribe(
-        &master,
+/// A framework with a long failover timeout: when the first loop ends and its stream closes,
+/// its tasks must stay, or the other framework would get the freed resources.
+async fn subscribe(master: &str, name: &str) -> Framework {
+    Framework::subscribe(
+        master,
         framework_info(name, json!({"failover_timeout": 3600.0})),
     )
-    .await;
+    .await
+}
+
+async fn run_framework(mut fw: Framework, name: &'static str, cpus: f64, mem: f64) -> usize {
     let mut launched = 0usize;
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(12);
     while let Some(offers) = fw.offers_until(deadline).await {
@@ -38,10 +41,12 @@ async fn run_framework(master: String, name: &'static str, cpus: f64, mem: f64) 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn drf_splits_an_agent_by_dominant_share() {
     let mut cluster = Cluster::master(&["--allocator", "drf"]).await;
+    // Both subscribe before the agent exists, so neither is offered the agent alone first.
+    let cpu = subscribe(&cluster.master_addr, "cpu").await;
+    let mem = subscribe(&cluster.master_addr, "mem").await;
     cluster.add_agent("cpus:4;mem:4096;disk:1024", &[]).await;
-    let master = cluster.master_addr.clone();
-    let cpu = tokio::spawn(run_framework(master.clone(), "cpu", 1.0, 256.0));
-    let mem = tokio::spawn(run_framework(master, "mem", 0.25, 1024.0));
+    let cpu = tokio::spawn(run_framework(cpu, "cpu", 1.0, 256.0));
+    let mem = tokio::spawn(run_framework(mem, "mem", 0.25, 1024.0));
     let cpu = cpu.await.expect("cpu framework");
     let mem = mem.await.expect("mem framework");
     assert_eq!(

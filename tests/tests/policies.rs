@@ -7,14 +7,18 @@ use std::time::Duration;
 use corral_e2e::{Cluster, Framework, framework_info, scalar, task};
 use serde_json::json;
 
-/// Launches one task of 1 cpu + 128 MB per offer, up to `max`, and declines the rest of each
-/// offer with no filter; returns the agent id of each task.
-async fn one_task_per_offer(master: String, name: &'static str, max: usize) -> Vec<String> {
-    let mut fw = Framework::subscribe(
-        &master,
+/// A framework with a long failover timeout: its tasks stay when its loop ends.
+async fn subscribe(master: &str, name: &str) -> Framework {
+    Framework::subscribe(
+        master,
         framework_info(name, json!({"failover_timeout": 3600.0})),
     )
-    .await;
+    .await
+}
+
+/// Launches one task of 1 cpu + 128 MB per offer, up to `max`, and declines the rest of each
+/// offer with no filter, for 10 s; returns the agent id of each task.
+async fn one_task_per_offer(mut fw: Framework, name: &'static str, max: usize) -> Vec<String> {
     let mut agents = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while let Some(offers) = fw.offers_until(deadline).await {
@@ -43,12 +47,12 @@ async fn priority_serves_the_higher_priority_framework_first() {
     let config = r#"{"queues": {"*": {"order": "priority"}}, "framework_priority": {"high": 10}}"#;
     let mut cluster =
         Cluster::master(&["--allocator", "priority", "--allocator-config", config]).await;
-    let master = cluster.master_addr.clone();
     // Both subscribe before the agent comes, so neither is first by arrival alone.
-    let low = tokio::spawn(one_task_per_offer(master.clone(), "low", 8));
-    let high = tokio::spawn(one_task_per_offer(master, "high", 8));
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let low = subscribe(&cluster.master_addr, "low").await;
+    let high = subscribe(&cluster.master_addr, "high").await;
     cluster.add_agent("cpus:3;mem:4096;disk:1024", &[]).await;
+    let low = tokio::spawn(one_task_per_offer(low, "low", 8));
+    let high = tokio::spawn(one_task_per_offer(high, "high", 8));
     let low = low.await.expect("low framework");
     let high = high.await.expect("high framework");
     assert_eq!(
@@ -61,11 +65,15 @@ async fn priority_serves_the_higher_priority_framework_first() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn binpack_puts_a_trickle_of_tasks_on_one_agent() {
-    let mut cluster = Cluster::master(&["--allocator", "binpack"]).await;
+    // Cycles only after the framework's calls (and every 30 s): a timed cycle while the
+    // first agent's offer is out would offer the second agent, which binpack rightly does
+    // when the first has nothing left to give.
+    let mut cluster =
+        Cluster::master(&["--allocator", "binpack", "--allocation-interval", "30secs"]).await;
     cluster.add_agent("cpus:4;mem:4096;disk:1024", &[]).await;
     cluster.add_agent("cpus:4;mem:4096;disk:1024", &[]).await;
-    let master = cluster.master_addr.clone();
-    let agents = one_task_per_offer(master, "trickle", 4).await;
+    let fw = subscribe(&cluster.master_addr, "trickle").await;
+    let agents = one_task_per_offer(fw, "trickle", 4).await;
     assert_eq!(agents.len(), 4, "{}", cluster.logs());
     let used: BTreeSet<_> = agents.iter().collect();
     assert_eq!(used.len(), 1, "tasks on {used:?}\n{}", cluster.logs());

@@ -38,9 +38,13 @@ fn reserved_roles(offer: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// A framework of the one role `role`.
+async fn subscribe(master: &str, name: &str, role: &str) -> Framework {
+    Framework::subscribe(master, multi_role(name, &[role], json!({}))).await
+}
+
 /// Launches one task per offer (declining the rest at once) for `secs` seconds.
-async fn run_tasks(master: String, name: &'static str, role: &'static str, secs: u64) -> usize {
-    let mut fw = Framework::subscribe(&master, multi_role(name, &[role], json!({}))).await;
+async fn run_tasks(mut fw: Framework, name: &'static str, secs: u64) -> usize {
     let mut launched = 0usize;
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
     while let Some(offers) = fw.offers_until(deadline).await {
@@ -62,10 +66,12 @@ async fn a_role_weighted_3_gets_about_three_times_the_tasks() {
     let mut cluster = Cluster::master(&["--allocator", "drf"]).await;
     let (code, out, err) = cluster.cli(&["roles", "weight", "heavy", "3"]);
     assert_eq!(code, 0, "{out}{err}");
+    // Both subscribe before the agent comes, so neither is offered the agent alone first.
+    let heavy = subscribe(&cluster.master_addr, "fh", "heavy").await;
+    let light = subscribe(&cluster.master_addr, "fl", "light").await;
     cluster.add_agent("cpus:8;mem:4096;disk:1024", &[]).await;
-    let master = cluster.master_addr.clone();
-    let heavy = tokio::spawn(run_tasks(master.clone(), "fh", "heavy", 12));
-    let light = tokio::spawn(run_tasks(master, "fl", "light", 12));
+    let heavy = tokio::spawn(run_tasks(heavy, "fh", 12));
+    let light = tokio::spawn(run_tasks(light, "fl", 12));
     let heavy = heavy.await.expect("heavy framework");
     let light = light.await.expect("light framework");
     assert_eq!(heavy + light, 8, "the agent is used up\n{}", cluster.logs());
@@ -221,16 +227,15 @@ async fn reservations_go_only_to_their_role_and_survive_a_master_restart() {
     assert_eq!(scalar(&offer, "mem"), 1408.0, "{offer}");
 }
 
-/// Quota enforcement belongs to the allocation policy; today's drf records quota (see its
-/// GET /allocator view) but does not cap a role at its limit yet. Run with `--ignored` once
-/// it does.
+/// Quota enforcement belongs to the allocation policy: drf caps a role at its limit.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_role_never_gets_more_than_its_quota_limit() {
     let mut cluster = Cluster::master(&["--allocator", "drf"]).await;
     let (code, out, err) = cluster.cli(&["roles", "quota", "capped", "--limit", "cpus:2"]);
     assert_eq!(code, 0, "{out}{err}");
     cluster.add_agent("cpus:4;mem:4096;disk:1024", &[]).await;
-    let launched = run_tasks(cluster.master_addr.clone(), "fc", "capped", 8).await;
+    let capped = subscribe(&cluster.master_addr, "fc", "capped").await;
+    let launched = run_tasks(capped, "fc", 8).await;
     assert_eq!(
         launched,
         2,
