@@ -150,11 +150,18 @@ impl HaCluster {
             .unwrap_or_else(|| panic!("{addr} is not one of {:?}", self.master_addrs))
     }
 
-    /// Who `master` says leads: its `/master/redirect` answer (None: 503, or no answer).
+    /// Who `master` says leads: its `/master/redirect` answer (None: 503, or no answer
+    /// within 2 s).
     pub async fn leader_per(master: &str) -> Option<String> {
+        HaCluster::leader_per_within(master, Duration::from_secs(2)).await
+    }
+
+    /// [`HaCluster::leader_per`], waiting up to `timeout` for the answer (a follower holds
+    /// the request through an election).
+    pub async fn leader_per_within(master: &str, timeout: Duration) -> Option<String> {
         let http = crate::http_client_builder()
             .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(2))
+            .timeout(timeout)
             .build()
             .expect("http client");
         let response = http
@@ -219,7 +226,7 @@ impl HaCluster {
 pub async fn launch_sleepers(fw: &mut Framework, n: usize, starts: &Path) -> Vec<String> {
     let mut ids = Vec::new();
     while ids.len() < n {
-        for offer in fw.offers(20).await {
+        for offer in fw.offers_keeping_updates(20).await {
             let room = ((scalar(&offer, "cpus") + 1e-9) / 0.1).floor() as usize;
             let count = room.min(n - ids.len());
             let tasks: Vec<Value> = (ids.len()..ids.len() + count)

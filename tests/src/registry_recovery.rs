@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::{Cluster, operator, signal};
+use crate::{Cluster, eventually, operator, signal};
 
 /// The ids at `id_path` of each entry of a JSON list (`["agent_info", "id", "value"]`).
 pub fn ids(list: &Value, id_path: &[&str]) -> Vec<String> {
@@ -33,7 +33,13 @@ pub async fn restart_master_from_registry(
     cluster.master.restart();
     let master = cluster.master_addr.clone();
     cluster.wait_healthy(&master).await;
-    let agents = operator(&master, "GET_AGENTS").await.expect("GET_AGENTS");
+    // A master on etcd answers /health before it leads; an operator call is held for a while
+    // and then refused until the election and the registry load are done.
+    let agents = eventually(30, "the restarted master to answer GET_AGENTS", || {
+        let master = master.clone();
+        async move { operator(&master, "GET_AGENTS").await.ok() }
+    })
+    .await;
     let recovered = ids(&agents["get_agents"]["recovered_agents"], &["id", "value"]);
     signal(agent_pid, libc::SIGCONT);
     assert_eq!(

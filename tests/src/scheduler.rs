@@ -13,6 +13,9 @@ pub struct Framework {
     pub stream_id: String,
     pub subscribe_status: u16,
     events: mpsc::UnboundedReceiver<Value>,
+    /// Statuses acknowledged by [`Framework::offers_keeping_updates`], for
+    /// [`Framework::task_states`] to look at first.
+    kept_updates: Vec<Value>,
     http: reqwest::Client,
     reader: tokio::task::JoinHandle<()>,
 }
@@ -99,6 +102,7 @@ impl Framework {
             stream_id,
             subscribe_status: status,
             events: rx,
+            kept_updates: Vec::new(),
             http,
             reader,
         }
@@ -198,6 +202,31 @@ impl Framework {
             .unwrap_or_default()
     }
 
+    /// The next OFFERS event's offers; the updates before it are acknowledged and kept for
+    /// [`Framework::task_states`] (a launch on earlier offers may already have reported).
+    pub async fn offers_keeping_updates(&mut self, secs: u64) -> Vec<Value> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let Some(event) = self.next_event(left.as_secs().max(1)).await else {
+                panic!("no OFFERS within {secs} s");
+            };
+            if event["type"] == "UPDATE" {
+                let status = event["update"]["status"].clone();
+                self.ack(&status).await;
+                self.kept_updates.push(status);
+            } else if event["type"] == "OFFERS" {
+                return event["offers"]["offers"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+            }
+            if tokio::time::Instant::now() > deadline {
+                panic!("no OFFERS within {secs} s");
+            }
+        }
+    }
+
     /// The status of the next UPDATE for `task_id` in `state` (acknowledging all updates).
     pub async fn task_state(&mut self, task_id: &str, state: &str, secs: u64) -> Value {
         let e = self
@@ -219,6 +248,18 @@ impl Framework {
         secs: u64,
     ) -> std::collections::HashMap<String, Value> {
         let mut seen = std::collections::HashMap::new();
+        let note = |seen: &mut std::collections::HashMap<String, Value>, status: &Value| {
+            for (id, state) in want {
+                let reached =
+                    status["state"] == *state || (*state == "healthy" && status["healthy"] == true);
+                if status["task_id"]["value"] == *id && reached {
+                    seen.insert(id.to_string(), status.clone());
+                }
+            }
+        };
+        for status in std::mem::take(&mut self.kept_updates) {
+            note(&mut seen, &status);
+        }
         let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
         while seen.len() < want.len() {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
@@ -230,13 +271,7 @@ impl Framework {
             }
             let status = event["update"]["status"].clone();
             self.ack(&status).await;
-            for (id, state) in want {
-                let reached =
-                    status["state"] == *state || (*state == "healthy" && status["healthy"] == true);
-                if status["task_id"]["value"] == *id && reached {
-                    seen.insert(id.to_string(), status.clone());
-                }
-            }
+            note(&mut seen, &status);
             if tokio::time::Instant::now() > deadline {
                 panic!("only {seen:?} of {want:?} within {secs} s");
             }

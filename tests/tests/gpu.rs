@@ -321,6 +321,35 @@ async fn offer_with_gpus(fw: &mut Framework, gpus: f64) -> Value {
     panic!("no offer of {gpus} gpus in 60 s");
 }
 
+/// Launches holder `id` on an offer of 2 GPUs until it runs, and returns that offer. An offer
+/// made before the agent restarted may still be queued ahead of its rescind; the master
+/// answers a launch on it with TASK_LOST, and the next offer is taken.
+async fn launch_holder_after_restart(fw: &mut Framework, id: &str, out: &Path) -> Value {
+    for _ in 0..3 {
+        let offer = offer_with_gpus(fw, 2.0).await;
+        assert_eq!(
+            fw.launch(&offer, vec![holder(id, &offer, out)], 0.0).await,
+            202
+        );
+        let update = fw
+            .wait_for(30, true, &format!("{id}'s first update"), |e| {
+                e["type"] == "UPDATE" && e["update"]["status"]["task_id"]["value"] == id
+            })
+            .await;
+        let status = &update["update"]["status"];
+        match status["state"].as_str() {
+            Some("TASK_RUNNING") => return offer,
+            Some("TASK_STARTING") => {
+                fw.task_state(id, "TASK_RUNNING", 30).await;
+                return offer;
+            }
+            Some("TASK_LOST") => continue,
+            _ => panic!("{id}: {status}"),
+        }
+    }
+    panic!("{id} did not run on any of three offers");
+}
+
 /// After `kill -9` of the agent, the gpu plugin learns which GPUs its reattached task holds:
 /// a task launched after the restart gets the other two, and the first task's GPUs are free
 /// again (and its devices cgroup gone) once it is killed.
@@ -359,13 +388,7 @@ async fn a_restarted_agent_does_not_hand_out_a_recovered_tasks_gpus() {
     cluster.agents[0].kill9();
     cluster.agents[0].restart();
 
-    let offer = offer_with_gpus(&mut fw, 2.0).await;
-    assert_eq!(
-        fw.launch(&offer, vec![holder("h2", &offer, out.path())], 0.0)
-            .await,
-        202
-    );
-    fw.task_state("h2", "TASK_RUNNING", 30).await;
+    let offer = launch_holder_after_restart(&mut fw, "h2", out.path()).await;
     let second = held_gpus(out.path(), "h2").await;
     assert_eq!(second.len(), 2, "{second:?}");
     assert!(
