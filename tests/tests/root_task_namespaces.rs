@@ -30,12 +30,14 @@ const PROBE: &str = "echo pid=$$; \
     grep CapBnd /proc/self/status; echo probed";
 
 /// A root task whose COMMAND health check records where it ran (`check.out` in the
-/// sandbox) and is healthy only when it cannot see the agent (`agent`: its host pid).
+/// sandbox, replaced whole as the checks go on while the test reads it) and is healthy only
+/// when it cannot see the agent (`agent`: its host pid).
 fn checked_task(offer: &serde_json::Value, agent: u32) -> serde_json::Value {
     let mut checked = task("checked", offer, "sleep 600", 0.1, 32.0);
     let look = format!(
         "{{ echo pid=$$; [ -e /proc/{agent} ] && echo sees-agent; \
-           grep CapBnd /proc/self/status; }} > check.out; test ! -e /proc/{agent}"
+           grep CapBnd /proc/self/status; }} > check.new && mv check.new check.out; \
+           test ! -e /proc/{agent}"
     );
     checked["health_check"] = command_check(&look);
     checked

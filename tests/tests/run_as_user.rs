@@ -42,9 +42,12 @@ async fn tasks_run_as_their_user_and_cannot_reach_what_is_root_s() {
     as_command["command"]["user"] = json!("daemon");
     let mut as_stranger = task("as-stranger", &offer, "echo ran > ran", 0.1, 32.0);
     as_stranger["command"]["user"] = json!("no-such-user-here");
-    // Healthy only when its check runs as the task's user (it records who it ran as).
+    // Healthy only when its check runs as the task's user (it records who it ran as; the
+    // file is replaced whole, as the check goes on running while the test reads it).
     let mut checked = task("checked", &offer, "sleep 600", 0.1, 32.0);
-    checked["health_check"] = command_check("id -un > check-user; test \"$(id -un)\" = nobody");
+    checked["health_check"] = command_check(
+        "id -un > check-user.new && mv check-user.new check-user; test \"$(id -un)\" = nobody",
+    );
     let tasks = vec![as_framework, as_command, as_stranger, checked];
     assert_eq!(framework.launch(&offer, tasks, 0.0).await, 202);
     let states = framework

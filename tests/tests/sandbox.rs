@@ -3,7 +3,9 @@
 //! `healthy` to the framework and kill a task that keeps failing, `corral top --once` lists a
 //! running task.
 
-use corral_e2e::{Cluster, Framework, eventually, framework_info, free_port, task};
+use corral_e2e::{
+    Cluster, Framework, eventually, framework_info, free_port, task, task_processes::task_sandbox,
+};
 use serde_json::{Value, json};
 
 async fn cluster() -> Cluster {
@@ -24,7 +26,8 @@ async fn task_logs_print_what_a_task_wrote_and_follow_gets_later_lines() {
     let mut fw =
         Framework::subscribe(&cluster.master_addr, framework_info("logs", json!({}))).await;
     let offer = fw.offers(10).await.remove(0);
-    let command = "echo first; echo oops >&2; sleep 3; echo second; echo third";
+    // The rest is written once the test has seen the first line (the `go` file).
+    let command = "echo first; echo oops >&2; while [ ! -e go ]; do sleep 0.05; done; echo second; echo third";
     assert_eq!(
         fw.launch(
             &offer,
@@ -48,6 +51,8 @@ async fn task_logs_print_what_a_task_wrote_and_follow_gets_later_lines() {
         .await;
     assert_eq!(code, 0);
     assert_eq!(err_out, "oops\n");
+    let sandbox = task_sandbox(&cluster.dir.path().join("agent0"), "talker");
+    std::fs::write(sandbox.join("go"), "").expect("write go");
 
     // --follow returns once the task has ended and its output is drained.
     let (code, followed, err) = cluster

@@ -308,9 +308,16 @@ async fn errors_are_marathons_422_404_and_409() {
         .await;
     assert_eq!(forced.status, 200, "{}", forced.body);
     assert!(forced.body["deploymentId"].is_string());
-    let info: Value = services.get("/v2/info").await.body;
+    // The framework id once the services framework has subscribed (in the background).
+    let info: Value = eventually(30, "a frameworkId in /v2/info", || {
+        let services = &services;
+        async move {
+            let info = services.get("/v2/info").await.body;
+            info["frameworkId"].is_string().then_some(info)
+        }
+    })
+    .await;
     assert_eq!(info["name"], "marathon");
-    assert!(info["frameworkId"].is_string(), "{info}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -173,7 +173,18 @@ async fn a_group_deploys_an_app_after_the_app_it_depends_on() {
         .await;
     assert_eq!(created.status, 201, "{}", created.body);
     services.settled("/stack/web", 2, None).await;
-    let updates = events.of_type("status_update_event");
+    // The event stream may trail the API a moment: wait for web's RUNNING on it.
+    let updates = eventually(30, "web's TASK_RUNNING on the event stream", || {
+        let events = &events;
+        async move {
+            let updates = events.of_type("status_update_event");
+            updates
+                .iter()
+                .any(|e| e["appId"] == "/stack/web" && e["taskStatus"] == "TASK_RUNNING")
+                .then_some(updates)
+        }
+    })
+    .await;
     let first_of = |app: &str, state: &str| {
         updates
             .iter()

@@ -31,16 +31,22 @@ async fn the_event_stream_delivers_marathons_events() {
     assert_eq!(created.status, 201);
     let deployment = created.body["deployments"][0]["id"].clone();
     services.settled("/ev", 2, None).await;
-    eventually(30, "the creation's deployment_success", || {
-        let all = &all;
-        let deployment = deployment.clone();
-        async move {
-            all.of_type("deployment_success")
-                .iter()
-                .any(|e| e["id"] == deployment)
+    // group_change_success follows deployment_success, maybe in a later chunk.
+    eventually(
+        30,
+        "the creation's deployment_success and group_change_success",
+        || {
+            let all = &all;
+            let deployment = deployment.clone();
+            async move {
+                (all.of_type("deployment_success")
+                    .iter()
+                    .any(|e| e["id"] == deployment)
+                    && !all.of_type("group_change_success").is_empty())
                 .then_some(())
-        }
-    })
+            }
+        },
+    )
     .await;
     let kinds: Vec<String> = all.events().into_iter().map(|(k, _)| k).collect();
     let first = |kind: &str| kinds.iter().position(|k| k == kind);

@@ -32,16 +32,21 @@ async fn marathon_side_checks_pass_or_get_a_task_replaced() {
             "gracePeriodSeconds": 30, "intervalSeconds": 1, "timeoutSeconds": 2}]});
     let created = services.call(Method::POST, "/v2/apps", Some(&web)).await;
     assert_eq!(created.status, 201, "{}", created.body);
-    eventually(60, "the web task to be healthy", || {
+    // Healthy, and so deployed (the deployment ends at the driver's next look, a moment
+    // after the health result is recorded).
+    eventually(60, "the web task to be healthy and deployed", || {
         let services = &services;
-        async move { (app(services, "/web").await["tasksHealthy"] == 1).then_some(()) }
+        async move {
+            (app(services, "/web").await["tasksHealthy"] == 1
+                && services.deployments().await.is_empty())
+            .then_some(())
+        }
     })
     .await;
     let tasks = services.tasks_of("/web").await;
     let result = &tasks[0]["healthCheckResults"][0];
     assert_eq!(result["alive"], true);
     assert_eq!(result["instanceId"], tasks[0]["id"]);
-    assert!(services.deployments().await.is_empty(), "healthy: deployed");
 
     // Nothing listens: a TCP check fails twice and the task is replaced.
     let deaf = json!({"id": "/deaf", "cmd": "sleep 1000", "instances": 1, "cpus": 0.1,

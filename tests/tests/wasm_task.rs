@@ -37,8 +37,19 @@ async fn serve(files: Vec<(&'static str, Vec<u8>)>) -> String {
                 let path = text.split_whitespace().nth(1).unwrap_or("/");
                 let name = path.rsplit('/').next().unwrap_or_default();
                 if name == "stall.wasm" {
-                    // Never answers: a kill must still end the task that fetches this.
-                    tokio::time::sleep(std::time::Duration::from_secs(600)).await;
+                    // Never finishes: a byte every 5 s, so the fetch neither ends nor times
+                    // out (its read timeout is 60 s) however long the test takes to kill it.
+                    let head =
+                        "HTTP/1.1 200 OK\r\nContent-Length: 4096\r\nConnection: close\r\n\r\n";
+                    if socket.write_all(head.as_bytes()).await.is_err() {
+                        return;
+                    }
+                    for _ in 0..120 {
+                        if socket.write_all(b"\0").await.is_err() {
+                            return;
+                        }
+                        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                    }
                     return;
                 }
                 let (status, body) = match files.iter().find(|(n, _)| *n == name) {

