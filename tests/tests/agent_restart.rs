@@ -32,19 +32,25 @@ async fn a_restarted_agent_reregisters_with_the_same_id() {
     assert_eq!(before.len(), 1);
     let id = before[0].0.clone();
 
+    let old_pid = cluster.agents[0].pid();
     cluster.agents[0].restart();
+    assert_ne!(cluster.agents[0].pid(), old_pid, "a new agent process");
     let master = cluster.master_addr.clone();
-    let pid = cluster.agents[0].pid();
+    // The master logs the re-registration (the state from before the restart alone would
+    // also show one active agent with this id).
     corral_e2e::eventually(30, "the restarted agent to re-register", || {
-        let master = master.clone();
-        let id = id.clone();
+        let (master, id) = (master.clone(), id.clone());
+        let reregistered = cluster
+            .master
+            .log_text()
+            .lines()
+            .any(|l| l.contains(&format!("agent={id} ")) && l.contains("reregistering=true"));
         async move {
             let now = agent_ids(&master).await;
-            (now.len() == 1 && now[0].0 == id && now[0].1).then_some(())
+            (reregistered && now.len() == 1 && now[0].0 == id && now[0].1).then_some(())
         }
     })
     .await;
-    assert!(pid > 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,7 +4,6 @@
 //! a hostile client would make with nothing but curl.
 
 use std::path::Path;
-use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -130,7 +129,15 @@ async fn strangers_are_refused_and_each_id_answers_only_to_its_principal() {
         async move { active_agents(&master).await.into_iter().next() }
     })
     .await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // The stranger has tried and been refused (not merely not tried yet).
+    eventually(30, "the stranger agent to be refused", || {
+        let log = stranger.log_text();
+        async move {
+            log.contains("the master refused the subscription")
+                .then_some(())
+        }
+    })
+    .await;
     assert_eq!(
         active_agents(&master).await.len(),
         1,
