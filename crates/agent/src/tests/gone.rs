@@ -59,7 +59,11 @@ async fn told_on_its_stream_a_gone_agent_kills_its_tasks_forgets_its_id_and_stop
         "{gone}"
     );
     for g in groups {
-        assert_eq!(group_members(g), Vec::<i32>::new(), "group {g} still runs");
+        assert_eq!(
+            group_members_after_kill(g).await,
+            Vec::<i32>::new(),
+            "group {g} still runs"
+        );
     }
     // A restart registers as a new agent: nothing of the gone one is recovered.
     assert_eq!(read_agent_id(work.path()).expect("readable"), None);
@@ -86,7 +90,7 @@ async fn refused_as_gone_when_it_comes_back_an_agent_stops_instead_of_retrying()
     };
     assert_eq!(gone.killed, 1);
     assert!(gone.message.starts_with(AGENT_GONE), "{}", gone.message);
-    assert_eq!(group_members(group), Vec::<i32>::new());
+    assert_eq!(group_members_after_kill(group).await, Vec::<i32>::new());
     assert_eq!(read_agent_id(work.path()).expect("readable"), None);
 }
 

@@ -357,7 +357,7 @@ async fn a_command_started_but_not_recorded_is_found_and_reattached() {
     let states = master.states_of("unrecorded");
     assert!(!states.contains(&TaskState::TaskFailed), "{states:?}");
     assert_eq!(
-        group_members(command),
+        group_members_after_kill(command).await,
         Vec::<i32>::new(),
         "the kill reached it"
     );

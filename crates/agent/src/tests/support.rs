@@ -174,6 +174,19 @@ pub fn group_members(pgid: i32) -> Vec<i32> {
     out
 }
 
+/// The live processes of group `pgid` once they are gone, or after 10 s: a SIGKILL is
+/// delivered asynchronously, so a killed process may still exist for a moment after the
+/// kill (and the status or the end that follows it) returns.
+pub async fn group_members_after_kill(pgid: i32) -> Vec<i32> {
+    for _ in 0..500 {
+        if group_members(pgid).is_empty() {
+            return Vec::new();
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    group_members(pgid)
+}
+
 /// Waits for a file a task writes (such as its pid) and returns its trimmed content.
 pub async fn read_when_written(path: &Path) -> String {
     for _ in 0..500 {

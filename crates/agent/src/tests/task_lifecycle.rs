@@ -135,7 +135,7 @@ async fn kill_escalates_to_sigkill_after_the_grace_period() {
         "SIGKILL came before the grace period ended"
     );
     assert_eq!(
-        group_members(pgid),
+        group_members_after_kill(pgid).await,
         Vec::<i32>::new(),
         "the whole group is gone"
     );
@@ -186,14 +186,12 @@ async fn shutdown_framework_kills_all_its_tasks() {
     master.send(AgentCommand::ShutdownFramework {
         framework_id: FrameworkId::new(FRAMEWORK),
     });
-    for _ in 0..250 {
-        if groups.iter().all(|g| group_members(*g).is_empty()) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
     for g in &groups {
-        assert_eq!(group_members(*g), Vec::<i32>::new(), "group {g} still runs");
+        assert_eq!(
+            group_members_after_kill(*g).await,
+            Vec::<i32>::new(),
+            "group {g} still runs"
+        );
     }
     for _ in 0..250 {
         if agent_state(&agent).await["tasks"] == serde_json::json!([]) {
