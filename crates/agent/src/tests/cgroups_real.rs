@@ -112,11 +112,12 @@ async fn a_process_joins_before_it_runs_and_the_cgroup_goes_away() {
     }))
     .expect("limit readable");
     assert_eq!(limit.trim(), (64 * 1024 * 1024).to_string());
-    // The command reads its own cgroup: it was in it from its first instruction.
+    // The command reads its own cgroup: it was in it from its first instruction. (`sleep`
+    // first, so that two processes run whenever the cgroup's line has been printed.)
     let (child, pid) = run_in(
         &container,
         sandbox.path(),
-        "cat /proc/self/cgroup; sleep 30",
+        "sleep 30 & cat /proc/self/cgroup; wait",
     )
     .await;
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -153,8 +154,9 @@ async fn half_a_cpu_gets_about_half_a_core() {
         .expect("a cgroup container");
     let (child, _) = run_in(&container, sandbox.path(), "while :; do :; done").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let before = container.usage().expect("usage").cpu_time_ns;
+    // The clock starts first, so the measured time always covers the usage read.
     let started = Instant::now();
+    let before = container.usage().expect("usage").cpu_time_ns;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let used = container.usage().expect("usage").cpu_time_ns - before;
     let share = used as f64 / started.elapsed().as_nanos() as f64;
@@ -184,15 +186,21 @@ async fn a_fork_bomb_stops_at_the_pids_limit() {
         "for i in $(seq 300); do sleep 5 & done; wait",
     )
     .await;
+    // Watched until the bomb reached the limit and a fork was refused (10 s at most, for a
+    // loaded machine), never above the limit meanwhile.
     let mut highest = 0;
-    let deadline = Instant::now() + Duration::from_secs(2);
+    let mut stderr = String::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
         let now = pids::current(container.pids_dir()).expect("pids.current");
         assert!(now <= 50, "{now} processes, above the limit of 50");
         highest = highest.max(now);
+        stderr = std::fs::read_to_string(sandbox.path().join("stderr")).expect("stderr");
+        if highest >= 45 && (stderr.contains("fork") || stderr.contains("esource")) {
+            break;
+        }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let stderr = std::fs::read_to_string(sandbox.path().join("stderr")).expect("stderr");
     container.destroy().expect("destroyed");
     processes::wait(child).await;
     assert!(highest >= 45, "the bomb only reached {highest} processes");

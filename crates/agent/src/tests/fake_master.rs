@@ -213,6 +213,22 @@ async fn subscribe(
     sender
         .send(AgentCommand::Registered { agent_id })
         .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())?;
+    // Pings as the master does (every PING_INTERVAL_SECS), so that a test idle on the stream
+    // longer than the agent's silence limit keeps it. A weak sender: replacing the sender
+    // still ends the stream.
+    let pinger = sender.downgrade();
+    tokio::spawn(async move {
+        let every = Duration::from_secs(corral_api::agent_protocol::PING_INTERVAL_SECS);
+        loop {
+            tokio::time::sleep(every).await;
+            let Some(sender) = pinger.upgrade() else {
+                return;
+            };
+            if sender.send(AgentCommand::Ping).is_err() {
+                return;
+            }
+        }
+    });
     // Replacing the sender ends the previous stream.
     *inner.stream.lock().expect("lock") = Some(sender);
     let records = tokio_stream::wrappers::UnboundedReceiverStream::new(receiver).map(|command| {

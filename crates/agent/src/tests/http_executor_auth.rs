@@ -45,7 +45,10 @@ async fn an_executor_api_call_needs_that_executors_own_token() {
         .wait_until("the agent to subscribe", |m| !m.subscriptions().is_empty())
         .await;
     master.send(executor_task("t1", EXECUTOR_COMMAND));
-    let environment = read_when_written(&sandbox(work.path()).join("env.txt")).await;
+    // `pid` is written after `env.txt` is complete.
+    read_when_written(&sandbox(work.path()).join("pid")).await;
+    let environment =
+        std::fs::read_to_string(sandbox(work.path()).join("env.txt")).expect("env.txt");
     let token = environment
         .lines()
         .find_map(|line| line.strip_prefix("MESOS_EXECUTOR_AUTHENTICATION_TOKEN="))

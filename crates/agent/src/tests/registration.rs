@@ -126,7 +126,7 @@ async fn keeps_serving_while_the_master_is_unreachable() {
 
 #[tokio::test]
 async fn a_silent_stream_is_taken_as_broken() {
-    // The fake master never pings; with a short silence limit the agent must reconnect.
+    // The fake master pings every 5 s; with a 300 ms silence limit the agent must reconnect.
     let master = FakeMaster::start(true).await;
     let work = tempfile::tempdir().expect("temp dir");
     let tuning = crate::Tuning {
