@@ -36,12 +36,12 @@ fn record(event: Value) -> Vec<u8> {
     encode(event.to_string().as_bytes()).to_vec()
 }
 
-/// SUBSCRIBED, then OFFERS cut into three chunks mid-length and mid-JSON, then HEARTBEAT
-/// and UPDATE sharing one chunk.
-fn scripted_chunks() -> Vec<Bytes> {
+/// SUBSCRIBED (with `heartbeat` seconds), then OFFERS cut into three chunks mid-length and
+/// mid-JSON, then HEARTBEAT and UPDATE sharing one chunk.
+fn scripted_chunks(heartbeat: f64) -> Vec<Bytes> {
     let subscribed = record(json!({
         "type": "SUBSCRIBED",
-        "subscribed": {"framework_id": {"value": "fw-1"}, "heartbeat_interval_seconds": 0.2}
+        "subscribed": {"framework_id": {"value": "fw-1"}, "heartbeat_interval_seconds": heartbeat}
     }));
     let offers = record(json!({
         "type": "OFFERS",
@@ -84,13 +84,23 @@ async fn scheduler_endpoint(
             let message = json!({"message": "framework name 'refuse-me' is reserved"});
             return (StatusCode::BAD_REQUEST, axum::Json(message)).into_response();
         }
-        let chunks = futures::stream::iter(scripted_chunks()).then(|chunk| async move {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-            Ok::<Bytes, Infallible>(chunk)
-        });
+        // A stream that closes is paced (so its chunks stay apart) under a long heartbeat, so
+        // that a stall of the test cannot pass for silence; a silent one has a short
+        // heartbeat, to be given up on quickly, and is sent at once.
         let body = match master.ending {
-            Ending::Close => Body::from_stream(chunks),
-            Ending::Silent => Body::from_stream(chunks.chain(futures::stream::pending())),
+            Ending::Close => {
+                let chunks = futures::stream::iter(scripted_chunks(5.0)).then(|chunk| async move {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    Ok::<Bytes, Infallible>(chunk)
+                });
+                Body::from_stream(chunks)
+            }
+            Ending::Silent => {
+                let chunks = futures::stream::iter(scripted_chunks(0.2))
+                    .map(Ok::<Bytes, Infallible>)
+                    .chain(futures::stream::pending());
+                Body::from_stream(chunks)
+            }
         };
         return Response::builder()
             .status(StatusCode::OK)

@@ -300,7 +300,9 @@ async fn keep_alive(
             return;
         }
         if channel.is_none() {
-            channel = tokio::time::timeout(ANSWER_TIMEOUT, lease.keep_alive(lease_id))
+            // Reopening, too, never waits past the lease's expiry: the loss is noticed in time.
+            let budget = ttl.saturating_sub(last_ok.elapsed()).min(ANSWER_TIMEOUT);
+            channel = tokio::time::timeout(budget, lease.keep_alive(lease_id))
                 .await
                 .ok()
                 .and_then(Result::ok);

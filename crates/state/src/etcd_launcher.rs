@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use super::StateError;
 use super::loopback_port::free_loopback_port;
 
-/// How long etcd may take to listen on its client port.
+/// How long etcd may take to be ready on its client port.
 const START_PATIENCE: Duration = Duration::from_secs(20);
 
 /// A member's TLS on its client port: its certificate and key, and the CA whose client
@@ -38,7 +38,7 @@ fn client_port(dir: &Path) -> Result<u16, StateError> {
 
 impl LocalEtcd {
     /// Starts etcd with its data under `dir/data` and its log in `dir/etcd.log`, and waits
-    /// until its client port accepts connections.
+    /// until it is ready (see [`LocalEtcd::wait_ready`]).
     pub fn start(dir: &Path) -> Result<LocalEtcd, StateError> {
         Self::start_at(dir, client_port(dir)?)
     }
@@ -101,25 +101,52 @@ impl LocalEtcd {
             endpoint: format!("127.0.0.1:{client}"),
             log: log_path,
         };
-        etcd.wait_listening().map_err(fail)?;
+        etcd.wait_ready(tls.is_none()).map_err(fail)?;
         Ok(etcd)
     }
 
-    fn wait_listening(&mut self) -> Result<(), String> {
+    /// Waits until etcd accepts connections on its client port and, over plain http, says
+    /// it is healthy: it listens before it has elected itself, and a first request until then
+    /// waits (a lease grant with a short timeout would fail).
+    fn wait_ready(&mut self, plain: bool) -> Result<(), String> {
         let deadline = Instant::now() + START_PATIENCE;
-        while std::net::TcpStream::connect(&self.endpoint).is_err() {
+        let ready = |endpoint: &str| {
+            if plain {
+                says_healthy(endpoint)
+            } else {
+                std::net::TcpStream::connect(endpoint).is_ok()
+            }
+        };
+        while !ready(&self.endpoint) {
             if let Ok(Some(status)) = self.child.try_wait() {
                 let log = std::fs::read_to_string(&self.log).unwrap_or_default();
                 let last = log.lines().last().unwrap_or("(its log is empty)");
                 return Err(format!("etcd exited at start ({status}): {last}"));
             }
             if Instant::now() > deadline {
-                return Err(format!("etcd did not listen within {START_PATIENCE:?}"));
+                return Err(format!("etcd was not ready within {START_PATIENCE:?}"));
             }
             std::thread::sleep(Duration::from_millis(50));
         }
         Ok(())
     }
+}
+
+/// Whether etcd at `endpoint` answers `GET /health` with `"health":"true"` (a blocking
+/// HTTP/1.0 exchange; called while starting, off any async runtime).
+fn says_healthy(endpoint: &str) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(endpoint) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
+    let request = format!("GET /health HTTP/1.0\r\nHost: {endpoint}\r\n\r\n");
+    if stream.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut answer = String::new();
+    let _ = stream.take(4096).read_to_string(&mut answer);
+    answer.contains(r#""health":"true""#)
 }
 
 impl Drop for LocalEtcd {

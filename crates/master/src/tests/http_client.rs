@@ -119,6 +119,16 @@ impl Records<AgentCommand> {
             }
         }
     }
+
+    /// The next command that is not a Ping (the master pings every few seconds).
+    pub async fn next_unpinged(&mut self) -> Option<AgentCommand> {
+        loop {
+            let command = self.next().await?;
+            if !matches!(command, AgentCommand::Ping) {
+                return Some(command);
+            }
+        }
+    }
 }
 
 pub struct Framework {

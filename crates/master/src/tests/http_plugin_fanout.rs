@@ -35,10 +35,10 @@ async fn agents_get_the_active_set_at_registration_and_on_every_change() {
     let mut first = m
         .agent_subscribe(&agent_subscribe(None, "cpus:1;mem:128"))
         .await;
-    let Some(AgentCommand::Registered { agent_id }) = first.next().await else {
+    let Some(AgentCommand::Registered { agent_id }) = first.next_unpinged().await else {
         panic!("Registered first");
     };
-    assert_eq!(active_names(first.next().await), vec![]);
+    assert_eq!(active_names(first.next_unpinged().await), vec![]);
 
     let labels = builtin("labels").expect("labels");
     let (status, body) = call(
@@ -62,7 +62,7 @@ async fn agents_get_the_active_set_at_registration_and_on_every_change() {
     .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
-        active_names(first.next().await),
+        active_names(first.next_unpinged().await),
         vec![("tags".to_string(), config.to_string())]
     );
 
@@ -71,10 +71,10 @@ async fn agents_get_the_active_set_at_registration_and_on_every_change() {
         .agent_subscribe(&agent_subscribe(None, "cpus:1;mem:128"))
         .await;
     assert!(matches!(
-        second.next().await,
+        second.next_unpinged().await,
         Some(AgentCommand::Registered { .. })
     ));
-    assert_eq!(active_names(second.next().await).len(), 1);
+    assert_eq!(active_names(second.next_unpinged().await).len(), 1);
 
     // Reports: LIST shows where it runs; an unknown agent's report is refused.
     let report = json!({"agent_id": {"value": agent_id.value}, "plugins": [
@@ -110,6 +110,6 @@ async fn agents_get_the_active_set_at_registration_and_on_every_change() {
     )
     .await;
     assert_eq!(status, 200);
-    assert_eq!(active_names(first.next().await), vec![]);
-    assert_eq!(active_names(second.next().await), vec![]);
+    assert_eq!(active_names(first.next_unpinged().await), vec![]);
+    assert_eq!(active_names(second.next_unpinged().await), vec![]);
 }

@@ -83,7 +83,7 @@ async fn offers_accept_launch_update_and_acknowledge_end_to_end() {
                     ],
                     "command": {"value": "echo hi"}
                 }]}}],
-                "filters": {"refuse_seconds": 1}
+                "filters": {"refuse_seconds": 3600}
             }
         }))
         .await;
