@@ -134,6 +134,16 @@ impl Process {
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+
+    /// Waits up to `secs` for `needle` in this process's log; returns the log then.
+    pub async fn wait_for_log(&self, needle: &str, secs: u64) -> String {
+        let what = format!("{needle:?} in {}'s log", self.name);
+        crate::eventually(secs, &what, || {
+            let log = self.log_text();
+            async move { log.contains(needle).then_some(log) }
+        })
+        .await
+    }
 }
 
 impl Drop for Process {

@@ -44,6 +44,16 @@ impl Framework {
         Framework::subscribe_as(master, info, None).await
     }
 
+    /// A framework named `name` whose tasks outlive its stream (a failover timeout of an
+    /// hour): a test's loop can end and drop it without its tasks being freed for others.
+    pub async fn subscribe_lasting(master: &str, name: &str) -> Framework {
+        Framework::subscribe(
+            master,
+            framework_info(name, json!({"failover_timeout": 3600.0})),
+        )
+        .await
+    }
+
     /// [`Framework::subscribe`] presenting `principal` and `secret` (HTTP Basic) on every
     /// request, as a Mesos client with a credential does.
     pub async fn subscribe_as(
@@ -150,7 +160,7 @@ impl Framework {
         secs: u64,
         ack: bool,
         what: &str,
-        pred: impl Fn(&Value) -> bool,
+        mut pred: impl FnMut(&Value) -> bool,
     ) -> Value {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
         loop {
@@ -180,12 +190,7 @@ impl Framework {
             if event["type"] == "UPDATE" {
                 self.ack(&event["update"]["status"]).await;
             } else if event["type"] == "OFFERS" {
-                return Some(
-                    event["offers"]["offers"]
-                        .as_array()
-                        .cloned()
-                        .unwrap_or_default(),
-                );
+                return Some(offers_in(&event));
             }
         }
         None
@@ -196,35 +201,23 @@ impl Framework {
         let e = self
             .wait_for(secs, true, "OFFERS", |e| e["type"] == "OFFERS")
             .await;
-        e["offers"]["offers"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
+        offers_in(&e)
     }
 
     /// The next OFFERS event's offers; the updates before it are acknowledged and kept for
     /// [`Framework::task_states`] (a launch on earlier offers may already have reported).
     pub async fn offers_keeping_updates(&mut self, secs: u64) -> Vec<Value> {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-        loop {
-            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            let Some(event) = self.next_event(left.as_secs().max(1)).await else {
-                panic!("no OFFERS within {secs} s");
-            };
-            if event["type"] == "UPDATE" {
-                let status = event["update"]["status"].clone();
-                self.ack(&status).await;
-                self.kept_updates.push(status);
-            } else if event["type"] == "OFFERS" {
-                return event["offers"]["offers"]
-                    .as_array()
-                    .cloned()
-                    .unwrap_or_default();
-            }
-            if tokio::time::Instant::now() > deadline {
-                panic!("no OFFERS within {secs} s");
-            }
-        }
+        let mut passed = Vec::new();
+        let e = self
+            .wait_for(secs, true, "OFFERS", |e| {
+                if e["type"] == "UPDATE" {
+                    passed.push(e["update"]["status"].clone());
+                }
+                e["type"] == "OFFERS"
+            })
+            .await;
+        self.kept_updates.extend(passed);
+        offers_in(&e)
     }
 
     /// The status of the next UPDATE for `task_id` in `state` (acknowledging all updates).
@@ -360,6 +353,14 @@ pub fn scalar(offer: &Value, name: &str) -> f64 {
                 .sum()
         })
         .unwrap_or(0.0)
+}
+
+/// The offers of an OFFERS event.
+fn offers_in(event: &Value) -> Vec<Value> {
+    event["offers"]["offers"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// POST /api/v1 {"type": kind}.

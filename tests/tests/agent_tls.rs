@@ -263,15 +263,10 @@ async fn a_tls_agent_is_pinged_and_reached_over_https() {
         &agent_files,
         &agent_server,
     );
-    eventually(60, "master B to give up pinging its agent", || {
-        let log = plain_master.log_text();
-        async move {
-            log.contains("agent unreachable: it missed its pings")
-                .then_some(())
-        }
-    })
-    .await;
-    let log = plain_master.log_text();
+    // Master B gives up pinging its agent.
+    let log = plain_master
+        .wait_for_log("agent unreachable: it missed its pings", 60)
+        .await;
     assert!(
         log.contains("cannot ping the agent over https")
             && log.contains("the master has no CA to verify agents' certificates"),
@@ -354,11 +349,7 @@ async fn a_tls_agent_is_pinged_and_reached_over_https() {
     assert_eq!(anonymous.status(), 502);
     let why = anonymous.text().await.unwrap_or_default();
     assert!(why.contains("only with the caller's own"), "{why}");
-    eventually(10, "the agent to log the refused handshake", || {
-        let log = agent.log_text();
-        async move { log.contains("TLS handshake failed").then_some(()) }
-    })
-    .await;
+    agent.wait_for_log("TLS handshake failed", 10).await;
 
     // The CLI reads it from the agent over https, presenting the operator's certificate.
     let out = tokio::task::spawn_blocking({

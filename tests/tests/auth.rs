@@ -130,14 +130,9 @@ async fn strangers_are_refused_and_each_id_answers_only_to_its_principal() {
     })
     .await;
     // The stranger has tried and been refused (not merely not tried yet).
-    eventually(30, "the stranger agent to be refused", || {
-        let log = stranger.log_text();
-        async move {
-            log.contains("the master refused the subscription")
-                .then_some(())
-        }
-    })
-    .await;
+    stranger
+        .wait_for_log("the master refused the subscription", 30)
+        .await;
     assert_eq!(
         active_agents(&master).await.len(),
         1,

@@ -240,11 +240,11 @@ async fn counters_once_settled(http: &str) -> (u64, u64, String) {
                 .and_then(|v| v.parse::<f64>().ok())
                 .map_or(0, |v| v as u64)
         };
-        (
+        let (queries, limited) = (
             counter("corral_dns_queries_total"),
             counter("corral_dns_rate_limited_total"),
-            metrics.clone(),
-        )
+        );
+        (queries, limited, metrics)
     };
     let mut last = read().await;
     for _ in 0..50 {

@@ -7,18 +7,7 @@
 //! 0.75; a fourth fits neither). A policy that ignores shares gives "cpu" 4 and "mem" 0 (or
 //! the reverse).
 
-use corral_e2e::{Cluster, Framework, framework_info, scalar, task};
-use serde_json::json;
-
-/// A framework with a long failover timeout: when the first loop ends and its stream closes,
-/// its tasks must stay, or the other framework would get the freed resources.
-async fn subscribe(master: &str, name: &str) -> Framework {
-    Framework::subscribe(
-        master,
-        framework_info(name, json!({"failover_timeout": 3600.0})),
-    )
-    .await
-}
+use corral_e2e::{Cluster, Framework, scalar, task};
 
 async fn run_framework(mut fw: Framework, name: &'static str, cpus: f64, mem: f64) -> usize {
     let mut launched = 0usize;
@@ -42,8 +31,8 @@ async fn run_framework(mut fw: Framework, name: &'static str, cpus: f64, mem: f6
 async fn drf_splits_an_agent_by_dominant_share() {
     let mut cluster = Cluster::master(&["--allocator", "drf"]).await;
     // Both subscribe before the agent exists, so neither is offered the agent alone first.
-    let cpu = subscribe(&cluster.master_addr, "cpu").await;
-    let mem = subscribe(&cluster.master_addr, "mem").await;
+    let cpu = Framework::subscribe_lasting(&cluster.master_addr, "cpu").await;
+    let mem = Framework::subscribe_lasting(&cluster.master_addr, "mem").await;
     cluster.add_agent("cpus:4;mem:4096;disk:1024", &[]).await;
     let cpu = tokio::spawn(run_framework(cpu, "cpu", 1.0, 256.0));
     let mem = tokio::spawn(run_framework(mem, "mem", 0.25, 1024.0));

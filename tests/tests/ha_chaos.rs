@@ -98,15 +98,9 @@ async fn a_paused_leader_is_deposed_and_follows_when_it_resumes() {
     })
     .await;
     // The line is logged once its lease is revoked in etcd, a moment after it steps down.
-    corral_e2e::eventually(
-        10,
-        "the resumed master to log that it stopped leading",
-        || {
-            let log = cluster.masters[old].log_text();
-            async move { log.contains("stopped leading").then_some(()) }
-        },
-    )
-    .await;
+    cluster.masters[old]
+        .wait_for_log("stopped leading", 10)
+        .await;
     // It serves nothing itself: the scheduler API redirects to the new leader.
     let http = corral_e2e::http_client_builder()
         .redirect(reqwest::redirect::Policy::none())

@@ -105,16 +105,12 @@ async fn a_paused_agent_is_unreachable_then_reconciled() {
         .task_state("aware-task", "TASK_GONE_BY_OPERATOR", 10)
         .await;
     // Told so, the agent kills the task and exits, saying why.
-    corral_e2e::eventually(20, "the gone agent to shut down", || {
-        let log = cluster.agents[0].log_text();
-        async move {
-            log.contains(
-                "the master marked this agent gone (MARK_AGENT_GONE): killed 1 task, exiting",
-            )
-            .then_some(())
-        }
-    })
-    .await;
+    cluster.agents[0]
+        .wait_for_log(
+            "the master marked this agent gone (MARK_AGENT_GONE): killed 1 task, exiting",
+            20,
+        )
+        .await;
     let agent = cluster.agent_addrs[0].clone();
     corral_e2e::eventually(20, "the gone agent's process to end", || {
         let url = format!("http://{agent}/health");

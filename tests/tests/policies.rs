@@ -4,17 +4,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use corral_e2e::{Cluster, Framework, framework_info, scalar, task};
-use serde_json::json;
-
-/// A framework with a long failover timeout: its tasks stay when its loop ends.
-async fn subscribe(master: &str, name: &str) -> Framework {
-    Framework::subscribe(
-        master,
-        framework_info(name, json!({"failover_timeout": 3600.0})),
-    )
-    .await
-}
+use corral_e2e::{Cluster, Framework, scalar, task};
 
 /// Launches one task of 1 cpu + 128 MB per offer, up to `max`, and declines the rest of each
 /// offer with no filter, for 10 s; returns the agent id of each task.
@@ -48,8 +38,8 @@ async fn priority_serves_the_higher_priority_framework_first() {
     let mut cluster =
         Cluster::master(&["--allocator", "priority", "--allocator-config", config]).await;
     // Both subscribe before the agent comes, so neither is first by arrival alone.
-    let low = subscribe(&cluster.master_addr, "low").await;
-    let high = subscribe(&cluster.master_addr, "high").await;
+    let low = Framework::subscribe_lasting(&cluster.master_addr, "low").await;
+    let high = Framework::subscribe_lasting(&cluster.master_addr, "high").await;
     cluster.add_agent("cpus:3;mem:4096;disk:1024", &[]).await;
     let low = tokio::spawn(one_task_per_offer(low, "low", 8));
     let high = tokio::spawn(one_task_per_offer(high, "high", 8));
@@ -72,7 +62,7 @@ async fn binpack_puts_a_trickle_of_tasks_on_one_agent() {
         Cluster::master(&["--allocator", "binpack", "--allocation-interval", "30secs"]).await;
     cluster.add_agent("cpus:4;mem:4096;disk:1024", &[]).await;
     cluster.add_agent("cpus:4;mem:4096;disk:1024", &[]).await;
-    let fw = subscribe(&cluster.master_addr, "trickle").await;
+    let fw = Framework::subscribe_lasting(&cluster.master_addr, "trickle").await;
     let agents = one_task_per_offer(fw, "trickle", 4).await;
     assert_eq!(agents.len(), 4, "{}", cluster.logs());
     let used: BTreeSet<_> = agents.iter().collect();

@@ -358,15 +358,9 @@ async fn mutual_tls_between_agent_master_and_cli() {
     drop(dns);
 
     // The stranger was turned away at the handshake, and said so.
-    eventually(30, "the stranger agent to report its refusal", || {
-        let log = stranger.log_text();
-        async move {
-            log.contains("cannot register with the master")
-                .then_some(())
-        }
-    })
-    .await;
-    let log = stranger.log_text();
+    let log = stranger
+        .wait_for_log("cannot register with the master", 30)
+        .await;
     assert!(
         log.contains("UnknownCA"),
         "the refusal names the TLS failure:\n{log}"

@@ -11,7 +11,7 @@ pub struct EtcdServer {
 }
 
 impl EtcdServer {
-    /// Starts etcd and waits until its client port accepts connections.
+    /// Starts etcd and waits until it is ready.
     pub fn start() -> EtcdServer {
         let dir = tempfile::tempdir().expect("temp dir for etcd");
         let etcd = LocalEtcd::start(dir.path()).unwrap_or_else(|e| panic!("{e}"));

@@ -11,14 +11,13 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use futures::StreamExt;
 
-use super::bench_support::{ChildGuard, RemoveOnDrop, free_port, wait_for};
+use super::bench_support::{ChildGuard, RemoveOnDrop, free_port, start_local_etcd, wait_for};
 use super::duration_flag;
 use super::master::MIN_LEADER_LEASE_SECS;
 use corral_api::agent_protocol::{AgentCommand, AgentSubscribe, SUBSCRIBE_PATH};
 use corral_api::recordio::Decoder;
 use corral_api::resources::parse_resources;
 use corral_api::v1::{AgentInfo, FrameworkInfo, Id, Resource, Task, TaskId, TaskState, TaskStatus};
-use corral_state::etcd_launcher::LocalEtcd;
 
 /// The real agent's registration backoff and immediate retry (agent/registration.rs), so the
 /// figures include them.
@@ -197,7 +196,7 @@ pub async fn failover(args: FailoverArgs) -> anyhow::Result<std::process::ExitCo
     let (_etcd, etcd) = match &args.etcd {
         Some(endpoint) => (None, endpoint.clone()),
         None => {
-            let local = LocalEtcd::start(&dir.join("etcd"))?;
+            let local = start_local_etcd(dir.join("etcd")).await?;
             let endpoint = local.endpoint.clone();
             (Some(local), endpoint)
         }

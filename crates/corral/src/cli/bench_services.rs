@@ -16,9 +16,8 @@ use anyhow::{Context, bail};
 use serde_json::{Value, json};
 
 use super::bench_sim_agents::{self, SimCounters};
-use super::bench_support::{ChildGuard, RemoveOnDrop, free_port, wait_for};
+use super::bench_support::{ChildGuard, RemoveOnDrop, free_port, start_local_etcd, wait_for};
 use corral_api::resources::parse_resources;
-use corral_state::etcd_launcher::LocalEtcd;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServicesBenchArgs {
@@ -159,7 +158,7 @@ pub async fn services(args: ServicesBenchArgs) -> anyhow::Result<std::process::E
     }
     let dir = std::env::temp_dir().join(format!("corral-bench-services-{}", std::process::id()));
     let _cleanup = RemoveOnDrop(dir.clone());
-    let etcd = LocalEtcd::start(&dir.join("etcd"))?;
+    let etcd = start_local_etcd(dir.join("etcd")).await?;
     let master_port = free_port()?;
     let master = format!("127.0.0.1:{master_port}");
     let exe = std::env::current_exe().context("cannot find the corral binary")?;

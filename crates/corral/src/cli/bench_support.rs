@@ -1,10 +1,12 @@
-//! What the benchmarks that run real processes share: free loopback ports, child processes
-//! and temp dirs that go away with the benchmark, and waiting for a condition.
+//! What the benchmarks that run real processes share: free loopback ports, a local etcd,
+//! child processes and temp dirs that go away with the benchmark, and waiting for a
+//! condition.
 
 use std::process::Child;
 use std::time::{Duration, Instant};
 
 use anyhow::bail;
+use corral_state::etcd_launcher::LocalEtcd;
 
 /// Kills the child (SIGKILL) on drop.
 pub struct ChildGuard(pub Child);
@@ -27,6 +29,12 @@ impl Drop for RemoveOnDrop {
 
 pub fn free_port() -> anyhow::Result<u16> {
     Ok(corral_state::loopback_port::free_loopback_port()?)
+}
+
+/// A one-member etcd with its data under `dir`, started on the blocking pool (starting it
+/// waits for the process, with sleeps).
+pub async fn start_local_etcd(dir: std::path::PathBuf) -> anyhow::Result<LocalEtcd> {
+    Ok(tokio::task::spawn_blocking(move || LocalEtcd::start(&dir)).await??)
 }
 
 /// Checks every 10 ms until `check` gives a value; an error after `limit`.

@@ -112,19 +112,19 @@ impl Records<Event> {
 impl Records<AgentCommand> {
     /// The next command that is not a Ping or the active plugin set.
     pub async fn next_command(&mut self) -> Option<AgentCommand> {
-        loop {
-            let command = self.next().await?;
-            if !matches!(command, AgentCommand::Ping | AgentCommand::Plugins { .. }) {
-                return Some(command);
-            }
-        }
+        self.next_except(|c| matches!(c, AgentCommand::Ping | AgentCommand::Plugins { .. }))
+            .await
     }
 
     /// The next command that is not a Ping (the master pings every few seconds).
     pub async fn next_unpinged(&mut self) -> Option<AgentCommand> {
+        self.next_except(|c| matches!(c, AgentCommand::Ping)).await
+    }
+
+    async fn next_except(&mut self, skip: impl Fn(&AgentCommand) -> bool) -> Option<AgentCommand> {
         loop {
             let command = self.next().await?;
-            if !matches!(command, AgentCommand::Ping) {
+            if !skip(&command) {
                 return Some(command);
             }
         }
